@@ -1,0 +1,10 @@
+/* castline: every element the castline plugin registers. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+GST_ELEMENT_REGISTER_DECLARE (s3hlssink);
+
+G_END_DECLS

@@ -1,0 +1,16 @@
+/* castline: the GStreamer plugin that registers every castline element. */
+#include "castlineelements.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  gboolean ret = FALSE;
+
+  ret |= GST_ELEMENT_REGISTER (s3hlssink, plugin);
+
+  return ret;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, castline,
+    "castline live-streaming elements: S3 storage for HLS and whole objects",
+    plugin_init, VERSION, "LGPL", "castline", "https://castline.invalid/")

@@ -1,0 +1,299 @@
+#include "s3/hlsuploader.h"
+
+#include <gst/gst.h>
+
+GST_DEBUG_CATEGORY_STATIC (castline_hlsuploader_debug);
+#define GST_CAT_DEFAULT castline_hlsuploader_debug
+
+namespace castline::s3 {
+
+namespace {
+
+constexpr unsigned kOutageBackoffBaseMs = 500;
+constexpr unsigned kOutageBackoffCapMs = 5000;
+
+}  // namespace
+
+const char *
+hls_content_type (const std::string & name)
+{
+  auto ends = [&] (const char *suffix) { return g_str_has_suffix (name.c_str (), suffix); };
+  if (ends (".m3u8"))
+    return "application/vnd.apple.mpegurl";
+  if (ends (".ts"))
+    return "video/mp2t";
+  if (ends (".m4s"))
+    return "video/iso.segment";
+  if (ends (".mp4"))
+    return "video/mp4";
+  if (ends (".aac"))
+    return "audio/aac";
+  return "application/octet-stream";
+}
+
+HlsUploader::HlsUploader (HlsUploaderSettings settings, HlsUploaderListener listener)
+  : settings_ (std::move (settings)), listener_ (std::move (listener)),
+    spool_ (settings_.spool_memory_limit, settings_.spool_limit, settings_.spool_directory),
+    plan_ (settings_.max_parallel)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (castline_hlsuploader_debug, "castline-hlsuploader", 0,
+        "castline HLS uploader");
+    g_once_init_leave (&once, 1);
+  }
+  client_ = std::make_unique<S3Client> (settings_.s3);
+}
+
+HlsUploader::~HlsUploader ()
+{
+  stopping_ = true;
+  /* joins the client thread; callbacks see stopping_ and do nothing */
+  client_.reset ();
+}
+
+bool
+HlsUploader::submit_segment (const std::string & name, GBytes * bytes, std::string & error)
+{
+  uint64_t generation = 0;
+  if (!spool_.put (name, bytes, generation, error))
+    return false;
+  gint64 now = g_get_monotonic_time ();
+  client_->invoke ([this, name, now, generation] {
+    if (stopping_)
+      return;
+    submitted_at_[name] = now;
+    plan_.segment_ready (name, generation);
+    pump ();
+  });
+  return true;
+}
+
+void
+HlsUploader::submit_playlist (const std::string & name, std::string content)
+{
+  client_->invoke ([this, name, content = std::move (content)] {
+    if (stopping_)
+      return;
+    plan_.playlist_ready (name, content);
+    pump ();
+  });
+}
+
+void
+HlsUploader::expire_segment (const std::string & name)
+{
+  client_->invoke ([this, name] {
+    if (stopping_)
+      return;
+    plan_.segment_expired (name);
+    pump ();
+  });
+}
+
+void
+HlsUploader::pump ()
+{
+  if (!paused_ && !halted_) {
+    for (auto & a : plan_.take_actions ())
+      start (a);
+  }
+  for (auto & [name, generation] : plan_.take_released ()) {
+    spool_.drop_generation (name, generation);
+    if (!submitted_at_.count (name))
+      continue;
+    /* released without an upload: it expired while waiting */
+    std::lock_guard<std::mutex> lk (stats_lock_);
+    stats_.segments_skipped++;
+    submitted_at_.erase (name);
+  }
+  update_spool_stats ();
+  check_flush ();
+}
+
+void
+HlsUploader::update_spool_stats ()
+{
+  std::lock_guard<std::mutex> lk (stats_lock_);
+  stats_.spool_objects = spool_.count ();
+  stats_.spool_bytes = spool_.bytes ();
+  stats_.pending_uploads = plan_.pending_uploads ();
+  stats_.outage = paused_ || consecutive_failures_ > 0;
+}
+
+void
+HlsUploader::start (const UploadAction & a)
+{
+  std::string key = key_for (a.name);
+  auto cb = [this, a] (guint64 bytes) {
+    return [this, a, bytes] (S3Result r) {
+      if (stopping_)
+        return;
+      on_done (a, r, bytes);
+    };
+  };
+  switch (a.kind) {
+    case UploadAction::Kind::PutSegment: {
+      std::shared_ptr<GBytes> bytes = spool_.get (a.name);
+      if (!bytes) {
+        /* cannot happen unless the spool file vanished */
+        S3Result r;
+        r.error.code = "SpoolReadFailed";
+        r.error.message = "the spooled segment could not be read back";
+        r.error.key = key;
+        plan_.action_done (a, true);
+        halted_ = true;
+        if (listener_.on_fatal)
+          listener_.on_fatal (r.error);
+        return;
+      }
+      guint64 size = g_bytes_get_size (bytes.get ());
+      {
+        std::lock_guard<std::mutex> lk (stats_lock_);
+        stats_.uploads_started++;
+      }
+      GST_DEBUG ("upload segment %s (%" G_GUINT64_FORMAT " bytes)", key.c_str (), size);
+      client_->put_object (key, bytes.get (), hls_content_type (a.name),
+          settings_.segment_cache_control, cb (size));
+      break;
+    }
+    case UploadAction::Kind::PutPlaylist: {
+      {
+        std::lock_guard<std::mutex> lk (stats_lock_);
+        stats_.uploads_started++;
+      }
+      GBytes *b = g_bytes_new (a.content.data (), a.content.size ());
+      GST_DEBUG ("upload playlist %s version %" G_GUINT64_FORMAT, key.c_str (), a.version);
+      client_->put_object (key, b, hls_content_type (a.name),
+          settings_.playlist_cache_control, cb (a.content.size ()));
+      g_bytes_unref (b);
+      break;
+    }
+    case UploadAction::Kind::DeleteSegment:
+      GST_DEBUG ("delete expired segment %s", key.c_str ());
+      client_->delete_object (key, cb (0));
+      break;
+  }
+}
+
+void
+HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
+{
+  bool ok = r.ok;
+  if (!ok && a.kind == UploadAction::Kind::DeleteSegment && !r.error.retryable ()) {
+    /* a delete S3 refuses for good must not hold the stream back */
+    GST_WARNING ("cannot delete %s: %s", key_for (a.name).c_str (),
+        r.error.describe ().c_str ());
+    ok = true;
+  }
+
+  if (ok) {
+    std::lock_guard<std::mutex> lk (stats_lock_);
+    if (a.kind == UploadAction::Kind::DeleteSegment) {
+      stats_.deletes_completed++;
+    } else {
+      stats_.uploads_completed++;
+      stats_.bytes_uploaded += bytes;
+    }
+    if (a.kind == UploadAction::Kind::PutSegment) {
+      auto it = submitted_at_.find (a.name);
+      if (it != submitted_at_.end ()) {
+        gint64 lat = g_get_monotonic_time () - it->second;
+        stats_.last_latency_us = lat;
+        stats_.worst_latency_us = std::max (stats_.worst_latency_us, lat);
+        submitted_at_.erase (it);
+      }
+    }
+  } else if (a.kind != UploadAction::Kind::DeleteSegment) {
+    std::lock_guard<std::mutex> lk (stats_lock_);
+    stats_.uploads_failed++;
+  }
+  plan_.action_done (a, ok);
+
+  if (ok) {
+    if (consecutive_failures_ > 0) {
+      consecutive_failures_ = 0;
+      GST_INFO ("S3 answers again");
+      if (listener_.on_recovered)
+        listener_.on_recovered ();
+    }
+  } else if (r.error.code == "Cancelled") {
+    /* shutting down */
+  } else if (!r.error.retryable ()) {
+    if (!halted_) {
+      halted_ = true;
+      if (listener_.on_fatal)
+        listener_.on_fatal (r.error);
+    }
+  } else {
+    consecutive_failures_++;
+    if (consecutive_failures_ == 1 && listener_.on_outage)
+      listener_.on_outage (r.error.describe ());
+    if (!paused_) {
+      paused_ = true;
+      unsigned delay = backoff_delay_ms (consecutive_failures_, kOutageBackoffBaseMs,
+          kOutageBackoffCapMs);
+      GST_INFO ("S3 unavailable (%s); retrying in %u ms with %zu object(s) spooled",
+          r.error.describe ().c_str (), delay, spool_.count ());
+      client_->invoke_later (delay, [this] {
+        if (stopping_)
+          return;
+        paused_ = false;
+        pump ();
+      });
+    }
+  }
+  pump ();
+}
+
+void
+HlsUploader::check_flush ()
+{
+  if (!flush_done_ || !(plan_.idle () || halted_))
+    return;
+  auto done = std::move (flush_done_);
+  flush_done_ = nullptr;
+  done (!halted_, plan_.pending_uploads ());
+}
+
+void
+HlsUploader::flush (unsigned timeout_ms, std::function<void (bool, size_t)> done)
+{
+  client_->invoke ([this, timeout_ms, done = std::move (done)] () mutable {
+    if (stopping_)
+      return;
+    guint64 id = ++flush_id_;
+    flush_done_ = std::move (done);
+    check_flush ();
+    client_->invoke_later (timeout_ms, [this, id] {
+      if (stopping_ || !flush_done_ || id != flush_id_)
+        return;
+      auto d = std::move (flush_done_);
+      flush_done_ = nullptr;
+      d (false, plan_.pending_uploads ());
+    });
+  });
+}
+
+S3Result
+HlsUploader::check_bucket ()
+{
+  S3Result r = client_->wait ([this] (S3Callback cb) { client_->head_bucket (std::move (cb)); });
+  if (!r.ok && r.error.message.empty ()) {
+    /* HEAD answers carry no error document: say what the status means */
+    if (r.http_status == 403)
+      r.error.message = "access denied: check access-key, secret-key and the bucket's policy";
+    else if (r.http_status == 404)
+      r.error.code = "NoSuchBucket", r.error.message = "the bucket does not exist";
+  }
+  return r;
+}
+
+HlsUploaderStats
+HlsUploader::stats () const
+{
+  std::lock_guard<std::mutex> lk (stats_lock_);
+  return stats_;
+}
+
+}  // namespace castline::s3

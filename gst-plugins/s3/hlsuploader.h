@@ -1,0 +1,117 @@
+/* castline: uploads one HLS stream to S3 as hlssink2 makes it.
+ *
+ * Glue between the producer (the streaming thread, through submit_*) and
+ * S3 (an S3Client and its thread): bytes wait in a SegmentSpool, the
+ * HlsUploadPlan says what may go next, and this class performs it. All plan
+ * state lives on the client thread; the streaming thread only stores bytes
+ * and posts a task, so it never waits on the network.
+ *
+ * When S3 fails with a retryable error (after the client's own retries) the
+ * uploader enters an outage: it says so once through the listener, keeps
+ * everything in the spool, and retries with backoff until S3 answers; a
+ * non-retryable error (bad credentials, no such bucket) is reported as an
+ * error once, and the uploader sends nothing more.
+ */
+#pragma once
+
+#include "s3/hlsuploadplan.h"
+#include "s3/s3client.h"
+#include "s3/segmentspool.h"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace castline::s3 {
+
+struct HlsUploaderSettings {
+  S3Config s3;
+  std::string key_prefix;
+  std::string playlist_cache_control = "max-age=1";
+  std::string segment_cache_control = "max-age=31536000, immutable";
+  unsigned max_parallel = 4;
+  uint64_t spool_memory_limit = 64ull << 20;
+  uint64_t spool_limit = 1ull << 30;
+  std::string spool_directory;
+};
+
+struct HlsUploaderStats {
+  guint64 uploads_started = 0;
+  guint64 uploads_completed = 0;
+  guint64 uploads_failed = 0;      /* requests that failed after the client's retries */
+  guint64 bytes_uploaded = 0;
+  guint64 deletes_completed = 0;
+  guint64 segments_skipped = 0;    /* expired before S3 could take them */
+  gint64 last_latency_us = -1;     /* segment closed to object in the bucket */
+  gint64 worst_latency_us = -1;
+  guint64 spool_objects = 0;
+  guint64 spool_bytes = 0;
+  guint64 pending_uploads = 0;
+  bool outage = false;
+};
+
+struct HlsUploaderListener {
+  /* S3 became unreachable (said once per outage). */
+  std::function<void (const std::string & reason)> on_outage;
+  /* S3 answers again after an outage. */
+  std::function<void ()> on_recovered;
+  /* Something that will not get better by waiting. */
+  std::function<void (const S3Error & error)> on_fatal;
+};
+
+class HlsUploader {
+ public:
+  HlsUploader (HlsUploaderSettings settings, HlsUploaderListener listener);
+  ~HlsUploader ();
+  HlsUploader (const HlsUploader &) = delete;
+  HlsUploader & operator= (const HlsUploader &) = delete;
+
+  /* Any thread. False, with a reason, when the spool is full. */
+  bool submit_segment (const std::string & name, GBytes * bytes, std::string & error);
+  void submit_playlist (const std::string & name, std::string content);
+  void expire_segment (const std::string & name);
+
+  /* done(true, 0) once everything submitted so far is in the bucket, or
+   * done(false, pending) after timeout_ms. done runs on the client thread. */
+  void flush (unsigned timeout_ms, std::function<void (bool, size_t)> done);
+
+  /* HEAD on the bucket, blocking (not on the upload thread): is it there,
+   * reachable, and are the credentials accepted? */
+  S3Result check_bucket ();
+
+  HlsUploaderStats stats () const;
+  std::string key_for (const std::string & name) const { return settings_.key_prefix + name; }
+
+ private:
+  void pump ();
+  void start (const UploadAction & a);
+  void on_done (const UploadAction & a, const S3Result & r, guint64 bytes);
+  void check_flush ();
+  void update_spool_stats ();
+
+  HlsUploaderSettings settings_;
+  HlsUploaderListener listener_;
+  SegmentSpool spool_;
+  std::unique_ptr<S3Client> client_;
+  std::atomic<bool> stopping_ { false };
+
+  /* client thread only */
+  HlsUploadPlan plan_;
+  std::map<std::string, gint64> submitted_at_;
+  bool paused_ = false;
+  bool halted_ = false;     /* a fatal error was reported: no more requests */
+  unsigned consecutive_failures_ = 0;
+  std::function<void (bool, size_t)> flush_done_;
+  guint64 flush_id_ = 0;
+
+  mutable std::mutex stats_lock_;
+  HlsUploaderStats stats_;
+};
+
+/* Content-Type for an HLS object name (.m3u8, .ts, .m4s, .mp4, .aac, ...). */
+const char *hls_content_type (const std::string & name);
+
+}  // namespace castline::s3
