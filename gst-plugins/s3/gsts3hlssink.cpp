@@ -716,7 +716,11 @@ gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "HLS sink to S3-compatible storage", "Sink/Muxer",
       "Writes live HLS (MPEG-TS segments and a rolling playlist) into an S3 bucket "
-      "as it is made, with ordered, retried, spooled uploads",
+      "as it is made, with ordered, retried, spooled uploads. Example: "
+      "gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=30 ! "
+      "h264parse ! s3hlssink name=s bucket=live key-prefix=demo/ "
+      "endpoint=http://127.0.0.1:4569 access-key=S3RVER secret-key=S3RVER target-duration=2 "
+      "audiotestsrc is-live=true ! audioconvert ! avenc_aac ! aacparse ! s.audio",
       "castline");
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_change_state);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The "run" command until the launcher daemon lands: installs, builds, starts
+# a local S3 server (s3rver) on 127.0.0.1 and streams a live test signal into
+# it as HLS with s3hlssink. Ctrl-C ends the stream cleanly (final playlist
+# with #EXT-X-ENDLIST). DEMO_SECONDS=N stops by itself after N seconds;
+# DEMO_PORT picks the S3 port (default 4569).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+
+port=${DEMO_PORT:-4569}
+data=$(mktemp -d -t castline-demo-XXXXXX)
+node_modules/.bin/s3rver --directory "$data" --address 127.0.0.1 --port "$port" \
+  --configure-bucket live --silent &
+s3rver_pid=$!
+gst_pid=""
+cleanup() {
+  [[ -n "$gst_pid" ]] && kill -INT "$gst_pid" 2>/dev/null && wait "$gst_pid" 2>/dev/null
+  kill "$s3rver_pid" 2>/dev/null || true
+  wait "$s3rver_pid" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+for _ in $(seq 50); do
+  curl -fs "http://127.0.0.1:$port/live?list-type=2" >/dev/null && break
+  sleep 0.2
+done
+
+cat <<MSG
+castline demo: a live 720p test stream, uploaded as HLS to a local S3 server.
+  playlist: http://127.0.0.1:$port/live/demo/playlist.m3u8
+  watch it: ffplay http://127.0.0.1:$port/live/demo/playlist.m3u8   (or mpv, vlc, any HLS player)
+  Ctrl-C stops it.
+MSG
+
+export GST_PLUGIN_PATH=$PWD/build/gst-plugins
+gst-launch-1.0 -e \
+  videotestsrc is-live=true pattern=ball ! video/x-raw,width=1280,height=720,framerate=30/1 ! \
+  x264enc tune=zerolatency key-int-max=60 bitrate=2500 speed-preset=veryfast ! h264parse ! \
+  s3hlssink name=s bucket=live key-prefix=demo/ endpoint="http://127.0.0.1:$port" \
+    access-key=S3RVER secret-key=S3RVER target-duration=2 \
+  audiotestsrc is-live=true wave=ticks ! audioconvert ! avenc_aac ! aacparse ! s.audio &
+gst_pid=$!
+if [[ -n "${DEMO_SECONDS:-}" ]]; then
+  sleep "$DEMO_SECONDS"
+  kill -INT "$gst_pid"
+fi
+wait "$gst_pid"
+gst_pid=""

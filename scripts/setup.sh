@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything castline needs on a fresh Debian 12 machine: the
+# build tools and GStreamer (apt), and the test peers (npm, pinned by
+# package-lock.json). Idempotent; prints nothing when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  meson ninja-build pkg-config g++ git
+  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libsqlite3-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
+  ffmpeg awscli chromium python3 curl ca-certificates valgrind
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+# Node.js: any installed node >= 18 will do (some machines carry a
+# nodesource build that conflicts with Debian's npm package).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Test peers: s3rver, playwright-core, hls.js (exact versions in the lock).
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f node_modules/.castline-lock-hash ]] || [[ "$(cat node_modules/.castline-lock-hash)" != "$lock_hash" ]]; then
+  echo "setup: installing npm test peers"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock_hash" > node_modules/.castline-lock-hash
+fi

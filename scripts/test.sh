@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite, from nothing: installs, builds and runs every test.
+#   scripts/test.sh            normal build in build/
+#   scripts/test.sh --asan     AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+# Extra arguments go to `meson test` (e.g. --suite unit).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--asan" ]]; then
+  shift
+  export CASTLINE_BUILD_DIR=build-asan
+  export CASTLINE_MESON_ARGS="-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=0:abort_on_error=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+fi
+
+bash scripts/build.sh
+meson test -C "${CASTLINE_BUILD_DIR:-build}" --print-errorlogs --num-processes 2 "$@"
