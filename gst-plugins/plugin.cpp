@@ -7,6 +7,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (s3hlssink, plugin);
+  ret |= GST_ELEMENT_REGISTER (s3sink, plugin);
 
   return ret;
 }

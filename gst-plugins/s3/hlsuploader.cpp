@@ -278,15 +278,7 @@ HlsUploader::flush (unsigned timeout_ms, std::function<void (bool, size_t)> done
 S3Result
 HlsUploader::check_bucket ()
 {
-  S3Result r = client_->wait ([this] (S3Callback cb) { client_->head_bucket (std::move (cb)); });
-  if (!r.ok && r.error.message.empty ()) {
-    /* HEAD answers carry no error document: say what the status means */
-    if (r.http_status == 403)
-      r.error.message = "access denied: check access-key, secret-key and the bucket's policy";
-    else if (r.http_status == 404)
-      r.error.code = "NoSuchBucket", r.error.message = "the bucket does not exist";
-  }
-  return r;
+  return client_->wait ([this] (S3Callback cb) { client_->head_bucket (std::move (cb)); });
 }
 
 HlsUploaderStats

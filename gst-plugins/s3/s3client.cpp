@@ -65,6 +65,27 @@ cancelled_result (const std::string & key)
   return r;
 }
 
+/* An error answer without an S3 error document (HEAD answers have no body;
+ * proxies answer HTML): name the status. */
+void
+describe_bare_status (const std::string & key, unsigned status, const char *body,
+    gsize len, S3Error & error)
+{
+  if (status == 403) {
+    error.code = "AccessDenied";
+    error.message = "access denied: check access-key, secret-key and the bucket's policy";
+  } else if (status == 404) {
+    error.code = key.empty () ? "NoSuchBucket" : "NoSuchKey";
+    error.message = key.empty () ? "the bucket does not exist" : "no such object";
+  } else {
+    const char *phrase = soup_status_get_phrase (status);
+    error.code = phrase ? phrase : "HTTPError";
+    error.code.erase (std::remove (error.code.begin (), error.code.end (), ' '), error.code.end ());
+  }
+  if (len > 0)
+    error.message = std::string (body, std::min<gsize> (len, 200));
+}
+
 }  // namespace
 
 unsigned
@@ -438,14 +459,8 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
           r.etag = xml_first_element_text (bdata, blen, "ETag");
       }
     } else {
-      if (!parse_s3_error_xml (bdata, blen, r.error)) {
-        r.error.code = soup_status_get_phrase (r.http_status)
-            ? soup_status_get_phrase (r.http_status) : "HTTPError";
-        r.error.code.erase (std::remove (r.error.code.begin (), r.error.code.end (), ' '),
-            r.error.code.end ());
-        if (blen > 0)
-          r.error.message = std::string (bdata, std::min<gsize> (blen, 200));
-      }
+      if (!parse_s3_error_xml (bdata, blen, r.error))
+        describe_bare_status (req->key, r.http_status, bdata, blen, r.error);
     }
   }
 

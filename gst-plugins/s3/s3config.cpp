@@ -125,27 +125,27 @@ validate_bucket_name (const std::string & bucket, std::string & error)
   return true;
 }
 
+namespace {
+
 bool
-validate_key_prefix (const std::string & prefix, std::string & error)
+validate_key_text (const std::string & prefix, const char *what, std::string & error)
 {
-  if (prefix.empty ())
-    return true;
   if (prefix.size () > 512) {
-    error = "key-prefix is longer than 512 bytes";
+    error = std::string (what) + " is longer than 512 bytes";
     return false;
   }
   if (!g_utf8_validate (prefix.c_str (), prefix.size (), nullptr)) {
-    error = "key-prefix is not valid UTF-8";
+    error = std::string (what) + " is not valid UTF-8";
     return false;
   }
   for (unsigned char c : prefix) {
     if (c < 0x20 || c == 0x7f || c == '\\') {
-      error = "key-prefix contains a control character or a backslash";
+      error = std::string (what) + " contains a control character or a backslash";
       return false;
     }
   }
   if (prefix.front () == '/') {
-    error = "key-prefix '" + prefix + "' must not start with '/'";
+    error = std::string (what) + " '" + prefix + "' must not start with '/'";
     return false;
   }
   /* Every segment but the last (which may be a partial name such as
@@ -156,12 +156,33 @@ validate_key_prefix (const std::string & prefix, std::string & error)
     const char *p = parts[i];
     bool last = (i == n - 1);
     if ((!last && *p == '\0') || g_str_equal (p, ".") || g_str_equal (p, "..")) {
-      error = "key-prefix '" + prefix
-          + "' has an empty, '.' or '..' path segment";
+      error = std::string (what) + " '" + prefix + "' has an empty, '.' or '..' path segment";
       return false;
     }
   }
   return true;
+}
+
+}  // namespace
+
+bool
+validate_key_prefix (const std::string & prefix, std::string & error)
+{
+  return prefix.empty () || validate_key_text (prefix, "key-prefix", error);
+}
+
+bool
+validate_object_key (const std::string & key, std::string & error)
+{
+  if (key.empty ()) {
+    error = "no key is set";
+    return false;
+  }
+  if (key.back () == '/') {
+    error = "key '" + key + "' names a folder, not an object";
+    return false;
+  }
+  return validate_key_text (key, "key", error);
 }
 
 bool

@@ -49,6 +49,10 @@ struct S3Config {
  * backslash, no leading '/', no empty, "." or ".." path segment. */
 bool validate_key_prefix (const std::string & prefix, std::string & error);
 
+/* An object key is valid when it is a non-empty valid prefix that does not
+ * end with '/'. */
+bool validate_object_key (const std::string & key, std::string & error);
+
 /* A bucket name per S3's rules: 3-63 of a-z 0-9 . -, starting and ending
  * with a letter or digit. */
 bool validate_bucket_name (const std::string & bucket, std::string & error);

@@ -4,6 +4,7 @@ Environment (set by meson): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR, and
 CASTLINE_PRELOAD (the sanitizer runtime to preload into gst-launch-1.0 when
 the plugin is built with sanitizers).
 """
+import http.client
 import os
 import re
 import signal
@@ -99,8 +100,8 @@ class Watcher(threading.Thread):
                 if body is None:
                     continue
                 keys = set(self.s3.keys(self.prefix, timeout=2))
-            except OSError:
-                continue
+            except (OSError, http.client.HTTPException):
+                continue  # s3rver may be writing the object as we read it
             text = body.decode()
             self.versions.add(text)
             self.sequences.append(media_sequence(text))

@@ -1,0 +1,226 @@
+/* s3hlssink in a small pipeline against a fake S3: what ends up in the bucket,
+ * through faults. */
+#include "fakes3.h"
+
+#include <gst/check/gstcheck.h>
+
+#include <set>
+
+using castline::test::FakeS3;
+
+/* A sink bin prerolls asynchronously, which GstHarness does not allow for
+ * the element under test, so each test runs a small pipeline to EOS. */
+struct HlsFixture {
+  FakeS3 fake;
+  GstElement *pipeline = nullptr;
+  GstElement *sink = nullptr;
+  GstBus *bus = nullptr;
+
+  /* frames of 1/30 s, keyframe every 15: segments of 1 s */
+  void start (int frames, const char *props)
+  {
+    g_autofree gchar *desc = g_strdup_printf (
+        "videotestsrc num-buffers=%d pattern=ball ! video/x-raw,width=160,height=120,"
+        "framerate=30/1 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+        "h264parse ! s3hlssink name=s bucket=%s endpoint=%s access-key=TESTKEY "
+        "secret-key=s3cret key-prefix=s/ target-duration=1 %s",
+        frames, fake.bucket ().c_str (), fake.endpoint ().c_str (), props ? props : "");
+    GError *err = nullptr;
+    pipeline = gst_parse_launch (desc, &err);
+    fail_unless (pipeline, "%s", err ? err->message : "?");
+    sink = gst_bin_get_by_name (GST_BIN (pipeline), "s");
+    bus = gst_element_get_bus (pipeline);
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  }
+
+  ~HlsFixture ()
+  {
+    for (auto *m : seen)
+      gst_message_unref (m);
+    if (pipeline) {
+      gst_element_set_state (pipeline, GST_STATE_NULL);
+      gst_object_unref (sink);
+      gst_object_unref (bus);
+      gst_object_unref (pipeline);
+    }
+  }
+
+  /* the pipeline's EOS (after the sink's flush) or its first error */
+  GstMessage *finish (GstClockTime timeout = 30 * GST_SECOND)
+  {
+    return gst_bus_timed_pop_filtered (bus, timeout,
+        (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  }
+
+  std::vector<GstMessage *> seen;
+
+  /* collects everything up to EOS/error, returns the end message */
+  GstMessage *run_to_end (GstClockTime timeout = 30 * GST_SECOND)
+  {
+    gint64 deadline = g_get_monotonic_time () + timeout / 1000;
+    while (g_get_monotonic_time () < deadline) {
+      GstMessage *m = gst_bus_timed_pop (bus, 100 * GST_MSECOND);
+      if (!m)
+        continue;
+      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS || GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
+        return m;
+      seen.push_back (m);
+    }
+    return nullptr;
+  }
+
+  bool saw (GstMessageType type, const char *structure_name = nullptr)
+  {
+    for (auto *m : seen)
+      if (GST_MESSAGE_TYPE (m) == type && (!structure_name || (gst_message_get_structure (m)
+                  && gst_structure_has_name (gst_message_get_structure (m), structure_name))))
+        return true;
+    return false;
+  }
+
+  std::vector<std::string> playlist_names ()
+  {
+    std::vector<std::string> out;
+    std::string pl = fake.object ("s/playlist.m3u8").data;
+    g_auto (GStrv) lines = g_strsplit (pl.c_str (), "\n", -1);
+    for (char **l = lines; *l; l++)
+      if (**l && **l != '#')
+        out.push_back (*l);
+    return out;
+  }
+};
+
+GST_START_TEST (test_segments_then_final_playlist)
+{
+  HlsFixture f;
+  f.start (100, "playlist-length=0 max-files=0");
+  GstMessage *m = f.finish ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS, "no EOS after the flush");
+  gst_message_unref (m);
+
+  std::string pl = f.fake.object ("s/playlist.m3u8").data;
+  fail_unless (pl.find ("#EXT-X-ENDLIST") != std::string::npos, "%s", pl.c_str ());
+  auto names = f.playlist_names ();
+  fail_unless (names.size () >= 3, "%s", pl.c_str ());
+  for (auto & n : names) {
+    auto o = f.fake.object ("s/" + n);
+    fail_unless (!o.data.empty (), "%s named but not uploaded", n.c_str ());
+    fail_unless (o.content_type == "video/mp2t");
+    fail_unless ((guint8) o.data[0] == 0x47, "%s is not MPEG-TS", n.c_str ());
+  }
+  fail_unless (f.fake.object ("s/playlist.m3u8").content_type == "application/vnd.apple.mpegurl");
+
+  /* every playlist PUT came after the PUTs of the segments it names */
+  std::set<std::string> stored;
+  int playlist_puts = 0;
+  for (auto & r : f.fake.requests ()) {
+    if (r.method != "PUT" || r.status != 200)
+      continue;
+    std::string name = r.path.substr (r.path.rfind ('/') + 1);
+    if (g_str_has_suffix (name.c_str (), ".ts")) {
+      stored.insert (name);
+      continue;
+    }
+    playlist_puts++;
+    g_auto (GStrv) lines = g_strsplit (r.small_body.c_str (), "\n", -1);
+    for (char **l = lines; *l; l++)
+      fail_unless (!**l || **l == '#' || stored.count (*l),
+          "playlist version %d named %s before it was stored", playlist_puts, *l);
+  }
+  fail_unless (playlist_puts >= 2);
+  fail_unless_equals_int (stored.size (), names.size ());
+
+  GstStructure *stats = nullptr;
+  g_object_get (f.sink, "stats", &stats, nullptr);
+  guint64 completed = 0, pending = 1;
+  gst_structure_get_uint64 (stats, "uploads-completed", &completed);
+  gst_structure_get_uint64 (stats, "pending-uploads", &pending);
+  fail_unless (completed >= names.size () + 1);
+  fail_unless_equals_int (pending, 0);
+  gst_structure_free (stats);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_expired_segments_deleted)
+{
+  HlsFixture f;
+  f.start (200, "playlist-length=2 max-files=3");
+  GstMessage *m = f.finish ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  size_t segments = 0;
+  for (auto & k : f.fake.keys ())
+    segments += g_str_has_suffix (k.c_str (), ".ts");
+  fail_unless (segments <= 3, "%zu segments left in the bucket", segments);
+  fail_unless (f.fake.count ("DELETE") >= 3);
+  fail_unless_equals_int (f.playlist_names ().size (), 2);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_outage_warns_recovers_and_loses_nothing)
+{
+  HlsFixture f;
+  f.fake.fail_next (6, 503, "ServiceUnavailable", "PUT");
+  f.start (120, "playlist-length=0 max-files=0 retries=0");
+  GstMessage *m = f.run_to_end ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  fail_unless (f.saw (GST_MESSAGE_WARNING), "no warning for the outage");
+  fail_unless (f.saw (GST_MESSAGE_ELEMENT, "s3hlssink-recovered"), "no recovery message");
+
+  auto names = f.playlist_names ();
+  fail_unless (names.size () >= 4);
+  for (size_t i = 0; i < names.size (); i++) {
+    g_autofree gchar *want = g_strdup_printf ("segment%05zu.ts", i);
+    fail_unless (names[i] == want, "%s where %s was expected", names[i].c_str (), want);
+    fail_unless (f.fake.has ("s/" + names[i]));
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_full_spool_is_an_error)
+{
+  HlsFixture f;
+  f.fake.fail_next (1000, 503, "ServiceUnavailable", "PUT");
+  f.start (120, "retries=0 spool-memory-limit=1000 spool-limit=20000");
+  GstMessage *m = f.finish ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "no error when the spool is full");
+  GError *err = nullptr;
+  gst_message_parse_error (m, &err, nullptr);
+  fail_unless (strstr (err->message, "spool is full"), "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (m);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_refused_upload_is_an_error_with_code)
+{
+  HlsFixture f;
+  f.fake.fail_next (1, 403, "AccessDenied", "PUT");
+  f.start (60, "check-bucket=false");
+  GstMessage *m = f.finish ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR);
+  const GstStructure *details = nullptr;
+  gst_message_parse_error_details (m, &details);
+  fail_unless (details);
+  fail_unless_equals_string (gst_structure_get_string (details, "s3-error-code"), "AccessDenied");
+  gst_message_unref (m);
+}
+GST_END_TEST;
+
+static Suite *
+s3hlssink_suite (void)
+{
+  Suite *s = suite_create ("s3hlssink");
+  TCase *tc = tcase_create ("general");
+  tcase_set_timeout (tc, 90);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_segments_then_final_playlist);
+  tcase_add_test (tc, test_expired_segments_deleted);
+  tcase_add_test (tc, test_outage_warns_recovers_and_loses_nothing);
+  tcase_add_test (tc, test_full_spool_is_an_error);
+  tcase_add_test (tc, test_refused_upload_is_an_error_with_code);
+  return s;
+}
+
+GST_CHECK_MAIN (s3hlssink);
