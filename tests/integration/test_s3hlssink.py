@@ -75,6 +75,11 @@ def playlist_names(text):
     return [l.strip() for l in text.splitlines() if l.strip() and not l.startswith("#")]
 
 
+def whole_playlist(text):
+    return (text.startswith("#EXTM3U") and "#EXT-X-TARGETDURATION" in text
+            and (text.endswith("\n") or text.rstrip().endswith("#EXT-X-ENDLIST")))
+
+
 def media_sequence(text):
     m = re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text)
     return int(m.group(1)) if m else 0
@@ -92,6 +97,7 @@ class Watcher(threading.Thread):
         self.s3, self.prefix = s3, prefix
         self.stop_event = threading.Event()
         self.versions, self.violations, self.sequences = set(), [], []
+        self.torn_reads = 0
 
     def run(self):
         while not self.stop_event.wait(0.1):
@@ -102,7 +108,12 @@ class Watcher(threading.Thread):
                 keys = set(self.s3.keys(self.prefix, timeout=2))
             except (OSError, http.client.HTTPException):
                 continue  # s3rver may be writing the object as we read it
-            text = body.decode()
+            text = body.decode(errors="replace")
+            if not whole_playlist(text):
+                # s3rver rewrites an object in place: a read racing the
+                # write sees it empty or cut (a real S3 PUT is atomic)
+                self.torn_reads += 1
+                continue
             self.versions.add(text)
             self.sequences.append(media_sequence(text))
             missing = [n for n in playlist_names(text) if self.prefix + n not in keys]
