@@ -15,10 +15,17 @@
  * the bucket) or completed with the parts uploaded so far
  * (`on-error=complete`, useful to keep most of a recording).
  *
- * S3 objects cannot be rewritten in place, so the input must be
- * streamable: a muxer that seeks back at the end (mp4mux without
- * fragmenting) gets an error telling so. Use `mp4mux fragment-duration=1000`,
- * `matroskamux streamable=true`, `mpegtsmux`...
+ * S3 objects cannot be rewritten in place, so the input must be written
+ * front to back. s3sink answers "not seekable" to the SEEKING query, so the
+ * muxers that ask (mp4mux/qtmux, matroskamux) write a layout that needs no
+ * rewrite; plain mp4mux then holds all its media data until EOS before
+ * anything goes up, so stream with `mp4mux fragment-duration=1000` (or
+ * matroskamux, mpegtsmux). A muxer that seeks back without asking (avimux)
+ * gets an error, and the upload is ended as `on-error` says: what was
+ * written is not the file the muxer meant.
+ *
+ * `part-size` below 5 MiB is refused (GObject's out-of-range warning; the
+ * setting keeps its previous value).
  *
  * Credentials and connection settings are the same as s3hlssink's (see its
  * documentation); the secret key and the session token are write-only and
@@ -84,11 +91,12 @@ struct GstS3SinkPrivate {
   S3SinkSettings run;
   std::unique_ptr<S3Client> client;
   std::string caps_content_type;
-  GByteArray *part = nullptr;           /* streaming thread only */
+  std::string part;                     /* streaming thread only; GByteArray stops at 4 GiB */
   guint64 position = 0;                 /* streaming thread only */
   std::string upload_id;                /* streaming thread only */
   int next_part = 1;                    /* streaming thread only */
   bool finished = true;                 /* completed, aborted, or nothing begun */
+  bool refused_seek = false;            /* streaming thread only: the object is spoilt */
 
   std::mutex lock;                      /* guards the fields below */
   std::condition_variable cond;
@@ -99,6 +107,7 @@ struct GstS3SinkPrivate {
   bool flushing = false;
   guint64 bytes_uploaded = 0;
   guint64 parts_failed = 0;
+  bool multipart = false;               /* a multipart upload was started */
 };
 
 struct _GstS3Sink {
@@ -214,25 +223,29 @@ ensure_upload (GstS3Sink * self)
   }
   p->upload_id = r.upload_id;
   p->finished = false;
+  {
+    std::lock_guard<std::mutex> lk (p->lock);
+    p->multipart = true;
+  }
   GST_INFO_OBJECT (self, "multipart upload of %s started", p->run.key.c_str ());
   return true;
 }
 
 /* Sends the first `size` bytes of the part buffer as the next part. */
 static bool
-send_part (GstS3Sink * self, guint size)
+send_part (GstS3Sink * self, gsize size)
 {
   GstS3SinkPrivate *p = self->priv;
   if (!ensure_upload (self))
     return false;
-  GBytes *bytes = g_bytes_new (p->part->data, size);
-  g_byte_array_remove_range (p->part, 0, size);
+  GBytes *bytes = g_bytes_new (p->part.data (), size);
+  p->part.erase (0, size);
   int number = p->next_part++;
   {
     std::lock_guard<std::mutex> lk (p->lock);
     p->in_flight++;
   }
-  GST_DEBUG_OBJECT (self, "part %d: %u bytes", number, size);
+  GST_DEBUG_OBJECT (self, "part %d: %" G_GSIZE_FORMAT " bytes", number, size);
   p->client->upload_part (p->run.key, p->upload_id, number, bytes,
       [p, number, size] (S3Result r) {
         std::lock_guard<std::mutex> lk (p->lock);
@@ -277,20 +290,22 @@ gst_s3_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   auto *self = GST_S3_SINK (sink);
   GstS3SinkPrivate *p = self->priv;
+  if (G_UNLIKELY (p->refused_seek))
+    return GST_FLOW_ERROR;   /* posted when the seek came */
   GstMapInfo map;
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read the buffer"), (nullptr));
     return GST_FLOW_ERROR;
   }
-  g_byte_array_append (p->part, map.data, (guint) map.size);
+  p->part.append ((const char *) map.data, map.size);
   p->position += map.size;
   gst_buffer_unmap (buffer, &map);
 
-  while (p->part->len >= p->run.part_size) {
+  while (p->part.size () >= p->run.part_size) {
     GstFlowReturn ret = wait_in_flight (self, p->run.max_parts_in_flight);
     if (ret != GST_FLOW_OK)
       return ret;
-    if (!send_part (self, (guint) p->run.part_size))
+    if (!send_part (self, p->run.part_size))
       return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
@@ -301,14 +316,19 @@ static bool
 finish_object (GstS3Sink * self)
 {
   GstS3SinkPrivate *p = self->priv;
+  if (p->refused_seek) {
+    /* the error is posted; what was written is not the stream's object */
+    give_up_upload (self, "the stream asked to seek");
+    return false;
+  }
   if (p->upload_id.empty ()) {
-    GBytes *bytes = g_bytes_new (p->part->data, p->part->len);
+    GBytes *bytes = g_bytes_new (p->part.data (), p->part.size ());
     S3Result r = p->client->wait ([&] (S3Callback cb) {
       p->client->put_object (p->run.key, bytes, content_type (self), p->run.cache_control,
           std::move (cb));
     });
     g_bytes_unref (bytes);
-    g_byte_array_set_size (p->part, 0);
+    p->part.clear ();
     if (!r.ok) {
       post_s3_error (self, "S3 refused the object", r.error);
       return false;
@@ -318,10 +338,10 @@ finish_object (GstS3Sink * self)
     return true;
   }
 
-  if (p->part->len > 0) {
+  if (!p->part.empty ()) {
     if (wait_in_flight (self, p->run.max_parts_in_flight) == GST_FLOW_ERROR)
       return false;
-    if (!send_part (self, p->part->len))
+    if (!send_part (self, p->part.size ()))
       return false;
   }
   /* every part, with no flushing shortcut: EOS means the object must be whole */
@@ -368,6 +388,7 @@ gst_s3_sink_event (GstBaseSink * sink, GstEvent * event)
             ("asked to write at byte %" G_GUINT64_FORMAT " after %" G_GUINT64_FORMAT
              " bytes; use a streamable muxer (mp4mux fragment-duration=1000, "
              "matroskamux streamable=true, mpegtsmux)", segment->start, p->position));
+        p->refused_seek = true;
         gst_event_unref (event);
         return FALSE;
       }
@@ -383,6 +404,22 @@ gst_s3_sink_event (GstBaseSink * sink, GstEvent * event)
       break;
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+/* Muxers ask before seeking back (qtmux, matroskamux): say no, so they
+ * write a layout that needs no rewriting instead of failing at the end. */
+static gboolean
+gst_s3_sink_query (GstBaseSink * sink, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_SEEKING) {
+    GstFormat format;
+    gst_query_parse_seeking (query, &format, nullptr, nullptr, nullptr);
+    if (format == GST_FORMAT_BYTES) {
+      gst_query_set_seeking (query, format, FALSE, 0, -1);
+      return TRUE;
+    }
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
 }
 
 static gboolean
@@ -430,7 +467,8 @@ gst_s3_sink_start (GstBaseSink * sink)
     }
   }
 
-  p->part = g_byte_array_new ();
+  p->part.clear ();
+  p->refused_seek = false;
   p->position = 0;
   p->upload_id.clear ();
   p->next_part = 1;
@@ -442,6 +480,7 @@ gst_s3_sink_start (GstBaseSink * sink)
   p->flushing = false;
   p->bytes_uploaded = 0;
   p->parts_failed = 0;
+  p->multipart = false;
   return TRUE;
 }
 
@@ -453,10 +492,7 @@ gst_s3_sink_stop (GstBaseSink * sink)
   if (p->client && !p->finished)
     give_up_upload (self, "stopped before EOS");
   p->client.reset ();
-  if (p->part) {
-    g_byte_array_unref (p->part);
-    p->part = nullptr;
-  }
+  std::string ().swap (p->part);
   return TRUE;
 }
 
@@ -523,7 +559,8 @@ gst_s3_sink_get_property (GObject * object, guint prop_id, GValue * value, GPara
             "bytes-uploaded", G_TYPE_UINT64, p->bytes_uploaded,
             "parts-uploaded", G_TYPE_UINT64, (guint64) p->etags.size (),
             "parts-in-flight", G_TYPE_UINT, p->in_flight,
-            "parts-failed", G_TYPE_UINT64, p->parts_failed, NULL));
+            "parts-failed", G_TYPE_UINT64, p->parts_failed,
+            "multipart", G_TYPE_BOOLEAN, (gboolean) p->multipart, NULL));
     return;
   }
   GST_OBJECT_LOCK (self);
@@ -592,7 +629,8 @@ gst_s3_sink_class_init (GstS3SinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_PART_SIZE,
       g_param_spec_uint64 ("part-size", "Part size",
           "Bytes per multipart part (S3 needs at least 5 MiB for every part but "
-          "the last)", MIN_PART_SIZE, MAX_PART_SIZE, DEFAULT_PART_SIZE, rw));
+          "the last: smaller values are refused with a warning and the setting is "
+          "left as it was)", MIN_PART_SIZE, MAX_PART_SIZE, DEFAULT_PART_SIZE, rw));
   g_object_class_install_property (gobject_class, PROP_MAX_PARTS_IN_FLIGHT,
       g_param_spec_uint ("max-parts-in-flight", "Max parts in flight",
           "Parts uploading at once; rendering waits beyond it", 1, 16,
@@ -608,7 +646,8 @@ gst_s3_sink_class_init (GstS3SinkClass * klass)
           DEFAULT_CHECK_BUCKET, rw));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
-          "bytes-uploaded, parts-uploaded, parts-in-flight, parts-failed",
+          "bytes-uploaded, parts-uploaded, parts-in-flight, parts-failed, and "
+          "multipart (TRUE once a multipart upload was started)",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
@@ -625,6 +664,7 @@ gst_s3_sink_class_init (GstS3SinkClass * klass)
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_s3_sink_render);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_s3_sink_event);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_s3_sink_set_caps);
+  basesink_class->query = GST_DEBUG_FUNCPTR (gst_s3_sink_query);
   basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_s3_sink_unlock);
   basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_s3_sink_unlock_stop);
 

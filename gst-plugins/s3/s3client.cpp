@@ -419,13 +419,15 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
   const char *bdata = body ? (const char *) g_bytes_get_data (body, &blen) : nullptr;
 
   if (error) {
-    if (req->timed_out) {
+    /* cancelled first: cancel_all () may come after the time-out fired but
+     * before this answer, and a time-out would be retried */
+    if (req->cancelled || impl_->stopping) {
+      r.error.code = "Cancelled";
+      r.error.message = "request cancelled";
+    } else if (req->timed_out) {
       r.error.code = "Timeout";
       r.error.message = "no answer within " + std::to_string (config_.request_timeout_ms)
           + " ms";
-    } else if (req->cancelled || impl_->stopping) {
-      r.error.code = "Cancelled";
-      r.error.message = "request cancelled";
     } else {
       r.error.code = "ConnectionFailed";
       r.error.message = error->message;

@@ -35,6 +35,8 @@ struct FakeS3::Impl {
   std::string fail_method;
   std::string fail_query;
   unsigned delay_ms = 0;
+  bool down = false;                /* server thread only */
+  unsigned next_order = 1;
   unsigned next_upload = 1;
 };
 
@@ -65,6 +67,18 @@ query_value (GHashTable * q, const char *name)
 {
   const char *v = q ? (const char *) g_hash_table_lookup (q, name) : nullptr;
   return v ? v : "";
+}
+
+void
+store (FakeS3::Impl * impl, const std::string & key, std::string data,
+    std::string content_type, std::string cache_control)
+{
+  FakeObject & o = impl->objects[key];
+  o.data = std::move (data);
+  o.content_type = std::move (content_type);
+  o.cache_control = std::move (cache_control);
+  o.arrival_us = g_get_monotonic_time ();
+  o.order = impl->next_order++;
 }
 
 /* Handles one request under the lock; returns the status answered. */
@@ -146,7 +160,7 @@ handle (FakeS3::Impl * impl, const std::string & bucket, SoupServerMessage * msg
   if (method == "PUT") {
     const char *ct = soup_message_headers_get_one (rh, "Content-Type");
     const char *cc = soup_message_headers_get_one (rh, "Cache-Control");
-    impl->objects[key] = FakeObject { data, ct ? ct : "", cc ? cc : "" };
+    store (impl, key, data, ct ? ct : "", cc ? cc : "");
     soup_message_headers_replace (soup_server_message_get_response_headers (msg), "ETag",
         "\"fake\"");
     soup_server_message_set_status (msg, 200, nullptr);
@@ -172,14 +186,22 @@ handle (FakeS3::Impl * impl, const std::string & bucket, SoupServerMessage * msg
     while ((pos = data.find ("<PartNumber>", pos)) != std::string::npos) {
       int n = atoi (data.c_str () + pos + 12);
       auto part = it->second.parts.find (n);
-      if (part == it->second.parts.end ()) {
-        answer_error (msg, 400, "InvalidPart", "a listed part was not uploaded", key);
+      size_t etag_at = data.find ("<ETag>", pos);
+      size_t etag_end = data.find ("</ETag>", pos);
+      std::string etag = etag_at == std::string::npos || etag_end == std::string::npos
+          ? "" : data.substr (etag_at + 6, etag_end - etag_at - 6);
+      for (size_t q; (q = etag.find ("&quot;")) != std::string::npos;)
+        etag.replace (q, 6, "\"");
+      if (part == it->second.parts.end ()
+          || etag != "\"etag-" + upload_id + "-" + std::to_string (n) + "\"") {
+        answer_error (msg, 400, "InvalidPart",
+            "a listed part was not uploaded or its ETag differs", key);
         return 400;
       }
       whole += part->second;
       pos += 12;
     }
-    impl->objects[key] = FakeObject { whole, it->second.content_type, it->second.cache_control };
+    store (impl, key, whole, it->second.content_type, it->second.cache_control);
     impl->uploads.erase (it);
     answer_xml (msg, "<CompleteMultipartUploadResult><Key>" + key
         + "</Key><ETag>\"done\"</ETag></CompleteMultipartUploadResult>");
@@ -230,6 +252,13 @@ FakeS3::FakeS3 (std::string bucket, std::string access_key)
         [] (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable * query,
             gpointer data) {
           auto *self = static_cast<FakeS3 *> (data);
+          if (self->impl_->down) {
+            /* an outage: the connection closes with no answer */
+            GIOStream *conn = soup_server_message_steal_connection (msg);
+            g_io_stream_close (conn, nullptr, nullptr);
+            g_object_unref (conn);
+            return;
+          }
           unsigned delay;
           {
             std::lock_guard<std::mutex> lk (self->impl_->lock);
@@ -241,6 +270,11 @@ FakeS3::FakeS3 (std::string bucket, std::string access_key)
             const char *a = soup_message_headers_get_one (
                 soup_server_message_get_request_headers (msg), "Authorization");
             r.authorization = a ? a : "";
+            SoupMessageHeadersIter it;
+            const char *hname, *hvalue;
+            soup_message_headers_iter_init (&it, soup_server_message_get_request_headers (msg));
+            while (soup_message_headers_iter_next (&it, &hname, &hvalue))
+              r.headers += std::string (hname) + ": " + hvalue + "\n";
             SoupMessageBody *b = soup_server_message_get_request_body (msg);
             if (b->length < 4096)
               r.small_body.assign (b->data ? b->data : "", b->length);
@@ -347,6 +381,49 @@ FakeS3::requests () const
 {
   std::lock_guard<std::mutex> lk (impl_->lock);
   return impl_->log;
+}
+
+size_t
+FakeS3::request_count () const
+{
+  std::lock_guard<std::mutex> lk (impl_->lock);
+  return impl_->log.size ();
+}
+
+void
+FakeS3::set_down (bool down)
+{
+  struct Switch {
+    Impl *impl;
+    bool down;
+    std::mutex m;
+    std::condition_variable c;
+    bool done = false;
+  } sw;
+  sw.impl = impl_.get ();
+  sw.down = down;
+  /* on the server thread, which owns the SoupServer; wait until done so
+   * the caller's next request sees the new state */
+  g_main_context_invoke (impl_->context, [] (gpointer d) -> gboolean {
+        auto *s = static_cast<Switch *> (d);
+        if (s->down != s->impl->down) {
+          s->impl->down = s->down;
+          if (s->down) {
+            soup_server_disconnect (s->impl->server);
+          } else {
+            GError *err = nullptr;
+            if (!soup_server_listen_local (s->impl->server, s->impl->port,
+                    SOUP_SERVER_LISTEN_IPV4_ONLY, &err))
+              g_error ("fake S3 cannot listen again on %u: %s", s->impl->port, err->message);
+          }
+        }
+        std::lock_guard<std::mutex> lk (s->m);
+        s->done = true;
+        s->c.notify_all ();
+        return G_SOURCE_REMOVE;
+      }, &sw);
+  std::unique_lock<std::mutex> lk (sw.m);
+  sw.c.wait (lk, [&] { return sw.done; });
 }
 
 size_t

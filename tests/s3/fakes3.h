@@ -17,6 +17,8 @@ struct FakeObject {
   std::string data;
   std::string content_type;
   std::string cache_control;
+  gint64 arrival_us = 0;    /* monotonic time the object was stored */
+  unsigned order = 0;       /* 1 for the first object stored, then 2, ... */
 };
 
 struct FakeRequest {
@@ -25,6 +27,7 @@ struct FakeRequest {
   std::string query;
   std::string authorization;
   std::string small_body;   /* the body when under 4 KiB (playlists) */
+  std::string headers;      /* every request header, "Name: value\n" */
   unsigned status = 0;
 };
 
@@ -43,12 +46,16 @@ class FakeS3 {
       const std::string & method = "", const std::string & query_part = "");
   /* Every answer waits this long (0: none). */
   void set_delay_ms (unsigned ms);
+  /* Down: nothing listens on the port and open connections are closed
+   * without an answer; up again: the same port listens again. */
+  void set_down (bool down);
 
   bool has (const std::string & key) const;
   FakeObject object (const std::string & key) const;
   std::vector<std::string> keys () const;
   std::vector<FakeRequest> requests () const;
   size_t count (const std::string & method, const std::string & query_part = "") const;
+  size_t request_count () const;
   std::vector<std::string> aborted_uploads () const;
 
   struct Impl;

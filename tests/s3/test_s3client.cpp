@@ -4,6 +4,9 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <chrono>
+#include <condition_variable>
+
 using namespace castline::s3;
 using castline::test::FakeS3;
 
@@ -226,10 +229,67 @@ GST_START_TEST (test_secret_never_sent)
   FakeS3 fake;
   S3Client client (config_for (fake));
   fail_unless (put (client, "k", "v").ok);
+  S3Result c = client.wait ([&] (S3Callback cb) {
+    client.create_multipart_upload ("m", "", "", std::move (cb));
+  });
+  fail_unless (c.ok);
+  fail_unless (client.wait ([&] (S3Callback cb) {
+    client.delete_objects ({ "k" }, std::move (cb));
+  }).ok);
+  fail_unless (fake.request_count () >= 3);
   for (auto & req : fake.requests ()) {
     fail_unless (req.authorization.find ("AWS4-HMAC-SHA256 Credential=TESTKEY/") == 0);
-    fail_unless (req.authorization.find ("test-secret") == std::string::npos);
+    fail_unless (req.headers.find ("Authorization: AWS4-HMAC-SHA256") != std::string::npos);
+    for (auto * where : { &req.headers, &req.query, &req.path, &req.small_body })
+      fail_unless (where->find ("test-secret") == std::string::npos, "secret sent: %s",
+          where->c_str ());
   }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_server_down_then_back)
+{
+  FakeS3 fake;
+  S3Config c = config_for (fake);
+  c.retries = 0;
+  S3Client client (c);
+  fail_unless (put (client, "before", "1").ok);
+  fake.set_down (true);
+  S3Result r = put (client, "during", "2");
+  fail_if (r.ok);
+  fail_unless (r.error.code == "ConnectionFailed", "%s", r.error.describe ().c_str ());
+  fail_unless (r.error.retryable ());
+  fake.set_down (false);
+  r = put (client, "after", "3");
+  fail_unless (r.ok, "%s", r.error.describe ().c_str ());
+  fail_unless (fake.keys () == (std::vector<std::string> { "after", "before" }));
+  fail_unless (fake.object ("before").order < fake.object ("after").order);
+  fail_unless (fake.object ("before").arrival_us <= fake.object ("after").arrival_us);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_complete_with_wrong_etag_refused)
+{
+  FakeS3 fake;
+  S3Client client (config_for (fake));
+  S3Result c = client.wait ([&] (S3Callback cb) {
+    client.create_multipart_upload ("rec.mp4", "", "", std::move (cb));
+  });
+  fail_unless (c.ok);
+  GBytes *b = g_bytes_new ("abc", 3);
+  S3Result p = client.wait ([&] (S3Callback cb) {
+    client.upload_part ("rec.mp4", c.upload_id, 1, b, std::move (cb));
+  });
+  g_bytes_unref (b);
+  fail_unless (p.ok);
+  S3Result done = client.wait ([&] (S3Callback cb) {
+    client.complete_multipart_upload ("rec.mp4", c.upload_id, { S3Part { 1, "\"bogus\"" } },
+        std::move (cb));
+  });
+  fail_if (done.ok);
+  fail_unless (done.error.code == "InvalidPart", "%s", done.error.describe ().c_str ());
+  fail_unless_equals_int (done.attempts, 1);
+  fail_if (fake.has ("rec.mp4"));
 }
 GST_END_TEST;
 
@@ -258,6 +318,7 @@ GST_START_TEST (test_cancel_and_destroy_in_flight)
   FakeS3 fake;
   fake.set_delay_ms (1500);
   std::mutex m;
+  std::condition_variable cond;
   std::vector<std::string> codes;
   {
     S3Client client (config_for (fake));
@@ -266,13 +327,17 @@ GST_START_TEST (test_cancel_and_destroy_in_flight)
       client.put_object ("k" + std::to_string (i), b, "", "", [&] (S3Result r) {
         std::lock_guard<std::mutex> lk (m);
         codes.push_back (r.error.code);
+        cond.notify_all ();
       });
     g_bytes_unref (b);
-    g_usleep (200 * 1000);
+    /* let the requests reach the server, which holds its answers */
+    for (int i = 0; i < 500 && fake.request_count () < 3; i++)
+      g_usleep (10 * 1000);
     client.cancel_all ();
-    g_usleep (300 * 1000);
     {
-      std::lock_guard<std::mutex> lk (m);
+      std::unique_lock<std::mutex> lk (m);
+      /* well before the 1.5 s the answers would take */
+      cond.wait_for (lk, std::chrono::milliseconds (1000), [&] { return codes.size () == 3; });
       fail_unless_equals_int (codes.size (), 3);
       for (auto & c : codes)
         fail_unless (c == "Cancelled", "%s", c.c_str ());
@@ -304,6 +369,8 @@ s3client_suite (void)
   tcase_add_test (tc, test_multipart_round_trip_and_abort);
   tcase_add_test (tc, test_delete_objects);
   tcase_add_test (tc, test_secret_never_sent);
+  tcase_add_test (tc, test_server_down_then_back);
+  tcase_add_test (tc, test_complete_with_wrong_etag_refused);
   tcase_add_test (tc, test_error_xml_and_backoff);
   tcase_add_test (tc, test_cancel_and_destroy_in_flight);
   return s;

@@ -4,6 +4,9 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <atomic>
+#include <thread>
+
 using castline::test::FakeS3;
 
 #define MIB (1024 * 1024)
@@ -153,6 +156,124 @@ GST_START_TEST (test_seek_refused)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_seek_back_leaves_nothing)
+{
+  SinkFixture f;
+  fail_unless_equals_int (f.push_bytes (1000, 'a'), GST_FLOW_OK);
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_BYTES);
+  gst_harness_push_event (f.h, gst_event_new_segment (&seg));
+  /* what a muxer pushes after its seek would land at the wrong place */
+  fail_unless_equals_int (f.push_bytes (100, 'h'), GST_FLOW_ERROR);
+  fail_if (gst_harness_push_event (f.h, gst_event_new_eos ()));
+  fail_unless (f.error_code () == "(none)");
+  fail_if (f.fake.has ("rec/a.mp4"));
+  fail_unless_equals_int (f.fake.count ("PUT"), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_multipart_object_headers_and_stats)
+{
+  SinkFixture f;
+  g_object_set (f.h->element, "cache-control", "max-age=60", nullptr);
+  gst_element_set_state (f.h->element, GST_STATE_NULL);
+  gst_element_set_state (f.h->element, GST_STATE_PLAYING);
+  fail_unless_equals_int (f.push_bytes (11 * MIB, 'z'), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (f.h, gst_event_new_eos ()));
+  auto o = f.fake.object ("rec/a.mp4");
+  fail_unless_equals_int (o.data.size (), 11 * MIB);
+  fail_unless (o.content_type == "video/mp4", "%s", o.content_type.c_str ());
+  fail_unless (o.cache_control == "max-age=60", "%s", o.cache_control.c_str ());
+
+  GstStructure *stats = nullptr;
+  g_object_get (f.h->element, "stats", &stats, nullptr);
+  fail_unless (stats);
+  guint64 bytes = 0, parts = 0, failed = 1;
+  gboolean multipart = FALSE;
+  fail_unless (gst_structure_get_uint64 (stats, "bytes-uploaded", &bytes));
+  fail_unless (gst_structure_get_uint64 (stats, "parts-uploaded", &parts));
+  fail_unless (gst_structure_get_uint64 (stats, "parts-failed", &failed));
+  fail_unless (gst_structure_get_boolean (stats, "multipart", &multipart));
+  fail_unless_equals_uint64 (bytes, 11 * MIB);
+  fail_unless_equals_uint64 (parts, 3);
+  fail_unless_equals_uint64 (failed, 0);
+  fail_unless (multipart);
+  gst_structure_free (stats);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_part_size_below_minimum_refused)
+{
+  GstElement *e = gst_element_factory_make ("s3sink", nullptr);
+  guint64 size = 0;
+  ASSERT_WARNING (g_object_set (e, "part-size", (guint64) 1 * MIB, nullptr));
+  g_object_get (e, "part-size", &size, nullptr);
+  fail_unless_equals_uint64 (size, 8 * MIB);
+  g_object_set (e, "part-size", (guint64) 5 * MIB, nullptr);
+  g_object_get (e, "part-size", &size, nullptr);
+  fail_unless_equals_uint64 (size, 5 * MIB);
+  gst_object_unref (e);
+}
+GST_END_TEST;
+
+/* max-parts-in-flight bounds memory: render waits, and a flush ends the wait */
+GST_START_TEST (test_render_waits_for_parts_and_flush_unblocks)
+{
+  SinkFixture f;
+  g_object_set (f.h->element, "max-parts-in-flight", 1, "check-bucket", FALSE, nullptr);
+  gst_element_set_state (f.h->element, GST_STATE_NULL);
+  gst_element_set_state (f.h->element, GST_STATE_PLAYING);
+  f.fake.set_delay_ms (1500);
+  fail_unless_equals_int (f.push_bytes (5 * MIB, 'a', 5 * MIB), GST_FLOW_OK);  /* part 1 goes up */
+
+  std::atomic<int> ret { 1 };
+  std::thread pusher ([&] { ret = f.push_bytes (5 * MIB, 'b', 5 * MIB); });
+  g_usleep (300 * 1000);
+  fail_unless_equals_int (ret.load (), 1);   /* still waiting for part 1 */
+  gint64 start = g_get_monotonic_time ();
+  fail_unless (gst_harness_push_event (f.h, gst_event_new_flush_start ()));
+  pusher.join ();
+  fail_unless_equals_int (ret.load (), GST_FLOW_FLUSHING);
+  fail_unless (g_get_monotonic_time () - start < 500 * 1000, "the flush did not end the wait");
+  fail_unless (gst_harness_push_event (f.h, gst_event_new_flush_stop (TRUE)));
+  f.fake.set_delay_ms (0);
+}
+GST_END_TEST;
+
+/* the whole chain as a user writes it; the object must be a playable MP4 */
+GST_START_TEST (test_pipeline_fragmented_mp4)
+{
+  FakeS3 fake;
+  std::string desc = "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! "
+      "x264enc speed-preset=ultrafast ! h264parse ! "
+      "mp4mux fragment-duration=500 streamable=true ! s3sink bucket=live key=rec/e2e.mp4 "
+      "access-key=TESTKEY secret-key=s3cret endpoint=" + fake.endpoint ();
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch (desc.c_str (), &err);
+  fail_unless (pipeline, "%s", err ? err->message : "");
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless (m, "no EOS within 30 s");
+  if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR) {
+    GError *e = nullptr;
+    gst_message_parse_error (m, &e, nullptr);
+    fail ("error: %s", e->message);
+  }
+  gst_message_unref (m);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+
+  auto o = fake.object ("rec/e2e.mp4");
+  fail_unless (o.data.size () > 1000, "%zu bytes", o.data.size ());
+  fail_unless (o.data.compare (4, 4, "ftyp") == 0, "no ftyp box first");
+  fail_unless (o.data.find ("moof") != std::string::npos, "not fragmented");
+  fail_unless (o.content_type == "video/mp4", "%s", o.content_type.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_bad_settings_refused)
 {
   for (const char *key : { "", "folder/", "../x.mp4", "/abs.mp4" }) {
@@ -200,6 +321,11 @@ s3sink_suite (void)
   tcase_add_test (tc, test_seek_refused);
   tcase_add_test (tc, test_bad_settings_refused);
   tcase_add_test (tc, test_secrets_write_only);
+  tcase_add_test (tc, test_seek_back_leaves_nothing);
+  tcase_add_test (tc, test_multipart_object_headers_and_stats);
+  tcase_add_test (tc, test_part_size_below_minimum_refused);
+  tcase_add_test (tc, test_render_waits_for_parts_and_flush_unblocks);
+  tcase_add_test (tc, test_pipeline_fragmented_mp4);
   return s;
 }
 
