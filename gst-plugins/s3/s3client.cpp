@@ -19,6 +19,7 @@ namespace {
 constexpr unsigned kBackoffBaseMs = 200;
 constexpr unsigned kBackoffCapMs = 5000;
 constexpr unsigned kShutdownGraceMs = 2000;
+constexpr unsigned kProgressCheckMs = 250;
 
 void
 ensure_debug_category ()
@@ -117,6 +118,7 @@ struct S3Client::Request {
   GSource *timer = nullptr;              /* time-out of the attempt, or retry delay */
   bool timed_out = false;
   bool cancelled = false;
+  gint64 last_progress_us = 0;           /* of the attempt in flight */
   SoupMessage *msg = nullptr;
 
   ~Request ()
@@ -375,10 +377,30 @@ S3Client::send_attempt (std::shared_ptr<Request> req)
 
   g_clear_object (&req->cancellable);
   req->cancellable = g_cancellable_new ();
-  req->timer = g_timeout_source_new (std::max (1u, config_.request_timeout_ms));
+  /* request-timeout bounds the time without progress: it restarts when the
+   * request leaves the session's queue, with every chunk of body written
+   * and when the answer's headers arrive, so a large part on a slow link
+   * is not cut while it moves, and a dead connection still is. */
+  req->last_progress_us = g_get_monotonic_time ();
+  auto progress = +[] (SoupMessage *, gpointer data) {
+    static_cast<Request *> (data)->last_progress_us = g_get_monotonic_time ();
+  };
+  auto chunk_progress = +[] (SoupMessage *, guint, gpointer data) {
+    static_cast<Request *> (data)->last_progress_us = g_get_monotonic_time ();
+  };
+  g_signal_connect (req->msg, "starting", G_CALLBACK (progress), req.get ());
+  g_signal_connect (req->msg, "wrote-headers", G_CALLBACK (progress), req.get ());
+  g_signal_connect (req->msg, "wrote-body-data", G_CALLBACK (chunk_progress), req.get ());
+  g_signal_connect (req->msg, "got-headers", G_CALLBACK (progress), req.get ());
+
+  const unsigned timeout_ms = std::max (1u, config_.request_timeout_ms);
+  req->timer = g_timeout_source_new (std::min (timeout_ms / 4 + 1, kProgressCheckMs));
   auto *tctx = new ResponseCtx { this, req };
   g_source_set_callback (req->timer, [] (gpointer d) -> gboolean {
         auto *c = static_cast<ResponseCtx *> (d);
+        gint64 idle_ms = (g_get_monotonic_time () - c->req->last_progress_us) / 1000;
+        if (idle_ms < (gint64) c->client->config ().request_timeout_ms)
+          return G_SOURCE_CONTINUE;
         c->req->timed_out = true;
         if (c->req->cancellable)
           g_cancellable_cancel (c->req->cancellable);
@@ -426,7 +448,7 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
       r.error.message = "request cancelled";
     } else if (req->timed_out) {
       r.error.code = "Timeout";
-      r.error.message = "no answer within " + std::to_string (config_.request_timeout_ms)
+      r.error.message = "no progress for " + std::to_string (config_.request_timeout_ms)
           + " ms";
     } else {
       r.error.code = "ConnectionFailed";

@@ -24,7 +24,7 @@ struct S3Config {
   std::string bucket;
   Credentials credentials;
   bool force_path_style = false;
-  unsigned request_timeout_ms = 10000;
+  unsigned request_timeout_ms = 10000; /* without progress, per attempt */
   unsigned retries = 3;   /* extra attempts on 5xx, 429/SlowDown, time-outs, connection failures */
   std::string ca_file;    /* PEM bundle for HTTPS; empty: system default */
 

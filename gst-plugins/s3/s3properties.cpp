@@ -49,7 +49,8 @@ castline_s3_install_properties (GObjectClass * klass)
           "(other 4xx answers fail at once)", 0, 20, CASTLINE_S3_DEFAULT_RETRIES, rw));
   g_object_class_install_property (klass, CASTLINE_S3_PROP_REQUEST_TIMEOUT,
       g_param_spec_uint ("request-timeout", "Request time-out",
-          "Longest time one request attempt may take, in milliseconds",
+          "Longest time in milliseconds one request attempt may go without "
+          "progress (no byte of the body sent, no answer); a time-out is retried",
           100, 600000, CASTLINE_S3_DEFAULT_REQUEST_TIMEOUT_MS, rw));
 }
 
