@@ -35,9 +35,9 @@ cpu_seconds ()
 
 static const char *kSource =
     "videotestsrc is-live=true pattern=ball ! video/x-raw,width=1280,height=720,framerate=30/1 ! "
-    "x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=30 ! h264parse ! ";
+    "x264enc tune=zerolatency speed-preset=ultrafast bitrate=2500 key-int-max=30 ! h264parse ! queue ! ";
 static const char *kAudio =
-    " audiotestsrc is-live=true wave=ticks ! audioconvert ! avenc_aac ! aacparse ! s.audio";
+    " audiotestsrc is-live=true volume=0.2 ! audioconvert ! avenc_aac ! aacparse ! queue ! s.audio";
 
 struct Run {
   std::mutex lock;

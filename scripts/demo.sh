@@ -38,10 +38,10 @@ MSG
 export GST_PLUGIN_PATH=$PWD/build/gst-plugins
 gst-launch-1.0 -e \
   videotestsrc is-live=true pattern=ball ! video/x-raw,width=1280,height=720,framerate=30/1 ! \
-  x264enc tune=zerolatency key-int-max=60 bitrate=2500 speed-preset=veryfast ! h264parse ! \
+  x264enc tune=zerolatency key-int-max=60 bitrate=2500 speed-preset=veryfast ! h264parse ! queue ! \
   s3hlssink name=s bucket=live key-prefix=demo/ endpoint="http://127.0.0.1:$port" \
     access-key=S3RVER secret-key=S3RVER target-duration=2 \
-  audiotestsrc is-live=true wave=ticks ! audioconvert ! avenc_aac ! aacparse ! s.audio &
+  audiotestsrc is-live=true volume=0.2 ! audioconvert ! avenc_aac ! aacparse ! queue ! s.audio &
 gst_pid=$!
 if [[ -n "${DEMO_SECONDS:-}" ]]; then
   sleep "$DEMO_SECONDS"

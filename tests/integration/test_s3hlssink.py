@@ -7,6 +7,7 @@ the plugin is built with sanitizers).
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,8 +34,8 @@ def gst_env(extra=None):
 
 
 VIDEO = ("videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-         "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! h264parse ! ")
-AUDIO = "audiotestsrc is-live=true wave=ticks ! audioconvert ! avenc_aac ! aacparse ! s.audio"
+         "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! h264parse ! queue ! ")
+AUDIO = "audiotestsrc is-live=true volume=0.2 ! audioconvert ! avenc_aac ! aacparse ! queue ! s.audio"
 
 
 def sink_args(s3, prefix, **props):
@@ -58,16 +59,22 @@ class Launch:
     def finish(self, interrupt=True, timeout=60):
         if interrupt and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
+        stacks = ""
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            if shutil.which("gdb"):  # say where it hangs
+                stacks = subprocess.run(
+                    ["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt 15"],
+                    capture_output=True, text=True, timeout=60).stdout
             self.proc.kill()
             self.proc.wait()
         self.log.seek(0)
         self.output = self.log.read()
         self.log.close()
         if self.proc.returncode == -signal.SIGKILL:
-            raise AssertionError("gst-launch-1.0 did not end in time:\n" + self.output[-3000:])
+            raise AssertionError("gst-launch-1.0 did not end in time:\n" + self.output[-3000:]
+                                 + "\n" + stacks)
         return self.proc.returncode
 
 
