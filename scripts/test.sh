@@ -15,4 +15,21 @@ if [[ "${1:-}" == "--asan" ]]; then
 fi
 
 bash scripts/build.sh
-meson test -C "${CASTLINE_BUILD_DIR:-build}" --print-errorlogs --num-processes 2 "$@"
+build_dir=${CASTLINE_BUILD_DIR:-build}
+status=0
+meson test -C "$build_dir" --print-errorlogs --num-processes 2 "$@" || status=$?
+# one plain closing line for whoever reads the log
+python3 - "$build_dir/meson-logs/testlog.json" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for line in open(sys.argv[1]):
+    result = json.loads(line)["result"]
+    if result in ("OK", "EXPECTEDFAIL"):
+        passed += 1
+    elif result == "SKIP":
+        skipped += 1
+    else:
+        failed += 1
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+exit $status
