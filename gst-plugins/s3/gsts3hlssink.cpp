@@ -357,6 +357,12 @@ gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
 static bool
 start_uploader (GstS3HlsSink * self)
 {
+  if (!self->hlssink) {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("s3hlssink needs hlssink2 (gst-plugins-bad's hls plugin), which is not installed"),
+        (nullptr));
+    return false;
+  }
   S3HlsSinkSettings s;
   GST_OBJECT_LOCK (self);
   s = self->priv->settings;
@@ -457,6 +463,8 @@ gst_s3_hls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
 {
   auto *self = GST_S3_HLS_SINK (element);
   const gchar *tname = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+  if (!self->hlssink)
+    return nullptr;
   GstPad *inner = gst_element_request_pad_simple (self->hlssink, tname);
   if (!inner) {
     GST_WARNING_OBJECT (self, "hlssink2 gave no %s pad (only one of each)", tname);
