@@ -47,15 +47,6 @@ base64_md5 (GBytes * body)
   return b64;
 }
 
-std::string
-strip_quotes (const char *etag)
-{
-  if (!etag)
-    return {};
-  std::string s = etag;
-  return s;
-}
-
 S3Result
 cancelled_result (const std::string & key)
 {
@@ -470,7 +461,9 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
           r.error.http_status = 500;
       } else {
         r.ok = true;
-        r.etag = strip_quotes (soup_message_headers_get_one (rh, "ETag"));
+        /* kept with its quotes: CompleteMultipartUpload wants it as sent */
+        if (const char *etag = soup_message_headers_get_one (rh, "ETag"))
+          r.etag = etag;
         if (const char *ct = soup_message_headers_get_content_type (rh, nullptr))
           r.content_type = ct;
         if (const char *cc = soup_message_headers_get_one (rh, "Cache-Control"))
