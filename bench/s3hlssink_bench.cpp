@@ -15,6 +15,7 @@
 #include <libsoup/soup.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -39,7 +40,21 @@ static const char *kSource =
 static const char *kAudio =
     " audiotestsrc is-live=true volume=0.2 ! audioconvert ! avenc_aac ! aacparse ! queue ! s.audio";
 
+static double
+rss_mib ()
+{
+  long pages = 0, resident = 0;
+  FILE *f = fopen ("/proc/self/statm", "r");
+  if (f) {
+    if (fscanf (f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    fclose (f);
+  }
+  return resident * (double) sysconf (_SC_PAGESIZE) / (1024.0 * 1024.0);
+}
+
 struct Run {
+  std::vector<double> rss;          /* MiB, once a second */
   std::mutex lock;
   std::map<int, gint64> closed_at;  /* fragment index -> monotonic us */
   int fragments = 0;
@@ -72,12 +87,16 @@ run_pipeline (const std::string & desc, int seconds, Run & run)
   gst_bus_set_sync_handler (bus, on_message, &run, nullptr);
   double cpu0 = cpu_seconds ();
   gst_element_set_state (p, GST_STATE_PLAYING);
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, seconds * GST_SECOND, GST_MESSAGE_ERROR);
-  if (m) {
-    gst_message_unref (m);
-    fprintf (stderr, "pipeline error\n");
-    exit (1);
+  for (int i = 0; i < seconds; i++) {
+    GstMessage *m = gst_bus_timed_pop_filtered (bus, GST_SECOND, GST_MESSAGE_ERROR);
+    if (m) {
+      gst_message_unref (m);
+      fprintf (stderr, "pipeline error\n");
+      exit (1);
+    }
+    run.rss.push_back (rss_mib ());
   }
+  GstMessage *m;
   gst_element_send_event (p, gst_event_new_eos ());
   m = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
       (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
@@ -173,6 +192,15 @@ main (int argc, char **argv)
   printf ("upload latency (segment closed -> listed), ms: median %.0f  p95 %.0f  worst %.0f\n",
       percentile (latencies_ms, 0.5), percentile (latencies_ms, 0.95),
       latencies_ms.empty () ? 0.0 : *std::max_element (latencies_ms.begin (), latencies_ms.end ()));
+  size_t q = s3run.rss.size () / 4;
+  if (q > 0) {
+    double first = 0, last = 0;
+    for (size_t i = q; i < 2 * q; i++)
+      first += s3run.rss[i] / q;
+    for (size_t i = s3run.rss.size () - q; i < s3run.rss.size (); i++)
+      last += s3run.rss[i] / q;
+    printf ("process RSS, MiB: second quarter of the run %.1f, last quarter %.1f\n", first, last);
+  }
   printf ("CPU s per media hour: s3hlssink pipeline %.0f, hlssink2-to-files pipeline %.0f, "
       "S3 storage overhead %.0f (%.2f%% of one core)\n", cpu_s3 * per_hour, cpu_file * per_hour,
       (cpu_s3 - cpu_file) * per_hour, (cpu_s3 - cpu_file) / seconds * 100.0);
