@@ -8,6 +8,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (s3hlssink, plugin);
   ret |= GST_ELEMENT_REGISTER (s3sink, plugin);
+  ret |= GST_ELEMENT_REGISTER (viewerstats, plugin);
 
   return ret;
 }
