@@ -4,6 +4,14 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+#include <vector>
+
 #include <chrono>
 #include <condition_variable>
 
@@ -350,6 +358,69 @@ GST_START_TEST (test_cancel_and_destroy_in_flight)
 }
 GST_END_TEST;
 
+
+/* A server that takes a large body slowly (about 16 MiB/s) and answers at
+ * once when it has it all: the upload moves the whole time, so a
+ * request-timeout far shorter than the upload must not cut it. */
+GST_START_TEST (test_slow_but_moving_upload_not_cut)
+{
+  int listener = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  fail_unless (bind (listener, (struct sockaddr *) &addr, sizeof (addr)) == 0);
+  fail_unless (listen (listener, 1) == 0);
+  socklen_t len = sizeof (addr);
+  getsockname (listener, (struct sockaddr *) &addr, &len);
+  int port = ntohs (addr.sin_port);
+
+  std::thread server ([listener] {
+    int c = accept (listener, nullptr, nullptr);
+    int small = 64 * 1024;
+    setsockopt (c, SOL_SOCKET, SO_RCVBUF, &small, sizeof (small));
+    std::string head;
+    char ch;
+    while (head.find ("\r\n\r\n") == std::string::npos && recv (c, &ch, 1, 0) == 1)
+      head.push_back (ch);
+    std::string lower = head;
+    for (auto & x : lower)
+      x = g_ascii_tolower (x);
+    size_t pos = lower.find ("content-length:");
+    size_t remaining = pos == std::string::npos ? 0 : strtoull (lower.c_str () + pos + 15, nullptr, 10);
+    std::vector<char> buf (256 * 1024);
+    while (remaining > 0) {
+      ssize_t n = recv (c, buf.data (), std::min (buf.size (), remaining), 0);
+      if (n <= 0)
+        break;
+      remaining -= n;
+      g_usleep (15 * 1000);
+    }
+    const char *answer = "HTTP/1.1 200 OK\r\nETag: \"slow\"\r\nContent-Length: 0\r\n\r\n";
+    if (send (c, answer, strlen (answer), 0) < 0)
+      g_printerr ("send failed\n");
+    g_usleep (100 * 1000);
+    close (c);
+  });
+
+  S3Config c;
+  c.endpoint = "http://127.0.0.1:" + std::to_string (port);
+  c.bucket = "live";
+  c.credentials = Credentials { "k", "s", "" };
+  c.request_timeout_ms = 700;
+  c.retries = 0;
+  S3Client client (c);
+  std::string big (32 * 1024 * 1024, 'x');
+  gint64 start = g_get_monotonic_time ();
+  S3Result r = put (client, "big.bin", big);
+  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+  server.join ();
+  close (listener);
+  fail_unless (took_ms > 1000, "the server was not slow (%" G_GINT64_FORMAT " ms): no proof", took_ms);
+  fail_unless (r.ok, "a moving %" G_GINT64_FORMAT " ms upload was cut: %s", took_ms,
+      r.error.describe ().c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 s3client_suite (void)
 {
@@ -365,6 +436,7 @@ s3client_suite (void)
   tcase_add_test (tc, test_4xx_not_retried_and_named);
   tcase_add_test (tc, test_unknown_bucket);
   tcase_add_test (tc, test_timeout_is_bounded);
+  tcase_add_test (tc, test_slow_but_moving_upload_not_cut);
   tcase_add_test (tc, test_connection_refused);
   tcase_add_test (tc, test_multipart_round_trip_and_abort);
   tcase_add_test (tc, test_delete_objects);
