@@ -517,13 +517,6 @@ make_stats (GstS3HlsSink * self)
 }
 
 static void
-set_str (std::string & field, const GValue * value, const char *fallback)
-{
-  const char *s = g_value_get_string (value);
-  field = s ? s : (fallback ? fallback : "");
-}
-
-static void
 gst_s3_hls_sink_set_property (GObject * object, guint prop_id, const GValue * value,
     GParamSpec * pspec)
 {
@@ -532,20 +525,20 @@ gst_s3_hls_sink_set_property (GObject * object, guint prop_id, const GValue * va
   S3HlsSinkSettings & s = self->priv->settings;
   if (!castline_s3_set_property (s.s3, prop_id, value)) {
     switch (prop_id) {
-      case PROP_KEY_PREFIX: set_str (s.key_prefix, value, ""); break;
-      case PROP_LOCATION: set_str (s.location, value, DEFAULT_LOCATION); break;
-      case PROP_PLAYLIST_LOCATION: set_str (s.playlist_location, value, DEFAULT_PLAYLIST_LOCATION); break;
-      case PROP_PLAYLIST_ROOT: set_str (s.playlist_root, value, ""); break;
+      case PROP_KEY_PREFIX: castline_string_from_value (s.key_prefix, value, ""); break;
+      case PROP_LOCATION: castline_string_from_value (s.location, value, DEFAULT_LOCATION); break;
+      case PROP_PLAYLIST_LOCATION: castline_string_from_value (s.playlist_location, value, DEFAULT_PLAYLIST_LOCATION); break;
+      case PROP_PLAYLIST_ROOT: castline_string_from_value (s.playlist_root, value, ""); break;
       case PROP_TARGET_DURATION: s.target_duration = g_value_get_uint (value); break;
       case PROP_PLAYLIST_LENGTH: s.playlist_length = g_value_get_uint (value); break;
       case PROP_MAX_FILES: s.max_files = g_value_get_uint (value); break;
       case PROP_SEND_KEYFRAME_REQUESTS: s.send_keyframe_requests = g_value_get_boolean (value); break;
-      case PROP_PLAYLIST_CACHE_CONTROL: set_str (s.playlist_cache_control, value, ""); break;
-      case PROP_SEGMENT_CACHE_CONTROL: set_str (s.segment_cache_control, value, ""); break;
+      case PROP_PLAYLIST_CACHE_CONTROL: castline_string_from_value (s.playlist_cache_control, value, ""); break;
+      case PROP_SEGMENT_CACHE_CONTROL: castline_string_from_value (s.segment_cache_control, value, ""); break;
       case PROP_MAX_PARALLEL_UPLOADS: s.max_parallel_uploads = g_value_get_uint (value); break;
       case PROP_SPOOL_MEMORY_LIMIT: s.spool_memory_limit = g_value_get_uint64 (value); break;
       case PROP_SPOOL_LIMIT: s.spool_limit = g_value_get_uint64 (value); break;
-      case PROP_SPOOL_DIRECTORY: set_str (s.spool_directory, value, ""); break;
+      case PROP_SPOOL_DIRECTORY: castline_string_from_value (s.spool_directory, value, ""); break;
       case PROP_FLUSH_TIMEOUT: s.flush_timeout_ms = g_value_get_uint (value); break;
       case PROP_CHECK_BUCKET: s.check_bucket = g_value_get_boolean (value); break;
       default:
@@ -573,7 +566,7 @@ gst_s3_hls_sink_get_property (GObject * object, guint prop_id, GValue * value,
       case PROP_LOCATION: g_value_set_string (value, s.location.c_str ()); break;
       case PROP_PLAYLIST_LOCATION: g_value_set_string (value, s.playlist_location.c_str ()); break;
       case PROP_PLAYLIST_ROOT:
-        g_value_set_string (value, s.playlist_root.empty () ? nullptr : s.playlist_root.c_str ());
+        castline_string_to_value (s.playlist_root, value);
         break;
       case PROP_TARGET_DURATION: g_value_set_uint (value, s.target_duration); break;
       case PROP_PLAYLIST_LENGTH: g_value_set_uint (value, s.playlist_length); break;
@@ -585,7 +578,7 @@ gst_s3_hls_sink_get_property (GObject * object, guint prop_id, GValue * value,
       case PROP_SPOOL_MEMORY_LIMIT: g_value_set_uint64 (value, s.spool_memory_limit); break;
       case PROP_SPOOL_LIMIT: g_value_set_uint64 (value, s.spool_limit); break;
       case PROP_SPOOL_DIRECTORY:
-        g_value_set_string (value, s.spool_directory.empty () ? nullptr : s.spool_directory.c_str ());
+        castline_string_to_value (s.spool_directory, value);
         break;
       case PROP_FLUSH_TIMEOUT: g_value_set_uint (value, s.flush_timeout_ms); break;
       case PROP_CHECK_BUCKET: g_value_set_boolean (value, s.check_bucket); break;

@@ -518,13 +518,6 @@ gst_s3_sink_unlock_stop (GstBaseSink * sink)
 /* ---- properties ---- */
 
 static void
-set_str (std::string & field, const GValue * value)
-{
-  const char *s = g_value_get_string (value);
-  field = s ? s : "";
-}
-
-static void
 gst_s3_sink_set_property (GObject * object, guint prop_id, const GValue * value,
     GParamSpec * pspec)
 {
@@ -533,9 +526,9 @@ gst_s3_sink_set_property (GObject * object, guint prop_id, const GValue * value,
   S3SinkSettings & s = self->priv->settings;
   if (!castline_s3_set_property (s.s3, prop_id, value)) {
     switch (prop_id) {
-      case PROP_KEY: set_str (s.key, value); break;
-      case PROP_CONTENT_TYPE: set_str (s.content_type, value); break;
-      case PROP_CACHE_CONTROL: set_str (s.cache_control, value); break;
+      case PROP_KEY: castline_string_from_value (s.key, value); break;
+      case PROP_CONTENT_TYPE: castline_string_from_value (s.content_type, value); break;
+      case PROP_CACHE_CONTROL: castline_string_from_value (s.cache_control, value); break;
       case PROP_PART_SIZE: s.part_size = g_value_get_uint64 (value); break;
       case PROP_MAX_PARTS_IN_FLIGHT: s.max_parts_in_flight = g_value_get_uint (value); break;
       case PROP_ON_ERROR: s.on_error = (GstS3SinkOnError) g_value_get_enum (value); break;
@@ -567,12 +560,12 @@ gst_s3_sink_get_property (GObject * object, guint prop_id, GValue * value, GPara
   const S3SinkSettings & s = p->settings;
   if (!castline_s3_get_property (s.s3, prop_id, value)) {
     switch (prop_id) {
-      case PROP_KEY: g_value_set_string (value, s.key.empty () ? nullptr : s.key.c_str ()); break;
+      case PROP_KEY: castline_string_to_value (s.key, value); break;
       case PROP_CONTENT_TYPE:
-        g_value_set_string (value, s.content_type.empty () ? nullptr : s.content_type.c_str ());
+        castline_string_to_value (s.content_type, value);
         break;
       case PROP_CACHE_CONTROL:
-        g_value_set_string (value, s.cache_control.empty () ? nullptr : s.cache_control.c_str ());
+        castline_string_to_value (s.cache_control, value);
         break;
       case PROP_PART_SIZE: g_value_set_uint64 (value, s.part_size); break;
       case PROP_MAX_PARTS_IN_FLIGHT: g_value_set_uint (value, s.max_parts_in_flight); break;

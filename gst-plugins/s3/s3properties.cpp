@@ -54,11 +54,11 @@ castline_s3_install_properties (GObjectClass * klass)
           100, 600000, CASTLINE_S3_DEFAULT_REQUEST_TIMEOUT_MS, rw));
 }
 
-static void
-set_string (std::string & field, const GValue * value)
+void
+castline_string_from_value (std::string & field, const GValue * value, const char *fallback)
 {
   const char *s = g_value_get_string (value);
-  field = s ? s : "";
+  field = s ? s : fallback;
 }
 
 gboolean
@@ -66,22 +66,22 @@ castline_s3_set_property (S3Config & c, guint prop_id, const GValue * value)
 {
   switch (prop_id) {
     case CASTLINE_S3_PROP_BUCKET:
-      set_string (c.bucket, value);
+      castline_string_from_value (c.bucket, value);
       return TRUE;
     case CASTLINE_S3_PROP_ENDPOINT:
-      set_string (c.endpoint, value);
+      castline_string_from_value (c.endpoint, value);
       return TRUE;
     case CASTLINE_S3_PROP_REGION:
-      set_string (c.region, value);
+      castline_string_from_value (c.region, value);
       return TRUE;
     case CASTLINE_S3_PROP_ACCESS_KEY:
-      set_string (c.credentials.access_key, value);
+      castline_string_from_value (c.credentials.access_key, value);
       return TRUE;
     case CASTLINE_S3_PROP_SECRET_KEY:
-      set_string (c.credentials.secret_key, value);
+      castline_string_from_value (c.credentials.secret_key, value);
       return TRUE;
     case CASTLINE_S3_PROP_SESSION_TOKEN:
-      set_string (c.credentials.session_token, value);
+      castline_string_from_value (c.credentials.session_token, value);
       return TRUE;
     case CASTLINE_S3_PROP_FORCE_PATH_STYLE:
       c.force_path_style = g_value_get_boolean (value);
@@ -97,8 +97,8 @@ castline_s3_set_property (S3Config & c, guint prop_id, const GValue * value)
   }
 }
 
-static void
-get_string (const std::string & field, GValue * value)
+void
+castline_string_to_value (const std::string & field, GValue * value)
 {
   g_value_set_string (value, field.empty () ? nullptr : field.c_str ());
 }
@@ -108,16 +108,16 @@ castline_s3_get_property (const S3Config & c, guint prop_id, GValue * value)
 {
   switch (prop_id) {
     case CASTLINE_S3_PROP_BUCKET:
-      get_string (c.bucket, value);
+      castline_string_to_value (c.bucket, value);
       return TRUE;
     case CASTLINE_S3_PROP_ENDPOINT:
-      get_string (c.endpoint, value);
+      castline_string_to_value (c.endpoint, value);
       return TRUE;
     case CASTLINE_S3_PROP_REGION:
-      get_string (c.region, value);
+      castline_string_to_value (c.region, value);
       return TRUE;
     case CASTLINE_S3_PROP_ACCESS_KEY:
-      get_string (c.credentials.access_key, value);
+      castline_string_to_value (c.credentials.access_key, value);
       return TRUE;
     case CASTLINE_S3_PROP_FORCE_PATH_STYLE:
       g_value_set_boolean (value, c.force_path_style);

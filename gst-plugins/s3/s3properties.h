@@ -27,6 +27,12 @@ enum CastlineS3Prop {
 
 void castline_s3_install_properties (GObjectClass * klass);
 
+/* A string property's value into a std::string; NULL gives fallback. */
+void castline_string_from_value (std::string & field, const GValue * value,
+    const char *fallback = "");
+/* A std::string into a string property's value; empty gives NULL. */
+void castline_string_to_value (const std::string & field, GValue * value);
+
 /* Both return FALSE when prop_id is not one of the shared properties. The
  * caller holds the object lock. Secrets are write-only: get never returns
  * them. */
