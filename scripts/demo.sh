@@ -14,8 +14,14 @@ node_modules/.bin/s3rver --directory "$data" --address 127.0.0.1 --port "$port" 
   --configure-bucket live --silent &
 s3rver_pid=$!
 gst_pid=""
+# gst-launch runs in a session of its own, so Ctrl-C reaches only this
+# script, which sends it exactly one SIGINT: a second one would make it
+# stop before the final playlist is written.
 cleanup() {
-  [[ -n "$gst_pid" ]] && kill -INT "$gst_pid" 2>/dev/null && wait "$gst_pid" 2>/dev/null
+  if [[ -n "$gst_pid" ]]; then
+    kill -INT "$gst_pid" 2>/dev/null || true
+    wait "$gst_pid" 2>/dev/null || true
+  fi
   kill "$s3rver_pid" 2>/dev/null || true
   wait "$s3rver_pid" 2>/dev/null || true
   rm -rf "$data"
@@ -36,7 +42,7 @@ castline demo: a live 720p test stream, uploaded as HLS to a local S3 server.
 MSG
 
 export GST_PLUGIN_PATH=$PWD/build/gst-plugins
-gst-launch-1.0 -e \
+setsid gst-launch-1.0 -e \
   videotestsrc is-live=true pattern=ball ! video/x-raw,width=1280,height=720,framerate=30/1 ! \
   x264enc tune=zerolatency key-int-max=60 bitrate=2500 speed-preset=veryfast ! h264parse ! queue ! \
   s3hlssink name=s bucket=live key-prefix=demo/ endpoint="http://127.0.0.1:$port" \
@@ -45,7 +51,7 @@ gst-launch-1.0 -e \
 gst_pid=$!
 if [[ -n "${DEMO_SECONDS:-}" ]]; then
   sleep "$DEMO_SECONDS"
-  kill -INT "$gst_pid"
+  exit 0   # cleanup ends the stream
 fi
 wait "$gst_pid"
 gst_pid=""
