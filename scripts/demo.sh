@@ -3,12 +3,12 @@
 # a local S3 server (s3rver) on 127.0.0.1 and streams a live test signal into
 # it as HLS with s3hlssink. Ctrl-C ends the stream cleanly (final playlist
 # with #EXT-X-ENDLIST). DEMO_SECONDS=N stops by itself after N seconds;
-# DEMO_PORT picks the S3 port (default 4569).
+# DEMO_PORT picks the S3 port (default: a free one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 
-port=${DEMO_PORT:-4569}
+port=${DEMO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 data=$(mktemp -d -t castline-demo-XXXXXX)
 node_modules/.bin/s3rver --directory "$data" --address 127.0.0.1 --port "$port" \
   --configure-bucket live --silent &
@@ -29,10 +29,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+ready=""
 for _ in $(seq 50); do
-  curl -fs "http://127.0.0.1:$port/live?list-type=2" >/dev/null && break
+  kill -0 "$s3rver_pid" 2>/dev/null || break
+  curl -fs "http://127.0.0.1:$port/live?list-type=2" >/dev/null && { ready=1; break; }
   sleep 0.2
 done
+if [[ -z "$ready" ]]; then
+  echo "demo: s3rver did not start on 127.0.0.1:$port" >&2
+  exit 1
+fi
 
 cat <<MSG
 castline demo: a live 720p test stream, uploaded as HLS to a local S3 server.

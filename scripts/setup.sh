@@ -30,14 +30,17 @@ SUDO=""
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # wait for another apt/dpkg (unattended-upgrades, a parallel setup) instead of failing
+  apt_opts=(-qq -o DPkg::Lock::Timeout=600)
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update </dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
+    --no-install-recommends "${missing[@]}" </dev/null >/dev/null
 fi
 
 # Test peers: s3rver, playwright-core, hls.js (exact versions in the lock).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f node_modules/.castline-lock-hash ]] || [[ "$(cat node_modules/.castline-lock-hash)" != "$lock_hash" ]]; then
   echo "setup: installing npm test peers"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  npm ci --no-audit --no-fund --silent </dev/null >/dev/null
   echo "$lock_hash" > node_modules/.castline-lock-hash
 fi
