@@ -10,13 +10,15 @@ bash scripts/build.sh
 
 port=${DEMO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 data=$(mktemp -d -t castline-demo-XXXXXX)
-node_modules/.bin/s3rver --directory "$data" --address 127.0.0.1 --port "$port" \
+# s3rver and gst-launch run in sessions of their own, so Ctrl-C reaches only
+# this script: node would die on it at once (it resets SIGINT, which bash
+# ignores for background jobs), before the final playlist is uploaded; and
+# gst-launch must get exactly one SIGINT, as a second one stops it before
+# the final playlist is written. cleanup() ends them in that order.
+setsid node_modules/.bin/s3rver --directory "$data" --address 127.0.0.1 --port "$port" \
   --configure-bucket live --silent &
 s3rver_pid=$!
 gst_pid=""
-# gst-launch runs in a session of its own, so Ctrl-C reaches only this
-# script, which sends it exactly one SIGINT: a second one would make it
-# stop before the final playlist is written.
 cleanup() {
   if [[ -n "$gst_pid" ]]; then
     kill -INT "$gst_pid" 2>/dev/null || true

@@ -17,9 +17,12 @@ fi
 bash scripts/build.sh
 build_dir=${CASTLINE_BUILD_DIR:-build}
 status=0
+testlog=$build_dir/meson-logs/testlog.json
+rm -f "$testlog"   # no stale counts when meson test stops before running anything
 meson test -C "$build_dir" --print-errorlogs --num-processes 2 "$@" || status=$?
+[[ -f "$testlog" ]] || { echo "meson test wrote no test log (exit $status)" >&2; exit $((status ? status : 1)); }
 # one plain closing line for whoever reads the log
-python3 - "$build_dir/meson-logs/testlog.json" <<'PY'
+python3 - "$testlog" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for line in open(sys.argv[1]):
