@@ -213,6 +213,13 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
   if (ok) {
     if (consecutive_failures_ > 0) {
       consecutive_failures_ = 0;
+      /* S3 answers: what waits in the spool goes now, not when the
+       * backoff timer of the last failure fires */
+      if (paused_) {
+        paused_ = false;
+        pause_epoch_++;
+      }
+      update_spool_stats ();
       GST_INFO ("S3 answers again");
       if (listener_.on_recovered)
         listener_.on_recovered ();
@@ -235,8 +242,8 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
           kOutageBackoffCapMs);
       GST_INFO ("S3 unavailable (%s); retrying in %u ms with %zu object(s) spooled",
           r.error.describe ().c_str (), delay, spool_.count ());
-      client_->invoke_later (delay, [this] {
-        if (stopping_)
+      client_->invoke_later (delay, [this, epoch = pause_epoch_] {
+        if (stopping_ || epoch != pause_epoch_)
           return;
         paused_ = false;
         pump ();

@@ -102,6 +102,9 @@ class HlsUploader {
   HlsUploadPlan plan_;
   std::map<std::string, gint64> submitted_at_;
   bool paused_ = false;
+  /* bumped when a pause ends early (S3 answered): a stale resume timer
+   * must not end a later pause */
+  guint64 pause_epoch_ = 0;
   bool halted_ = false;     /* a fatal error was reported: no more requests */
   unsigned consecutive_failures_ = 0;
   std::function<void (bool, size_t)> flush_done_;

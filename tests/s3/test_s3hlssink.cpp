@@ -64,9 +64,32 @@ struct HlsFixture {
         continue;
       if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS || GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
         return m;
+      if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
+          && gst_structure_has_name (gst_message_get_structure (m), "s3hlssink-recovered"))
+        unavailable_at_recovery = unavailable ();
       seen.push_back (m);
     }
     return nullptr;
+  }
+
+  /* the sink's stats say S3 is unavailable (s3-unavailable) */
+  bool unavailable ()
+  {
+    GstStructure *stats = nullptr;
+    g_object_get (sink, "stats", &stats, nullptr);
+    gboolean out = FALSE;
+    gst_structure_get_boolean (stats, "s3-unavailable", &out);
+    gst_structure_free (stats);
+    return out;
+  }
+  bool unavailable_at_recovery = false;
+
+  size_t count (GstMessageType type)
+  {
+    size_t n = 0;
+    for (auto *m : seen)
+      n += GST_MESSAGE_TYPE (m) == type;
+    return n;
   }
 
   bool saw (GstMessageType type, const char *structure_name = nullptr)
@@ -167,6 +190,11 @@ GST_START_TEST (test_outage_warns_recovers_and_loses_nothing)
   gst_message_unref (m);
   fail_unless (f.saw (GST_MESSAGE_WARNING), "no warning for the outage");
   fail_unless (f.saw (GST_MESSAGE_ELEMENT, "s3hlssink-recovered"), "no recovery message");
+  /* recovered means sending again: not still paused on the last backoff
+   * (unless S3 failed again after, which is a second outage and warning) */
+  fail_unless (!f.unavailable_at_recovery || f.count (GST_MESSAGE_WARNING) >= 2,
+      "s3-unavailable still TRUE after s3hlssink-recovered");
+  fail_unless (!f.unavailable (), "s3-unavailable TRUE after EOS");
 
   auto names = f.playlist_names ();
   fail_unless (names.size () >= 4);
