@@ -9,10 +9,12 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (s3hlssink, plugin);
   ret |= GST_ELEMENT_REGISTER (s3sink, plugin);
   ret |= GST_ELEMENT_REGISTER (viewerstats, plugin);
+  ret |= GST_ELEMENT_REGISTER (webmwssrc, plugin);
 
   return ret;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, castline,
-    "castline live-streaming elements: S3 storage for HLS and whole objects",
+    "castline live-streaming elements: S3 storage for HLS and whole objects, "
+    "WebM-over-WebSocket ingest, viewer statistics",
     plugin_init, VERSION, "LGPL", "castline", "https://castline.invalid/")
