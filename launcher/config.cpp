@@ -1,0 +1,189 @@
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include <functional>
+#include <map>
+
+#ifndef CASTLINE_PIPELINES_DIR
+#define CASTLINE_PIPELINES_DIR "pipelines"
+#endif
+
+namespace castline::launcher {
+
+std::string
+Config::base_url () const
+{
+  std::string url = public_url.empty ()
+      ? "http://" + (host == "0.0.0.0" ? std::string ("127.0.0.1") : host) + ":"
+      + std::to_string (port)
+      : public_url;
+  while (!url.empty () && url.back () == '/')
+    url.pop_back ();
+  return url;
+}
+
+Config
+default_config ()
+{
+  Config c;
+  c.pipeline_dirs.push_back (CASTLINE_PIPELINES_DIR);
+  return c;
+}
+
+namespace {
+
+using Reader = std::function<bool (JsonNode *, std::string &)>;
+
+bool
+read_string (JsonNode * node, std::string & out, std::string & error)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING) {
+    error = "must be a string";
+    return false;
+  }
+  out = json_node_get_string (node);
+  return true;
+}
+
+bool
+read_uint (JsonNode * node, unsigned & out, unsigned min, unsigned max, std::string & error)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64) {
+    error = "must be an integer";
+    return false;
+  }
+  gint64 v = json_node_get_int (node);
+  if (v < min || v > max) {
+    error = "must be between " + std::to_string (min) + " and " + std::to_string (max);
+    return false;
+  }
+  out = (unsigned) v;
+  return true;
+}
+
+bool
+read_strings (JsonNode * node, std::vector<std::string> & out, std::string & error)
+{
+  if (!JSON_NODE_HOLDS_ARRAY (node)) {
+    error = "must be an array of strings";
+    return false;
+  }
+  out.clear ();
+  JsonArray *a = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    std::string s;
+    if (!read_string (json_array_get_element (a, i), s, error)) {
+      error = "must be an array of strings";
+      return false;
+    }
+    out.push_back (s);
+  }
+  return true;
+}
+
+bool
+read_object (JsonNode * node, const std::map<std::string, Reader> & readers,
+    const std::string & where, std::string & error)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    error = (where.empty () ? std::string ("the configuration") : where) + " must be an object";
+    return false;
+  }
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *member;
+  json_object_iter_init (&iter, json_node_get_object (node));
+  while (json_object_iter_next (&iter, &name, &member)) {
+    std::string key = where.empty () ? name : where + "." + name;
+    auto it = readers.find (name);
+    if (it == readers.end ()) {
+      error = "unknown setting '" + key + "'";
+      return false;
+    }
+    std::string why;
+    if (!it->second (member, why)) {
+      error = "'" + key + "' " + why;
+      return false;
+    }
+  }
+  return true;
+}
+
+Reader
+string_into (std::string & s)
+{
+  return [&s] (JsonNode * n, std::string & e) { return read_string (n, s, e); };
+}
+
+Reader
+uint_into (unsigned & u, unsigned min, unsigned max)
+{
+  return [&u, min, max] (JsonNode * n, std::string & e) { return read_uint (n, u, min, max, e); };
+}
+
+}  // namespace
+
+bool
+load_config (const std::string & path, Config & c, std::string & error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) err = nullptr;
+  if (!json_parser_load_from_file (parser, path.c_str (), &err)) {
+    error = path + ": " + err->message;
+    return false;
+  }
+  std::map<std::string, Reader> s3 = {
+    { "endpoint", string_into (c.s3.endpoint) },
+    { "bucket", string_into (c.s3.bucket) },
+    { "region", string_into (c.s3.region) },
+    { "access_key", string_into (c.s3.access_key) },
+    { "secret_key", string_into (c.s3.secret_key) },
+    { "key_prefix", string_into (c.s3.key_prefix) },
+    { "public_base_url", string_into (c.s3.public_base_url) },
+  };
+  std::map<std::string, Reader> hls = {
+    { "target_duration", uint_into (c.hls_target_duration, 1, 60) },
+    { "playlist_length", uint_into (c.hls_playlist_length, 1, 1000) },
+    { "max_files", uint_into (c.hls_max_files, 1, 100000) },
+  };
+  unsigned port = (unsigned) c.port;
+  std::map<std::string, Reader> top = {
+    { "host", string_into (c.host) },
+    { "port", uint_into (port, 0, 65535) },
+    { "data_dir", string_into (c.data_dir) },
+    { "admin_token", string_into (c.admin_token) },
+    { "public_url", string_into (c.public_url) },
+    { "pipeline_dirs", [&c] (JsonNode * n, std::string & e) {
+        std::vector<std::string> extra;
+        if (!read_strings (n, extra, e))
+          return false;
+        c.pipeline_dirs.insert (c.pipeline_dirs.end (), extra.begin (), extra.end ());
+        return true;
+      } },
+    { "max_live_streams", uint_into (c.max_live_streams, 1, 10000) },
+    { "idle_timeout", uint_into (c.idle_timeout, 1, 3600) },
+    { "shutdown_timeout", uint_into (c.shutdown_timeout, 1, 600) },
+    { "ice_servers", [&c] (JsonNode * n, std::string & e) { return read_strings (n, c.ice_servers, e); } },
+    { "cors_origin", string_into (c.cors_origin) },
+    { "hls", [&hls] (JsonNode * n, std::string & e) { return read_object (n, hls, "hls", e); } },
+    { "s3", [&s3] (JsonNode * n, std::string & e) { return read_object (n, s3, "s3", e); } },
+  };
+  std::string why;
+  if (!read_object (json_parser_get_root (parser), top, "", why)) {
+    error = path + ": " + why;
+    return false;
+  }
+  c.port = (int) port;
+  if (c.s3.enabled () && (c.s3.bucket.empty () || c.s3.public_base_url.empty ())) {
+    error = path + ": s3 needs bucket and public_base_url along with endpoint";
+    return false;
+  }
+  if (c.hls_max_files < c.hls_playlist_length) {
+    error = path + ": hls.max_files must be at least hls.playlist_length";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace castline::launcher

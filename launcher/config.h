@@ -1,0 +1,56 @@
+/* castline-launcher: its settings, their defaults, and the JSON file that
+ * changes them (every key is documented in the README). */
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+struct S3Output {
+  std::string endpoint;            /* empty: HLS stays in the data directory */
+  std::string bucket;
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;          /* never logged */
+  std::string key_prefix = "live/";
+  std::string public_base_url;     /* playback_url = this + <key_prefix><id>/index.m3u8 */
+
+  bool enabled () const { return !endpoint.empty (); }
+};
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string data_dir = "castline-data";
+  /* Bearer token of the admin API; empty: the API answers loopback
+   * clients only */
+  std::string admin_token;
+  /* base of the URLs handed out (whip_url, ws_url, playback_url); empty:
+   * http://host:port */
+  std::string public_url;
+  /* where pipeline descriptions are read from, in order; a later file of
+   * the same name replaces an earlier one */
+  std::vector<std::string> pipeline_dirs;
+  unsigned max_live_streams = 16;
+  unsigned idle_timeout = 10;          /* s without data: the stream ends */
+  unsigned shutdown_timeout = 10;      /* s given to live pipelines to finalize */
+  unsigned hls_target_duration = 2;    /* s */
+  unsigned hls_playlist_length = 6;    /* segments named by the live playlist */
+  unsigned hls_max_files = 10;         /* segments kept on disk */
+  std::vector<std::string> ice_servers;  /* stun:host:port, turn://user:pass@host:port */
+  std::string cors_origin = "*";
+  S3Output s3;
+
+  /* http://host:port or public_url, without a trailing slash */
+  std::string base_url () const;
+};
+
+/* The defaults, with the pipelines shipped in this tree. */
+Config default_config ();
+
+/* Reads a JSON object over the defaults. Unknown keys and wrong types are
+ * errors (a typo must not silently keep a default). */
+bool load_config (const std::string & path, Config & config, std::string & error);
+
+}  // namespace castline::launcher

@@ -1,0 +1,64 @@
+/* castline-launcher: the pipeline descriptions in pipelines/ (and the
+ * directories the configuration adds), loaded and checked at start.
+ *
+ * A description is a text file NAME.pipeline: header lines "key: value"
+ * (description, video, audio), a line "---", then the media graph in
+ * gst-launch-1.0 syntax (its lines are joined; lines starting with '#' are
+ * comments). The graph starts at elements named video_in and audio_in (the
+ * launcher links the ingest's elementary streams to their sink pads: H.264,
+ * VP8 or VP9 video, Opus audio, as the header says) and ends in {output},
+ * which becomes the HLS sink, named out, with request pads out.video and
+ * out.audio. Placeholders: {output}, {stream_id}. */
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+struct PipelineDescription {
+  std::string name;                /* the file name without .pipeline */
+  std::string file;
+  std::string description;
+  std::vector<std::string> video_codecs;   /* h264, vp8, vp9; empty: no video */
+  std::vector<std::string> audio_codecs;   /* opus; empty: no audio */
+  std::string graph;
+
+  bool takes (const std::string & kind, const std::string & codec) const;
+};
+
+/* Reads one description; false with what is wrong (the file is named by
+ * the caller). Checks the header, the placeholders, and that the graph
+ * builds with GStreamer's parser (every element exists, video_in/audio_in
+ * are there with a free sink pad when the header says so). */
+bool parse_pipeline_description (const std::string & name, const std::string & text,
+    PipelineDescription & out, std::string & error);
+
+/* The graph with its placeholders replaced; values must hold every
+ * placeholder the graph uses. */
+std::string render_graph (const PipelineDescription & d,
+    const std::map<std::string, std::string> & values);
+
+class PipelineCatalog {
+ public:
+  /* Every *.pipeline file of dirs, in order (a later one of the same name
+   * replaces an earlier one). Broken files are reported in errors
+   * ("file: what is wrong") and left out. False when none loaded. */
+  bool load (const std::vector<std::string> & dirs, std::vector<std::string> & errors);
+
+  const PipelineDescription *find (const std::string & name) const;
+  /* The description for what an ingest carries: among those taking every
+   * offered kind, the first in this order: passthrough, transcode,
+   * transcode-vp9, audio-only, then by name. video/audio codecs: what the
+   * publisher offers (empty: none of that kind). */
+  const PipelineDescription *choose (const std::vector<std::string> & video_codecs,
+      const std::vector<std::string> & audio_codecs, std::string & video_codec,
+      std::string & audio_codec) const;
+  const std::map<std::string, PipelineDescription> & all () const { return descriptions_; }
+
+ private:
+  std::map<std::string, PipelineDescription> descriptions_;
+};
+
+}  // namespace castline::launcher

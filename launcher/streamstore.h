@@ -1,0 +1,65 @@
+/* castline-launcher: streams and their keys in SQLite (the data
+ * directory's castline.db), so they survive a restart. Keys are kept as
+ * SHA-256 digests: a stolen database gives no publishing rights. Used from
+ * the main context only. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+enum class StreamState { created, scheduled, live, ended, failed };
+
+const char *state_name (StreamState s);
+
+struct StreamRecord {
+  std::string id;
+  std::string title;
+  std::string pipeline;            /* empty: chosen from the ingest's codecs */
+  std::string key_hash;            /* hex SHA-256 of the stream key */
+  StreamState state = StreamState::created;
+  std::string reason;              /* why it failed */
+  std::string ingest;              /* "whip", "websocket" or "" */
+  int64_t created_at = 0;          /* unix µs */
+  int64_t scheduled_at = 0;        /* unix µs; 0: not scheduled */
+  int64_t started_at = 0;
+  int64_t ended_at = 0;
+};
+
+class StreamStore {
+ public:
+  StreamStore () = default;
+  ~StreamStore ();
+  StreamStore (const StreamStore &) = delete;
+  StreamStore & operator= (const StreamStore &) = delete;
+
+  /* Opens (creating) the database. Streams left live by a daemon that
+   * died are marked failed. */
+  bool open (const std::string & path, std::string & error);
+
+  bool insert (const StreamRecord & r, std::string & error);
+  std::optional<StreamRecord> get (const std::string & id) const;
+  std::vector<StreamRecord> list () const;   /* newest first */
+  bool save (const StreamRecord & r, std::string & error);   /* by id */
+
+ private:
+  sqlite3 *db_ = nullptr;
+};
+
+/* Hex SHA-256 of a key. */
+std::string hash_key (const std::string & key);
+/* Whether key hashes to key_hash, in time independent of both. */
+bool key_matches (const std::string & key, const std::string & key_hash);
+/* n random bytes from the kernel's CSPRNG, base64url without padding. */
+std::string random_token (size_t n_bytes);
+/* A new stream id: 12 characters of [a-z0-9]. */
+std::string random_stream_id ();
+/* What a stream id may be: 1 to 64 of [a-z0-9-], not starting with '-'. */
+bool valid_stream_id (const std::string & id);
+
+}  // namespace castline::launcher

@@ -1,0 +1,176 @@
+/* castline-launcher's pieces without a network: configuration, the stream
+ * store, the pipeline catalog (including every shipped description). */
+#include "config.h"
+#include "pipelinecatalog.h"
+#include "streamstore.h"
+
+#include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
+
+#include <string>
+
+using namespace castline::launcher;
+
+static std::string
+temp_dir ()
+{
+  g_autofree gchar *d = g_dir_make_tmp ("castline-launcher-XXXXXX", nullptr);
+  return d;
+}
+
+static std::string
+write_file (const std::string & dir, const std::string & name, const std::string & text)
+{
+  std::string path = dir + "/" + name;
+  fail_unless (g_file_set_contents (path.c_str (), text.c_str (), -1, nullptr));
+  return path;
+}
+
+GST_START_TEST (test_config_defaults_and_file)
+{
+  Config c = default_config ();
+  fail_unless (c.base_url () == "http://127.0.0.1:8080");
+  std::string dir = temp_dir ();
+  std::string path = write_file (dir, "c.json",
+      "{\"port\": 9000, \"admin_token\": \"t\", \"hls\": {\"target_duration\": 4},"
+      " \"public_url\": \"https://live.example/\", \"ice_servers\": [\"stun:s:3478\"]}");
+  std::string error;
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless_equals_int (c.port, 9000);
+  fail_unless_equals_int (c.hls_target_duration, 4);
+  fail_unless (c.base_url () == "https://live.example");
+  fail_unless_equals_int (c.ice_servers.size (), 1);
+
+  const char *bad[] = { "{\"prot\": 1}", "{\"port\": \"x\"}", "{\"port\": 70000}",
+    "{\"hls\": {\"nope\": 1}}", "[1]", "{", "{\"s3\": {\"endpoint\": \"http://x\"}}" };
+  for (const char *b : bad) {
+    Config d = default_config ();
+    path = write_file (dir, "bad.json", b);
+    error.clear ();
+    fail_if (load_config (path, d, error), "accepted %s", b);
+    fail_unless (!error.empty ());
+  }
+  Config d = default_config ();
+  fail_if (load_config (dir + "/missing.json", d, error));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_store_keeps_streams_and_fails_live_ones_on_reopen)
+{
+  std::string dir = temp_dir ();
+  std::string db = dir + "/castline.db";
+  std::string key = random_token (24);
+  fail_unless (key.size () == 32);
+  {
+    StreamStore s;
+    std::string error;
+    fail_unless (s.open (db, error), "%s", error.c_str ());
+    StreamRecord r;
+    r.id = random_stream_id ();
+    fail_unless (valid_stream_id (r.id));
+    r.title = "t'\"; DROP TABLE streams; --";
+    r.key_hash = hash_key (key);
+    r.created_at = 1;
+    fail_unless (s.insert (r, error));
+    fail_if (s.insert (r, error), "a duplicate id was inserted");
+    r.state = StreamState::live;
+    fail_unless (s.save (r, error));
+    StreamRecord other = r;
+    other.id = "other";
+    other.state = StreamState::ended;
+    other.created_at = 2;
+    fail_unless (s.insert (other, error));
+  }
+  StreamStore s;
+  std::string error;
+  fail_unless (s.open (db, error));
+  auto list = s.list ();
+  fail_unless_equals_int (list.size (), 2);
+  fail_unless (list[0].id == "other");
+  fail_unless (list[1].state == StreamState::failed, "a stream left live was not failed");
+  fail_unless (list[1].title == "t'\"; DROP TABLE streams; --");
+  fail_unless (key_matches (key, list[1].key_hash));
+  fail_if (key_matches (key + "x", list[1].key_hash));
+  fail_if (s.get ("missing").has_value ());
+
+  for (const char *id : { "", "../x", "A", "a/b", "-a", "a b", "a.b" })
+    fail_if (valid_stream_id (id), "accepted id '%s'", id);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_shipped_pipelines_load)
+{
+  PipelineCatalog cat;
+  std::vector<std::string> errors;
+  fail_unless (cat.load ({ CASTLINE_SOURCE_DIR "/pipelines" }, errors));
+  for (auto & e : errors)
+    fail ("%s", e.c_str ());
+  for (const char *name : { "passthrough", "transcode", "transcode-vp9", "audio-only" })
+    fail_unless (cat.find (name), "%s missing", name);
+
+  std::string v, a;
+  fail_unless (cat.choose ({ "vp8", "h264" }, { "opus" }, v, a)->name == "passthrough");
+  fail_unless (v == "h264" && a == "opus");
+  fail_unless (cat.choose ({ "vp8" }, { "opus" }, v, a)->name == "transcode");
+  fail_unless (cat.choose ({ "vp9" }, { "opus" }, v, a)->name == "transcode-vp9");
+  fail_unless (cat.choose ({}, { "opus" }, v, a)->name == "audio-only");
+  fail_unless (cat.choose ({ "av1" }, { "opus" }, v, a) == nullptr);
+
+  std::string g = render_graph (*cat.find ("passthrough"), { { "output", "hlssink2 name=out" } });
+  fail_unless (g.find ("{") == std::string::npos);
+  fail_unless (g.find ("hlssink2 name=out") != std::string::npos);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_broken_descriptions_are_reported)
+{
+  struct Case {
+    const char *text;
+    const char *says;
+  } cases[] = {
+    { "video: h264\n", "no graph" },
+    { "video: h265\n---\nqueue name=video_in ! out.video {output}\n", "unknown codec" },
+    { "colour: red\n---\n{output}\n", "unknown key" },
+    { "video: h264\n---\nqueue name=video_in ! out.video\n", "no {output}" },
+    { "video: h264\n---\nqueue name=video_in ! out.video {outptu}\n", "unknown placeholder" },
+    { "video: h264\n---\nqueue name=video_in ! nosuchelement ! out.video {output}\n", "nosuchelement" },
+    { "video: h264\n---\nqueue name=v ! out.video {output}\n", "video_in" },
+    { "audio: opus\n---\nqueue name=video_in ! out.video queue name=audio_in ! out.audio {output}\n",
+      "no video codec" },
+    { "video: h264\n---\nqueue name=video_in ! out.video {output\n", "unclosed" },
+  };
+  std::string dir = temp_dir ();
+  for (auto & c : cases) {
+    write_file (dir, "broken.pipeline", c.text);
+    PipelineCatalog cat;
+    std::vector<std::string> errors;
+    fail_if (cat.load ({ dir }, errors));
+    fail_unless_equals_int (errors.size (), 1);
+    fail_unless (errors[0].find ("broken.pipeline") != std::string::npos, "%s", errors[0].c_str ());
+    fail_unless (errors[0].find (c.says) != std::string::npos, "'%s' does not say '%s'",
+        errors[0].c_str (), c.says);
+  }
+  /* a bad name */
+  g_unlink ((dir + "/broken.pipeline").c_str ());
+  write_file (dir, "Bad Name.pipeline", "audio: opus\n---\nqueue name=audio_in ! out.audio {output}\n");
+  PipelineCatalog cat;
+  std::vector<std::string> errors;
+  fail_if (cat.load ({ dir }, errors));
+  fail_unless (errors.size () == 1 && errors[0].find ("[a-z0-9-]") != std::string::npos);
+}
+GST_END_TEST;
+
+static Suite *
+launchercore_suite (void)
+{
+  Suite *s = suite_create ("launchercore");
+  TCase *tc = tcase_create ("general");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_config_defaults_and_file);
+  tcase_add_test (tc, test_store_keeps_streams_and_fails_live_ones_on_reopen);
+  tcase_add_test (tc, test_shipped_pipelines_load);
+  tcase_add_test (tc, test_broken_descriptions_are_reported);
+  return s;
+}
+
+GST_CHECK_MAIN (launchercore);
