@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The "run" command until the launcher daemon lands: installs, builds, starts
+# An S3 demo without the launcher: installs, builds, starts
 # a local S3 server (s3rver) on 127.0.0.1 and streams a live test signal into
 # it as HLS with s3hlssink. Ctrl-C ends the stream cleanly (final playlist
 # with #EXT-X-ENDLIST). DEMO_SECONDS=N stops by itself after N seconds;
