@@ -24,11 +24,8 @@ import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3rver import S3rver, free_port  # noqa: E402
+from gstlaunch import SOURCE, Launch, gst_env, require_tools  # noqa: E402
 
-SOURCE = os.environ.get("CASTLINE_SOURCE_DIR",
-                        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-BUILD = os.environ.get("CASTLINE_BUILD_DIR", os.path.join(SOURCE, "build"))
-PLUGIN_DIR = os.path.join(BUILD, "gst-plugins")
 SECRET = "S3RVER-secret-must-not-leak"   # s3rver checks only the access key id
 TOKEN = "S3RVER-token-must-not-leak"
 
@@ -36,17 +33,6 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
 PLAYLIST_CACHE = "max-age=1"                        # the element's defaults
 SEGMENT_CACHE = "max-age=31536000, immutable"
-
-
-def gst_env(extra=None):
-    env = dict(os.environ)
-    env["GST_PLUGIN_PATH"] = PLUGIN_DIR
-    env.pop("GST_DEBUG", None)
-    if os.environ.get("CASTLINE_PRELOAD"):
-        env["LD_PRELOAD"] = os.environ["CASTLINE_PRELOAD"]
-    env.update(extra or {})
-    return env
-
 
 VIDEO = ("videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! "
          "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! h264parse ! queue ! ")
@@ -59,54 +45,6 @@ def sink_args(s3, prefix, **props):
             "access-key": "S3RVER", "secret-key": SECRET, "target-duration": 1}
     args.update(props)
     return "s3hlssink " + " ".join(f"{k}={v}" for k, v in args.items()) + " "
-
-
-class Launch:
-    """gst-launch-1.0 -e -m in the background; finish() stops it with SIGINT
-    (with -e: EOS, so the final playlist is written) and waits, bounded.
-    The output goes to a file: a pipe nobody reads would fill and stall it."""
-
-    def __init__(self, pipeline, env=None, args=()):
-        self.log = tempfile.TemporaryFile(mode="w+", errors="replace")
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(["gst-launch-1.0", "-e", "-m", *args] + pipeline.split(),
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=gst_env(env))
-        self.output = ""
-        self.ended = None
-
-    def finish(self, interrupt=True, timeout=60):
-        if interrupt and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        stacks = ""
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            if shutil.which("gdb"):  # say where it hangs
-                try:
-                    stacks = subprocess.run(
-                        ["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt 15"],
-                        capture_output=True, text=True, timeout=60).stdout
-                except subprocess.TimeoutExpired:
-                    pass
-            self.proc.kill()
-            self.proc.wait()
-        self.ended = time.monotonic()
-        self.log.seek(0)
-        self.output = self.log.read()
-        self.log.close()
-        if self.proc.returncode == -signal.SIGKILL:
-            raise AssertionError("gst-launch-1.0 did not end in time:\n" + self.output[-3000:]
-                                 + "\n" + stacks)
-        return self.proc.returncode
-
-    def kill(self):
-        """Cleanup for a test that failed before finish()."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if not self.log.closed:
-            self.log.close()
 
 
 # --- playlists ---
@@ -216,13 +154,7 @@ def spool_files(directory):
 
 
 def setUpModule():
-    # missing prerequisites are failures, not skips: setup.sh installs them
-    for tool in ("gst-launch-1.0", "gst-inspect-1.0", "ffprobe"):
-        if not shutil.which(tool):
-            raise RuntimeError(f"{tool} is not installed (scripts/setup.sh)")
-    if not os.path.exists(os.path.join(PLUGIN_DIR, "libgstcastline.so")):
-        raise RuntimeError(f"no castline plugin in {PLUGIN_DIR}: build first "
-                           "(or set CASTLINE_BUILD_DIR)")
+    require_tools("ffprobe")
 
 
 class S3Case(unittest.TestCase):
