@@ -155,7 +155,10 @@ parse_pipeline_description (const std::string & name, const std::string & text,
       error = "line " + std::to_string (lineno) + ": expected 'key: value' or '---'";
       return false;
     }
-    std::string key = trim (t.substr (0, colon)), value = trim (t.substr (colon + 1));
+    std::string key = trim (t.substr (0, colon)), value = t.substr (colon + 1);
+    /* "video: h264   # a comment" */
+    size_t hash = value.find (" #");
+    value = trim (hash == std::string::npos ? value : value.substr (0, hash));
     if (!seen.insert (key).second) {
       error = "line " + std::to_string (lineno) + ": '" + key + "' given twice";
       return false;

@@ -1,0 +1,34 @@
+/* castline-launcher: the HLS files a stream's hlssink2 writes, served
+ * from its directory over HTTP (GET, HEAD, single byte ranges, CORS).
+ * Names are checked and opened without following symlinks, so a request
+ * only ever reaches a regular file directly inside that directory.
+ * Main context; the file is read with a blocking read (a few MB at most). */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include <string>
+
+namespace castline::launcher {
+
+struct HlsServeOptions {
+  /* Cache-Control of playlists (.m3u8); they change every segment */
+  std::string playlist_cache_control = "no-cache";
+  /* Cache-Control of segments (.ts .m4s .mp4 .aac .vtt); never rewritten */
+  std::string segment_cache_control = "public, max-age=86400, immutable";
+  /* Access-Control-Allow-Origin; empty: no CORS headers */
+  std::string cors_origin = "*";
+};
+
+/* true for a plain file name an HLS sink writes: [A-Za-z0-9_.-]{1,128},
+ * no leading '.', no "..", extension one of m3u8 ts m4s mp4 aac vtt */
+bool valid_hls_file_name (const std::string & name);
+
+/* Answers @msg with @dir/@name: 200/206/416 for the file, 204 for a CORS
+ * preflight, 400 for a bad name, 404 when missing, 405 for other methods,
+ * 503 + Retry-After for a playlist caught half written, 500 on read errors
+ * or files over 64 MiB. Called from a SoupServer handler. */
+void serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::string & name,
+    const HlsServeOptions & options);
+
+}  // namespace castline::launcher

@@ -1,0 +1,262 @@
+#include "streammanager.h"
+
+#include <glib/gstdio.h>
+
+#include <algorithm>
+
+namespace castline::launcher {
+
+StreamManager::StreamManager (Config config) : config_ (std::move (config))
+{
+}
+
+StreamManager::~StreamManager () = default;
+
+bool
+StreamManager::init (std::vector<std::string> & warnings, std::string & error)
+{
+  if (g_mkdir_with_parents ((config_.data_dir + "/live").c_str (), 0755) != 0) {
+    error = "cannot create the data directory " + config_.data_dir + ": " + g_strerror (errno);
+    return false;
+  }
+  if (!store_.open (config_.data_dir + "/castline.db", error))
+    return false;
+  if (!catalog_.load (config_.pipeline_dirs, warnings)) {
+    error = "no usable pipeline description in";
+    for (auto & d : config_.pipeline_dirs)
+      error += " " + d;
+    return false;
+  }
+  return true;
+}
+
+std::optional<StreamRecord>
+StreamManager::create (const std::string & title, int64_t scheduled_at,
+    const std::string & pipeline, std::string & key, Refusal & refusal)
+{
+  if (!pipeline.empty () && !catalog_.find (pipeline)) {
+    refusal = { 400, "unknown pipeline '" + pipeline + "'" };
+    return std::nullopt;
+  }
+  StreamRecord r;
+  r.title = title;
+  r.pipeline = pipeline;
+  key = random_token (24);
+  r.key_hash = hash_key (key);
+  r.created_at = g_get_real_time ();
+  r.scheduled_at = scheduled_at;
+  r.state = scheduled_at > r.created_at ? StreamState::scheduled : StreamState::created;
+  std::string error;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    r.id = random_stream_id ();
+    if (store_.insert (r, error))
+      return r;
+  }
+  refusal = { 500, "cannot store the stream: " + error };
+  return std::nullopt;
+}
+
+Refusal
+StreamManager::check_publisher (const std::string & id, const std::string & key) const
+{
+  auto r = store_.get (id);
+  /* the same answer for an unknown stream and a wrong key: ids are not
+   * secret, but nothing should tell which ones exist to a stranger */
+  if (!r || !key_matches (key, r->key_hash))
+    return { 401, "unknown stream or wrong stream key" };
+  if (r->state == StreamState::ended || r->state == StreamState::failed)
+    return { 409, std::string ("the stream has ") + (r->state == StreamState::ended ? "ended" : "failed") };
+  if (live_.count (id))
+    return { 409, "the stream already has a publisher" };
+  if (shutting_down_)
+    return { 503, "the server is shutting down" };
+  if (live_.size () >= config_.max_live_streams)
+    return { 503, "the limit of live streams is reached" };
+  return {};
+}
+
+LiveStream *
+StreamManager::go_live (const std::string & id, const std::string & ingest,
+    const std::vector<std::string> & video_codecs, const std::vector<std::string> & audio_codecs,
+    const std::function<void (LiveStream &)> & before_start, Refusal & refusal)
+{
+  auto r = store_.get (id);
+  if (!r) {
+    refusal = { 404, "unknown stream" };
+    return nullptr;
+  }
+  if (live_.count (id)) {
+    refusal = { 409, "the stream already has a publisher" };
+    return nullptr;
+  }
+  const PipelineDescription *d = nullptr;
+  std::string v, a;
+  if (!r->pipeline.empty ()) {
+    d = catalog_.find (r->pipeline);
+    if (!d) {
+      refusal = { 500, "the stream's pipeline '" + r->pipeline + "' is not loaded" };
+      return nullptr;
+    }
+    bool video_ok = d->video_codecs.empty ()
+        || std::any_of (video_codecs.begin (), video_codecs.end (),
+            [d] (const std::string & c) { return d->takes ("video", c); });
+    bool audio_ok = d->audio_codecs.empty ()
+        || std::any_of (audio_codecs.begin (), audio_codecs.end (),
+            [d] (const std::string & c) { return d->takes ("audio", c); });
+    if (!video_ok || !audio_ok) {
+      refusal = { 406, "pipeline " + d->name + " does not take what the publisher sends" };
+      return nullptr;
+    }
+  } else {
+    d = catalog_.choose (video_codecs, audio_codecs, v, a);
+    if (!d) {
+      refusal = { 406, "no pipeline takes what the publisher sends" };
+      return nullptr;
+    }
+  }
+
+  OutputSettings out;
+  out.hls_dir = hls_dir (id);
+  out.target_duration = config_.hls_target_duration;
+  out.playlist_length = config_.hls_playlist_length;
+  out.max_files = config_.hls_max_files;
+  out.s3 = config_.s3;
+  StreamPipeline::Listener l;
+  l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };
+  std::string error;
+  auto pipeline = StreamPipeline::create (*d, id, out, l, error);
+  if (!pipeline) {
+    refusal = { 500, error };
+    return nullptr;
+  }
+  LiveStream & ls = live_[id];
+  ls.pipeline = std::move (pipeline);
+  ls.pipeline_name = d->name;
+  if (before_start)
+    before_start (ls);
+  if (!ls.pipeline->start (error)) {
+    live_.erase (id);
+    refusal = { 500, error };
+    return nullptr;
+  }
+  r->ingest = ingest;
+  r->started_at = g_get_real_time ();
+  r->pipeline = d->name;
+  set_state (*r, StreamState::live, "");
+  g_message ("stream %s is live (%s, pipeline %s)", id.c_str (), ingest.c_str (), d->name.c_str ());
+  return &ls;
+}
+
+LiveStream *
+StreamManager::live (const std::string & id)
+{
+  auto it = live_.find (id);
+  return it == live_.end () ? nullptr : &it->second;
+}
+
+void
+StreamManager::abandon (const std::string & id)
+{
+  auto it = live_.find (id);
+  if (it == live_.end ())
+    return;
+  live_.erase (it);
+  if (auto r = store_.get (id)) {
+    r->ingest.clear ();
+    r->started_at = 0;
+    set_state (*r, r->scheduled_at > g_get_real_time () ? StreamState::scheduled
+        : StreamState::created, "");
+  }
+}
+
+bool
+StreamManager::end (const std::string & id)
+{
+  auto r = store_.get (id);
+  if (!r)
+    return false;
+  if (LiveStream *ls = live (id)) {
+    ls->pipeline->stop (config_.shutdown_timeout);
+    return true;
+  }
+  if (r->state != StreamState::ended && r->state != StreamState::failed)
+    set_state (*r, StreamState::ended, "");
+  return true;
+}
+
+void
+StreamManager::set_state (StreamRecord & r, StreamState state, const std::string & reason)
+{
+  r.state = state;
+  r.reason = reason;
+  if (state == StreamState::ended || state == StreamState::failed)
+    r.ended_at = g_get_real_time ();
+  std::string error;
+  if (!store_.save (r, error))
+    g_warning ("stream %s: cannot save its state: %s", r.id.c_str (), error.c_str ());
+}
+
+void
+StreamManager::on_finished (const std::string & id, bool ok, const std::string & reason)
+{
+  if (auto r = store_.get (id)) {
+    set_state (*r, ok ? StreamState::ended : StreamState::failed, reason);
+    g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed", ok ? "" : ": ",
+        reason.c_str ());
+  }
+  /* the pipeline is in the middle of its own callback: drop it afterwards */
+  auto it = live_.find (id);
+  if (it == live_.end ())
+    return;
+  auto *doomed = new LiveStream (std::move (it->second));
+  live_.erase (it);
+  g_idle_add_full (G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
+        delete static_cast<LiveStream *> (data);
+        return G_SOURCE_REMOVE;
+      }, doomed, nullptr);
+  if (shutting_down_ && live_.empty () && shutdown_done_) {
+    auto done = std::move (shutdown_done_);
+    shutdown_done_ = nullptr;
+    /* after the idle above, so the pipelines are gone first */
+    g_idle_add_full (G_PRIORITY_LOW, [] (gpointer data) -> gboolean {
+          auto *f = static_cast<std::function<void ()> *> (data);
+          (*f) ();
+          return G_SOURCE_REMOVE;
+        }, new std::function<void ()> (std::move (done)),
+        [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
+  }
+}
+
+std::string
+StreamManager::hls_dir (const std::string & id) const
+{
+  return config_.data_dir + "/live/" + id;
+}
+
+std::string
+StreamManager::playback_url (const std::string & id) const
+{
+  if (config_.s3.enabled ()) {
+    std::string base = config_.s3.public_base_url;
+    while (!base.empty () && base.back () == '/')
+      base.pop_back ();
+    return base + "/" + config_.s3.key_prefix + id + "/index.m3u8";
+  }
+  return config_.base_url () + "/live/" + id + "/index.m3u8";
+}
+
+void
+StreamManager::shutdown (std::function<void ()> done)
+{
+  shutting_down_ = true;
+  if (live_.empty ()) {
+    done ();
+    return;
+  }
+  shutdown_done_ = std::move (done);
+  g_message ("finalizing %zu live stream(s)", live_.size ());
+  for (auto & [id, ls] : live_)
+    ls.pipeline->stop (config_.shutdown_timeout);
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,339 @@
+#include "streampipeline.h"
+
+#include <glib/gstdio.h>
+
+GST_DEBUG_CATEGORY_STATIC (castline_stream_debug);
+#define GST_CAT_DEFAULT castline_stream_debug
+
+namespace castline::launcher {
+
+namespace {
+
+GstPadProbeReturn
+count_buffer (GstPad *, GstPadProbeInfo *, gpointer last_us)
+{
+  static_cast<std::atomic<gint64> *> (last_us)->store (g_get_monotonic_time ());
+  return GST_PAD_PROBE_OK;
+}
+
+/* the kind of a demuxer or depayloader pad from its caps or name */
+std::string
+pad_kind (GstPad * pad)
+{
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  const char *name = caps && gst_caps_get_size (caps) > 0
+      ? gst_structure_get_name (gst_caps_get_structure (caps, 0)) : "";
+  if (g_str_has_prefix (name, "video/"))
+    return "video";
+  if (g_str_has_prefix (name, "audio/"))
+    return "audio";
+  g_autofree gchar *pad_name = gst_pad_get_name (pad);
+  if (g_str_has_prefix (pad_name, "video"))
+    return "video";
+  if (g_str_has_prefix (pad_name, "audio"))
+    return "audio";
+  return "";
+}
+
+}  // namespace
+
+std::unique_ptr<StreamPipeline>
+StreamPipeline::create (const PipelineDescription & d, const std::string & stream_id,
+    const OutputSettings & out, Listener listener, std::string & error)
+{
+  static gsize debug_once = 0;
+  if (g_once_init_enter (&debug_once)) {
+    GST_DEBUG_CATEGORY_INIT (castline_stream_debug, "castline-stream", 0, "launcher streams");
+    g_once_init_leave (&debug_once, 1);
+  }
+  const char *sink = out.s3.enabled () ? "s3hlssink name=out" : "hlssink2 name=out";
+  std::string desc = render_graph (d, { { "output", sink }, { "stream_id", stream_id } });
+  GError *err = nullptr;
+  GstElement *bin = gst_parse_launch_full (desc.c_str (), nullptr, GST_PARSE_FLAG_FATAL_ERRORS,
+      &err);
+  if (!bin || err) {
+    error = "pipeline " + d.name + " does not build: " + (err ? err->message : "?");
+    g_clear_error (&err);
+    if (bin)
+      gst_object_unref (bin);
+    return nullptr;
+  }
+  if (!GST_IS_PIPELINE (bin)) {
+    error = "pipeline " + d.name + " is a single element";
+    gst_object_unref (bin);
+    return nullptr;
+  }
+  gst_object_set_name (GST_OBJECT (bin), ("stream-" + stream_id).c_str ());
+
+  g_autoptr (GstElement) sinkel = gst_bin_get_by_name (GST_BIN (bin), "out");
+  std::string tmpl = "segment%05d.ts";
+  if (out.s3.enabled ()) {
+    g_object_set (sinkel, "endpoint", out.s3.endpoint.c_str (), "bucket", out.s3.bucket.c_str (),
+        "region", out.s3.region.c_str (), "access-key", out.s3.access_key.c_str (),
+        "secret-key", out.s3.secret_key.c_str (),
+        "key-prefix", (out.s3.key_prefix + stream_id + "/").c_str (),
+        "location", tmpl.c_str (), "playlist-location", "index.m3u8", nullptr);
+  } else {
+    if (g_mkdir_with_parents (out.hls_dir.c_str (), 0755) != 0) {
+      error = "cannot create " + out.hls_dir + ": " + g_strerror (errno);
+      gst_object_unref (bin);
+      return nullptr;
+    }
+    std::string location = out.hls_dir + G_DIR_SEPARATOR_S + tmpl;
+    std::string playlist = out.hls_dir + G_DIR_SEPARATOR_S + "index.m3u8";
+    g_object_set (sinkel, "location", location.c_str (), "playlist-location", playlist.c_str (),
+        nullptr);
+  }
+  g_object_set (sinkel, "target-duration", out.target_duration, "playlist-length",
+      out.playlist_length, "max-files", out.max_files, nullptr);
+
+  std::unique_ptr<StreamPipeline> p (new StreamPipeline ());
+  p->pipeline_ = GST_PIPELINE (bin);
+  p->listener_ = std::move (listener);
+  g_autoptr (GstBus) bus = gst_pipeline_get_bus (p->pipeline_);
+  p->bus_watch_ = gst_bus_add_watch (bus, on_bus, p.get ());
+  for (const char *entry : { "video_in", "audio_in" }) {
+    g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (bin), entry);
+    if (!e)
+      continue;
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (e, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &p->last_buffer_us_, nullptr);
+  }
+  return p;
+}
+
+StreamPipeline::~StreamPipeline ()
+{
+  if (bus_watch_)
+    g_source_remove (bus_watch_);
+  if (stop_timer_)
+    g_source_remove (stop_timer_);
+  if (idle_timer_)
+    g_source_remove (idle_timer_);
+  if (pipeline_) {
+    gst_element_set_state (GST_ELEMENT (pipeline_), GST_STATE_NULL);
+    gst_object_unref (pipeline_);
+  }
+  if (video_stats_)
+    gst_structure_free (video_stats_);
+  if (audio_stats_)
+    gst_structure_free (audio_stats_);
+}
+
+void
+StreamPipeline::link_media (const std::string & kind, GstPad * pad)
+{
+  GstElement *entry = kind == "video" || kind == "audio"
+      ? gst_bin_get_by_name (GST_BIN (pipeline_), (kind + "_in").c_str ()) : nullptr;
+  GstPad *sinkpad = entry ? gst_element_get_static_pad (entry, "sink") : nullptr;
+  if (sinkpad && !gst_pad_is_linked (sinkpad)) {
+    GstPadLinkReturn r = gst_pad_link (pad, sinkpad);
+    if (r != GST_PAD_LINK_OK)
+      GST_WARNING_OBJECT (pipeline_, "cannot link %s to %s: %s", GST_PAD_NAME (pad),
+          (kind + "_in").c_str (), gst_pad_link_get_name (r));
+    else
+      GST_INFO_OBJECT (pipeline_, "%s linked to %s_in", GST_PAD_NAME (pad), kind.c_str ());
+  } else {
+    /* a track the graph does not take: drop it, without stalling the ingest */
+    GstElement *fake = gst_element_factory_make ("fakesink", nullptr);
+    g_object_set (fake, "sync", FALSE, "async", FALSE, nullptr);
+    gst_bin_add (GST_BIN (pipeline_), fake);
+    gst_element_sync_state_with_parent (fake);
+    GstPad *fpad = gst_element_get_static_pad (fake, "sink");
+    gst_pad_link (pad, fpad);
+    gst_object_unref (fpad);
+    GST_INFO_OBJECT (pipeline_, "%s (%s) dropped: the graph takes no more %s", GST_PAD_NAME (pad),
+        kind.c_str (), kind.empty () ? "streams" : kind.c_str ());
+  }
+  if (sinkpad)
+    gst_object_unref (sinkpad);
+  if (entry)
+    gst_object_unref (entry);
+}
+
+GstElement *
+StreamPipeline::add_websocket_ingest (unsigned idle_timeout_s)
+{
+  GstElement *src = gst_element_factory_make ("webmwssrc", "ingest");
+  GstElement *demux = gst_element_factory_make ("matroskademux", "demux");
+  g_object_set (src, "port", -1, "idle-timeout", idle_timeout_s, nullptr);
+  gst_bin_add_many (GST_BIN (pipeline_), src, demux, nullptr);
+  gst_element_link (src, demux);
+  g_signal_connect (demux, "pad-added", G_CALLBACK (+[] (GstElement *, GstPad * pad, gpointer self) {
+        auto *p = static_cast<StreamPipeline *> (self);
+        p->link_media (pad_kind (pad), pad);
+      }), this);
+  /* a recording without a track the graph waits for (a mimeType that
+   * promised video): that branch ends at once, or the HLS sink would wait
+   * for it forever */
+  g_signal_connect (demux, "no-more-pads", G_CALLBACK (+[] (GstElement *, gpointer self) {
+        static_cast<StreamPipeline *> (self)->end_unlinked_entries ();
+      }), this);
+  return src;
+}
+
+void
+StreamPipeline::end_unlinked_entries ()
+{
+  for (const char *entry : { "video_in", "audio_in" }) {
+    g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (pipeline_), entry);
+    if (!e)
+      continue;
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (e, "sink");
+    if (gst_pad_is_linked (pad))
+      continue;
+    GST_WARNING_OBJECT (pipeline_, "the publisher sends nothing for %s: that branch ends", entry);
+    gst_pad_send_event (pad, gst_event_new_eos ());
+  }
+}
+
+bool
+StreamPipeline::start (std::string & error)
+{
+  if (gst_element_set_state (GST_ELEMENT (pipeline_), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    error = "the pipeline does not start";
+    g_autoptr (GstBus) bus = gst_pipeline_get_bus (pipeline_);
+    if (GstMessage *m = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) {
+      GError *e = nullptr;
+      gst_message_parse_error (m, &e, nullptr);
+      error += std::string (": ") + e->message;
+      g_error_free (e);
+      gst_message_unref (m);
+    }
+    gst_element_set_state (GST_ELEMENT (pipeline_), GST_STATE_NULL);
+    return false;
+  }
+  return true;
+}
+
+void
+StreamPipeline::stop (unsigned timeout_s)
+{
+  if (finished_ || stopping_)
+    return;
+  stopping_ = true;
+  GST_INFO_OBJECT (pipeline_, "ending the stream: EOS into the graph");
+  bool sent = false;
+  for (const char *entry : { "video_in", "audio_in" }) {
+    g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (pipeline_), entry);
+    if (!e)
+      continue;
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (e, "sink");
+    gst_pad_send_event (pad, gst_event_new_eos ());
+    sent = true;
+  }
+  if (!sent)
+    gst_element_send_event (GST_ELEMENT (pipeline_), gst_event_new_eos ());
+  stop_timer_ = g_timeout_add_seconds (timeout_s, [] (gpointer self) -> gboolean {
+        auto *p = static_cast<StreamPipeline *> (self);
+        p->stop_timer_ = 0;
+        p->finish (false, "the pipeline did not finalize in time");
+        return G_SOURCE_REMOVE;
+      }, this);
+}
+
+void
+StreamPipeline::watch_idle (unsigned idle_s)
+{
+  struct Idle {
+    StreamPipeline *self;
+    gint64 limit_us;
+  };
+  auto *w = new Idle { this, (gint64) idle_s * G_USEC_PER_SEC };
+  idle_timer_ = g_timeout_add_full (G_PRIORITY_DEFAULT, 500, [] (gpointer data) -> gboolean {
+        auto *w = static_cast<Idle *> (data);
+        gint64 last = w->self->last_buffer_us_.load ();
+        if (last && g_get_monotonic_time () - last > w->limit_us) {
+          GST_WARNING_OBJECT (w->self->pipeline_, "no data for %" G_GINT64_FORMAT " s: ending",
+              w->limit_us / G_USEC_PER_SEC);
+          w->self->idle_timer_ = 0;
+          w->self->stop (10);
+          return G_SOURCE_REMOVE;
+        }
+        return G_SOURCE_CONTINUE;
+      }, w, [] (gpointer data) { delete static_cast<Idle *> (data); });
+}
+
+GstStructure *
+StreamPipeline::stats () const
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  GstStructure *s = gst_structure_new_empty ("stream-stats");
+  if (video_stats_)
+    gst_structure_set (s, "video", GST_TYPE_STRUCTURE, video_stats_, NULL);
+  if (audio_stats_)
+    gst_structure_set (s, "audio", GST_TYPE_STRUCTURE, audio_stats_, NULL);
+  return s;
+}
+
+void
+StreamPipeline::finish (bool ok, const std::string & reason)
+{
+  if (finished_)
+    return;
+  finished_ = true;
+  if (stop_timer_) {
+    g_source_remove (stop_timer_);
+    stop_timer_ = 0;
+  }
+  if (idle_timer_) {
+    g_source_remove (idle_timer_);
+    idle_timer_ = 0;
+  }
+  gst_element_set_state (GST_ELEMENT (pipeline_), GST_STATE_NULL);
+  GST_INFO_OBJECT (pipeline_, "finished: %s", ok ? "EOS" : reason.c_str ());
+  if (listener_.finished)
+    listener_.finished (ok, reason);   /* may destroy this */
+}
+
+gboolean
+StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
+{
+  auto *self = static_cast<StreamPipeline *> (data);
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_EOS:
+      self->bus_watch_ = 0;          /* finish may destroy self */
+      self->finish (true, "");
+      return G_SOURCE_REMOVE;
+    case GST_MESSAGE_ERROR: {
+      GError *e = nullptr;
+      g_autofree gchar *dbg = nullptr;
+      gst_message_parse_error (msg, &e, &dbg);
+      std::string reason = std::string (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg))) + ": "
+          + e->message;
+      GST_WARNING_OBJECT (self->pipeline_, "error: %s (%s)", reason.c_str (), dbg ? dbg : "");
+      g_error_free (e);
+      self->bus_watch_ = 0;
+      self->finish (false, reason);
+      return G_SOURCE_REMOVE;
+    }
+    case GST_MESSAGE_WARNING: {
+      GError *e = nullptr;
+      gst_message_parse_warning (msg, &e, nullptr);
+      GST_WARNING_OBJECT (self->pipeline_, "%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),
+          e->message);
+      g_error_free (e);
+      break;
+    }
+    case GST_MESSAGE_ELEMENT: {
+      const GstStructure *s = gst_message_get_structure (msg);
+      if (!s || !gst_structure_has_name (s, "viewerstats"))
+        break;
+      const char *src = GST_OBJECT_NAME (GST_MESSAGE_SRC (msg));
+      std::lock_guard<std::mutex> lk (self->lock_);
+      GstStructure **slot = g_str_equal (src, "video_stats") ? &self->video_stats_
+          : g_str_equal (src, "audio_stats") ? &self->audio_stats_ : nullptr;
+      if (slot) {
+        if (*slot)
+          gst_structure_free (*slot);
+        *slot = gst_structure_copy (s);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,100 @@
+/* castline-launcher: one stream's GstPipeline, built from its description.
+ *
+ * The ingest's elementary streams are linked into the graph's video_in and
+ * audio_in (link_media, from any thread); the graph ends in the HLS sink
+ * (hlssink2 into the data directory, or s3hlssink). The bus is watched on
+ * the main context: EOS (the playlist is final) or an error ends the
+ * stream, reported once through Listener::finished with the pipeline
+ * already stopped. The latest viewerstats of each branch are kept. */
+#pragma once
+
+#include "config.h"
+#include "pipelinecatalog.h"
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace castline::launcher {
+
+struct OutputSettings {
+  std::string hls_dir;             /* local output: segments and index.m3u8 */
+  unsigned target_duration = 2;
+  unsigned playlist_length = 6;
+  unsigned max_files = 10;
+  S3Output s3;                     /* enabled: s3hlssink instead of hlssink2 */
+};
+
+class StreamPipeline {
+ public:
+  struct Listener {
+    /* main context, once; the pipeline is at NULL. ok: ended with EOS */
+    std::function<void (bool ok, const std::string & reason)> finished;
+  };
+
+  /* Builds the pipeline (not started); nullptr with the reason. */
+  static std::unique_ptr<StreamPipeline> create (const PipelineDescription & d,
+      const std::string & stream_id, const OutputSettings & out, Listener listener,
+      std::string & error);
+  ~StreamPipeline ();
+  StreamPipeline (const StreamPipeline &) = delete;
+  StreamPipeline & operator= (const StreamPipeline &) = delete;
+
+  GstPipeline *pipeline () const { return pipeline_; }
+
+  /* Links a source pad carrying kind ("video"/"audio") to the graph's
+   * entry; a pad the graph has no free entry for goes to a fakesink (a
+   * video track into an audio-only pipeline). Any thread. */
+  void link_media (const std::string & kind, GstPad * pad);
+
+  /* webmwssrc (port -1: connections come through add-connection) and
+   * matroskademux, linked to the graph as tracks appear. Returns the
+   * webmwssrc (owned by the pipeline). Before start(). */
+  GstElement *add_websocket_ingest (unsigned idle_timeout_s);
+
+  bool start (std::string & error);
+
+  /* Ends the stream: EOS into the graph's entries, so the sink writes its
+   * final playlist; if that takes over timeout_s, the pipeline is stopped
+   * anyway and the stream fails with that reason. Main context. */
+  void stop (unsigned timeout_s);
+
+  /* Ends the stream (stop) when no buffer entered the graph for idle_s
+   * seconds, counted from the first one (for ingests that have no idle
+   * time-out of their own). Main context. */
+  void watch_idle (unsigned idle_s);
+
+  /* {"video": viewerstats, "audio": viewerstats} as last posted; caller
+   * frees. */
+  GstStructure *stats () const;
+
+  bool finished () const { return finished_; }
+
+  /* Sends EOS into video_in/audio_in when nothing is linked to them (the
+   * ingest has no such track). Any thread. */
+  void end_unlinked_entries ();
+
+ private:
+  StreamPipeline () = default;
+  static gboolean on_bus (GstBus *, GstMessage * msg, gpointer self);
+  void finish (bool ok, const std::string & reason);
+
+  GstPipeline *pipeline_ = nullptr;
+  Listener listener_;
+  guint bus_watch_ = 0;
+  guint stop_timer_ = 0;
+  guint idle_timer_ = 0;
+  bool finished_ = false;
+  bool stopping_ = false;
+
+  mutable std::mutex lock_;                    /* below */
+  GstStructure *video_stats_ = nullptr;
+  GstStructure *audio_stats_ = nullptr;
+  std::atomic<gint64> last_buffer_us_ { 0 };
+};
+
+}  // namespace castline::launcher

@@ -1,0 +1,654 @@
+/* serve_hls_file over real HTTP: a SoupServer on a loopback port in its own
+ * thread serves a temporary directory, the tests ask it with a synchronous
+ * SoupSession (and a raw socket where libsoup's client would hide what the
+ * server sent). */
+#include "hlsfiles.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <libsoup/soup.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+using namespace castline::launcher;
+
+namespace {
+
+struct Route {
+  std::string prefix;
+  std::string dir;
+  HlsServeOptions options;
+};
+
+/* a SoupServer running its own GMainContext on its own thread */
+class TestServer {
+ public:
+  explicit TestServer (std::vector<Route> routes) : routes_ (std::move (routes))
+  {
+    thread_ = g_thread_new ("hls-server", run, this);
+    std::unique_lock<std::mutex> lock (mutex_);
+    ready_cond_.wait (lock, [this] { return ready_; });
+  }
+
+  ~TestServer ()
+  {
+    g_main_context_invoke (context_, [] (gpointer loop) -> gboolean {
+          g_main_loop_quit (static_cast<GMainLoop *> (loop));
+          return G_SOURCE_REMOVE;
+        }, loop_);
+    g_thread_join (thread_);
+    g_main_loop_unref (loop_);
+    g_main_context_unref (context_);
+  }
+
+  TestServer (const TestServer &) = delete;
+  TestServer & operator= (const TestServer &) = delete;
+
+  guint port () const { return port_; }
+
+ private:
+  static void
+  on_request (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable *,
+      gpointer data)
+  {
+    /* as the launcher's router: SoupServer hands over the path decoded */
+    auto *route = static_cast<Route *> (data);
+    serve_hls_file (msg, route->dir, path + route->prefix.size (), route->options);
+  }
+
+  static gpointer
+  run (gpointer data)
+  {
+    auto *self = static_cast<TestServer *> (data);
+    self->context_ = g_main_context_new ();
+    self->loop_ = g_main_loop_new (self->context_, FALSE);
+    g_main_context_push_thread_default (self->context_);
+
+    SoupServer *server = soup_server_new (nullptr, nullptr);
+    for (Route & r : self->routes_)
+      soup_server_add_handler (server, r.prefix.c_str (), on_request, &r, nullptr);
+    g_autoptr (GError) error = nullptr;
+    gboolean ok = soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+    g_assert_no_error (error);
+    g_assert_true (ok);
+    GSList *uris = soup_server_get_uris (server);
+    g_assert_nonnull (uris);
+    guint port = g_uri_get_port (static_cast<GUri *> (uris->data));
+    g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+    {
+      std::lock_guard<std::mutex> lock (self->mutex_);
+      self->port_ = port;
+      self->ready_ = true;
+    }
+    self->ready_cond_.notify_one ();
+
+    g_main_loop_run (self->loop_);
+
+    soup_server_disconnect (server);
+    g_object_unref (server);
+    /* let the closed connections finish on this context */
+    while (g_main_context_iteration (self->context_, FALSE)) {
+    }
+    g_main_context_pop_thread_default (self->context_);
+    return nullptr;
+  }
+
+  std::vector<Route> routes_;
+  GThread *thread_ = nullptr;
+  GMainContext *context_ = nullptr;
+  GMainLoop *loop_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable ready_cond_;
+  bool ready_ = false;
+  guint port_ = 0;
+};
+
+struct Response {
+  guint status = 0;
+  std::string body;
+  std::shared_ptr<SoupMessage> msg;
+
+  bool has (const char *name) const
+  {
+    return soup_message_headers_get_one (soup_message_get_response_headers (msg.get ()),
+        name) != nullptr;
+  }
+  /* owned by msg, so it outlives the statement (unlike a std::string) */
+  const char *header (const char *name) const
+  {
+    const char *v = soup_message_headers_get_one (
+        soup_message_get_response_headers (msg.get ()), name);
+    return v ? v : "";
+  }
+};
+
+TestServer *server;
+SoupSession *session;
+std::string live_dir;
+std::string outside_dir;
+
+/* a segment of 940 bytes (five TS packets) with no repeating run */
+std::string
+segment_bytes ()
+{
+  std::string s (940, '\0');
+  for (size_t i = 0; i < s.size (); i++)
+    s[i] = static_cast<char> ((i * 7 + i / 256 + 3) & 0xff);
+  return s;
+}
+
+const std::string kPlaylist =
+    "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nsegment00000.ts\n";
+const std::string kSegment = segment_bytes ();
+const char *const kLongCache = "public, max-age=86400, immutable";
+
+Response
+request (const char *method, const std::string & path,
+    std::vector<std::pair<const char *, const char *>> headers = {})
+{
+  std::string url = "http://127.0.0.1:" + std::to_string (server->port ()) + path;
+  SoupMessage *m = soup_message_new (method, url.c_str ());
+  g_assert_nonnull (m);
+  Response r;
+  r.msg = std::shared_ptr<SoupMessage> (m, g_object_unref);
+  for (auto & h : headers)
+    soup_message_headers_replace (soup_message_get_request_headers (m), h.first, h.second);
+  g_autoptr (GError) error = nullptr;
+  g_autoptr (GBytes) body = soup_session_send_and_read (session, m, nullptr, &error);
+  g_assert_no_error (error);
+  r.status = soup_message_get_status (m);
+  gsize n = 0;
+  const char *data = static_cast<const char *> (g_bytes_get_data (body, &n));
+  r.body.assign (data ? data : "", n);
+  return r;
+}
+
+/* the bytes the server writes, up to its closing the connection */
+std::string
+raw_request (const std::string & text)
+{
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_socket_client_set_timeout (client, 10);
+  g_autoptr (GError) error = nullptr;
+  g_autoptr (GSocketConnection) conn = g_socket_client_connect_to_host (client, "127.0.0.1",
+      server->port (), nullptr, &error);
+  g_assert_no_error (error);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  g_output_stream_write_all (out, text.data (), text.size (), nullptr, nullptr, &error);
+  g_assert_no_error (error);
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  std::string reply;
+  char buf[4096];
+  for (;;) {
+    gssize n = g_input_stream_read (in, buf, sizeof buf, nullptr, &error);
+    g_assert_no_error (error);
+    if (n <= 0)
+      break;
+    reply.append (buf, n);
+  }
+  return reply;
+}
+
+void
+write_file (const std::string & dir, const char *name, const std::string & content)
+{
+  std::string path = dir + "/" + name;
+  g_autoptr (GError) error = nullptr;
+  g_file_set_contents (path.c_str (), content.data (), content.size (), &error);
+  g_assert_no_error (error);
+}
+
+void
+remove_tree (const std::string & path)
+{
+  GStatBuf st;
+  if (g_lstat (path.c_str (), &st) != 0)
+    return;
+  if (S_ISDIR (st.st_mode)) {
+    g_autoptr (GDir) dir = g_dir_open (path.c_str (), 0, nullptr);
+    const char *name;
+    while (dir && (name = g_dir_read_name (dir)))
+      remove_tree (path + "/" + name);
+    g_rmdir (path.c_str ());
+  } else {
+    g_unlink (path.c_str ());
+  }
+}
+
+void
+assert_cors (const Response & r)
+{
+  g_assert_cmpstr (r.header ("Access-Control-Allow-Origin"), ==, "*");
+  g_assert_cmpstr (r.header ("Access-Control-Expose-Headers"), ==,
+      "Content-Length, Content-Range");
+}
+
+/* ---- the tests ---- */
+
+void
+test_valid_names ()
+{
+  for (const char *good : { "index.m3u8", "segment00000.ts", "a-b_c.1.m4s", "init.mp4",
+           "audio.aac", "subs.vtt", "-x.ts", "0.ts" })
+    g_assert_true (valid_hls_file_name (good));
+  std::string longest = std::string (125, 'a') + ".ts";
+  g_assert_true (valid_hls_file_name (longest));
+  g_assert_false (valid_hls_file_name ("a" + longest));
+
+  for (const char *bad : { "", ".", "..", ".ts", ".hidden.ts", "a..ts", "seg..m3u8",
+           "a/b.ts", "../x.ts", "a\\b.ts", "x.txt", "ts", "index.m3u8.txt", "index.M3U8",
+           "a b.ts", "a%2e.ts", "seg.ts/", "~seg.ts", "seg.ts\n", "s\xc3\xa9g.ts" })
+    g_assert_false (valid_hls_file_name (bad));
+  g_assert_false (valid_hls_file_name (std::string ("a.ts\0.m3u8", 10)));
+}
+
+void
+test_playlist_is_served_uncached_with_cors ()
+{
+  Response r = request ("GET", "/live/index.m3u8");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_true (r.body == kPlaylist);
+  g_assert_cmpstr (r.header ("Content-Type"), ==, "application/vnd.apple.mpegurl");
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, "no-cache");
+  g_assert_cmpstr (r.header ("Accept-Ranges"), ==, "bytes");
+  std::string length = std::to_string (kPlaylist.size ());
+  g_assert_cmpstr (r.header ("Content-Length"), ==, length.c_str ());
+  g_assert_true (r.has ("Last-Modified"));
+  assert_cors (r);
+}
+
+void
+test_segments_are_served_with_their_type_and_long_cache ()
+{
+  struct {
+    const char *name;
+    const char *type;
+  } cases[] = {
+    { "segment00000.ts", "video/mp2t" }, { "seg1.m4s", "video/iso.segment" },
+    { "init.mp4", "video/mp4" }, { "audio1.aac", "audio/aac" }, { "subs1.vtt", "text/vtt" },
+  };
+  for (auto & c : cases) {
+    Response r = request ("GET", std::string ("/live/") + c.name);
+    g_assert_cmpuint (r.status, ==, 200);
+    g_assert_cmpstr (r.header ("Content-Type"), ==, c.type);
+    g_assert_cmpstr (r.header ("Cache-Control"), ==, kLongCache);
+    g_assert_false (r.has ("Content-Range"));
+    assert_cors (r);
+    if (g_str_equal (c.name, "segment00000.ts"))
+      g_assert_true (r.body == kSegment);
+    else
+      g_assert_cmpstr (r.body.c_str (), ==, c.name);
+  }
+}
+
+void
+test_range_gives_206_with_the_bytes ()
+{
+  Response r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=10-19" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes 10-19/940");
+  g_assert_cmpstr (r.header ("Content-Length"), ==, "10");
+  g_assert_true (r.body == kSegment.substr (10, 10));
+  g_assert_cmpstr (r.header ("Content-Type"), ==, "video/mp2t");
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, kLongCache);
+  assert_cors (r);
+
+  r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=900-" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes 900-939/940");
+  g_assert_true (r.body == kSegment.substr (900));
+
+  /* a last position past the end is cut to the end */
+  r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=930-99999" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes 930-939/940");
+  g_assert_true (r.body == kSegment.substr (930));
+
+  r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=0-0" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes 0-0/940");
+  g_assert_true (r.body == kSegment.substr (0, 1));
+}
+
+void
+test_suffix_range_gives_the_last_bytes ()
+{
+  Response r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=-5" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes 935-939/940");
+  g_assert_true (r.body == kSegment.substr (935));
+
+  /* a suffix longer than the file is the whole file */
+  r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=-5000" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes 0-939/940");
+  g_assert_true (r.body == kSegment);
+}
+
+void
+test_range_beyond_the_end_gives_416 ()
+{
+  for (const char *range : { "bytes=940-", "bytes=5000-6000", "bytes=-0",
+           "bytes=99999999999999999999999-" }) {
+    Response r = request ("GET", "/live/segment00000.ts", { { "Range", range } });
+    g_assert_cmpuint (r.status, ==, 416);
+    g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes */940");
+    g_assert_true (r.body.empty ());
+    assert_cors (r);
+  }
+}
+
+void
+test_multiple_or_malformed_ranges_give_the_whole_file ()
+{
+  for (const char *range : { "bytes=0-1,4-5", "bytes=0-1, 900-", "bytes=abc", "bytes=5-2",
+           "items=0-1", "bytes 0-1", "bytes=1-2-3", "bytes=-", "bytes=+1-2" }) {
+    Response r = request ("GET", "/live/segment00000.ts", { { "Range", range } });
+    g_assert_cmpuint (r.status, ==, 200);
+    g_assert_true (r.body == kSegment);
+    g_assert_cmpstr (r.header ("Content-Type"), ==, "video/mp2t");
+    g_assert_false (r.has ("Content-Range"));
+  }
+}
+
+void
+test_empty_segment_is_served_empty ()
+{
+  Response r = request ("GET", "/live/empty.ts");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_true (r.body.empty ());
+  g_assert_cmpstr (r.header ("Content-Length"), ==, "0");
+  g_assert_cmpstr (r.header ("Content-Type"), ==, "video/mp2t");
+
+  for (const char *range : { "bytes=0-", "bytes=-1" }) {
+    r = request ("GET", "/live/empty.ts", { { "Range", range } });
+    g_assert_cmpuint (r.status, ==, 416);
+    g_assert_cmpstr (r.header ("Content-Range"), ==, "bytes */0");
+  }
+}
+
+void
+test_if_range_must_match_last_modified ()
+{
+  Response plain = request ("GET", "/live/segment00000.ts");
+  std::string date = plain.header ("Last-Modified");
+  g_assert_false (date.empty ());
+
+  Response r = request ("GET", "/live/segment00000.ts",
+      { { "Range", "bytes=10-19" }, { "If-Range", date.c_str () } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_true (r.body == kSegment.substr (10, 10));
+
+  for (const char *other : { "Thu, 01 Jan 1970 00:00:00 GMT", "\"some-etag\"" }) {
+    r = request ("GET", "/live/segment00000.ts",
+        { { "Range", "bytes=10-19" }, { "If-Range", other } });
+    g_assert_cmpuint (r.status, ==, 200);
+    g_assert_true (r.body == kSegment);
+  }
+}
+
+void
+test_head_sends_length_and_no_body ()
+{
+  struct {
+    const char *path;
+    gsize length;
+  } cases[] = {
+    { "/live/segment00000.ts", kSegment.size () }, { "/live/index.m3u8", kPlaylist.size () },
+  };
+  for (auto & c : cases) {
+    /* a Range on HEAD is ignored */
+    std::string reply = raw_request (std::string ("HEAD ") + c.path + " HTTP/1.1\r\n"
+        "Host: 127.0.0.1\r\nRange: bytes=0-3\r\nConnection: close\r\n\r\n");
+    size_t end = reply.find ("\r\n\r\n");
+    g_assert_true (end != std::string::npos);
+    std::string head = reply.substr (0, end + 2);
+    g_assert_true (g_str_has_prefix (head.c_str (), "HTTP/1.1 200 "));
+    std::string length = "\r\nContent-Length: " + std::to_string (c.length) + "\r\n";
+    g_assert_true (head.find (length) != std::string::npos);
+    g_assert_true (head.find ("\r\nAccess-Control-Allow-Origin: *\r\n") != std::string::npos);
+    g_assert_cmpuint (reply.size (), ==, end + 4);
+  }
+
+  Response r = request ("HEAD", "/live/segment00000.ts");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (r.header ("Content-Type"), ==, "video/mp2t");
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, kLongCache);
+}
+
+void
+test_bad_names_give_400 ()
+{
+  /* every one of these exists as a file (or leads to one), so only the
+   * name check stands between the request and the file */
+  for (const char *path : { "/live/a/b", "/live/a%2Fb", "/live/sub/nested.ts",
+           "/live/sub%2Fnested.ts", "/live/.hidden.ts", "/live/x.txt", "/live/a..ts",
+           "/live/a%20b.ts", "/live/" }) {
+    Response r = request ("GET", path);
+    g_assert_cmpuint (r.status, ==, 400);
+    g_assert_true (g_str_has_prefix (r.header ("Content-Type"), "text/plain"));
+    g_assert_false (r.body.empty ());
+    assert_cors (r);
+  }
+  /* ".." never reaches a handler: SoupServer removes dot segments and
+   * refuses encoded ones ("%2E%2E", "..%2F", "%00") with its own 400
+   * (test_valid_names covers the name check for them) */
+  for (const char *path : { "/live/..%2Foutside%2Freal.ts", "/live/%2E%2E%2Foutside%2Freal.ts",
+           "/live/segment00000.ts%00.m3u8" }) {
+    Response r = request ("GET", path);
+    g_assert_cmpuint (r.status, ==, 400);
+    g_assert_true (r.body.find ("secret") == std::string::npos);
+  }
+}
+
+void
+test_missing_files_give_404 ()
+{
+  for (const char *path : { "/live/missing.ts", "/live/missing.m3u8", "/gone/index.m3u8" }) {
+    Response r = request ("GET", path);
+    g_assert_cmpuint (r.status, ==, 404);
+    g_assert_cmpstr (r.header ("Cache-Control"), ==, "no-cache");
+    assert_cors (r);
+  }
+}
+
+void
+test_symlinks_and_special_files_give_404 ()
+{
+  /* the targets themselves are servable */
+  Response r = request ("GET", "/outside/real.ts");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (r.body.c_str (), ==, "secret");
+  r = request ("GET", "/outside/real.m3u8");
+  g_assert_cmpuint (r.status, ==, 200);
+
+  /* pipe.ts is a FIFO: opening it must not wait for a writer */
+  for (const char *path : { "/live/link.ts", "/live/link.m3u8", "/live/pipe.ts",
+           "/live/dir.ts" }) {
+    r = request ("GET", path);
+    g_assert_cmpuint (r.status, ==, 404);
+    g_assert_true (r.body.find ("secret") == std::string::npos);
+    r = request ("HEAD", path);
+    g_assert_cmpuint (r.status, ==, 404);
+  }
+}
+
+void
+test_half_written_playlist_gives_503 ()
+{
+  for (const char *path : { "/live/partial.m3u8", "/live/empty.m3u8" }) {
+    Response r = request ("GET", path);
+    g_assert_cmpuint (r.status, ==, 503);
+    g_assert_cmpstr (r.header ("Retry-After"), ==, "1");
+    g_assert_cmpstr (r.header ("Cache-Control"), ==, "no-cache");
+    assert_cors (r);
+    r = request ("HEAD", path);
+    g_assert_cmpuint (r.status, ==, 503);
+  }
+  /* a segment has no such rule: one without a newline is whole */
+  Response r = request ("GET", "/live/subs1.vtt");
+  g_assert_cmpuint (r.status, ==, 200);
+}
+
+void
+test_other_methods_give_405 ()
+{
+  for (const char *method : { "POST", "PUT", "DELETE", "PATCH" }) {
+    Response r = request (method, "/live/index.m3u8");
+    g_assert_cmpuint (r.status, ==, 405);
+    g_assert_cmpstr (r.header ("Allow"), ==, "GET, HEAD, OPTIONS");
+    assert_cors (r);
+  }
+}
+
+void
+test_options_answers_the_preflight ()
+{
+  Response r = request ("OPTIONS", "/live/segment00000.ts",
+      { { "Origin", "https://player.example" }, { "Access-Control-Request-Method", "GET" },
+        { "Access-Control-Request-Headers", "range" } });
+  g_assert_cmpuint (r.status, ==, 204);
+  g_assert_true (r.body.empty ());
+  g_assert_cmpstr (r.header ("Access-Control-Allow-Origin"), ==, "*");
+  g_assert_cmpstr (r.header ("Access-Control-Allow-Methods"), ==, "GET, HEAD, OPTIONS");
+  g_assert_cmpstr (r.header ("Access-Control-Allow-Headers"), ==, "Range");
+  g_assert_cmpstr (r.header ("Access-Control-Max-Age"), ==, "86400");
+}
+
+void
+test_options_change_headers ()
+{
+  /* /plain/ serves the same directory with no CORS and other caching */
+  Response r = request ("GET", "/plain/index.m3u8");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, "max-age=1");
+  g_assert_false (r.has ("Access-Control-Allow-Origin"));
+  g_assert_false (r.has ("Access-Control-Expose-Headers"));
+
+  r = request ("GET", "/plain/segment00000.ts", { { "Range", "bytes=0-3" } });
+  g_assert_cmpuint (r.status, ==, 206);
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, "max-age=5");
+  g_assert_false (r.has ("Access-Control-Allow-Origin"));
+
+  r = request ("GET", "/plain/missing.ts");
+  g_assert_cmpuint (r.status, ==, 404);
+  g_assert_false (r.has ("Access-Control-Allow-Origin"));
+
+  r = request ("OPTIONS", "/plain/index.m3u8");
+  g_assert_cmpuint (r.status, ==, 204);
+  g_assert_false (r.has ("Access-Control-Allow-Origin"));
+  g_assert_false (r.has ("Access-Control-Allow-Methods"));
+}
+
+void
+test_files_over_64_mib_give_500 ()
+{
+  Response r = request ("GET", "/live/huge.ts");
+  g_assert_cmpuint (r.status, ==, 500);
+  g_assert_true (r.body.find ("file too large") != std::string::npos);
+  r = request ("HEAD", "/live/huge.ts");
+  g_assert_cmpuint (r.status, ==, 500);
+}
+
+void
+make_files ()
+{
+  g_autofree gchar *root = g_dir_make_tmp ("castline-hlsfiles-XXXXXX", nullptr);
+  g_assert_nonnull (root);
+  live_dir = std::string (root) + "/live";
+  outside_dir = std::string (root) + "/outside";
+  g_assert_cmpint (g_mkdir (live_dir.c_str (), 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (outside_dir.c_str (), 0700), ==, 0);
+
+  write_file (live_dir, "index.m3u8", kPlaylist);
+  write_file (live_dir, "segment00000.ts", kSegment);
+  for (const char *name : { "seg1.m4s", "init.mp4", "audio1.aac", "subs1.vtt" })
+    write_file (live_dir, name, name);
+  write_file (live_dir, "x.txt", "text");
+  write_file (live_dir, ".hidden.ts", "hidden");
+  write_file (live_dir, "partial.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:2.0,\nsegm");
+  write_file (live_dir, "empty.m3u8", "");
+  write_file (live_dir, "empty.ts", "");
+  g_assert_cmpint (g_mkdir ((live_dir + "/dir.ts").c_str (), 0700), ==, 0);
+  g_assert_cmpint (g_mkdir ((live_dir + "/a").c_str (), 0700), ==, 0);
+  write_file (live_dir + "/a", "b", "b");
+  g_assert_cmpint (g_mkdir ((live_dir + "/sub").c_str (), 0700), ==, 0);
+  write_file (live_dir + "/sub", "nested.ts", "nested");
+  write_file (live_dir, "a..ts", "dots");
+  write_file (live_dir, "a b.ts", "space");
+  g_assert_cmpint (mkfifo ((live_dir + "/pipe.ts").c_str (), 0600), ==, 0);
+
+  write_file (outside_dir, "real.ts", "secret");
+  write_file (outside_dir, "real.m3u8", "#EXTM3U\n#secret\n");
+  g_assert_cmpint (symlink ((outside_dir + "/real.ts").c_str (), (live_dir + "/link.ts").c_str ()),
+      ==, 0);
+  g_assert_cmpint (symlink ("../outside/real.m3u8", (live_dir + "/link.m3u8").c_str ()), ==, 0);
+
+  /* sparse, so it costs no disk */
+  std::string huge = live_dir + "/huge.ts";
+  write_file (live_dir, "huge.ts", "");
+  g_assert_cmpint (truncate (huge.c_str (), 64 * 1024 * 1024 + 1), ==, 0);
+
+  /* old enough for If-Range to trust its Last-Modified */
+  struct utimbuf old;
+  old.actime = old.modtime = g_get_real_time () / G_USEC_PER_SEC - 3600;
+  g_assert_cmpint (g_utime ((live_dir + "/segment00000.ts").c_str (), &old), ==, 0);
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, nullptr);
+  make_files ();
+  std::string root = live_dir.substr (0, live_dir.rfind ('/'));
+
+  HlsServeOptions plain;
+  plain.cors_origin = "";
+  plain.playlist_cache_control = "max-age=1";
+  plain.segment_cache_control = "max-age=5";
+  server = new TestServer ({
+        { "/live/", live_dir, HlsServeOptions () },
+        { "/plain/", live_dir, plain },
+        { "/outside/", outside_dir, HlsServeOptions () },
+        { "/gone/", root + "/missing", HlsServeOptions () },
+      });
+  session = soup_session_new_with_options ("timeout", 10, nullptr);
+
+  g_test_add_func ("/hlsfiles/valid-names", test_valid_names);
+  g_test_add_func ("/hlsfiles/playlist", test_playlist_is_served_uncached_with_cors);
+  g_test_add_func ("/hlsfiles/segments", test_segments_are_served_with_their_type_and_long_cache);
+  g_test_add_func ("/hlsfiles/range", test_range_gives_206_with_the_bytes);
+  g_test_add_func ("/hlsfiles/suffix-range", test_suffix_range_gives_the_last_bytes);
+  g_test_add_func ("/hlsfiles/range-416", test_range_beyond_the_end_gives_416);
+  g_test_add_func ("/hlsfiles/range-ignored",
+      test_multiple_or_malformed_ranges_give_the_whole_file);
+  g_test_add_func ("/hlsfiles/empty-segment", test_empty_segment_is_served_empty);
+  g_test_add_func ("/hlsfiles/if-range", test_if_range_must_match_last_modified);
+  g_test_add_func ("/hlsfiles/head", test_head_sends_length_and_no_body);
+  g_test_add_func ("/hlsfiles/bad-names", test_bad_names_give_400);
+  g_test_add_func ("/hlsfiles/missing", test_missing_files_give_404);
+  g_test_add_func ("/hlsfiles/symlinks-special", test_symlinks_and_special_files_give_404);
+  g_test_add_func ("/hlsfiles/half-written", test_half_written_playlist_gives_503);
+  g_test_add_func ("/hlsfiles/methods", test_other_methods_give_405);
+  g_test_add_func ("/hlsfiles/preflight", test_options_answers_the_preflight);
+  g_test_add_func ("/hlsfiles/options", test_options_change_headers);
+  g_test_add_func ("/hlsfiles/too-large", test_files_over_64_mib_give_500);
+  int rc = g_test_run ();
+
+  g_object_unref (session);
+  delete server;
+  remove_tree (root);
+  return rc;
+}
