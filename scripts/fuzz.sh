@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The fuzz suite: a clang build with libFuzzer, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz/, running each fuzz target for
-# CASTLINE_FUZZ_SECONDS (default 60). Only the fuzz targets are built.
+# CASTLINE_FUZZ_SECONDS (default 60) from libFuzzer seed CASTLINE_FUZZ_SEED
+# (default 1, so runs repeat; 0: a random seed). Only the fuzz targets are built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${CASTLINE_FUZZ_SECONDS:-60}
+seed=${CASTLINE_FUZZ_SEED:-1}
 dir=build-fuzz
 if [[ ! -f $dir/build.ninja ]]; then
   CC=clang CXX=clang++ meson setup "$dir" --buildtype=debug -Dtests=enabled \
     -Dintegration-tests=false -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dcpp_args=-fsanitize=fuzzer-no-link -Dfuzz-seconds="$seconds" >/dev/null
+    -Dcpp_args=-fsanitize=fuzzer-no-link -Dfuzz-seconds="$seconds" -Dfuzz-seed="$seed" >/dev/null
 else
-  meson configure "$dir" -Dfuzz-seconds="$seconds" >/dev/null
+  meson configure "$dir" -Dfuzz-seconds="$seconds" -Dfuzz-seed="$seed" >/dev/null
 fi
 meson compile -C "$dir" tests/fuzz/fuzz_webmwssrc >/dev/null
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
