@@ -301,10 +301,17 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
   }
   if (type->playlist) {
     /* hlssink2 replaces playlists whole, but one written in place shows up
-     * empty or cut mid-line; the player asks again shortly */
+     * empty or cut mid-line; the player asks again shortly. Whole: the
+     * last line ends, or is the ENDLIST tag (hlssink2 writes no newline
+     * after it in a final playlist). */
     gsize n;
     const char *text = static_cast<const char *> (g_bytes_get_data (content, &n));
-    if (n == 0 || text[n - 1] != '\n') {
+    std::string_view all (text ? text : "", text ? n : 0);
+    constexpr std::string_view kEndList = "#EXT-X-ENDLIST";
+    bool whole = !all.empty () && (all.back () == '\n'
+        || (all.size () >= kEndList.size ()
+            && all.compare (all.size () - kEndList.size (), kEndList.size (), kEndList) == 0));
+    if (!whole) {
       soup_message_headers_replace (h, "Retry-After", "1");
       reply_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "the playlist is being written");
       return;

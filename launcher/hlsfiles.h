@@ -26,7 +26,8 @@ bool valid_hls_file_name (const std::string & name);
 
 /* Answers @msg with @dir/@name: 200/206/416 for the file, 204 for a CORS
  * preflight, 400 for a bad name, 404 when missing, 405 for other methods,
- * 503 + Retry-After for a playlist caught half written, 500 on read errors
+ * 503 + Retry-After for a playlist caught half written (empty, or its last
+ * line cut short), 500 on read errors
  * or files over 64 MiB. Called from a SoupServer handler. */
 void serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::string & name,
     const HlsServeOptions & options);

@@ -498,6 +498,10 @@ test_half_written_playlist_gives_503 ()
   /* a segment has no such rule: one without a newline is whole */
   Response r = request ("GET", "/live/subs1.vtt");
   g_assert_cmpuint (r.status, ==, 200);
+  /* nor has a playlist that ends with its ENDLIST tag */
+  r = request ("GET", "/live/final.m3u8");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_true (g_str_has_suffix (r.body.c_str (), "#EXT-X-ENDLIST"));
 }
 
 void
@@ -577,6 +581,9 @@ make_files ()
   write_file (live_dir, "x.txt", "text");
   write_file (live_dir, ".hidden.ts", "hidden");
   write_file (live_dir, "partial.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:2.0,\nsegm");
+  /* hlssink2's final playlist: no newline after the ENDLIST tag */
+  write_file (live_dir, "final.m3u8",
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:2.0,\nsegment00000.ts\n#EXT-X-ENDLIST");
   write_file (live_dir, "empty.m3u8", "");
   write_file (live_dir, "empty.ts", "");
   g_assert_cmpint (g_mkdir ((live_dir + "/dir.ts").c_str (), 0700), ==, 0);
