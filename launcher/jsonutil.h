@@ -1,0 +1,25 @@
+/* castline-launcher: the json-glib helpers the HTTP API, the events stream
+ * and the webhooks share: times as ISO 8601 UTC, string, time and
+ * GstStructure members, a builder's text. */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+
+#include <cstdint>
+#include <string>
+
+namespace castline::launcher {
+
+/* unix µs as ISO 8601 in UTC ("2026-12-01T07:17:24Z"); "" when 0 or less */
+std::string iso8601 (int64_t unix_us);
+/* a member with the time as ISO 8601, or null when unset (0) */
+void add_time (JsonBuilder * b, const char *name, int64_t unix_us);
+void add_string (JsonBuilder * b, const char *name, const std::string & value);
+/* a GstStructure (viewerstats, s3hlssink stats) as a JSON object: strings,
+ * booleans, numbers, nested structures; anything else as null */
+void add_structure (JsonBuilder * b, const GstStructure * s);
+/* the builder's root as compact JSON text */
+std::string to_text (JsonBuilder * b);
+
+}  // namespace castline::launcher
