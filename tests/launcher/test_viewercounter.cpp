@@ -1,0 +1,275 @@
+/* Viewer counting and the /metrics text, without a daemon: ViewerCounter
+ * takes the time as an argument, render_metrics () plain numbers. */
+#include "metrics.h"
+#include "viewercounter.h"
+
+#include <gst/check/gstcheck.h>
+
+#include <cmath>
+#include <string>
+
+using namespace castline::launcher;
+
+static constexpr gint64 S = G_USEC_PER_SEC;
+
+static const std::string kStream = "abc123";
+
+/* ---- ViewerCounter ---- */
+
+GST_START_TEST (test_playlist_viewer_counts_for_the_window)
+{
+  fail_unless_equals_int64 (ViewerCounter::settings_for (2).playlist_window_us, 10 * S);
+  fail_unless_equals_int64 (ViewerCounter::settings_for (4).playlist_window_us, 12 * S);
+  fail_unless_equals_int64 (ViewerCounter::settings_for (2).heartbeat_window_us, 30 * S);
+
+  ViewerCounter v (ViewerCounter::settings_for (2));
+  gint64 t0 = 1000 * S;
+  fail_unless_equals_int (v.count (kStream, t0), 0);
+  v.playlist_request (kStream, "10.0.0.1", "hls.js", t0);
+  fail_unless_equals_int (v.count (kStream, t0), 1);
+  fail_unless_equals_int (v.count (kStream, t0 + 10 * S - 1), 1);
+  fail_unless_equals_int (v.count (kStream, t0 + 10 * S), 0);
+  /* a poll within the window keeps it */
+  v.playlist_request (kStream, "10.0.0.1", "hls.js", t0 + 8 * S);
+  fail_unless_equals_int (v.count (kStream, t0 + 17 * S), 1);
+  fail_unless_equals_int (v.count (kStream, t0 + 18 * S), 0);
+  fail_unless_equals_int (v.count ("other", t0), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_playlist_viewer_is_address_and_user_agent)
+{
+  ViewerCounter v (ViewerCounter::settings_for (2));
+  gint64 t = 5 * S;
+  v.playlist_request (kStream, "10.0.0.1", "Safari", t);
+  v.playlist_request (kStream, "10.0.0.1", "Safari", t + S);      /* the same player polling */
+  fail_unless_equals_int (v.count (kStream, t + S), 1);
+  v.playlist_request (kStream, "10.0.0.1", "Firefox", t);         /* same address, other player */
+  v.playlist_request (kStream, "10.0.0.2", "Safari", t);          /* same player, other address */
+  fail_unless_equals_int (v.count (kStream, t + S), 3);
+  /* the split between address and User-Agent is part of the identity */
+  v.playlist_request (kStream, "10.0.0.3", "5x", t);
+  v.playlist_request (kStream, "10.0.0.35", "x", t);
+  fail_unless_equals_int (v.count (kStream, t + S), 5);
+  /* no User-Agent is a User-Agent too */
+  v.playlist_request (kStream, "10.0.0.1", "", t);
+  fail_unless_equals_int (v.count (kStream, t + S), 6);
+  /* one stream's viewers are not another's */
+  fail_unless_equals_int (v.count ("other", t), 0);
+  v.playlist_request ("other", "10.0.0.1", "Safari", t);
+  fail_unless_equals_int (v.count ("other", t), 1);
+  fail_unless_equals_int (v.count (kStream, t + S), 6);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_heartbeat_viewers_by_id)
+{
+  fail_unless (ViewerCounter::valid_viewer_id ("a"));
+  fail_unless (ViewerCounter::valid_viewer_id ("Player_1-x"));
+  fail_unless (ViewerCounter::valid_viewer_id (std::string (64, 'z')));
+  fail_if (ViewerCounter::valid_viewer_id (""));
+  fail_if (ViewerCounter::valid_viewer_id (std::string (65, 'z')));
+  for (const char *bad : { "a b", "a/b", "a.b", "é", "a\nb", "<x>" })
+    fail_if (ViewerCounter::valid_viewer_id (bad), "%s taken", bad);
+  fail_if (ViewerCounter::valid_viewer_id (std::string ("a\0b", 3)));
+
+  ViewerCounter v (ViewerCounter::settings_for (2));
+  gint64 t = 100 * S;
+  v.heartbeat (kStream, "p1", t);
+  v.heartbeat (kStream, "p1", t + 10 * S);
+  v.heartbeat (kStream, "p2", t + 10 * S);
+  fail_unless_equals_int (v.count (kStream, t + 10 * S), 2);
+  /* heartbeats and playlist requests add up */
+  v.playlist_request (kStream, "10.0.0.1", "hls.js", t + 10 * S);
+  fail_unless_equals_int (v.count (kStream, t + 10 * S), 3);
+  /* 30 s after its last heartbeat a viewer is gone; the playlist one
+   * went after 10 s */
+  fail_unless_equals_int (v.count (kStream, t + 20 * S), 2);
+  fail_unless_equals_int (v.count (kStream, t + 40 * S - 1), 2);
+  fail_unless_equals_int (v.count (kStream, t + 40 * S), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_at_most_max_viewers_the_oldest_go)
+{
+  fail_unless_equals_int (ViewerCounter::Settings ().max_viewers, 100000);
+  ViewerCounter::Settings s;
+  s.max_viewers = 1000;
+  ViewerCounter v (s);
+  /* viewer i seen at i ms: 1500 of them, both kinds */
+  for (int i = 0; i < 1500; i++) {
+    std::string id = "v" + std::to_string (i);
+    if (i % 2)
+      v.heartbeat (kStream, id, i * 1000);
+    else
+      v.playlist_request (kStream, id, "ua", i * 1000);
+  }
+  fail_unless_equals_int (v.tracked (kStream), 1000);
+  fail_unless_equals_int (v.count (kStream, 1500 * 1000), 1000);
+  /* the kept ones are the 1000 seen last (500..1499): once the playlist
+   * window has passed for the first 1000 ms, 1000..1499 are left of the
+   * playlist viewers, all the heartbeat ones still count */
+  gint64 t = 10 * S + 999 * 1000;
+  fail_unless_equals_int (v.count (kStream, t), 250 + 500);
+  /* seen again: it is the newest now, another one goes */
+  v.heartbeat (kStream, "v501", 1500 * 1000);
+  fail_unless_equals_int (v.tracked (kStream), 1000);
+  v.heartbeat (kStream, "new", 1500 * 1000);
+  fail_unless_equals_int (v.tracked (kStream), 1000);
+  /* other streams have a bound of their own */
+  v.heartbeat ("other", "v0", 0);
+  fail_unless_equals_int (v.tracked ("other"), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_prune_drops_expired_entries_and_empty_streams)
+{
+  ViewerCounter v (ViewerCounter::settings_for (2));
+  v.playlist_request ("a", "10.0.0.1", "x", 0);
+  v.playlist_request ("a", "10.0.0.2", "x", 5 * S);
+  v.heartbeat ("b", "p1", 0);
+  fail_unless_equals_int (v.streams ().size (), 2);
+  /* count () alone keeps the memory as it is */
+  fail_unless_equals_int (v.count ("a", 12 * S), 1);
+  fail_unless_equals_int (v.tracked ("a"), 2);
+  v.prune (12 * S);
+  fail_unless_equals_int (v.tracked ("a"), 1);
+  fail_unless_equals_int (v.tracked ("b"), 1);
+  fail_unless_equals_int (v.count ("a", 12 * S), 1);
+  /* a stream nobody watched for a window holds nothing (an ended one too) */
+  v.prune (15 * S);
+  fail_unless_equals_int (v.tracked ("a"), 0);
+  std::vector<std::string> left = v.streams ();
+  fail_unless (left.size () == 1 && left[0] == "b");
+  v.prune (30 * S);
+  fail_unless (v.streams ().empty ());
+  /* and counts again from scratch */
+  v.playlist_request ("a", "10.0.0.1", "x", 31 * S);
+  fail_unless_equals_int (v.count ("a", 31 * S), 1);
+}
+GST_END_TEST;
+
+/* ---- render_metrics ---- */
+
+static bool
+has_line (const std::string & text, const std::string & line)
+{
+  return ("\n" + text).find ("\n" + line + "\n") != std::string::npos;
+}
+
+static const char *kFamilies[][2] = {
+  { "castline_streams", "gauge" },
+  { "castline_stream_viewers", "gauge" },
+  { "castline_stream_bitrate_bits_per_second", "gauge" },
+  { "castline_stream_frames_per_second", "gauge" },
+  { "castline_stream_health", "gauge" },
+  { "castline_s3_uploads_total", "counter" },
+  { "castline_s3_upload_failures_total", "counter" },
+  { "castline_s3_bytes_uploaded_total", "counter" },
+  { "castline_webhook_deliveries_total", "counter" },
+  { "castline_webhook_failures_total", "counter" },
+  { "castline_webhook_retries_total", "counter" },
+  { "castline_webhook_dropped_total", "counter" },
+};
+
+GST_START_TEST (test_metrics_every_family_and_state)
+{
+  MetricsSnapshot m;
+  m.streams[(size_t) StreamState::ended] = 3;
+  std::string text = render_metrics (m);
+  for (auto & f : kFamilies) {
+    fail_unless (text.find (std::string ("# HELP ") + f[0] + " ") != std::string::npos,
+        "no HELP for %s", f[0]);
+    fail_unless (has_line (text, std::string ("# TYPE ") + f[0] + " " + f[1]), "no TYPE for %s",
+        f[0]);
+  }
+  for (const char *state : { "created", "scheduled", "live", "failed" })
+    fail_unless (has_line (text, std::string ("castline_streams{state=\"") + state + "\"} 0"),
+        "%s", text.c_str ());
+  fail_unless (has_line (text, "castline_streams{state=\"ended\"} 3"));
+  fail_unless (has_line (text, "castline_s3_uploads_total 0"));
+  fail_unless (has_line (text, "castline_webhook_deliveries_total 0"));
+  /* no live stream: no per-stream sample */
+  fail_if (text.find ("stream=") != std::string::npos);
+  fail_unless (g_str_has_suffix (text.c_str (), "\n"));
+  fail_unless (g_utf8_validate (text.c_str (), -1, nullptr));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_metrics_live_streams_and_counters)
+{
+  MetricsSnapshot m;
+  m.streams[(size_t) StreamState::live] = 1;
+  m.live.push_back ({ "s1", 5, { { "video", 2500000.5, 29.97, 100 }, { "audio", 128000, 46.875, 85 } } });
+  m.s3 = { 12, 1, 123456789012ULL };
+  m.webhooks.delivered = 7;
+  m.webhooks.failed = 2;
+  m.webhooks.retried = 4;
+  m.webhooks.dropped = 1;
+  std::string text = render_metrics (m);
+  for (const char *line : {
+        "castline_streams{state=\"live\"} 1",
+        "castline_stream_viewers{stream=\"s1\"} 5",
+        "castline_stream_bitrate_bits_per_second{stream=\"s1\",kind=\"video\"} 2500000.5",
+        "castline_stream_bitrate_bits_per_second{stream=\"s1\",kind=\"audio\"} 128000",
+        "castline_stream_frames_per_second{stream=\"s1\",kind=\"video\"} 29.97",
+        "castline_stream_health{stream=\"s1\",kind=\"video\"} 100",
+        "castline_stream_health{stream=\"s1\",kind=\"audio\"} 85",
+        "castline_s3_uploads_total 12",
+        "castline_s3_upload_failures_total 1",
+        "castline_s3_bytes_uploaded_total 123456789012",
+        "castline_webhook_deliveries_total 7",
+        "castline_webhook_failures_total 2",
+        "castline_webhook_retries_total 4",
+        "castline_webhook_dropped_total 1" })
+    fail_unless (has_line (text, line), "no '%s' in:\n%s", line, text.c_str ());
+  /* an audio branch has no frame rate */
+  fail_if (text.find ("castline_stream_frames_per_second{stream=\"s1\",kind=\"audio\"}")
+      != std::string::npos);
+
+  /* numbers as the format spells them */
+  m.live[0].branches[0].bitrate = NAN;
+  m.live[0].branches[1].bitrate = INFINITY;
+  text = render_metrics (m);
+  fail_unless (has_line (text,
+          "castline_stream_bitrate_bits_per_second{stream=\"s1\",kind=\"video\"} NaN"));
+  fail_unless (has_line (text,
+          "castline_stream_bitrate_bits_per_second{stream=\"s1\",kind=\"audio\"} +Inf"));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_metrics_label_values_are_escaped)
+{
+  fail_unless_equals_string (escape_label_value ("plain-id").c_str (), "plain-id");
+  fail_unless_equals_string (escape_label_value ("a\"b\\c\nd").c_str (), "a\\\"b\\\\c\\nd");
+  fail_unless_equals_string (escape_label_value ("été").c_str (), "été");
+
+  MetricsSnapshot m;
+  m.live.push_back ({ "x\"}\nevil 1", 1, {} });
+  std::string text = render_metrics (m);
+  fail_unless (has_line (text, "castline_stream_viewers{stream=\"x\\\"}\\nevil 1\"} 1"), "%s",
+      text.c_str ());
+  fail_if (has_line (text, "evil 1\"} 1"), "a label value broke out of its line");
+}
+GST_END_TEST;
+
+static Suite *
+viewercounter_suite (void)
+{
+  Suite *s = suite_create ("viewercounter");
+  TCase *tc = tcase_create ("viewers");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_playlist_viewer_counts_for_the_window);
+  tcase_add_test (tc, test_playlist_viewer_is_address_and_user_agent);
+  tcase_add_test (tc, test_heartbeat_viewers_by_id);
+  tcase_add_test (tc, test_at_most_max_viewers_the_oldest_go);
+  tcase_add_test (tc, test_prune_drops_expired_entries_and_empty_streams);
+  TCase *tm = tcase_create ("metrics");
+  suite_add_tcase (s, tm);
+  tcase_add_test (tm, test_metrics_every_family_and_state);
+  tcase_add_test (tm, test_metrics_live_streams_and_counters);
+  tcase_add_test (tm, test_metrics_label_values_are_escaped);
+  return s;
+}
+
+GST_CHECK_MAIN (viewercounter);
