@@ -1,7 +1,9 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -82,6 +84,30 @@ read_strings (JsonNode * node, std::vector<std::string> & out, std::string & err
   return true;
 }
 
+/* An array of absolute http:// or https:// URLs with a host, parsed as
+ * libsoup will parse them to send to. A bad one is named by its place, not
+ * its text: a URL may carry a token. */
+bool
+read_http_urls (JsonNode * node, std::vector<std::string> & out, std::string & error)
+{
+  if (!read_strings (node, out, error))
+    return false;
+  for (size_t i = 0; i < out.size (); i++) {
+    g_autoptr (GUri) uri = g_uri_parse (out[i].c_str (), (GUriFlags) SOUP_HTTP_URI_FLAGS, nullptr);
+    const char *scheme = uri ? g_uri_get_scheme (uri) : nullptr;
+    const char *host = uri ? g_uri_get_host (uri) : nullptr;
+    /* GUri lets a raw space through (in the host, too); a URL has none */
+    bool blank = std::any_of (out[i].begin (), out[i].end (),
+        [] (char ch) { return (unsigned char) ch <= ' ' || ch == 0x7f; });
+    if (blank || !host || !*host
+        || (g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)) {
+      error = "item " + std::to_string (i) + " is not an http:// or https:// URL with a host";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool
 read_object (JsonNode * node, const std::map<std::string, Reader> & readers,
     const std::string & where, std::string & error)
@@ -147,6 +173,14 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "playlist_length", uint_into (c.hls_playlist_length, 1, 1000) },
     { "max_files", uint_into (c.hls_max_files, 1, 100000) },
   };
+  std::map<std::string, Reader> webhooks = {
+    { "urls", [&c] (JsonNode * n, std::string & e) {
+        return read_http_urls (n, c.webhooks.urls, e);
+      } },
+    { "secret", string_into (c.webhooks.secret) },
+    { "retries", uint_into (c.webhooks.retries, 0, 20) },
+    { "timeout", uint_into (c.webhooks.timeout, 1, 60) },
+  };
   unsigned port = (unsigned) c.port;
   std::map<std::string, Reader> top = {
     { "host", string_into (c.host) },
@@ -164,10 +198,14 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "max_live_streams", uint_into (c.max_live_streams, 1, 10000) },
     { "idle_timeout", uint_into (c.idle_timeout, 1, 3600) },
     { "shutdown_timeout", uint_into (c.shutdown_timeout, 1, 600) },
+    { "http_request_timeout", uint_into (c.http_request_timeout, 1, 3600) },
     { "ice_servers", [&c] (JsonNode * n, std::string & e) { return read_strings (n, c.ice_servers, e); } },
     { "cors_origin", string_into (c.cors_origin) },
     { "hls", [&hls] (JsonNode * n, std::string & e) { return read_object (n, hls, "hls", e); } },
     { "s3", [&s3] (JsonNode * n, std::string & e) { return read_object (n, s3, "s3", e); } },
+    { "webhooks", [&webhooks] (JsonNode * n, std::string & e) {
+        return read_object (n, webhooks, "webhooks", e);
+      } },
   };
   std::string why;
   if (!read_object (json_parser_get_root (parser), top, "", why)) {

@@ -19,6 +19,14 @@ struct S3Output {
   bool enabled () const { return !endpoint.empty (); }
 };
 
+/* Where stream events are POSTed (WebhookSender; the README's Webhooks). */
+struct WebhookSettings {
+  std::vector<std::string> urls;   /* http:// or https://, checked at load */
+  std::string secret;              /* HMAC-SHA256 key of X-Castline-Signature; never logged */
+  unsigned retries = 5;            /* attempts after the first, on retryable failures */
+  unsigned timeout = 5;            /* s per attempt */
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -35,12 +43,15 @@ struct Config {
   unsigned max_live_streams = 16;
   unsigned idle_timeout = 10;          /* s without data: the stream ends */
   unsigned shutdown_timeout = 10;      /* s given to live pipelines to finalize */
+  /* s an HTTP client may stay connected without starting a request */
+  unsigned http_request_timeout = 30;
   unsigned hls_target_duration = 2;    /* s */
   unsigned hls_playlist_length = 6;    /* segments named by the live playlist */
   unsigned hls_max_files = 10;         /* segments kept on disk */
   std::vector<std::string> ice_servers;  /* stun:host:port, turn://user:pass@host:port */
   std::string cors_origin = "*";
   S3Output s3;
+  WebhookSettings webhooks;
 
   /* http://host:port or public_url, without a trailing slash */
   std::string base_url () const;

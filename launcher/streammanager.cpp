@@ -49,8 +49,10 @@ StreamManager::create (const std::string & title, int64_t scheduled_at,
   std::string error;
   for (int attempt = 0; attempt < 5; attempt++) {
     r.id = random_stream_id ();
-    if (store_.insert (r, error))
+    if (store_.insert (r, error)) {
+      emit ("stream.created", r);
       return r;
+    }
   }
   refusal = { 500, "cannot store the stream: " + error };
   return std::nullopt;
@@ -97,12 +99,15 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
       refusal = { 500, "the stream's pipeline '" + r->pipeline + "' is not loaded" };
       return nullptr;
     }
-    bool video_ok = d->video_codecs.empty ()
-        || std::any_of (video_codecs.begin (), video_codecs.end (),
-            [d] (const std::string & c) { return d->takes ("video", c); });
-    bool audio_ok = d->audio_codecs.empty ()
-        || std::any_of (audio_codecs.begin (), audio_codecs.end (),
-            [d] (const std::string & c) { return d->takes ("audio", c); });
+    auto first_taken = [d] (const char *kind, const std::vector<std::string> & offered) {
+      auto it = std::find_if (offered.begin (), offered.end (),
+          [d, kind] (const std::string & c) { return d->takes (kind, c); });
+      return it == offered.end () ? std::string () : *it;
+    };
+    v = first_taken ("video", video_codecs);
+    a = first_taken ("audio", audio_codecs);
+    bool video_ok = d->video_codecs.empty () || !v.empty ();
+    bool audio_ok = d->audio_codecs.empty () || !a.empty ();
     if (!video_ok || !audio_ok) {
       refusal = { 406, "pipeline " + d->name + " does not take what the publisher sends" };
       return nullptr;
@@ -132,6 +137,8 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
   LiveStream & ls = live_[id];
   ls.pipeline = std::move (pipeline);
   ls.pipeline_name = d->name;
+  ls.video_codec = v;
+  ls.audio_codec = a;
   if (before_start)
     before_start (ls);
   if (!ls.pipeline->start (error)) {
@@ -144,6 +151,7 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
   r->pipeline = d->name;
   set_state (*r, StreamState::live, "");
   g_message ("stream %s is live (%s, pipeline %s)", id.c_str (), ingest.c_str (), d->name.c_str ());
+  emit ("stream.started", *r);
   return &ls;
 }
 
@@ -152,6 +160,15 @@ StreamManager::live (const std::string & id)
 {
   auto it = live_.find (id);
   return it == live_.end () ? nullptr : &it->second;
+}
+
+std::vector<std::string>
+StreamManager::live_ids () const
+{
+  std::vector<std::string> ids;
+  for (auto & [id, ls] : live_)
+    ids.push_back (id);
+  return ids;
 }
 
 void
@@ -179,8 +196,10 @@ StreamManager::end (const std::string & id)
     ls->pipeline->stop (config_.shutdown_timeout);
     return true;
   }
-  if (r->state != StreamState::ended && r->state != StreamState::failed)
+  if (r->state != StreamState::ended && r->state != StreamState::failed) {
     set_state (*r, StreamState::ended, "");
+    emit ("stream.ended", *r);
+  }
   return true;
 }
 
@@ -197,12 +216,27 @@ StreamManager::set_state (StreamRecord & r, StreamState state, const std::string
 }
 
 void
+StreamManager::add_event_listener (std::function<void (const StreamEvent &)> listener)
+{
+  event_listeners_.push_back (std::move (listener));
+}
+
+void
+StreamManager::emit (const char *type, const StreamRecord & r)
+{
+  StreamEvent e { type, r };
+  for (auto & l : event_listeners_)
+    l (e);
+}
+
+void
 StreamManager::on_finished (const std::string & id, bool ok, const std::string & reason)
 {
   if (auto r = store_.get (id)) {
     set_state (*r, ok ? StreamState::ended : StreamState::failed, reason);
     g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed", ok ? "" : ": ",
         reason.c_str ());
+    emit (ok ? "stream.ended" : "stream.failed", *r);
   }
   /* the pipeline is in the middle of its own callback: drop it afterwards */
   auto it = live_.find (id);

@@ -21,8 +21,21 @@ namespace castline::launcher {
 struct LiveStream {
   std::unique_ptr<StreamPipeline> pipeline;
   std::string pipeline_name;
+  /* what the publisher is to send, of what it offered: the codec the
+   * pipeline takes ("" for a kind the pipeline has no branch for); a WHIP
+   * answer names only these */
+  std::string video_codec;
+  std::string audio_codec;
   std::shared_ptr<void> ingest;        /* the ingest's own state (WHIP), kept alive */
   std::string session;                 /* WHIP session id (the Location's last part) */
+};
+
+/* Something that happened to a stream, for whoever listens (webhooks, the
+ * events stream, metrics): "stream.created", "stream.started",
+ * "stream.ended" or "stream.failed" (stream.reason says why). */
+struct StreamEvent {
+  std::string type;
+  StreamRecord stream;                 /* as it is after the event */
 };
 
 /* Why a publisher cannot go live, as an HTTP status and a reason. */
@@ -67,10 +80,18 @@ class StreamManager {
    * back to what it was, without an ended or failed state. */
   void abandon (const std::string & id);
   size_t live_count () const { return live_.size (); }
+  /* the ids of the live streams, in id order */
+  std::vector<std::string> live_ids () const;
 
   /* Where a stream's HLS is played from. */
   std::string playback_url (const std::string & id) const;
   std::string hls_dir (const std::string & id) const;
+
+  /* Called on the main context for every StreamEvent, in the order they
+   * happen, after the new state is stored. While "stream.ended" or
+   * "stream.failed" of a live stream is told, live (id) still gives its
+   * pipeline, finished (what it did last: metrics add it up). Main context. */
+  void add_event_listener (std::function<void (const StreamEvent &)> listener);
 
   /* SIGINT/SIGTERM: every live stream gets EOS; done runs once all are
    * finalized (each within shutdown_timeout). */
@@ -79,11 +100,13 @@ class StreamManager {
  private:
   void on_finished (const std::string & id, bool ok, const std::string & reason);
   void set_state (StreamRecord & r, StreamState state, const std::string & reason);
+  void emit (const char *type, const StreamRecord & r);
 
   Config config_;
   StreamStore store_;
   PipelineCatalog catalog_;
   std::map<std::string, LiveStream> live_;
+  std::vector<std::function<void (const StreamEvent &)>> event_listeners_;
   std::function<void ()> shutdown_done_;
   bool shutting_down_ = false;
 };

@@ -16,6 +16,44 @@ count_buffer (GstPad *, GstPadProbeInfo *, gpointer last_us)
   return GST_PAD_PROBE_OK;
 }
 
+/* Asks the publisher for a keyframe (an upstream GstForceKeyUnit, which
+ * webrtcbin's RTP session turns into a PLI) when the video entering the
+ * graph has had none for a segment's length: a WebRTC encoder sends
+ * keyframes only when asked, and hlssink2 can cut a segment only at one.
+ * At most one request per half segment. Streaming thread only. */
+struct KeyframeRequester {
+  GstClockTime interval;
+  GstClockTime last_key = GST_CLOCK_TIME_NONE;   /* PTS */
+  GstClockTime last_request = GST_CLOCK_TIME_NONE;
+
+  static GstPadProbeReturn
+  probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+  {
+    auto *k = static_cast<KeyframeRequester *> (data);
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    GstClockTime pts = GST_BUFFER_PTS (buf);
+    if (!GST_CLOCK_TIME_IS_VALID (pts))
+      return GST_PAD_PROBE_OK;
+    if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
+      k->last_key = pts;
+      return GST_PAD_PROBE_OK;
+    }
+    bool due = !GST_CLOCK_TIME_IS_VALID (k->last_key) || pts >= k->last_key + k->interval;
+    bool asked_lately = GST_CLOCK_TIME_IS_VALID (k->last_request)
+        && pts < k->last_request + k->interval / 2 && pts >= k->last_request;
+    if (due && !asked_lately) {
+      k->last_request = pts;
+      GST_LOG_OBJECT (pad, "no keyframe for %" GST_TIME_FORMAT ": asking for one",
+          GST_TIME_ARGS (GST_CLOCK_TIME_IS_VALID (k->last_key) ? pts - k->last_key : pts));
+      GstStructure *fku = gst_structure_new ("GstForceKeyUnit",
+          "running-time", GST_TYPE_CLOCK_TIME, GST_CLOCK_TIME_NONE,
+          "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, 0, nullptr);
+      gst_pad_push_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, fku));
+    }
+    return GST_PAD_PROBE_OK;
+  }
+};
+
 /* the kind of a demuxer or depayloader pad from its caps or name */
 std::string
 pad_kind (GstPad * pad)
@@ -64,6 +102,11 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
     return nullptr;
   }
   gst_object_set_name (GST_OBJECT (bin), ("stream-" + stream_id).c_str ());
+  /* The stream is over when the HLS sink has written its final playlist,
+   * which its own EOS message says: the pipeline's EOS never comes with a
+   * WHIP ingest, whose webrtcbin holds sinks (nicesink) that get no EOS.
+   * Forwarded, the children's EOS messages reach the bus. */
+  g_object_set (bin, "message-forward", TRUE, nullptr);
 
   g_autoptr (GstElement) sinkel = gst_bin_get_by_name (GST_BIN (bin), "out");
   std::string tmpl = "segment%05d.ts";
@@ -98,6 +141,12 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
       continue;
     g_autoptr (GstPad) pad = gst_element_get_static_pad (e, "sink");
     gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &p->last_buffer_us_, nullptr);
+    if (g_str_equal (entry, "video_in")) {
+      /* a little under a segment, so that the keyframe comes in time */
+      auto *k = new KeyframeRequester { out.target_duration * GST_SECOND * 9 / 10 };
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, KeyframeRequester::probe, k,
+          [] (gpointer data) { delete static_cast<KeyframeRequester *> (data); });
+    }
   }
   return p;
 }
@@ -118,6 +167,8 @@ StreamPipeline::~StreamPipeline ()
     gst_structure_free (video_stats_);
   if (audio_stats_)
     gst_structure_free (audio_stats_);
+  if (final_output_stats_)
+    gst_structure_free (final_output_stats_);
 }
 
 void
@@ -266,6 +317,27 @@ StreamPipeline::stats () const
   return s;
 }
 
+GstStructure *
+StreamPipeline::output_stats () const
+{
+  if (finished_)
+    return final_output_stats_ ? gst_structure_copy (final_output_stats_) : nullptr;
+  return sink_stats ();
+}
+
+GstStructure *
+StreamPipeline::sink_stats () const
+{
+  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline_), "out");
+  GParamSpec *spec = sink ? g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "stats")
+      : nullptr;
+  if (!spec || spec->value_type != GST_TYPE_STRUCTURE)
+    return nullptr;
+  GstStructure *s = nullptr;
+  g_object_get (sink, "stats", &s, nullptr);
+  return s;
+}
+
 void
 StreamPipeline::finish (bool ok, const std::string & reason)
 {
@@ -280,6 +352,7 @@ StreamPipeline::finish (bool ok, const std::string & reason)
     g_source_remove (idle_timer_);
     idle_timer_ = 0;
   }
+  final_output_stats_ = sink_stats ();   /* before the sink forgets them */
   gst_element_set_state (GST_ELEMENT (pipeline_), GST_STATE_NULL);
   GST_INFO_OBJECT (pipeline_, "finished: %s", ok ? "EOS" : reason.c_str ());
   if (listener_.finished)
@@ -317,6 +390,21 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
     }
     case GST_MESSAGE_ELEMENT: {
       const GstStructure *s = gst_message_get_structure (msg);
+      if (s && gst_structure_has_name (s, "GstBinForwarded")) {
+        GstMessage *inner = nullptr;
+        gst_structure_get (s, "message", GST_TYPE_MESSAGE, &inner, nullptr);
+        bool output_done = inner && GST_MESSAGE_TYPE (inner) == GST_MESSAGE_EOS
+            && g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (inner)), "out") == 0;
+        if (inner)
+          gst_message_unref (inner);
+        if (output_done) {
+          GST_INFO_OBJECT (self->pipeline_, "the HLS sink has its final playlist");
+          self->bus_watch_ = 0;      /* finish may destroy self */
+          self->finish (true, "");
+          return G_SOURCE_REMOVE;
+        }
+        break;
+      }
       if (!s || !gst_structure_has_name (s, "viewerstats"))
         break;
       const char *src = GST_OBJECT_NAME (GST_MESSAGE_SRC (msg));

@@ -3,9 +3,10 @@
  * The ingest's elementary streams are linked into the graph's video_in and
  * audio_in (link_media, from any thread); the graph ends in the HLS sink
  * (hlssink2 into the data directory, or s3hlssink). The bus is watched on
- * the main context: EOS (the playlist is final) or an error ends the
- * stream, reported once through Listener::finished with the pipeline
- * already stopped. The latest viewerstats of each branch are kept. */
+ * the main context: the HLS sink's EOS (its playlist is final; forwarded,
+ * since a webrtcbin never lets the pipeline itself reach EOS) or an error
+ * ends the stream, reported once through Listener::finished with the
+ * pipeline already stopped. The latest viewerstats of each branch are kept. */
 #pragma once
 
 #include "config.h"
@@ -72,6 +73,12 @@ class StreamPipeline {
    * frees. */
   GstStructure *stats () const;
 
+  /* The HLS sink's own `stats` (s3hlssink's upload counters), or nullptr
+   * for a sink without (hlssink2). Once finished: as they were when the
+   * pipeline stopped (s3hlssink forgets them at READY). Caller frees.
+   * Main context. */
+  GstStructure *output_stats () const;
+
   bool finished () const { return finished_; }
 
   /* Sends EOS into video_in/audio_in when nothing is linked to them (the
@@ -82,6 +89,7 @@ class StreamPipeline {
   StreamPipeline () = default;
   static gboolean on_bus (GstBus *, GstMessage * msg, gpointer self);
   void finish (bool ok, const std::string & reason);
+  GstStructure *sink_stats () const;
 
   GstPipeline *pipeline_ = nullptr;
   Listener listener_;
@@ -90,6 +98,7 @@ class StreamPipeline {
   guint idle_timer_ = 0;
   bool finished_ = false;
   bool stopping_ = false;
+  GstStructure *final_output_stats_ = nullptr;   /* the sink's stats when it finished */
 
   mutable std::mutex lock_;                    /* below */
   GstStructure *video_stats_ = nullptr;

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
-  ffmpeg awscli chromium python3 curl ca-certificates valgrind
+  ffmpeg awscli chromium python3 python3-prometheus-client curl ca-certificates valgrind
   clang libclang-rt-14-dev
 )
 

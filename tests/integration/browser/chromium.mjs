@@ -59,6 +59,21 @@ export async function launch() {
   return { browser, close };
 }
 
+// Opens `html` (served with `files`) in a fresh Chromium and returns what
+// the page's window[fn](opts) resolves to.
+export async function evaluateInPage(html, fn, opts, files = {}) {
+  const { server, url } = await servePage(html, files);
+  const { browser, close } = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(url);
+    return await page.evaluate(([name, o]) => window[name](o), [fn, opts]);
+  } finally {
+    await close();
+    server.close();
+  }
+}
+
 // Runs main() with a hard bound; prints its result as one JSON line.
 export function run(main, boundMs) {
   const timer = setTimeout(() => {

@@ -9,7 +9,7 @@
 // {"type":"stop-stream"} and waits for the server's close (--abrupt: closes
 // the socket mid-stream with no stop-stream instead). Prints one JSON line:
 // {mimeType, chunks, bytes, closeCode, closeReason, error}.
-import { parseArgs, servePage, launch, run } from './chromium.mjs';
+import { parseArgs, evaluateInPage, run } from './chromium.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const page_html = `<!doctype html><meta charset="utf-8"><title>webm</title>
@@ -67,19 +67,8 @@ window.publish = async (opts) => {
 };
 </script>`;
 
-run(async () => {
-  const { server, url } = await servePage(page_html);
-  const { browser, close } = await launch();
-  try {
-    const page = await browser.newPage();
-    await page.goto(url);
-    return await page.evaluate((opts) => window.publish(opts), {
+run(() => evaluateInPage(page_html, 'publish', {
       url: args.url, mime: args.mime || 'video/webm;codecs=vp8,opus',
       seconds: Number(args.seconds || 6), timeslice: Number(args.timeslice || 500),
       abrupt: !!args.abrupt,
-    });
-  } finally {
-    await close();
-    server.close();
-  }
-}, 90000);
+    }), 90000);

@@ -1,0 +1,79 @@
+/* castline-launcher: the HTTP surface on one libsoup server.
+ *   /api/streams[/{id}]   the admin API (JSON; Bearer admin token, or
+ *                         loopback only when none is configured)
+ *   /api/streams/{id}/events, /api/events   Server-Sent Events (EventStream)
+ *   /api/streams/{id}/heartbeat   a player's heartbeat: public, CORS
+ *   /metrics              Prometheus text (MetricsCollector), admin like /api
+ *   /ingest/{id}?key=...  the WebSocket that feeds the stream's webmwssrc
+ *   /live/{id}/{file}     the HLS the stream writes into the data directory
+ * WHIP (/whip/...) is added by WhipRoutes on the same server. Main context. */
+#pragma once
+
+#include "eventstream.h"
+#include "httplistener.h"
+#include "metrics.h"
+#include "streammanager.h"
+#include "viewercounter.h"
+
+#include <libsoup/soup.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace castline::launcher {
+
+/* Answers msg with a JSON body. */
+void reply_json (SoupServerMessage * msg, unsigned status, const std::string & json);
+/* {"error": reason} */
+void reply_error (SoupServerMessage * msg, unsigned status, const std::string & reason);
+/* The Bearer token of a request, or "". */
+std::string bearer_token (SoupServerMessage * msg);
+/* The id in /prefix/{id}[/rest]: rest gets what follows; false when the
+ * path has no id. */
+bool split_path (const char *path, const char *prefix, std::string & id, std::string & rest);
+
+class ApiServer {
+ public:
+  explicit ApiServer (StreamManager & manager);
+  ~ApiServer ();
+
+  /* Listens on the configured host and port. */
+  bool listen (std::string & error);
+  SoupServer *server () const { return server_; }
+  /* the port listened on (the configured one, or the one picked for 0) */
+  int port () const { return listener_->port (); }
+
+  /* where /metrics reads the webhook counters (unset: zeros) */
+  void set_webhook_stats (std::function<WebhookStats ()> source);
+
+ private:
+  static void on_api (SoupServer *, SoupServerMessage *, const char *path, GHashTable *, gpointer);
+  static void on_ingest_early (SoupServer *, SoupServerMessage *, const char *path, GHashTable *,
+      gpointer);
+  static void on_ingest (SoupServer *, SoupServerMessage *, const char *path,
+      SoupWebsocketConnection *, gpointer);
+  static void on_live (SoupServer *, SoupServerMessage *, const char *path, GHashTable *, gpointer);
+  static void on_metrics (SoupServer *, SoupServerMessage *, const char *path, GHashTable *,
+      gpointer);
+  static void on_events (SoupServer *, SoupServerMessage *, const char *path, GHashTable *,
+      gpointer);
+
+  bool admin_allowed (SoupServerMessage * msg) const;
+  void api_create (SoupServerMessage * msg);
+  void api_heartbeat (SoupServerMessage * msg, const std::string & id);
+  void api_events (SoupServerMessage * msg, const std::string & id);
+  /* 401 with the challenge unless admin_allowed */
+  bool check_admin (SoupServerMessage * msg) const;
+  std::string stream_json (const StreamRecord & r, const std::string & key) const;
+
+  StreamManager & manager_;
+  SoupServer *server_ = nullptr;
+  ViewerCounter viewers_;
+  MetricsCollector metrics_;
+  std::unique_ptr<EventStream> events_;
+  std::unique_ptr<HttpListener> listener_;
+  guint tick_ = 0;                 /* every second: viewers pruned, events sent */
+};
+
+}  // namespace castline::launcher

@@ -1,0 +1,138 @@
+/* castline-launcher: the daemon. With no arguments it runs on its embedded
+ * default (127.0.0.1:8080, ./castline-data, HLS served by itself).
+ *   castline-launcher [--config FILE]
+ *   castline-launcher --check [--config FILE]     loads and checks, then exits
+ *   castline-launcher --print-pipeline NAME       a description as a gst-launch line */
+#include "apiserver.h"
+#include "config.h"
+#include "streammanager.h"
+#include "webhooks.h"
+#include "whiproutes.h"
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+#include <memory>
+
+using namespace castline::launcher;
+
+namespace {
+
+/* how long the webhooks of a shutdown (its stream.ended events) get to go out */
+constexpr guint kWebhookFlushMs = 3000;
+
+struct Shutdown {
+  StreamManager *manager;
+  GMainLoop *loop;
+  WebhookSender *webhooks;
+  bool started = false;
+};
+
+gboolean
+on_signal (gpointer data)
+{
+  auto *s = static_cast<Shutdown *> (data);
+  if (s->started) {
+    g_message ("second signal: leaving now");
+    g_main_loop_quit (s->loop);
+    return G_SOURCE_CONTINUE;
+  }
+  s->started = true;
+  g_message ("stopping: finalizing live streams");
+  GMainLoop *loop = s->loop;
+  WebhookSender *webhooks = s->webhooks;
+  s->manager->shutdown ([loop, webhooks] {
+        webhooks->flush (kWebhookFlushMs, [loop] { g_main_loop_quit (loop); });
+      });
+  return G_SOURCE_CONTINUE;
+}
+
+int
+print_pipeline (StreamManager & m, const std::string & name)
+{
+  const PipelineDescription *d = m.catalog ().find (name);
+  if (!d) {
+    fprintf (stderr, "no pipeline named '%s'\n", name.c_str ());
+    return 1;
+  }
+  std::string out = "hlssink2 name=out location=/tmp/castline-" + name
+      + "/segment%05d.ts playlist-location=/tmp/castline-" + name
+      + "/index.m3u8 target-duration=2";
+  printf ("%s\n", render_graph (*d, { { "output", out }, { "stream_id", "demo" } }).c_str ());
+  return 0;
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  g_autofree gchar *config_path = nullptr;
+  gboolean check = FALSE;
+  g_autofree gchar *print = nullptr;
+  GOptionEntry entries[] = {
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "JSON configuration file", "FILE" },
+    { "check", 0, 0, G_OPTION_ARG_NONE, &check, "Load and check the configuration and the "
+          "pipelines, then exit", nullptr },
+    { "print-pipeline", 0, 0, G_OPTION_ARG_STRING, &print, "Print a pipeline description as a "
+          "gst-launch-1.0 graph (video_in/audio_in left to link) and exit", "NAME" },
+    { nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- castline live-streaming daemon");
+  g_option_context_add_main_entries (ctx, entries, nullptr);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  g_autoptr (GError) err = nullptr;
+  if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
+    fprintf (stderr, "%s\n", err->message);
+    return 2;
+  }
+  gst_init (nullptr, nullptr);
+
+  Config config = default_config ();
+  std::string error;
+  if (config_path && !load_config (config_path, config, error)) {
+    fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
+    return 1;
+  }
+  StreamManager manager (config);
+  std::vector<std::string> warnings;
+  bool ok = manager.init (warnings, error);
+  for (auto & w : warnings)
+    fprintf (stderr, "castline-launcher: pipeline skipped: %s\n", w.c_str ());
+  if (!ok) {
+    fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
+    return 1;
+  }
+  if (print)
+    return print_pipeline (manager, print);
+  if (check) {
+    for (auto & [name, d] : manager.catalog ().all ())
+      printf ("%s\t%s\n", name.c_str (), d.description.c_str ());
+    return warnings.empty () ? 0 : 1;
+  }
+
+  /* before the servers, so it outlives whatever they end */
+  WebhookSender webhooks (config.webhooks);
+  manager.add_event_listener ([&webhooks, &manager] (const StreamEvent & e) {
+        webhooks.post_stream_event (e, manager.playback_url (e.stream.id));
+      });
+  ApiServer api (manager);
+  api.set_webhook_stats ([&webhooks] { return webhooks.stats (); });
+  WhipRoutes whip (manager, api.server ());
+  if (!api.listen (error)) {
+    fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
+    return 1;
+  }
+  g_message ("castline-launcher listening on http://%s:%d (data in %s)", config.host.c_str (),
+      api.port (), config.data_dir.c_str ());
+
+  GMainLoop *loop = g_main_loop_new (nullptr, FALSE);
+  Shutdown s { &manager, loop, &webhooks };
+  g_unix_signal_add (SIGINT, on_signal, &s);
+  g_unix_signal_add (SIGTERM, on_signal, &s);
+  g_main_loop_run (loop);
+  g_main_loop_unref (loop);
+  g_message ("castline-launcher stopped");
+  return 0;
+}

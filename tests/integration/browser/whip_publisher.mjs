@@ -1,0 +1,88 @@
+// Publishes Chromium's fake camera and microphone over WHIP (RFC 9725):
+//   node whip_publisher.mjs --url http://127.0.0.1:8080/whip/ID --key KEY
+//        [--seconds 8] [--codec h264|vp8] [--audio-only] [--trickle]
+// Without --codec the offer is Chromium's own (VP8 first, then H.264, VP9,
+// AV1); with it, the video m-line offers that codec alone (H.264:
+// packetization-mode=1). POSTs the offer (ICE gathered first), applies the
+// answer, sends media for
+// --seconds once connected, then DELETEs the session. Prints one JSON line:
+// {status, location, links, answerHasCandidates, connected, deleteStatus,
+// error}; with --trickle also patchStatus (candidates PATCHed) and
+// restartStatus (a PATCH with a new ufrag: an ICE restart).
+import { parseArgs, evaluateInPage, run } from './chromium.mjs';
+
+const args = parseArgs(process.argv.slice(2));
+const page_html = `<!doctype html><meta charset="utf-8"><title>whip</title>
+<script>
+window.publish = async (opts) => {
+  const out = {};
+  const stream = await navigator.mediaDevices.getUserMedia(
+      { audio: true, video: opts.audioOnly ? false : { width: 640, height: 480 } });
+  const pc = new RTCPeerConnection();
+  for (const track of stream.getTracks()) {
+    const t = pc.addTransceiver(track, { direction: 'sendonly' });
+    if (track.kind === 'video' && opts.codec) {
+      const mime = 'video/' + (opts.codec === 'h264' ? 'H264' : opts.codec.toUpperCase());
+      const caps = RTCRtpSender.getCapabilities('video').codecs;
+      const preferred = caps.filter((c) => c.mimeType === mime &&
+          (opts.codec !== 'h264' || /packetization-mode=1/.test(c.sdpFmtpLine || '')));
+      t.setCodecPreferences(preferred);
+    }
+  }
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    pc.addEventListener('icegatheringstatechange', () => {
+      if (pc.iceGatheringState === 'complete') resolve();
+    });
+    setTimeout(resolve, 3000);
+  });
+  const res = await fetch(opts.url, { method: 'POST', body: pc.localDescription.sdp,
+      headers: { 'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + opts.key } });
+  out.status = res.status;
+  out.location = res.headers.get('Location');
+  const answer = await res.text();
+  if (res.status !== 201) { out.error = answer; return out; }
+  out.answerHasCandidates = /a=candidate:/.test(answer);
+  out.links = res.headers.get('Link');
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  if (opts.trickle) {
+    // RFC 8840 fragment of our own candidates (already in the offer: a
+    // repeat is harmless), then one with a new ufrag: an ICE restart
+    const sdp = pc.localDescription.sdp;
+    const line = (re) => (sdp.match(re) || [])[0];
+    const mid = line(/^a=mid:.*$/m);
+    const frag = [line(/^a=ice-ufrag:.*$/m), line(/^a=ice-pwd:.*$/m), 'm=audio 9 UDP/TLS/RTP/SAVPF 0',
+        mid, ...(sdp.match(/^a=candidate:.*$/mg) || []).slice(0, 2), 'a=end-of-candidates', ''].join('\\r\\n');
+    const patch = (body) => fetch(new URL(out.location, new URL(opts.url)), { method: 'PATCH', body,
+        headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '*',
+            'Authorization': 'Bearer ' + opts.key } });
+    out.patchStatus = (await patch(frag)).status;
+    out.restartStatus = (await patch('a=ice-ufrag:n3wU\\r\\na=ice-pwd:n3wpassword0123456789012\\r\\n' +
+        'm=audio 9 UDP/TLS/RTP/SAVPF 0\\r\\n' + mid + '\\r\\n')).status;
+  }
+  out.connected = await new Promise((resolve) => {
+    if (pc.connectionState === 'connected') return resolve(true);
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') resolve(true);
+      if (pc.connectionState === 'failed') resolve(false);
+    });
+    setTimeout(() => resolve(false), 10000);
+  });
+  if (out.connected) await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+  const stats = await pc.getStats();
+  stats.forEach((s) => { if (s.type === 'outbound-rtp') out[s.kind + 'BytesSent'] = s.bytesSent; });
+  const base = new URL(opts.url);
+  const del = await fetch(new URL(out.location, base), { method: 'DELETE',
+      headers: { 'Authorization': 'Bearer ' + opts.key } });
+  out.deleteStatus = del.status;
+  pc.close();
+  stream.getTracks().forEach((t) => t.stop());
+  return out;
+};
+</script>`;
+
+run(() => evaluateInPage(page_html, 'publish', {
+      url: args.url, key: args.key, seconds: Number(args.seconds || 8),
+      codec: args.codec || null, audioOnly: !!args['audio-only'], trickle: !!args.trickle,
+    }), 90000);

@@ -1,0 +1,1183 @@
+"""castline-launcher end to end: the real daemon on 127.0.0.1, its HTTP API,
+WebSocket ingest fed with WebM/Matroska recordings made by GStreamer,
+HLS served by the daemon (checked with ffprobe), lifecycle and restarts,
+viewer counts, the events stream and /metrics.
+
+Standard library only, but for the metrics tests' Prometheus parser
+(Debian's python3-prometheus-client, for /usr/bin/python3, which meson
+runs). Environment (meson sets it): CASTLINE_BUILD_DIR,
+CASTLINE_SOURCE_DIR, CASTLINE_PRELOAD (sanitizer runtime, optional).
+Run by hand: /usr/bin/python3 tests/integration/test_launcher.py [-k PATTERN]
+Every wait is bounded.
+"""
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s3rver import S3rver, free_port  # noqa: E402
+from wsclient import WsClient  # noqa: E402
+from sseclient import SseClient  # noqa: E402
+from gstlaunch import BUILD, SOURCE, gst_env  # noqa: E402
+
+LAUNCHER = os.path.join(BUILD, "launcher", "castline-launcher")
+RECORDINGS = {}
+
+
+def make_recording(directory, kind, seconds=6):
+    """A live-style recording as a browser's MediaRecorder makes it."""
+    path = os.path.join(directory, kind + ".rec")
+    frames = seconds * 30
+    audio = (f"audiotestsrc num-buffers={seconds * 50} samplesperbuffer=960 volume=0.2 ! "
+             "audio/x-raw,rate=48000 ! opusenc ! m.")
+    video = {
+        "vp8": f"videotestsrc num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+               "vp8enc deadline=1 keyframe-max-dist=60 ! m.",
+        "h264": f"videotestsrc num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+                "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! h264parse ! m.",
+        "opus": "",
+    }[kind]
+    mux = "matroskamux" if kind == "h264" else "webmmux"
+    cmd = f"gst-launch-1.0 -q {mux} name=m streamable=true ! filesink location={path} {video} {audio}"
+    subprocess.run(cmd, shell=True, check=True, timeout=60, env=gst_env())
+    with open(path, "rb") as f:
+        return f.read()
+
+
+MIME = {
+    "vp8": "video/webm;codecs=vp8,opus",
+    "h264": "video/x-matroska;codecs=avc1,opus",
+    "opus": "audio/webm;codecs=opus",
+}
+
+
+def quote(s):
+    from urllib.parse import quote as q
+    return q(s, safe="")
+
+
+def wait_for(predicate, timeout, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def ffprobe(url):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json",
+                          url], capture_output=True, timeout=60, check=True)
+    return json.loads(out.stdout)
+
+
+class Launcher:
+    """castline-launcher with a config of its own in a temporary data dir."""
+
+    def __init__(self, directory, **settings):
+        self.dir = directory
+        self.port = settings.pop("port", None) or free_port()
+        config = {"port": self.port, "data_dir": os.path.join(directory, "data"),
+                  "idle_timeout": 5, "shutdown_timeout": 15}
+        config.update(settings)
+        self.config_path = os.path.join(directory, "config.json")
+        with open(self.config_path, "w") as f:
+            json.dump(config, f)
+        self.log_path = os.path.join(directory, "launcher.log")
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([LAUNCHER, "--config", self.config_path], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=gst_env(), start_new_session=True)
+        if not wait_for(self.listening, 20):
+            self.stop()
+            raise AssertionError("the launcher did not listen:\n" + self.output())
+        return self
+
+    def listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("the launcher exited:\n" + self.output())
+        try:
+            self.request("GET", "/api/streams")
+            return True
+        except OSError:
+            return False
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        conn.close()
+        return r.status, dict(r.getheaders()), data
+
+    def api(self, method, path, body=None, headers=None):
+        status, hdrs, data = self.request(method, path, body, headers)
+        try:
+            return status, json.loads(data) if data else None
+        except ValueError:
+            return status, data
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Signals the daemon; its exit code (None if it had to be killed)."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt"],
+                           stdout=self.log, stderr=subprocess.STDOUT, timeout=60)
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            return None
+        finally:
+            self.log.close()
+
+
+def setUpModule():
+    global WORK
+    WORK = tempfile.mkdtemp(prefix="castline-launcher-test-")
+    for kind in ("vp8", "h264", "opus"):
+        RECORDINGS[kind] = make_recording(WORK, kind)
+
+
+def tearDownModule():
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+class LauncherCase(unittest.TestCase):
+    settings = {}
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
+        self.launcher = Launcher(self.dir, **self.settings).start()
+
+    def tearDown(self):
+        code = self.launcher.stop()
+        if code != 0:
+            print(self.launcher.output())
+        self.assertEqual(code, 0, "the launcher did not exit 0 on SIGTERM")
+
+    def create(self, **body):
+        status, s = self.launcher.api("POST", "/api/streams", body)
+        self.assertEqual(status, 201, s)
+        return s
+
+    def publish(self, stream, kind, pace=0.0, stop=True, key=None):
+        """Sends a recording over the stream's WebSocket in 16 KiB messages;
+        returns the client (closed when stop)."""
+        target = (f"/ingest/{stream['id']}?key={quote(key or stream['key'])}"
+                  f"&mimeType={quote(MIME[kind])}")
+        ws = WsClient(self.launcher.port, target)
+        self.assertEqual(ws.status, 101, "upgrade refused")
+        data = RECORDINGS[kind]
+        for i in range(0, len(data), 16384):
+            ws.send_binary(data[i:i + 16384])
+            if pace:
+                time.sleep(pace)
+        if stop:
+            ws.send_text('{"type":"stop-stream"}')
+            self.assertEqual(ws.wait_close()[0], 1000)
+            ws.close()
+        return ws
+
+    def wait_state(self, stream_id, state, timeout=30):
+        def check():
+            status, s = self.launcher.api("GET", f"/api/streams/{stream_id}")
+            return s if status == 200 and s["state"] == state else None
+        s = wait_for(check, timeout)
+        if not s:
+            print(self.launcher.output())
+        self.assertTrue(s, f"stream {stream_id} never {state}")
+        return s
+
+    def playlist(self, stream):
+        status, hdrs, body = self.launcher.request("GET", f"/live/{stream['id']}/index.m3u8")
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs.get("Content-Type"), "application/vnd.apple.mpegurl")
+        return body.decode()
+
+
+class ApiTest(LauncherCase):
+    def test_create_get_list_delete(self):
+        s = self.create(title="Sunday service")
+        self.assertEqual(s["state"], "created")
+        self.assertGreaterEqual(len(s["key"]), 22, "a stream key under 128 bits")
+        for field in ("whip_url", "ws_url", "playback_url"):
+            self.assertIn(s["id"], s[field])
+        self.assertTrue(s["ws_url"].startswith("ws://127.0.0.1:"))
+        status, got = self.launcher.api("GET", f"/api/streams/{s['id']}")
+        self.assertEqual(status, 200)
+        self.assertNotIn("key", got, "the key is given out only at creation")
+        self.assertEqual(got["title"], "Sunday service")
+        status, all_ = self.launcher.api("GET", "/api/streams")
+        self.assertEqual([x["id"] for x in all_["streams"]], [s["id"]])
+        status, ended = self.launcher.api("DELETE", f"/api/streams/{s['id']}")
+        self.assertEqual((status, ended["state"]), (200, "ended"))
+        self.assertNotIn(s["key"], self.launcher.output(), "the stream key was logged")
+
+    def test_scheduled_and_pipeline(self):
+        s = self.create(title="later", scheduled_at="2099-01-01T10:00:00Z", pipeline="audio-only")
+        self.assertEqual((s["state"], s["pipeline"]), ("scheduled", "audio-only"))
+        self.assertEqual(s["scheduled_at"], "2099-01-01T10:00:00Z")
+
+    def test_bad_requests(self):
+        cases = [
+            ('{"title": ', "application/json", 400),
+            ('[1]', "application/json", 400),
+            ('{"title": 5}', "application/json", 400),
+            ('{"colour": "red"}', "application/json", 400),
+            ('{"pipeline": "nope"}', "application/json", 400),
+            ('{"pipeline": "../../etc/passwd"}', "application/json", 400),
+            ('{"scheduled_at": "tomorrow"}', "application/json", 400),
+            ('{"title": "' + "x" * 300 + '"}', "application/json", 400),
+            ('title=x', "application/x-www-form-urlencoded", 415),
+            ("{" + " " * 70000 + "}", "application/json", 413),
+        ]
+        for body, ctype, want in cases:
+            status, answer = self.launcher.api("POST", "/api/streams", body, {"Content-Type": ctype})
+            self.assertEqual(status, want, f"{body[:40]!r}: {answer}")
+            self.assertIn("error", answer)
+        for path, want in [("/api/streams/nosuch", 404), ("/api/streams/..%2F..%2Fetc", 400),
+                           ("/api/streams/A'B", 400), ("/api/streams/a/b", 400),
+                           ("/live/a%27b/index.m3u8", 400), ("/live/abc/..%2Fcastline.db", 400),
+                           ("/live/abc/index.m3u8", 404)]:
+            status, _, _ = self.launcher.request("GET", path)
+            self.assertEqual(status, want, path)
+        status, _ = self.launcher.api("PUT", "/api/streams")
+        self.assertEqual(status, 405)
+
+
+class ConnectionsTest(LauncherCase):
+    """The daemon keeps no descriptor for a client that has gone: libsoup 3.2
+    would keep one for every keep-alive connection a client closed, and one
+    for every client that connects and never sends a request."""
+    settings = {"http_request_timeout": 2}
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.launcher.proc.pid}/fd"))
+
+    def test_no_descriptor_outlives_its_client(self):
+        self.launcher.request("GET", "/api/streams")
+        base = self.fds()
+        for _ in range(200):       # keep-alive asked for: http.client's default
+            status, hdrs, _ = self.launcher.request("GET", "/live/abc/index.m3u8")
+            self.assertEqual((status, hdrs.get("Connection")), (404, "close"))
+        silent = [socket.create_connection(("127.0.0.1", self.launcher.port)) for _ in range(20)]
+        for s in silent[:10]:
+            s.close()              # connected, then gone without a request
+        # the other ten stay, silent, past http_request_timeout
+        self.assertTrue(wait_for(lambda: self.fds() <= base, 15),
+                        f"{self.fds()} descriptors open, {base} before")
+        for s in silent[10:]:
+            self.assertEqual(s.recv(1), b"", "a silent client was not disconnected")
+            s.close()
+        status, _, _ = self.launcher.request("GET", "/api/streams")
+        self.assertEqual(status, 200)
+
+
+class AuthTest(LauncherCase):
+    settings = {"admin_token": "adm1n-t0ken-for-tests"}
+
+    def test_token_required(self):
+        self.assertEqual(self.launcher.api("GET", "/api/streams")[0], 401)
+        self.assertEqual(self.launcher.api("GET", "/api/streams", headers={
+            "Authorization": "Bearer wrong"})[0], 401)
+        status, _ = self.launcher.api("GET", "/api/streams", headers={
+            "Authorization": "Bearer adm1n-t0ken-for-tests"})
+        self.assertEqual(status, 200)
+        self.assertNotIn("adm1n-t0ken-for-tests", self.launcher.output())
+
+
+class WebSocketIngestTest(LauncherCase):
+    def check_hls(self, stream, want_codecs, seconds=6):
+        s = self.wait_state(stream["id"], "ended")
+        self.assertEqual(s["ingest"], "websocket")
+        text = self.playlist(stream)
+        self.assertIn("#EXT-X-ENDLIST", text)
+        info = ffprobe(stream["playback_url"])
+        codecs = sorted(st["codec_name"] for st in info["streams"])
+        self.assertEqual(codecs, sorted(want_codecs), info)
+        self.assertAlmostEqual(float(info["format"]["duration"]), seconds, delta=1.5)
+        return s, info
+
+    def test_vp8_is_transcoded_to_h264(self):
+        stream = self.create(title="vp8")
+        self.publish(stream, "vp8")
+        s, _ = self.check_hls(stream, ["aac", "h264"])
+        self.assertEqual(s["pipeline"], "transcode")
+
+    def test_h264_passes_through(self):
+        stream = self.create(title="h264")
+        self.publish(stream, "h264")
+        s, info = self.check_hls(stream, ["aac", "h264"])
+        self.assertEqual(s["pipeline"], "passthrough")
+        video = [st for st in info["streams"] if st["codec_type"] == "video"][0]
+        self.assertEqual((video["width"], video["height"]), (320, 240))
+
+    def test_audio_only(self):
+        stream = self.create(title="radio")
+        self.publish(stream, "opus")
+        s, _ = self.check_hls(stream, ["aac"])
+        self.assertEqual(s["pipeline"], "audio-only")
+
+    def test_stats_while_live(self):
+        stream = self.create()
+        ws = self.publish(stream, "h264", pace=0.05, stop=False)
+        s = self.wait_state(stream["id"], "live", 10)
+
+        def stats():
+            status, got = self.launcher.api("GET", f"/api/streams/{stream['id']}")
+            return got.get("stats", {}).get("video")
+        video = wait_for(stats, 10)
+        self.assertTrue(video, "no viewerstats for the video branch")
+        self.assertEqual(video["codec"], "h264")
+        self.assertEqual((video["width"], video["height"]), (320, 240))
+        ws.send_text('{"type":"stop-stream"}')
+        ws.wait_close()
+        ws.close()
+        self.wait_state(stream["id"], "ended")
+
+    def test_refusals(self):
+        stream = self.create()
+        ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key=wrong&mimeType=video%2Fwebm")
+        self.assertEqual(ws.status, 401)
+        ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}")
+        self.assertEqual(ws.status, 400, "no mimeType and no pipeline")
+        ws = WsClient(self.launcher.port, f"/ingest/..%2Fx?key=k&mimeType=video%2Fwebm")
+        self.assertEqual(ws.status, 400)
+        ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}"
+                      "&mimeType=video%2Fmp4")
+        self.assertEqual(ws.status, 415)
+
+        first = self.publish(stream, "vp8", stop=False)
+        second = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}"
+                          f"&mimeType={quote(MIME['vp8'])}")
+        self.assertEqual(second.status, 101)
+        code, reason = second.wait_close()
+        self.assertEqual(code, 1008)
+        self.assertIn("publisher", reason)
+        first.send_text('{"type":"stop-stream"}')
+        first.wait_close()
+        self.wait_state(stream["id"], "ended")
+        again = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}"
+                         f"&mimeType={quote(MIME['vp8'])}")
+        self.assertEqual(again.wait_close()[0], 1008, "an ended stream took a publisher")
+
+    def test_disconnect_and_garbage(self):
+        stream = self.create()
+        ws = self.publish(stream, "vp8", stop=False)
+        ws.close()                                    # no close frame: cut
+        s = self.wait_state(stream["id"], "ended")
+        self.assertIn("#EXT-X-ENDLIST", self.playlist(stream))
+
+        bad = self.create()
+        ws = WsClient(self.launcher.port, f"/ingest/{bad['id']}?key={quote(bad['key'])}"
+                      f"&mimeType={quote(MIME['vp8'])}")
+        ws.send_binary(b"\x00garbage" * 100)
+        self.assertEqual(ws.wait_close()[0], 1003)
+
+    def test_two_streams_at_once(self):
+        a, b = self.create(title="a"), self.create(title="b")
+        wa = self.publish(a, "h264", stop=False)
+        wb = self.publish(b, "vp8", stop=False)
+        self.wait_state(a["id"], "live")
+        self.wait_state(b["id"], "live")
+        for ws in (wa, wb):
+            ws.send_text('{"type":"stop-stream"}')
+            ws.wait_close()
+        self.check_hls(a, ["aac", "h264"])
+        self.check_hls(b, ["aac", "h264"])
+
+
+BROWSER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "browser")
+
+
+def node(script, *args, timeout=120):
+    """Runs a browser driver; its JSON result line."""
+    out = subprocess.run(["node", os.path.join(BROWSER_DIR, script), *args], capture_output=True,
+                         timeout=timeout, cwd=SOURCE)
+    if out.returncode != 0:
+        raise AssertionError(f"{script} failed ({out.returncode}): {out.stderr.decode()[-3000:]}")
+    return json.loads(out.stdout.decode().strip().splitlines()[-1])
+
+
+@unittest.skipUnless(os.path.exists("/usr/bin/chromium") and shutil.which("node"),
+                     "Chromium and node are installed by scripts/setup.sh")
+class BrowserTest(LauncherCase):
+    """A real Chromium publishes over WHIP and MediaRecorder; another plays
+    the stream with hls.js while it is live."""
+
+    def play_while_live(self, stream, script, *args):
+        """Runs a publisher driver in the background; while the stream is
+        live, plays it with hls.js (4 s of the fake camera's 640x480);
+        returns the publisher's JSON result."""
+        pub = subprocess.Popen(["node", os.path.join(BROWSER_DIR, script), *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=SOURCE)
+        try:
+            self.wait_state(stream["id"], "live", 30)
+            wait_for(lambda: self.launcher.request(
+                "GET", f"/live/{stream['id']}/index.m3u8")[0] == 200, 20)
+            played = node("hls_player.mjs", "--url", stream["playback_url"], "--seconds", "4")
+            self.assertEqual(played["errors"], [], played)
+            self.assertGreaterEqual(played["advanced"], 4, played)
+            self.assertEqual((played["videoWidth"], played["videoHeight"]), (640, 480))
+            out, err = pub.communicate(timeout=60)
+        finally:
+            if pub.poll() is None:
+                pub.kill()
+                pub.wait(timeout=10)
+        self.assertEqual(pub.returncode, 0, err.decode()[-3000:])
+        return json.loads(out.decode().strip().splitlines()[-1])
+
+    def test_whip_h264_passthrough_plays_in_hlsjs(self):
+        # Chromium's own offer: VP8 first, H.264 too; the answer picks H.264
+        s = self.create(title="whip")
+        result = self.play_while_live(s, "whip_publisher.mjs", "--url", s["whip_url"],
+                                      "--key", s["key"], "--seconds", "14")
+        self.assertEqual(result["status"], 201, result)
+        self.assertTrue(result["answerHasCandidates"], result)
+        self.assertTrue(result["connected"], result)
+        self.assertEqual(result["deleteStatus"], 200)
+        ended = self.wait_state(s["id"], "ended")
+        self.assertEqual((ended["ingest"], ended["pipeline"]), ("whip", "passthrough"))
+        playlist = self.playlist(s)
+        self.assertIn("#EXT-X-ENDLIST", playlist)
+        # the browser sends keyframes when asked (PLI): segments of about
+        # hls.target_duration (2 s), the last one cut short by the end
+        durations = [float(line[8:].split(",")[0]) for line in playlist.splitlines()
+                     if line.startswith("#EXTINF:")]
+        self.assertGreaterEqual(len(durations), 5, playlist)
+        self.assertLessEqual(max(durations[1:-1]), 3.0, playlist)
+
+    def test_whip_vp8_is_transcoded(self):
+        s = self.create(title="whip vp8")
+        result = node("whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"],
+                      "--seconds", "6", "--codec", "vp8")
+        self.assertEqual((result["status"], result["connected"]), (201, True), result)
+        ended = self.wait_state(s["id"], "ended")
+        self.assertEqual(ended["pipeline"], "transcode")
+        info = ffprobe(s["playback_url"])
+        self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+
+    def test_whip_refusals(self):
+        s = self.create()
+        result = node("whip_publisher.mjs", "--url", s["whip_url"], "--key", "wrong", "--seconds", "1")
+        self.assertEqual(result["status"], 401)
+        for body, ctype, want in [("v=0 garbage", "application/sdp", 400),
+                                  ("x", "text/plain", 415)]:
+            status, _, _ = self.launcher.request("POST", f"/whip/{s['id']}", body, {
+                "Content-Type": ctype, "Authorization": "Bearer " + s["key"]})
+            self.assertEqual(status, want)
+        status, hdrs, _ = self.launcher.request("OPTIONS", f"/whip/{s['id']}")
+        self.assertEqual(status, 204)
+        self.assertEqual(hdrs.get("Accept-Post"), "application/sdp")
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"], "created")
+
+    def test_mediarecorder_vp8_plays_in_hlsjs(self):
+        s = self.create(title="mediarecorder")
+        url = f"{s['ws_url']}?key={quote(s['key'])}&mimeType={quote(MIME['vp8'])}"
+        result = self.play_while_live(s, "webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"],
+                                      "--seconds", "14")
+        self.assertEqual(result["closeCode"], 1000, result)
+        ended = self.wait_state(s["id"], "ended")
+        self.assertEqual((ended["ingest"], ended["pipeline"]), ("websocket", "transcode"))
+        self.assertIn("#EXT-X-ENDLIST", self.playlist(s))
+
+    def test_mediarecorder_audio_only(self):
+        s = self.create(title="radio")
+        url = f"{s['ws_url']}?key={quote(s['key'])}&mimeType={quote(MIME['opus'])}"
+        result = node("webm_publisher.mjs", "--url", url, "--mime", MIME["opus"], "--seconds", "6")
+        self.assertGreater(result["chunks"], 3, result)
+        self.assertEqual(result["closeCode"], 1000, result)
+        ended = self.wait_state(s["id"], "ended")
+        self.assertEqual(ended["pipeline"], "audio-only")
+        info = ffprobe(s["playback_url"])
+        self.assertEqual([st["codec_name"] for st in info["streams"]], ["aac"])
+        self.assertAlmostEqual(float(info["format"]["duration"]), 6, delta=1.5)
+
+
+@unittest.skipUnless(os.path.exists("/usr/bin/chromium") and shutil.which("node"),
+                     "Chromium and node are installed by scripts/setup.sh")
+class WhipIceTest(LauncherCase):
+    """ICE servers from the config reach the publisher as Link headers;
+    trickled candidates are taken (204), an ICE restart refused (422).
+    Nothing answers on the STUN/TURN ports, so the answer comes at the
+    negotiation time-out with the candidates gathered by then."""
+    settings = {"ice_servers": ["stun:127.0.0.1:3478", "turn://user:p4ss@127.0.0.1:3479"]}
+
+    def test_links_and_trickle(self):
+        s = self.create(title="trickle")
+        result = node("whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"],
+                      "--seconds", "2", "--trickle")
+        self.assertEqual((result["status"], result["connected"]), (201, True), result)
+        self.assertIn('<stun:127.0.0.1:3478>; rel="ice-server"', result["links"])
+        self.assertIn('<turn:127.0.0.1:3479>; rel="ice-server"; username="user"; '
+                      'credential="p4ss"; credential-type="password"', result["links"])
+        self.assertEqual(result["patchStatus"], 204, result)
+        self.assertEqual(result["restartStatus"], 422, result)
+        self.assertEqual(result["deleteStatus"], 200, result)
+        self.wait_state(s["id"], "ended")
+        self.assertNotIn("p4ss", self.launcher.output(), "a TURN credential was logged")
+
+
+class LimitTest(LauncherCase):
+    settings = {"max_live_streams": 1}
+
+    def test_limit(self):
+        a, b = self.create(), self.create()
+        wa = self.publish(a, "h264", stop=False)
+        self.wait_state(a["id"], "live")
+        wb = WsClient(self.launcher.port, f"/ingest/{b['id']}?key={quote(b['key'])}"
+                      f"&mimeType={quote(MIME['h264'])}")
+        code, reason = wb.wait_close()
+        self.assertEqual(code, 1008)
+        self.assertIn("limit", reason)
+        wa.send_text('{"type":"stop-stream"}')
+        wa.wait_close()
+
+
+WEBHOOK_SECRET = "whsec-integration-secret-never-logged"
+WEBHOOK_QUERY_TOKEN = "query-token-never-logged"
+
+
+class WebhookReceiver:
+    """An HTTP/1.1 server on 127.0.0.1 recording every POST as (lower-case
+    headers, body); fail[event type] of them are answered 503 first."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+        self.fail = {}
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver.lock:
+                    receiver.requests.append((headers, body))
+                    event = headers.get("x-castline-event")
+                    status = 503 if receiver.fail.get(event, 0) > 0 else 204
+                    if status == 503:
+                        receiver.fail[event] -= 1
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = (f"http://127.0.0.1:{self.server.server_address[1]}/hooks/castline"
+                    f"?token={WEBHOOK_QUERY_TOKEN}")
+
+    def received(self):
+        with self.lock:
+            return list(self.requests)
+
+    def wait(self, count, timeout=30):
+        return wait_for(lambda: len(self.received()) >= count and self.received(), timeout)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+class WebhookTest(LauncherCase):
+    """Stream events POSTed to a Python receiver, signed with the secret."""
+
+    def setUp(self):
+        self.receiver = WebhookReceiver()
+        self.settings = {"webhooks": {"urls": [self.receiver.url], "secret": WEBHOOK_SECRET}}
+        try:
+            super().setUp()
+        except BaseException:
+            self.receiver.stop()
+            raise
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.receiver.stop()
+
+    def check_signed(self, headers, body):
+        ts = headers.get("x-castline-timestamp", "")
+        self.assertTrue(ts.isdigit(), headers)
+        self.assertLess(abs(int(ts) - time.time()), 60, "a timestamp that is not now")
+        want = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), ts.encode() + b"." + body,
+                                    hashlib.sha256).hexdigest()
+        self.assertTrue(hmac.compare_digest(headers.get("x-castline-signature", ""), want),
+                        "the signature does not check")
+
+    def check_nothing_secret_logged(self, stream):
+        out = self.launcher.output()
+        for secret in (WEBHOOK_SECRET, WEBHOOK_QUERY_TOKEN, stream["key"]):
+            self.assertNotIn(secret, out)
+
+    def test_lifecycle_events_are_signed_in_order(self):
+        s = self.create(title="hooked")
+        self.publish(s, "h264")
+        self.wait_state(s["id"], "ended")
+        got = self.receiver.wait(3)
+        self.assertTrue(got, "events missing: %r" % (self.receiver.received(),))
+        self.assertEqual([h["x-castline-event"] for h, _ in got],
+                         ["stream.created", "stream.started", "stream.ended"])
+        for headers, body in got:
+            self.check_signed(headers, body)
+            self.assertEqual(headers["content-type"], "application/json")
+            self.assertTrue(headers["user-agent"].startswith("castline/"), headers["user-agent"])
+            event = json.loads(body)
+            self.assertEqual(event["type"], headers["x-castline-event"])
+            self.assertEqual(event["id"], headers["x-castline-delivery"])
+            self.assertEqual(event["stream"]["id"], s["id"])
+            self.assertNotIn(s["key"], body.decode())
+            self.assertNotIn("key", event["stream"])
+        self.assertEqual(len({h["x-castline-delivery"] for h, _ in got}), 3)
+        ended = json.loads(got[2][1])["stream"]
+        self.assertEqual((ended["state"], ended["pipeline"], ended["ingest"]),
+                         ("ended", "passthrough", "websocket"))
+        self.assertEqual(ended["playback_url"], s["playback_url"])
+        self.assertTrue(ended["started_at"] and ended["ended_at"])
+        self.assertEqual(self.launcher.stop(), 0)
+        self.check_nothing_secret_logged(s)
+
+    def test_shutdown_waits_for_stream_ended(self):
+        # its first attempt fails: only a daemon that waits for its
+        # webhooks before exiting makes the second
+        self.receiver.fail = {"stream.ended": 1}
+        s = self.create()
+        ws = self.publish(s, "h264", pace=0.02, stop=False)
+        self.wait_state(s["id"], "live")
+        self.assertEqual(self.launcher.stop(), 0)
+        # no waiting here: they must have come before the daemon exited
+        types = [h["x-castline-event"] for h, _ in self.receiver.received()]
+        self.assertEqual(types, ["stream.created", "stream.started",
+                                 "stream.ended", "stream.ended"])
+        ws.close()
+        self.check_nothing_secret_logged(s)
+
+    def test_unavailable_receiver_gets_the_event_retried(self):
+        self.receiver.fail = {"stream.created": 1}
+        s = self.create()
+        got = self.receiver.wait(2, timeout=15)
+        self.assertTrue(got, "not retried: %r" % (self.receiver.received(),))
+        (h1, b1), (h2, b2) = got[:2]
+        self.assertEqual(h1["x-castline-delivery"], h2["x-castline-delivery"])
+        self.assertEqual(b1, b2)
+        self.check_signed(h2, b2)
+        self.assertEqual(json.loads(b2)["stream"]["id"], s["id"])
+        time.sleep(1.5)                     # delivered once: no third attempt
+        self.assertEqual(len(self.receiver.received()), 2)
+        self.assertIn("HTTP 503", self.launcher.output())
+
+
+class S3OutputTest(unittest.TestCase):
+    """The same stream uploaded to S3 (s3rver) instead of served locally."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
+        self.s3 = S3rver(SOURCE).start()
+
+    def tearDown(self):
+        self.s3.stop()
+
+    def test_stream_to_bucket(self):
+        secret = "S3RVER-secret-never-logged"
+        launcher = Launcher(self.dir, s3={
+            "endpoint": self.s3.endpoint, "bucket": self.s3.bucket, "access_key": "S3RVER",
+            "secret_key": secret, "key_prefix": "streams/",
+            "public_base_url": f"{self.s3.endpoint}/{self.s3.bucket}"}).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        try:
+            s = case.create(title="to s3")
+            self.assertEqual(s["playback_url"],
+                             f"{self.s3.endpoint}/{self.s3.bucket}/streams/{s['id']}/index.m3u8")
+            case.publish(s, "h264")
+            case.wait_state(s["id"], "ended")
+            with urllib.request.urlopen(s["playback_url"], timeout=10) as r:
+                self.assertIn("#EXT-X-ENDLIST", r.read().decode())
+            info = ffprobe(s["playback_url"])
+            self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+            self.assertAlmostEqual(float(info["format"]["duration"]), 6, delta=1.5)
+            self.assertFalse(os.path.exists(os.path.join(self.dir, "data", "live", s["id"],
+                                                         "index.m3u8")), "HLS also written locally")
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+        self.assertNotIn(secret, launcher.output())
+
+
+class LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
+
+    def test_sigterm_finalizes_and_restart_keeps_streams(self):
+        launcher = Launcher(self.dir).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        a, b = case.create(title="a"), case.create(title="b")
+        wa = case.publish(a, "h264", pace=0.02, stop=False)
+        wb = case.publish(b, "opus", pace=0.02, stop=False)
+        case.wait_state(a["id"], "live")
+        case.wait_state(b["id"], "live")
+        self.assertEqual(launcher.stop(signal.SIGTERM), 0, launcher.output())
+        for s in (a, b):
+            path = os.path.join(self.dir, "data", "live", s["id"], "index.m3u8")
+            with open(path) as f:
+                self.assertIn("#EXT-X-ENDLIST", f.read(), f"{s['id']} not finalized")
+        for ws in (wa, wb):
+            ws.close()
+
+        launcher = Launcher(self.dir, port=launcher.port).start()
+        case.launcher = launcher
+        try:
+            status, got = launcher.api("GET", f"/api/streams/{a['id']}")
+            self.assertEqual((status, got["state"]), (200, "ended"))
+            c = case.create(title="c")
+            launcher.stop()
+            launcher = Launcher(self.dir, port=launcher.port).start()
+            case.launcher = launcher
+            case.publish(c, "h264")                    # the key survived the restart
+            case.wait_state(c["id"], "ended")
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+
+    def test_idle_publisher_ends_the_stream(self):
+        launcher = Launcher(self.dir, idle_timeout=2).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        try:
+            s = case.create()
+            ws = case.publish(s, "h264", stop=False)
+            case.wait_state(s["id"], "live")
+            t0 = time.monotonic()
+            case.wait_state(s["id"], "ended", 20)
+            self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+            ws.close()
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+
+
+class Poller(threading.Thread):
+    """Calls fn at once, then every interval seconds until stop(); what it
+    returns is kept, what it raises too."""
+
+    def __init__(self, fn, interval=1.0):
+        super().__init__(daemon=True)
+        self.fn, self.interval = fn, interval
+        self.stopped = threading.Event()
+        self.results, self.errors = [], []
+
+    def run(self):
+        while True:
+            try:
+                self.results.append(self.fn())
+            except Exception as e:  # noqa: BLE001 (reported by the test)
+                self.errors.append(e)
+            if self.stopped.wait(self.interval):
+                return
+
+    def stop(self):
+        self.stopped.set()
+        self.join(10)
+
+
+class Publisher(threading.Thread):
+    """A recording sent over a stream's WebSocket at about its own pace, in
+    the background, so the stream is live with media flowing meanwhile."""
+
+    def __init__(self, port, stream, kind, seconds=6):
+        super().__init__(daemon=True)
+        self.ws = WsClient(port, f"/ingest/{stream['id']}?key={quote(stream['key'])}"
+                                 f"&mimeType={quote(MIME[kind])}")
+        self.data, self.seconds = RECORDINGS[kind], seconds
+
+    def run(self):
+        chunks = range(0, len(self.data), 16384)
+        for i in chunks:
+            self.ws.send_binary(self.data[i:i + 16384])
+            time.sleep(self.seconds / len(chunks))
+
+    def finish(self):
+        """Waits for the last chunk, then ends the stream."""
+        self.join(self.seconds + 30)
+        self.ws.send_text('{"type":"stop-stream"}')
+        code = self.ws.wait_close()[0]
+        self.ws.close()
+        return code
+
+
+def metric_samples(text):
+    """{sample name: [(labels, value)]} from the Prometheus text, read with
+    the reference parser."""
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ImportError:
+        raise AssertionError("no prometheus_client for " + sys.executable + ": scripts/setup.sh "
+                             "installs python3-prometheus-client for /usr/bin/python3") from None
+    samples = {}
+    types = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            samples.setdefault(s.name, []).append((s.labels, s.value))
+            types[s.name] = family.type
+    return samples, types
+
+
+class MetricsMixin:
+    def scrape(self, launcher=None, headers=None):
+        status, hdrs, body = (launcher or self.launcher).request("GET", "/metrics", headers=headers)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(hdrs.get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8")
+        return metric_samples(body.decode())
+
+    @staticmethod
+    def value(samples, name, **labels):
+        for got, v in samples.get(name, []):
+            if got == labels:
+                return v
+        return None
+
+
+class ViewersTest(LauncherCase):
+    """Concurrent viewers: players polling the playlist castline serves
+    (address + User-Agent) and players sending heartbeats, added up.
+    hls.target_duration 1 makes the playlist window its 10 s minimum."""
+    settings = {"hls": {"target_duration": 1}, "idle_timeout": 120}
+
+    def viewers(self, sid):
+        status, s = self.launcher.api("GET", f"/api/streams/{sid}")
+        self.assertEqual(status, 200)
+        return s["viewers"]
+
+    def wait_viewers(self, sid, n, timeout):
+        return wait_for(lambda: self.viewers(sid) == n, timeout, 0.25)
+
+    def test_players_and_heartbeats_add_up_then_expire(self):
+        s = self.create()
+        sid = s["id"]
+        self.assertEqual(s["viewers"], 0)
+        ws = self.publish(s, "h264", pace=0.01, stop=False)
+        self.addCleanup(ws.close)
+        self.wait_state(sid, "live", 10)
+        playlist = f"/live/{sid}/index.m3u8"
+        # HEAD: not a viewer
+        self.assertTrue(wait_for(lambda: self.launcher.request("HEAD", playlist)[0] == 200, 20),
+                        "no playlist")
+
+        def player(ua):
+            return lambda: self.launcher.request("GET", playlist, headers={"User-Agent": ua})[0]
+
+        def heartbeat(viewer):
+            return lambda: self.launcher.request("POST", f"/api/streams/{sid}/heartbeat",
+                                                 {"viewer": viewer})[0]
+
+        def decoy():
+            """a segment, a missing playlist and a HEAD: none makes a viewer"""
+            return [self.launcher.request(m, p, headers={"User-Agent": "Decoy"})[0]
+                    for m, p in [("GET", f"/live/{sid}/segment00000.ts"),
+                                 ("GET", f"/live/{sid}/no.m3u8"), ("HEAD", playlist)]]
+
+        players = [Poller(player(f"TestPlayer/{i}")) for i in range(3)] + [Poller(decoy)]
+        beats = [Poller(heartbeat(v)) for v in ("hb-one", "hb-two")]
+        for p in players:
+            p.start()
+        try:
+            self.assertTrue(self.wait_viewers(sid, 3, 10), f"viewers {self.viewers(sid)}, not 3")
+            time.sleep(2.5)
+            self.assertEqual(self.viewers(sid), 3, "a segment, a 404 or a HEAD made a viewer")
+            for b in beats:
+                b.start()
+            self.assertTrue(self.wait_viewers(sid, 5, 10), f"viewers {self.viewers(sid)}, not 5")
+            status, all_ = self.launcher.api("GET", "/api/streams")
+            self.assertEqual([x["viewers"] for x in all_["streams"]], [5])
+        finally:
+            for p in players + beats:
+                if p.is_alive():
+                    p.stop()
+        stopped = time.monotonic()
+        for p in players[:3]:
+            self.assertEqual((set(p.results), p.errors), ({200}, []))
+        self.assertEqual({tuple(r) for r in players[3].results}, {(200, 404, 200)})
+        for b in beats:
+            self.assertEqual((set(b.results), b.errors), ({204}, []))
+
+        time.sleep(3)
+        self.assertEqual(self.viewers(sid), 5, "viewers gone before their window")
+        # the players 10 s after their last poll, the heartbeats after 30 s
+        self.assertTrue(self.wait_viewers(sid, 2, 12), f"viewers {self.viewers(sid)}, not 2")
+        self.assertLess(time.monotonic() - stopped, 13)
+        self.assertTrue(self.wait_viewers(sid, 0, 30), f"viewers {self.viewers(sid)}, not 0")
+        self.assertGreater(time.monotonic() - stopped, 25, "heartbeats expired too soon")
+
+        ws.send_text('{"type":"stop-stream"}')
+        ws.wait_close()
+        self.assertEqual(self.wait_state(sid, "ended")["viewers"], 0)
+
+
+class PublicHeartbeatTest(LauncherCase):
+    """With an admin token, the heartbeat is the one public /api path."""
+    token = "adm1n-t0ken-for-viewers"
+    settings = {"admin_token": token, "cors_origin": "https://player.example"}
+
+    def test_heartbeat_is_public_the_rest_is_not(self):
+        auth = {"Authorization": "Bearer " + self.token}
+        status, s = self.launcher.api("POST", "/api/streams", {}, auth)
+        self.assertEqual(status, 201)
+        sid = s["id"]
+        path = f"/api/streams/{sid}/heartbeat"
+        status, hdrs, _ = self.launcher.request("POST", path, {"viewer": "p-1"})
+        self.assertEqual(status, 204)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), "https://player.example")
+        # navigator.sendBeacon sends text/plain
+        status, _, _ = self.launcher.request("POST", path, '{"viewer":"beacon_2"}',
+                                             {"Content-Type": "text/plain;charset=UTF-8"})
+        self.assertEqual(status, 204)
+        status, hdrs, _ = self.launcher.request("OPTIONS", path, headers={
+            "Origin": "https://player.example", "Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 204)
+        self.assertIn("POST", hdrs.get("Access-Control-Allow-Methods", ""))
+        self.assertIn("Content-Type", hdrs.get("Access-Control-Allow-Headers", ""))
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), "https://player.example")
+
+        for body, want in [({"viewer": ""}, 400), ({"viewer": "a b"}, 400),
+                           ({"viewer": "x" * 65}, 400), ({"viewer": 5}, 400), ({}, 400),
+                           ("not json", 400), ([1], 400), ("", 400),
+                           ({"viewer": "p-1", "pad": "x" * 1100}, 413)]:
+            status, hdrs, answer = self.launcher.request("POST", path, body)
+            self.assertEqual(status, want, f"{str(body)[:40]}: {answer}")
+            self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), "https://player.example")
+        for p, want in [("/api/streams/nosuch/heartbeat", 404), ("/api/streams/A'B/heartbeat", 400)]:
+            self.assertEqual(self.launcher.request("POST", p, {"viewer": "p"})[0], want, p)
+        self.assertEqual(self.launcher.request("GET", path)[0], 405)
+
+        status, got = self.launcher.api("GET", f"/api/streams/{sid}", headers=auth)
+        self.assertEqual((status, got["viewers"]), (200, 2))
+
+        for p in ("/api/streams", f"/api/streams/{sid}", f"/api/streams/{sid}/events",
+                  "/api/events", "/metrics", f"/api/streams/{sid}/heartbeat/x"):
+            self.assertEqual(self.launcher.request("GET", p)[0], 401, p)
+        self.assertEqual(self.launcher.request("GET", "/metrics", headers=auth)[0], 200)
+        sse = SseClient(self.launcher.port, f"/api/streams/{sid}/events", headers=auth)
+        self.addCleanup(sse.close)
+        self.assertEqual(sse.status, 200)
+        self.assertEqual(sse.next("state", timeout=5)["viewers"], 2)
+        self.assertNotIn(self.token, self.launcher.output())
+
+
+class EventsTest(LauncherCase):
+    """GET /api/streams/{id}/events and /api/events (Server-Sent Events)."""
+    settings = {"idle_timeout": 60}
+
+    def test_state_live_stats_viewers_then_ended(self):
+        s = self.create(title="events")
+        sid = s["id"]
+        sse = SseClient(self.launcher.port, f"/api/streams/{sid}/events")
+        self.addCleanup(sse.close)
+        self.assertEqual(sse.status, 200)
+        self.assertTrue(sse.headers.get("Content-Type", "").startswith("text/event-stream"))
+        self.assertEqual(sse.headers.get("Transfer-Encoding"), "chunked")
+        first = sse.next(timeout=5)
+        self.assertEqual(sse.seen[0][0], "state", "the first event is not the stream's state")
+        self.assertEqual((first["id"], first["state"], first["viewers"]), (sid, "created", 0))
+
+        pub = Publisher(self.launcher.port, s, "h264", seconds=6)
+        pub.start()
+        live = sse.next("state", lambda d: d["state"] == "live", 15)
+        live_at = time.monotonic()
+        self.assertTrue(live, sse.seen)
+        self.assertEqual((live["id"], live["ingest"]), (sid, "websocket"))
+        stats = sse.next("stats", lambda d: "video" in d["stats"], 15)
+        self.assertTrue(stats, sse.seen)
+        self.assertEqual(stats["id"], sid)
+        self.assertEqual(stats["stats"]["video"]["codec"], "h264")
+        self.assertGreater(stats["stats"]["video"]["bitrate"], 0)
+        self.assertEqual(self.launcher.request("POST", f"/api/streams/{sid}/heartbeat",
+                                               {"viewer": "watcher"})[0], 204)
+        viewers = sse.next("viewers", timeout=5)
+        self.assertEqual(viewers, {"id": sid, "viewers": 1})
+        self.assertEqual(pub.finish(), 1000)
+        ended = sse.next("state", lambda d: d["state"] == "ended", 30)
+        live_for = time.monotonic() - live_at
+        self.assertTrue(ended, sse.seen)
+        self.assertEqual(ended["viewers"], 1)
+        names = [name for name, _ in sse.seen]
+        self.assertLess(names.index("stats"), names.index("viewers"))
+        n_stats = names.count("stats")
+        self.assertGreaterEqual(n_stats, 2, "stats only once while live")
+        self.assertLessEqual(n_stats, live_for + 2, "stats more than once a second")
+        self.assertTrue(all(d.get("id") == sid for _, d in sse.seen))
+
+    def test_all_streams_and_keep_alive(self):
+        sse = SseClient(self.launcher.port, "/api/events")
+        self.addCleanup(sse.close)
+        self.assertEqual(sse.status, 200)
+        s = self.create(title="any")
+        got = sse.next("state", lambda d: d["id"] == s["id"], 5)
+        self.assertEqual(got["state"], "created")
+        self.assertEqual(self.launcher.api("DELETE", f"/api/streams/{s['id']}")[0], 200)
+        got = sse.next("state", lambda d: d["id"] == s["id"] and d["state"] == "ended", 5)
+        self.assertTrue(got, sse.seen)
+        # a second client of all streams is told of the streams that can still change
+        other = self.create(title="waiting")
+        late = SseClient(self.launcher.port, "/api/events")
+        self.addCleanup(late.close)
+        self.assertEqual(late.next("state", timeout=5)["id"], other["id"])
+        comments = sse.comments
+        self.assertTrue(wait_for(lambda: sse.comments > comments, 18), "no keep-alive in 15 s")
+
+        for path, want in [("/api/streams/nosuch/events", 404), ("/api/events/x", 404)]:
+            self.assertEqual(self.launcher.request("GET", path)[0], want, path)
+        self.assertEqual(self.launcher.request("POST", f"/api/streams/{other['id']}/events")[0], 405)
+
+    def test_at_most_100_clients_of_a_stream(self):
+        s = self.create()
+        path = f"/api/streams/{s['id']}/events"
+        conns = []
+        try:
+            for _ in range(100):
+                c = http.client.HTTPConnection("127.0.0.1", self.launcher.port, timeout=10)
+                c.request("GET", path)
+                self.assertEqual(c.getresponse().status, 200)
+                conns.append(c)
+            status, hdrs, body = self.launcher.request("GET", path)
+            self.assertEqual(status, 503, body)
+            self.assertIn("Retry-After", hdrs)
+            other = SseClient(self.launcher.port, "/api/events")  # a limit of its own
+            self.addCleanup(other.close)
+            self.assertEqual(other.status, 200)
+        finally:
+            for c in conns:
+                c.close()
+
+
+class MetricsTest(MetricsMixin, LauncherCase):
+    """GET /metrics read with Prometheus' own text parser."""
+    settings = {"idle_timeout": 60}
+
+    def test_families_while_live_and_after(self):
+        samples, types = self.scrape()
+        for state in ("created", "scheduled", "live", "ended", "failed"):
+            self.assertEqual(self.value(samples, "castline_streams", state=state), 0, state)
+        for name in ("castline_s3_uploads_total", "castline_s3_upload_failures_total",
+                     "castline_s3_bytes_uploaded_total", "castline_webhook_deliveries_total",
+                     "castline_webhook_failures_total"):
+            self.assertEqual((self.value(samples, name), types[name]), (0, "counter"), name)
+        self.assertEqual(types["castline_streams"], "gauge")
+
+        s = self.create()
+        sid = s["id"]
+        pub = Publisher(self.launcher.port, s, "h264", seconds=6)
+        pub.start()
+        self.wait_state(sid, "live", 10)
+        self.assertEqual(self.launcher.request("POST", f"/api/streams/{sid}/heartbeat",
+                                               {"viewer": "m1"})[0], 204)
+
+        def flowing():
+            samples, _ = self.scrape()
+            bitrate = self.value(samples, "castline_stream_bitrate_bits_per_second",
+                                 stream=sid, kind="video")
+            return samples if bitrate and bitrate > 0 else None
+        samples = wait_for(flowing, 15, 0.5)
+        self.assertTrue(samples, "no video bitrate while live")
+        self.assertEqual(self.value(samples, "castline_streams", state="live"), 1)
+        self.assertEqual(self.value(samples, "castline_streams", state="created"), 0)
+        self.assertEqual(self.value(samples, "castline_stream_viewers", stream=sid), 1)
+        self.assertGreater(self.value(samples, "castline_stream_bitrate_bits_per_second",
+                                      stream=sid, kind="audio") or 0, 0)
+        self.assertGreater(self.value(samples, "castline_stream_frames_per_second",
+                                      stream=sid, kind="video") or 0, 0)
+        self.assertIsNone(self.value(samples, "castline_stream_frames_per_second",
+                                     stream=sid, kind="audio"))
+        for kind in ("video", "audio"):
+            health = self.value(samples, "castline_stream_health", stream=sid, kind=kind)
+            self.assertTrue(health is not None and 0 <= health <= 100, (kind, health))
+        self.assertEqual(self.value(samples, "castline_s3_uploads_total"), 0)
+
+        self.assertEqual(pub.finish(), 1000)
+        self.wait_state(sid, "ended")
+        samples, _ = self.scrape()
+        self.assertEqual(self.value(samples, "castline_streams", state="live"), 0)
+        self.assertEqual(self.value(samples, "castline_streams", state="ended"), 1)
+        self.assertFalse(samples.get("castline_stream_viewers"), "a stream sample after the end")
+
+
+class S3MetricsTest(MetricsMixin, unittest.TestCase):
+    """The s3 counters of /metrics rise while a stream uploads, and keep
+    what ended pipelines uploaded."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
+        self.s3 = S3rver(SOURCE).start()
+        self.addCleanup(self.s3.stop)
+
+    def counters(self, launcher):
+        samples, _ = self.scrape(launcher)
+        return tuple(self.value(samples, f"castline_s3_{n}_total")
+                     for n in ("uploads", "upload_failures", "bytes_uploaded"))
+
+    def test_s3_counters_rise_and_stay(self):
+        launcher = Launcher(self.dir, idle_timeout=60, s3={
+            "endpoint": self.s3.endpoint, "bucket": self.s3.bucket, "access_key": "S3RVER",
+            "secret_key": "S3RVER", "public_base_url": f"{self.s3.endpoint}/{self.s3.bucket}"}).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        try:
+            self.assertEqual(self.counters(launcher), (0, 0, 0))
+            a = case.create(title="a")
+            pub = Publisher(launcher.port, a, "h264", seconds=6)
+            pub.start()
+            case.wait_state(a["id"], "live", 10)
+            live = wait_for(lambda: (lambda c: c if c[0] > 0 else None)(self.counters(launcher)), 20,
+                            0.5)
+            self.assertTrue(live, "nothing uploaded while live")
+            self.assertGreater(live[2], 0)
+            self.assertEqual(pub.finish(), 1000)
+            case.wait_state(a["id"], "ended")
+            after_a = self.counters(launcher)
+            self.assertGreaterEqual(after_a[0], live[0])
+            self.assertGreaterEqual(after_a[2], live[2])
+            self.assertEqual(after_a[1], 0)
+            b = case.create(title="b")
+            case.publish(b, "h264")
+            case.wait_state(b["id"], "ended")
+            after_b = self.counters(launcher)
+            self.assertGreater(after_b[0], after_a[0], "an ended pipeline's uploads forgotten")
+            self.assertGreater(after_b[2], after_a[2])
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
