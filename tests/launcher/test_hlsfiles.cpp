@@ -3,6 +3,7 @@
  * SoupSession (and a raw socket where libsoup's client would hide what the
  * server sent). */
 #include "hlsfiles.h"
+#include "serverthread.h"
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -30,31 +31,19 @@ struct Route {
   HlsServeOptions options;
 };
 
-/* a SoupServer running its own GMainContext on its own thread */
+/* the HLS routes on a server of their own thread */
 class TestServer {
  public:
-  explicit TestServer (std::vector<Route> routes) : routes_ (std::move (routes))
+  explicit TestServer (std::vector<Route> routes)
+      : routes_ (std::move (routes)),
+        thread_ ("hls-server", [this] (SoupServer * server) {
+              for (Route & r : routes_)
+                soup_server_add_handler (server, r.prefix.c_str (), on_request, &r, nullptr);
+            })
   {
-    thread_ = g_thread_new ("hls-server", run, this);
-    std::unique_lock<std::mutex> lock (mutex_);
-    ready_cond_.wait (lock, [this] { return ready_; });
   }
 
-  ~TestServer ()
-  {
-    g_main_context_invoke (context_, [] (gpointer loop) -> gboolean {
-          g_main_loop_quit (static_cast<GMainLoop *> (loop));
-          return G_SOURCE_REMOVE;
-        }, loop_);
-    g_thread_join (thread_);
-    g_main_loop_unref (loop_);
-    g_main_context_unref (context_);
-  }
-
-  TestServer (const TestServer &) = delete;
-  TestServer & operator= (const TestServer &) = delete;
-
-  guint port () const { return port_; }
+  guint port () const { return thread_.port (); }
 
  private:
   static void
@@ -66,51 +55,8 @@ class TestServer {
     serve_hls_file (msg, route->dir, path + route->prefix.size (), route->options);
   }
 
-  static gpointer
-  run (gpointer data)
-  {
-    auto *self = static_cast<TestServer *> (data);
-    self->context_ = g_main_context_new ();
-    self->loop_ = g_main_loop_new (self->context_, FALSE);
-    g_main_context_push_thread_default (self->context_);
-
-    SoupServer *server = soup_server_new (nullptr, nullptr);
-    for (Route & r : self->routes_)
-      soup_server_add_handler (server, r.prefix.c_str (), on_request, &r, nullptr);
-    g_autoptr (GError) error = nullptr;
-    gboolean ok = soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-    g_assert_no_error (error);
-    g_assert_true (ok);
-    GSList *uris = soup_server_get_uris (server);
-    g_assert_nonnull (uris);
-    guint port = g_uri_get_port (static_cast<GUri *> (uris->data));
-    g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-    {
-      std::lock_guard<std::mutex> lock (self->mutex_);
-      self->port_ = port;
-      self->ready_ = true;
-    }
-    self->ready_cond_.notify_one ();
-
-    g_main_loop_run (self->loop_);
-
-    soup_server_disconnect (server);
-    g_object_unref (server);
-    /* let the closed connections finish on this context */
-    while (g_main_context_iteration (self->context_, FALSE)) {
-    }
-    g_main_context_pop_thread_default (self->context_);
-    return nullptr;
-  }
-
   std::vector<Route> routes_;
-  GThread *thread_ = nullptr;
-  GMainContext *context_ = nullptr;
-  GMainLoop *loop_ = nullptr;
-  std::mutex mutex_;
-  std::condition_variable ready_cond_;
-  bool ready_ = false;
-  guint port_ = 0;
+  ServerThread thread_;
 };
 
 struct Response {

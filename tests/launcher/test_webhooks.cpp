@@ -5,6 +5,7 @@
  * this thread's default main context, which the tests iterate. Also the
  * webhooks settings of the configuration file. */
 #include "config.h"
+#include "serverthread.h"
 #include "webhooks.h"
 
 #include <gst/check/gstcheck.h>
@@ -124,32 +125,23 @@ held_reply ()
 class Receiver {
  public:
   Receiver ()
+      : server_ ("webhook-receiver", [this] (SoupServer * server) {
+              soup_server_add_handler (server, nullptr, on_request, this, nullptr);
+            })
   {
-    thread_ = g_thread_new ("webhook-receiver", run, this);
-    std::unique_lock<std::mutex> lock (mutex_);
-    cond_.wait (lock, [this] { return port_ != 0; });
   }
 
-  ~Receiver ()
-  {
-    release ();
-    g_main_context_invoke (context_, [] (gpointer loop) -> gboolean {
-          g_main_loop_quit (static_cast<GMainLoop *> (loop));
-          return G_SOURCE_REMOVE;
-        }, loop_);
-    g_thread_join (thread_);
-    g_main_loop_unref (loop_);
-    g_main_context_unref (context_);
-  }
+  /* the held requests are answered before the server thread ends */
+  ~Receiver () { release (); }
 
   Receiver (const Receiver &) = delete;
   Receiver & operator= (const Receiver &) = delete;
 
   std::string url (const std::string & path) const
   {
-    return "http://127.0.0.1:" + std::to_string (port_) + path;
+    return "http://127.0.0.1:" + std::to_string (server_.port ()) + path;
   }
-  guint port () const { return port_; }
+  guint port () const { return server_.port (); }
 
   /* the next requests to path get these replies, in order; then 200 */
   void script (const std::string & path, std::vector<Reply> replies)
@@ -187,7 +179,7 @@ class Receiver {
   /* answers the held requests 200 */
   void release ()
   {
-    g_main_context_invoke (context_, [] (gpointer data) -> gboolean {
+    g_main_context_invoke (server_.context (), [] (gpointer data) -> gboolean {
           auto *self = static_cast<Receiver *> (data);
           std::vector<SoupServerMessage *> held;
           {
@@ -264,55 +256,20 @@ class Receiver {
             late->self->answer (late->msg, late->reply.status, late->reply.retry_after);
             return G_SOURCE_REMOVE;
           }, new Late { self, msg, reply }, [] (gpointer d) { delete static_cast<Late *> (d); });
-      g_source_attach (timer, self->context_);
+      g_source_attach (timer, self->server_.context ());
       g_source_unref (timer);
     } else {
       self->answer (msg, reply.status, reply.retry_after);
     }
   }
 
-  static gpointer run (gpointer data)
-  {
-    auto *self = static_cast<Receiver *> (data);
-    self->context_ = g_main_context_new ();
-    self->loop_ = g_main_loop_new (self->context_, FALSE);
-    g_main_context_push_thread_default (self->context_);
-    SoupServer *server = soup_server_new (nullptr, nullptr);
-    soup_server_add_handler (server, nullptr, on_request, self, nullptr);
-    g_autoptr (GError) error = nullptr;
-    gboolean ok = soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-    g_assert_no_error (error);
-    g_assert_true (ok);
-    GSList *uris = soup_server_get_uris (server);
-    guint port = g_uri_get_port (static_cast<GUri *> (uris->data));
-    g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-    {
-      std::lock_guard<std::mutex> lock (self->mutex_);
-      self->port_ = port;
-    }
-    self->cond_.notify_one ();
-
-    g_main_loop_run (self->loop_);
-
-    soup_server_disconnect (server);
-    g_object_unref (server);
-    while (g_main_context_iteration (self->context_, FALSE)) {
-    }
-    g_main_context_pop_thread_default (self->context_);
-    return nullptr;
-  }
-
-  GThread *thread_ = nullptr;
-  GMainContext *context_ = nullptr;
-  GMainLoop *loop_ = nullptr;
   mutable std::mutex mutex_;
-  std::condition_variable cond_;
-  guint port_ = 0;
   std::vector<Request> requests_;
   std::map<std::string, std::vector<Reply>> scripts_;
   std::vector<SoupServerMessage *> held_;
   int in_flight_ = 0;
   int max_in_flight_ = 0;
+  ServerThread server_;            /* last: it stops first */
 };
 
 /* A socket that listens and never accepts: the kernel completes the
