@@ -31,6 +31,12 @@
  * properties, else from the usual AWS_* environment variables; the secret
  * key and the session token are write-only and never logged.
  *
+ * With program-date-time, every playlist gets an #EXT-X-PROGRAM-DATE-TIME
+ * before each segment: the wall-clock time its first frame was captured
+ * (its start running time on the pipeline clock, mapped to the system's
+ * real time when the element went to PLAYING), which hlssink2 does not
+ * write; players show and measure latency with it.
+ *
  * The `stats` property (and gst-launch-1.0 -m, through the warnings and
  * messages) shows how the uploads are doing.
  *
@@ -47,6 +53,7 @@
 
 #include "castlineelements.h"
 #include "s3/hlsuploader.h"
+#include "s3/programdatetime.h"
 #include "s3/s3outputstream.h"
 #include "s3/s3properties.h"
 
@@ -75,6 +82,7 @@ enum {
   PROP_SPOOL_DIRECTORY,
   PROP_FLUSH_TIMEOUT,
   PROP_CHECK_BUCKET,
+  PROP_PROGRAM_DATE_TIME,
   PROP_STATS,
 };
 
@@ -90,6 +98,7 @@ enum {
 #define DEFAULT_SPOOL_LIMIT (G_GUINT64_CONSTANT (1024) * 1024 * 1024)
 #define DEFAULT_FLUSH_TIMEOUT 30000
 #define DEFAULT_CHECK_BUCKET TRUE
+#define DEFAULT_PROGRAM_DATE_TIME FALSE
 
 struct S3HlsSinkSettings {
   S3Config s3;
@@ -109,6 +118,16 @@ struct S3HlsSinkSettings {
   std::string spool_directory;
   guint flush_timeout_ms = DEFAULT_FLUSH_TIMEOUT;
   gboolean check_bucket = DEFAULT_CHECK_BUCKET;
+  gboolean program_date_time = DEFAULT_PROGRAM_DATE_TIME;
+};
+
+/* segment start times for program-date-time: filled from the bus
+ * (handle_message), read when a playlist is written (streaming threads) */
+struct S3HlsSinkDates {
+  std::mutex lock;
+  ProgramDateTimeWriter writer;
+  gint64 rt_to_unix_ns = 0;                  /* base time + real time - clock time, at PLAYING */
+  bool have_offset = false;
 };
 
 struct GstS3HlsSinkPrivate {
@@ -118,6 +137,7 @@ struct GstS3HlsSinkPrivate {
   std::shared_ptr<HlsUploader> uploader;
   GstMessage *held_eos = nullptr;            /* EOS waiting for the flush */
   guint64 epoch = 0;                         /* bumps when a run ends */
+  std::shared_ptr<S3HlsSinkDates> dates;     /* with program-date-time */
 };
 
 struct _GstS3HlsSink {
@@ -252,11 +272,22 @@ on_get_playlist_stream (GstElement *, const gchar * location, gpointer user_data
     return nullptr;
   std::string name = basename_of (location);
   std::weak_ptr<HlsUploader> weak = uploader;
-  return castline_s3_output_stream_new ([weak, name] (GBytes * bytes, GError **) -> bool {
+  std::shared_ptr<S3HlsSinkDates> dates;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    dates = self->priv->dates;
+  }
+  return castline_s3_output_stream_new ([weak, name, dates] (GBytes * bytes, GError **) -> bool {
     if (auto up = weak.lock ()) {
       gsize len = 0;
       const char *data = (const char *) g_bytes_get_data (bytes, &len);
-      up->submit_playlist (name, std::string (data ? data : "", len));
+      std::string text (data ? data : "", len);
+      if (dates) {
+        std::lock_guard<std::mutex> lk (dates->lock);
+        if (dates->have_offset)
+          text = dates->writer.rewrite (text, dates->rt_to_unix_ns);
+      }
+      up->submit_playlist (name, text);
     }
     return true;
   });
@@ -302,10 +333,33 @@ make_listener (GstS3HlsSink * self)
 
 /* ---- EOS: let it through only once everything is uploaded ---- */
 
+/* program-date-time: hlssink2's splitmuxsink says when each segment starts
+ * (running time), maybe before PLAYING; it becomes real time when written */
+static void
+note_segment_start (GstS3HlsSink * self, GstMessage * message)
+{
+  const GstStructure *st = gst_message_get_structure (message);
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  if (!st || !gst_structure_has_name (st, "splitmuxsink-fragment-opened")
+      || !gst_structure_get_uint64 (st, "running-time", &rt) || !GST_CLOCK_TIME_IS_VALID (rt))
+    return;
+  std::shared_ptr<S3HlsSinkDates> dates;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    dates = self->priv->dates;
+  }
+  if (!dates)
+    return;
+  std::lock_guard<std::mutex> lk (dates->lock);
+  dates->writer.segment_started (rt);
+}
+
 static void
 gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
 {
   auto *self = GST_S3_HLS_SINK (bin);
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT)
+    note_segment_start (self, message);
   if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_EOS) {
     GST_BIN_CLASS (parent_class)->handle_message (bin, message);
     return;
@@ -413,6 +467,7 @@ start_uploader (GstS3HlsSink * self)
 
   std::lock_guard<std::mutex> lk (self->priv->lock);
   self->priv->uploader = std::move (uploader);
+  self->priv->dates = s.program_date_time ? std::make_shared<S3HlsSinkDates> () : nullptr;
   return true;
 }
 
@@ -426,6 +481,7 @@ stop_uploader (GstS3HlsSink * self)
     uploader = std::move (self->priv->uploader);
     eos = std::exchange (self->priv->held_eos, nullptr);
     self->priv->epoch++;
+    self->priv->dates.reset ();
   }
   if (eos)
     gst_message_unref (eos);
@@ -446,6 +502,23 @@ gst_s3_hls_sink_change_state (GstElement * element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start_uploader (self))
     return GST_STATE_CHANGE_FAILURE;
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING) {
+    /* the real time of the pipeline clock, taken once: segment dates
+     * then follow the clock, not later jumps of the system time (the
+     * parent set the base time before this) */
+    std::shared_ptr<S3HlsSinkDates> dates;
+    {
+      std::lock_guard<std::mutex> lk (self->priv->lock);
+      dates = self->priv->dates;
+    }
+    g_autoptr (GstClock) clock = gst_element_get_clock (element);
+    if (dates && clock) {
+      std::lock_guard<std::mutex> lk (dates->lock);
+      dates->rt_to_unix_ns = (gint64) gst_element_get_base_time (element)
+          + g_get_real_time () * 1000 - (gint64) gst_clock_get_time (clock);
+      dates->have_offset = true;
+    }
+  }
 
   GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 
@@ -541,6 +614,7 @@ gst_s3_hls_sink_set_property (GObject * object, guint prop_id, const GValue * va
       case PROP_SPOOL_DIRECTORY: castline_string_from_value (s.spool_directory, value, ""); break;
       case PROP_FLUSH_TIMEOUT: s.flush_timeout_ms = g_value_get_uint (value); break;
       case PROP_CHECK_BUCKET: s.check_bucket = g_value_get_boolean (value); break;
+      case PROP_PROGRAM_DATE_TIME: s.program_date_time = g_value_get_boolean (value); break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
         break;
@@ -582,6 +656,7 @@ gst_s3_hls_sink_get_property (GObject * object, guint prop_id, GValue * value,
         break;
       case PROP_FLUSH_TIMEOUT: g_value_set_uint (value, s.flush_timeout_ms); break;
       case PROP_CHECK_BUCKET: g_value_set_boolean (value, s.check_bucket); break;
+      case PROP_PROGRAM_DATE_TIME: g_value_set_boolean (value, s.program_date_time); break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
         break;
@@ -704,6 +779,11 @@ gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
           "At start, check with a HEAD request that the bucket exists and the "
           "credentials are accepted, and fail at once with the reason if not",
           DEFAULT_CHECK_BUCKET, rw));
+  g_object_class_install_property (gobject_class, PROP_PROGRAM_DATE_TIME,
+      g_param_spec_boolean ("program-date-time", "Program date time",
+          "Write #EXT-X-PROGRAM-DATE-TIME before each segment of the playlist: the "
+          "wall-clock time of its start (pipeline clock mapped to real time at PLAYING)",
+          DEFAULT_PROGRAM_DATE_TIME, rw));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Upload statistics: uploads-started/completed/failed, bytes-uploaded, "

@@ -164,6 +164,44 @@ GST_START_TEST (test_segments_then_final_playlist)
 }
 GST_END_TEST;
 
+/* program-date-time: every segment of the uploaded playlist dated, a
+ * second apart (1 s segments), around now; without it, no dates */
+GST_START_TEST (test_program_date_time_dates_every_segment)
+{
+  for (bool on : { true, false }) {
+    HlsFixture f;
+    gint64 before = g_get_real_time ();
+    f.start (100, on ? "program-date-time=true playlist-length=0" : "playlist-length=0");
+    GstMessage *m = f.finish ();
+    fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+    gst_message_unref (m);
+    std::string pl = f.fake.object ("s/playlist.m3u8").data;
+    std::vector<gint64> dates;
+    size_t segments = 0;
+    g_auto (GStrv) lines = g_strsplit (pl.c_str (), "\n", -1);
+    for (char **l = lines; *l; l++) {
+      segments += g_str_has_prefix (*l, "#EXTINF:");
+      if (!g_str_has_prefix (*l, "#EXT-X-PROGRAM-DATE-TIME:"))
+        continue;
+      g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (*l + 25, nullptr);
+      fail_unless (dt, "%s", *l);
+      dates.push_back (g_date_time_to_unix (dt) * G_USEC_PER_SEC + g_date_time_get_microsecond (dt));
+    }
+    fail_unless (segments >= 3, "%s", pl.c_str ());
+    if (!on) {
+      fail_unless (dates.empty (), "%s", pl.c_str ());
+      continue;
+    }
+    fail_unless_equals_int (dates.size (), segments);
+    for (size_t i = 0; i < dates.size (); i++) {
+      fail_unless (llabs (dates[i] - before) < 30 * G_USEC_PER_SEC, "%s", pl.c_str ());
+      if (i > 0)
+        fail_unless (dates[i] > dates[i - 1], "%s", pl.c_str ());
+    }
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST (test_expired_segments_deleted)
 {
   HlsFixture f;
@@ -244,6 +282,7 @@ s3hlssink_suite (void)
   tcase_set_timeout (tc, 90);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_segments_then_final_playlist);
+  tcase_add_test (tc, test_program_date_time_dates_every_segment);
   tcase_add_test (tc, test_expired_segments_deleted);
   tcase_add_test (tc, test_outage_warns_recovers_and_loses_nothing);
   tcase_add_test (tc, test_full_spool_is_an_error);
