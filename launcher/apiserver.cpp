@@ -2,6 +2,7 @@
 
 #include "hlsfiles.h"
 #include "jsonutil.h"
+#include "webhooks.h"
 #include "webmws/controlmessage.h"
 #include "webmws/wsserver.h"
 
@@ -192,6 +193,8 @@ ApiServer::stream_json (const StreamRecord & r, const std::string & key) const
   add_string (b, "whip_url", base + "/whip/" + r.id);
   add_string (b, "ws_url", ws_base + "/ingest/" + r.id);
   add_string (b, "playback_url", manager_.playback_url (r.id));
+  json_builder_set_member_name (b, "record");
+  json_builder_add_boolean_value (b, r.record);
   json_builder_set_member_name (b, "viewers");
   json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ()));
   LiveStream *ls = r.state == StreamState::live
@@ -222,6 +225,7 @@ ApiServer::api_create (SoupServerMessage * msg)
   }
   std::string title, pipeline;
   int64_t scheduled_at = 0;
+  std::optional<bool> record;
   if (body->length > 0) {
     g_autoptr (JsonParser) parser = json_parser_new ();
     g_autoptr (GError) err = nullptr;
@@ -239,6 +243,16 @@ ApiServer::api_create (SoupServerMessage * msg)
     JsonNode *v;
     json_object_iter_init (&iter, json_node_get_object (root));
     while (json_object_iter_next (&iter, &name, &v)) {
+      if (g_str_equal (name, "record")) {
+        if (JSON_NODE_HOLDS_NULL (v))
+          continue;
+        if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_BOOLEAN) {
+          reply_error (msg, 400, "'record' must be true or false");
+          return;
+        }
+        record = json_node_get_boolean (v);
+        continue;
+      }
       bool is_string = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING;
       bool is_null = JSON_NODE_HOLDS_NULL (v);
       if (!is_string && !is_null) {
@@ -265,14 +279,14 @@ ApiServer::api_create (SoupServerMessage * msg)
         scheduled_at = g_date_time_to_unix (t) * G_USEC_PER_SEC;
       } else {
         reply_error (msg, 400, std::string ("unknown field '") + name
-            + "' (known: title, pipeline, scheduled_at)");
+            + "' (known: title, pipeline, scheduled_at, record)");
         return;
       }
     }
   }
   std::string key;
   Refusal refusal;
-  auto r = manager_.create (title, scheduled_at, pipeline, key, refusal);
+  auto r = manager_.create (title, scheduled_at, pipeline, record, key, refusal);
   if (!r) {
     reply_error (msg, refusal.status, refusal.reason);
     return;
@@ -312,8 +326,8 @@ ApiServer::on_api (SoupServer *, SoupServerMessage * msg, const char *path, GHas
     }
     return;
   }
-  if (!split_path (path, "/api/streams/", id, rest) || (!rest.empty () && rest != "events")
-      || !valid_stream_id (id)) {
+  if (!split_path (path, "/api/streams/", id, rest)
+      || (!rest.empty () && rest != "events" && rest != "recordings") || !valid_stream_id (id)) {
     reply_error (msg, 400, "not a stream id");
     return;
   }
@@ -324,6 +338,8 @@ ApiServer::on_api (SoupServer *, SoupServerMessage * msg, const char *path, GHas
   }
   if (rest == "events") {
     self->api_events (msg, id);
+  } else if (rest == "recordings") {
+    self->api_recordings (msg, id);
   } else if (g_str_equal (method, "GET")) {
     reply_json (msg, 200, self->stream_json (*r, ""));
   } else if (g_str_equal (method, "DELETE")) {
@@ -387,6 +403,24 @@ ApiServer::api_heartbeat (SoupServerMessage * msg, const std::string & id)
   viewers_.heartbeat (id, viewer, g_get_monotonic_time ());
   soup_server_message_set_status (msg, 204, nullptr);
   soup_message_headers_replace (h, "Cache-Control", "no-store");
+}
+
+/* GET /api/streams/{id}/recordings: what a recorded stream left, once
+ * written (an empty list before, or for a stream not recorded) */
+void
+ApiServer::api_recordings (SoupServerMessage * msg, const std::string & id)
+{
+  if (!g_str_equal (soup_server_message_get_method (msg), "GET")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", "GET");
+    reply_error (msg, 405, "use GET");
+    return;
+  }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "recordings");
+  json_builder_add_value (b, recordings_json (manager_.recordings (id), manager_));
+  json_builder_end_object (b);
+  reply_json (msg, 200, to_text (b));
 }
 
 void
@@ -553,7 +587,8 @@ ApiServer::on_live (SoupServer *, SoupServerMessage * msg, const char *path, GHa
   }
   HlsServeOptions options;
   options.cors_origin = self->manager_.config ().cors_origin;
-  serve_hls_file (msg, self->manager_.hls_dir (id), file, options);
+  /* file, or rung/file of an abr stream */
+  serve_hls_path (msg, self->manager_.hls_dir (id), file, options);
   /* a player polling the playlist is a viewer */
   guint status = soup_server_message_get_status (msg);
   if (g_str_equal (soup_server_message_get_method (msg), "GET") && (status == 200 || status == 206)

@@ -1,6 +1,7 @@
 /* castline-launcher: the HTTP surface on one libsoup server.
  *   /api/streams[/{id}]   the admin API (JSON; Bearer admin token, or
  *                         loopback only when none is configured)
+ *   /api/streams/{id}/recordings   a recorded stream's VODs (admin)
  *   /api/streams/{id}/events, /api/events   Server-Sent Events (EventStream)
  *   /api/streams/{id}/heartbeat   a player's heartbeat: public, CORS
  *   /metrics              Prometheus text (MetricsCollector), admin like /api
@@ -63,6 +64,7 @@ class ApiServer {
   void api_create (SoupServerMessage * msg);
   void api_heartbeat (SoupServerMessage * msg, const std::string & id);
   void api_events (SoupServerMessage * msg, const std::string & id);
+  void api_recordings (SoupServerMessage * msg, const std::string & id);
   /* 401 with the challenge unless admin_allowed */
   bool check_admin (SoupServerMessage * msg) const;
   std::string stream_json (const StreamRecord & r, const std::string & key) const;

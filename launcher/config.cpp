@@ -49,6 +49,17 @@ read_string (JsonNode * node, std::string & out, std::string & error)
 }
 
 bool
+read_bool (JsonNode * node, bool & out, std::string & error)
+{
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN) {
+    error = "must be true or false";
+    return false;
+  }
+  out = json_node_get_boolean (node);
+  return true;
+}
+
+bool
 read_uint (JsonNode * node, unsigned & out, unsigned min, unsigned max, std::string & error)
 {
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64) {
@@ -105,6 +116,48 @@ read_http_urls (JsonNode * node, std::vector<std::string> & out, std::string & e
       return false;
     }
   }
+  return true;
+}
+
+bool
+read_object (JsonNode * node, const std::map<std::string, Reader> & readers,
+    const std::string & where, std::string & error);
+
+/* [{"name", "height", "video_bitrate", "audio_bitrate"}, ...], every field
+ * required, then checked as a whole (validate_ladder) */
+bool
+read_ladder (JsonNode * node, std::vector<Rung> & out, std::string & error)
+{
+  if (!JSON_NODE_HOLDS_ARRAY (node)) {
+    error = "must be an array of rungs";
+    return false;
+  }
+  std::vector<Rung> ladder;
+  JsonArray *a = json_node_get_array (node);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *item = json_array_get_element (a, i);
+    Rung r;
+    std::map<std::string, Reader> fields = {
+      { "name", [&r] (JsonNode * n, std::string & e) { return read_string (n, r.name, e); } },
+      { "height", [&r] (JsonNode * n, std::string & e) { return read_uint (n, r.height, 0, 100000, e); } },
+      { "video_bitrate", [&r] (JsonNode * n, std::string & e) {
+          return read_uint (n, r.video_bitrate, 0, 1000000, e); } },
+      { "audio_bitrate", [&r] (JsonNode * n, std::string & e) {
+          return read_uint (n, r.audio_bitrate, 0, 1000000, e); } },
+    };
+    std::string where = "rung " + std::to_string (i);
+    if (!read_object (item, fields, where, error))
+      return false;
+    for (auto & [name, reader] : fields)
+      if (!json_object_has_member (json_node_get_object (item), name.c_str ())) {
+        error = where + " has no " + name;
+        return false;
+      }
+    ladder.push_back (r);
+  }
+  if (!validate_ladder (ladder, error))
+    return false;
+  out = ladder;
   return true;
 }
 
@@ -201,6 +254,12 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "http_request_timeout", uint_into (c.http_request_timeout, 1, 3600) },
     { "ice_servers", [&c] (JsonNode * n, std::string & e) { return read_strings (n, c.ice_servers, e); } },
     { "cors_origin", string_into (c.cors_origin) },
+    { "ladder", [&c] (JsonNode * n, std::string & e) { return read_ladder (n, c.ladder, e); } },
+    { "abr_default", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.abr_default, e); } },
+    { "record", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.record, e); } },
+    { "record_mp4", [&c] (JsonNode * n, std::string & e) {
+        return read_bool (n, c.record_mp4, e);
+      } },
     { "hls", [&hls] (JsonNode * n, std::string & e) { return read_object (n, hls, "hls", e); } },
     { "s3", [&s3] (JsonNode * n, std::string & e) { return read_object (n, s3, "s3", e); } },
     { "webhooks", [&webhooks] (JsonNode * n, std::string & e) {
@@ -215,6 +274,11 @@ load_config (const std::string & path, Config & c, std::string & error)
   c.port = (int) port;
   if (c.s3.enabled () && (c.s3.bucket.empty () || c.s3.public_base_url.empty ())) {
     error = path + ": s3 needs bucket and public_base_url along with endpoint";
+    return false;
+  }
+  if (c.record_mp4 && c.s3.enabled ()) {
+    error = path + ": record_mp4 needs local output (with s3 the segments are not on this "
+        "machine to remux)";
     return false;
   }
   if (c.hls_max_files < c.hls_playlist_length) {

@@ -2,6 +2,8 @@
  * changes them (every key is documented in the README). */
 #pragma once
 
+#include "abrladder.h"
+
 #include <string>
 #include <vector>
 
@@ -50,6 +52,15 @@ struct Config {
   unsigned hls_max_files = 10;         /* segments kept on disk */
   std::vector<std::string> ice_servers;  /* stun:host:port, turn://user:pass@host:port */
   std::string cors_origin = "*";
+  /* the rungs of the abr pipeline (README, "Adaptive bitrate") */
+  std::vector<Rung> ladder = default_ladder ();
+  /* a stream created without a pipeline whose publisher sends video gets abr */
+  bool abr_default = false;
+  /* record every stream not created with "record": false (Recorder) */
+  bool record = false;
+  /* recordings also get recording.mp4, remuxed from the segments
+   * (Mp4Remux; local output only) */
+  bool record_mp4 = false;
   S3Output s3;
   WebhookSettings webhooks;
 

@@ -1,5 +1,7 @@
 #include "hlsfiles.h"
 
+#include "abrladder.h"
+
 #include <glib.h>
 
 #include <cerrno>
@@ -221,6 +223,39 @@ valid_hls_file_name (const std::string & name)
     if (!g_ascii_isalnum (c) && c != '_' && c != '.' && c != '-')
       return false;
   return file_type (name) != nullptr;
+}
+
+bool
+valid_hls_folder_name (const std::string & name)
+{
+  return valid_rung_name (name);
+}
+
+void
+serve_hls_path (SoupServerMessage * msg, const std::string & dir, const std::string & path,
+    const HlsServeOptions & options)
+{
+  size_t slash = path.find ('/');
+  if (slash == std::string::npos) {
+    serve_hls_file (msg, dir, path, options);
+    return;
+  }
+  std::string folder = path.substr (0, slash), name = path.substr (slash + 1);
+  if (!valid_hls_folder_name (folder)) {
+    add_cors (soup_server_message_get_response_headers (msg), options);
+    reply_text (msg, SOUP_STATUS_BAD_REQUEST, "not an HLS folder name");
+    return;
+  }
+  /* a real folder, never a symlink out of the stream's directory */
+  std::string sub = dir + G_DIR_SEPARATOR_S + folder;
+  struct stat st;
+  if (lstat (sub.c_str (), &st) != 0 || !S_ISDIR (st.st_mode)) {
+    add_cors (soup_server_message_get_response_headers (msg), options);
+    reply_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
+    return;
+  }
+  /* a second '/' in name is refused as a file name */
+  serve_hls_file (msg, sub, name, options);
 }
 
 void

@@ -24,6 +24,15 @@ struct HlsServeOptions {
  * no leading '.', no "..", extension one of m3u8 ts m4s mp4 aac vtt */
 bool valid_hls_file_name (const std::string & name);
 
+/* true for a folder inside a stream's directory: an abr rung's name,
+ * [A-Za-z0-9_-]{1,32} (so never "." or "..") */
+bool valid_hls_folder_name (const std::string & name);
+
+/* Answers @msg with @path under @dir: "name" or "folder/name" (an abr
+ * rung's files), both checked (400 otherwise), then as serve_hls_file. */
+void serve_hls_path (SoupServerMessage * msg, const std::string & dir, const std::string & path,
+    const HlsServeOptions & options);
+
 /* Answers @msg with @dir/@name: 200/206/416 for the file, 204 for a CORS
  * preflight, 400 for a bad name, 404 when missing, 405 for other methods,
  * 503 + Retry-After for a playlist caught half written (empty, or its last

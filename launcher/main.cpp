@@ -56,10 +56,23 @@ print_pipeline (StreamManager & m, const std::string & name)
     fprintf (stderr, "no pipeline named '%s'\n", name.c_str ());
     return 1;
   }
-  std::string out = "hlssink2 name=out location=/tmp/castline-" + name
-      + "/segment%05d.ts playlist-location=/tmp/castline-" + name
-      + "/index.m3u8 target-duration=2";
-  printf ("%s\n", render_graph (*d, { { "output", out }, { "stream_id", "demo" } }).c_str ());
+  auto sink = [&name] (const std::string & element, const std::string & folder) {
+    std::string dir = "/tmp/castline-" + name + folder;
+    return "hlssink2 name=" + element + " location=" + dir + "/segment%05d.ts playlist-location="
+        + dir + "/index.m3u8 target-duration=2";
+  };
+  /* an abr graph: its rungs for a 1920x1080 H.264 input, keyframes every
+   * 60 frames (the launcher forces them at the input's instead) */
+  const Config & c = m.config ();
+  std::vector<RungPlan> rungs = select_rungs (c.ladder, 1920, 1080, 1, 1, true);
+  std::string ladder = ladder_graph (rungs, !d->audio_codecs.empty (), 60,
+      [&sink] (const RungPlan & p) {
+        return sink (rung_sink_name (p.rung), "/" + p.rung.name)
+            + (p.passthrough ? "" : " send-keyframe-requests=false");
+      });
+  printf ("%s\n", render_graph (*d, { { "output", sink ("out", "") }, { "stream_id", "demo" },
+          { "ladder", ladder }, { "video_parse", video_parse_for ("h264") },
+          { "video_decode", video_decode_for ("h264") } }).c_str ());
   return 0;
 }
 
@@ -116,6 +129,14 @@ main (int argc, char **argv)
   WebhookSender webhooks (config.webhooks);
   manager.add_event_listener ([&webhooks, &manager] (const StreamEvent & e) {
         webhooks.post_stream_event (e, manager.playback_url (e.stream.id));
+      });
+  manager.add_recording_listener ([&webhooks, &manager] (const StreamRecord & r,
+          const std::vector<RecordingRecord> & recordings) {
+        g_autoptr (JsonObject) members = json_object_new ();
+        json_object_set_member (members, "stream",
+            webhook_stream_json (r, manager.playback_url (r.id)));
+        json_object_set_member (members, "recordings", recordings_json (recordings, manager));
+        webhooks.post ("recording.ready", members);
       });
   ApiServer api (manager);
   api.set_webhook_stats ([&webhooks] { return webhooks.stats (); });

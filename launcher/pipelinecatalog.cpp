@@ -12,7 +12,8 @@ namespace {
 
 const std::set<std::string> kVideoCodecs = { "h264", "vp8", "vp9" };
 const std::set<std::string> kAudioCodecs = { "opus" };
-const std::set<std::string> kPlaceholders = { "output", "stream_id" };
+const std::set<std::string> kPlaceholders = { "output", "stream_id", "ladder", "video_parse",
+  "video_decode" };
 
 std::string
 trim (const std::string & s)
@@ -52,7 +53,8 @@ placeholders (const std::string & graph, std::set<std::string> & used, std::stri
     }
     std::string name = graph.substr (pos + 1, end - pos - 1);
     if (!kPlaceholders.count (name)) {
-      error = "unknown placeholder {" + name + "} (known: {output}, {stream_id})";
+      error = "unknown placeholder {" + name + "} (known: {output}, {stream_id}, {ladder}, "
+          "{video_parse}, {video_decode})";
       return false;
     }
     used.insert (name);
@@ -76,7 +78,8 @@ bool
 check_graph (const PipelineDescription & d, std::string & error)
 {
   std::string desc = render_graph (d, { { "output", "hlssink2 name=out" },
-        { "stream_id", "check" } });
+        { "stream_id", "check" }, { "ladder", "" }, { "video_parse", "identity" },
+        { "video_decode", "identity" } });
   GError *err = nullptr;
   GstParseContext *ctx = gst_parse_context_new ();
   GstElement *bin = gst_parse_launch_full (desc.c_str (), ctx, GST_PARSE_FLAG_FATAL_ERRORS, &err);
@@ -108,11 +111,25 @@ check_graph (const PipelineDescription & d, std::string & error)
     if (e)
       gst_object_unref (e);
   }
-  GstElement *out = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), "out") : nullptr;
-  if (!out && error.empty ())
-    error = "{output} must appear in the graph as is (it is named out)";
-  if (out)
-    gst_object_unref (out);
+  if (d.ladder) {
+    /* the rungs hang off these tees (AbrBuilder) */
+    for (const char *tee : { "video_raw", "audio_raw" }) {
+      if (g_str_equal (tee, "audio_raw") && d.audio_codecs.empty ())
+        continue;
+      GstElement *e = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), tee) : nullptr;
+      if ((!e || g_strcmp0 (GST_OBJECT_NAME (gst_element_get_factory (e)), "tee") != 0)
+          && error.empty ())
+        error = std::string ("a {ladder} graph needs a tee named ") + tee;
+      if (e)
+        gst_object_unref (e);
+    }
+  } else {
+    GstElement *out = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), "out") : nullptr;
+    if (!out && error.empty ())
+      error = "{output} must appear in the graph as is (it is named out)";
+    if (out)
+      gst_object_unref (out);
+  }
   gst_object_unref (bin);
   return error.empty ();
 }
@@ -187,8 +204,13 @@ parse_pipeline_description (const std::string & name, const std::string & text,
   std::set<std::string> used;
   if (!placeholders (d.graph, used, error))
     return false;
-  if (!used.count ("output")) {
-    error = "the graph has no {output}";
+  d.ladder = used.count ("ladder") > 0;
+  if (used.count ("output") == d.ladder) {
+    error = d.ladder ? "a graph has {output} or {ladder}, not both" : "the graph has no {output}";
+    return false;
+  }
+  if (d.ladder && d.video_codecs.empty ()) {
+    error = "a {ladder} graph needs video";
     return false;
   }
   return check_graph (d, error);

@@ -8,7 +8,10 @@
  * launcher links the ingest's elementary streams to their sink pads: H.264,
  * VP8 or VP9 video, Opus audio, as the header says) and ends in {output},
  * which becomes the HLS sink, named out, with request pads out.video and
- * out.audio. Placeholders: {output}, {stream_id}. */
+ * out.audio. Placeholders: {output}, {stream_id}; an adaptive-bitrate
+ * graph has {ladder} instead of {output} (the rungs, see abrbuilder.h) and
+ * may use {video_parse}, {video_decode} (the input codec's parser and
+ * decoder). */
 #pragma once
 
 #include <map>
@@ -24,6 +27,9 @@ struct PipelineDescription {
   std::vector<std::string> video_codecs;   /* h264, vp8, vp9; empty: no video */
   std::vector<std::string> audio_codecs;   /* opus; empty: no audio */
   std::string graph;
+  /* {ladder} instead of {output}: an adaptive-bitrate graph, one sink per
+   * rung (AbrBuilder); {video_parse}, {video_decode} follow the input codec */
+  bool ladder = false;
 
   bool takes (const std::string & kind, const std::string & codec) const;
 };

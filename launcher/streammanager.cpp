@@ -21,6 +21,17 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
   }
   if (!store_.open (config_.data_dir + "/castline.db", error))
     return false;
+  if (config_.s3.enabled ()) {
+    /* the recordings' VOD playlists go up with a client of their own */
+    castline::s3::S3Config s3;
+    s3.endpoint = config_.s3.endpoint;
+    s3.region = config_.s3.region;
+    s3.bucket = config_.s3.bucket;
+    s3.credentials.access_key = config_.s3.access_key;
+    s3.credentials.secret_key = config_.s3.secret_key;
+    s3.apply_environment ();
+    recording_s3_ = std::make_shared<castline::s3::S3Client> (std::move (s3));
+  }
   if (!catalog_.load (config_.pipeline_dirs, warnings)) {
     error = "no usable pipeline description in";
     for (auto & d : config_.pipeline_dirs)
@@ -32,7 +43,8 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
 
 std::optional<StreamRecord>
 StreamManager::create (const std::string & title, int64_t scheduled_at,
-    const std::string & pipeline, std::string & key, Refusal & refusal)
+    const std::string & pipeline, std::optional<bool> record, std::string & key,
+    Refusal & refusal)
 {
   if (!pipeline.empty () && !catalog_.find (pipeline)) {
     refusal = { 400, "unknown pipeline '" + pipeline + "'" };
@@ -41,6 +53,7 @@ StreamManager::create (const std::string & title, int64_t scheduled_at,
   StreamRecord r;
   r.title = title;
   r.pipeline = pipeline;
+  r.record = record.value_or (config_.record);
   key = random_token (24);
   r.key_hash = hash_key (key);
   r.created_at = g_get_real_time ();
@@ -93,16 +106,28 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
   }
   const PipelineDescription *d = nullptr;
   std::string v, a;
-  if (!r->pipeline.empty ()) {
-    d = catalog_.find (r->pipeline);
+  /* abr_default: a publisher sending video, to a stream created without a
+   * pipeline, gets abr when abr takes its video */
+  std::string wanted = r->pipeline;
+  const PipelineDescription *abr = catalog_.find ("abr");
+  if (wanted.empty () && config_.abr_default && abr
+      && std::any_of (video_codecs.begin (), video_codecs.end (),
+          [abr] (const std::string & c) { return abr->takes ("video", c); }))
+    wanted = "abr";
+  if (!wanted.empty ()) {
+    d = catalog_.find (wanted);
     if (!d) {
-      refusal = { 500, "the stream's pipeline '" + r->pipeline + "' is not loaded" };
+      refusal = { 500, "the stream's pipeline '" + wanted + "' is not loaded" };
       return nullptr;
     }
+    /* the description's own order decides among what is offered (abr: H.264
+     * first, passed through, over a browser's VP8 listed before it) */
     auto first_taken = [d] (const char *kind, const std::vector<std::string> & offered) {
-      auto it = std::find_if (offered.begin (), offered.end (),
-          [d, kind] (const std::string & c) { return d->takes (kind, c); });
-      return it == offered.end () ? std::string () : *it;
+      const auto & mine = std::string (kind) == "video" ? d->video_codecs : d->audio_codecs;
+      auto it = std::find_if (mine.begin (), mine.end (), [&offered] (const std::string & c) {
+            return std::find (offered.begin (), offered.end (), c) != offered.end ();
+          });
+      return it == mine.end () ? std::string () : *it;
     };
     v = first_taken ("video", video_codecs);
     a = first_taken ("audio", audio_codecs);
@@ -124,8 +149,12 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
   out.hls_dir = hls_dir (id);
   out.target_duration = config_.hls_target_duration;
   out.playlist_length = config_.hls_playlist_length;
-  out.max_files = config_.hls_max_files;
+  /* a recording keeps every segment; the live playlist still rolls */
+  out.max_files = r->record ? 0 : config_.hls_max_files;
   out.s3 = config_.s3;
+  out.ladder = config_.ladder;
+  out.video_codec = v;
+  out.s3_client = recording_s3_;       /* the master playlist of an abr stream, too */
   StreamPipeline::Listener l;
   l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };
   std::string error;
@@ -134,6 +163,8 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
     refusal = { 500, error };
     return nullptr;
   }
+  if (r->record)
+    start_recording (id, *pipeline);
   LiveStream & ls = live_[id];
   ls.pipeline = std::move (pipeline);
   ls.pipeline_name = d->name;
@@ -143,6 +174,7 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
     before_start (ls);
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
+    recorders_.erase (id);
     refusal = { 500, error };
     return nullptr;
   }
@@ -178,6 +210,7 @@ StreamManager::abandon (const std::string & id)
   if (it == live_.end ())
     return;
   live_.erase (it);
+  recorders_.erase (id);
   if (auto r = store_.get (id)) {
     r->ingest.clear ();
     r->started_at = 0;
@@ -229,6 +262,76 @@ StreamManager::emit (const char *type, const StreamRecord & r)
     l (e);
 }
 
+/* Every HLS output of the pipeline is recorded: the single sink `out`, or
+ * one sink per rung of an abr pipeline (made on a streaming thread at the
+ * input's first caps: the hook then runs there, before the sink gets
+ * data). Each writes segment%05d.ts next to its index.m3u8. */
+void
+StreamManager::start_recording (const std::string & id, StreamPipeline & pipeline)
+{
+  auto recorder = std::make_unique<Recorder> (id, recording_s3_, config_.record_mp4);
+  if (config_.s3.enabled ())
+    recorder->set_root ("", config_.s3.key_prefix + id + "/");
+  else
+    recorder->set_root (hls_dir (id), "");
+  recorder->follow (pipeline.pipeline ());
+  /* the recorder outlives the pipeline's streaming threads (it goes once
+   * the pipeline is at NULL and its VODs are written) */
+  Recorder *rec = recorder.get ();
+  pipeline.set_output_hook ([rec] (const HlsOutput & out) {
+        RecordedOutput o;
+        o.name = out.name;
+        o.sink = out.sink;
+        o.dir = out.key_prefix.empty () ? out.dir : "";
+        o.key_prefix = out.key_prefix;
+        o.segment_name = [] (guint n) {
+          g_autofree gchar *name = g_strdup_printf ("segment%05u.ts", n);
+          return std::string (name);
+        };
+        rec->attach (std::move (o));
+      });
+  recorders_[id] = std::move (recorder);
+}
+
+void
+StreamManager::on_recorded (const std::string & id, std::vector<RecordingRecord> recordings)
+{
+  std::string error;
+  std::vector<RecordingRecord> stored;
+  for (auto & rec : recordings) {
+    if (store_.add_recording (rec, error))
+      stored.push_back (rec);
+    else
+      g_warning ("stream %s: cannot store its recording %s: %s", id.c_str (), rec.name.c_str (),
+          error.c_str ());
+  }
+  auto r = store_.get (id);
+  if (r && !stored.empty ()) {
+    g_message ("stream %s: recording ready (%zu file%s)", id.c_str (), stored.size (),
+        stored.size () == 1 ? "" : "s");
+    for (auto & l : recording_listeners_)
+      l (*r, stored);
+  }
+  /* the recorder is in the middle of its own callback: drop it afterwards */
+  auto it = recorders_.find (id);
+  if (it != recorders_.end ()) {
+    Recorder *doomed = it->second.release ();
+    recorders_.erase (it);
+    g_idle_add_full (G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
+          delete static_cast<Recorder *> (data);
+          return G_SOURCE_REMOVE;
+        }, doomed, nullptr);
+  }
+  check_shutdown_done ();
+}
+
+void
+StreamManager::add_recording_listener (
+    std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)> listener)
+{
+  recording_listeners_.push_back (std::move (listener));
+}
+
 void
 StreamManager::on_finished (const std::string & id, bool ok, const std::string & reason)
 {
@@ -248,7 +351,22 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
         delete static_cast<LiveStream *> (data);
         return G_SOURCE_REMOVE;
       }, doomed, nullptr);
-  if (shutting_down_ && live_.empty () && shutdown_done_) {
+  /* the pipeline is at NULL: every segment it closed is known (a failed
+   * stream's too) */
+  auto rec = recorders_.find (id);
+  if (rec != recorders_.end ())
+    rec->second->finish ([this, id] (std::vector<RecordingRecord> recordings) {
+          on_recorded (id, std::move (recordings));
+        });
+  check_shutdown_done ();
+}
+
+/* Once no stream is live and every recording is written, a shutdown is
+ * done. */
+void
+StreamManager::check_shutdown_done ()
+{
+  if (shutting_down_ && live_.empty () && recorders_.empty () && shutdown_done_) {
     auto done = std::move (shutdown_done_);
     shutdown_done_ = nullptr;
     /* after the idle above, so the pipelines are gone first */
@@ -270,20 +388,26 @@ StreamManager::hls_dir (const std::string & id) const
 std::string
 StreamManager::playback_url (const std::string & id) const
 {
+  return output_url (id, "index.m3u8");
+}
+
+std::string
+StreamManager::output_url (const std::string & id, const std::string & file) const
+{
   if (config_.s3.enabled ()) {
     std::string base = config_.s3.public_base_url;
     while (!base.empty () && base.back () == '/')
       base.pop_back ();
-    return base + "/" + config_.s3.key_prefix + id + "/index.m3u8";
+    return base + "/" + config_.s3.key_prefix + id + "/" + file;
   }
-  return config_.base_url () + "/live/" + id + "/index.m3u8";
+  return config_.base_url () + "/live/" + id + "/" + file;
 }
 
 void
 StreamManager::shutdown (std::function<void ()> done)
 {
   shutting_down_ = true;
-  if (live_.empty ()) {
+  if (live_.empty () && recorders_.empty ()) {
     done ();
     return;
   }

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "pipelinecatalog.h"
+#include "recorder.h"
 #include "streampipeline.h"
 #include "streamstore.h"
 
@@ -57,9 +58,11 @@ class StreamManager {
   const Config & config () const { return config_; }
   const PipelineCatalog & catalog () const { return catalog_; }
 
-  /* A new stream; key is its stream key, given out this once. */
+  /* A new stream; key is its stream key, given out this once. record:
+   * whether it is recorded (unset: Config::record). */
   std::optional<StreamRecord> create (const std::string & title, int64_t scheduled_at,
-      const std::string & pipeline, std::string & key, Refusal & refusal);
+      const std::string & pipeline, std::optional<bool> record, std::string & key,
+      Refusal & refusal);
   std::optional<StreamRecord> get (const std::string & id) const { return store_.get (id); }
   std::vector<StreamRecord> list () const { return store_.list (); }
   /* Ends a stream (a live one is finalized first); false for an unknown id. */
@@ -85,6 +88,19 @@ class StreamManager {
 
   /* Where a stream's HLS is played from. */
   std::string playback_url (const std::string & id) const;
+  /* The URL of a file of a stream's output (its directory served under
+   * /live/{id}/, or its S3 prefix): "index.m3u8", "vod.m3u8". */
+  std::string output_url (const std::string & id, const std::string & file) const;
+
+  /* A stream's recordings, once written (empty before its end). */
+  std::vector<RecordingRecord> recordings (const std::string & id) const
+  {
+    return store_.recordings (id);
+  }
+  /* Called on the main context when a recorded stream's recordings are
+   * written and stored (not when none could be): "recording.ready". */
+  void add_recording_listener (
+      std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)> listener);
   std::string hls_dir (const std::string & id) const;
 
   /* Called on the main context for every StreamEvent, in the order they
@@ -101,12 +117,20 @@ class StreamManager {
   void on_finished (const std::string & id, bool ok, const std::string & reason);
   void set_state (StreamRecord & r, StreamState state, const std::string & reason);
   void emit (const char *type, const StreamRecord & r);
+  void start_recording (const std::string & id, StreamPipeline & pipeline);
+  void on_recorded (const std::string & id, std::vector<RecordingRecord> recordings);
+  void check_shutdown_done ();
 
   Config config_;
   StreamStore store_;
   PipelineCatalog catalog_;
   std::map<std::string, LiveStream> live_;
   std::vector<std::function<void (const StreamEvent &)>> event_listeners_;
+  std::vector<std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)>>
+      recording_listeners_;
+  /* recorded streams, from going live until their VODs are written */
+  std::map<std::string, std::unique_ptr<Recorder>> recorders_;
+  std::shared_ptr<castline::s3::S3Client> recording_s3_;   /* VOD uploads (S3 output) */
   std::function<void ()> shutdown_done_;
   bool shutting_down_ = false;
 };

@@ -85,7 +85,9 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
     g_once_init_leave (&debug_once, 1);
   }
   const char *sink = out.s3.enabled () ? "s3hlssink name=out" : "hlssink2 name=out";
-  std::string desc = render_graph (d, { { "output", sink }, { "stream_id", stream_id } });
+  std::string desc = render_graph (d, { { "output", sink }, { "stream_id", stream_id },
+        { "ladder", "" }, { "video_parse", video_parse_for (out.video_codec) },
+        { "video_decode", video_decode_for (out.video_codec) } });
   GError *err = nullptr;
   GstElement *bin = gst_parse_launch_full (desc.c_str (), nullptr, GST_PARSE_FLAG_FATAL_ERRORS,
       &err);
@@ -108,32 +110,62 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
    * Forwarded, the children's EOS messages reach the bus. */
   g_object_set (bin, "message-forward", TRUE, nullptr);
 
-  g_autoptr (GstElement) sinkel = gst_bin_get_by_name (GST_BIN (bin), "out");
-  std::string tmpl = "segment%05d.ts";
-  if (out.s3.enabled ()) {
-    g_object_set (sinkel, "endpoint", out.s3.endpoint.c_str (), "bucket", out.s3.bucket.c_str (),
-        "region", out.s3.region.c_str (), "access-key", out.s3.access_key.c_str (),
-        "secret-key", out.s3.secret_key.c_str (),
-        "key-prefix", (out.s3.key_prefix + stream_id + "/").c_str (),
-        "location", tmpl.c_str (), "playlist-location", "index.m3u8", nullptr);
-  } else {
-    if (g_mkdir_with_parents (out.hls_dir.c_str (), 0755) != 0) {
-      error = "cannot create " + out.hls_dir + ": " + g_strerror (errno);
-      gst_object_unref (bin);
-      return nullptr;
-    }
-    std::string location = out.hls_dir + G_DIR_SEPARATOR_S + tmpl;
-    std::string playlist = out.hls_dir + G_DIR_SEPARATOR_S + "index.m3u8";
-    g_object_set (sinkel, "location", location.c_str (), "playlist-location", playlist.c_str (),
-        nullptr);
-  }
-  g_object_set (sinkel, "target-duration", out.target_duration, "playlist-length",
-      out.playlist_length, "max-files", out.max_files, nullptr);
-
   std::unique_ptr<StreamPipeline> p (new StreamPipeline ());
   p->pipeline_ = GST_PIPELINE (bin);
   p->listener_ = std::move (listener);
+  p->stream_id_ = stream_id;
+  p->out_ = out;
+  if (!out.s3.enabled () && g_mkdir_with_parents (out.hls_dir.c_str (), 0755) != 0) {
+    error = "cannot create " + out.hls_dir + ": " + g_strerror (errno);
+    return nullptr;
+  }
+  if (g_autoptr (GstElement) sinkel = gst_bin_get_by_name (GST_BIN (bin), "out")) {
+    if (!p->add_output (sinkel, "", true, error))
+      return nullptr;
+  } else {
+    /* {ladder}: one sink per rung, made at the input's first caps */
+    StreamPipeline *self = p.get ();
+    AbrBuilder::Hooks hooks;
+    hooks.make_sink = [self] (const RungPlan & plan, std::string & why) -> GstElement * {
+      GstElement *e = gst_element_factory_make (self->out_.s3.enabled () ? "s3hlssink" : "hlssink2",
+          rung_sink_name (plan.rung).c_str ());
+      if (!e) {
+        why = "no HLS sink element";
+        return nullptr;
+      }
+      /* encoded rungs take keyframes only where AbrBuilder forces them;
+       * the passthrough rung may ask the publisher, as `out` does */
+      if (!self->add_output (e, plan.rung.name, plan.passthrough, why)) {
+        gst_object_unref (gst_object_ref_sink (e));
+        return nullptr;
+      }
+      return e;
+    };
+    std::weak_ptr<bool> alive = p->alive_;
+    hooks.master_ready = [self, alive] (std::string master) {
+      /* the main context writes or uploads it; the pipeline may be gone */
+      auto *job = new std::function<void ()> ([self, alive, master] {
+            if (!alive.expired ())
+              self->write_master (master);
+          });
+      g_main_context_invoke_full (nullptr, G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
+            (*static_cast<std::function<void ()> *> (data)) ();
+            return G_SOURCE_REMOVE;
+          }, job, [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
+    };
+    p->abr_ = std::make_unique<AbrBuilder> (GST_BIN (bin), out.ladder, out.target_duration,
+        std::move (hooks));
+    if (!p->abr_->install (error)) {
+      error = "pipeline " + d.name + ": " + error;
+      return nullptr;
+    }
+    if (out.s3.enabled () && !out.s3_client) {
+      error = "pipeline " + d.name + ": S3 output needs a client for the master playlist";
+      return nullptr;
+    }
+  }
   g_autoptr (GstBus) bus = gst_pipeline_get_bus (p->pipeline_);
+  gst_bus_set_sync_handler (bus, on_bus_sync, p.get (), nullptr);
   p->bus_watch_ = gst_bus_add_watch (bus, on_bus, p.get ());
   for (const char *entry : { "video_in", "audio_in" }) {
     g_autoptr (GstElement) e = gst_bin_get_by_name (GST_BIN (bin), entry);
@@ -143,7 +175,7 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
     gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &p->last_buffer_us_, nullptr);
     if (g_str_equal (entry, "video_in")) {
       /* a little under a segment, so that the keyframe comes in time */
-      auto *k = new KeyframeRequester { out.target_duration * GST_SECOND * 9 / 10 };
+      auto *k = new KeyframeRequester { (GstClockTime) out.target_duration * GST_SECOND * 9 / 10 };
       gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, KeyframeRequester::probe, k,
           [] (gpointer data) { delete static_cast<KeyframeRequester *> (data); });
     }
@@ -153,6 +185,7 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
 
 StreamPipeline::~StreamPipeline ()
 {
+  alive_.reset ();
   if (bus_watch_)
     g_source_remove (bus_watch_);
   if (stop_timer_)
@@ -161,6 +194,8 @@ StreamPipeline::~StreamPipeline ()
     g_source_remove (idle_timer_);
   if (pipeline_) {
     gst_element_set_state (GST_ELEMENT (pipeline_), GST_STATE_NULL);
+    g_autoptr (GstBus) bus = gst_pipeline_get_bus (pipeline_);
+    gst_bus_set_sync_handler (bus, nullptr, nullptr, nullptr);
     gst_object_unref (pipeline_);
   }
   if (video_stats_)
@@ -169,6 +204,104 @@ StreamPipeline::~StreamPipeline ()
     gst_structure_free (audio_stats_);
   if (final_output_stats_)
     gst_structure_free (final_output_stats_);
+}
+
+bool
+StreamPipeline::add_output (GstElement * sink, const std::string & rung, bool request_keyframes,
+    std::string & error)
+{
+  HlsOutput o;
+  o.name = rung;
+  o.sink = sink;
+  std::string tmpl = "segment%05d.ts";
+  std::shared_ptr<PlaylistDates> dates;
+  if (out_.s3.enabled ()) {
+    o.key_prefix = out_.s3.key_prefix + stream_id_ + "/" + (rung.empty () ? "" : rung + "/");
+    g_object_set (sink, "endpoint", out_.s3.endpoint.c_str (), "bucket", out_.s3.bucket.c_str (),
+        "region", out_.s3.region.c_str (), "access-key", out_.s3.access_key.c_str (),
+        "secret-key", out_.s3.secret_key.c_str (), "key-prefix", o.key_prefix.c_str (),
+        "location", tmpl.c_str (), "playlist-location", "index.m3u8",
+        "program-date-time", TRUE, nullptr);
+  } else {
+    o.dir = out_.hls_dir + (rung.empty () ? "" : G_DIR_SEPARATOR_S + rung);
+    if (g_mkdir_with_parents (o.dir.c_str (), 0755) != 0) {
+      error = "cannot create " + o.dir + ": " + g_strerror (errno);
+      return false;
+    }
+    std::string location = o.dir + G_DIR_SEPARATOR_S + tmpl;
+    std::string playlist = o.dir + G_DIR_SEPARATOR_S + "index.m3u8";
+    g_object_set (sink, "location", location.c_str (), "playlist-location", playlist.c_str (),
+        nullptr);
+    dates = PlaylistDates::attach (sink, playlist);
+  }
+  g_object_set (sink, "target-duration", out_.target_duration, "playlist-length",
+      out_.playlist_length, "max-files", out_.max_files, "send-keyframe-requests",
+      request_keyframes, nullptr);
+
+  std::function<void (const HlsOutput &)> hook;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    outputs_.push_back (o);
+    eos_pending_.insert (GST_OBJECT_NAME (sink));
+    if (dates) {
+      dates_.emplace_back (sink, dates);
+      if (have_offset_)
+        dates->set_offset (rt_to_unix_ns_);
+    }
+    hook = output_hook_;
+  }
+  if (hook)
+    hook (o);
+  return true;
+}
+
+void
+StreamPipeline::set_output_hook (std::function<void (const HlsOutput &)> hook)
+{
+  std::vector<HlsOutput> now;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    output_hook_ = hook;
+    now = outputs_;
+  }
+  for (const HlsOutput & o : now)
+    hook (o);
+}
+
+std::vector<HlsOutput>
+StreamPipeline::outputs () const
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return outputs_;
+}
+
+/* The master playlist of an abr stream, once its rungs are known: next to
+ * the rungs' folders, or at <key_prefix><id>/index.m3u8 */
+void
+StreamPipeline::write_master (const std::string & text)
+{
+  if (out_.s3.enabled ()) {
+    std::string key = out_.s3.key_prefix + stream_id_ + "/index.m3u8";
+    if (!out_.s3_client)
+      return;
+    g_autoptr (GBytes) body = g_bytes_new (text.data (), text.size ());
+    /* the answer comes on the client's thread: nothing of this pipeline there */
+    out_.s3_client->put_object (key, body, "application/vnd.apple.mpegurl", "max-age=1",
+        [key] (castline::s3::S3Result r) {
+          if (r.ok)
+            GST_INFO ("master playlist uploaded to %s", key.c_str ());
+          else
+            g_warning ("the master playlist %s could not be uploaded: %s", key.c_str (),
+                r.error.describe ().c_str ());
+        });
+    return;
+  }
+  std::string path = out_.hls_dir + G_DIR_SEPARATOR_S + "index.m3u8";
+  g_autoptr (GError) err = nullptr;
+  if (!g_file_set_contents (path.c_str (), text.c_str (), (gssize) text.size (), &err))
+    g_warning ("cannot write the master playlist %s: %s", path.c_str (), err->message);
+  else
+    GST_INFO_OBJECT (pipeline_, "master playlist written: %s", path.c_str ());
 }
 
 void
@@ -325,17 +458,32 @@ StreamPipeline::output_stats () const
   return sink_stats ();
 }
 
+/* one sink's stats as they are; several (abr rungs): their counters added */
 GstStructure *
 StreamPipeline::sink_stats () const
 {
-  g_autoptr (GstElement) sink = gst_bin_get_by_name (GST_BIN (pipeline_), "out");
-  GParamSpec *spec = sink ? g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "stats")
-      : nullptr;
-  if (!spec || spec->value_type != GST_TYPE_STRUCTURE)
-    return nullptr;
-  GstStructure *s = nullptr;
-  g_object_get (sink, "stats", &s, nullptr);
-  return s;
+  GstStructure *total = nullptr;
+  for (const HlsOutput & o : outputs ()) {
+    GParamSpec *spec = g_object_class_find_property (G_OBJECT_GET_CLASS (o.sink), "stats");
+    if (!spec || spec->value_type != GST_TYPE_STRUCTURE)
+      continue;
+    GstStructure *s = nullptr;
+    g_object_get (o.sink, "stats", &s, nullptr);
+    if (!s)
+      continue;
+    if (!total) {
+      total = s;
+      continue;
+    }
+    for (int i = 0; i < gst_structure_n_fields (s); i++) {
+      const char *field = gst_structure_nth_field_name (s, i);
+      guint64 a = 0, b = 0;
+      if (gst_structure_get_uint64 (s, field, &b) && gst_structure_get_uint64 (total, field, &a))
+        gst_structure_set (total, field, G_TYPE_UINT64, a + b, nullptr);
+    }
+    gst_structure_free (s);
+  }
+  return total;
 }
 
 void
@@ -357,6 +505,52 @@ StreamPipeline::finish (bool ok, const std::string & reason)
   GST_INFO_OBJECT (pipeline_, "finished: %s", ok ? "EOS" : reason.c_str ());
   if (listener_.finished)
     listener_.finished (ok, reason);   /* may destroy this */
+}
+
+/* On the posting thread, before the message is queued: the start of every
+ * segment of an hlssink2 output, and when PLAYING starts the offset of
+ * running time to real time (base time + the clock's offset to real time,
+ * taken once, so later jumps of the system time do not move dates), for
+ * its playlist's dates (written on a streaming thread when a segment
+ * closes). */
+GstBusSyncReply
+StreamPipeline::on_bus_sync (GstBus *, GstMessage * msg, gpointer data)
+{
+  auto *self = static_cast<StreamPipeline *> (data);
+  GstElement *pipeline = GST_ELEMENT (self->pipeline_);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_STATE_CHANGED
+      && GST_MESSAGE_SRC (msg) == GST_OBJECT (pipeline)) {
+    GstState state;
+    gst_message_parse_state_changed (msg, nullptr, &state, nullptr);
+    g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
+    if (state != GST_STATE_PLAYING || !clock)
+      return GST_BUS_PASS;
+    std::lock_guard<std::mutex> lk (self->lock_);
+    if (self->have_offset_)
+      return GST_BUS_PASS;
+    self->rt_to_unix_ns_ = (gint64) gst_element_get_base_time (pipeline)
+        + g_get_real_time () * 1000 - (gint64) gst_clock_get_time (clock);
+    self->have_offset_ = true;
+    for (auto & [sink, d] : self->dates_)
+      d->set_offset (self->rt_to_unix_ns_);
+    return GST_BUS_PASS;
+  }
+  const GstStructure *s = GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+      ? gst_message_get_structure (msg) : nullptr;
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  if (!s || !gst_structure_has_name (s, "splitmuxsink-fragment-opened")
+      || !gst_structure_get_uint64 (s, "running-time", &rt))
+    return GST_BUS_PASS;
+  std::shared_ptr<PlaylistDates> dates;
+  {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    for (auto & [sink, d] : self->dates_)
+      if (gst_object_has_as_ancestor (GST_MESSAGE_SRC (msg), GST_OBJECT (sink)))
+        dates = d;
+  }
+  if (dates)
+    dates->segment_started (rt);
+  return GST_BUS_PASS;
 }
 
 gboolean
@@ -393,12 +587,16 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       if (s && gst_structure_has_name (s, "GstBinForwarded")) {
         GstMessage *inner = nullptr;
         gst_structure_get (s, "message", GST_TYPE_MESSAGE, &inner, nullptr);
-        bool output_done = inner && GST_MESSAGE_TYPE (inner) == GST_MESSAGE_EOS
-            && g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (inner)), "out") == 0;
+        bool output_done = false;
+        if (inner && GST_MESSAGE_TYPE (inner) == GST_MESSAGE_EOS) {
+          std::lock_guard<std::mutex> lk (self->lock_);
+          output_done = self->eos_pending_.erase (GST_OBJECT_NAME (GST_MESSAGE_SRC (inner))) > 0
+              && self->eos_pending_.empty ();
+        }
         if (inner)
           gst_message_unref (inner);
         if (output_done) {
-          GST_INFO_OBJECT (self->pipeline_, "the HLS sink has its final playlist");
+          GST_INFO_OBJECT (self->pipeline_, "every HLS sink has its final playlist");
           self->bus_watch_ = 0;      /* finish may destroy self */
           self->finish (true, "");
           return G_SOURCE_REMOVE;

@@ -6,11 +6,20 @@
  * the main context: the HLS sink's EOS (its playlist is final; forwarded,
  * since a webrtcbin never lets the pipeline itself reach EOS) or an error
  * ends the stream, reported once through Listener::finished with the
- * pipeline already stopped. The latest viewerstats of each branch are kept. */
+ * pipeline already stopped. The latest viewerstats of each branch are kept.
+ *
+ * A graph may have several HLS outputs: an abr description ({ladder})
+ * gets one sink per rung, made at the input's first caps (AbrBuilder), and
+ * a master playlist over them. The stream is over once every output's
+ * sink has posted EOS. Media playlists get EXT-X-PROGRAM-DATE-TIME
+ * (PlaylistDates for hlssink2, s3hlssink's program-date-time). */
 #pragma once
 
+#include "abrbuilder.h"
 #include "config.h"
 #include "pipelinecatalog.h"
+#include "playlistdates.h"
+#include "s3/s3client.h"
 
 #include <gst/gst.h>
 
@@ -18,7 +27,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace castline::launcher {
 
@@ -28,6 +39,20 @@ struct OutputSettings {
   unsigned playlist_length = 6;
   unsigned max_files = 10;
   S3Output s3;                     /* enabled: s3hlssink instead of hlssink2 */
+  /* abr descriptions: the ladder, the input's video codec (h264, vp8,
+   * vp9: its parser and decoder), and with S3 output the client that
+   * uploads the master playlist (required then) */
+  std::vector<Rung> ladder = default_ladder ();
+  std::string video_codec = "h264";
+  std::shared_ptr<castline::s3::S3Client> s3_client;
+};
+
+/* One HLS output sink of a pipeline. */
+struct HlsOutput {
+  std::string name;                /* the rung (its folder); "" for the single output `out` */
+  GstElement *sink = nullptr;      /* hlssink2 or s3hlssink, owned by the pipeline */
+  std::string dir;                 /* local output: its directory (segments, index.m3u8) */
+  std::string key_prefix;          /* S3 output: its key prefix, ending in '/' */
 };
 
 class StreamPipeline {
@@ -46,6 +71,16 @@ class StreamPipeline {
   StreamPipeline & operator= (const StreamPipeline &) = delete;
 
   GstPipeline *pipeline () const { return pipeline_; }
+
+  /* Calls hook for every HLS output sink, before that sink gets any data:
+   * at once (on this thread) for those made with the graph, and for those
+   * made later (abr rungs, at the input's first caps) on the streaming
+   * thread that makes them, configured but not yet in the pipeline nor
+   * started (so the hook must be thread-safe and must not block). Set
+   * before start(). */
+  void set_output_hook (std::function<void (const HlsOutput &)> hook);
+  /* The outputs so far. Any thread. */
+  std::vector<HlsOutput> outputs () const;
 
   /* Links a source pad carrying kind ("video"/"audio") to the graph's
    * entry; a pad the graph has no free entry for goes to a fakesink (a
@@ -88,6 +123,12 @@ class StreamPipeline {
  private:
   StreamPipeline () = default;
   static gboolean on_bus (GstBus *, GstMessage * msg, gpointer self);
+  static GstBusSyncReply on_bus_sync (GstBus *, GstMessage * msg, gpointer self);
+  /* sets an HLS sink's locations (rung: its folder, "" for the stream's
+   * own) and registers it as an output; any thread */
+  bool add_output (GstElement * sink, const std::string & rung, bool request_keyframes,
+      std::string & error);
+  void write_master (const std::string & text);   /* main context */
   void finish (bool ok, const std::string & reason);
   GstStructure *sink_stats () const;
 
@@ -100,7 +141,18 @@ class StreamPipeline {
   bool stopping_ = false;
   GstStructure *final_output_stats_ = nullptr;   /* the sink's stats when it finished */
 
+  std::string stream_id_;
+  OutputSettings out_;
+  std::unique_ptr<AbrBuilder> abr_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);   /* weak in main-context calls */
+
   mutable std::mutex lock_;                    /* below */
+  std::function<void (const HlsOutput &)> output_hook_;
+  std::vector<HlsOutput> outputs_;
+  std::set<std::string> eos_pending_;          /* names of the sinks yet to post EOS */
+  std::vector<std::pair<GstElement *, std::shared_ptr<PlaylistDates>>> dates_;  /* hlssink2 outputs */
+  gint64 rt_to_unix_ns_ = 0;     /* base time + real time - clock time, taken at PLAYING */
+  bool have_offset_ = false;
   GstStructure *video_stats_ = nullptr;
   GstStructure *audio_stats_ = nullptr;
   std::atomic<gint64> last_buffer_us_ { 0 };

@@ -55,7 +55,7 @@ prepare (sqlite3 * db, const char *sql)
 
 const char *const kColumns =
     "id, title, pipeline, key_hash, state, reason, ingest, created_at, scheduled_at, "
-    "started_at, ended_at";
+    "started_at, ended_at, record";
 
 std::string
 text (sqlite3_stmt * s, int col)
@@ -79,6 +79,7 @@ row (sqlite3_stmt * s)
   r.scheduled_at = sqlite3_column_int64 (s, 8);
   r.started_at = sqlite3_column_int64 (s, 9);
   r.ended_at = sqlite3_column_int64 (s, 10);
+  r.record = sqlite3_column_int (s, 11) != 0;
   return r;
 }
 
@@ -97,6 +98,51 @@ bind (sqlite3_stmt * s, const StreamRecord & r)
   sqlite3_bind_int64 (s, 9, r.scheduled_at);
   sqlite3_bind_int64 (s, 10, r.started_at);
   sqlite3_bind_int64 (s, 11, r.ended_at);
+  sqlite3_bind_int (s, 12, r.record ? 1 : 0);
+}
+
+/* Schema changes since the first release, in order: migration i takes a
+ * database at user_version i to i + 1. Append only; never edit one that
+ * shipped. */
+const char *const kMigrations[] = {
+  /* 1: recordings (issue 5) */
+  "ALTER TABLE streams ADD COLUMN record INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE recordings ("
+  " stream_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,"
+  " duration_us INTEGER NOT NULL, segments INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+  " bytes INTEGER NOT NULL, error TEXT NOT NULL, PRIMARY KEY (stream_id, kind, name));",
+};
+
+/* Applies the migrations a database lacks, each in a transaction with
+ * its user_version, so a crash leaves it at one version or the next. */
+bool
+migrate (sqlite3 * db, std::string & error)
+{
+  Stmt v = prepare (db, "PRAGMA user_version");
+  if (!v || sqlite3_step (v.get ()) != SQLITE_ROW) {
+    error = sqlite3_errmsg (db);
+    return false;
+  }
+  int version = sqlite3_column_int (v.get (), 0);
+  v.reset ();
+  int latest = (int) G_N_ELEMENTS (kMigrations);
+  if (version > latest) {
+    error = "the database is of a newer castline (schema " + std::to_string (version) + ", this "
+        "one knows " + std::to_string (latest) + ")";
+    return false;
+  }
+  for (; version < latest; version++) {
+    std::string sql = std::string ("BEGIN;") + kMigrations[version] + "PRAGMA user_version = "
+        + std::to_string (version + 1) + ";COMMIT;";
+    char *msg = nullptr;
+    if (sqlite3_exec (db, sql.c_str (), nullptr, nullptr, &msg) != SQLITE_OK) {
+      error = "migration " + std::to_string (version + 1) + ": " + (msg ? msg : "failed");
+      sqlite3_free (msg);
+      sqlite3_exec (db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -123,12 +169,24 @@ StreamStore::open (const std::string & path, std::string & error)
       " id TEXT PRIMARY KEY, title TEXT NOT NULL, pipeline TEXT NOT NULL,"
       " key_hash TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,"
       " ingest TEXT NOT NULL, created_at INTEGER NOT NULL, scheduled_at INTEGER NOT NULL,"
-      " started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL);"
-      "UPDATE streams SET state='failed', reason='the daemon stopped while it was live'"
-      " WHERE state='live';";
+      " started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL);";
   char *msg = nullptr;
   if (sqlite3_exec (db_, schema, nullptr, nullptr, &msg) != SQLITE_OK) {
     error = path + ": " + (msg ? msg : "cannot create the schema");
+    sqlite3_free (msg);
+    return false;
+  }
+  /* the first schema above, then what came after it */
+  std::string why;
+  if (!migrate (db_, why)) {
+    error = path + ": " + why;
+    return false;
+  }
+  const char *recover =
+      "UPDATE streams SET state='failed', reason='the daemon stopped while it was live'"
+      " WHERE state='live';";
+  if (sqlite3_exec (db_, recover, nullptr, nullptr, &msg) != SQLITE_OK) {
+    error = path + ": " + (msg ? msg : "cannot read the streams");
     sqlite3_free (msg);
     return false;
   }
@@ -139,7 +197,7 @@ bool
 StreamStore::insert (const StreamRecord & r, std::string & error)
 {
   std::string sql = std::string ("INSERT INTO streams (") + kColumns
-      + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+      + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s = prepare (db_, sql.c_str ());
   if (!s) {
     error = sqlite3_errmsg (db_);
@@ -157,7 +215,7 @@ bool
 StreamStore::save (const StreamRecord & r, std::string & error)
 {
   std::string sql = std::string ("REPLACE INTO streams (") + kColumns
-      + ") VALUES (?,?,?,?,?,?,?,?,?,?,?)";
+      + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s = prepare (db_, sql.c_str ());
   if (!s) {
     error = sqlite3_errmsg (db_);
@@ -192,6 +250,54 @@ StreamStore::list () const
   Stmt s = prepare (db_, sql.c_str ());
   while (s && sqlite3_step (s.get ()) == SQLITE_ROW)
     out.push_back (row (s.get ()));
+  return out;
+}
+
+bool
+StreamStore::add_recording (const RecordingRecord & r, std::string & error)
+{
+  Stmt s = prepare (db_, "REPLACE INTO recordings (stream_id, kind, name, duration_us, segments,"
+      " created_at, bytes, error) VALUES (?,?,?,?,?,?,?,?)");
+  if (!s) {
+    error = sqlite3_errmsg (db_);
+    return false;
+  }
+  sqlite3_bind_text (s.get (), 1, r.stream_id.c_str (), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (s.get (), 2, r.kind.c_str (), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (s.get (), 3, r.name.c_str (), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (s.get (), 4, r.duration_us);
+  sqlite3_bind_int64 (s.get (), 5, r.segments);
+  sqlite3_bind_int64 (s.get (), 6, r.created_at);
+  sqlite3_bind_int64 (s.get (), 7, r.bytes);
+  sqlite3_bind_text (s.get (), 8, r.error.c_str (), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (s.get ()) != SQLITE_DONE) {
+    error = sqlite3_errmsg (db_);
+    return false;
+  }
+  return true;
+}
+
+std::vector<RecordingRecord>
+StreamStore::recordings (const std::string & stream_id) const
+{
+  std::vector<RecordingRecord> out;
+  Stmt s = prepare (db_, "SELECT stream_id, kind, name, duration_us, segments, created_at,"
+      " bytes, error FROM recordings WHERE stream_id = ? ORDER BY kind, instr (name, '/') > 0, name");
+  if (!s)
+    return out;
+  sqlite3_bind_text (s.get (), 1, stream_id.c_str (), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step (s.get ()) == SQLITE_ROW) {
+    RecordingRecord r;
+    r.stream_id = text (s.get (), 0);
+    r.kind = text (s.get (), 1);
+    r.name = text (s.get (), 2);
+    r.duration_us = sqlite3_column_int64 (s.get (), 3);
+    r.segments = (unsigned) sqlite3_column_int64 (s.get (), 4);
+    r.created_at = sqlite3_column_int64 (s.get (), 5);
+    r.bytes = sqlite3_column_int64 (s.get (), 6);
+    r.error = text (s.get (), 7);
+    out.push_back (std::move (r));
+  }
   return out;
 }
 

@@ -29,6 +29,22 @@ struct StreamRecord {
   int64_t scheduled_at = 0;        /* unix µs; 0: not scheduled */
   int64_t started_at = 0;
   int64_t ended_at = 0;
+  bool record = false;             /* keeps every segment and writes a VOD at the end */
+};
+
+/* One file a recorded stream left (Recorder): its VOD playlist, or its
+ * MP4 (record_mp4). */
+struct RecordingRecord {
+  std::string stream_id;
+  std::string kind;                /* "hls" or "mp4" */
+  /* the file under the stream's output (local directory or S3 prefix):
+   * "vod.m3u8" ("<rung>/vod.m3u8" for an ABR rung), "recording.mp4" */
+  std::string name;
+  int64_t duration_us = 0;
+  unsigned segments = 0;           /* hls */
+  int64_t created_at = 0;          /* unix µs */
+  int64_t bytes = 0;               /* mp4 */
+  std::string error;               /* why the file could not be made ("": it was) */
 };
 
 class StreamStore {
@@ -38,14 +54,19 @@ class StreamStore {
   StreamStore (const StreamStore &) = delete;
   StreamStore & operator= (const StreamStore &) = delete;
 
-  /* Opens (creating) the database. Streams left live by a daemon that
-   * died are marked failed. */
+  /* Opens (creating) the database and brings an older one up to the
+   * current schema (PRAGMA user_version counts the migrations applied).
+   * Streams left live by a daemon that died are marked failed. */
   bool open (const std::string & path, std::string & error);
 
   bool insert (const StreamRecord & r, std::string & error);
   std::optional<StreamRecord> get (const std::string & id) const;
   std::vector<StreamRecord> list () const;   /* newest first */
   bool save (const StreamRecord & r, std::string & error);   /* by id */
+
+  /* a stream's recordings (a new one replaces one of the same name) */
+  bool add_recording (const RecordingRecord & r, std::string & error);
+  std::vector<RecordingRecord> recordings (const std::string & stream_id) const;
 
  private:
   sqlite3 *db_ = nullptr;

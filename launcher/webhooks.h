@@ -3,7 +3,8 @@
  * secret is set:
  *   {"id": delivery id, "type": "stream.started", "created_at": ISO 8601,
  *    "stream": {id, title, state, reason (failed only), pipeline, ingest,
- *               created_at, started_at, ended_at, playback_url}}
+ *               created_at, started_at, ended_at, playback_url, record}}
+ * ("recording.ready" adds "recordings", as recordings_json gives them)
  * Each URL has its own ordered queue with one delivery in flight at a time,
  * on an asynchronous SoupSession of its own: posting returns at once and
  * nothing waits on the network, neither a pipeline nor the API.
@@ -39,6 +40,12 @@ struct WebhookStats {
 
 /* The "stream" member of a webhook body: never the key nor its hash. */
 JsonNode *webhook_stream_json (const StreamRecord & r, const std::string & playback_url);
+/* A stream's recordings as the API and "recording.ready" give them:
+ * [{"kind": "hls", "url", "duration" (s), "segments", "created_at"},
+ *  {"kind": "mp4", "url", "duration", "bytes", "created_at"}]; one that
+ * could not be made has "error" instead of "url". */
+JsonNode *recordings_json (const std::vector<RecordingRecord> & recordings,
+    const StreamManager & manager);
 
 class WebhookSender {
  public:
@@ -55,8 +62,7 @@ class WebhookSender {
   /* Queues an event of `type` for every URL: the body is {"id", "type",
    * "created_at"} followed by the members of `members` (copied; NULL:
    * none), e.g. "stream". Returns at once. The path for every event,
-   * including "recording.ready" (its "stream" and the recording's URLs),
-   * which nothing emits yet. */
+   * "recording.ready" too (its "stream" and "recordings", recordings_json). */
   void post (const std::string & type, JsonObject * members);
   /* A StreamManager event: post (e.type, {"stream": ...}). */
   void post_stream_event (const StreamEvent & e, const std::string & playback_url);

@@ -212,7 +212,7 @@ WhipRoutes::post (SoupServerMessage * msg, const std::string & id)
     unsigned status = 0;
     std::string text;
   };
-  auto *p = new Pending { manager, id, ls->session, {}, msg };
+  auto *p = new Pending { manager, id, ls->session, {}, msg, 0, {} };
   for (auto & url : manager_.config ().ice_servers) {
     std::string link = ice_server_link (url);
     if (!link.empty ())

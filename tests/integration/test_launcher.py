@@ -37,17 +37,21 @@ LAUNCHER = os.path.join(BUILD, "launcher", "castline-launcher")
 RECORDINGS = {}
 
 
-def make_recording(directory, kind, seconds=6):
-    """A live-style recording as a browser's MediaRecorder makes it."""
-    path = os.path.join(directory, kind + ".rec")
+def make_recording(directory, kind, seconds=6, size=(320, 240)):
+    """A live-style recording as a browser's MediaRecorder makes it; a size
+    other than 320x240 gets a moving picture with detail (encoders reach
+    their bitrates on it)."""
+    path = os.path.join(directory, f"{kind}-{size[0]}x{size[1]}-{seconds}.rec")
     frames = seconds * 30
     audio = (f"audiotestsrc num-buffers={seconds * 50} samplesperbuffer=960 volume=0.2 ! "
              "audio/x-raw,rate=48000 ! opusenc ! m.")
+    src = (f"videotestsrc num-buffers={frames}"
+           + ("" if size == (320, 240) else " pattern=smpte horizontal-speed=4")
+           + f" ! video/x-raw,width={size[0]},height={size[1]},framerate=30/1"
+           + ("" if size == (320, 240) else ",format=I420"))
     video = {
-        "vp8": f"videotestsrc num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-               "vp8enc deadline=1 keyframe-max-dist=60 ! m.",
-        "h264": f"videotestsrc num-buffers={frames} ! video/x-raw,width=320,height=240,framerate=30/1 ! "
-                "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! h264parse ! m.",
+        "vp8": f"{src} ! vp8enc deadline=1 keyframe-max-dist=60 target-bitrate=2000000 ! m.",
+        "h264": f"{src} ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! h264parse ! m.",
         "opus": "",
     }[kind]
     mux = "matroskamux" if kind == "h264" else "webmmux"
@@ -62,6 +66,16 @@ MIME = {
     "h264": "video/x-matroska;codecs=avc1,opus",
     "opus": "audio/webm;codecs=opus",
 }
+
+
+def abr_recording(kind, width, height, seconds=10):
+    """A larger recording for the ABR tests, RECORDINGS[name] (made once);
+    its name, which publish() takes as a kind."""
+    name = f"{kind}-{height}p"
+    if name not in RECORDINGS:
+        RECORDINGS[name] = make_recording(WORK, kind, seconds, (width, height))
+        MIME[name] = MIME[kind]
+    return name
 
 
 def quote(s):
@@ -739,6 +753,544 @@ class S3OutputTest(unittest.TestCase):
         self.assertNotIn(secret, launcher.output())
 
 
+def stream_inf(master):
+    """[(attributes, uri)] of a master playlist's EXT-X-STREAM-INF entries."""
+    import re
+    lines = master.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            attrs = dict(re.findall(r'([A-Z-]+)=("[^"]*"|[^,]*)', line[len("#EXT-X-STREAM-INF:"):]))
+            out.append(({k: v.strip('"') for k, v in attrs.items()}, lines[i + 1]))
+    return out
+
+
+def first_video_pts(url):
+    """pts_time of the first video packet of a segment."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "packet=pts_time", "-read_intervals", "%+#1", "-of", "json", url],
+                         capture_output=True, timeout=60, check=True)
+    return float(json.loads(out.stdout)["packets"][0]["pts_time"])
+
+
+def video_bitrate(url):
+    """kb/s of a playlist's video: its packets' bytes over their span."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "packet=pts_time,size", "-of", "json", url],
+                         capture_output=True, timeout=120, check=True)
+    packets = json.loads(out.stdout)["packets"]
+    times = [float(p["pts_time"]) for p in packets]
+    size = sum(int(p["size"]) for p in packets)
+    return size * 8 / 1000 / (max(times) - min(times) + 1 / 30)
+
+
+def program_dates(playlist):
+    """The EXT-X-PROGRAM-DATE-TIME values of a media playlist, as Unix times."""
+    from datetime import datetime
+    return [datetime.strptime(line.split(":", 1)[1], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+            for line in playlist.splitlines() if line.startswith("#EXT-X-PROGRAM-DATE-TIME:")]
+
+
+class AbrMixin:
+    """Checks of an adaptive-bitrate stream's master and rungs, fetched with
+    fetch(path) relative to the stream's folder (served or in the bucket)."""
+    LADDER = {"1080p": (1080, 3000, 128), "720p": (720, 1500, 96), "480p": (480, 800, 64),
+              "360p": (360, 400, 64)}
+
+    def check_master(self, master, want):
+        """want: [(rung, width, height)], top first; returns {rung: attrs}."""
+        self.assertTrue(master.startswith("#EXTM3U"), master)
+        entries = stream_inf(master)
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in entries],
+                         [(f"{r}/index.m3u8", f"{w}x{h}") for r, w, h in want], master)
+        for attrs, uri in entries:
+            rung = uri.split("/")[0]
+            _, video, audio = self.LADDER[rung]
+            self.assertRegex(attrs["CODECS"], r"^avc1\.[0-9a-f]{6},mp4a\.40\.2$")
+            self.assertEqual(attrs["FRAME-RATE"], "30.000")
+            avg, peak = int(attrs["AVERAGE-BANDWIDTH"]), int(attrs["BANDWIDTH"])
+            self.assertGreaterEqual(avg, (video + audio) * 1000)
+            self.assertGreater(peak, avg)
+        return {uri.split("/")[0]: a for a, uri in entries}
+
+    def check_rungs(self, url_of, want, encoded):
+        """Sizes, bitrates, keyframe-aligned segments and dates of each rung;
+        url_of(rung, file) is where a file of a rung is read."""
+        for rung, w, h in want:
+            info = ffprobe(url_of(rung, "index.m3u8"))
+            video = [st for st in info["streams"] if st["codec_type"] == "video"][0]
+            self.assertEqual((video["width"], video["height"]), (w, h), rung)
+            self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+            if rung in encoded:
+                kbps = video_bitrate(url_of(rung, "index.m3u8"))
+                target = self.LADDER[rung][1]
+                self.assertLess(abs(kbps - target) / target, 0.35, f"{rung}: {kbps:.0f} kb/s")
+        # every rung's segment N starts at the same instant (one frame)
+        for n in (1, 2, 3):
+            pts = [first_video_pts(url_of(rung, f"segment{n:05d}.ts")) for rung, _, _ in want]
+            self.assertLess(max(pts) - min(pts), 1 / 30 + 0.001, f"segment {n}: {pts}")
+
+    def check_dates(self, playlist):
+        dates = program_dates(playlist)
+        segments = [line for line in playlist.splitlines() if line.startswith("#EXTINF:")]
+        self.assertEqual(len(dates), len(segments), playlist)
+        self.assertTrue(all(abs(d - time.time()) < 60 for d in dates), dates)
+        self.assertEqual(dates, sorted(set(dates)), "dates not increasing")
+
+
+class AbrTest(AbrMixin, LauncherCase):
+    """The abr description: a ladder of rungs below the input, a master."""
+    settings = {"idle_timeout": 20}
+
+    def url_of(self, stream):
+        return lambda rung, file: f"http://127.0.0.1:{self.launcher.port}/live/{stream['id']}/{rung}/{file}"
+
+    def test_h264_720p_passthrough_top_and_aligned_rungs(self):
+        kind = abr_recording("h264", 1280, 720)
+        s = self.create(title="abr", pipeline="abr")
+        self.publish(s, kind)
+        ended = self.wait_state(s["id"], "ended", 120)
+        self.assertEqual(ended["pipeline"], "abr")
+        want = [("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
+        self.check_master(self.playlist(s), want)
+        self.check_rungs(self.url_of(s), want, encoded={"480p", "360p"})
+        for rung, _, _ in want:
+            status, hdrs, body = self.launcher.request("GET", f"/live/{s['id']}/{rung}/index.m3u8")
+            self.assertEqual(status, 200)
+            self.assertIn("#EXT-X-ENDLIST", body.decode())
+            self.check_dates(body.decode())
+        for path, want_status in [(f"/live/{s['id']}/1080p/index.m3u8", 404),
+                                  (f"/live/{s['id']}/..%2F..%2Fcastline.db", 400),
+                                  (f"/live/{s['id']}/a.b/index.m3u8", 400),
+                                  (f"/live/{s['id']}/720p/x/index.m3u8", 400)]:
+            self.assertEqual(self.launcher.request("GET", path)[0], want_status, path)
+
+    def test_vp8_is_transcoded_into_every_rung(self):
+        kind = abr_recording("vp8", 640, 480)
+        s = self.create(title="abr vp8", pipeline="abr")
+        self.publish(s, kind)
+        self.wait_state(s["id"], "ended", 120)
+        want = [("480p", 640, 480), ("360p", 480, 360)]
+        self.check_master(self.playlist(s), want)
+        self.check_rungs(self.url_of(s), want, encoded={"480p", "360p"})
+        status, _, body = self.launcher.request("GET", f"/live/{s['id']}/360p/index.m3u8")
+        self.check_dates(body.decode())
+
+
+    def test_stats_are_the_top_rungs(self):
+        kind = abr_recording("h264", 1280, 720)
+        s = self.create(title="abr live", pipeline="abr")
+        pub = Publisher(self.launcher.port, s, kind, seconds=8)
+        pub.start()
+        self.wait_state(s["id"], "live", 10)
+
+        def stats():
+            status, got = self.launcher.api("GET", f"/api/streams/{s['id']}")
+            return got.get("stats", {}).get("video")
+        video = wait_for(stats, 15)
+        self.assertTrue(video, "no viewerstats for the top rung")
+        self.assertEqual((video["codec"], video["width"], video["height"]), ("h264", 1280, 720))
+        self.assertEqual(pub.finish(), 1000)
+        self.wait_state(s["id"], "ended", 60)
+
+    def test_no_video_fails_with_the_reason(self):
+        # a recorder that promised video and sent none
+        RECORDINGS["opus-as-vp8"] = RECORDINGS["opus"]
+        MIME["opus-as-vp8"] = MIME["vp8"]
+        s = self.create(title="abr no video", pipeline="abr")
+        ws = self.publish(s, "opus-as-vp8", stop=False)
+        self.addCleanup(ws.close)
+        failed = self.wait_state(s["id"], "failed", 30)
+        self.assertIn("needs video", failed["reason"])
+
+
+class AbrDefaultTest(LauncherCase):
+    """abr_default: a stream created without a pipeline, video coming, gets abr."""
+    settings = {"abr_default": True, "ladder": [
+        {"name": "low", "height": 180, "video_bitrate": 200, "audio_bitrate": 48}]}
+
+    def test_video_gets_abr_audio_does_not(self):
+        s = self.create()
+        self.publish(s, "h264")
+        ended = self.wait_state(s["id"], "ended", 60)
+        self.assertEqual(ended["pipeline"], "abr")
+        entries = stream_inf(self.playlist(s))
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in entries],
+                         [("low/index.m3u8", "320x240")])   # H.264 in: the input as it is
+        radio = self.create()
+        self.publish(radio, "opus")
+        self.assertEqual(self.wait_state(radio["id"], "ended")["pipeline"], "audio-only")
+
+
+class AbrS3Test(AbrMixin, unittest.TestCase):
+    """abr into a bucket: the master at <prefix><id>/index.m3u8, each rung
+    under <prefix><id>/<rung>/."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
+        self.s3 = S3rver(SOURCE).start()
+        self.addCleanup(self.s3.stop)
+
+    def test_master_and_rungs_in_the_bucket(self):
+        kind = abr_recording("h264", 1280, 720)
+        launcher = Launcher(self.dir, s3={
+            "endpoint": self.s3.endpoint, "bucket": self.s3.bucket, "access_key": "S3RVER",
+            "secret_key": "S3RVER", "key_prefix": "streams/",
+            "public_base_url": f"{self.s3.endpoint}/{self.s3.bucket}"}).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        try:
+            s = case.create(title="abr s3", pipeline="abr")
+            base = f"{self.s3.endpoint}/{self.s3.bucket}/streams/{s['id']}"
+            self.assertEqual(s["playback_url"], base + "/index.m3u8")
+            case.publish(s, kind)
+            case.wait_state(s["id"], "ended", 120)
+            with urllib.request.urlopen(s["playback_url"], timeout=10) as r:
+                master = r.read().decode()
+            want = [("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
+            self.check_master(master, want)
+            for rung, w, h in want:
+                with urllib.request.urlopen(f"{base}/{rung}/index.m3u8", timeout=10) as r:
+                    playlist = r.read().decode()
+                self.assertIn("#EXT-X-ENDLIST", playlist)
+                self.check_dates(playlist)
+                video = [st for st in ffprobe(f"{base}/{rung}/index.m3u8")["streams"]
+                         if st["codec_type"] == "video"][0]
+                self.assertEqual((video["width"], video["height"]), (w, h))
+            self.assertFalse(os.path.exists(os.path.join(self.dir, "data", "live", s["id"],
+                                                         "index.m3u8")), "HLS also written locally")
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+
+
+@unittest.skipUnless(os.path.exists("/usr/bin/chromium") and shutil.which("node"),
+                     "Chromium and node are installed by scripts/setup.sh")
+class AbrBrowserTest(LauncherCase):
+    """hls.js reads the master's levels and switches to the one it is told."""
+
+    def test_hlsjs_switches_level(self):
+        kind = abr_recording("h264", 1280, 720)
+        s = self.create(title="abr play", pipeline="abr")
+        self.publish(s, kind)
+        self.wait_state(s["id"], "ended", 120)
+        played = node("hls_player.mjs", "--url", s["playback_url"], "--seconds", "3",
+                      "--level", "2")
+        self.assertEqual(played["errors"], [], played)
+        self.assertEqual([lv["height"] for lv in played["levels"]], [360, 480, 720], played)
+        # hls.js orders levels by bitrate: 2 is 720p, the passthrough rung
+        self.assertIn(2, played["switched"], played)
+        self.assertEqual(played["switched"][-1], 2, played)
+        self.assertEqual(played["videoHeight"], 720, played)
+        self.assertGreaterEqual(played["advanced"], 2, played)
+        played = node("hls_player.mjs", "--url", s["playback_url"], "--seconds", "3",
+                      "--level", "0")
+        self.assertEqual((played["switched"][-1], played["videoHeight"]), (0, 360), played)
+
+    def test_whip_h264_ladder(self):
+        # Chromium's camera over WebRTC: the passthrough top rung keeps its
+        # keyframes (asked for with PLIs), the encoded rung lines up with it
+        s = self.create(title="abr whip", pipeline="abr")
+        result = node("whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"],
+                      "--seconds", "10")
+        self.assertEqual((result["status"], result["connected"]), (201, True), result)
+        self.wait_state(s["id"], "ended", 60)
+        entries = stream_inf(self.playlist(s))
+        rungs = [uri.split("/")[0] for _, uri in entries]
+        self.assertEqual(rungs[-1], "360p", entries)
+        # WebRTC caps carry no frame rate: measured
+        self.assertTrue(all(10 <= float(a["FRAME-RATE"]) <= 61 for a, _ in entries), entries)
+        for n in (1, 2):
+            pts = [first_video_pts(f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{r}/"
+                                   f"segment{n:05d}.ts") for r in rungs]
+            self.assertLess(max(pts) - min(pts), 0.05, f"segment {n}: {pts}")
+
+
+def playlist_entries(text):
+    """[(uri, seconds)] of a media playlist, in order."""
+    entries, duration = [], None
+    for line in text.splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[8:].split(",")[0])
+        elif line and not line.startswith("#"):
+            entries.append((line, duration))
+    return entries
+
+
+def playlist_tag(text, tag):
+    for line in text.splitlines():
+        if line.startswith(tag + ":"):
+            return line[len(tag) + 1:]
+    return None
+
+
+RECORDED_SECONDS = 10
+# segments of 1 s are cut at the recording's keyframes (every 2 s); the
+# live playlist names 2 of the 5, so it has rolled by the end
+RECORDING_HLS = {"target_duration": 1, "playlist_length": 2, "max_files": 2}
+
+
+def long_recording():
+    """an H.264 recording longer than the live playlist's window"""
+    if "h264long" not in RECORDINGS:
+        RECORDINGS["h264long"] = make_recording(WORK, "h264", seconds=RECORDED_SECONDS)
+        MIME["h264long"] = MIME["h264"]
+
+
+class RecordingMixin:
+    def check_vod(self, vod_text, live_text, exists):
+        """vod.m3u8 lists every segment from 0 with the live playlist's
+        durations for those both name; returns its entries"""
+        self.assertEqual(playlist_tag(vod_text, "#EXT-X-PLAYLIST-TYPE"), "VOD", vod_text)
+        self.assertEqual(vod_text.rstrip().splitlines()[-1], "#EXT-X-ENDLIST", vod_text)
+        self.assertEqual(playlist_tag(vod_text, "#EXT-X-MEDIA-SEQUENCE"), "0")
+        vod = playlist_entries(vod_text)
+        self.assertEqual([u for u, _ in vod], [f"segment{i:05d}.ts" for i in range(len(vod))],
+                         vod_text)
+        live = playlist_entries(live_text)
+        self.assertNotEqual(live[0][0], "segment00000.ts", "the live playlist did not roll")
+        self.assertLess(len(live), len(vod))
+        self.assertEqual([u for u, _ in vod[-len(live):]], [u for u, _ in live])
+        for (_, d_vod), (_, d_live) in zip(vod[-len(live):], live):
+            self.assertAlmostEqual(d_vod, d_live, delta=0.002)
+        target = int(playlist_tag(vod_text, "#EXT-X-TARGETDURATION"))
+        self.assertGreaterEqual(target, max(d for _, d in vod))
+        self.assertLess(target - 1, max(d for _, d in vod), "the target duration is not rounded up")
+        for uri, _ in vod:
+            self.assertTrue(exists(uri), f"{uri} is gone")
+        return vod
+
+    def check_recordings(self, launcher, stream, vod, url, count=1):
+        def listed():
+            status, got = launcher.api("GET", f"/api/streams/{stream['id']}/recordings")
+            self.assertEqual(status, 200, got)
+            return got["recordings"]
+        recs = wait_for(listed, 15)
+        self.assertTrue(recs, "no recording listed")
+        self.assertEqual(len(recs), count, recs)
+        rec = recs[0]
+        self.assertEqual((rec["kind"], rec["url"], rec["segments"]), ("hls", url, len(vod)))
+        self.assertAlmostEqual(rec["duration"], sum(d for _, d in vod), delta=0.01)
+        self.assertTrue(rec["created_at"].endswith("Z"), rec)
+        return recs
+
+
+class RecordingTest(RecordingMixin, LauncherCase):
+    """Recorded streams keep every segment and end with vod.m3u8 (and a
+    recording.ready webhook); streams not recorded keep rolling."""
+
+    def setUp(self):
+        long_recording()
+        self.receiver = WebhookReceiver()
+        self.settings = {"hls": RECORDING_HLS, "idle_timeout": 30,
+                         "webhooks": {"urls": [self.receiver.url], "secret": WEBHOOK_SECRET}}
+        try:
+            super().setUp()
+        except BaseException:
+            self.receiver.stop()
+            raise
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            self.receiver.stop()
+
+    def exists(self, stream):
+        return lambda uri: self.launcher.request("HEAD", f"/live/{stream['id']}/{uri}")[0] == 200
+
+    def test_recorded_stream_ends_with_a_vod_of_every_segment(self):
+        s = self.create(title="recorded", record=True)
+        self.assertTrue(s["record"])
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}/recordings"),
+                         (200, {"recordings": []}), "a recording before the stream ended")
+        pub = Publisher(self.launcher.port, s, "h264long", seconds=RECORDED_SECONDS * 0.8)
+        pub.start()
+        self.wait_state(s["id"], "live", 10)
+        self.assertEqual(pub.finish(), 1000)
+        ended = self.wait_state(s["id"], "ended")
+        self.assertTrue(ended["record"])
+        status, hdrs, body = self.launcher.request("GET", f"/live/{s['id']}/vod.m3u8")
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs.get("Content-Type"), "application/vnd.apple.mpegurl")
+        vod = self.check_vod(body.decode(), self.playlist(s), self.exists(s))
+        vod_url = s["playback_url"].replace("/index.m3u8", "/vod.m3u8")
+        info = ffprobe(vod_url)
+        self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+        self.assertAlmostEqual(float(info["format"]["duration"]), RECORDED_SECONDS, delta=1.5)
+        recs = self.check_recordings(self.launcher, s, vod, vod_url)
+
+        got = wait_for(lambda: [(h, b) for h, b in self.receiver.received()
+                                if h.get("x-castline-event") == "recording.ready"], 15)
+        self.assertTrue(got, "no recording.ready: %r" % (self.receiver.received(),))
+        self.assertEqual(len(got), 1)
+        headers, body = got[0]
+        event = json.loads(body)
+        self.assertEqual((event["type"], event["stream"]["id"], event["stream"]["state"]),
+                         ("recording.ready", s["id"], "ended"))
+        self.assertEqual(event["recordings"], recs)
+        types = [h["x-castline-event"] for h, _ in self.receiver.received()]
+        self.assertLess(types.index("stream.ended"), types.index("recording.ready"))
+        self.assertNotIn(s["key"], body.decode())
+
+    def test_stream_not_recorded_has_no_recordings_and_rolls(self):
+        s = self.create(title="live only")
+        self.assertFalse(s["record"])
+        self.publish(s, "h264long")
+        self.wait_state(s["id"], "ended")
+        live = playlist_entries(self.playlist(s))
+        self.assertNotEqual(live[0][0], "segment00000.ts")
+        d = os.path.join(self.dir, "data", "live", s["id"])
+        segments = sorted(f for f in os.listdir(d) if f.endswith(".ts"))
+        self.assertLessEqual(len(segments), RECORDING_HLS["max_files"], segments)
+        self.assertNotIn("segment00000.ts", segments, "an old segment was kept")
+        self.assertFalse(os.path.exists(os.path.join(d, "vod.m3u8")))
+        self.assertEqual(self.launcher.request("GET", f"/live/{s['id']}/vod.m3u8")[0], 404)
+        time.sleep(1)
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}/recordings"),
+                         (200, {"recordings": []}))
+        self.assertNotIn("recording.ready",
+                         [h.get("x-castline-event") for h, _ in self.receiver.received()])
+
+    def test_bad_record_values_and_methods(self):
+        for body in ('{"record": "yes"}', '{"record": 1}', '{"record": [true]}'):
+            status, answer = self.launcher.api("POST", "/api/streams", body,
+                                               {"Content-Type": "application/json"})
+            self.assertEqual(status, 400, body)
+            self.assertIn("record", answer["error"])
+        s = self.create(record=False)
+        self.assertFalse(s["record"])
+        self.assertEqual(self.launcher.request("DELETE", f"/api/streams/{s['id']}/recordings")[0], 405)
+        self.assertEqual(self.launcher.request("GET", "/api/streams/nosuch/recordings")[0], 404)
+        self.assertEqual(self.launcher.request("GET", f"/api/streams/{s['id']}/recordings/x")[0], 400)
+
+    @unittest.skipUnless(os.path.exists("/usr/bin/chromium") and shutil.which("node"),
+                         "Chromium and node are installed by scripts/setup.sh")
+    def test_vod_plays_to_the_end_in_hlsjs(self):
+        s = self.create(title="watch later", record=True)
+        self.publish(s, "h264long")
+        self.wait_state(s["id"], "ended")
+        vod_url = s["playback_url"].replace("/index.m3u8", "/vod.m3u8")
+        self.assertTrue(wait_for(lambda: self.launcher.request(
+            "GET", f"/api/streams/{s['id']}/recordings")[2] != b'{"recordings":[]}', 15))
+        played = node("hls_player.mjs", "--url", vod_url, "--to-end", "--rate", "4",
+                      "--seconds", str(RECORDED_SECONDS + 5))
+        self.assertEqual(played["errors"], [], played)
+        self.assertTrue(played["ended"], played)
+        self.assertAlmostEqual(played["duration"], RECORDED_SECONDS, delta=1.5)
+        self.assertAlmostEqual(played["currentTime"], played["duration"], delta=0.5)
+        self.assertLess(played["startTime"], 1.0, "playback did not start at the beginning")
+        self.assertEqual((played["videoWidth"], played["videoHeight"]), (320, 240))
+
+
+class RecordingMp4Test(RecordingMixin, LauncherCase):
+    """record_mp4: recording.mp4 remuxed from the kept segments, next to
+    vod.m3u8, listed and served."""
+    settings = {"hls": RECORDING_HLS, "record": True, "record_mp4": True}
+
+    def setUp(self):
+        long_recording()
+        super().setUp()
+
+    def test_mp4_of_the_whole_stream(self):
+        s = self.create(title="mp4")
+        self.assertTrue(s["record"])
+        self.publish(s, "h264long")
+        self.wait_state(s["id"], "ended")
+        base = s["playback_url"].replace("/index.m3u8", "")
+        recs = wait_for(lambda: self.launcher.api("GET", f"/api/streams/{s['id']}/recordings")[1]
+                        ["recordings"], 30)
+        self.assertTrue(recs, "nothing listed")
+        self.assertEqual([r["kind"] for r in recs], ["hls", "mp4"], recs)
+        mp4 = recs[1]
+        self.assertNotIn("error", mp4)
+        self.assertEqual(mp4["url"], base + "/recording.mp4")
+        path = os.path.join(self.dir, "data", "live", s["id"], "recording.mp4")
+        self.assertEqual(mp4["bytes"], os.path.getsize(path))
+        self.assertFalse(os.path.exists(path + ".part"))
+        status, hdrs, _ = self.launcher.request("HEAD", f"/live/{s['id']}/recording.mp4")
+        self.assertEqual((status, hdrs.get("Content-Type")), (200, "video/mp4"))
+        info = ffprobe(mp4["url"])
+        streams = {st["codec_type"]: st for st in info["streams"]}
+        self.assertEqual((streams["video"]["codec_name"], streams["audio"]["codec_name"]),
+                         ("h264", "aac"), info)
+        self.assertEqual((streams["video"]["width"], streams["video"]["height"]), (320, 240))
+        self.assertAlmostEqual(float(info["format"]["duration"]), RECORDED_SECONDS, delta=1.0)
+        self.assertAlmostEqual(float(streams["video"]["duration"]), RECORDED_SECONDS, delta=1.0)
+        self.assertAlmostEqual(mp4["duration"], recs[0]["duration"], delta=0.01)
+
+
+class AbrRecordingTest(LauncherCase):
+    """A recorded abr stream: a VOD per rung, in its folder, and a VOD
+    master at the stream's root naming them."""
+
+    def test_rung_vods_and_master(self):
+        kind = abr_recording("h264", 640, 360)       # one rung: 360p, passed through
+        s = self.create(title="abr recorded", pipeline="abr", record=True)
+        self.publish(s, kind)
+        self.wait_state(s["id"], "ended", 60)
+        recs = wait_for(lambda: self.launcher.api("GET", f"/api/streams/{s['id']}/recordings")[1]
+                        ["recordings"], 20)
+        self.assertTrue(recs, "nothing listed")
+        base = f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}"
+        self.assertEqual([(r["kind"], r["url"]) for r in recs],
+                         [("hls", base + "/vod.m3u8"), ("hls", base + "/360p/vod.m3u8")], recs)
+        status, _, master = self.launcher.request("GET", f"/live/{s['id']}/vod.m3u8")
+        self.assertEqual(status, 200)
+        entries = stream_inf(master.decode())
+        self.assertEqual([uri for _, uri in entries], ["360p/vod.m3u8"], master)
+        self.assertIn("RESOLUTION", entries[0][0])
+        status, _, rung = self.launcher.request("GET", f"/live/{s['id']}/360p/vod.m3u8")
+        self.assertEqual(status, 200)
+        segs = playlist_entries(rung.decode())
+        self.assertEqual([u for u, _ in segs], [f"segment{i:05d}.ts" for i in range(len(segs))])
+        self.assertIn("#EXT-X-PLAYLIST-TYPE:VOD", rung.decode())
+        self.assertAlmostEqual(recs[1]["duration"], sum(d for _, d in segs), delta=0.01)
+        info = ffprobe(base + "/vod.m3u8")
+        self.assertAlmostEqual(float(info["format"]["duration"]), 10, delta=1.5)
+
+
+class S3RecordingTest(RecordingMixin, unittest.TestCase):
+    """With S3 output (and config "record": true), vod.m3u8 goes to the
+    stream's prefix next to its segments, which all stay."""
+
+    def setUp(self):
+        long_recording()
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
+        self.s3 = S3rver(SOURCE).start()
+        self.addCleanup(self.s3.stop)
+
+    def test_recording_in_the_bucket(self):
+        public = f"{self.s3.endpoint}/{self.s3.bucket}"
+        launcher = Launcher(self.dir, record=True, hls=RECORDING_HLS, s3={
+            "endpoint": self.s3.endpoint, "bucket": self.s3.bucket, "access_key": "S3RVER",
+            "secret_key": "S3RVER", "key_prefix": "streams/", "public_base_url": public}).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        try:
+            s = case.create(title="to s3")
+            self.assertTrue(s["record"], "config record: true did not apply")
+            case.publish(s, "h264long")
+            case.wait_state(s["id"], "ended")
+            prefix = f"streams/{s['id']}/"
+            vod_url = f"{public}/{prefix}vod.m3u8"
+            # listed once uploaded
+            recs = wait_for(lambda: launcher.api("GET", f"/api/streams/{s['id']}/recordings")[1]
+                            ["recordings"], 20)
+            self.assertTrue(recs, "no recording listed")
+            body, headers = self.s3.get(prefix + "vod.m3u8")
+            self.assertEqual(headers.get("content-type"), "application/vnd.apple.mpegurl")
+            live, _ = self.s3.get(prefix + "index.m3u8")
+            keys = set(self.s3.keys(prefix))
+            vod = self.check_vod(body.decode(), live.decode(), lambda uri: prefix + uri in keys)
+            self.check_recordings(launcher, s, vod, vod_url)
+            info = ffprobe(vod_url)
+            self.assertAlmostEqual(float(info["format"]["duration"]), RECORDED_SECONDS, delta=1.5)
+            self.assertFalse(os.path.exists(os.path.join(self.dir, "data", "live", s["id"],
+                                                         "vod.m3u8")), "VOD also written locally")
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+
+
 class LifecycleTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="case-", dir=WORK)
@@ -1070,8 +1622,11 @@ class EventsTest(LauncherCase):
             for _ in range(100):
                 c = http.client.HTTPConnection("127.0.0.1", self.launcher.port, timeout=10)
                 c.request("GET", path)
-                self.assertEqual(c.getresponse().status, 200)
-                conns.append(c)
+                r = c.getresponse()
+                self.assertEqual(r.status, 200)
+                # the response holds the socket (the answer says Connection:
+                # close): dropped, it would close the stream
+                conns.append((c, r))
             status, hdrs, body = self.launcher.request("GET", path)
             self.assertEqual(status, 503, body)
             self.assertIn("Retry-After", hdrs)
@@ -1079,7 +1634,8 @@ class EventsTest(LauncherCase):
             self.addCleanup(other.close)
             self.assertEqual(other.status, 200)
         finally:
-            for c in conns:
+            for c, r in conns:
+                r.close()
                 c.close()
 
 

@@ -29,6 +29,7 @@ struct Route {
   std::string prefix;
   std::string dir;
   HlsServeOptions options;
+  bool folders = false;            /* serve_hls_path (name or folder/name), as /live/{id}/ */
 };
 
 /* the HLS routes on a server of their own thread */
@@ -52,7 +53,10 @@ class TestServer {
   {
     /* as the launcher's router: SoupServer hands over the path decoded */
     auto *route = static_cast<Route *> (data);
-    serve_hls_file (msg, route->dir, path + route->prefix.size (), route->options);
+    if (route->folders)
+      serve_hls_path (msg, route->dir, path + route->prefix.size (), route->options);
+    else
+      serve_hls_file (msg, route->dir, path + route->prefix.size (), route->options);
   }
 
   std::vector<Route> routes_;
@@ -180,6 +184,53 @@ assert_cors (const Response & r)
 }
 
 /* ---- the tests ---- */
+
+void
+test_valid_folder_names ()
+{
+  for (const char *good : { "720p", "1080p", "low_1", "a-b", "X" })
+    g_assert_true (valid_hls_folder_name (good));
+  for (const char *bad : { "", ".", "..", "a.b", "a/b", "a b", "720p/", "%2E", "s\xc3\xa9",
+           "0123456789012345678901234567890123" })
+    g_assert_false (valid_hls_folder_name (bad));
+}
+
+void
+test_rung_folders_are_served ()
+{
+  Response r = request ("GET", "/stream/720p/index.m3u8");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_true (r.body == kPlaylist);
+  g_assert_cmpstr (r.header ("Content-Type"), ==, "application/vnd.apple.mpegurl");
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, "no-cache");
+  assert_cors (r);
+  r = request ("GET", "/stream/720p/segment00000.ts");
+  g_assert_cmpuint (r.status, ==, 200);
+  g_assert_true (r.body == kSegment);
+  g_assert_cmpstr (r.header ("Cache-Control"), ==, kLongCache);
+  /* the stream's own files, as before */
+  g_assert_cmpuint (request ("GET", "/stream/index.m3u8").status, ==, 200);
+  g_assert_cmpuint (request ("GET", "/stream/720p/missing.ts").status, ==, 404);
+  g_assert_cmpuint (request ("GET", "/stream/1080p/index.m3u8").status, ==, 404);
+}
+
+void
+test_bad_or_linked_folders_are_refused ()
+{
+  for (const char *path : { "/stream/a.b/index.m3u8", "/stream/a%20b/index.m3u8",
+           "/stream/720p/sub/x.ts", "/stream/720p/.hidden.ts", "/stream/720p/x.txt",
+           "/stream//index.m3u8", "/stream/720p/" }) {
+    Response r = request ("GET", path);
+    g_assert_cmpuint (r.status, ==, 400);
+    assert_cors (r);
+  }
+  /* a folder that is a symlink out of the stream's directory */
+  Response r = request ("GET", "/stream/linked/real.ts");
+  g_assert_cmpuint (r.status, ==, 404);
+  g_assert_true (r.body.find ("secret") == std::string::npos);
+  /* "a" is a real folder, but "b" no HLS name */
+  g_assert_cmpuint (request ("GET", "/stream/a/b").status, ==, 400);
+}
 
 void
 test_valid_names ()
@@ -541,6 +592,12 @@ make_files ()
   write_file (live_dir, "a b.ts", "space");
   g_assert_cmpint (mkfifo ((live_dir + "/pipe.ts").c_str (), 0600), ==, 0);
 
+  /* an abr stream's rung folders */
+  g_assert_cmpint (g_mkdir ((live_dir + "/720p").c_str (), 0700), ==, 0);
+  write_file (live_dir + "/720p", "index.m3u8", kPlaylist);
+  write_file (live_dir + "/720p", "segment00000.ts", kSegment);
+  g_assert_cmpint (symlink (outside_dir.c_str (), (live_dir + "/linked").c_str ()), ==, 0);
+
   write_file (outside_dir, "real.ts", "secret");
   write_file (outside_dir, "real.m3u8", "#EXTM3U\n#secret\n");
   g_assert_cmpint (symlink ((outside_dir + "/real.ts").c_str (), (live_dir + "/link.ts").c_str ()),
@@ -576,6 +633,7 @@ main (int argc, char **argv)
         { "/plain/", live_dir, plain },
         { "/outside/", outside_dir, HlsServeOptions () },
         { "/gone/", root + "/missing", HlsServeOptions () },
+        { "/stream/", live_dir, HlsServeOptions (), true },
       });
   session = soup_session_new_with_options ("timeout", 10, nullptr);
 
@@ -598,6 +656,9 @@ main (int argc, char **argv)
   g_test_add_func ("/hlsfiles/preflight", test_options_answers_the_preflight);
   g_test_add_func ("/hlsfiles/options", test_options_change_headers);
   g_test_add_func ("/hlsfiles/too-large", test_files_over_64_mib_give_500);
+  g_test_add_func ("/hlsfiles/folder-names", test_valid_folder_names);
+  g_test_add_func ("/hlsfiles/rung-folders", test_rung_folders_are_served);
+  g_test_add_func ("/hlsfiles/bad-folders", test_bad_or_linked_folders_are_refused);
   int rc = g_test_run ();
 
   g_object_unref (session);

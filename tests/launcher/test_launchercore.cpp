@@ -105,8 +105,10 @@ GST_START_TEST (test_shipped_pipelines_load)
   fail_unless (cat.load ({ CASTLINE_SOURCE_DIR "/pipelines" }, errors));
   for (auto & e : errors)
     fail ("%s", e.c_str ());
-  for (const char *name : { "passthrough", "transcode", "transcode-vp9", "audio-only" })
+  for (const char *name : { "passthrough", "transcode", "transcode-vp9", "audio-only", "abr" })
     fail_unless (cat.find (name), "%s missing", name);
+  fail_unless (cat.find ("abr")->ladder && !cat.find ("passthrough")->ladder);
+  fail_unless (cat.find ("abr")->takes ("video", "h264") && cat.find ("abr")->takes ("video", "vp8"));
 
   std::string v, a;
   fail_unless (cat.choose ({ "vp8", "h264" }, { "opus" }, v, a)->name == "passthrough");
@@ -138,6 +140,11 @@ GST_START_TEST (test_broken_descriptions_are_reported)
     { "audio: opus\n---\nqueue name=video_in ! out.video queue name=audio_in ! out.audio {output}\n",
       "no video codec" },
     { "video: h264\n---\nqueue name=video_in ! out.video {output\n", "unclosed" },
+    { "video: h264\n---\nqueue name=video_in ! tee name=video_raw {ladder} {output}\n", "not both" },
+    { "video: h264\n---\nqueue name=video_in ! fakesink {ladder}\n", "tee named video_raw" },
+    { "video: h264\naudio: opus\n---\nqueue name=video_in ! tee name=video_raw "
+      "queue name=audio_in ! fakesink {ladder}\n", "tee named audio_raw" },
+    { "audio: opus\n---\nqueue name=audio_in ! tee name=audio_raw {ladder}\n", "needs video" },
   };
   std::string dir = temp_dir ();
   for (auto & c : cases) {

@@ -1,7 +1,16 @@
 // Plays an HLS URL in Chromium with hls.js (or the page's own player when
 // it has none) and reports whether playback advances:
 //   node hls_player.mjs --url http://127.0.0.1:8080/live/ID/index.m3u8 [--seconds 5]
-// Prints one JSON line: {advanced, currentTime, videoWidth, videoHeight, errors}.
+//   node hls_player.mjs --url .../vod.m3u8 --to-end [--rate 4] [--seconds 20]
+//   node hls_player.mjs --url .../index.m3u8 --level N [--seconds 5]
+// --level N: once the master playlist is parsed, hls.currentLevel = N (a
+// rung forced, as a throttled player would switch down); playback counts
+// from when that level shows; the result adds levels ([{width, height,
+// bitrate}]) and switched (each LEVEL_SWITCHED's level, in order).
+// Prints one JSON line: {advanced, currentTime, videoWidth, videoHeight, errors,
+// ended, duration, startTime}. With --to-end it plays (at --rate, 1 by
+// default) until the video's `ended` event, --seconds bounding the media
+// length it waits for.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, evaluateInPage, run } from './chromium.mjs';
@@ -18,18 +27,31 @@ window.play = (opts) => new Promise((resolve) => {
   const errors = [];
   const hls = new Hls({ lowLatencyMode: false });
   hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) errors.push(d.type + ':' + d.details); });
+  const switched = [];
+  let levels = [];
+  hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => {
+    levels = d.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate }));
+    if (opts.level !== null) hls.currentLevel = opts.level;
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => switched.push(d.level));
   hls.loadSource(opts.url);
   hls.attachMedia(v);
+  v.playbackRate = opts.rate;
+  v.addEventListener('loadedmetadata', () => { v.playbackRate = opts.rate; });
   v.play().catch(() => {});
   let start = null;
   const deadline = Date.now() + opts.bound * 1000;
   const tick = setInterval(() => {
-    if (start === null && v.currentTime > 0) start = v.currentTime;
+    const onLevel = opts.level === null || (switched[switched.length - 1] === opts.level
+        && levels[opts.level] && v.videoHeight === levels[opts.level].height);
+    if (start === null && v.currentTime > 0 && onLevel) start = v.currentTime;
     const advanced = start !== null ? v.currentTime - start : 0;
-    if (advanced >= opts.seconds || Date.now() > deadline || errors.length) {
+    const done = opts.toEnd ? v.ended : advanced >= opts.seconds;
+    if (done || Date.now() > deadline || errors.length) {
       clearInterval(tick);
       resolve({ advanced, currentTime: v.currentTime, videoWidth: v.videoWidth,
-          videoHeight: v.videoHeight, errors });
+          videoHeight: v.videoHeight, errors, ended: v.ended, duration: v.duration,
+          startTime: start, levels, switched });
       hls.destroy();
     }
   }, 200);
@@ -37,5 +59,9 @@ window.play = (opts) => new Promise((resolve) => {
 </script>`;
 
 const seconds = Number(args.seconds || 5);
-run(() => evaluateInPage(page_html, 'play', { url: args.url, seconds, bound: seconds + 25 },
+const rate = Number(args.rate || 1);
+const toEnd = Boolean(args['to-end']);
+const level = args.level === undefined ? null : Number(args.level);
+run(() => evaluateInPage(page_html, 'play',
+    { url: args.url, seconds, rate, toEnd, level, bound: seconds / rate + 25 },
     { '/hls.min.js': hlsjs }), 60000);

@@ -1,0 +1,206 @@
+/* The abr ladder without a pipeline: which rungs an input gets, the codec
+ * string from an SPS, the master playlist, the ladder's checks, and the
+ * configuration keys that set it. */
+#include "abrladder.h"
+#include "config.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace castline::launcher;
+
+/* g_assert_cmpstr keeps a pointer into its argument: a temporary
+ * std::string would be gone before the comparison */
+#define assert_str_eq(got, want) G_STMT_START { \
+    std::string got_ = (got), want_ = (want); \
+    g_assert_cmpstr (got_.c_str (), ==, want_.c_str ()); \
+  } G_STMT_END
+#define assert_has(text, part) G_STMT_START { \
+    std::string text_ = (text); \
+    if (text_.find (part) == std::string::npos) \
+      g_error ("'%s' is not in:\n%s", part, text_.c_str ()); \
+  } G_STMT_END
+#define assert_lacks(text, part) G_STMT_START { \
+    std::string text_ = (text); \
+    if (text_.find (part) != std::string::npos) \
+      g_error ("'%s' is in:\n%s", part, text_.c_str ()); \
+  } G_STMT_END
+
+namespace {
+
+std::string
+describe (const std::vector<RungPlan> & plans)
+{
+  std::string s;
+  for (const RungPlan & p : plans)
+    s += (s.empty () ? "" : " ") + p.rung.name + "=" + std::to_string (p.width) + "x"
+        + std::to_string (p.height) + (p.passthrough ? "(in)" : "") + (p.top ? "(top)" : "");
+  return s;
+}
+
+void
+test_rungs_at_or_below_the_input ()
+{
+  auto ladder = default_ladder ();
+  assert_str_eq (describe (select_rungs (ladder, 1280, 720, 1, 1, true)),
+      "720p=1280x720(in)(top) 480p=854x480 360p=640x360");
+  assert_str_eq (describe (select_rungs (ladder, 1280, 720, 1, 1, false)),
+      "720p=1280x720(top) 480p=854x480 360p=640x360");
+  assert_str_eq (describe (select_rungs (ladder, 1920, 1080, 1, 1, false)),
+      "1080p=1920x1080(top) 720p=1280x720 480p=854x480 360p=640x360");
+  /* 4:3, and between two rungs: the passthrough top keeps its own size */
+  assert_str_eq (describe (select_rungs (ladder, 640, 480, 1, 1, false)),
+      "480p=640x480(top) 360p=480x360");
+  assert_str_eq (describe (select_rungs (ladder, 1000, 600, 1, 1, true)),
+      "480p=1000x600(in)(top) 360p=600x360");
+}
+
+void
+test_small_input_is_never_upscaled ()
+{
+  auto ladder = default_ladder ();
+  assert_str_eq (describe (select_rungs (ladder, 320, 240, 1, 1, false)),
+      "360p=320x240(top)");
+  assert_str_eq (describe (select_rungs (ladder, 320, 240, 1, 1, true)),
+      "360p=320x240(in)(top)");
+  g_assert_true (select_rungs (ladder, 0, 0, 1, 1, true).empty ());
+}
+
+void
+test_width_follows_the_display_aspect_ratio ()
+{
+  /* anamorphic 1440x1080 at 4:3 pixels is 16:9 */
+  auto plans = select_rungs (default_ladder (), 1440, 1080, 4, 3, false);
+  assert_str_eq (describe (plans),
+      "1080p=1920x1080(top) 720p=1280x720 480p=854x480 360p=640x360");
+  /* widths are even */
+  for (const RungPlan & p : select_rungs (default_ladder (), 1366, 768, 1, 1, false))
+    g_assert_cmpuint (p.width % 2, ==, 0);
+}
+
+void
+test_codec_from_the_sps ()
+{
+  const guint8 idr[] = { 0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x4d, 0x40, 0x1f, 0xab, 0xcd,
+    0, 0, 1, 0x68, 0xee };
+  assert_str_eq (avc1_codec_from_byte_stream (idr, sizeof idr), "avc1.4d401f");
+  const guint8 browser[] = { 0, 0, 1, 0x27, 0x42, 0xe0, 0x1f, 0x00 };
+  assert_str_eq (avc1_codec_from_byte_stream (browser, sizeof browser),
+      "avc1.42e01f");
+  const guint8 none[] = { 0, 0, 1, 0x41, 0x9a, 0x00, 0x00, 0x00 };
+  assert_str_eq (avc1_codec_from_byte_stream (none, sizeof none), "");
+  assert_str_eq (avc1_codec_from_byte_stream (idr, 8), "");   /* cut short */
+}
+
+void
+test_master_playlist ()
+{
+  auto plans = select_rungs (default_ladder (), 1280, 720, 1, 1, true);
+  std::vector<Variant> v = { { plans[0], "avc1.64001f", true, 30, 1 },
+    { plans[1], "avc1.4d401e", true, 30000, 1001 }, { plans[2], "avc1.4d401e", false, 0, 1 } };
+  std::string m = render_master_playlist (v);
+  assert_str_eq (m,
+      "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=2194500,AVERAGE-BANDWIDTH=1755600,RESOLUTION=1280x720,"
+      "CODECS=\"avc1.64001f,mp4a.40.2\",FRAME-RATE=30.000\n720p/index.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=1188000,AVERAGE-BANDWIDTH=950400,RESOLUTION=854x480,"
+      "CODECS=\"avc1.4d401e,mp4a.40.2\",FRAME-RATE=29.970\n480p/index.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=550000,AVERAGE-BANDWIDTH=440000,RESOLUTION=640x360,"
+      "CODECS=\"avc1.4d401e\"\n360p/index.m3u8\n");
+}
+
+void
+test_rung_graph_forces_aligned_keyframes ()
+{
+  auto plans = select_rungs (default_ladder (), 1280, 720, 1, 1, true);
+  RungGraph top = rung_graph (plans[0]);
+  assert_lacks (top.video, "x264enc");    /* the input as it is */
+  assert_has (top.video, "viewerstats name=video_stats");
+  assert_has (top.audio, "avenc_aac bitrate=96000");
+  RungGraph low = rung_graph (plans[2]);
+  assert_has (low.video, "width=640,height=360");
+  assert_has (low.video, "bitrate=400");
+  assert_has (low.video, "speed-preset=veryfast tune=zerolatency");
+  assert_has (low.video, "scenecut=0:keyint=infinite");
+  assert_lacks (low.video, "video_stats");
+  assert_has (rung_graph (plans[2], 60).video, "keyint=60");
+}
+
+void
+test_ladder_checks ()
+{
+  std::string error;
+  g_assert_true (validate_ladder (default_ladder (), error));
+  std::vector<std::vector<Rung>> bad = {
+    {},
+    { { "a/b", 360, 400, 64 } },
+    { { "..", 360, 400, 64 } },
+    { { "x", 360, 400, 64 }, { "x", 480, 800, 64 } },
+    { { "x", 360, 400, 64 }, { "y", 360, 800, 64 } },
+    { { "x", 100, 400, 64 } },
+    { { "x", 360, 10, 64 } },
+    { { "x", 360, 400, 1000 } },
+  };
+  for (auto & l : bad) {
+    error.clear ();
+    g_assert_false (validate_ladder (l, error));
+    g_assert_false (error.empty ());
+  }
+}
+
+void
+test_config_keys ()
+{
+  g_autofree gchar *dir = g_dir_make_tmp ("castline-abr-XXXXXX", nullptr);
+  std::string path = std::string (dir) + "/c.json";
+  auto load = [&path] (const char *json, Config & c, std::string & error) {
+    g_assert_true (g_file_set_contents (path.c_str (), json, -1, nullptr));
+    c = default_config ();
+    return load_config (path, c, error);
+  };
+  Config c;
+  std::string error;
+  g_assert_true (load ("{}", c, error));
+  g_assert_false (c.abr_default);
+  g_assert_cmpuint (c.ladder.size (), ==, 4);
+  g_assert_true (load ("{\"abr_default\": true, \"ladder\": [{\"name\": \"sd\", \"height\": 576,"
+          " \"video_bitrate\": 1200, \"audio_bitrate\": 96}]}", c, error));
+  g_assert_true (c.abr_default);
+  g_assert_cmpuint (c.ladder.size (), ==, 1);
+  assert_str_eq (c.ladder[0].name, "sd");
+  g_assert_cmpuint (c.ladder[0].video_bitrate, ==, 1200);
+  for (const char *bad : { "{\"abr_default\": 1}", "{\"ladder\": {}}", "{\"ladder\": []}",
+           "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200}]}",
+           "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200,"
+           " \"audio_bitrate\": 96, \"fps\": 30}]}",
+           "{\"ladder\": [{\"name\": \"../x\", \"height\": 576, \"video_bitrate\": 1200,"
+           " \"audio_bitrate\": 96}]}" }) {
+    error.clear ();
+    g_assert_false (load (bad, c, error));
+    g_assert_true (error.find ("ladder") != std::string::npos
+        || error.find ("abr_default") != std::string::npos);
+  }
+  g_unlink (path.c_str ());
+  g_rmdir (dir);
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, nullptr);
+  g_test_add_func ("/abrladder/rungs", test_rungs_at_or_below_the_input);
+  g_test_add_func ("/abrladder/small-input", test_small_input_is_never_upscaled);
+  g_test_add_func ("/abrladder/aspect", test_width_follows_the_display_aspect_ratio);
+  g_test_add_func ("/abrladder/sps", test_codec_from_the_sps);
+  g_test_add_func ("/abrladder/master", test_master_playlist);
+  g_test_add_func ("/abrladder/rung-graph", test_rung_graph_forces_aligned_keyframes);
+  g_test_add_func ("/abrladder/checks", test_ladder_checks);
+  g_test_add_func ("/abrladder/config", test_config_keys);
+  return g_test_run ();
+}

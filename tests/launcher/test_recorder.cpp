@@ -1,0 +1,522 @@
+/* Recordings without a network: the VOD playlist text, the segments a
+ * SegmentLog follows from an HLS sink's fragment messages, the Recorder
+ * writing vod.m3u8 from messages posted through a real pipeline bus, and
+ * the stream store's migration of a database from before recordings. */
+#include "config.h"
+#include "mp4remux.h"
+#include "recorder.h"
+#include "streamstore.h"
+#include "vodplaylist.h"
+
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <sqlite3.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace castline::launcher;
+
+static std::string
+temp_dir ()
+{
+  g_autofree gchar *d = g_dir_make_tmp ("castline-recorder-XXXXXX", nullptr);
+  return d;
+}
+
+static std::vector<std::string>
+lines (const std::string & text)
+{
+  std::vector<std::string> out;
+  g_auto (GStrv) parts = g_strsplit (text.c_str (), "\n", -1);
+  for (char **p = parts; *p; p++)
+    out.push_back (*p);
+  return out;
+}
+
+static std::string
+segment_name (guint n)
+{
+  g_autofree gchar *s = g_strdup_printf ("segment%05u.ts", n);
+  return s;
+}
+
+/* what splitmuxsink posts, from src */
+static GstMessage *
+fragment (GstElement * src, bool opened, GstClockTime running_time)
+{
+  return gst_message_new_element (GST_OBJECT (src), gst_structure_new (
+          opened ? "splitmuxsink-fragment-opened" : "splitmuxsink-fragment-closed",
+          "location", G_TYPE_STRING, nullptr, "running-time", G_TYPE_UINT64, running_time,
+          nullptr));
+}
+
+GST_START_TEST (test_vod_playlist_lists_every_segment)
+{
+  std::vector<VodSegment> segs = {
+    { "segment00000.ts", 2 * GST_SECOND },
+    { "segment00001.ts", 2 * GST_SECOND + 33 * GST_MSECOND },
+    { "segment00002.ts", 633333333 },
+  };
+  auto l = lines (render_vod_playlist (segs));
+  std::vector<std::string> want = {
+    "#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-TARGETDURATION:3",
+    "#EXT-X-MEDIA-SEQUENCE:0",
+    "#EXTINF:2.000,", "segment00000.ts",
+    "#EXTINF:2.033,", "segment00001.ts",
+    "#EXTINF:0.633,", "segment00002.ts",
+    "#EXT-X-ENDLIST", "",
+  };
+  fail_unless_equals_int (l.size (), want.size ());
+  for (size_t i = 0; i < want.size (); i++)
+    fail_unless (l[i] == want[i], "line %zu: '%s', not '%s'", i, l[i].c_str (), want[i].c_str ());
+  fail_unless_equals_uint64 (total_duration (segs), 4 * GST_SECOND + 666333333);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_vod_target_duration_rounds_up)
+{
+  struct {
+    GstClockTime longest;
+    const char *want;
+  } cases[] = {
+    { 2 * GST_SECOND, "#EXT-X-TARGETDURATION:2" },
+    { 2 * GST_SECOND + 1, "#EXT-X-TARGETDURATION:3" },   /* up, not to the nearest */
+    { 2 * GST_SECOND + 900 * GST_MSECOND, "#EXT-X-TARGETDURATION:3" },
+    { 400 * GST_MSECOND, "#EXT-X-TARGETDURATION:1" },
+    { 0, "#EXT-X-TARGETDURATION:1" },                    /* never 0 */
+  };
+  for (auto & c : cases) {
+    std::vector<VodSegment> segs = { { "a.ts", GST_SECOND / 2 }, { "b.ts", c.longest } };
+    std::string text = render_vod_playlist (segs);
+    fail_unless (text.find (std::string (c.want) + "\n") != std::string::npos,
+        "%" GST_TIME_FORMAT ": %s", GST_TIME_ARGS (c.longest), text.c_str ());
+  }
+  /* no segment: still a valid, ended playlist */
+  auto l = lines (render_vod_playlist ({}));
+  fail_unless (l[l.size () - 2] == "#EXT-X-ENDLIST");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_segment_log_follows_one_sinks_fragments)
+{
+  GstElement *out = gst_bin_new ("out");
+  GstElement *inner = gst_element_factory_make ("identity", "splitmuxsink0");
+  gst_bin_add (GST_BIN (out), inner);
+  GstElement *other = gst_element_factory_make ("identity", "splitmuxsink1");   /* another output */
+  gst_object_ref_sink (out);
+  gst_object_ref_sink (other);
+
+  SegmentLog log (out, segment_name);
+  GstMessage *msgs[] = {
+    fragment (inner, true, 0),
+    fragment (other, true, 0),                         /* not this sink's */
+    fragment (inner, false, 2 * GST_SECOND),
+    fragment (other, false, 5 * GST_SECOND),
+    fragment (inner, true, 2 * GST_SECOND),
+    fragment (inner, false, 3500 * GST_MSECOND),
+    fragment (inner, true, 3500 * GST_MSECOND),        /* still open at the end: left out */
+  };
+  bool mine[] = { true, false, true, false, true, true, true };
+  for (size_t i = 0; i < G_N_ELEMENTS (msgs); i++) {
+    fail_unless (log.on_message (msgs[i]) == mine[i], "message %zu", i);
+    gst_message_unref (msgs[i]);
+  }
+  GstMessage *eos = gst_message_new_eos (GST_OBJECT (inner));
+  fail_if (log.on_message (eos));
+  gst_message_unref (eos);
+
+  auto segs = log.segments ();
+  fail_unless_equals_int (segs.size (), 2);
+  fail_unless (segs[0].uri == "segment00000.ts");
+  fail_unless_equals_uint64 (segs[0].duration, 2 * GST_SECOND);
+  fail_unless (segs[1].uri == "segment00001.ts");
+  fail_unless_equals_uint64 (segs[1].duration, 1500 * GST_MSECOND);
+  gst_object_unref (other);
+  gst_object_unref (out);
+}
+GST_END_TEST;
+
+/* messages posted inside a pipeline reach the Recorder through the bus,
+ * without a main loop; finish writes vod.m3u8 and reports it */
+GST_START_TEST (test_recorder_writes_the_vod_next_to_the_live_playlist)
+{
+  std::string dir = temp_dir ();
+  GstElement *pipeline = gst_pipeline_new ("stream-test");
+  GstElement *out = gst_bin_new ("out");
+  GstElement *inner = gst_element_factory_make ("identity", "splitmuxsink0");
+  gst_bin_add (GST_BIN (out), inner);
+  gst_bin_add (GST_BIN (pipeline), out);
+
+  auto recorder = std::make_unique<Recorder> ("abc", nullptr);
+  RecordedOutput o;
+  o.sink = out;
+  o.dir = dir;
+  o.segment_name = segment_name;
+  recorder->follow (GST_PIPELINE (pipeline));
+  recorder->attach (o);
+  for (int i = 0; i < 4; i++) {
+    gst_element_post_message (inner, fragment (inner, true, i * 2 * GST_SECOND));
+    gst_element_post_message (inner, fragment (inner, false, (i + 1) * 2 * GST_SECOND));
+  }
+  bool called = false;
+  std::vector<RecordingRecord> got;
+  recorder->finish ([&] (std::vector<RecordingRecord> r) {
+        called = true;
+        got = std::move (r);
+      });
+  fail_unless (called, "a local VOD is reported at once");
+  fail_unless_equals_int (got.size (), 1);
+  fail_unless (got[0].kind == "hls" && got[0].name == "vod.m3u8" && got[0].stream_id == "abc");
+  fail_unless_equals_int (got[0].segments, 4);
+  fail_unless_equals_int64 (got[0].duration_us, 8 * G_USEC_PER_SEC);
+  g_autofree gchar *text = nullptr;
+  fail_unless (g_file_get_contents ((dir + "/vod.m3u8").c_str (), &text, nullptr, nullptr));
+  fail_unless (std::string (text) == render_vod_playlist ({ { "segment00000.ts", 2 * GST_SECOND },
+          { "segment00001.ts", 2 * GST_SECOND }, { "segment00002.ts", 2 * GST_SECOND },
+          { "segment00003.ts", 2 * GST_SECOND } }), "%s", text);
+
+  /* detached: later messages change nothing */
+  gst_element_post_message (inner, fragment (inner, true, 8 * GST_SECOND));
+  recorder.reset ();
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_recorder_without_segments_records_nothing)
+{
+  std::string dir = temp_dir ();
+  GstElement *pipeline = gst_pipeline_new (nullptr);
+  GstElement *out = gst_bin_new ("out");
+  gst_bin_add (GST_BIN (pipeline), out);
+  Recorder recorder ("abc", nullptr);
+  RecordedOutput o;
+  o.sink = out;
+  o.dir = dir;
+  o.segment_name = segment_name;
+  recorder.follow (GST_PIPELINE (pipeline));
+  recorder.attach (o);
+  int calls = 0;
+  size_t n = 99;
+  recorder.finish ([&] (std::vector<RecordingRecord> r) {
+        calls++;
+        n = r.size ();
+      });
+  fail_unless_equals_int (calls, 1);
+  fail_unless_equals_int (n, 0);
+  fail_if (g_file_test ((dir + "/vod.m3u8").c_str (), G_FILE_TEST_EXISTS));
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_vod_master_points_at_the_rungs_vods)
+{
+  std::string live = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\"\n"
+      "720p/index.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\r\n"
+      "360p/index.m3u8\r\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=300000\nother/elsewhere.m3u8\n";
+  std::string want = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\"\n"
+      "720p/vod.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=500000,RESOLUTION=640x360,CODECS=\"avc1.64001e,mp4a.40.2\"\n"
+      "360p/vod.m3u8\n";
+  std::string got = render_vod_master (live, { "720p", "360p" });
+  fail_unless (got == want, "%s", got.c_str ());
+  /* a rung without a VOD is left out; none at all: no master */
+  got = render_vod_master (live, { "360p" });
+  fail_unless (got.find ("720p") == std::string::npos && got.find ("360p/vod.m3u8") != std::string::npos,
+      "%s", got.c_str ());
+  fail_unless (render_vod_master (live, {}).empty ());
+}
+GST_END_TEST;
+
+/* an abr stream: one VOD per rung in its folder, and the VOD master at the
+ * stream's root from its live master */
+GST_START_TEST (test_recorder_writes_rung_vods_and_their_master)
+{
+  std::string root = temp_dir ();
+  GstElement *pipeline = gst_pipeline_new (nullptr);
+  Recorder recorder ("abr", nullptr);
+  recorder.set_root (root, "");
+  recorder.follow (GST_PIPELINE (pipeline));
+  const char *rungs[] = { "720p", "360p" };
+  GstElement *inner[2];
+  for (int i = 0; i < 2; i++) {
+    GstElement *sink = gst_bin_new ((std::string ("out_") + rungs[i]).c_str ());
+    inner[i] = gst_element_factory_make ("identity", nullptr);
+    gst_bin_add (GST_BIN (sink), inner[i]);
+    gst_bin_add (GST_BIN (pipeline), sink);
+    std::string dir = root + "/" + rungs[i];
+    g_mkdir_with_parents (dir.c_str (), 0755);
+    RecordedOutput o;
+    o.name = rungs[i];
+    o.sink = sink;
+    o.dir = dir;
+    o.segment_name = segment_name;
+    recorder.attach (o);
+  }
+  for (int n = 0; n < 3; n++)
+    for (int i = 0; i < 2; i++) {
+      gst_element_post_message (inner[i], fragment (inner[i], true, n * GST_SECOND));
+      gst_element_post_message (inner[i], fragment (inner[i], false, (n + 1) * GST_SECOND));
+    }
+  g_file_set_contents ((root + "/index.m3u8").c_str (), "#EXTM3U\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=2000000\n720p/index.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=500000\n360p/index.m3u8\n", -1, nullptr);
+  std::vector<RecordingRecord> got;
+  recorder.finish ([&] (std::vector<RecordingRecord> r) { got = std::move (r); });
+  fail_unless_equals_int (got.size (), 3);
+  std::set<std::string> names;
+  for (auto & r : got) {
+    names.insert (r.name);
+    fail_unless_equals_int (r.segments, 3);
+    fail_unless_equals_int64 (r.duration_us, 3 * G_USEC_PER_SEC);
+  }
+  fail_unless (names == std::set<std::string> ({ "vod.m3u8", "720p/vod.m3u8", "360p/vod.m3u8" }));
+  for (const char *f : { "/vod.m3u8", "/720p/vod.m3u8", "/360p/vod.m3u8" })
+    fail_unless (g_file_test ((root + f).c_str (), G_FILE_TEST_EXISTS), "no %s", f);
+  g_autofree gchar *master = nullptr;
+  g_file_get_contents ((root + "/vod.m3u8").c_str (), &master, nullptr, nullptr);
+  fail_unless (std::string (master) == "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\n"
+      "720p/vod.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH=500000\n360p/vod.m3u8\n", "%s", master);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+/* a castline.db as the daemon made it before recordings: schema 0 */
+static void
+make_v0_database (const std::string & path)
+{
+  sqlite3 *db = nullptr;
+  fail_unless (sqlite3_open (path.c_str (), &db) == SQLITE_OK);
+  const char *sql =
+      "CREATE TABLE streams ("
+      " id TEXT PRIMARY KEY, title TEXT NOT NULL, pipeline TEXT NOT NULL,"
+      " key_hash TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL,"
+      " ingest TEXT NOT NULL, created_at INTEGER NOT NULL, scheduled_at INTEGER NOT NULL,"
+      " started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL);"
+      "INSERT INTO streams VALUES ('old1', 'before', 'passthrough', 'h', 'ended', '', 'whip',"
+      " 1, 0, 2, 3);";
+  char *msg = nullptr;
+  fail_unless (sqlite3_exec (db, sql, nullptr, nullptr, &msg) == SQLITE_OK, "%s", msg);
+  sqlite3_close (db);
+}
+
+static int
+user_version (const std::string & path)
+{
+  sqlite3 *db = nullptr;
+  sqlite3_open (path.c_str (), &db);
+  sqlite3_stmt *s = nullptr;
+  sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &s, nullptr);
+  int v = sqlite3_step (s) == SQLITE_ROW ? sqlite3_column_int (s, 0) : -1;
+  sqlite3_finalize (s);
+  sqlite3_close (db);
+  return v;
+}
+
+GST_START_TEST (test_store_migrates_a_database_from_before_recordings)
+{
+  std::string path = temp_dir () + "/castline.db";
+  make_v0_database (path);
+  fail_unless_equals_int (user_version (path), 0);
+  std::string error;
+  {
+    StreamStore s;
+    fail_unless (s.open (path, error), "%s", error.c_str ());
+    auto old = s.get ("old1");
+    fail_unless (old.has_value (), "the old stream is unreadable after the migration");
+    fail_unless (old->title == "before" && old->state == StreamState::ended);
+    fail_if (old->record, "an old stream came out recorded");
+    old->record = true;
+    fail_unless (s.save (*old, error), "%s", error.c_str ());
+    RecordingRecord r { "old1", "hls", "vod.m3u8", 8000000, 4, 5, 0, "" };
+    fail_unless (s.add_recording (r, error), "%s", error.c_str ());
+    r.segments = 5;                    /* the same name again: replaced */
+    fail_unless (s.add_recording (r, error), "%s", error.c_str ());
+  }
+  fail_unless_equals_int (user_version (path), 1);
+  /* opened again: nothing to migrate, nothing lost */
+  StreamStore s;
+  fail_unless (s.open (path, error), "%s", error.c_str ());
+  fail_unless (s.get ("old1")->record);
+  auto recs = s.recordings ("old1");
+  fail_unless_equals_int (recs.size (), 1);
+  fail_unless (recs[0].name == "vod.m3u8" && recs[0].kind == "hls");
+  fail_unless_equals_int (recs[0].segments, 5);
+  fail_unless_equals_int64 (recs[0].duration_us, 8000000);
+  fail_unless (s.recordings ("other").empty ());
+  StreamRecord fresh;
+  fresh.id = "new1";
+  fresh.record = true;
+  fail_unless (s.insert (fresh, error), "%s", error.c_str ());
+  fail_unless (s.get ("new1")->record);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_store_refuses_a_newer_schema)
+{
+  std::string path = temp_dir () + "/castline.db";
+  make_v0_database (path);
+  sqlite3 *db = nullptr;
+  sqlite3_open (path.c_str (), &db);
+  sqlite3_exec (db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close (db);
+  StreamStore s;
+  std::string error;
+  fail_if (s.open (path, error), "opened a database of a newer castline");
+  fail_unless (error.find ("newer") != std::string::npos, "%s", error.c_str ());
+}
+GST_END_TEST;
+
+/* segments as hlssink2 writes them: 4 s of H.264 and AAC, 1 s GOPs */
+static std::vector<std::string>
+make_segments (const std::string & dir)
+{
+  std::string desc = "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
+      "hlssink2 name=out target-duration=1 max-files=0 location=" + dir + "/segment%05d.ts "
+      "playlist-location=" + dir + "/index.m3u8 audiotestsrc num-buffers=172 ! "
+      "audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! out.audio";
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch (desc.c_str (), &err);
+  fail_unless (p != nullptr, "%s", err ? err->message : "?");
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  g_autoptr (GstBus) bus = gst_element_get_bus (p);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  std::vector<std::string> out;
+  for (guint i = 0; g_file_test ((dir + "/" + segment_name (i)).c_str (), G_FILE_TEST_EXISTS); i++)
+    out.push_back (dir + "/" + segment_name (i));
+  return out;
+}
+
+static void
+remux (const std::vector<std::string> & segments, const std::string & out, bool & ok,
+    guint64 & bytes, std::string & error)
+{
+  GMainLoop *loop = g_main_loop_new (nullptr, FALSE);
+  bool called = false;
+  std::string start_error;
+  auto r = Mp4Remux::start (segments, out, 20, [&] (bool k, guint64 b, const std::string & e) {
+        called = true;
+        ok = k;
+        bytes = b;
+        error = e;
+        g_main_loop_quit (loop);
+      }, start_error);
+  if (r)
+    g_main_loop_run (loop);
+  else {
+    ok = false;
+    error = start_error;
+  }
+  g_main_loop_unref (loop);
+  fail_unless (called || !r);
+}
+
+GST_START_TEST (test_mp4_remux_of_kept_segments)
+{
+  std::string dir = temp_dir ();
+  auto segments = make_segments (dir);
+  fail_unless (segments.size () >= 3, "%zu segments", segments.size ());
+  bool ok = false;
+  guint64 bytes = 0;
+  std::string error;
+  /* the last segment left out, as a failed stream's unfinished one */
+  std::vector<std::string> kept (segments.begin (), segments.end () - 1);
+  remux (kept, dir + "/recording.mp4", ok, bytes, error);
+  fail_unless (ok, "%s", error.c_str ());
+  GStatBuf st;
+  fail_unless (g_stat ((dir + "/recording.mp4").c_str (), &st) == 0);
+  fail_unless_equals_uint64 ((guint64) st.st_size, bytes);
+  fail_if (g_file_test ((dir + "/recording.mp4.part").c_str (), G_FILE_TEST_EXISTS));
+
+  /* what it holds: H.264 and AAC, as long as the segments given */
+  g_autofree gchar *uri = g_filename_to_uri ((dir + "/recording.mp4").c_str (), nullptr, nullptr);
+  std::string desc = std::string ("uridecodebin uri=") + uri + " name=d d. ! fakesink d. ! fakesink";
+  GstElement *p = gst_parse_launch (desc.c_str (), nullptr);
+  gst_element_set_state (p, GST_STATE_PAUSED);
+  fail_unless (gst_element_get_state (p, nullptr, nullptr, 10 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS);
+  gint64 dur = 0;
+  fail_unless (gst_element_query_duration (p, GST_FORMAT_TIME, &dur));
+  fail_unless (dur > 2 * GST_SECOND && dur < 3500 * GST_MSECOND, "%" GST_TIME_FORMAT,
+      GST_TIME_ARGS (dur));
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_mp4_remux_failure_is_reported)
+{
+  std::string dir = temp_dir ();
+  g_file_set_contents ((dir + "/segment00000.ts").c_str (), "not a transport stream", -1, nullptr);
+  bool ok = true;
+  guint64 bytes = 1;
+  std::string error;
+  remux ({ dir + "/segment00000.ts" }, dir + "/recording.mp4", ok, bytes, error);
+  fail_if (ok);
+  fail_unless (!error.empty ());
+  fail_if (g_file_test ((dir + "/recording.mp4").c_str (), G_FILE_TEST_EXISTS));
+  fail_if (g_file_test ((dir + "/recording.mp4.part").c_str (), G_FILE_TEST_EXISTS));
+  remux ({}, dir + "/recording.mp4", ok, bytes, error);
+  fail_if (ok);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_config_record_settings)
+{
+  std::string dir = temp_dir ();
+  std::string path = dir + "/c.json";
+  Config c = default_config ();
+  fail_if (c.record || c.record_mp4, "recording is on by default");
+  g_file_set_contents (path.c_str (), "{\"record\": true, \"record_mp4\": true}", -1, nullptr);
+  std::string error;
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless (c.record && c.record_mp4);
+  const char *bad[] = {
+    "{\"record\": \"yes\"}", "{\"record\": 1}", "{\"record_mp4\": null}",
+    /* the segments are in the bucket, not here to remux */
+    "{\"record_mp4\": true, \"s3\": {\"endpoint\": \"http://127.0.0.1:1\", \"bucket\": \"b\","
+    " \"public_base_url\": \"http://x\"}}",
+  };
+  for (const char *b : bad) {
+    Config d = default_config ();
+    g_file_set_contents (path.c_str (), b, -1, nullptr);
+    error.clear ();
+    fail_if (load_config (path, d, error), "accepted %s", b);
+    fail_unless (error.find ("record") != std::string::npos, "%s", error.c_str ());
+  }
+}
+GST_END_TEST;
+
+static Suite *
+recorder_suite (void)
+{
+  Suite *s = suite_create ("recorder");
+  TCase *tc = tcase_create ("general");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_vod_playlist_lists_every_segment);
+  tcase_add_test (tc, test_vod_target_duration_rounds_up);
+  tcase_add_test (tc, test_segment_log_follows_one_sinks_fragments);
+  tcase_add_test (tc, test_recorder_writes_the_vod_next_to_the_live_playlist);
+  tcase_add_test (tc, test_recorder_without_segments_records_nothing);
+  tcase_add_test (tc, test_store_migrates_a_database_from_before_recordings);
+  tcase_add_test (tc, test_store_refuses_a_newer_schema);
+  tcase_add_test (tc, test_mp4_remux_of_kept_segments);
+  tcase_add_test (tc, test_mp4_remux_failure_is_reported);
+  tcase_add_test (tc, test_config_record_settings);
+  tcase_add_test (tc, test_vod_master_points_at_the_rungs_vods);
+  tcase_add_test (tc, test_recorder_writes_rung_vods_and_their_master);
+  return s;
+}
+
+GST_CHECK_MAIN (recorder);
