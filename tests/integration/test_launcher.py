@@ -628,12 +628,15 @@ class WebhookReceiver:
         self.thread.join(timeout=10)
 
 
-class WebhookTest(LauncherCase):
-    """Stream events POSTed to a Python receiver, signed with the secret."""
+class WebhookCase(LauncherCase):
+    """A launcher (with extra_settings) that POSTs its webhooks, signed with
+    WEBHOOK_SECRET, to a Python receiver of the case's own."""
+    extra_settings = {}
 
     def setUp(self):
         self.receiver = WebhookReceiver()
-        self.settings = {"webhooks": {"urls": [self.receiver.url], "secret": WEBHOOK_SECRET}}
+        self.settings = dict(self.extra_settings,
+                             webhooks={"urls": [self.receiver.url], "secret": WEBHOOK_SECRET})
         try:
             super().setUp()
         except BaseException:
@@ -645,6 +648,10 @@ class WebhookTest(LauncherCase):
             super().tearDown()
         finally:
             self.receiver.stop()
+
+
+class WebhookTest(WebhookCase):
+    """Stream events POSTed to a Python receiver, signed with the secret."""
 
     def check_signed(self, headers, body):
         ts = headers.get("x-castline-timestamp", "")
@@ -1074,26 +1081,14 @@ class RecordingMixin:
         return recs
 
 
-class RecordingTest(RecordingMixin, LauncherCase):
+class RecordingTest(RecordingMixin, WebhookCase):
     """Recorded streams keep every segment and end with vod.m3u8 (and a
     recording.ready webhook); streams not recorded keep rolling."""
+    extra_settings = {"hls": RECORDING_HLS, "idle_timeout": 30}
 
     def setUp(self):
         long_recording()
-        self.receiver = WebhookReceiver()
-        self.settings = {"hls": RECORDING_HLS, "idle_timeout": 30,
-                         "webhooks": {"urls": [self.receiver.url], "secret": WEBHOOK_SECRET}}
-        try:
-            super().setUp()
-        except BaseException:
-            self.receiver.stop()
-            raise
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.receiver.stop()
+        super().setUp()
 
     def exists(self, stream):
         return lambda uri: self.launcher.request("HEAD", f"/live/{stream['id']}/{uri}")[0] == 200
