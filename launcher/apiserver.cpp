@@ -177,24 +177,12 @@ ApiServer::stream_json (const StreamRecord & r, const std::string & key) const
 
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  add_string (b, "id", r.id);
-  add_string (b, "title", r.title);
-  add_string (b, "state", state_name (r.state));
-  if (!r.reason.empty ())
-    add_string (b, "reason", r.reason);
-  add_string (b, "pipeline", r.pipeline);
-  add_string (b, "ingest", r.ingest);
-  add_time (b, "created_at", r.created_at);
-  add_time (b, "scheduled_at", r.scheduled_at);
-  add_time (b, "started_at", r.started_at);
-  add_time (b, "ended_at", r.ended_at);
+  add_stream_record (b, r);
   if (!key.empty ())
     add_string (b, "key", key);
   add_string (b, "whip_url", base + "/whip/" + r.id);
   add_string (b, "ws_url", ws_base + "/ingest/" + r.id);
   add_string (b, "playback_url", manager_.playback_url (r.id));
-  json_builder_set_member_name (b, "record");
-  json_builder_add_boolean_value (b, r.record);
   json_builder_set_member_name (b, "viewers");
   json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ()));
   LiveStream *ls = r.state == StreamState::live

@@ -71,4 +71,22 @@ add_structure (JsonBuilder * b, const GstStructure * s)
   json_builder_end_object (b);
 }
 
+void
+add_stream_record (JsonBuilder * b, const StreamRecord & r)
+{
+  add_string (b, "id", r.id);
+  add_string (b, "title", r.title);
+  add_string (b, "state", state_name (r.state));
+  if (r.state == StreamState::failed)
+    add_string (b, "reason", r.reason);
+  add_string (b, "pipeline", r.pipeline);
+  add_string (b, "ingest", r.ingest);
+  json_builder_set_member_name (b, "record");
+  json_builder_add_boolean_value (b, r.record);
+  add_time (b, "created_at", r.created_at);
+  add_time (b, "scheduled_at", r.scheduled_at);
+  add_time (b, "started_at", r.started_at);
+  add_time (b, "ended_at", r.ended_at);
+}
+
 }  // namespace castline::launcher

@@ -1,7 +1,9 @@
 /* castline-launcher: the json-glib helpers the HTTP API, the events stream
- * and the webhooks share: times as ISO 8601 UTC, string, time and
+ * and the webhooks share: times as ISO 8601 UTC, string, time, stream and
  * GstStructure members, a builder's text. */
 #pragma once
+
+#include "streamstore.h"
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
@@ -19,6 +21,10 @@ void add_string (JsonBuilder * b, const char *name, const std::string & value);
 /* a GstStructure (viewerstats, s3hlssink stats) as a JSON object: strings,
  * booleans, numbers, nested structures; anything else as null */
 void add_structure (JsonBuilder * b, const GstStructure * s);
+/* The members every view of a stream shares (the API, the events, the
+ * webhooks): id, title, state, reason (failed only), pipeline, ingest,
+ * record and its times. Never the key nor its hash. */
+void add_stream_record (JsonBuilder * b, const StreamRecord & r);
 /* the builder's root as compact JSON text */
 std::string to_text (JsonBuilder * b);
 

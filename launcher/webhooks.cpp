@@ -115,19 +115,8 @@ webhook_stream_json (const StreamRecord & r, const std::string & playback_url)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
-  add_string (b, "id", r.id);
-  add_string (b, "title", r.title);
-  add_string (b, "state", state_name (r.state));
-  if (r.state == StreamState::failed)
-    add_string (b, "reason", r.reason);
-  add_string (b, "pipeline", r.pipeline);
-  add_string (b, "ingest", r.ingest);
-  add_time (b, "created_at", r.created_at);
-  add_time (b, "started_at", r.started_at);
-  add_time (b, "ended_at", r.ended_at);
+  add_stream_record (b, r);
   add_string (b, "playback_url", playback_url);
-  json_builder_set_member_name (b, "record");
-  json_builder_add_boolean_value (b, r.record);
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }

@@ -3,7 +3,8 @@
  * secret is set:
  *   {"id": delivery id, "type": "stream.started", "created_at": ISO 8601,
  *    "stream": {id, title, state, reason (failed only), pipeline, ingest,
- *               created_at, started_at, ended_at, playback_url, record}}
+ *               record, created_at, scheduled_at, started_at, ended_at,
+ *               playback_url}}
  * ("recording.ready" adds "recordings", as recordings_json gives them)
  * Each URL has its own ordered queue with one delivery in flight at a time,
  * on an asynchronous SoupSession of its own: posting returns at once and

@@ -474,10 +474,12 @@ GST_START_TEST (test_body_and_headers_are_signed)
     { "started_at", "2026-01-01T10:01:00Z" }, { "ended_at", "2026-01-01T10:02:00Z" },
     { "playback_url", kPlayback },
   };
-  /* the strings, and whether it is recorded */
-  fail_unless_equals_int (json_object_get_size (st), want.size () + 1);
+  /* the strings, whether it is recorded, and no scheduled time (null) */
+  fail_unless_equals_int (json_object_get_size (st), want.size () + 2);
   fail_unless (json_object_has_member (st, "record"));
   fail_if (json_object_get_boolean_member (st, "record"));
+  fail_unless (json_object_has_member (st, "scheduled_at"));
+  fail_unless (json_object_get_null_member (st, "scheduled_at"));
   for (auto & [name, value] : want) {
     fail_unless (json_object_has_member (st, name.c_str ()), "no stream.%s", name.c_str ());
     fail_unless_equals_string (json_object_get_string_member (st, name.c_str ()), value.c_str ());
