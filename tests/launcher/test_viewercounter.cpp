@@ -1,6 +1,7 @@
 /* Viewer counting and the /metrics text, without a daemon: ViewerCounter
  * takes the time as an argument, render_metrics () plain numbers. */
 #include "metrics.h"
+#include "../assertstrings.h"
 #include "viewercounter.h"
 
 #include <gst/check/gstcheck.h>
@@ -240,9 +241,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_metrics_label_values_are_escaped)
 {
-  fail_unless_equals_string (escape_label_value ("plain-id").c_str (), "plain-id");
-  fail_unless_equals_string (escape_label_value ("a\"b\\c\nd").c_str (), "a\\\"b\\\\c\\nd");
-  fail_unless_equals_string (escape_label_value ("été").c_str (), "été");
+  assert_str_eq (escape_label_value ("plain-id"), "plain-id");
+  assert_str_eq (escape_label_value ("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  assert_str_eq (escape_label_value ("été"), "été");
 
   MetricsSnapshot m;
   m.live.push_back ({ "x\"}\nevil 1", 1, {} });
