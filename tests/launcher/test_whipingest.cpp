@@ -133,6 +133,16 @@ stop_pipeline (GstElement * pipeline)
   gst_object_unref (pipeline);
 }
 
+/* the offer of a sender made for it alone, and stopped */
+static std::string
+offer_of_a_sender (Video video, bool with_pcma = false)
+{
+  GstElement *sender = make_sender (video, with_pcma);
+  std::string offer = take_offer (sender);
+  stop_pipeline (sender);
+  return offer;
+}
+
 /* `text` with each line starting with `prefix` replaced (removed by default) */
 static std::string
 replace_lines (const std::string & text, const std::string & prefix,
@@ -382,9 +392,7 @@ receiving_mlines (const std::string & answer)
 
 GST_START_TEST (test_codec_we_cannot_take_is_answered_inactive)
 {
-  GstElement *sender = make_sender (Video::vp8, true);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8, true);
   Receiver r;
   WhipIngest ingest (GST_PIPELINE (r.pipeline), { "stun:127.0.0.1:3478" }, r.listener ());
   fail_unless (gst_element_set_state (r.pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
@@ -400,9 +408,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_only_restricted_codecs_are_answered)
 {
-  GstElement *sender = make_sender (Video::vp8);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8);
   Receiver r;
   WhipIngest ingest (GST_PIPELINE (r.pipeline), {}, r.listener ());
   ingest.restrict_codecs ({ "h264" }, {});
@@ -437,9 +443,7 @@ find_webrtcbin (GstElement * pipeline)
 
 GST_START_TEST (test_slow_gathering_answers_at_the_timeout)
 {
-  GstElement *sender = make_sender (Video::vp8);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8);
   /* nothing answers there: gathering takes libnice's STUN/TURN time-outs */
   Receiver r;
   WhipIngest ingest (GST_PIPELINE (r.pipeline),
@@ -464,9 +468,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_unusable_offer_is_refused)
 {
-  GstElement *sender = make_sender (Video::vp8);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8);
 
   /* not SDP: refused at once */
   {
@@ -507,9 +509,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_destroyed_during_negotiation_answers_once)
 {
-  GstElement *sender = make_sender (Video::vp8);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8);
   Receiver r;
   auto ingest = std::make_unique<WhipIngest> (GST_PIPELINE (r.pipeline),
       std::vector<std::string> (), r.listener ());
@@ -527,9 +527,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_bad_candidates_are_refused)
 {
-  GstElement *sender = make_sender (Video::vp8);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8);
   Receiver r;
   WhipIngest ingest (GST_PIPELINE (r.pipeline), {}, r.listener ());
   std::string error;
@@ -576,9 +574,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_ice_failure_is_reported_once)
 {
-  GstElement *sender = make_sender (Video::vp8);
-  std::string offer = take_offer (sender);
-  stop_pipeline (sender);
+  std::string offer = offer_of_a_sender (Video::vp8);
   /* the publisher's candidates replaced by one nobody answers on */
   std::string unreachable = replace_lines (offer, "a=candidate:",
       "a=candidate:1 1 UDP 2122252543 192.0.2.1 9 typ host\r\n");
