@@ -162,28 +162,54 @@ class ApiTest(LauncherCase):
 
 
 class ConnectionsTest(LauncherCase):
-    """The daemon keeps no descriptor for a client that has gone: libsoup 3.2
-    would keep one for every keep-alive connection a client closed, and one
-    for every client that connects and never sends a request."""
+    """HTTP keep-alive, and no descriptor kept for a client that has gone:
+    libsoup 3.2 alone would keep one for every keep-alive connection a
+    client closed, and for every client that connects and never sends a
+    request (see launcher/httpconnstream.h)."""
     settings = {"http_request_timeout": 2}
 
     def fds(self):
         return len(os.listdir(f"/proc/{self.launcher.proc.pid}/fd"))
 
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.launcher.port, timeout=10)
+        conn.request("GET", "/api/streams")
+        conn.getresponse().read()
+        sock = conn.sock
+        for path in ("/api/streams", "/live/abc/index.m3u8", "/metrics"):
+            conn.request("GET", path)
+            r = conn.getresponse()
+            r.read()
+            self.assertNotEqual(r.getheader("Connection"), "close", path)
+            self.assertIs(conn.sock, sock, f"{path} was answered on a new connection")
+        conn.close()
+
     def test_no_descriptor_outlives_its_client(self):
         self.launcher.request("GET", "/api/streams")
         base = self.fds()
-        for _ in range(200):       # keep-alive asked for: http.client's default
-            status, hdrs, _ = self.launcher.request("GET", "/live/abc/index.m3u8")
-            self.assertEqual((status, hdrs.get("Connection")), (404, "close"))
+        for _ in range(50):        # keep-alive connections the clients close
+            conn = http.client.HTTPConnection("127.0.0.1", self.launcher.port, timeout=10)
+            for _ in range(4):
+                conn.request("GET", "/live/abc/index.m3u8")
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 404)
+            conn.close()
+        self.assertTrue(wait_for(lambda: self.fds() <= base, 5),
+                        f"{self.fds()} descriptors open after closed keep-alive connections, "
+                        f"{base} before")
+        idle = http.client.HTTPConnection("127.0.0.1", self.launcher.port, timeout=10)
+        idle.request("GET", "/api/streams")
+        idle.getresponse().read()  # then silent, past http_request_timeout
         silent = [socket.create_connection(("127.0.0.1", self.launcher.port)) for _ in range(20)]
         for s in silent[:10]:
             s.close()              # connected, then gone without a request
         # the other ten stay, silent, past http_request_timeout
         self.assertTrue(wait_for(lambda: self.fds() <= base, 15),
                         f"{self.fds()} descriptors open, {base} before")
-        for s in silent[10:]:
-            self.assertEqual(s.recv(1), b"", "a silent client was not disconnected")
+        for s in silent[10:] + [idle.sock]:
+            s.settimeout(10)
+            self.assertEqual(s.recv(1), b"", "a silent client was not disconnected, or got bytes")
             s.close()
         status, _, _ = self.launcher.request("GET", "/api/streams")
         self.assertEqual(status, 200)
