@@ -341,8 +341,8 @@ note_segment_start (GstS3HlsSink * self, GstMessage * message)
   const GstStructure *st = gst_message_get_structure (message);
   GstClockTime rt = GST_CLOCK_TIME_NONE;
   if (!st || !gst_structure_has_name (st, "splitmuxsink-fragment-opened")
-      || !gst_structure_get_uint64 (st, "running-time", &rt) || !GST_CLOCK_TIME_IS_VALID (rt))
-    return;
+      || !gst_structure_get_uint64 (st, "running-time", &rt))
+    return;                        /* (an invalid rt still counts: see segment_started) */
   std::shared_ptr<S3HlsSinkDates> dates;
   {
     std::lock_guard<std::mutex> lk (self->priv->lock);

@@ -13,6 +13,8 @@ ProgramDateTimeWriter::segment_started (guint64 running_time)
 std::string
 ProgramDateTimeWriter::format (gint64 unix_us)
 {
+  if (unix_us < 0)
+    return "";
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (unix_us / G_USEC_PER_SEC);
   if (!dt)
     return "";
@@ -46,9 +48,13 @@ ProgramDateTimeWriter::rewrite (const std::string & playlist, gint64 rt_to_unix_
     if (line.rfind ("#EXT-X-PROGRAM-DATE-TIME:", 0) == 0)
       continue;                    /* ours replace any already there */
     if (line.rfind ("#EXTINF:", 0) == 0) {
-      if (n >= first_ && n - first_ < starts_.size ())
-        out += "#EXT-X-PROGRAM-DATE-TIME:"
-            + format (((gint64) starts_[n - first_] + rt_to_unix_ns) / 1000) + "\n";
+      guint64 start = n >= first_ && n - first_ < starts_.size () ? starts_[n - first_]
+          : G_MAXUINT64;
+      /* a GstClockTime, or a GstClockTimeDiff's "none" read as one */
+      std::string date = start <= (guint64) G_MAXINT64
+          ? format (((gint64) start + rt_to_unix_ns) / 1000) : "";
+      if (!date.empty ())
+        out += "#EXT-X-PROGRAM-DATE-TIME:" + date + "\n";
       n++;
     }
     out += line + "\n";

@@ -23,14 +23,17 @@ namespace castline::s3 {
 
 class ProgramDateTimeWriter {
  public:
-  /* The next segment (0, 1, 2, ...) starts at this running time (ns). */
+  /* The next segment (0, 1, 2, ...) starts at this running time (ns).
+   * Every fragment opened must come in, so that numbers stay matched: one
+   * with no valid running time (opened before any buffer, as when a stream
+   * ends at once) gets no date. */
   void segment_started (guint64 running_time);
 
   /* playlist with the dates added: running time + rt_to_unix_ns is ns
    * since 1970, UTC (as it is when it names no known segment) */
   std::string rewrite (const std::string & playlist, gint64 rt_to_unix_ns);
 
-  /* 2026-12-01T08:09:28.123Z */
+  /* 2026-12-01T08:09:28.123Z; "" before 1970 */
   static std::string format (gint64 unix_us);
 
   size_t known () const { return starts_.size (); }

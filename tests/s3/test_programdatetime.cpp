@@ -89,6 +89,25 @@ test_unknown_segments_get_no_date_and_old_dates_are_replaced ()
   assert_has (once, "08:00:00.000Z\n#EXTINF:2,\nsegment00000.ts\n#EXTINF");
 }
 
+/* a fragment opened before any buffer (a stream that ends at once) has no
+ * valid running time: no date for it, and the next ones keep theirs */
+void
+test_invalid_running_time_gets_no_date ()
+{
+  ProgramDateTimeWriter w;
+  w.segment_started ((guint64) G_MININT64);      /* GST_CLOCK_STIME_NONE, read as unsigned */
+  w.segment_started (2 * GST_SECOND_NS);
+  w.segment_started (G_MAXUINT64);               /* GST_CLOCK_TIME_NONE */
+  std::string out = w.rewrite (playlist (0, 3), kOffset);
+  assert_has (out, "segment00000.ts\n"
+      "#EXT-X-PROGRAM-DATE-TIME:2026-12-01T08:00:02.000Z\n#EXTINF:2,\nsegment00001.ts\n"
+      "#EXTINF:2,\nsegment00002.ts");
+  assert_lacks (out.substr (0, out.find ("segment00000.ts")), "PROGRAM-DATE-TIME");
+  /* a date before 1970 is no date either */
+  assert_lacks (w.rewrite (playlist (0, 3), -kOffset), "PROGRAM-DATE-TIME");
+  assert_str_eq (ProgramDateTimeWriter::format (-1500), "");
+}
+
 }  // namespace
 
 int
@@ -98,6 +117,7 @@ main (int argc, char **argv)
   g_test_add_func ("/programdatetime/format", test_formats_utc_with_milliseconds);
   g_test_add_func ("/programdatetime/each-segment", test_a_date_before_each_known_segment);
   g_test_add_func ("/programdatetime/rolling", test_rolling_window_matches_by_sequence_and_forgets);
+  g_test_add_func ("/programdatetime/invalid-running-time", test_invalid_running_time_gets_no_date);
   g_test_add_func ("/programdatetime/unknown-and-replaced",
       test_unknown_segments_get_no_date_and_old_dates_are_replaced);
   return g_test_run ();
