@@ -103,7 +103,8 @@ ApiServer::ApiServer (StreamManager & manager)
       viewers_ (ViewerCounter::settings_for (manager.config ().hls_target_duration)),
       metrics_ (manager, viewers_),
       events_ (std::make_unique<EventStream> (manager, viewers_,
-          [this] (const StreamRecord & r) { return stream_json (r, ""); }))
+          [this] (const StreamRecord & r) { return stream_json (r, ""); })),
+      pages_ (manager.config ())
 {
   server_ = soup_server_new ("server-header", "castline ", nullptr);
   listener_ = std::make_unique<HttpListener> (server_, manager.config ().http_request_timeout);
@@ -114,6 +115,8 @@ ApiServer::ApiServer (StreamManager & manager)
   soup_server_add_websocket_handler (server_, "/ingest", nullptr, nullptr, on_ingest, this,
       nullptr);
   soup_server_add_handler (server_, "/live", on_live, this, nullptr);
+  /* "/": every path the handlers above do not take */
+  pages_.attach (server_);
   tick_ = g_timeout_add_seconds (1, [] (gpointer data) -> gboolean {
         auto *self = static_cast<ApiServer *> (data);
         gint64 now = g_get_monotonic_time ();
@@ -183,6 +186,14 @@ ApiServer::stream_json (const StreamRecord & r, const std::string & key) const
   add_string (b, "whip_url", base + "/whip/" + r.id);
   add_string (b, "ws_url", ws_base + "/ingest/" + r.id);
   add_string (b, "playback_url", manager_.playback_url (r.id));
+  add_audience (b, r);
+  json_builder_end_object (b);
+  return to_text (b);
+}
+
+void
+ApiServer::add_audience (JsonBuilder * b, const StreamRecord & r) const
+{
   json_builder_set_member_name (b, "viewers");
   json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ()));
   LiveStream *ls = r.state == StreamState::live
@@ -193,6 +204,27 @@ ApiServer::stream_json (const StreamRecord & r, const std::string & key) const
     add_structure (b, s);
     gst_structure_free (s);
   }
+}
+
+std::string
+ApiServer::status_json (const StreamRecord & r) const
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string (b, "id", r.id);
+  add_string (b, "title", r.title);
+  add_string (b, "state", state_name (r.state));
+  json_builder_set_member_name (b, "reason");
+  if (r.reason.empty () || r.state == StreamState::live)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, r.reason.c_str ());
+  add_string (b, "ingest", r.ingest);
+  add_time (b, "scheduled_at", r.scheduled_at);
+  add_time (b, "started_at", r.started_at);
+  add_time (b, "ended_at", r.ended_at);
+  add_string (b, "playback_url", manager_.playback_url (r.id));
+  add_audience (b, r);
   json_builder_end_object (b);
   return to_text (b);
 }
@@ -291,9 +323,13 @@ ApiServer::on_api (SoupServer *, SoupServerMessage * msg, const char *path, GHas
   auto *self = static_cast<ApiServer *> (data);
   const char *method = soup_server_message_get_method (msg);
   std::string id, rest;
-  /* players call it: the one public path under /api */
+  /* players and the pages call them: the public paths under /api */
   if (split_path (path, "/api/streams/", id, rest) && rest == "heartbeat") {
     self->api_heartbeat (msg, id);
+    return;
+  }
+  if (split_path (path, "/api/streams/", id, rest) && rest == "status") {
+    self->api_status (msg, id);
     return;
   }
   if (!self->check_admin (msg))
@@ -343,21 +379,29 @@ ApiServer::on_api (SoupServer *, SoupServerMessage * msg, const char *path, GHas
  * S3 or a CDN says it is watching (every 10 s). Public, since players
  * have no admin token, with CORS; any content type, so that
  * navigator.sendBeacon's text/plain needs no preflight. */
-void
-ApiServer::api_heartbeat (SoupServerMessage * msg, const std::string & id)
+bool
+ApiServer::public_cors (SoupServerMessage * msg, const char *methods) const
 {
   SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
   const std::string & origin = manager_.config ().cors_origin;
   if (!origin.empty ())
     soup_message_headers_replace (h, "Access-Control-Allow-Origin", origin.c_str ());
-  const char *method = soup_server_message_get_method (msg);
-  if (g_str_equal (method, "OPTIONS")) {
-    soup_message_headers_replace (h, "Access-Control-Allow-Methods", "POST, OPTIONS");
-    soup_message_headers_replace (h, "Access-Control-Allow-Headers", "Content-Type");
-    soup_message_headers_replace (h, "Access-Control-Max-Age", "86400");
-    soup_server_message_set_status (msg, 204, nullptr);
+  if (!g_str_equal (soup_server_message_get_method (msg), "OPTIONS"))
+    return false;
+  soup_message_headers_replace (h, "Access-Control-Allow-Methods", methods);
+  soup_message_headers_replace (h, "Access-Control-Allow-Headers", "Content-Type");
+  soup_message_headers_replace (h, "Access-Control-Max-Age", "86400");
+  soup_server_message_set_status (msg, 204, nullptr);
+  return true;
+}
+
+void
+ApiServer::api_heartbeat (SoupServerMessage * msg, const std::string & id)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  if (public_cors (msg, "POST, OPTIONS"))
     return;
-  }
+  const char *method = soup_server_message_get_method (msg);
   if (!g_str_equal (method, "POST")) {
     soup_message_headers_replace (h, "Allow", "POST, OPTIONS");
     reply_error (msg, 405, "use POST");
@@ -391,6 +435,29 @@ ApiServer::api_heartbeat (SoupServerMessage * msg, const std::string & id)
   viewers_.heartbeat (id, viewer, g_get_monotonic_time ());
   soup_server_message_set_status (msg, 204, nullptr);
   soup_message_headers_replace (h, "Cache-Control", "no-store");
+}
+
+/* GET /api/streams/{id}/status: what the broadcast and watch pages poll
+ * (state, times, viewers, health). Public like the heartbeat: it tells
+ * nothing a viewer of the stream could not see, and never the key. */
+void
+ApiServer::api_status (SoupServerMessage * msg, const std::string & id)
+{
+  if (public_cors (msg, "GET, HEAD, OPTIONS"))
+    return;
+  const char *method = soup_server_message_get_method (msg);
+  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow",
+        "GET, HEAD, OPTIONS");
+    reply_error (msg, 405, "use GET");
+    return;
+  }
+  auto r = valid_stream_id (id) ? manager_.get (id) : std::nullopt;
+  if (!r) {
+    reply_error (msg, 404, "no stream " + id);
+    return;
+  }
+  reply_json (msg, 200, status_json (*r));
 }
 
 /* GET /api/streams/{id}/recordings: what a recorded stream left, once
@@ -512,6 +579,12 @@ ApiServer::on_ingest (SoupServer *, SoupServerMessage * msg, const char *path,
       ? g_uri_parse_params (g_uri_get_query (uri), -1, "&", G_URI_PARAMS_NONE, nullptr) : nullptr;
   const char *mime = query ? (const char *) g_hash_table_lookup (query, "mimeType") : nullptr;
 
+  if (LiveStream *ls = self->manager_.live (id); ls && !ls->lost_reason.empty ()) {
+    /* a publisher coming back before its lost session is finalized */
+    soup_websocket_connection_close (conn, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION,
+        "the stream's last session is being finalized: try again in a moment");
+    return;
+  }
   if (LiveStream *ls = self->manager_.live (id)) {
     /* live already: its webmwssrc refuses the newcomer itself (1008) */
     g_autoptr (GstElement) src = gst_bin_get_by_name (GST_BIN (ls->pipeline->pipeline ()), "ingest");
@@ -564,7 +637,7 @@ ApiServer::on_ingest (SoupServer *, SoupServerMessage * msg, const char *path,
 }
 
 void
-ApiServer::on_live (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable *,
+ApiServer::on_live (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable * query,
     gpointer data)
 {
   auto *self = static_cast<ApiServer *> (data);
@@ -577,10 +650,17 @@ ApiServer::on_live (SoupServer *, SoupServerMessage * msg, const char *path, GHa
   options.cors_origin = self->manager_.config ().cors_origin;
   /* file, or rung/file of an abr stream */
   serve_hls_path (msg, self->manager_.hls_dir (id), file, options);
-  /* a player polling the playlist is a viewer */
+  /* a player polling the playlist is a viewer: the one its heartbeats name
+   * when it says which (?viewer=, as the watch page does), so a player
+   * that does both counts once; else its address and User-Agent */
   guint status = soup_server_message_get_status (msg);
   if (g_str_equal (soup_server_message_get_method (msg), "GET") && (status == 200 || status == 206)
       && g_str_has_suffix (file.c_str (), ".m3u8")) {
+    const char *viewer = query ? (const char *) g_hash_table_lookup (query, "viewer") : nullptr;
+    if (viewer && ViewerCounter::valid_viewer_id (viewer)) {
+      self->viewers_.heartbeat (id, viewer, g_get_monotonic_time ());
+      return;
+    }
     const char *ua = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
         "User-Agent");
     const char *host = soup_server_message_get_remote_host (msg);

@@ -6,7 +6,9 @@
  *   /api/streams/{id}/heartbeat   a player's heartbeat: public, CORS
  *   /metrics              Prometheus text (MetricsCollector), admin like /api
  *   /ingest/{id}?key=...  the WebSocket that feeds the stream's webmwssrc
+ *   /api/streams/{id}/status   what the pages show of a stream: public, CORS
  *   /live/{id}/{file}     the HLS the stream writes into the data directory
+ *   /, /broadcast, /watch/{id}, /ui/...   the web pages (WebPages)
  * WHIP (/whip/...) is added by WhipRoutes on the same server. Main context. */
 #pragma once
 
@@ -15,7 +17,9 @@
 #include "metrics.h"
 #include "streammanager.h"
 #include "viewercounter.h"
+#include "webpages.h"
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include <functional>
@@ -63,11 +67,19 @@ class ApiServer {
   bool admin_allowed (SoupServerMessage * msg) const;
   void api_create (SoupServerMessage * msg);
   void api_heartbeat (SoupServerMessage * msg, const std::string & id);
+  void api_status (SoupServerMessage * msg, const std::string & id);
+  /* Access-Control-Allow-Origin of the public paths; true when msg was a
+   * preflight, answered (204) */
+  bool public_cors (SoupServerMessage * msg, const char *methods) const;
   void api_events (SoupServerMessage * msg, const std::string & id);
   void api_recordings (SoupServerMessage * msg, const std::string & id);
   /* 401 with the challenge unless admin_allowed */
   bool check_admin (SoupServerMessage * msg) const;
   std::string stream_json (const StreamRecord & r, const std::string & key) const;
+  /* the public view of a stream (api_status): no key, pipeline, webhook */
+  std::string status_json (const StreamRecord & r) const;
+  /* "viewers", and "stats" while live: what stream_json and status_json share */
+  void add_audience (JsonBuilder * b, const StreamRecord & r) const;
 
   StreamManager & manager_;
   SoupServer *server_ = nullptr;
@@ -75,6 +87,7 @@ class ApiServer {
   MetricsCollector metrics_;
   std::unique_ptr<EventStream> events_;
   std::unique_ptr<HttpListener> listener_;
+  WebPages pages_;
   guint tick_ = 0;                 /* every second: viewers pruned, events sent */
 };
 

@@ -10,6 +10,12 @@
 #ifndef CASTLINE_PIPELINES_DIR
 #define CASTLINE_PIPELINES_DIR "pipelines"
 #endif
+#ifndef CASTLINE_WEB_DIR
+#define CASTLINE_WEB_DIR "web"
+#endif
+#ifndef CASTLINE_HLSJS_PATH
+#define CASTLINE_HLSJS_PATH "node_modules/hls.js/dist/hls.min.js"
+#endif
 
 namespace castline::launcher {
 
@@ -30,6 +36,8 @@ default_config ()
 {
   Config c;
   c.pipeline_dirs.push_back (CASTLINE_PIPELINES_DIR);
+  c.web_dir = CASTLINE_WEB_DIR;
+  c.hlsjs_path = CASTLINE_HLSJS_PATH;
   return c;
 }
 
@@ -250,10 +258,13 @@ load_config (const std::string & path, Config & c, std::string & error)
       } },
     { "max_live_streams", uint_into (c.max_live_streams, 1, 10000) },
     { "idle_timeout", uint_into (c.idle_timeout, 1, 3600) },
+    { "reconnect_window", uint_into (c.reconnect_window, 0, 3600) },
     { "shutdown_timeout", uint_into (c.shutdown_timeout, 1, 600) },
     { "http_request_timeout", uint_into (c.http_request_timeout, 1, 3600) },
     { "ice_servers", [&c] (JsonNode * n, std::string & e) { return read_strings (n, c.ice_servers, e); } },
     { "cors_origin", string_into (c.cors_origin) },
+    { "web_dir", string_into (c.web_dir) },
+    { "hlsjs_path", string_into (c.hlsjs_path) },
     { "ladder", [&c] (JsonNode * n, std::string & e) { return read_ladder (n, c.ladder, e); } },
     { "abr_default", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.abr_default, e); } },
     { "record", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.record, e); } },

@@ -44,6 +44,9 @@ struct Config {
   std::vector<std::string> pipeline_dirs;
   unsigned max_live_streams = 16;
   unsigned idle_timeout = 10;          /* s without data: the stream ends */
+  /* s an interrupted stream (its publisher lost without stopping) waits
+   * for the publisher to come back before it ends; 0: it ends at once */
+  unsigned reconnect_window = 30;
   unsigned shutdown_timeout = 10;      /* s given to live pipelines to finalize */
   /* s an HTTP client may stay connected without starting a request */
   unsigned http_request_timeout = 30;
@@ -63,6 +66,10 @@ struct Config {
   bool record_mp4 = false;
   S3Output s3;
   WebhookSettings webhooks;
+  /* the web pages and their assets (WebPages) */
+  std::string web_dir;
+  /* hls.js, served as /ui/hls.min.js */
+  std::string hlsjs_path;
 
   /* http://host:port or public_url, without a trailing slash */
   std::string base_url () const;

@@ -77,7 +77,11 @@ add_stream_record (JsonBuilder * b, const StreamRecord & r)
   add_string (b, "id", r.id);
   add_string (b, "title", r.title);
   add_string (b, "state", state_name (r.state));
-  if (r.state == StreamState::failed)
+  /* a failed stream always says why; an interrupted one, or one that ended
+   * without a stop (its publisher did not come back), when it has a why */
+  if (r.state == StreamState::failed
+      || ((r.state == StreamState::interrupted || r.state == StreamState::ended)
+          && !r.reason.empty ()))
     add_string (b, "reason", r.reason);
   add_string (b, "pipeline", r.pipeline);
   add_string (b, "ingest", r.ingest);

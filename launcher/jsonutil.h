@@ -22,7 +22,8 @@ void add_string (JsonBuilder * b, const char *name, const std::string & value);
  * booleans, numbers, nested structures; anything else as null */
 void add_structure (JsonBuilder * b, const GstStructure * s);
 /* The members every view of a stream shares (the API, the events, the
- * webhooks): id, title, state, reason (failed only), pipeline, ingest,
+ * webhooks): id, title, state, reason (failed; interrupted or ended with
+ * one), pipeline, ingest,
  * record and its times. Never the key nor its hash. */
 void add_stream_record (JsonBuilder * b, const StreamRecord & r);
 /* the builder's root as compact JSON text */

@@ -8,7 +8,7 @@ namespace castline::launcher {
 namespace {
 
 constexpr StreamState kStates[] = { StreamState::created, StreamState::scheduled,
-  StreamState::live, StreamState::ended, StreamState::failed };
+  StreamState::live, StreamState::ended, StreamState::failed, StreamState::interrupted };
 
 using Labels = std::vector<std::pair<const char *, std::string>>;
 
@@ -192,7 +192,8 @@ MetricsCollector::MetricsCollector (StreamManager & manager, const ViewerCounter
   std::weak_ptr<MetricsCollector *> weak = self_;
   manager_.add_event_listener ([weak] (const StreamEvent & e) {
         auto self = weak.lock ();
-        if (!self || (e.type != "stream.ended" && e.type != "stream.failed"))
+        if (!self || (e.type != "stream.ended" && e.type != "stream.failed"
+                && e.type != "stream.interrupted"))
           return;
         /* the pipeline is finished but still there: keep what it uploaded */
         MetricsCollector *c = *self;

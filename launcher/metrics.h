@@ -46,7 +46,7 @@ struct S3Counters {
 
 struct MetricsSnapshot {
   /* streams by state, indexed by StreamState */
-  std::array<guint64, 5> streams = {};
+  std::array<guint64, 6> streams = {};
   std::vector<LiveStreamMetrics> live;
   S3Counters s3;                   /* since the daemon started */
   WebhookStats webhooks;

@@ -81,8 +81,9 @@ SegmentLog::segments () const
 }
 
 Recorder::Recorder (std::string stream_id, std::shared_ptr<castline::s3::S3Client> s3,
-    bool mp4)
+    bool mp4, std::string name_prefix)
     : stream_id_ (std::move (stream_id)), s3_ (std::move (s3)), mp4_ (mp4),
+      name_prefix_ (std::move (name_prefix)),
       context_ (g_main_context_ref_thread_default ()),
       alive_ (std::make_shared<Recorder *> (this))
 {
@@ -161,7 +162,7 @@ Recorder::finish (Done done)
     RecordingRecord r;
     r.stream_id = stream_id_;
     r.kind = "hls";
-    r.name = o.where.name.empty () ? kVodName : o.where.name + "/" + kVodName;
+    r.name = o.where.name.empty () ? vod_name () : o.where.name + "/" + vod_name ();
     r.duration_us = (int64_t) (total_duration (segments) / GST_USECOND);
     r.segments = (unsigned) segments.size ();
     r.created_at = g_get_real_time ();
@@ -208,7 +209,7 @@ Recorder::store (const std::string & dir, const std::string & key_prefix,
 {
   if (key_prefix.empty ()) {
     /* a few KB into a local directory, as hlssink2 writes its playlist */
-    std::string path = dir + G_DIR_SEPARATOR_S + kVodName;
+    std::string path = dir + G_DIR_SEPARATOR_S + vod_name ();
     g_autoptr (GError) err = nullptr;
     if (!g_file_set_contents (path.c_str (), text.c_str (), (gssize) text.size (), &err)) {
       g_warning ("stream %s: cannot write its recording %s: %s", stream_id_.c_str (),
@@ -224,7 +225,7 @@ Recorder::store (const std::string & dir, const std::string & key_prefix,
     output_done (std::nullopt);
     return false;
   }
-  std::string key = key_prefix + kVodName;
+  std::string key = key_prefix + vod_name ();
   g_autoptr (GBytes) body = g_bytes_new (text.data (), text.size ());
   s3_->put_object (key, body, kPlaylistType, kVodCacheControl,
       [this, post = poster (), r, key] (castline::s3::S3Result res) {
@@ -262,12 +263,12 @@ Recorder::write_master ()
   RecordingRecord m;
   m.stream_id = stream_id_;
   m.kind = "hls";
-  m.name = kVodName;
+  m.name = vod_name ();
   m.duration_us = longest;
   m.segments = segments;
   m.created_at = g_get_real_time ();
   auto with_live = [this, rungs, m] (const std::string & live) {
-    std::string text = render_vod_master (live, rungs);
+    std::string text = render_vod_master (live, rungs, vod_name ());
     if (text.empty ()) {
       g_warning ("stream %s: its master playlist names none of its recorded rungs",
           stream_id_.c_str ());
@@ -321,7 +322,7 @@ Recorder::start_mp4 (const Output & o, const std::vector<VodSegment> & segments,
 {
   RecordingRecord mp4 = vod;
   mp4.kind = "mp4";
-  mp4.name = o.where.name.empty () ? kMp4Name : o.where.name + "/" + kMp4Name;
+  mp4.name = o.where.name.empty () ? mp4_name () : o.where.name + "/" + mp4_name ();
   mp4.segments = 0;
   std::vector<std::string> paths;
   for (auto & s : segments)
@@ -330,7 +331,7 @@ Recorder::start_mp4 (const Output & o, const std::vector<VodSegment> & segments,
   guint timeout_s = 60 + (guint) (vod.duration_us / G_USEC_PER_SEC / 10);
   std::string error;
   pending_++;
-  remux_ = Mp4Remux::start (paths, o.where.dir + G_DIR_SEPARATOR_S + kMp4Name, timeout_s,
+  remux_ = Mp4Remux::start (paths, o.where.dir + G_DIR_SEPARATOR_S + mp4_name (), timeout_s,
       [this, mp4] (bool ok, guint64 bytes, const std::string & why) mutable {
         mp4.bytes = (int64_t) bytes;
         mp4.created_at = g_get_real_time ();

@@ -87,9 +87,11 @@ class Recorder {
   using Done = std::function<void (std::vector<RecordingRecord>)>;
 
   /* s3: the client VODs of S3 outputs are uploaded with (nullptr for
-   * local outputs only); mp4: also make recording.mp4 */
+   * local outputs only); mp4: also make recording.mp4; name_prefix: put
+   * before the VOD's and the MP4's names, so that each publisher session
+   * of a stream that was interrupted has its own ("s2-vod.m3u8") */
   Recorder (std::string stream_id, std::shared_ptr<castline::s3::S3Client> s3,
-      bool mp4 = false);
+      bool mp4 = false, std::string name_prefix = "");
   ~Recorder ();
   Recorder (const Recorder &) = delete;
   Recorder & operator= (const Recorder &) = delete;
@@ -115,6 +117,9 @@ class Recorder {
   /* the name of a VOD playlist, next to each output's live one */
   static constexpr const char *kVodName = "vod.m3u8";
   static constexpr const char *kMp4Name = "recording.mp4";
+  /* this recording's: the above with its name prefix */
+  std::string vod_name () const { return name_prefix_ + kVodName; }
+  std::string mp4_name () const { return name_prefix_ + kMp4Name; }
 
  private:
   struct Output {
@@ -140,6 +145,7 @@ class Recorder {
   std::string stream_id_;
   std::shared_ptr<castline::s3::S3Client> s3_;
   bool mp4_ = false;
+  std::string name_prefix_;
   std::string root_dir_;
   std::string root_key_prefix_;
   bool master_started_ = false;

@@ -10,7 +10,30 @@ StreamManager::StreamManager (Config config) : config_ (std::move (config))
 {
 }
 
-StreamManager::~StreamManager () = default;
+StreamManager::~StreamManager ()
+{
+  for (auto & [id, i] : interrupted_)
+    if (i.timer)
+      g_source_remove (i.timer);
+}
+
+std::string
+session_prefix (unsigned n)
+{
+  return n <= 1 ? "" : "s" + std::to_string (n) + "-";
+}
+
+namespace {
+
+/* recorders_'s key: a session's recording may still be written when the
+ * stream's next session starts */
+std::string
+recorder_key (const std::string & id, unsigned session_number)
+{
+  return id + "/" + std::to_string (session_number);
+}
+
+}  // namespace
 
 bool
 StreamManager::init (std::vector<std::string> & warnings, std::string & error)
@@ -81,7 +104,10 @@ StreamManager::check_publisher (const std::string & id, const std::string & key)
     return { 401, "unknown stream or wrong stream key" };
   if (r->state == StreamState::ended || r->state == StreamState::failed)
     return { 409, std::string ("the stream has ") + (r->state == StreamState::ended ? "ended" : "failed") };
-  if (live_.count (id))
+  auto ls = live_.find (id);
+  if (ls != live_.end () && !ls->second.lost_reason.empty ())
+    return { 503, "the stream's last session is being finalized: try again in a moment" };
+  if (ls != live_.end ())
     return { 409, "the stream already has a publisher" };
   if (shutting_down_)
     return { 503, "the server is shutting down" };
@@ -145,8 +171,12 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
     }
   }
 
+  /* after an interruption: the next session */
+  auto interruption = interrupted_.find (id);
+  unsigned session = interruption == interrupted_.end () ? 1 : interruption->second.sessions + 1;
   OutputSettings out;
   out.hls_dir = hls_dir (id);
+  out.segment_prefix = session_prefix (session);
   out.target_duration = config_.hls_target_duration;
   out.playlist_length = config_.hls_playlist_length;
   /* a recording keeps every segment; the live playlist still rolls */
@@ -157,15 +187,18 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
   out.s3_client = recording_s3_;       /* the master playlist of an abr stream, too */
   StreamPipeline::Listener l;
   l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };
+  l.publisher_lost = [this, id] (const std::string & reason) { on_publisher_lost (id, reason); };
   std::string error;
   auto pipeline = StreamPipeline::create (*d, id, out, l, error);
   if (!pipeline) {
     refusal = { 500, error };
     return nullptr;
   }
+  std::string recorder = recorder_key (id, session);
   if (r->record)
-    start_recording (id, *pipeline);
+    start_recording (id, session, *pipeline);
   LiveStream & ls = live_[id];
+  ls.session_number = session;
   ls.pipeline = std::move (pipeline);
   ls.pipeline_name = d->name;
   ls.video_codec = v;
@@ -174,16 +207,22 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
     before_start (ls);
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
-    recorders_.erase (id);
+    recorders_.erase (recorder);
     refusal = { 500, error };
     return nullptr;
   }
+  /* a stream that resumes keeps the start of its first session */
+  bool resumed = r->state == StreamState::interrupted;
+  if (resumed)
+    drop_interruption (id);
+  else
+    r->started_at = g_get_real_time ();
   r->ingest = ingest;
-  r->started_at = g_get_real_time ();
   r->pipeline = d->name;
   set_state (*r, StreamState::live, "");
-  g_message ("stream %s is live (%s, pipeline %s)", id.c_str (), ingest.c_str (), d->name.c_str ());
-  emit ("stream.started", *r);
+  g_message ("stream %s is live%s (%s, pipeline %s, session %u)", id.c_str (),
+      resumed ? " again" : "", ingest.c_str (), d->name.c_str (), session);
+  emit (resumed ? "stream.resumed" : "stream.started", *r);
   return &ls;
 }
 
@@ -209,14 +248,22 @@ StreamManager::abandon (const std::string & id)
   auto it = live_.find (id);
   if (it == live_.end ())
     return;
+  unsigned session = it->second.session_number;
   live_.erase (it);
-  recorders_.erase (id);
-  if (auto r = store_.get (id)) {
-    r->ingest.clear ();
-    r->started_at = 0;
-    set_state (*r, r->scheduled_at > g_get_real_time () ? StreamState::scheduled
-        : StreamState::created, "");
+  recorders_.erase (recorder_key (id, session));
+  auto r = store_.get (id);
+  if (!r)
+    return;
+  if (session > 1) {
+    /* a stream that was resuming: interrupted again, with a new window */
+    set_state (*r, StreamState::interrupted, "the publisher could not be connected again");
+    start_window (id, session - 1);
+    return;
   }
+  r->ingest.clear ();
+  r->started_at = 0;
+  set_state (*r, r->scheduled_at > g_get_real_time () ? StreamState::scheduled
+      : StreamState::created, "");
 }
 
 bool
@@ -226,14 +273,93 @@ StreamManager::end (const std::string & id)
   if (!r)
     return false;
   if (LiveStream *ls = live (id)) {
+    ls->stop_requested = true;
     ls->pipeline->stop (config_.shutdown_timeout);
     return true;
   }
+  drop_interruption (id);
   if (r->state != StreamState::ended && r->state != StreamState::failed) {
     set_state (*r, StreamState::ended, "");
     emit ("stream.ended", *r);
   }
   return true;
+}
+
+void
+StreamManager::lose_publisher (const std::string & id, const std::string & session,
+    const std::string & reason)
+{
+  LiveStream *ls = live (id);
+  if (!ls || (!session.empty () && ls->session != session))
+    return;                            /* a session that is over already */
+  on_publisher_lost (id, reason);
+  ls->pipeline->stop (config_.shutdown_timeout);
+}
+
+void
+StreamManager::on_publisher_lost (const std::string & id, const std::string & reason)
+{
+  LiveStream *ls = live (id);
+  /* a stop we asked for closes the publisher too: that is no loss */
+  if (!ls || ls->stop_requested || !ls->lost_reason.empty ())
+    return;
+  ls->lost_reason = reason.empty () ? "the publisher was lost" : reason;
+  g_message ("stream %s: publisher lost (%s)", id.c_str (), ls->lost_reason.c_str ());
+}
+
+void
+StreamManager::interrupt (StreamRecord & r, const LiveStream & ls)
+{
+  set_state (r, StreamState::interrupted, ls.lost_reason);
+  g_message ("stream %s interrupted: its publisher has %u s to come back", r.id.c_str (),
+      config_.reconnect_window);
+  emit ("stream.interrupted", r);
+  start_window (r.id, ls.session_number);
+}
+
+void
+StreamManager::start_window (const std::string & id, unsigned sessions)
+{
+  struct Call {
+    StreamManager *self;
+    std::string id;
+  };
+  drop_interruption (id);
+  Interruption & i = interrupted_[id];
+  i.sessions = sessions;
+  i.timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, config_.reconnect_window,
+      [] (gpointer data) -> gboolean {
+        auto *c = static_cast<Call *> (data);
+        c->self->interrupted_[c->id].timer = 0;    /* this source is over */
+        c->self->on_window_over (c->id);
+        return G_SOURCE_REMOVE;
+      }, new Call { this, id }, [] (gpointer data) { delete static_cast<Call *> (data); });
+}
+
+void
+StreamManager::on_window_over (const std::string & id)
+{
+  drop_interruption (id);
+  auto r = store_.get (id);
+  if (!r || r->state != StreamState::interrupted)
+    return;
+  set_state (*r, StreamState::ended, "the publisher did not come back within "
+      + std::to_string (config_.reconnect_window) + " s");
+  g_message ("stream %s ended: %s", id.c_str (), r->reason.c_str ());
+  emit ("stream.ended", *r);
+}
+
+unsigned
+StreamManager::drop_interruption (const std::string & id)
+{
+  auto it = interrupted_.find (id);
+  if (it == interrupted_.end ())
+    return 0;
+  unsigned sessions = it->second.sessions;
+  if (it->second.timer)
+    g_source_remove (it->second.timer);
+  interrupted_.erase (it);
+  return sessions;
 }
 
 void
@@ -267,9 +393,11 @@ StreamManager::emit (const char *type, const StreamRecord & r)
  * input's first caps: the hook then runs there, before the sink gets
  * data). Each writes segment%05d.ts next to its index.m3u8. */
 void
-StreamManager::start_recording (const std::string & id, StreamPipeline & pipeline)
+StreamManager::start_recording (const std::string & id, unsigned session_number,
+    StreamPipeline & pipeline)
 {
-  auto recorder = std::make_unique<Recorder> (id, recording_s3_, config_.record_mp4);
+  std::string prefix = session_prefix (session_number);
+  auto recorder = std::make_unique<Recorder> (id, recording_s3_, config_.record_mp4, prefix);
   if (config_.s3.enabled ())
     recorder->set_root ("", config_.s3.key_prefix + id + "/");
   else
@@ -278,23 +406,24 @@ StreamManager::start_recording (const std::string & id, StreamPipeline & pipelin
   /* the recorder outlives the pipeline's streaming threads (it goes once
    * the pipeline is at NULL and its VODs are written) */
   Recorder *rec = recorder.get ();
-  pipeline.set_output_hook ([rec] (const HlsOutput & out) {
+  pipeline.set_output_hook ([rec, prefix] (const HlsOutput & out) {
         RecordedOutput o;
         o.name = out.name;
         o.sink = out.sink;
         o.dir = out.key_prefix.empty () ? out.dir : "";
         o.key_prefix = out.key_prefix;
-        o.segment_name = [] (guint n) {
+        o.segment_name = [prefix] (guint n) {
           g_autofree gchar *name = g_strdup_printf ("segment%05u.ts", n);
-          return std::string (name);
+          return prefix + name;
         };
         rec->attach (std::move (o));
       });
-  recorders_[id] = std::move (recorder);
+  recorders_[recorder_key (id, session_number)] = std::move (recorder);
 }
 
 void
-StreamManager::on_recorded (const std::string & id, std::vector<RecordingRecord> recordings)
+StreamManager::on_recorded (const std::string & recorder, const std::string & id,
+    std::vector<RecordingRecord> recordings)
 {
   std::string error;
   std::vector<RecordingRecord> stored;
@@ -313,7 +442,7 @@ StreamManager::on_recorded (const std::string & id, std::vector<RecordingRecord>
       l (*r, stored);
   }
   /* the recorder is in the middle of its own callback: drop it afterwards */
-  auto it = recorders_.find (id);
+  auto it = recorders_.find (recorder);
   if (it != recorders_.end ()) {
     Recorder *doomed = it->second.release ();
     recorders_.erase (it);
@@ -335,11 +464,19 @@ StreamManager::add_recording_listener (
 void
 StreamManager::on_finished (const std::string & id, bool ok, const std::string & reason)
 {
+  LiveStream *ls = live (id);
+  unsigned session = ls ? ls->session_number : 1;
   if (auto r = store_.get (id)) {
-    set_state (*r, ok ? StreamState::ended : StreamState::failed, reason);
-    g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed", ok ? "" : ": ",
-        reason.c_str ());
-    emit (ok ? "stream.ended" : "stream.failed", *r);
+    /* finalized like any end; but its publisher may come back */
+    if (ok && ls && !ls->lost_reason.empty () && !ls->stop_requested && !shutting_down_
+        && config_.reconnect_window > 0) {
+      interrupt (*r, *ls);
+    } else {
+      set_state (*r, ok ? StreamState::ended : StreamState::failed, reason);
+      g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed", ok ? "" : ": ",
+          reason.c_str ());
+      emit (ok ? "stream.ended" : "stream.failed", *r);
+    }
   }
   /* the pipeline is in the middle of its own callback: drop it afterwards */
   auto it = live_.find (id);
@@ -353,10 +490,11 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
       }, doomed, nullptr);
   /* the pipeline is at NULL: every segment it closed is known (a failed
    * stream's too) */
-  auto rec = recorders_.find (id);
+  std::string recorder = recorder_key (id, session);
+  auto rec = recorders_.find (recorder);
   if (rec != recorders_.end ())
-    rec->second->finish ([this, id] (std::vector<RecordingRecord> recordings) {
-          on_recorded (id, std::move (recordings));
+    rec->second->finish ([this, recorder, id] (std::vector<RecordingRecord> recordings) {
+          on_recorded (recorder, id, std::move (recordings));
         });
   check_shutdown_done ();
 }
@@ -407,6 +545,19 @@ void
 StreamManager::shutdown (std::function<void ()> done)
 {
   shutting_down_ = true;
+  /* nobody can come back to them now */
+  std::vector<std::string> interrupted;
+  for (auto & [id, i] : interrupted_)
+    interrupted.push_back (id);
+  for (auto & id : interrupted) {
+    drop_interruption (id);
+    if (auto r = store_.get (id); r && r->state == StreamState::interrupted) {
+      set_state (*r, StreamState::ended, "the server stopped while the stream was interrupted");
+      emit ("stream.ended", *r);
+    }
+  }
+  for (auto & [id, ls] : live_)
+    ls.stop_requested = true;
   if (live_.empty () && recorders_.empty ()) {
     done ();
     return;

@@ -1,8 +1,16 @@
 /* castline-launcher: every stream, its record and, while live, its
  * pipeline. Main context only. A stream goes live when a publisher comes
  * (WebSocket or WHIP), at most Config::max_live_streams at once; it ends
- * when the publisher leaves (EOS: the final playlist is written), on
- * DELETE, on an idle time-out, or fails alone on a pipeline error. */
+ * when the publisher stops (EOS: the final playlist is written) or on
+ * DELETE, or fails alone on a pipeline error.
+ *
+ * A publisher lost without stopping (its connection dropped, or idle) ends
+ * the pipeline the same way, but the stream is `interrupted`: the same key
+ * may publish again within Config::reconnect_window seconds, which makes it
+ * live again with a new pipeline (a new publisher session: its own
+ * segment names and recording, the same live playlist); after the window
+ * it ends. Each session's files but the first's are named with the prefix
+ * "s<n>-" (session_prefix). */
 #pragma once
 
 #include "config.h"
@@ -29,11 +37,24 @@ struct LiveStream {
   std::string audio_codec;
   std::shared_ptr<void> ingest;        /* the ingest's own state (WHIP), kept alive */
   std::string session;                 /* WHIP session id (the Location's last part) */
+  /* the publisher session: 1 for the stream's first, one more after each
+   * interruption it came back from */
+  unsigned session_number = 1;
+  /* set when the publisher was lost without stopping: the stream is then
+   * interrupted, not ended, once the pipeline is finalized */
+  std::string lost_reason;
+  bool stop_requested = false;         /* end() or shutdown(): an end, whatever the publisher did */
 };
+
+/* what the files of publisher session n are named with: "" for the first,
+ * "s<n>-" after */
+std::string session_prefix (unsigned n);
 
 /* Something that happened to a stream, for whoever listens (webhooks, the
  * events stream, metrics): "stream.created", "stream.started",
- * "stream.ended" or "stream.failed" (stream.reason says why). */
+ * "stream.interrupted" (the publisher was lost; stream.reason says how),
+ * "stream.resumed" (it came back), "stream.ended" or "stream.failed"
+ * (stream.reason says why). */
 struct StreamEvent {
   std::string type;
   StreamRecord stream;                 /* as it is after the event */
@@ -65,15 +86,24 @@ class StreamManager {
       Refusal & refusal);
   std::optional<StreamRecord> get (const std::string & id) const { return store_.get (id); }
   std::vector<StreamRecord> list () const { return store_.list (); }
-  /* Ends a stream (a live one is finalized first); false for an unknown id. */
+  /* Ends a stream (a live one is finalized first, an interrupted one ends
+   * at once); false for an unknown id. */
   bool end (const std::string & id);
+  /* The ingest of session (LiveStream::session; "" for any) lost its
+   * publisher without a stop (a WHIP peer connection that failed): the
+   * pipeline is finalized and the stream interrupted. Nothing if the
+   * stream is not live with that session any more. */
+  void lose_publisher (const std::string & id, const std::string & session,
+      const std::string & reason);
 
   /* Checks a publisher's stream id and key and whether the stream can go
-   * live now (401/404/409/503 otherwise). */
+   * live now (401/404/409/503 otherwise; 503 too while an interrupted
+   * session is still being finalized). */
   Refusal check_publisher (const std::string & id, const std::string & key) const;
 
   /* Builds and starts the stream's pipeline for the codecs the publisher
-   * sends (the stream's own pipeline if it was created with one). */
+   * sends (the stream's own pipeline if it was created with one). An
+   * interrupted stream resumes ("stream.resumed"; started_at is kept). */
   LiveStream *go_live (const std::string & id, const std::string & ingest,
       const std::vector<std::string> & video_codecs, const std::vector<std::string> & audio_codecs,
       const std::function<void (LiveStream &)> & before_start, Refusal & refusal);
@@ -109,16 +139,27 @@ class StreamManager {
    * pipeline, finished (what it did last: metrics add it up). Main context. */
   void add_event_listener (std::function<void (const StreamEvent &)> listener);
 
-  /* SIGINT/SIGTERM: every live stream gets EOS; done runs once all are
-   * finalized (each within shutdown_timeout). */
+  /* SIGINT/SIGTERM: every live stream gets EOS, every interrupted one
+   * ends; done runs once all are finalized (each within shutdown_timeout). */
   void shutdown (std::function<void ()> done);
 
  private:
   void on_finished (const std::string & id, bool ok, const std::string & reason);
+  void on_publisher_lost (const std::string & id, const std::string & reason);
+  /* interrupted, after its session is finalized: waits reconnect_window */
+  void interrupt (StreamRecord & r, const LiveStream & ls);
+  /* the window passed without a publisher */
+  void on_window_over (const std::string & id);
+  /* interrupted_[id]: the window starts, after session number `sessions` */
+  void start_window (const std::string & id, unsigned sessions);
+  /* forgets an interruption (its timer too); its last session number, or 0 */
+  unsigned drop_interruption (const std::string & id);
   void set_state (StreamRecord & r, StreamState state, const std::string & reason);
   void emit (const char *type, const StreamRecord & r);
-  void start_recording (const std::string & id, StreamPipeline & pipeline);
-  void on_recorded (const std::string & id, std::vector<RecordingRecord> recordings);
+  void start_recording (const std::string & id, unsigned session_number,
+      StreamPipeline & pipeline);
+  void on_recorded (const std::string & recorder, const std::string & id,
+      std::vector<RecordingRecord> recordings);
   void check_shutdown_done ();
 
   Config config_;
@@ -128,8 +169,15 @@ class StreamManager {
   std::vector<std::function<void (const StreamEvent &)>> event_listeners_;
   std::vector<std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)>>
       recording_listeners_;
-  /* recorded streams, from going live until their VODs are written */
+  /* recorded sessions ("<id>/<session number>"), from going live until
+   * their VODs are written (a session's may still be written when the
+   * next has started) */
   std::map<std::string, std::unique_ptr<Recorder>> recorders_;
+  struct Interruption {
+    guint timer = 0;                   /* the end of the reconnect window */
+    unsigned sessions = 0;             /* the last session's number */
+  };
+  std::map<std::string, Interruption> interrupted_;
   std::shared_ptr<castline::s3::S3Client> recording_s3_;   /* VOD uploads (S3 output) */
   std::function<void ()> shutdown_done_;
   bool shutting_down_ = false;

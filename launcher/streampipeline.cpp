@@ -9,6 +9,9 @@ namespace castline::launcher {
 
 namespace {
 
+/* RFC 6455 7.4.1: a normal closure, what a publisher that stopped sends */
+constexpr guint kWebSocketCloseNormal = 1000;
+
 GstPadProbeReturn
 count_buffer (GstPad *, GstPadProbeInfo *, gpointer last_us)
 {
@@ -213,7 +216,7 @@ StreamPipeline::add_output (GstElement * sink, const std::string & rung, bool re
   HlsOutput o;
   o.name = rung;
   o.sink = sink;
-  std::string tmpl = "segment%05d.ts";
+  std::string tmpl = out_.segment_prefix + "segment%05d.ts";
   std::shared_ptr<PlaylistDates> dates;
   if (out_.s3.enabled ()) {
     o.key_prefix = out_.s3.key_prefix + stream_id_ + "/" + (rung.empty () ? "" : rung + "/");
@@ -431,11 +434,24 @@ StreamPipeline::watch_idle (unsigned idle_s)
           GST_WARNING_OBJECT (w->self->pipeline_, "no data for %" G_GINT64_FORMAT " s: ending",
               w->limit_us / G_USEC_PER_SEC);
           w->self->idle_timer_ = 0;
+          w->self->tell_publisher_lost ("no media from the publisher for "
+              + std::to_string (w->limit_us / G_USEC_PER_SEC) + " s");
           w->self->stop (10);
           return G_SOURCE_REMOVE;
         }
         return G_SOURCE_CONTINUE;
       }, w, [] (gpointer data) { delete static_cast<Idle *> (data); });
+}
+
+void
+StreamPipeline::tell_publisher_lost (const std::string & reason)
+{
+  if (publisher_lost_ || stopping_ || finished_)
+    return;
+  publisher_lost_ = true;
+  GST_INFO_OBJECT (pipeline_, "publisher lost: %s", reason.c_str ());
+  if (listener_.publisher_lost)
+    listener_.publisher_lost (reason);
 }
 
 GstStructure *
@@ -601,6 +617,18 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
           self->finish (true, "");
           return G_SOURCE_REMOVE;
         }
+        break;
+      }
+      /* webmwssrc's: 1000 is a publisher that stopped (stop-stream, or its
+       * own normal close); any other code, one that went away (lost,
+       * closed with 1001 going away, idle, or cut off by us) */
+      guint code = 0;
+      if (s && gst_structure_has_name (s, "webmwssrc-publisher-disconnected")
+          && gst_structure_get_uint (s, "close-code", &code)
+          && code != kWebSocketCloseNormal) {
+        const char *why = gst_structure_get_string (s, "reason");
+        self->tell_publisher_lost ("the publisher's WebSocket closed with " + std::to_string (code)
+            + (why && *why ? std::string (" (") + why + ")" : std::string ()));
         break;
       }
       if (!s || !gst_structure_has_name (s, "viewerstats"))

@@ -45,6 +45,10 @@ struct OutputSettings {
   std::vector<Rung> ladder = default_ladder ();
   std::string video_codec = "h264";
   std::shared_ptr<castline::s3::S3Client> s3_client;
+  /* before each segment's name: "" for a stream's first publisher session,
+   * "s2-" for the second (after an interruption)... Segments are served as
+   * immutable, so a later session never reuses an earlier one's names */
+  std::string segment_prefix;
 };
 
 /* One HLS output sink of a pipeline. */
@@ -60,6 +64,10 @@ class StreamPipeline {
   struct Listener {
     /* main context, once; the pipeline is at NULL. ok: ended with EOS */
     std::function<void (bool ok, const std::string & reason)> finished;
+    /* main context, at most once, before finished: the publisher went
+     * away without stopping (its WebSocket closed with another code than
+     * 1000, or no media for watch_idle's time); never after stop() */
+    std::function<void (const std::string & reason)> publisher_lost;
   };
 
   /* Builds the pipeline (not started); nullptr with the reason. */
@@ -101,7 +109,8 @@ class StreamPipeline {
 
   /* Ends the stream (stop) when no buffer entered the graph for idle_s
    * seconds, counted from the first one (for ingests that have no idle
-   * time-out of their own). Main context. */
+   * time-out of their own), telling Listener::publisher_lost first. Main
+   * context. */
   void watch_idle (unsigned idle_s);
 
   /* {"video": viewerstats, "audio": viewerstats} as last posted; caller
@@ -130,6 +139,7 @@ class StreamPipeline {
       std::string & error);
   void write_master (const std::string & text);   /* main context */
   void finish (bool ok, const std::string & reason);
+  void tell_publisher_lost (const std::string & reason);
   GstStructure *sink_stats () const;
 
   GstPipeline *pipeline_ = nullptr;
@@ -139,6 +149,7 @@ class StreamPipeline {
   guint idle_timer_ = 0;
   bool finished_ = false;
   bool stopping_ = false;
+  bool publisher_lost_ = false;   /* told */
   GstStructure *final_output_stats_ = nullptr;   /* the sink's stats when it finished */
 
   std::string stream_id_;

@@ -23,6 +23,8 @@ state_name (StreamState s)
       return "ended";
     case StreamState::failed:
       return "failed";
+    case StreamState::interrupted:
+      return "interrupted";
   }
   return "failed";
 }
@@ -31,7 +33,7 @@ static StreamState
 state_from_name (const std::string & s)
 {
   for (StreamState st : { StreamState::created, StreamState::scheduled, StreamState::live,
-           StreamState::ended })
+           StreamState::ended, StreamState::interrupted })
     if (s == state_name (st))
       return st;
   return StreamState::failed;
@@ -184,7 +186,9 @@ StreamStore::open (const std::string & path, std::string & error)
   }
   const char *recover =
       "UPDATE streams SET state='failed', reason='the daemon stopped while it was live'"
-      " WHERE state='live';";
+      " WHERE state='live';"
+      "UPDATE streams SET state='ended', reason='the daemon stopped while it was interrupted',"
+      " ended_at=CAST(strftime('%s','now') AS INTEGER) * 1000000 WHERE state='interrupted';";
   if (sqlite3_exec (db_, recover, nullptr, nullptr, &msg) != SQLITE_OK) {
     error = path + ": " + (msg ? msg : "cannot read the streams");
     sqlite3_free (msg);

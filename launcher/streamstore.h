@@ -13,7 +13,10 @@
 
 namespace castline::launcher {
 
-enum class StreamState { created, scheduled, live, ended, failed };
+/* interrupted: its publisher was lost without stopping; it may come back
+ * (live again) within Config::reconnect_window, else the stream ends. Last,
+ * so the others keep their numbers (metrics index by them). */
+enum class StreamState { created, scheduled, live, ended, failed, interrupted };
 
 const char *state_name (StreamState s);
 
@@ -23,7 +26,8 @@ struct StreamRecord {
   std::string pipeline;            /* empty: chosen from the ingest's codecs */
   std::string key_hash;            /* hex SHA-256 of the stream key */
   StreamState state = StreamState::created;
-  std::string reason;              /* why it failed */
+  /* why it failed, was interrupted, or ended without a stop */
+  std::string reason;
   std::string ingest;              /* "whip", "websocket" or "" */
   int64_t created_at = 0;          /* unix µs */
   int64_t scheduled_at = 0;        /* unix µs; 0: not scheduled */
@@ -56,7 +60,8 @@ class StreamStore {
 
   /* Opens (creating) the database and brings an older one up to the
    * current schema (PRAGMA user_version counts the migrations applied).
-   * Streams left live by a daemon that died are marked failed. */
+   * Streams left live by a daemon that died are marked failed, those left
+   * interrupted ended (their publisher is gone with the daemon). */
   bool open (const std::string & path, std::string & error);
 
   bool insert (const StreamRecord & r, std::string & error);

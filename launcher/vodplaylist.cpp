@@ -46,7 +46,8 @@ render_vod_playlist (const std::vector<VodSegment> & segments)
 }
 
 std::string
-render_vod_master (const std::string & live_master, const std::set<std::string> & rungs)
+render_vod_master (const std::string & live_master, const std::set<std::string> & rungs,
+    const std::string & vod_name)
 {
   const std::string live = "/index.m3u8";
   std::string out, pending_inf;
@@ -70,7 +71,7 @@ render_vod_master (const std::string & live_master, const std::set<std::string> 
         && line.compare (line.size () - live.size (), live.size (), live) == 0;
     std::string rung = is_live ? line.substr (0, line.size () - live.size ()) : "";
     if (!pending_inf.empty () && is_live && rungs.count (rung)) {
-      out += pending_inf + "\n" + rung + "/vod.m3u8\n";
+      out += pending_inf + "\n" + rung + "/" + vod_name + "\n";
       any = true;
     }
     pending_inf.clear ();

@@ -25,9 +25,10 @@ std::string render_vod_playlist (const std::vector<VodSegment> & segments);
 
 /* The VOD master playlist of an abr recording, from its live master: every
  * variant whose URI is "<rung>/index.m3u8" with rung in rungs (those with
- * a VOD) points at "<rung>/vod.m3u8" instead, its EXT-X-STREAM-INF kept;
+ * a VOD) points at "<rung>/<vod_name>" instead, its EXT-X-STREAM-INF kept;
  * other variants are left out. "" when none is left. */
-std::string render_vod_master (const std::string & live_master, const std::set<std::string> & rungs);
+std::string render_vod_master (const std::string & live_master, const std::set<std::string> & rungs,
+    const std::string & vod_name = "vod.m3u8");
 
 /* The sum of the segments' durations, ns. */
 GstClockTime total_duration (const std::vector<VodSegment> & segments);

@@ -2,7 +2,7 @@
  * configured URL, signed with HMAC-SHA256 over "<timestamp>.<body>" when a
  * secret is set:
  *   {"id": delivery id, "type": "stream.started", "created_at": ISO 8601,
- *    "stream": {id, title, state, reason (failed only), pipeline, ingest,
+ *    "stream": {id, title, state, reason (as add_stream_record), pipeline, ingest,
  *               record, created_at, scheduled_at, started_at, ended_at,
  *               playback_url}}
  * ("recording.ready" adds "recordings", as recordings_json gives them)

@@ -172,17 +172,22 @@ WhipRoutes::post (SoupServerMessage * msg, const std::string & id)
         l.media_pad = [pipeline] (const std::string & kind, const std::string &, GstPad * pad) {
           pipeline->link_media (kind, pad);
         };
-        l.ended = [manager, id] (const std::string & reason) {
-          /* any thread: end the stream on the main context */
-          auto *call = new std::pair<StreamManager *, std::string> (manager, id);
+        std::string session = random_token (12);
+        l.ended = [manager, id, session] (const std::string & reason) {
+          /* any thread: on the main context, the publisher is lost (the
+           * stream is interrupted), unless this session is over by then */
+          struct Call {
+            StreamManager *manager;
+            std::string id, session, reason;
+          };
           g_message ("stream %s: WHIP peer gone (%s)", id.c_str (), reason.c_str ());
           g_main_context_invoke_full (nullptr, G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
-                auto *c = static_cast<std::pair<StreamManager *, std::string> *> (data);
-                c->first->end (c->second);
+                auto *c = static_cast<Call *> (data);
+                c->manager->lose_publisher (c->id, c->session, "the WHIP peer went away: "
+                    + c->reason);
                 return G_SOURCE_REMOVE;
-              }, call, [] (gpointer data) {
-                delete static_cast<std::pair<StreamManager *, std::string> *> (data);
-              });
+              }, new Call { manager, id, session, reason },
+              [] (gpointer data) { delete static_cast<Call *> (data); });
         };
         ingest = std::make_shared<WhipIngest> (s.pipeline->pipeline (),
             manager->config ().ice_servers, l);
@@ -193,7 +198,7 @@ WhipRoutes::post (SoupServerMessage * msg, const std::string & id)
         };
         ingest->restrict_codecs (only (s.video_codec), only (s.audio_codec));
         s.ingest = ingest;
-        s.session = random_token (12);
+        s.session = session;
       }, refusal);
   if (!ls) {
     reply_error (msg, refusal.status, refusal.reason);

@@ -307,8 +307,10 @@ class WebSocketIngestTest(LauncherCase):
         stream = self.create()
         ws = self.publish(stream, "vp8", stop=False)
         ws.close()                                    # no close frame: cut
-        s = self.wait_state(stream["id"], "ended")
+        s = self.wait_state(stream["id"], "interrupted")   # it may come back (ReconnectTest)
         self.assertIn("#EXT-X-ENDLIST", self.playlist(stream))
+        self.assertEqual(self.launcher.api("DELETE", f"/api/streams/{stream['id']}")[0], 200)
+        self.wait_state(stream["id"], "ended")
 
         bad = self.create()
         ws = WsClient(self.launcher.port, f"/ingest/{bad['id']}?key={quote(bad['key'])}"
@@ -1216,7 +1218,7 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(launcher.stop(), 0)
 
     def test_idle_publisher_ends_the_stream(self):
-        launcher = Launcher(self.dir, idle_timeout=2).start()
+        launcher = Launcher(self.dir, idle_timeout=2, reconnect_window=0).start()
         case = LauncherCase()
         case.launcher = launcher
         try:
@@ -1623,6 +1625,308 @@ class S3MetricsTest(MetricsMixin, unittest.TestCase):
             self.assertGreater(after_b[2], after_a[2])
         finally:
             self.assertEqual(launcher.stop(), 0)
+
+
+WEB_FILES = {
+    "dashboard.html": b"<!doctype html><title>dashboard</title>\n",
+    "broadcast.html": b"<!doctype html><title>broadcast</title>\n",
+    "watch.html": b"<!doctype html><title>watch</title>\n",
+    "app.css": b"body { margin: 0 }\n",
+    "app.js": b"export const x = 1;\n",
+    "logo.svg": b"<svg xmlns='http://www.w3.org/2000/svg'/>\n",
+    ".hidden.css": b"secret\n",
+    "README": b"secret\n",
+}
+
+
+class WebPagesTest(LauncherCase):
+    """The pages and their files from web_dir: types, headers, CSP, paths
+    that must not get out of it, revalidation."""
+
+    def setUp(self):
+        self.web = tempfile.mkdtemp(prefix="web-", dir=WORK)
+        for name, data in WEB_FILES.items():
+            with open(os.path.join(self.web, name), "wb") as f:
+                f.write(data)
+        os.mkdir(os.path.join(self.web, "sub"))
+        with open(os.path.join(self.web, "sub", "x.css"), "wb") as f:
+            f.write(b"secret\n")
+        with open(os.path.join(WORK, "outside.json"), "w") as f:
+            f.write('"secret"')
+        self.settings = {"web_dir": self.web}
+        super().setUp()
+
+    def test_pages_files_and_types(self):
+        s = self.create()
+        for path, name in [("/", "dashboard.html"), ("/broadcast", "broadcast.html"),
+                           (f"/broadcast/{s['id']}", "broadcast.html"),
+                           (f"/watch/{s['id']}", "watch.html")]:
+            status, hdrs, body = self.launcher.request("GET", path)
+            self.assertEqual((status, body), (200, WEB_FILES[name]), path)
+            self.assertEqual(hdrs["Content-Type"], "text/html; charset=utf-8")
+            csp = hdrs.get("Content-Security-Policy", "")
+            for part in ("default-src 'self'", "script-src 'self'", "style-src 'self'",
+                         "worker-src 'self' blob:", "media-src 'self' blob:",
+                         "img-src 'self' data: blob:", "frame-ancestors 'none'"):
+                self.assertIn(part, csp, path)
+            self.assertIn(f"ws://127.0.0.1:{self.launcher.port}", csp)
+            self.assertEqual(hdrs.get("X-Content-Type-Options"), "nosniff")
+            self.assertEqual(hdrs.get("Referrer-Policy"), "no-referrer")
+            self.assertEqual(hdrs.get("Cache-Control"), "no-cache")
+        for name, ctype in [("app.css", "text/css; charset=utf-8"),
+                            ("app.js", "text/javascript; charset=utf-8"),
+                            ("logo.svg", "image/svg+xml")]:
+            status, hdrs, body = self.launcher.request("GET", "/ui/" + name)
+            self.assertEqual((status, hdrs["Content-Type"], body), (200, ctype, WEB_FILES[name]))
+            self.assertNotIn("Content-Security-Policy", hdrs)
+        status, hdrs, body = self.launcher.request("GET", "/ui/hls.min.js")
+        self.assertEqual((status, hdrs["Content-Type"]), (200, "text/javascript; charset=utf-8"))
+        self.assertGreater(len(body), 100000)
+        status, hdrs, body = self.launcher.request("HEAD", "/")
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(int(hdrs["Content-Length"]), len(WEB_FILES["dashboard.html"]))
+        self.assertEqual(self.launcher.request("POST", "/")[0], 405)
+
+    def test_nothing_outside_web_dir(self):
+        for path in ["/ui/../outside.json", "/ui/%2e%2e/outside.json", "/ui/%2e%2e%2foutside.json",
+                     "/ui/..%2F..%2Foutside.json", "/ui/.hidden.css", "/ui/README", "/ui/sub/x.css",
+                     "/ui/sub%2fx.css", "/ui/", "/ui/" + "a" * 200 + ".css", "/ui/app.css%00.js",
+                     "/watch/", "/watch/BAD!", "/watch/" + "a" * 65, "/broadcast/x/y",
+                     "/dashboard.html", "/nowhere"]:
+            status, hdrs, body = self.launcher.request("GET", path)
+            self.assertIn(status, (400, 404), path)
+            self.assertNotIn(b"secret", body, path)
+        status, hdrs, body = self.launcher.request("GET", "/nowhere")
+        self.assertEqual((status, hdrs["Content-Type"]), (404, "text/plain; charset=utf-8"))
+
+    def test_revalidation_gives_304_until_the_file_changes(self):
+        status, hdrs, _ = self.launcher.request("GET", "/ui/app.css")
+        etag, modified = hdrs["ETag"], hdrs["Last-Modified"]
+        status, hdrs, body = self.launcher.request("GET", "/ui/app.css", headers={"If-None-Match": etag})
+        self.assertEqual((status, body, hdrs.get("ETag")), (304, b"", etag))
+        status, _, _ = self.launcher.request("GET", "/ui/app.css",
+                                             headers={"If-Modified-Since": modified})
+        self.assertEqual(status, 304)
+        status, _, _ = self.launcher.request("GET", "/", headers={"If-None-Match": etag})
+        self.assertEqual(status, 200, "another file's ETag matched")
+        path = os.path.join(self.web, "app.css")
+        with open(path, "wb") as f:
+            f.write(b"body { margin: 1px }\n")
+        later = time.time() + 2
+        os.utime(path, (later, later))
+        status, hdrs, body = self.launcher.request("GET", "/ui/app.css", headers={"If-None-Match": etag})
+        self.assertEqual((status, body), (200, b"body { margin: 1px }\n"))
+        self.assertNotEqual(hdrs["ETag"], etag)
+        os.unlink(path)
+        self.assertEqual(self.launcher.request("GET", "/ui/app.css")[0], 404)
+
+    def test_other_routes_are_untouched(self):
+        s = self.create()
+        self.assertEqual(self.launcher.api("GET", "/api/streams")[0], 200)
+        self.assertEqual(self.launcher.request("GET", "/metrics")[0], 200)
+        self.assertEqual(self.launcher.request("OPTIONS", f"/whip/{s['id']}")[0], 204)
+        self.assertEqual(self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")[0], 404)
+        ws = WsClient(self.launcher.port, f"/ingest/{s['id']}?key=wrong&mimeType=video%2Fwebm")
+        self.assertEqual(ws.status, 401)
+        ws.close()
+
+
+class StreamStatusTest(LauncherCase):
+    """GET /api/streams/{id}/status: public, CORS, never the key."""
+    settings = {"admin_token": "admin-secret-token", "idle_timeout": 30}
+    FIELDS = {"id", "title", "state", "reason", "ingest", "scheduled_at", "started_at",
+              "ended_at", "viewers", "playback_url"}
+
+    def admin(self, method, path, body=None):
+        return self.launcher.api(method, path, body, {"Authorization": "Bearer admin-secret-token"})
+
+    def test_public_status_without_secrets(self):
+        status, s = self.admin("POST", "/api/streams", {"title": "status"})
+        self.assertEqual(status, 201)
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[0], 401)
+        status, hdrs, body = self.launcher.request("GET", f"/api/streams/{s['id']}/status")
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs.get("Access-Control-Allow-Origin"), "*")
+        self.assertEqual(hdrs.get("Cache-Control"), "no-store")
+        got = json.loads(body)
+        self.assertEqual(set(got), self.FIELDS)
+        self.assertEqual((got["state"], got["title"], got["viewers"]), ("created", "status", 0))
+        self.assertEqual(got["playback_url"], s["playback_url"])
+        self.assertNotIn(s["key"].encode(), body)
+        self.assertNotIn(hashlib.sha256(s["key"].encode()).hexdigest().encode(), body)
+        self.assertEqual(self.launcher.request("GET", "/api/streams/nosuchstream/status")[0], 404)
+        self.assertEqual(self.launcher.request("GET", "/api/streams/BAD!/status")[0], 404)
+        self.assertEqual(self.launcher.request("POST", f"/api/streams/{s['id']}/status")[0], 405)
+        self.assertEqual(self.launcher.request("OPTIONS", f"/api/streams/{s['id']}/status")[0], 204)
+
+        ws = self.publish(s, "h264", pace=0.05, stop=False)
+
+        def live_with_stats():
+            _, got = self.launcher.api("GET", f"/api/streams/{s['id']}/status")
+            return got if got["state"] == "live" and got.get("stats", {}).get("video") else None
+        got = wait_for(live_with_stats, 15)
+        self.assertTrue(got, "never live with stats")
+        self.assertEqual(got["ingest"], "websocket")
+        self.assertTrue(got["started_at"])
+        self.assertEqual(set(got) - {"stats"}, self.FIELDS)
+        ws.send_text('{"type":"stop-stream"}')
+        ws.wait_close()
+        ws.close()
+        got = wait_for(lambda: (lambda g: g if g["state"] == "ended" else None)(
+            self.launcher.api("GET", f"/api/streams/{s['id']}/status")[1]), 30)
+        self.assertTrue(got and got["ended_at"], got)
+        self.assertNotIn("stats", got)
+
+
+class ViewerParamTest(LauncherCase):
+    """A player that sends heartbeats and names itself in its playlist
+    requests (?viewer=, as the watch page does) counts once."""
+    settings = {"hls": {"target_duration": 1}, "idle_timeout": 60}
+
+    def viewers(self, sid):
+        return self.launcher.api("GET", f"/api/streams/{sid}")[1]["viewers"]
+
+    def test_heartbeat_and_named_playlist_polls_count_once(self):
+        s = self.create()
+        ws = self.publish(s, "h264", pace=0.02, stop=False)
+        self.addCleanup(ws.close)
+        self.wait_state(s["id"], "live")
+        self.assertTrue(wait_for(lambda: self.launcher.request(
+            "GET", f"/live/{s['id']}/index.m3u8")[0] == 200 or None, 20), "no playlist")
+        # that request counted as an address + User-Agent viewer: let it go
+        # (playlist window: 10 s) would be slow; a fresh stream is cleaner
+        s2 = self.create()
+        ws2 = self.publish(s2, "h264", pace=0.02, stop=False)
+        self.addCleanup(ws2.close)
+        self.wait_state(s2["id"], "live")
+        sid = s2["id"]
+        self.assertTrue(wait_for(lambda: os.path.exists(os.path.join(
+            self.dir, "data", "live", sid, "index.m3u8")) or None, 20))
+        page = {"User-Agent": "watch-page/1"}
+        for _ in range(3):
+            self.assertEqual(self.launcher.request("POST", f"/api/streams/{sid}/heartbeat",
+                                                   '{"viewer": "tab-1"}', page)[0], 204)
+            status, _, _ = self.launcher.request("GET", f"/live/{sid}/index.m3u8?viewer=tab-1", None,
+                                                 page)
+            self.assertEqual(status, 200)
+            time.sleep(0.3)
+        self.assertEqual(self.viewers(sid), 1)
+        # a bad viewer value: counted by address and User-Agent, no error
+        status, _, _ = self.launcher.request("GET", f"/live/{sid}/index.m3u8?viewer=no%20good!", None,
+                                             {"User-Agent": "other-player/2"})
+        self.assertEqual(status, 200)
+        self.assertEqual(self.viewers(sid), 2)
+        for w in (ws, ws2):
+            w.send_text('{"type":"stop-stream"}')
+            w.wait_close()
+
+
+class ReconnectTest(WebhookCase):
+    """A publisher lost without stopping leaves the stream interrupted; the
+    same key within reconnect_window makes it live again, each session
+    with its own segments and recording; DELETE or the window's end ends
+    it."""
+    extra_settings = {"reconnect_window": 30, "record": True, "idle_timeout": 30}
+
+    def events(self, sid):
+        return [(h["x-castline-event"], json.loads(b)["stream"]["state"])
+                for h, b in self.receiver.received()
+                if h["x-castline-event"].startswith("stream.")
+                and json.loads(b)["stream"]["id"] == sid]
+
+    def cut(self, s):
+        ws = self.publish(s, "h264", stop=False)
+        self.wait_state(s["id"], "live")
+        ws.close()                                    # no close frame: lost
+        return self.wait_state(s["id"], "interrupted")
+
+    def test_lost_publisher_comes_back_then_stops(self):
+        s = self.create(title="reconnect")
+        got = self.cut(s)
+        self.assertIn("1006", got["reason"])
+        status = self.launcher.api("GET", f"/api/streams/{s['id']}/status")[1]
+        self.assertEqual((status["state"], status["ended_at"]), ("interrupted", None))
+        self.assertIn("#EXT-X-ENDLIST", self.playlist(s))
+        samples, _ = metric_samples(self.launcher.request("GET", "/metrics")[2].decode())
+        self.assertIn(({"state": "interrupted"}, 1.0), samples["castline_streams"])
+        started = got["started_at"]
+
+        self.publish(s, "h264")                       # back with the key, then a clean stop
+        ended = self.wait_state(s["id"], "ended")
+        self.assertEqual(ended["started_at"], started, "a resumed stream keeps its start")
+        self.assertNotIn("reason", ended)
+        playlist = self.playlist(s)
+        self.assertIn("s2-segment00000.ts", playlist, "the second session's HLS")
+        self.assertIn("#EXT-X-ENDLIST", playlist)
+        self.assertTrue(self.receiver.wait(7, 30))
+        self.assertTrue(wait_for(lambda: self.events(s["id"])[-1:] == [("stream.ended", "ended")]
+                                 or None, 15), self.events(s["id"]))
+        self.assertEqual(self.events(s["id"]), [
+            ("stream.created", "created"), ("stream.started", "live"),
+            ("stream.interrupted", "interrupted"), ("stream.resumed", "live"),
+            ("stream.ended", "ended")])
+        recordings = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(
+            self.launcher.api("GET", f"/api/streams/{s['id']}/recordings")[1]["recordings"]), 30)
+        self.assertTrue(recordings, "not one recording per session")
+        names = sorted(r["url"].rsplit("/", 1)[1] for r in recordings)
+        self.assertEqual(names, ["s2-vod.m3u8", "vod.m3u8"])
+        for name in names:
+            status, _, body = self.launcher.request("GET", f"/live/{s['id']}/{name}")
+            self.assertEqual(status, 200)
+            self.assertEqual(("s2-segment" in body.decode()), name == "s2-vod.m3u8")
+
+    def test_delete_ends_an_interrupted_stream(self):
+        s = self.create()
+        self.cut(s)
+        status, got = self.launcher.api("DELETE", f"/api/streams/{s['id']}")
+        self.assertEqual((status, got["state"]), (200, "ended"))
+        again = WsClient(self.launcher.port, f"/ingest/{s['id']}?key={quote(s['key'])}"
+                         f"&mimeType={quote(MIME['h264'])}")
+        self.assertEqual(again.wait_close()[0], 1008, "an ended stream took a publisher")
+        again.close()
+        self.assertTrue(wait_for(lambda: ("stream.ended", "ended") in self.events(s["id"]) or None,
+                                 15))
+
+    def test_wrong_key_does_not_resume(self):
+        s = self.create()
+        self.cut(s)
+        ws = WsClient(self.launcher.port, f"/ingest/{s['id']}?key=wrong&mimeType=video%2Fwebm")
+        self.assertEqual(ws.status, 401)
+        ws.close()
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"],
+                         "interrupted")
+
+
+class ReconnectWindowTest(LauncherCase):
+    """Past reconnect_window without a publisher, an interrupted stream ends;
+    a daemon restarted with one interrupted ends it too."""
+    settings = {"reconnect_window": 2}
+
+    def test_window_over_ends_the_stream(self):
+        s = self.create()
+        ws = self.publish(s, "h264", stop=False)
+        self.wait_state(s["id"], "live")
+        ws.close()
+        self.wait_state(s["id"], "interrupted")
+        t0 = time.monotonic()
+        ended = self.wait_state(s["id"], "ended", 15)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+        self.assertIn("did not come back", ended["reason"])
+        self.assertTrue(ended["ended_at"])
+
+    def test_shutdown_ends_an_interrupted_stream(self):
+        self.launcher.stop()
+        self.launcher = Launcher(self.dir, port=self.launcher.port, reconnect_window=600).start()
+        s = self.create()
+        ws = self.publish(s, "h264", stop=False)
+        self.wait_state(s["id"], "live")
+        ws.close()
+        self.wait_state(s["id"], "interrupted")
+        self.assertEqual(self.launcher.stop(), 0)
+        self.launcher = Launcher(self.dir, port=self.launcher.port).start()
+        status, got = self.launcher.api("GET", f"/api/streams/{s['id']}")
+        self.assertEqual((status, got["state"]), (200, "ended"))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

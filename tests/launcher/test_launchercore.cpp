@@ -2,7 +2,9 @@
  * store, the pipeline catalog (including every shipped description). */
 #include "config.h"
 #include "pipelinecatalog.h"
+#include "streammanager.h"
 #include "streamstore.h"
+#include "vodplaylist.h"
 
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
@@ -52,6 +54,67 @@ GST_START_TEST (test_config_defaults_and_file)
   }
   Config d = default_config ();
   fail_if (load_config (dir + "/missing.json", d, error));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_config_web_and_reconnect_keys)
+{
+  Config c = default_config ();
+  fail_unless_equals_int (c.reconnect_window, 30);
+  fail_unless (g_str_has_suffix (c.web_dir.c_str (), "/web"), "%s", c.web_dir.c_str ());
+  fail_unless (g_str_has_suffix (c.hlsjs_path.c_str (), "/node_modules/hls.js/dist/hls.min.js"));
+  std::string dir = temp_dir ();
+  std::string path = write_file (dir, "c.json",
+      "{\"reconnect_window\": 0, \"web_dir\": \"/srv/web\", \"hlsjs_path\": \"/srv/hls.js\"}");
+  std::string error;
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless_equals_int (c.reconnect_window, 0);
+  fail_unless (c.web_dir == "/srv/web" && c.hlsjs_path == "/srv/hls.js");
+  for (const char *b : { "{\"reconnect_window\": -1}", "{\"reconnect_window\": 3601}",
+           "{\"web_dir\": 1}" }) {
+    Config d = default_config ();
+    path = write_file (dir, "bad.json", b);
+    fail_if (load_config (path, d, error), "accepted %s", b);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_store_ends_interrupted_streams_on_reopen)
+{
+  std::string dir = temp_dir ();
+  std::string db = dir + "/castline.db";
+  std::string error;
+  {
+    StreamStore s;
+    fail_unless (s.open (db, error), "%s", error.c_str ());
+    StreamRecord r;
+    r.id = "cut";
+    r.key_hash = hash_key ("k");
+    r.state = StreamState::interrupted;
+    r.reason = "the publisher's WebSocket closed with 1006";
+    fail_unless (s.insert (r, error));
+    fail_unless (s.get ("cut")->state == StreamState::interrupted, "not kept as interrupted");
+  }
+  StreamStore s;
+  fail_unless (s.open (db, error));
+  auto r = s.get ("cut");
+  fail_unless (r && r->state == StreamState::ended, "an interrupted stream was not ended");
+  fail_unless (r->reason.find ("interrupted") != std::string::npos, "%s", r->reason.c_str ());
+  /* unix µs, about now */
+  fail_unless (r->ended_at > g_get_real_time () - 60 * G_USEC_PER_SEC
+      && r->ended_at <= g_get_real_time (), "ended_at %" G_GINT64_FORMAT, r->ended_at);
+  fail_unless_equals_string (state_name (StreamState::interrupted), "interrupted");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_sessions_name_their_files_apart)
+{
+  fail_unless (session_prefix (1).empty ());
+  fail_unless (session_prefix (2) == "s2-");
+  fail_unless (session_prefix (12) == "s12-");
+  std::string live = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n";
+  std::string vod = render_vod_master (live, { "720p" }, "s2-vod.m3u8");
+  fail_unless (vod.find ("720p/s2-vod.m3u8\n") != std::string::npos, "%s", vod.c_str ());
 }
 GST_END_TEST;
 
@@ -175,6 +238,9 @@ launchercore_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_config_defaults_and_file);
   tcase_add_test (tc, test_store_keeps_streams_and_fails_live_ones_on_reopen);
+  tcase_add_test (tc, test_config_web_and_reconnect_keys);
+  tcase_add_test (tc, test_store_ends_interrupted_streams_on_reopen);
+  tcase_add_test (tc, test_sessions_name_their_files_apart);
   tcase_add_test (tc, test_shipped_pipelines_load);
   tcase_add_test (tc, test_broken_descriptions_are_reported);
   return s;
