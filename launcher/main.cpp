@@ -12,6 +12,8 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <memory>
 
@@ -28,6 +30,24 @@ struct Shutdown {
   WebhookSender *webhooks;
   bool started = false;
 };
+
+/* Every viewer on keep-alive holds a descriptor, and so does every
+ * publisher, pipeline file and socket: the usual soft limit of 1024 is
+ * reached at about a thousand viewers, after which accept() fails over
+ * and over. Take what the hard limit allows, as nginx's
+ * worker_rlimit_nofile lets an operator do. */
+void
+raise_descriptor_limit ()
+{
+  struct rlimit l;
+  if (getrlimit (RLIMIT_NOFILE, &l) != 0 || l.rlim_cur >= l.rlim_max)
+    return;
+  rlim_t before = l.rlim_cur;
+  l.rlim_cur = l.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &l) == 0)
+    g_message ("descriptor limit raised from %llu to %llu", (unsigned long long) before,
+        (unsigned long long) l.rlim_cur);
+}
 
 gboolean
 on_signal (gpointer data)
@@ -125,6 +145,7 @@ main (int argc, char **argv)
     return warnings.empty () ? 0 : 1;
   }
 
+  raise_descriptor_limit ();
   /* before the servers, so it outlives whatever they end */
   WebhookSender webhooks (config.webhooks);
   manager.add_event_listener ([&webhooks, &manager] (const StreamEvent & e) {
