@@ -41,7 +41,9 @@ export async function servePage(html, files = {}) {
   return { server, url: `http://127.0.0.1:${server.address().port}/` };
 }
 
-export async function launch() {
+// extraArgs come last: a repeated switch takes the later value (the
+// broadcast page's camera-refused test passes --use-fake-ui-for-media-stream=deny)
+export async function launch(extraArgs = []) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'castline-chromium-'));
   const browser = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
@@ -50,7 +52,7 @@ export async function launch() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
       '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns'],
+      '--disable-features=WebRtcHideLocalIpsWithMdns', ...extraArgs],
   });
   const close = async () => {
     await browser.close().catch(() => {});

@@ -1,0 +1,59 @@
+// What the drivers of castline's own pages (web/) share: bounded waits on
+// what a page shows, screenshots at a desktop and a phone width, and the
+// console errors (CSP violations included) a page logs.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
+// Waits until the text of `selector` matches `re`; that text. On time-out
+// an error naming what was shown instead.
+export async function waitText(page, selector, re, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => null);
+    if (last !== null && re.test(last.trim())) return last.trim();
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`${page.url()}: ${selector} never matched ${re} within ${timeoutMs} ms (it showed ${JSON.stringify(last)})`);
+}
+
+// The full page as a desktop and as a phone shows it, into dir as
+// <name>-desktop.png and <name>-phone.png; the paths.
+export async function shoot(page, dir, name) {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = [];
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(size);
+    await page.waitForTimeout(150);        // layout and the video's box settle
+    const file = path.join(dir, `${name}-${label}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    files.push(file);
+  }
+  await page.setViewportSize(DESKTOP);
+  return files;
+}
+
+// Collects a page's uncaught errors, console errors (a CSP refusal is one)
+// and answers of 400 and up (path only: a query may hold a stream key)
+// into `into`, each prefixed with the page's name. The console's "Failed
+// to load resource" lines are left out: the answers name what failed.
+export function watchConsole(page, name, into) {
+  page.on('pageerror', (e) => into.push(`${name}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) into.push(`${name}: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) into.push(`${name}: ${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
+  });
+}
+
+export async function openPage(browser, url, name, errors) {
+  const page = await browser.newPage();
+  await page.setViewportSize(DESKTOP);
+  watchConsole(page, name, errors);
+  await page.goto(url);
+  return page;
+}
