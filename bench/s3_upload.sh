@@ -7,6 +7,8 @@
 #   BENCH_ROUNDS   fakesink/hlssink2/s3hlssink rounds (default 1): more
 #                  rounds, less x264 noise in the CPU differences
 #   CASTLINE_BUILD_DIR  build directory (default: build)
+#   BENCH_NO_BUILD      set: use the build as it is (no scripts/build.sh)
+#   BENCH_LATENCY_ONLY, BENCH_JSON: see s3hlssink_bench.cpp (bench/s3_latency.sh sets them)
 # Each round runs the same live 720p30 x264 + AAC source three times, for
 # SECONDS each: the total is about 3 x SECONDS x BENCH_ROUNDS.
 # What each figure measures: see the comment at the top of s3hlssink_bench.cpp.
@@ -15,7 +17,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-${BENCH_SECONDS:-60}}
 rounds=${BENCH_ROUNDS:-1}
 build_dir=${CASTLINE_BUILD_DIR:-build}
-bash scripts/build.sh
+if [[ -z ${BENCH_NO_BUILD:-} ]]; then
+  bash scripts/build.sh
+elif [[ ! -x $build_dir/bench/s3hlssink_bench ]]; then
+  echo "no $build_dir/bench/s3hlssink_bench: build first" >&2; exit 1
+fi
 
 s3rver=node_modules/.bin/s3rver
 [[ -x $s3rver ]] || { echo "no $s3rver: run scripts/setup.sh" >&2; exit 1; }
@@ -34,5 +40,5 @@ for _ in $(seq 100); do
 done
 [[ -n $ready ]] || { echo "s3rver did not start" >&2; exit 1; }
 
-GST_PLUGIN_PATH=$PWD/$build_dir/gst-plugins BENCH_S3RVER_PID=$pid \
+GST_PLUGIN_PATH=$(realpath "$build_dir")/gst-plugins BENCH_S3RVER_PID=$pid \
   "$build_dir/bench/s3hlssink_bench" "http://127.0.0.1:$port" live "$seconds" "$rounds"

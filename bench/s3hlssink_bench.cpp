@@ -26,7 +26,11 @@
  *    (CLOCK_THREAD_CPUTIME_ID; the poller runs during every run, so
  *    every run is disturbed alike). s3rver's CPU is not included; with
  *    BENCH_S3RVER_PID set it is printed separately.
- * bench/s3_upload.sh starts s3rver and runs this. */
+ * Environment: BENCH_LATENCY_ONLY set: the s3hlssink runs alone (upload
+ * latency and RSS, no CPU comparison); BENCH_JSON=FILE: the figures also
+ * as one JSON object in FILE.
+ * bench/s3_upload.sh starts s3rver and runs this; bench/s3_latency.sh runs
+ * that for the latency alone. */
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
@@ -36,8 +40,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -260,6 +266,51 @@ spread (const std::vector<double> & v, double scale)
   return buf;
 }
 
+static double
+mean (const std::vector<double> & v)
+{
+  double sum = 0;
+  for (double x : v)
+    sum += x;
+  return v.empty () ? 0 : sum / v.size ();
+}
+
+/* The figures as one JSON object (numbers only, so no escaping needed);
+ * the CPU ones only when every sink ran. */
+static void
+write_json (const char *path, int seconds, int rounds, guint64 segments_closed,
+    const std::vector<double> & latencies_ms, guint64 uploads_completed, guint64 uploads_failed,
+    guint64 bytes, unsigned polls, double element_worst_ms, double rss_early, double rss_late,
+    const std::vector<double> & cpu_fake, const std::vector<double> & cpu_file,
+    const std::vector<double> & cpu_s3)
+{
+  FILE *f = fopen (path, "w");
+  if (!f) {
+    fprintf (stderr, "cannot write %s: %s\n", path, strerror (errno));
+    exit (1);
+  }
+  fprintf (f, "{\"seconds\": %d, \"rounds\": %d, \"segments_closed\": %" G_GUINT64_FORMAT
+      ", \"segments_seen\": %zu, \"uploads_completed\": %" G_GUINT64_FORMAT
+      ", \"uploads_failed\": %" G_GUINT64_FORMAT ", \"bytes_uploaded\": %" G_GUINT64_FORMAT
+      ", \"polls\": %u, \"poll_interval_ms\": 20", seconds, rounds, segments_closed,
+      latencies_ms.size (), uploads_completed, uploads_failed, bytes, polls);
+  fprintf (f, ", \"upload_latency_ms\": {\"median\": %.1f, \"p95\": %.1f, \"worst\": %.1f}",
+      percentile (latencies_ms, 0.5), percentile (latencies_ms, 0.95),
+      latencies_ms.empty () ? 0.0 : *std::max_element (latencies_ms.begin (), latencies_ms.end ()));
+  fprintf (f, ", \"element_worst_upload_latency_ms\": %.1f", element_worst_ms);
+  fprintf (f, ", \"rss_mib\": {\"second_quarter\": %.1f, \"last_quarter\": %.1f}", rss_early,
+      rss_late);
+  if (!cpu_fake.empty () && !cpu_file.empty ()) {
+    double per_hour = 3600.0 / seconds;
+    fprintf (f, ", \"cpu_s_per_media_hour\": {\"fakesink\": %.1f, \"hlssink2\": %.1f, "
+        "\"s3hlssink\": %.1f, \"s3_over_files\": %.1f}", mean (cpu_fake) * per_hour,
+        mean (cpu_file) * per_hour, mean (cpu_s3) * per_hour,
+        (mean (cpu_s3) - mean (cpu_file)) * per_hour);
+  }
+  fprintf (f, "}\n");
+  fclose (f);
+}
+
 static guint64
 stat_u64 (const GstStructure * s, const char *field)
 {
@@ -286,6 +337,7 @@ main (int argc, char **argv)
   }
   const char *s3rver_pid_env = g_getenv ("BENCH_S3RVER_PID");
   long s3rver_pid = s3rver_pid_env ? atol (s3rver_pid_env) : 0;
+  const bool latency_only = g_getenv ("BENCH_LATENCY_ONLY") != nullptr;
 
   Poller poller (endpoint, bucket, "bench/");
   std::vector<double> cpu_fake, cpu_file, cpu_s3, latencies_ms, s3rver_cpu;
@@ -294,13 +346,13 @@ main (int argc, char **argv)
 
   for (int round = 0; round < rounds; round++) {
     /* 1. the encoders alone */
-    {
+    if (!latency_only) {
       Run run;
       run_pipeline (std::string (kSource) + "fakesink" + kAudio + "fakesink", seconds, run, poller);
       cpu_fake.push_back (run.cpu);
     }
     /* 2. hlssink2 writing local files */
-    {
+    if (!latency_only) {
       Run run;
       g_autofree gchar *dir = g_dir_make_tmp ("castline-bench-XXXXXX", nullptr);
       run_pipeline (std::string (kSource) + "hlssink2 name=s location=" + dir
@@ -364,22 +416,28 @@ main (int argc, char **argv)
   if (rss_early > 0)
     printf ("s3hlssink run RSS, MiB: second quarter %.1f, last quarter %.1f\n", rss_early, rss_late);
   std::vector<double> d_s3_file, d_file_fake, d_s3_fake;
-  for (int r = 0; r < rounds; r++) {
-    d_s3_file.push_back (cpu_s3[r] - cpu_file[r]);
-    d_file_fake.push_back (cpu_file[r] - cpu_fake[r]);
-    d_s3_fake.push_back (cpu_s3[r] - cpu_fake[r]);
+  if (!latency_only) {
+    for (int r = 0; r < rounds; r++) {
+      d_s3_file.push_back (cpu_s3[r] - cpu_file[r]);
+      d_file_fake.push_back (cpu_file[r] - cpu_fake[r]);
+      d_s3_fake.push_back (cpu_s3[r] - cpu_fake[r]);
+    }
+    printf ("CPU s per media hour, whole pipeline: fakesink %s | hlssink2 to files %s | "
+        "s3hlssink %s\n", spread (cpu_fake, per_hour).c_str (), spread (cpu_file, per_hour).c_str (),
+        spread (cpu_s3, per_hour).c_str ());
+    printf ("CPU s per media hour, sink part: s3hlssink - hlssink2 (S3 over files) = %s;  "
+        "hlssink2 - fakesink (mux + files) = %s;  s3hlssink - fakesink = %s\n",
+        spread (d_s3_file, per_hour).c_str (), spread (d_file_fake, per_hour).c_str (),
+        spread (d_s3_fake, per_hour).c_str ());
+    printf ("(poller thread CPU excluded: %.2f s in all; each figure is one run per sink per "
+        "round, so x264's run-to-run noise is in the differences)\n", poller.cpu ());
   }
-  printf ("CPU s per media hour, whole pipeline: fakesink %s | hlssink2 to files %s | "
-      "s3hlssink %s\n", spread (cpu_fake, per_hour).c_str (), spread (cpu_file, per_hour).c_str (),
-      spread (cpu_s3, per_hour).c_str ());
-  printf ("CPU s per media hour, sink part: s3hlssink - hlssink2 (S3 over files) = %s;  "
-      "hlssink2 - fakesink (mux + files) = %s;  s3hlssink - fakesink = %s\n",
-      spread (d_s3_file, per_hour).c_str (), spread (d_file_fake, per_hour).c_str (),
-      spread (d_s3_fake, per_hour).c_str ());
-  printf ("(poller thread CPU excluded: %.2f s in all; each figure is one run per sink per "
-      "round, so x264's run-to-run noise is in the differences)\n", poller.cpu ());
   if (!s3rver_cpu.empty ())
     printf ("s3rver (not in the figures above) CPU s per media hour: %s\n",
         spread (s3rver_cpu, per_hour).c_str ());
+  if (const char *json = g_getenv ("BENCH_JSON"))
+    write_json (json, seconds, rounds, segments_closed, latencies_ms, uploads_completed,
+        uploads_failed, bytes, poller.polls (), element_worst_ms, rss_early, rss_late, cpu_fake,
+        cpu_file, cpu_s3);
   return 0;
 }

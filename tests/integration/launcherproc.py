@@ -15,10 +15,10 @@ from gstlaunch import BUILD, gst_env
 LAUNCHER = os.path.join(BUILD, "launcher", "castline-launcher")
 
 
-def make_recording(directory, kind, seconds=6, size=(320, 240)):
+def make_recording(directory, kind, seconds=6, size=(320, 240), timeout=60):
     """A live-style recording as a browser's MediaRecorder makes it; a size
     other than 320x240 gets a moving picture with detail (encoders reach
-    their bitrates on it)."""
+    their bitrates on it). timeout: seconds the encoding may take."""
     path = os.path.join(directory, f"{kind}-{size[0]}x{size[1]}-{seconds}.rec")
     frames = seconds * 30
     audio = (f"audiotestsrc num-buffers={seconds * 50} samplesperbuffer=960 volume=0.2 ! "
@@ -34,7 +34,7 @@ def make_recording(directory, kind, seconds=6, size=(320, 240)):
     }[kind]
     mux = "matroskamux" if kind == "h264" else "webmmux"
     cmd = f"gst-launch-1.0 -q {mux} name=m streamable=true ! filesink location={path} {video} {audio}"
-    subprocess.run(cmd, shell=True, check=True, timeout=60, env=gst_env())
+    subprocess.run(cmd, shell=True, check=True, timeout=timeout, env=gst_env())
     with open(path, "rb") as f:
         return f.read()
 

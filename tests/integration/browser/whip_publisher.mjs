@@ -7,8 +7,10 @@
 // answer, sends media for
 // --seconds once connected, then DELETEs the session. Prints one JSON line:
 // {status, location, links, answerHasCandidates, connected, deleteStatus,
-// error}; with --trickle also patchStatus (candidates PATCHed) and
-// restartStatus (a PATCH with a new ufrag: an ICE restart).
+// error, postedAt, answeredAt, connectedAt (Date.now() of the POST, of its
+// answer, of the connection: for bench/startup.py)}; with --trickle also
+// patchStatus (candidates PATCHed) and restartStatus (a PATCH with a new
+// ufrag: an ICE restart).
 import { parseArgs, evaluateInPage, run } from './chromium.mjs';
 
 const args = parseArgs(process.argv.slice(2));
@@ -37,8 +39,10 @@ window.publish = async (opts) => {
     });
     setTimeout(resolve, 3000);
   });
+  out.postedAt = Date.now();
   const res = await fetch(opts.url, { method: 'POST', body: pc.localDescription.sdp,
       headers: { 'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + opts.key } });
+  out.answeredAt = Date.now();
   out.status = res.status;
   out.location = res.headers.get('Location');
   const answer = await res.text();
@@ -64,7 +68,7 @@ window.publish = async (opts) => {
   out.connected = await new Promise((resolve) => {
     if (pc.connectionState === 'connected') return resolve(true);
     pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'connected') resolve(true);
+      if (pc.connectionState === 'connected') { out.connectedAt = Date.now(); resolve(true); }
       if (pc.connectionState === 'failed') resolve(false);
     });
     setTimeout(() => resolve(false), 10000);

@@ -1,0 +1,288 @@
+#!/usr/bin/python3
+"""Glass-to-glass latency: Chromium WHIP publisher -> castline -> hls.js.
+
+Issue 7, item 4. Runs the launcher built in $CASTLINE_BUILD_DIR (default
+build/) on 127.0.0.1 with 1 s segments and a stream on the `passthrough`
+pipeline (Chromium's H.264 goes to HLS as it is). latency_publisher.mjs
+paints the time on a canvas 30 times a second and publishes it over WHIP;
+latency_player.mjs plays the stream with hls.js, one player per hls.js
+setting below, side by side, and reads the time back off the frames on
+screen. Prints and writes (--json FILE):
+
+  per hls.js setting: glass-to-glass (display time - painted time) and
+  PROGRAM-DATE-TIME latency (now - hls.playingDate) median and p95, the
+  difference (capture to ingest, which the dates cannot see), the player's
+  hold-back behind the newest segment it knows, stalls (`waiting` events,
+  hls.js bufferStalledError) in the measured window;
+  the segments: EXTINF (the launcher asks the publisher for keyframes, so
+  a segment is cut at the first keyframe past 0.9 s), segment end (its
+  date + EXTINF) to the file closed on disk (mtime), and to the segment
+  listed in the served playlist (polled every 50 ms).
+
+  bench/latency.py [--quick] [--json FILE] [--configs JSON]
+  --quick     10 s warm-up, 15 s measured: about 45 s in all
+  (default)   15 s warm-up, 45 s measured: about 80 s in all
+  --configs   the hls.js settings to compare, as [{"name", "hls": {...}}]
+  Every wait is bounded; the whole run is killed past 4 minutes.
+Needs node, Debian's chromium and node_modules (scripts/setup.sh).
+Asserts nothing."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
+
+benchlib.setup_paths()
+from launcherproc import Launcher, wait_for  # noqa: E402
+
+SEGMENT_SECONDS = 1
+TARGET_MS = 3000
+RUN_BOUND_S = 240     # the whole run; the finally blocks still clean up
+
+# hls.js 1.7.4 defaults (liveSyncDurationCount 3: three target durations
+# behind the newest segment's end, never caught up: a player stays as late
+# as it started), and two low-latency settings: one or one and a half
+# segments of hold-back, with playback up to 10 % faster (hls.js's
+# lowLatencyMode, on by default, does that with maxLiveSyncPlaybackRate > 1)
+# to win back a late start or a stall instead of staying late.
+CONFIGS = [
+    {"name": "hls.js defaults", "hls": {}},
+    {"name": "low latency 1 segment", "hls": {"liveSyncDurationCount": 1, "maxLiveSyncPlaybackRate": 1.1}},
+    {"name": "low latency 1.5 s", "hls": {"liveSyncDuration": 1.5, "liveMaxLatencyDuration": 5,
+                                          "maxLiveSyncPlaybackRate": 1.1}},
+]
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return {"n": 0, "median": None, "p95": None}
+    return {"n": len(values), "median": round(benchlib.percentile(values, 0.5)),
+            "p95": round(benchlib.percentile(values, 0.95))}
+
+
+def parse_time(iso):
+    """Seconds since 1970 of the launcher's EXT-X-PROGRAM-DATE-TIME
+    (2026-12-01T09:52:18.533Z)."""
+    from datetime import datetime, timezone
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+class SegmentTimes(threading.Thread):
+    """Polls the served playlist every 50 ms and notes, per segment, its
+    date, EXTINF, its file's mtime on disk and when it was first listed."""
+
+    def __init__(self, url, directory):
+        super().__init__(daemon=True)
+        self.url = url
+        self.dir = directory
+        self.segments = {}      # uri -> {"pdt", "extinf", "mtime", "listed"}
+        self.target = None
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.wait(0.05):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:
+                continue
+            now = time.time()
+            pdt = extinf = None
+            for line in text.splitlines():
+                if line.startswith("#EXT-X-TARGETDURATION:"):
+                    self.target = int(line.split(":", 1)[1])
+                elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+                    pdt = parse_time(line.split(":", 1)[1])
+                elif line.startswith("#EXTINF:"):
+                    extinf = float(re.match(r"#EXTINF:([0-9.]+)", line).group(1))
+                elif line and not line.startswith("#"):
+                    if line not in self.segments and pdt is not None and extinf is not None:
+                        try:
+                            mtime = os.stat(os.path.join(self.dir, line)).st_mtime
+                        except OSError:
+                            mtime = None
+                        self.segments[line] = {"pdt": pdt, "extinf": extinf, "mtime": mtime,
+                                               "listed": now}
+                    pdt = extinf = None
+
+    def summary(self, since):
+        """Figures over the segments that started after `since` (s since
+        1970) but the last (a publisher's DELETE cuts it short)."""
+        segs = sorted((s for s in self.segments.values() if s["pdt"] >= since),
+                      key=lambda s: s["pdt"])[:-1]
+        extinf = [s["extinf"] for s in segs]
+        closed = [(s["mtime"] - s["pdt"] - s["extinf"]) * 1000 for s in segs if s["mtime"]]
+        listed = [(s["listed"] - s["pdt"] - s["extinf"]) * 1000 for s in segs]
+        return {"count": len(segs), "target_duration": self.target,
+                "extinf": extinf, "over_target": sum(1 for x in extinf if round(x) > (self.target or 0)),
+                "extinf_min": round(min(extinf), 3) if extinf else None,
+                "extinf_median": round(benchlib.percentile(extinf, 0.5), 3) if extinf else None,
+                "extinf_max": round(max(extinf), 3) if extinf else None,
+                "end_to_file_closed_ms": spread(closed),
+                "end_to_listed_ms": spread(listed)}
+
+
+def node_driver(script, args, **kw):
+    return subprocess.Popen(["node", os.path.join(HERE, script), *args], **kw)
+
+
+def last_json_line(text):
+    for line in reversed(text.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+def player_row(player):
+    """One hls.js setting's figures from its player's samples."""
+    samples = player["samples"]
+    glass = [s[0] for s in samples]
+    pdt = [s[1] for s in samples]
+    row = {"name": player["name"], "hls": player["hls"], "samples": len(samples),
+           "unread": player["unread"], "glass_ms": spread(glass), "pdt_ms": spread(pdt),
+           "capture_to_ingest_ms": spread([g - p for g, p, *_ in samples
+                                           if g is not None and p is not None]),
+           "ingest_to_edge_ms": spread([p - e for _, p, e, *_ in samples
+                                        if p is not None and e is not None]),
+           "hold_back_ms": spread([s[2] for s in samples]),
+           "buffer_ahead_ms": spread([s[3] for s in samples]),
+           "max_rate": max((s[4] for s in samples), default=None),
+           "waiting": player["waiting"], "stalled_ms": round(player["stalledMs"]),
+           "buffer_stalled_errors": player["bufferStalled"], "waiting_in_warmup": player["waitingWarmup"],
+           "fatal": player["fatal"], "size": f"{player.get('width')}x{player.get('height')}",
+           "visibility": player["visibility"], "started": player["started"],
+           "glass_ms_by_5s": [spread(glass[i:i + 25])["median"] for i in range(0, len(glass), 25)]}
+    row["meets_target"] = (row["glass_ms"]["p95"] is not None and row["glass_ms"]["p95"] <= TARGET_MS
+                           and not player["waiting"] and not player["fatal"])
+    return row
+
+
+def measure(directory, warmup, seconds, configs):
+    launcher = Launcher(directory, hls={"target_duration": SEGMENT_SECONDS, "playlist_length": 6,
+                                        "max_files": 12}).start()
+    publisher = None
+    publisher_log = open(os.path.join(directory, "publisher.log"), "w+")
+    watcher = None
+    try:
+        status, stream = launcher.api("POST", "/api/streams", {"title": "latency",
+                                                               "pipeline": "passthrough"})
+        assert status == 201, stream
+        playlist = f"http://127.0.0.1:{launcher.port}/live/{stream['id']}/index.m3u8"
+        publisher = node_driver("latency_publisher.mjs",
+                                ["--url", stream["whip_url"], "--max-seconds", str(warmup + seconds + 120)],
+                                env=dict(os.environ, WHIP_KEY=stream["key"]), stdin=subprocess.PIPE,
+                                stdout=publisher_log, stderr=subprocess.STDOUT)
+        watcher = SegmentTimes(playlist, os.path.join(directory, "data", "live", stream["id"]))
+        watcher.start()
+        if not wait_for(lambda: len(watcher.segments) >= 3 or publisher.poll() is not None, 40):
+            raise RuntimeError("no segments within 40 s:\n" + launcher.output()[-2000:])
+        if publisher.poll() is not None:
+            publisher_log.seek(0)
+            raise RuntimeError("the publisher ended:\n" + publisher_log.read()[-2000:])
+        player = subprocess.run(["node", os.path.join(HERE, "latency_player.mjs"), "--url", playlist,
+                                 "--configs", json.dumps(configs), "--warmup", str(warmup),
+                                 "--seconds", str(seconds)],
+                                capture_output=True, text=True, timeout=warmup + seconds + 120)
+        played = last_json_line(player.stdout)
+        if not played:
+            raise RuntimeError("the player gave no result:\n" + player.stderr[-2000:])
+    finally:
+        if watcher:
+            watcher.halt.set()
+        if publisher:
+            publisher.stdin.close()          # the publisher DELETEs its session
+            try:
+                publisher.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                publisher.kill()
+                publisher.wait()
+        launcher.stop()
+        publisher_log.seek(0)
+        published = last_json_line(publisher_log.read()) or {}
+        publisher_log.close()
+    rows = [player_row(p) for p in played["players"]]
+    measured_from = min((r["started"] for r in rows if r["started"]), default=0) / 1000 + warmup
+    return {"publisher": published, "segments": watcher.summary(measured_from), "rows": rows}
+
+
+def fmt(s):
+    return "-" if s["median"] is None else f"{s['median']} / {s['p95']}"
+
+
+def report(result):
+    print(f"glass-to-glass latency, Chromium WHIP -> castline (passthrough, {SEGMENT_SECONDS} s "
+          f"segments) -> hls.js; ms, median / p95; target p95 <= {TARGET_MS} ms")
+    benchlib.print_table(
+        ["hls.js", "glass-to-glass", "PDT (now-playingDate)", "capture->ingest", "ingest->edge",
+         "hold-back", "waiting", "stalled ms", "unread", "target"],
+        [[r["name"], fmt(r["glass_ms"]), fmt(r["pdt_ms"]), fmt(r["capture_to_ingest_ms"]),
+          fmt(r["ingest_to_edge_ms"]), fmt(r["hold_back_ms"]), r["waiting"], r["stalled_ms"],
+          f"{r['unread']}/{r['samples']}", "met" if r["meets_target"] else "missed"]
+         for r in result["rows"]])
+    print("  capture->ingest = glass-to-glass - PDT (what the dates cannot see); ingest->edge = "
+          "PDT - hold-back (age of the newest segment the player knows); hold-back = that "
+          "segment's end - playhead; waiting: `waiting` events in the measured window; target "
+          "met: p95 within it and no stall")
+    for r in result["rows"]:
+        print(f"  {r['name']}: {json.dumps(r['hls'])}, video {r['size']}, "
+              f"max playbackRate {r['max_rate']}, bufferStalledError {r['buffer_stalled_errors']}"
+              + (f", fatal {r['fatal']}" if r["fatal"] else ""))
+    s = result["segments"]
+    print(f"segments measured: {s['count']}, EXTINF min/median/max {s['extinf_min']}/"
+          f"{s['extinf_median']}/{s['extinf_max']} s, TARGETDURATION {s['target_duration']} "
+          f"({s['over_target']} over it, rounded as RFC 8216 rounds); "
+          f"segment end -> file closed {fmt(s['end_to_file_closed_ms'])} ms, "
+          f"-> listed in the playlist {fmt(s['end_to_listed_ms'])} ms")
+    p = result["publisher"]
+    print(f"publisher: {p.get('codec')} ({p.get('encoder')}) {p.get('width')}x{p.get('height')}, "
+          f"{p.get('framesEncoded')} frames, {p.get('keyFramesEncoded')} keyframes "
+          f"(PLI {p.get('pliCount')}, FIR {p.get('firCount')}), quality limit "
+          f"{p.get('qualityLimitation')}")
+
+
+class Overrun(Exception):
+    pass
+
+
+def overrun(signum, frame):
+    raise Overrun(f"the run took over {RUN_BOUND_S} s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="15 s measured instead of 45 s")
+    ap.add_argument("--json", metavar="FILE", help="write the figures there as JSON")
+    ap.add_argument("--configs", help="hls.js settings to compare, as JSON")
+    args = ap.parse_args()
+    for tool in ("node", "chromium"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is not installed (scripts/setup.sh)")
+    warmup, seconds = (10, 15) if args.quick else (15, 45)
+    configs = json.loads(args.configs) if args.configs else CONFIGS
+    load = os.getloadavg()
+    signal.signal(signal.SIGALRM, overrun)
+    signal.alarm(RUN_BOUND_S)
+    with tempfile.TemporaryDirectory(prefix="castline-latency-") as directory:
+        result = measure(directory, warmup, seconds, configs)
+    result.update({"benchmark": "latency", "machine": benchlib.machine(), "load_before": load,
+                   "segment_seconds": SEGMENT_SECONDS, "warmup_s": warmup, "measured_s": seconds,
+                   "target_ms": TARGET_MS,
+                   "command": "bench/latency.py" + (" --quick" if args.quick else "")})
+    report(result)
+    benchlib.write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Every benchmark of docs/benchmarks.md, one after the other, in one run on
+# this machine: castline against FFmpeg (cost per stream), streams per
+# machine, HLS serving against nginx, glass-to-glass latency, S3 upload
+# latency and start-up. Installs what they need, builds, runs each with
+# its figures written as JSON (OUT_DIR/NAME.json) and its printed tables
+# kept (OUT_DIR/NAME.txt), after the machine and the versions
+# (OUT_DIR/machine.json). docs/benchmarks.md holds a run's tables.
+#   bench/run_all.sh [--quick] [OUT_DIR]     (default OUT_DIR: bench-results/)
+# About 20 minutes (--quick: about 6). Nothing else should run meanwhile:
+# the figures are CPU times and latencies on a shared 2-core machine.
+# Asserts nothing; a benchmark that fails is reported and the others run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+quick=()
+if [[ ${1:-} == --quick ]]; then quick=(--quick); shift; fi
+out=$(realpath -m "${1:-bench-results}")
+mkdir -p "$out"
+
+bash scripts/build.sh || exit 1      # scripts/setup.sh, then meson + ninja
+bash bench/setup.sh || exit 1        # nginx, wrk
+export CASTLINE_BUILD_DIR=${CASTLINE_BUILD_DIR:-$PWD/build}
+export GSETTINGS_BACKEND=memory
+
+/usr/bin/python3 -c 'import json, sys; sys.path.insert(0, "bench"); import benchlib
+print(json.dumps(benchlib.machine(), indent=1))' | tee "$out/machine.json"
+
+failed=()
+run() {
+  local name=$1; shift
+  echo "== $name: $*" | tee "$out/$name.txt"
+  local t0=$SECONDS
+  if "$@" "${quick[@]}" --json "$out/$name.json" 2>&1 | tee -a "$out/$name.txt"; then
+    echo "== $name: $((SECONDS - t0)) s" | tee -a "$out/$name.txt"
+  else
+    echo "== $name FAILED after $((SECONDS - t0)) s" | tee -a "$out/$name.txt"
+    failed+=("$name")
+  fi
+}
+
+run cost /usr/bin/python3 bench/cost_per_stream.py
+run streams /usr/bin/python3 bench/streams_per_machine.py
+run viewers /usr/bin/python3 bench/viewers.py
+run latency /usr/bin/python3 bench/latency.py
+run s3 bash bench/s3_latency.sh
+run startup /usr/bin/python3 bench/startup.py
+
+if ((${#failed[@]})); then
+  echo "failed: ${failed[*]} (their logs: $out/<name>.txt)" >&2
+  exit 1
+fi

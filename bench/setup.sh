@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the tools the benchmarks need beyond scripts/setup.sh's (Debian 12
+# packages). Idempotent; prints nothing when all is present. Run as root or
+# with sudo.
+#   nginx-light  the web server castline's HLS serving is compared with
+#                (bench/viewers.py runs its own, in a temporary prefix)
+#   wrk          the HTTP load generator of bench/viewers.py
+set -euo pipefail
+
+APT_PACKAGES=(
+  nginx-light wrk
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+echo "bench/setup: installing ${missing[*]}"
+apt_opts=(-qq -o DPkg::Lock::Timeout=600)
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update </dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
+  --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+# Debian starts the nginx service it has just installed (port 80, every
+# address): the benchmarks run their own on loopback, so stop it again.
+if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null 2>&1 \
+    && systemctl is-active --quiet nginx 2>/dev/null; then
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
