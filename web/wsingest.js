@@ -7,8 +7,8 @@ import { PublishError } from './publisherror.js';
 const TIMESLICE_MS = 500;
 const OPEN_MS = 10000;
 const CLOSE_MS = 5000;
-const MAX_BUFFERED = 8 * 1024 * 1024;
-const FIRST_MESSAGE_MIN = 4096;        // the EBML header and the tracks, with room   // a socket that falls this far behind has stalled
+const MAX_BUFFERED = 8 * 1024 * 1024;   // a socket that falls this far behind has stalled
+const FIRST_MESSAGE_MIN = 4096;         // the EBML header and the tracks, with room
 
 // In order of preference. VP8 WebM is what Chromium records best (the
 // launcher transcodes it to H.264); Matroska H.264 is passed through.

@@ -24,9 +24,10 @@
  * record the same tracks; the demuxer then reads a chained recording.
  *
  * ## Protocol
- * Binary messages carry the recording's bytes, in order. The first must
- * hold the whole EBML header (1A 45 DF A3 ..., DocType webm or matroska):
- * anything else is closed with 1003 and the reason. A message over
+ * Binary messages carry the recording's bytes, in order, starting with the
+ * EBML header (1A 45 DF A3 ..., DocType webm or matroska), whole within the
+ * first 64 KiB (it may be split across messages): anything else is closed
+ * with 1003 and the reason. A message over
  * `max-message-size` is closed with 1009. Text messages are JSON objects
  * with a string "type":
  *

@@ -11,7 +11,7 @@ header_problem (HeaderStatus status)
     case HeaderStatus::not_ebml:
       return "stream must start with a WebM/EBML header";
     case HeaderStatus::truncated:
-      return "truncated EBML header: the first message must hold it whole";
+      return "truncated EBML header: the stream's first 64 KiB must hold it whole";
     case HeaderStatus::malformed:
       return "malformed EBML header";
     case HeaderStatus::unsupported_doc_type:
@@ -76,8 +76,20 @@ WebmWsSession::on_binary (GBytes * message)
   }
 
   SessionOutcome out;
+  g_autoptr (GBytes) joined = nullptr;
   if (!started_) {
+    if (!held_.empty ()) {
+      held_.append (reinterpret_cast<const char *> (data), size);
+      joined = g_bytes_new (held_.data (), held_.size ());
+      held_.clear ();
+      data = static_cast<const uint8_t *> (g_bytes_get_data (joined, &size));
+      message = joined;
+    }
     header_ = read_webm_header (data, size);
+    if (header_.status == HeaderStatus::truncated && size < kMaxHeldHeader) {
+      held_.assign (reinterpret_cast<const char *> (data), size);
+      return out;                  /* the rest of the header comes next */
+    }
     if (header_.status != HeaderStatus::ok) {
       std::string reason = header_problem (header_.status);
       std::string detail = reason;

@@ -71,6 +71,10 @@ struct SessionOutcome {
 
 class WebmWsSession {
  public:
+  /* how much of a stream's start is held while its EBML header is cut
+   * short (a real one is about 40 bytes): past it, the stream is refused */
+  static constexpr size_t kMaxHeldHeader = 64 * 1024;
+
   /* replaces: the header of the recording this publisher takes over from
    * (replace-publisher), or nullptr for the stream's first publisher. */
   explicit WebmWsSession (SessionLimits limits, const HeaderInfo * replaces = nullptr);
@@ -100,6 +104,10 @@ class WebmWsSession {
   bool closing_ = false;
   MimeType mime_;
   HeaderInfo header_;
+  /* the first messages, while they hold only part of the EBML header (a
+   * recorder may send its first bytes on their own), at most
+   * kMaxHeldHeader bytes */
+  std::string held_;
   uint64_t bytes_ = 0;
   uint64_t messages_ = 0;
   unsigned control_warnings_ = 0;

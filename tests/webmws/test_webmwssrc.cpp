@@ -316,10 +316,30 @@ GST_START_TEST (test_garbage_is_refused_with_1003)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_truncated_header_is_refused_with_1003)
+/* a recorder may send the first bytes of its header on their own */
+GST_START_TEST (test_header_split_across_messages_is_joined)
 {
   SrcFixture f;
-  check_refused_then_good_publisher (f, av_webm ().substr (0, 10), 1003, "truncated");
+  RawWsClient c;
+  fail_unless_equals_int (c.connect (f.port, "/in"), 101);
+  const std::string webm = av_webm ();
+  fail_unless (c.send_binary (webm.substr (0, 3)));     /* not even the whole magic */
+  fail_unless (c.send_binary (webm.substr (3, 7)));
+  send_chunks (c, webm.substr (10), 1024);
+  fail_unless (c.send_text ("{\"type\":\"stop-stream\"}"));
+  std::string out;
+  fail_unless (f.read_to_eos (out));
+  fail_unless (out == webm, "the joined header did not go downstream as sent");
+}
+GST_END_TEST;
+
+/* a header that claims more than the hold allows is refused, not waited for */
+GST_START_TEST (test_header_never_whole_is_refused_with_1003)
+{
+  SrcFixture f;
+  std::string huge ("\x1a\x45\xdf\xa3\x01\x00\x00\x00\x00\x10\x00\x00", 12);
+  huge += std::string (64 * 1024, '\x42');  /* WebmWsSession::kMaxHeldHeader */
+  check_refused_then_good_publisher (f, huge, 1003, "truncated");
 }
 GST_END_TEST;
 
@@ -633,7 +653,8 @@ webmwssrc_suite (void)
   tcase_add_test (tc, test_audio_only_recording_has_audio_caps);
   tcase_add_test (tc, test_matroska_doc_type_gives_matroska_caps);
   tcase_add_test (tc, test_garbage_is_refused_with_1003);
-  tcase_add_test (tc, test_truncated_header_is_refused_with_1003);
+  tcase_add_test (tc, test_header_split_across_messages_is_joined);
+  tcase_add_test (tc, test_header_never_whole_is_refused_with_1003);
   tcase_add_test (tc, test_oversized_message_is_refused_with_1009);
   tcase_add_test (tc, test_text_instead_of_binary_gets_an_error_reply);
   tcase_add_test (tc, test_wrong_key_is_refused_with_401);
