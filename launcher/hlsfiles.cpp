@@ -1,6 +1,7 @@
 #include "hlsfiles.h"
 
 #include "abrladder.h"
+#include "fileresponse.h"
 
 #include <glib.h>
 
@@ -45,19 +46,6 @@ file_type (const std::string & name)
       return &t;
   return nullptr;
 }
-
-/* closes on every return path */
-class Fd {
- public:
-  explicit Fd (int fd) : fd_ (fd) {}
-  ~Fd () { if (fd_ >= 0) close (fd_); }
-  Fd (const Fd &) = delete;
-  Fd & operator= (const Fd &) = delete;
-  int get () const { return fd_; }
-
- private:
-  int fd_;
-};
 
 enum class RangeKind { none, single, unsatisfiable };
 
@@ -168,25 +156,6 @@ reply_text (SoupServerMessage * msg, guint status, const char *reason)
   soup_server_message_set_status (msg, status, nullptr);
 }
 
-/* Reads at most @size bytes; fewer if the file shrank meanwhile. */
-GBytes *
-read_file (int fd, gsize size)
-{
-  g_autofree guint8 *data = static_cast<guint8 *> (g_malloc (size));
-  gsize got = 0;
-  while (got < size) {
-    ssize_t n = read (fd, data + got, size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return nullptr;
-    if (n == 0)
-      break;
-    got += n;
-  }
-  return g_bytes_new_take (g_steal_pointer (&data), got);
-}
-
 /* RFC 9110 13.1.5: a date validator counts only when it is exactly our
  * Last-Modified and that is at least a second old (a file rewritten within
  * the same second would otherwise match). No ETags are sent, so an entity
@@ -199,16 +168,6 @@ if_range_matches (const char *if_range, const std::string & last_modified, time_
   if (last_modified.empty () || last_modified != if_range)
     return false;
   return mtime < g_get_real_time () / G_USEC_PER_SEC;
-}
-
-std::string
-http_date (time_t t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-  if (!dt)
-    return "";
-  g_autofree char *s = soup_date_time_to_string (dt, SOUP_DATE_HTTP);
-  return s ? s : "";
 }
 
 }  // namespace
@@ -327,7 +286,7 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
   guint64 size = st.st_size;
   g_autoptr (GBytes) content = nullptr;
   if (!head || type->playlist) {
-    content = read_file (fd.get (), size);
+    content = read_up_to (fd.get (), size);
     if (!content) {
       reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot read the file");
       return;

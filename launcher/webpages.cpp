@@ -1,5 +1,6 @@
 #include "webpages.h"
 
+#include "fileresponse.h"
 #include "streamstore.h"
 
 #include <glib.h>
@@ -54,43 +55,6 @@ reply_plain (SoupServerMessage * msg, guint status, const char *text)
   soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
       body.data (), body.size ());
   soup_server_message_set_status (msg, status, nullptr);
-}
-
-class Fd {
- public:
-  explicit Fd (int fd) : fd_ (fd) {}
-  ~Fd () { if (fd_ >= 0) close (fd_); }
-  Fd (const Fd &) = delete;
-  Fd & operator= (const Fd &) = delete;
-  int get () const { return fd_; }
-
- private:
-  int fd_;
-};
-
-/* the whole file, or nullptr if it could not be read to its stat'ed size */
-GBytes *
-read_all (int fd, gsize size)
-{
-  g_autofree guint8 *data = static_cast<guint8 *> (g_malloc (size ? size : 1));
-  gsize got = 0;
-  while (got < size) {
-    ssize_t n = read (fd, data + got, size - got);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return nullptr;
-    got += n;
-  }
-  return g_bytes_new_take (g_steal_pointer (&data), got);
-}
-
-std::string
-http_date (time_t t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-  g_autofree char *s = dt ? soup_date_time_to_string (dt, SOUP_DATE_HTTP) : nullptr;
-  return s ? s : "";
 }
 
 /* If-Modified-Since counts only without If-None-Match (RFC 9110 13.2.2) */
@@ -323,7 +287,9 @@ WebPages::load (const std::string & path, bool follow_links)
   if (f.content && f.mtime_ns == mtime_ns && f.size == st.st_size && f.inode == st.st_ino)
     return &f;
 
-  GBytes *content = read_all (fd.get (), st.st_size);
+  GBytes *content = read_up_to (fd.get (), st.st_size);
+  if (content && g_bytes_get_size (content) != (gsize) st.st_size)
+    g_clear_pointer (&content, g_bytes_unref);   /* changed while read: not cached */
   if (!content) {
     g_bytes_unref (f.content);
     cache_.erase (path);

@@ -1,0 +1,34 @@
+/* castline-launcher: what answering a request with a file takes, shared by
+ * the HLS files (hlsfiles) and the web pages (webpages): a descriptor that
+ * closes itself, reading an open file, and the HTTP date of its mtime. */
+#pragma once
+
+#include <glib.h>
+
+#include <ctime>
+#include <string>
+
+namespace castline::launcher {
+
+/* closes on every return path */
+class Fd {
+ public:
+  explicit Fd (int fd) : fd_ (fd) {}
+  ~Fd ();
+  Fd (const Fd &) = delete;
+  Fd & operator= (const Fd &) = delete;
+  int get () const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+/* At most @size bytes of @fd from where it is; fewer if the file shrank
+ * meanwhile; nullptr on a read error. */
+GBytes *read_up_to (int fd, gsize size);
+
+/* RFC 9110 IMF-fixdate ("Tue, 01 Dec 2026 10:00:00 GMT"); "" if @t is out
+ * of range */
+std::string http_date (time_t t);
+
+}  // namespace castline::launcher
