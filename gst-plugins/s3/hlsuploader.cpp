@@ -2,6 +2,8 @@
 
 #include <gst/gst.h>
 
+#include <future>
+
 GST_DEBUG_CATEGORY_STATIC (castline_hlsuploader_debug);
 #define GST_CAT_DEFAULT castline_hlsuploader_debug
 
@@ -47,7 +49,15 @@ HlsUploader::HlsUploader (HlsUploaderSettings settings, HlsUploaderListener list
 
 HlsUploader::~HlsUploader ()
 {
-  stopping_ = true;
+  /* stopping_ is set on the client thread, between two of its callbacks:
+   * one that had seen it false could otherwise still be running (and
+   * calling client_) when reset () below empties client_ */
+  std::promise<void> stopped;
+  client_->invoke ([this, &stopped] {
+    stopping_ = true;
+    stopped.set_value ();
+  });
+  stopped.get_future ().wait ();
   /* joins the client thread; callbacks see stopping_ and do nothing */
   client_.reset ();
 }
