@@ -12,142 +12,6 @@ constexpr gsize kEndLineSize = sizeof (kEndLine) - 1;
 
 }  // namespace
 
-/* ---- the input side: the socket's input, with EOF between requests read
- * as kEndLine ---- */
-
-#define CASTLINE_TYPE_HTTP_CONN_INPUT (castline_http_conn_input_get_type ())
-G_DECLARE_FINAL_TYPE (CastlineHttpConnInput, castline_http_conn_input, CASTLINE,
-    HTTP_CONN_INPUT, GInputStream)
-
-struct _CastlineHttpConnInput {
-  GInputStream parent;
-  GInputStream *base;              /* the socket connection's input (ref) */
-  gboolean *discard_output;        /* the output's flag, set when ending */
-  gboolean between_requests;
-  gsize end_sent;                  /* bytes of kEndLine read so far */
-  gboolean ending;                 /* EOF seen between requests */
-};
-
-static void castline_http_conn_input_pollable_init (GPollableInputStreamInterface * iface);
-
-G_DEFINE_TYPE_WITH_CODE (CastlineHttpConnInput, castline_http_conn_input, G_TYPE_INPUT_STREAM,
-    G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, castline_http_conn_input_pollable_init))
-
-/* what a read of the base that returned @n becomes */
-static gssize
-conn_input_filter (CastlineHttpConnInput * self, gssize n, void *buffer, gsize count)
-{
-  if (n > 0) {
-    self->between_requests = FALSE;
-    return n;
-  }
-  if (n == 0 && self->between_requests && !self->ending) {
-    self->ending = TRUE;
-    /* libsoup's answer to the line goes nowhere: the client sees a close */
-    *self->discard_output = TRUE;
-  }
-  if (!self->ending)
-    return n;
-  gsize left = kEndLineSize - self->end_sent;
-  gsize take = MIN (left, count);
-  memcpy (buffer, kEndLine + self->end_sent, take);
-  self->end_sent += take;
-  return (gssize) take;
-}
-
-/* the rest of kEndLine, if it is being read (else -1: read the base) */
-static gssize
-conn_input_pending (CastlineHttpConnInput * self, void *buffer, gsize count)
-{
-  if (!self->ending)
-    return -1;
-  return conn_input_filter (self, 0, buffer, count);
-}
-
-static gssize
-conn_input_read (GInputStream * stream, void *buffer, gsize count, GCancellable * cancellable,
-    GError ** error)
-{
-  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
-  gssize pending = conn_input_pending (self, buffer, count);
-  if (pending >= 0)
-    return pending;
-  return conn_input_filter (self, g_input_stream_read (self->base, buffer, count, cancellable,
-          error), buffer, count);
-}
-
-static gboolean
-conn_input_close (GInputStream *, GCancellable *, GError **)
-{
-  return TRUE;                     /* the connection is closed by the GIOStream */
-}
-
-static gboolean
-conn_input_can_poll (GPollableInputStream *)
-{
-  return TRUE;
-}
-
-static gboolean
-conn_input_is_readable (GPollableInputStream * stream)
-{
-  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
-  return (self->ending && self->end_sent < kEndLineSize)
-      || g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
-}
-
-static GSource *
-conn_input_create_source (GPollableInputStream * stream, GCancellable * cancellable)
-{
-  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
-  /* kEndLine is only pending after an EOF, which keeps the socket readable */
-  g_autoptr (GSource) base = g_pollable_input_stream_create_source (
-      G_POLLABLE_INPUT_STREAM (self->base), nullptr);
-  return g_pollable_source_new_full (stream, base, cancellable);
-}
-
-static gssize
-conn_input_read_nonblocking (GPollableInputStream * stream, void *buffer, gsize count,
-    GError ** error)
-{
-  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
-  gssize pending = conn_input_pending (self, buffer, count);
-  if (pending >= 0)
-    return pending;
-  return conn_input_filter (self, g_pollable_input_stream_read_nonblocking (
-          G_POLLABLE_INPUT_STREAM (self->base), buffer, count, nullptr, error), buffer, count);
-}
-
-static void
-castline_http_conn_input_pollable_init (GPollableInputStreamInterface * iface)
-{
-  iface->can_poll = conn_input_can_poll;
-  iface->is_readable = conn_input_is_readable;
-  iface->create_source = conn_input_create_source;
-  iface->read_nonblocking = conn_input_read_nonblocking;
-}
-
-static void
-castline_http_conn_input_finalize (GObject * object)
-{
-  g_object_unref (CASTLINE_HTTP_CONN_INPUT (object)->base);
-  G_OBJECT_CLASS (castline_http_conn_input_parent_class)->finalize (object);
-}
-
-static void
-castline_http_conn_input_class_init (CastlineHttpConnInputClass * klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = castline_http_conn_input_finalize;
-  G_INPUT_STREAM_CLASS (klass)->read_fn = conn_input_read;
-  G_INPUT_STREAM_CLASS (klass)->close_fn = conn_input_close;
-}
-
-static void
-castline_http_conn_input_init (CastlineHttpConnInput * self)
-{
-  self->between_requests = TRUE;   /* nothing read yet */
-}
-
 /* ---- the output side: the socket's output, or nowhere once the input
  * is ending ---- */
 
@@ -259,6 +123,143 @@ castline_http_conn_output_init (CastlineHttpConnOutput *)
 {
 }
 
+/* ---- the input side: the socket's input, with EOF between requests read
+ * as kEndLine ---- */
+
+#define CASTLINE_TYPE_HTTP_CONN_INPUT (castline_http_conn_input_get_type ())
+G_DECLARE_FINAL_TYPE (CastlineHttpConnInput, castline_http_conn_input, CASTLINE,
+    HTTP_CONN_INPUT, GInputStream)
+
+struct _CastlineHttpConnInput {
+  GInputStream parent;
+  GInputStream *base;              /* the socket connection's input (ref) */
+  CastlineHttpConnOutput *output;  /* the stream's output (ref): discards once ending */
+  gboolean between_requests;
+  gsize end_sent;                  /* bytes of kEndLine read so far */
+  gboolean ending;                 /* EOF seen between requests */
+};
+
+static void castline_http_conn_input_pollable_init (GPollableInputStreamInterface * iface);
+
+G_DEFINE_TYPE_WITH_CODE (CastlineHttpConnInput, castline_http_conn_input, G_TYPE_INPUT_STREAM,
+    G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, castline_http_conn_input_pollable_init))
+
+/* what a read of the base that returned @n becomes */
+static gssize
+conn_input_filter (CastlineHttpConnInput * self, gssize n, void *buffer, gsize count)
+{
+  if (n > 0) {
+    self->between_requests = FALSE;
+    return n;
+  }
+  if (n == 0 && self->between_requests && !self->ending) {
+    self->ending = TRUE;
+    /* libsoup's answer to the line goes nowhere: the client sees a close */
+    self->output->discard = TRUE;
+  }
+  if (!self->ending)
+    return n;
+  gsize left = kEndLineSize - self->end_sent;
+  gsize take = MIN (left, count);
+  memcpy (buffer, kEndLine + self->end_sent, take);
+  self->end_sent += take;
+  return (gssize) take;
+}
+
+/* the rest of kEndLine, if it is being read (else -1: read the base) */
+static gssize
+conn_input_pending (CastlineHttpConnInput * self, void *buffer, gsize count)
+{
+  if (!self->ending)
+    return -1;
+  return conn_input_filter (self, 0, buffer, count);
+}
+
+static gssize
+conn_input_read (GInputStream * stream, void *buffer, gsize count, GCancellable * cancellable,
+    GError ** error)
+{
+  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
+  gssize pending = conn_input_pending (self, buffer, count);
+  if (pending >= 0)
+    return pending;
+  return conn_input_filter (self, g_input_stream_read (self->base, buffer, count, cancellable,
+          error), buffer, count);
+}
+
+static gboolean
+conn_input_close (GInputStream *, GCancellable *, GError **)
+{
+  return TRUE;                     /* the connection is closed by the GIOStream */
+}
+
+static gboolean
+conn_input_can_poll (GPollableInputStream *)
+{
+  return TRUE;
+}
+
+static gboolean
+conn_input_is_readable (GPollableInputStream * stream)
+{
+  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
+  return (self->ending && self->end_sent < kEndLineSize)
+      || g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (self->base));
+}
+
+static GSource *
+conn_input_create_source (GPollableInputStream * stream, GCancellable * cancellable)
+{
+  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
+  /* kEndLine is only pending after an EOF, which keeps the socket readable */
+  g_autoptr (GSource) base = g_pollable_input_stream_create_source (
+      G_POLLABLE_INPUT_STREAM (self->base), nullptr);
+  return g_pollable_source_new_full (stream, base, cancellable);
+}
+
+static gssize
+conn_input_read_nonblocking (GPollableInputStream * stream, void *buffer, gsize count,
+    GError ** error)
+{
+  auto *self = CASTLINE_HTTP_CONN_INPUT (stream);
+  gssize pending = conn_input_pending (self, buffer, count);
+  if (pending >= 0)
+    return pending;
+  return conn_input_filter (self, g_pollable_input_stream_read_nonblocking (
+          G_POLLABLE_INPUT_STREAM (self->base), buffer, count, nullptr, error), buffer, count);
+}
+
+static void
+castline_http_conn_input_pollable_init (GPollableInputStreamInterface * iface)
+{
+  iface->can_poll = conn_input_can_poll;
+  iface->is_readable = conn_input_is_readable;
+  iface->create_source = conn_input_create_source;
+  iface->read_nonblocking = conn_input_read_nonblocking;
+}
+
+static void
+castline_http_conn_input_finalize (GObject * object)
+{
+  g_object_unref (CASTLINE_HTTP_CONN_INPUT (object)->base);
+  g_clear_object (&CASTLINE_HTTP_CONN_INPUT (object)->output);
+  G_OBJECT_CLASS (castline_http_conn_input_parent_class)->finalize (object);
+}
+
+static void
+castline_http_conn_input_class_init (CastlineHttpConnInputClass * klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = castline_http_conn_input_finalize;
+  G_INPUT_STREAM_CLASS (klass)->read_fn = conn_input_read;
+  G_INPUT_STREAM_CLASS (klass)->close_fn = conn_input_close;
+}
+
+static void
+castline_http_conn_input_init (CastlineHttpConnInput * self)
+{
+  self->between_requests = TRUE;   /* nothing read yet */
+}
+
 /* ---- the stream ---- */
 
 struct _CastlineHttpConnStream {
@@ -345,7 +346,7 @@ castline_http_conn_stream_new (GSocketConnection * connection)
           nullptr));
   self->output->base = G_OUTPUT_STREAM (g_object_ref (
           g_io_stream_get_output_stream (G_IO_STREAM (connection))));
-  self->input->discard_output = &self->output->discard;
+  self->input->output = CASTLINE_HTTP_CONN_OUTPUT (g_object_ref (self->output));
   return self;
 }
 
