@@ -143,19 +143,6 @@ add_cors (SoupMessageHeaders * h, const HlsServeOptions & options)
       "Content-Length, Content-Range");
 }
 
-/* errors are never cached: the file may well appear a moment later */
-void
-reply_text (SoupServerMessage * msg, guint status, const char *reason)
-{
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_replace (h, "Cache-Control", "no-cache");
-  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
-  std::string body = std::string (reason) + "\n";
-  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
-      body.data (), body.size ());
-  soup_server_message_set_status (msg, status, nullptr);
-}
-
 /* RFC 9110 13.1.5: a date validator counts only when it is exactly our
  * Last-Modified and that is at least a second old (a file rewritten within
  * the same second would otherwise match). No ETags are sent, so an entity
@@ -202,7 +189,7 @@ serve_hls_path (SoupServerMessage * msg, const std::string & dir, const std::str
   std::string folder = path.substr (0, slash), name = path.substr (slash + 1);
   if (!valid_hls_folder_name (folder)) {
     add_cors (soup_server_message_get_response_headers (msg), options);
-    reply_text (msg, SOUP_STATUS_BAD_REQUEST, "not an HLS folder name");
+    reply_plain_text (msg, SOUP_STATUS_BAD_REQUEST, "not an HLS folder name");
     return;
   }
   /* a real folder, never a symlink out of the stream's directory */
@@ -210,7 +197,7 @@ serve_hls_path (SoupServerMessage * msg, const std::string & dir, const std::str
   struct stat st;
   if (lstat (sub.c_str (), &st) != 0 || !S_ISDIR (st.st_mode)) {
     add_cors (soup_server_message_get_response_headers (msg), options);
-    reply_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
+    reply_plain_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
     return;
   }
   /* a second '/' in name is refused as a file name */
@@ -239,11 +226,11 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
   bool head = g_strcmp0 (method, "HEAD") == 0;
   if (!head && g_strcmp0 (method, "GET") != 0) {
     soup_message_headers_replace (h, "Allow", kAllow);
-    reply_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or HEAD");
+    reply_plain_text (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or HEAD");
     return;
   }
   if (!valid_hls_file_name (name)) {
-    reply_text (msg, SOUP_STATUS_BAD_REQUEST, "not an HLS file name");
+    reply_plain_text (msg, SOUP_STATUS_BAD_REQUEST, "not an HLS file name");
     return;
   }
   const FileType *type = file_type (name);
@@ -251,9 +238,9 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
   Fd dirfd (open (dir.c_str (), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirfd.get () < 0) {
     if (errno == ENOENT || errno == ENOTDIR)
-      reply_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
+      reply_plain_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
     else
-      reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot open the stream directory");
+      reply_plain_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot open the stream directory");
     return;
   }
   /* O_NOFOLLOW: a symlink fails with ELOOP; O_NONBLOCK: a FIFO does not
@@ -262,22 +249,22 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
           O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get () < 0) {
     if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EMLINK)
-      reply_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
+      reply_plain_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
     else
-      reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot open the file");
+      reply_plain_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot open the file");
     return;
   }
   struct stat st;
   if (fstat (fd.get (), &st) != 0) {
-    reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot read the file");
+    reply_plain_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot read the file");
     return;
   }
   if (!S_ISREG (st.st_mode)) {
-    reply_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
+    reply_plain_text (msg, SOUP_STATUS_NOT_FOUND, "no such file");
     return;
   }
   if (st.st_size < 0 || static_cast<guint64> (st.st_size) > kMaxFileSize) {
-    reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "file too large");
+    reply_plain_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "file too large");
     return;
   }
 
@@ -288,7 +275,7 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
   if (!head || type->playlist) {
     content = read_up_to (fd.get (), size);
     if (!content) {
-      reply_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot read the file");
+      reply_plain_text (msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot read the file");
       return;
     }
     size = g_bytes_get_size (content);
@@ -307,7 +294,7 @@ serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::str
             && all.compare (all.size () - kEndList.size (), kEndList.size (), kEndList) == 0));
     if (!whole) {
       soup_message_headers_replace (h, "Retry-After", "1");
-      reply_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "the playlist is being written");
+      reply_plain_text (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "the playlist is being written");
       return;
     }
   }

@@ -114,15 +114,6 @@ HttpListener::listen (const std::string & host, int port, std::string & error)
   return true;
 }
 
-size_t
-HttpListener::waiting () const
-{
-  size_t n = 0;
-  for (auto & [key, c] : connections_)
-    n += !c.in_request && !g_io_stream_is_closed (G_IO_STREAM (c.stream));
-  return n;
-}
-
 gboolean
 HttpListener::on_incoming (GSocketService *, GSocketConnection * connection, GObject *,
     gpointer data)
@@ -200,7 +191,6 @@ HttpListener::scan ()
     /* libsoup reads an EOF and closes it (see httpconnstream.h) */
     castline_http_conn_stream_end (c.stream);
     c.ended = true;
-    reaped_++;
   }
 }
 

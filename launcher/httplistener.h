@@ -40,12 +40,6 @@ class HttpListener {
   /* the port listened on */
   int port () const { return port_; }
 
-  /* open connections waiting for a request's headers */
-  size_t waiting () const;
-  /* connections ended so far for waiting too long */
-  guint64 reaped () const { return reaped_; }
-  /* One scan, as the timer does it. */
-  void scan ();
 
  private:
   struct Connection {
@@ -62,6 +56,8 @@ class HttpListener {
   static void on_request_done (SoupServer *, SoupServerMessage * msg, gpointer self);
   Connection *find (SoupServerMessage * msg);
   static void on_stream_gone (gpointer self, GObject * stream);
+  /* ends the connections that waited for a request too long (the timer's) */
+  void scan ();
   void forget (std::map<std::string, Connection>::iterator it);
 
   SoupServer *server_;
@@ -72,7 +68,6 @@ class HttpListener {
   gulong handlers_[3] = { 0, 0, 0 };
   /* by remote "address:port", unique among open TCP connections */
   std::map<std::string, Connection> connections_;
-  guint64 reaped_ = 0;
 };
 
 }  // namespace castline::launcher

@@ -48,13 +48,8 @@ add_common_headers (SoupMessageHeaders * h)
 void
 reply_plain (SoupServerMessage * msg, guint status, const char *text)
 {
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  add_common_headers (h);
-  soup_message_headers_replace (h, "Cache-Control", "no-cache");
-  std::string body = std::string (text) + "\n";
-  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
-      body.data (), body.size ());
-  soup_server_message_set_status (msg, status, nullptr);
+  add_common_headers (soup_server_message_get_response_headers (msg));
+  reply_plain_text (msg, status, text);
 }
 
 /* If-Modified-Since counts only without If-None-Match (RFC 9110 13.2.2) */
