@@ -135,9 +135,10 @@ class Watcher(threading.Thread):
         for _, text in self.versions:
             names = playlist_names(text)
             windows.append((media_sequence(text), index_of(names[-1]) if names else -1))
-        for a, b in zip(windows, windows[1:]):
+        for i, (a, b) in enumerate(zip(windows, windows[1:])):
             test.assertLessEqual(a, b, "an older playlist replaced a newer one "
-                                 "(media sequence, last segment): " + str(windows))
+                                 "(media sequence, last segment): " + str(windows)
+                                 + "; the later one read:\n" + repr(self.versions[i + 1][1]))
 
 
 def wait_for(predicate, timeout, interval=0.1):
