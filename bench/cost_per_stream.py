@@ -50,7 +50,7 @@ benchlib.setup_paths()
 from launcherproc import Launcher, quote  # noqa: E402
 
 HLS_TIME = 2
-# castline's encoder settings (pipelines/transcode.pipeline, launcher/abrladder.cpp),
+# castline's encoder settings (pipelines/transcode.pipeline, launcher/hls/abrladder.cpp),
 # given to FFmpeg the same way
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
         "-g", "60", "-keyint_min", "60", "-sc_threshold", "0"]

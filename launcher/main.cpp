@@ -3,11 +3,11 @@
  *   castline-launcher [--config FILE]
  *   castline-launcher --check [--config FILE]     loads and checks, then exits
  *   castline-launcher --print-pipeline NAME       a description as a gst-launch line */
-#include "apiserver.h"
-#include "config.h"
-#include "streammanager.h"
-#include "webhooks.h"
-#include "whiproutes.h"
+#include "api/apiserver.h"
+#include "config/config.h"
+#include "streams/streammanager.h"
+#include "notify/webhooks.h"
+#include "ingest/whip/whiproutes.h"
 
 #include <glib-unix.h>
 #include <gst/gst.h>

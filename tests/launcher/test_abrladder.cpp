@@ -1,9 +1,9 @@
 /* The abr ladder without a pipeline: which rungs an input gets, the codec
  * string from an SPS, the master playlist, the ladder's checks, and the
  * configuration keys that set it. */
-#include "abrladder.h"
+#include "hls/abrladder.h"
 #include "../assertstrings.h"
-#include "config.h"
+#include "config/config.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>

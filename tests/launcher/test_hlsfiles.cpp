@@ -2,7 +2,7 @@
  * thread serves a temporary directory, the tests ask it with a synchronous
  * SoupSession (and a raw socket where libsoup's client would hide what the
  * server sent). */
-#include "hlsfiles.h"
+#include "api/hlsfiles.h"
 #include "serverthread.h"
 
 #include <gio/gio.h>

@@ -1,10 +1,10 @@
 /* castline-launcher's pieces without a network: configuration, the stream
  * store, the pipeline catalog (including every shipped description). */
-#include "config.h"
-#include "pipelinecatalog.h"
-#include "streammanager.h"
-#include "streamstore.h"
-#include "vodplaylist.h"
+#include "config/config.h"
+#include "streams/pipelinecatalog.h"
+#include "streams/streammanager.h"
+#include "streams/streamstore.h"
+#include "recording/vodplaylist.h"
 
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>

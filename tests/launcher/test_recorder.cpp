@@ -2,11 +2,11 @@
  * SegmentLog follows from an HLS sink's fragment messages, the Recorder
  * writing vod.m3u8 from messages posted through a real pipeline bus, and
  * the stream store's migration of a database from before recordings. */
-#include "config.h"
-#include "mp4remux.h"
-#include "recorder.h"
-#include "streamstore.h"
-#include "vodplaylist.h"
+#include "config/config.h"
+#include "recording/mp4remux.h"
+#include "recording/recorder.h"
+#include "streams/streamstore.h"
+#include "recording/vodplaylist.h"
 
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>

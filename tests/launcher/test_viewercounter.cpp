@@ -1,8 +1,8 @@
 /* Viewer counting and the /metrics text, without a daemon: ViewerCounter
  * takes the time as an argument, render_metrics () plain numbers. */
-#include "metrics.h"
+#include "notify/metrics.h"
 #include "../assertstrings.h"
-#include "viewercounter.h"
+#include "notify/viewercounter.h"
 
 #include <gst/check/gstcheck.h>
 

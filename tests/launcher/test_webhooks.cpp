@@ -4,9 +4,9 @@
  * accepts stands for a receiver that never answers. The sender runs on
  * this thread's default main context, which the tests iterate. Also the
  * webhooks settings of the configuration file. */
-#include "config.h"
+#include "config/config.h"
 #include "serverthread.h"
-#include "webhooks.h"
+#include "notify/webhooks.h"
 
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>

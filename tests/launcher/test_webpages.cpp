@@ -1,7 +1,7 @@
 /* castline-launcher's web pages without a server: which paths show which
  * page, which /ui/ names are served and as what, the CSP, ETag matching. */
-#include "config.h"
-#include "webpages.h"
+#include "config/config.h"
+#include "api/webpages.h"
 
 #include <gst/check/gstcheck.h>
 

@@ -1,6 +1,6 @@
 /* castline-launcher's WHIP ingest against a real publisher: a second
  * webrtcbin in this process, over loopback ICE. */
-#include "whipingest.h"
+#include "ingest/whip/whipingest.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/sdp/sdp.h>

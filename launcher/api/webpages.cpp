@@ -1,0 +1,305 @@
+#include "api/webpages.h"
+
+#include "http/fileresponse.h"
+#include "streams/streamstore.h"
+
+#include <glib.h>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace castline::launcher {
+
+namespace {
+
+constexpr size_t kMaxNameLength = 128;
+/* hls.min.js is about 600 KB; nothing the pages need comes near this */
+constexpr int64_t kMaxFileSize = 16 * 1024 * 1024;
+constexpr const char *kAllow = "GET, HEAD";
+constexpr const char *kHlsJsName = "hls.min.js";
+
+struct WebType {
+  const char *extension;
+  const char *content_type;
+};
+
+constexpr WebType kWebTypes[] = {
+  { "html", "text/html; charset=utf-8" },
+  { "css", "text/css; charset=utf-8" },
+  { "js", "text/javascript; charset=utf-8" },
+  { "svg", "image/svg+xml" },
+  { "png", "image/png" },
+  { "ico", "image/x-icon" },
+  { "json", "application/json" },
+  { "map", "application/json" },
+};
+
+/* on every answer of ours, pages, files and errors alike */
+void
+add_common_headers (SoupMessageHeaders * h)
+{
+  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
+  soup_message_headers_replace (h, "Referrer-Policy", "no-referrer");
+}
+
+void
+reply_plain (SoupServerMessage * msg, guint status, const char *text)
+{
+  add_common_headers (soup_server_message_get_response_headers (msg));
+  reply_plain_text (msg, status, text);
+}
+
+/* If-Modified-Since counts only without If-None-Match (RFC 9110 13.2.2) */
+bool
+not_modified (SoupMessageHeaders * req, const std::string & etag, int64_t mtime_ns)
+{
+  const char *inm = soup_message_headers_get_one (req, "If-None-Match");
+  if (inm)
+    return etag_matches (inm, etag);
+  const char *ims = soup_message_headers_get_one (req, "If-Modified-Since");
+  if (!ims)
+    return false;
+  g_autoptr (GDateTime) since = soup_date_time_new_from_http_string (ims);
+  return since && mtime_ns / 1000000000 <= g_date_time_to_unix (since);
+}
+
+}  // namespace
+
+bool
+valid_ui_name (const std::string & name)
+{
+  if (name.empty () || name.size () > kMaxNameLength || name[0] == '.')
+    return false;
+  for (char c : name)
+    if (!g_ascii_isalnum (c) && c != '.' && c != '_' && c != '-')
+      return false;
+  return true;
+}
+
+const char *
+web_content_type (const std::string & name)
+{
+  size_t dot = name.rfind ('.');
+  if (dot == std::string::npos)
+    return nullptr;
+  for (const WebType & t : kWebTypes)
+    if (name.compare (dot + 1, std::string::npos, t.extension) == 0)
+      return t.content_type;
+  return nullptr;
+}
+
+std::string
+page_for_path (const std::string & path)
+{
+  constexpr std::string_view kBroadcast = "/broadcast/", kWatch = "/watch/";
+  if (path == "/")
+    return "dashboard.html";
+  if (path == "/broadcast")
+    return "broadcast.html";
+  if (path.compare (0, kBroadcast.size (), kBroadcast) == 0)
+    return valid_stream_id (path.substr (kBroadcast.size ())) ? "broadcast.html" : "";
+  if (path.compare (0, kWatch.size (), kWatch) == 0)
+    return valid_stream_id (path.substr (kWatch.size ())) ? "watch.html" : "";
+  return "";
+}
+
+std::string
+url_origin (const std::string & url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url.c_str (), G_URI_FLAGS_NONE, nullptr);
+  const char *scheme = uri ? g_uri_get_scheme (uri) : nullptr;
+  const char *host = uri ? g_uri_get_host (uri) : nullptr;
+  if (!scheme || !host || !*host)
+    return "";
+  std::string origin = std::string (scheme) + "://";
+  /* an IPv6 literal comes back without its brackets */
+  origin += strchr (host, ':') ? "[" + std::string (host) + "]" : host;
+  if (g_uri_get_port (uri) > 0)
+    origin += ":" + std::to_string (g_uri_get_port (uri));
+  return origin;
+}
+
+std::string
+page_csp (const Config & config)
+{
+  std::string base = url_origin (config.base_url ());
+  std::string ws = base;
+  if (g_str_has_prefix (ws.c_str (), "https://"))
+    ws = "wss://" + ws.substr (8);
+  else if (g_str_has_prefix (ws.c_str (), "http://"))
+    ws = "ws://" + ws.substr (7);
+  std::string hls = config.s3.enabled () ? url_origin (config.s3.public_base_url) : base;
+
+  /* 'self' is where the page was loaded from; the configured origins may
+   * differ from it (public_url behind a proxy, S3 playback) */
+  auto with = [] (std::string list, std::initializer_list<std::string> extra) {
+    for (auto & e : extra)
+      if (!e.empty () && list.find (" " + e) == std::string::npos)
+        list += " " + e;
+    return list;
+  };
+  std::string media = with ("'self' blob:", { base, hls });
+  std::string connect = with ("'self'", { base, ws, hls });
+  return "default-src 'self'; media-src " + media + "; connect-src " + connect
+      + "; img-src 'self' data: blob:; style-src 'self'; script-src 'self'"
+      + "; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+}
+
+bool
+etag_matches (const char *if_none_match, const std::string & etag)
+{
+  if (!if_none_match)
+    return false;
+  std::string_view want (etag);
+  if (want.size () > 2 && want.compare (0, 2, "W/") == 0)
+    want.remove_prefix (2);
+  g_auto (GStrv) tags = g_strsplit (if_none_match, ",", -1);
+  for (char **t = tags; *t; t++) {
+    std::string_view tag (g_strstrip (*t));
+    if (tag == "*")
+      return true;
+    if (tag.size () > 2 && tag.compare (0, 2, "W/") == 0)
+      tag.remove_prefix (2);
+    if (!tag.empty () && tag == want)
+      return true;
+  }
+  return false;
+}
+
+WebPages::WebPages (const Config & config)
+    : web_dir_ (config.web_dir), hlsjs_path_ (config.hlsjs_path), csp_ (page_csp (config))
+{
+  if (!g_file_test (web_dir_.c_str (), G_FILE_TEST_IS_DIR))
+    g_warning ("web_dir %s is not a directory: the web pages will answer 404", web_dir_.c_str ());
+  if (!g_file_test (hlsjs_path_.c_str (), G_FILE_TEST_IS_REGULAR))
+    g_warning ("hlsjs_path %s is not a file: /ui/%s will answer 404 (npm install hls.js?)",
+        hlsjs_path_.c_str (), kHlsJsName);
+}
+
+WebPages::~WebPages ()
+{
+  for (auto & [path, f] : cache_)
+    g_bytes_unref (f.content);
+}
+
+void
+WebPages::attach (SoupServer * server)
+{
+  soup_server_add_handler (server, "/", on_request, this, nullptr);
+}
+
+void
+WebPages::on_request (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable *,
+    gpointer data)
+{
+  auto *self = static_cast<WebPages *> (data);
+  constexpr std::string_view kUi = "/ui/";
+  std::string p = path;
+  std::string file;
+  bool follow_links = false;
+  if (p.compare (0, kUi.size (), kUi) == 0) {
+    std::string name = p.substr (kUi.size ());
+    if (name == kHlsJsName) {
+      file = self->hlsjs_path_;
+      follow_links = true;         /* a path the administrator chose */
+    } else if (valid_ui_name (name) && web_content_type (name)) {
+      file = self->web_dir_ + G_DIR_SEPARATOR_S + name;
+    }
+  } else {
+    std::string page = page_for_path (p);
+    if (!page.empty ())
+      file = self->web_dir_ + G_DIR_SEPARATOR_S + page;
+  }
+  if (file.empty ()) {
+    reply_plain (msg, SOUP_STATUS_NOT_FOUND, "not found");
+    return;
+  }
+  const char *method = soup_server_message_get_method (msg);
+  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", kAllow);
+    reply_plain (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or HEAD");
+    return;
+  }
+  self->serve (msg, file, follow_links);
+}
+
+void
+WebPages::serve (SoupServerMessage * msg, const std::string & path, bool follow_links)
+{
+  const CachedFile *f = load (path, follow_links);
+  if (!f) {
+    reply_plain (msg, SOUP_STATUS_NOT_FOUND, "not found");
+    return;
+  }
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  add_common_headers (h);
+  const char *type = web_content_type (path);
+  if (g_str_has_suffix (path.c_str (), ".html")) {
+    soup_message_headers_replace (h, "Content-Security-Policy", csp_.c_str ());
+    soup_message_headers_replace (h, "X-Frame-Options", "DENY");
+  }
+  soup_message_headers_replace (h, "Cache-Control", "no-cache");
+  soup_message_headers_replace (h, "ETag", f->etag.c_str ());
+  if (!f->last_modified.empty ())
+    soup_message_headers_replace (h, "Last-Modified", f->last_modified.c_str ());
+
+  if (not_modified (soup_server_message_get_request_headers (msg), f->etag, f->mtime_ns)) {
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, nullptr);
+    return;
+  }
+  soup_message_headers_replace (h, "Content-Type", type ? type : "application/octet-stream");
+  if (g_str_equal (soup_server_message_get_method (msg), "HEAD")) {
+    /* libsoup sends no body for HEAD and keeps an explicit Content-Length */
+    soup_message_headers_set_content_length (h, g_bytes_get_size (f->content));
+  } else if (g_bytes_get_size (f->content) > 0) {    /* libsoup refuses empty GBytes */
+    soup_message_body_append_bytes (soup_server_message_get_response_body (msg), f->content);
+  }
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, nullptr);
+}
+
+const WebPages::CachedFile *
+WebPages::load (const std::string & path, bool follow_links)
+{
+  /* O_NOFOLLOW: a symlink in web_dir never leads out of it; O_NONBLOCK:
+   * a FIFO does not hang the main context (it is refused below) */
+  Fd fd (open (path.c_str (), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
+          | (follow_links ? 0 : O_NOFOLLOW)));
+  struct stat st;
+  if (fd.get () < 0 || fstat (fd.get (), &st) != 0 || !S_ISREG (st.st_mode)
+      || st.st_size > kMaxFileSize) {
+    auto it = cache_.find (path);
+    if (it != cache_.end ()) {
+      g_bytes_unref (it->second.content);
+      cache_.erase (it);
+    }
+    return nullptr;
+  }
+  int64_t mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  CachedFile & f = cache_[path];
+  if (f.content && f.mtime_ns == mtime_ns && f.size == st.st_size && f.inode == st.st_ino)
+    return &f;
+
+  GBytes *content = read_up_to (fd.get (), st.st_size);
+  if (content && g_bytes_get_size (content) != (gsize) st.st_size)
+    g_clear_pointer (&content, g_bytes_unref);   /* changed while read: not cached */
+  if (!content) {
+    g_bytes_unref (f.content);
+    cache_.erase (path);
+    return nullptr;
+  }
+  g_bytes_unref (f.content);
+  f.content = content;
+  f.mtime_ns = mtime_ns;
+  f.size = st.st_size;
+  f.inode = st.st_ino;
+  /* from the content, so a file touched but unchanged still matches */
+  g_autofree gchar *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
+  f.etag = "\"" + std::string (sum, 32) + "\"";
+  f.last_modified = http_date (st.st_mtim.tv_sec);
+  return &f;
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,85 @@
+/* castline-launcher: its settings, their defaults, and the JSON file that
+ * changes them (every key is documented in the README). */
+#pragma once
+
+#include "hls/abrladder.h"
+
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+struct S3Output {
+  std::string endpoint;            /* empty: HLS stays in the data directory */
+  std::string bucket;
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;          /* never logged */
+  std::string key_prefix = "live/";
+  std::string public_base_url;     /* playback_url = this + <key_prefix><id>/index.m3u8 */
+
+  bool enabled () const { return !endpoint.empty (); }
+};
+
+/* Where stream events are POSTed (WebhookSender; the README's Webhooks). */
+struct WebhookSettings {
+  std::vector<std::string> urls;   /* http:// or https://, checked at load */
+  std::string secret;              /* HMAC-SHA256 key of X-Castline-Signature; never logged */
+  unsigned retries = 5;            /* attempts after the first, on retryable failures */
+  unsigned timeout = 5;            /* s per attempt */
+};
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string data_dir = "castline-data";
+  /* Bearer token of the admin API; empty: the API answers loopback
+   * clients only */
+  std::string admin_token;
+  /* base of the URLs handed out (whip_url, ws_url, playback_url); empty:
+   * http://host:port */
+  std::string public_url;
+  /* where pipeline descriptions are read from, in order; a later file of
+   * the same name replaces an earlier one */
+  std::vector<std::string> pipeline_dirs;
+  unsigned max_live_streams = 16;
+  unsigned idle_timeout = 10;          /* s without data: the stream ends */
+  /* s an interrupted stream (its publisher lost without stopping) waits
+   * for the publisher to come back before it ends; 0: it ends at once */
+  unsigned reconnect_window = 30;
+  unsigned shutdown_timeout = 10;      /* s given to live pipelines to finalize */
+  /* s an HTTP client may stay connected without starting a request */
+  unsigned http_request_timeout = 30;
+  unsigned hls_target_duration = 2;    /* s */
+  unsigned hls_playlist_length = 6;    /* segments named by the live playlist */
+  unsigned hls_max_files = 10;         /* segments kept on disk */
+  std::vector<std::string> ice_servers;  /* stun:host:port, turn://user:pass@host:port */
+  std::string cors_origin = "*";
+  /* the rungs of the abr pipeline (README, "Adaptive bitrate") */
+  std::vector<Rung> ladder = default_ladder ();
+  /* a stream created without a pipeline whose publisher sends video gets abr */
+  bool abr_default = false;
+  /* record every stream not created with "record": false (Recorder) */
+  bool record = false;
+  /* recordings also get recording.mp4, remuxed from the segments
+   * (Mp4Remux; local output only) */
+  bool record_mp4 = false;
+  S3Output s3;
+  WebhookSettings webhooks;
+  /* the web pages and their assets (WebPages) */
+  std::string web_dir;
+  /* hls.js, served as /ui/hls.min.js */
+  std::string hlsjs_path;
+
+  /* http://host:port or public_url, without a trailing slash */
+  std::string base_url () const;
+};
+
+/* The defaults, with the pipelines shipped in this tree. */
+Config default_config ();
+
+/* Reads a JSON object over the defaults. Unknown keys and wrong types are
+ * errors (a typo must not silently keep a default). */
+bool load_config (const std::string & path, Config & config, std::string & error);
+
+}  // namespace castline::launcher

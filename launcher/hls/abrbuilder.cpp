@@ -1,0 +1,406 @@
+#include "hls/abrbuilder.h"
+
+GST_DEBUG_CATEGORY_STATIC (castline_abr_debug);
+#define GST_CAT_DEFAULT castline_abr_debug
+
+namespace castline::launcher {
+
+namespace {
+
+/* What a probe of one rung's encoded video needs. */
+struct SpsWatch {
+  AbrBuilder *builder;
+  size_t rung;
+};
+
+/* Tells every encoder downstream of pad to make a keyframe at the running
+ * time of a frame: a downstream GstForceKeyUnit event, pushed in band just
+ * before that frame. Either at each input keyframe (follow_input: H.264
+ * in, whose keyframes the passthrough rung keeps) or every interval.
+ * Streaming thread only. */
+struct KeyframeAligner {
+  bool follow_input;
+  GstClockTime interval;
+  GstClockTime next = GST_CLOCK_TIME_NONE;   /* running time of the next forced one */
+  guint count = 0;
+
+  static GstPadProbeReturn
+  probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+  {
+    auto *k = static_cast<KeyframeAligner *> (data);
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+    GstClockTime pts = GST_BUFFER_PTS (buf);
+    g_autoptr (GstEvent) seg_event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+    if (!GST_CLOCK_TIME_IS_VALID (pts) || !seg_event)
+      return GST_PAD_PROBE_OK;
+    const GstSegment *seg;
+    gst_event_parse_segment (seg_event, &seg);
+    GstClockTime rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+    if (!GST_CLOCK_TIME_IS_VALID (rt))
+      return GST_PAD_PROBE_OK;
+    bool force;
+    if (k->follow_input) {
+      force = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+    } else {
+      force = !GST_CLOCK_TIME_IS_VALID (k->next) || rt >= k->next;
+      if (force)
+        k->next = (GST_CLOCK_TIME_IS_VALID (k->next) ? k->next : rt) + k->interval;
+    }
+    if (!force)
+      return GST_PAD_PROBE_OK;
+    GST_LOG_OBJECT (pad, "keyframe %u at running time %" GST_TIME_FORMAT " in every rung", k->count,
+        GST_TIME_ARGS (rt));
+    /* no running time: "the next frame", which is this one, since the
+     * event travels in band just before it (a decoder sends it out with
+     * the frame it came before); a time would have to match what each
+     * encoder sees, and those need not be the same (decoders may restamp) */
+    GstStructure *s = gst_structure_new ("GstForceKeyUnit",
+        "timestamp", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
+        "stream-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
+        "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
+        "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, k->count++, nullptr);
+    gst_pad_push_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
+    return GST_PAD_PROBE_OK;
+  }
+};
+
+/* the raw video's size and frame rate; false without a size */
+bool
+read_video_caps (GstCaps * caps, int & width, int & height, int & par_n, int & par_d, int & fps_n,
+    int & fps_d)
+{
+  if (!caps || gst_caps_get_size (caps) == 0)
+    return false;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  par_n = par_d = 1;
+  fps_n = 0;
+  fps_d = 1;
+  gst_structure_get_fraction (s, "pixel-aspect-ratio", &par_n, &par_d);
+  gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d);
+  return gst_structure_get_int (s, "width", &width) && gst_structure_get_int (s, "height", &height)
+      && width > 0 && height > 0;
+}
+
+}  // namespace
+
+AbrBuilder::AbrBuilder (GstBin * pipeline, std::vector<Rung> ladder, unsigned target_duration,
+    Hooks hooks)
+    : pipeline_ (pipeline), ladder_ (std::move (ladder)),
+      interval_ (target_duration * GST_SECOND), hooks_ (std::move (hooks))
+{
+  static gsize debug_once = 0;
+  if (g_once_init_enter (&debug_once)) {
+    GST_DEBUG_CATEGORY_INIT (castline_abr_debug, "castline-abr", 0, "launcher ABR ladder");
+    g_once_init_leave (&debug_once, 1);
+  }
+}
+
+AbrBuilder::~AbrBuilder ()
+{
+  for (GstElement *e : { video_src_, video_raw_, audio_raw_ })
+    if (e)
+      gst_object_unref (e);
+  if (decoder_pad_)
+    gst_object_unref (decoder_pad_);
+}
+
+bool
+AbrBuilder::install (std::string & error)
+{
+  video_src_ = gst_bin_get_by_name (pipeline_, "video_src");
+  video_raw_ = gst_bin_get_by_name (pipeline_, "video_raw");
+  audio_raw_ = gst_bin_get_by_name (pipeline_, "audio_raw");
+  if (!video_raw_) {
+    error = "an abr graph needs a tee named video_raw (the decoded video)";
+    return false;
+  }
+  if (video_src_) {
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (video_src_, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_src_event, this, nullptr);
+  }
+  g_autoptr (GstPad) pad = gst_element_get_static_pad (video_raw_, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, this, nullptr);
+  return true;
+}
+
+std::vector<RungPlan>
+AbrBuilder::rungs () const
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return rungs_;
+}
+
+void
+AbrBuilder::fail (GstElement * where, const std::string & reason)
+{
+  GST_WARNING_OBJECT (where, "%s", reason.c_str ());
+  GError *e = g_error_new_literal (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, reason.c_str ());
+  gst_element_post_message (where, gst_message_new_error (GST_OBJECT (where), e, reason.c_str ()));
+  g_error_free (e);
+}
+
+/* H.264 caps before the passthrough tee: the rungs, with the input as the top one */
+GstPadProbeReturn
+AbrBuilder::on_src_event (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  auto *self = static_cast<AbrBuilder *> (data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps;
+  gst_event_parse_caps (event, &caps);
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  int w = 0, h = 0;
+  if (!gst_structure_has_name (s, "video/x-h264") || !gst_structure_get_int (s, "width", &w)
+      || !gst_structure_get_int (s, "height", &h))
+    return GST_PAD_PROBE_REMOVE;   /* not H.264 (or no size yet): the raw caps decide */
+  std::string error;
+  if (!self->build (caps, true, error))
+    self->fail (self->video_src_, error);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* the decoded video's caps: the rungs, all encoded (unless made already);
+ * EOS before any: no video ever came */
+GstPadProbeReturn
+AbrBuilder::on_raw_event (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  auto *self = static_cast<AbrBuilder *> (data);
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  bool built;
+  {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    built = self->built_;
+  }
+  if (built)
+    return GST_PAD_PROBE_REMOVE;
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    self->fail (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
+    return GST_PAD_PROBE_REMOVE;
+  }
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  GstCaps *caps;
+  gst_event_parse_caps (event, &caps);
+  std::string error;
+  if (!self->build (caps, false, error))
+    self->fail (self->video_raw_, error);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+bool
+AbrBuilder::build (GstCaps * caps, bool passthrough, std::string & error)
+{
+  int w, h, par_n, par_d, fps_n, fps_d;
+  if (!read_video_caps (caps, w, h, par_n, par_d, fps_n, fps_d)) {
+    g_autofree gchar *text = gst_caps_to_string (caps);
+    error = std::string ("the input video has no size: ") + text;
+    return false;
+  }
+  std::vector<RungPlan> plans = select_rungs (ladder_, w, h, par_n, par_d, passthrough);
+  if (passthrough) {
+    /* video_src's pad made with the graph, to the decoder: found before
+     * the rungs add theirs */
+    GstIterator *it = gst_element_iterate_src_pads (video_src_);
+    GValue v = G_VALUE_INIT;
+    if (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+      decoder_pad_ = GST_PAD (g_value_dup_object (&v));
+      g_value_unset (&v);
+    }
+    gst_iterator_free (it);
+  }
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    built_ = true;
+    rungs_ = plans;
+    codecs_.assign (plans.size (), "");
+    fps_n_ = fps_n;
+    fps_d_ = fps_d;
+    measuring_ = fps_n <= 0 || fps_d <= 0;
+  }
+  std::string names;
+  for (const RungPlan & p : plans)
+    names += " " + p.rung.name + (p.passthrough ? " (the input)" : "") + " " + std::to_string (p.width)
+        + "x" + std::to_string (p.height);
+  GST_INFO_OBJECT (pipeline_, "input %dx%d: rungs%s", w, h, names.c_str ());
+  for (const RungPlan & p : plans)
+    if (!build_rung (p, error))
+      return false;
+  align_keyframes (passthrough);
+  return true;
+}
+
+bool
+AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
+{
+  RungGraph g = rung_graph (plan, 0);
+  GError *err = nullptr;
+  GstElement *video = gst_parse_bin_from_description (g.video.c_str (), TRUE, &err);
+  if (!video) {
+    error = "rung " + plan.rung.name + ": " + (err ? err->message : "?");
+    g_clear_error (&err);
+    return false;
+  }
+  GstElement *audio = nullptr;
+  if (audio_raw_) {
+    audio = gst_parse_bin_from_description (g.audio.c_str (), TRUE, &err);
+    if (!audio) {
+      error = "rung " + plan.rung.name + ": " + (err ? err->message : "?");
+      g_clear_error (&err);
+      gst_object_unref (gst_object_ref_sink (video));
+      return false;
+    }
+  }
+  GstElement *sink = hooks_.make_sink (plan, error);
+  if (!sink) {
+    gst_object_unref (gst_object_ref_sink (video));
+    if (audio)
+      gst_object_unref (gst_object_ref_sink (audio));
+    return false;
+  }
+  gst_bin_add_many (pipeline_, sink, video, nullptr);
+  if (audio)
+    gst_bin_add (pipeline_, audio);
+  bool linked = gst_element_link_pads (video, "src", sink, "video")
+      && (!audio || gst_element_link_pads (audio, "src", sink, "audio"));
+  if (!linked) {
+    error = "rung " + plan.rung.name + ": its branches do not link to its sink";
+    return false;               /* the elements stay in the pipeline, which fails */
+  }
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    size_t index = 0;
+    while (index < rungs_.size () && rungs_[index].rung.name != plan.rung.name)
+      index++;
+    g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
+    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, on_sps, new SpsWatch { this, index },
+        [] (gpointer d) { delete static_cast<SpsWatch *> (d); });
+    if (plan.top && measuring_)
+      gst_pad_add_probe (out, (GstPadProbeType) (GST_PAD_PROBE_TYPE_BUFFER
+              | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), on_rate, this, nullptr);
+  }
+  /* ready before the tees send anything: a branch still at NULL would
+   * answer FLUSHING, which stops the ingest */
+  for (GstElement *e : { sink, video, audio })
+    if (e && !gst_element_sync_state_with_parent (e)) {
+      error = "rung " + plan.rung.name + ": its elements do not start";
+      return false;
+    }
+  GstElement *video_tee = plan.passthrough ? video_src_ : video_raw_;
+  if (!video_tee || !gst_element_link (video_tee, video)
+      || (audio && !gst_element_link (audio_raw_, audio))) {
+    error = "rung " + plan.rung.name + ": cannot link it to the shared tees";
+    return false;
+  }
+  return true;
+}
+
+void
+AbrBuilder::align_keyframes (bool follow_input)
+{
+  /* H.264 in: at the decoder's input, where keyframes are flagged; other
+   * input: decoded frames, every interval */
+  GstPad *pad = nullptr;
+  if (follow_input) {
+    pad = decoder_pad_;
+    decoder_pad_ = nullptr;
+  } else {
+    g_autoptr (GstPad) sink = gst_element_get_static_pad (video_raw_, "sink");
+    pad = gst_pad_get_peer (sink);
+  }
+  if (!pad) {
+    GST_WARNING_OBJECT (pipeline_, "no pad to align keyframes on: rungs may not line up");
+    return;
+  }
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, KeyframeAligner::probe,
+      new KeyframeAligner { follow_input, interval_ },
+      [] (gpointer d) { delete static_cast<KeyframeAligner *> (d); });
+  gst_object_unref (pad);
+}
+
+/* the first SPS of a rung's H.264: its CODECS; with every rung's, the master */
+GstPadProbeReturn
+AbrBuilder::on_sps (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  auto *w = static_cast<SpsWatch *> (data);
+  AbrBuilder *self = w->builder;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  std::string codec = avc1_codec_from_byte_stream (map.data, map.size);
+  gst_buffer_unmap (buf, &map);
+  if (codec.empty ())
+    return GST_PAD_PROBE_OK;
+
+  {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    if (w->rung < self->codecs_.size ())
+      self->codecs_[w->rung] = codec;
+  }
+  self->send_master_when_known ();
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Caps without a frame rate (WebRTC): the top rung's over its first
+ * second, for FRAME-RATE; the stream ending sooner gives up */
+GstPadProbeReturn
+AbrBuilder::on_rate (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  auto *self = static_cast<AbrBuilder *> (data);
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_EOS)
+      return GST_PAD_PROBE_OK;
+    {
+      std::lock_guard<std::mutex> lk (self->lock_);
+      self->measuring_ = false;
+    }
+    self->send_master_when_known ();
+    return GST_PAD_PROBE_REMOVE;
+  }
+  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return GST_PAD_PROBE_OK;
+  {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    if (!GST_CLOCK_TIME_IS_VALID (self->rate_first_) || pts < self->rate_first_) {
+      self->rate_first_ = pts;
+      self->rate_frames_ = 0;
+      return GST_PAD_PROBE_OK;
+    }
+    self->rate_frames_++;
+    GstClockTime span = pts - self->rate_first_;
+    if (span < GST_SECOND)
+      return GST_PAD_PROBE_OK;
+    /* frames per second, to a thousandth */
+    self->fps_n_ = (int) gst_util_uint64_scale_round (self->rate_frames_, 1000 * GST_SECOND, span);
+    self->fps_d_ = 1000;
+    self->measuring_ = false;
+  }
+  self->send_master_when_known ();
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* once every rung's codec (and the frame rate, if measured) is known */
+void
+AbrBuilder::send_master_when_known ()
+{
+  std::string master;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    bool ready = !master_sent_ && !measuring_;
+    for (const std::string & c : codecs_)
+      ready = ready && !c.empty ();
+    if (!ready)
+      return;
+    std::vector<Variant> variants;
+    for (size_t i = 0; i < rungs_.size (); i++)
+      variants.push_back ({ rungs_[i], codecs_[i], audio_raw_ != nullptr, fps_n_, fps_d_ });
+    master = render_master_playlist (variants);
+    master_sent_ = true;
+  }
+  if (hooks_.master_ready)
+    hooks_.master_ready (master);
+}
+
+}  // namespace castline::launcher

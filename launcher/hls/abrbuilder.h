@@ -1,0 +1,97 @@
+/* castline-launcher: the rungs of an adaptive-bitrate pipeline, made when
+ * the input's first caps arrive.
+ *
+ * The description (pipelines/abr.pipeline) holds what every rung shares:
+ * video_in, a tee video_src of the parsed input (H.264 passes through from
+ * there), the decoder and a tee video_raw of the decoded frames, and a tee
+ * audio_raw of the decoded audio. How many rungs there are, and their
+ * sizes, depend on the input's resolution, which nothing says before the
+ * first caps. So a probe waits for them, on the streaming thread, before
+ * the first buffer: H.264 caps on video_src's sink pad (their size comes
+ * from the SPS), else raw caps on video_raw's sink pad. There the rungs
+ * are chosen (select_rungs), each rung's branches built from the same
+ * gst-launch text --print-pipeline shows, its sink made by the pipeline
+ * (Hooks::make_sink), everything brought to PLAYING, and only then linked
+ * to the tees, so no buffer ever meets a branch that is not ready. Rungs
+ * above the input are never made.
+ *
+ * Keyframes line up across rungs: every encoder is told (a downstream
+ * GstForceKeyUnit event, in band right before the frame, which the decoder
+ * sends out with that frame) to make a keyframe of the frame of each input
+ * keyframe (H.264 in: the passthrough rung has exactly those), or of the
+ * first frame of every target duration (other input); x264 makes none of
+ * its own. Every rung's splitmuxsink thus cuts segment N at the same
+ * instant.
+ *
+ * The master playlist is rendered once every rung's first SPS is seen (its
+ * CODECS) and, when the caps have no frame rate (WebRTC), the top rung's
+ * first second has been measured for FRAME-RATE: before the first segment
+ * closes. Hooks::master_ready gets it, on a streaming thread. */
+#pragma once
+
+#include "hls/abrladder.h"
+
+#include <gst/gst.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+class AbrBuilder {
+ public:
+  struct Hooks {
+    /* A configured HLS sink for the rung, floating, not in a bin yet; or
+     * nullptr with the reason. Streaming thread. */
+    std::function<GstElement * (const RungPlan &, std::string & error)> make_sink;
+    /* The master playlist, once. Streaming thread. */
+    std::function<void (std::string master)> master_ready;
+  };
+
+  AbrBuilder (GstBin * pipeline, std::vector<Rung> ladder, unsigned target_duration, Hooks hooks);
+  ~AbrBuilder ();
+  AbrBuilder (const AbrBuilder &) = delete;
+  AbrBuilder & operator= (const AbrBuilder &) = delete;
+
+  /* Finds the shared tees and installs the probes; false with the reason
+   * when the graph lacks them. Before the pipeline starts. */
+  bool install (std::string & error);
+
+  /* The rungs made (empty before the first caps). Any thread. */
+  std::vector<RungPlan> rungs () const;
+
+ private:
+  static GstPadProbeReturn on_src_event (GstPad *, GstPadProbeInfo *, gpointer);
+  static GstPadProbeReturn on_raw_event (GstPad *, GstPadProbeInfo *, gpointer);
+  static GstPadProbeReturn on_sps (GstPad *, GstPadProbeInfo *, gpointer);
+  static GstPadProbeReturn on_rate (GstPad *, GstPadProbeInfo *, gpointer);
+  void send_master_when_known ();
+  bool build (GstCaps * caps, bool passthrough, std::string & error);
+  bool build_rung (const RungPlan & plan, std::string & error);
+  void align_keyframes (bool follow_input);
+  void fail (GstElement * where, const std::string & reason);
+
+  GstBin *pipeline_;                 /* not owned: the pipeline owns this */
+  std::vector<Rung> ladder_;
+  GstClockTime interval_;
+  Hooks hooks_;
+  GstElement *video_src_ = nullptr;  /* the tees, owned */
+  GstElement *video_raw_ = nullptr;
+  GstElement *audio_raw_ = nullptr;
+  GstPad *decoder_pad_ = nullptr;    /* video_src's pad to the decoder (H.264 in), owned */
+
+  mutable std::mutex lock_;          /* below */
+  bool built_ = false;
+  bool master_sent_ = false;
+  std::vector<RungPlan> rungs_;
+  std::vector<std::string> codecs_;  /* per rung: avc1.PPCCLL once seen */
+  int fps_n_ = 0, fps_d_ = 1;
+  /* no frame rate in the caps: measured on the top rung's first second */
+  bool measuring_ = false;
+  GstClockTime rate_first_ = GST_CLOCK_TIME_NONE;
+  guint64 rate_frames_ = 0;
+};
+
+}  // namespace castline::launcher

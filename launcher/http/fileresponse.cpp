@@ -1,0 +1,56 @@
+#include "http/fileresponse.h"
+
+#include <libsoup/soup.h>
+
+#include <cerrno>
+#include <unistd.h>
+
+namespace castline::launcher {
+
+Fd::~Fd ()
+{
+  if (fd_ >= 0)
+    close (fd_);
+}
+
+GBytes *
+read_up_to (int fd, gsize size)
+{
+  g_autofree guint8 *data = static_cast<guint8 *> (g_malloc (size ? size : 1));
+  gsize got = 0;
+  while (got < size) {
+    ssize_t n = read (fd, data + got, size - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return nullptr;
+    if (n == 0)
+      break;
+    got += n;
+  }
+  return g_bytes_new_take (g_steal_pointer (&data), got);
+}
+
+void
+reply_plain_text (SoupServerMessage * msg, guint status, const char *text)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  soup_message_headers_replace (h, "Cache-Control", "no-cache");
+  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
+  std::string body = std::string (text) + "\n";
+  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
+      body.data (), body.size ());
+  soup_server_message_set_status (msg, status, nullptr);
+}
+
+std::string
+http_date (time_t t)
+{
+  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
+  if (!dt)
+    return "";
+  g_autofree char *s = soup_date_time_to_string (dt, SOUP_DATE_HTTP);
+  return s ? s : "";
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,1082 @@
+#include "ingest/whip/whipingest.h"
+
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include <utility>
+
+GST_DEBUG_CATEGORY_STATIC (castline_whip_debug);
+#define GST_CAT_DEFAULT castline_whip_debug
+
+namespace castline::launcher {
+
+/* Everything webrtcbin's callbacks may touch. They hold it through a
+ * shared_ptr, so it outlives the WhipIngest as long as a callback can
+ * still run; `alive` and `closed` tell them to do nothing. */
+struct WhipIngestState {
+  /* Held while a listener or `done` runs and while `alive`/`closed` are
+   * set: once the destructor has set `alive` under it, no callback is
+   * running or starts. Recursive: a callback may destroy the ingest. It is
+   * never held across a state change of webrtcbin, whose streaming
+   * threads take it. */
+  std::recursive_mutex call_lock;
+
+  std::mutex lock;                       /* the members below */
+  bool alive = true;
+  bool closed = false;
+  WhipIngest::Listener listener;         /* read-only after construction */
+  GstPipeline *pipeline = nullptr;       /* ref until close */
+  GstElement *webrtc = nullptr;          /* ref until close */
+  std::vector<GstElement *> elements;    /* our depayloaders and parsers, refs */
+  std::vector<gulong> handlers;          /* on webrtc */
+  bool peer_ended = false;
+  GSource *disconnect_timer = nullptr;   /* ref; default main context */
+
+  bool negotiation_started = false;
+  std::function<void (unsigned, std::string)> done;  /* empty once called */
+  bool answer_set = false;               /* the answer is the local description */
+  GSource *answer_timer = nullptr;       /* ref; default main context */
+  /* the latest promise given to webrtcbin, ref: close() interrupts it, or
+   * webrtcbin would drop it unanswered when it stops (a critical) */
+  GstPromise *promise = nullptr;
+  std::vector<std::string> allowed_video; /* empty: all we take */
+  std::vector<std::string> allowed_audio;
+  std::vector<std::string> mids;         /* of the offer's m-lines */
+  std::string ice_ufrag;                 /* the offer's first */
+};
+
+namespace {
+
+using StatePtr = std::shared_ptr<WhipIngestState>;
+
+constexpr guint kDisconnectGraceMs = 5000;
+
+/* codec-preferences of a receiving transceiver, one structure per codec */
+GstCaps *
+preferences (const std::string & kind, const std::vector<std::string> & codecs)
+{
+  GstCaps *caps = gst_caps_new_empty ();
+  for (auto & c : codecs) {
+    g_autofree gchar *enc = g_ascii_strup (c.c_str (), -1);
+    gst_caps_append_structure (caps, gst_structure_new ("application/x-rtp",
+            "media", G_TYPE_STRING, kind.c_str (), "encoding-name", G_TYPE_STRING, enc,
+            "clock-rate", G_TYPE_INT, kind == "audio" ? 48000 : 90000, nullptr));
+  }
+  return caps;
+}
+
+void
+init_debug ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+        GST_DEBUG_CATEGORY_INIT (castline_whip_debug, "castline-whip", 0,
+            "castline WHIP ingest");
+      });
+}
+
+/* C callback data: a heap copy of the state pointer */
+gpointer
+hold (const StatePtr & st)
+{
+  return new StatePtr (st);
+}
+
+void
+release (gpointer data)
+{
+  delete static_cast<StatePtr *> (data);
+}
+
+void
+release_closure (gpointer data, GClosure *)
+{
+  release (data);
+}
+
+const StatePtr &
+held (gpointer data)
+{
+  return *static_cast<StatePtr *> (data);
+}
+
+struct SdpMessageFree {
+  void operator() (GstSDPMessage * m) const { gst_sdp_message_free (m); }
+};
+using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageFree>;
+
+/* nullptr unless the text is SDP: gst_sdp_message_parse_buffer takes about
+ * anything, so a v= line is required too */
+SdpMessagePtr
+parse_sdp (const std::string & text)
+{
+  if (text.empty ())
+    return nullptr;
+  GstSDPMessage *msg = nullptr;
+  gst_sdp_message_new (&msg);
+  SdpMessagePtr ret (msg);
+  if (gst_sdp_message_parse_buffer (reinterpret_cast<const guint8 *> (text.data ()),
+          text.size (), msg) != GST_SDP_OK || !gst_sdp_message_get_version (msg))
+    return nullptr;
+  return ret;
+}
+
+std::string
+lower (const char *s)
+{
+  g_autofree gchar *l = g_ascii_strdown (s ? s : "", -1);
+  return l;
+}
+
+/* our name for format `fmt` of `media` ("h264", "vp8", "vp9" for video,
+ * "opus" for audio), from its rtpmap; "" for anything else */
+std::string
+takeable_codec (const GstSDPMedia * media, const char *fmt)
+{
+  std::string kind = lower (gst_sdp_media_get_media (media));
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    if (g_strcmp0 (a->key, "rtpmap") != 0 || !a->value)
+      continue;
+    std::string v = a->value;
+    size_t space = v.find (' ');
+    if (space == std::string::npos || v.compare (0, space, fmt) != 0)
+      continue;
+    std::string enc = lower (v.substr (space + 1, v.find ('/', space) - space - 1).c_str ());
+    if (kind == "video" && (enc == "h264" || enc == "vp8" || enc == "vp9"))
+      return enc;
+    if (kind == "audio" && enc == "opus")
+      return enc;
+    return "";
+  }
+  return "";
+}
+
+bool
+has_attribute (const GstSDPMessage * msg, const GstSDPMedia * media, const char *key)
+{
+  const char *v = gst_sdp_media_get_attribute_val (media, key);
+  if (!v || !*v)
+    v = gst_sdp_message_get_attribute_val (msg, key);
+  return v && *v;
+}
+
+/* "sendrecv" (the default), "sendonly", "recvonly" or "inactive" */
+std::string
+direction (const GstSDPMessage * msg, const GstSDPMedia * media)
+{
+  static const char *const dirs[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    for (const char *d : dirs)
+      if (g_strcmp0 (a->key, d) == 0)
+        return d;
+  }
+  for (guint i = 0; i < gst_sdp_message_attributes_len (msg); i++) {
+    const GstSDPAttribute *a = gst_sdp_message_get_attribute (msg, i);
+    for (const char *d : dirs)
+      if (g_strcmp0 (a->key, d) == 0)
+        return d;
+  }
+  return "sendrecv";
+}
+
+/* port 0 without bundle-only: a disabled m-line */
+bool
+disabled (const GstSDPMedia * media)
+{
+  return gst_sdp_media_get_port (media) == 0
+      && !gst_sdp_media_get_attribute_val (media, "bundle-only");
+}
+
+std::vector<std::string>
+takeable_codecs (const GstSDPMedia * media)
+{
+  std::vector<std::string> codecs;
+  for (guint f = 0; f < gst_sdp_media_formats_len (media); f++) {
+    std::string c = takeable_codec (media, gst_sdp_media_get_format (media, f));
+    if (!c.empty () && std::find (codecs.begin (), codecs.end (), c) == codecs.end ())
+      codecs.push_back (c);
+  }
+  return codecs;
+}
+
+/* the error a promise was answered with, or why it was not answered */
+bool
+promise_failed (GstPromise * promise, std::string & error)
+{
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED) {
+    error = "webrtcbin did not answer";
+    return true;
+  }
+  const GstStructure *reply = gst_promise_get_reply (promise);
+  GError *e = nullptr;
+  if (reply && gst_structure_has_field (reply, "error")) {
+    gst_structure_get (reply, "error", G_TYPE_ERROR, &e, nullptr);
+    error = e ? e->message : "unknown error";
+    g_clear_error (&e);
+    return true;
+  }
+  return false;
+}
+
+/* the webrtcbin, reffed, unless the ingest is closed */
+GstElement *
+webrtc_of (const StatePtr & st)
+{
+  std::lock_guard<std::mutex> lk (st->lock);
+  if (st->closed || !st->webrtc)
+    return nullptr;
+  return GST_ELEMENT (gst_object_ref (st->webrtc));
+}
+
+/* Emits `signal` (arg, promise) on the webrtcbin, the promise calling
+ * `func`, unless the ingest is closed. Under call_lock, so close() either
+ * sees the promise or the emission sees `closed`. Any thread. */
+void
+emit_with_promise (const StatePtr & st, const char *signal, gpointer arg,
+    GstPromiseChangeFunc func)
+{
+  std::lock_guard<std::recursive_mutex> call (st->call_lock);
+  GstElement *webrtc = webrtc_of (st);
+  if (!webrtc)
+    return;
+  GstPromise *p = gst_promise_new_with_change_func (func, hold (st), release);
+  GstPromise *previous;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    previous = std::exchange (st->promise, gst_promise_ref (p));
+  }
+  if (previous)
+    gst_promise_unref (previous);
+  g_signal_emit_by_name (webrtc, signal, arg, p);
+  gst_promise_unref (p);
+  gst_object_unref (webrtc);
+}
+
+void
+drop_source (GSource * source)
+{
+  if (source) {
+    g_source_destroy (source);
+    g_source_unref (source);
+  }
+}
+
+std::string
+local_description (GstElement * webrtc)
+{
+  GstWebRTCSessionDescription *desc = nullptr;
+  g_object_get (webrtc, "local-description", &desc, nullptr);
+  if (!desc)
+    return "";
+  g_autofree gchar *text = gst_sdp_message_as_text (desc->sdp);
+  gst_webrtc_session_description_free (desc);
+  return text ? text : "";
+}
+
+/* Calls `done` if it was not called yet. Any thread. */
+void
+finish_negotiation (const StatePtr & st, unsigned status, std::string text)
+{
+  std::lock_guard<std::recursive_mutex> call (st->call_lock);
+  std::function<void (unsigned, std::string)> done;
+  GSource *timer;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    if (!st->done)
+      return;
+    done = std::move (st->done);
+    st->done = nullptr;
+    timer = std::exchange (st->answer_timer, nullptr);
+  }
+  drop_source (timer);
+  if (status == 201)
+    GST_INFO ("answering the WHIP offer");
+  else
+    GST_WARNING ("WHIP offer refused (%u): %s", status, text.c_str ());
+  done (status, std::move (text));
+}
+
+/* The answer is final once ICE gathering is complete. Any thread. */
+void
+answer_if_gathered (const StatePtr & st)
+{
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    if (!st->answer_set || !st->done)
+      return;
+  }
+  GstElement *webrtc = webrtc_of (st);
+  if (!webrtc)
+    return;
+  GstWebRTCICEGatheringState gathering = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+  g_object_get (webrtc, "ice-gathering-state", &gathering, nullptr);
+  if (gathering == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    finish_negotiation (st, 201, local_description (webrtc));
+  gst_object_unref (webrtc);
+}
+
+gboolean
+on_answer_timeout (gpointer data)
+{
+  StatePtr st = held (data);
+  bool answered;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    answered = st->answer_set;
+  }
+  GstElement *webrtc = answered ? webrtc_of (st) : nullptr;
+  if (webrtc) {
+    GST_INFO ("ICE gathering not complete in time: answering with the candidates so far");
+    finish_negotiation (st, 201, local_description (webrtc));
+    gst_object_unref (webrtc);
+  } else {
+    finish_negotiation (st, 500, "webrtcbin did not answer the offer in time");
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* true when some audio/video m-line of the answer receives */
+bool
+answer_receives (const GstSDPMessage * answer)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (answer, i);
+    std::string kind = lower (gst_sdp_media_get_media (m));
+    if ((kind == "audio" || kind == "video") && gst_sdp_media_get_port (m) != 0
+        && direction (answer, m) == "recvonly")
+      return true;
+  }
+  return false;
+}
+
+void
+on_local_set (GstPromise * promise, gpointer data)
+{
+  StatePtr st = held (data);
+  std::string error;
+  if (promise_failed (promise, error)) {
+    finish_negotiation (st, 500, "the answer cannot be applied: " + error);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    st->answer_set = true;
+  }
+  /* gathering may have completed before answer_set was set */
+  answer_if_gathered (st);
+}
+
+void
+on_answer_created (GstPromise * promise, gpointer data)
+{
+  StatePtr st = held (data);
+  std::string error;
+  if (promise_failed (promise, error)) {
+    finish_negotiation (st, 500, "no answer to the offer: " + error);
+    return;
+  }
+  GstWebRTCSessionDescription *answer = nullptr;
+  gst_structure_get (gst_promise_get_reply (promise), "answer",
+      GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+  if (!answer) {
+    finish_negotiation (st, 500, "webrtcbin made no answer");
+    return;
+  }
+  if (!answer_receives (answer->sdp)) {
+    gst_webrtc_session_description_free (answer);
+    finish_negotiation (st, 406, "nothing in the offer can be received");
+    return;
+  }
+  emit_with_promise (st, "set-local-description", answer, on_local_set);
+  gst_webrtc_session_description_free (answer);
+}
+
+void
+on_remote_set (GstPromise * promise, gpointer data)
+{
+  StatePtr st = held (data);
+  std::string error;
+  if (promise_failed (promise, error)) {
+    finish_negotiation (st, 400, "the offer cannot be applied: " + error);
+    return;
+  }
+  emit_with_promise (st, "create-answer", nullptr, on_answer_created);
+}
+
+/* The peer is gone: Listener::ended, once. Any thread. */
+void
+end_peer (const StatePtr & st, const char *reason)
+{
+  std::lock_guard<std::recursive_mutex> call (st->call_lock);
+  GSource *timer;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    if (!st->alive || st->closed || st->peer_ended)
+      return;
+    st->peer_ended = true;
+    timer = std::exchange (st->disconnect_timer, nullptr);
+  }
+  drop_source (timer);
+  GST_WARNING ("WHIP peer gone: %s", reason);
+  if (st->listener.ended)
+    st->listener.ended (reason);
+}
+
+gboolean
+on_disconnect_grace_over (gpointer data)
+{
+  StatePtr st = held (data);
+  GSource *timer;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    timer = std::exchange (st->disconnect_timer, nullptr);
+  }
+  if (!timer)
+    return G_SOURCE_REMOVE;        /* cancelled meanwhile */
+  g_source_unref (timer);          /* returning REMOVE destroys it */
+  end_peer (st, "peer disconnected");
+  return G_SOURCE_REMOVE;
+}
+
+void
+start_disconnect_grace (const StatePtr & st)
+{
+  std::lock_guard<std::mutex> lk (st->lock);
+  if (!st->alive || st->closed || st->peer_ended || st->disconnect_timer)
+    return;
+  GST_INFO ("WHIP peer disconnected: waiting %u ms for it to come back", kDisconnectGraceMs);
+  st->disconnect_timer = g_timeout_source_new (kDisconnectGraceMs);
+  g_source_set_callback (st->disconnect_timer, on_disconnect_grace_over, hold (st), release);
+  g_source_attach (st->disconnect_timer, nullptr);
+}
+
+void
+cancel_disconnect_grace (const StatePtr & st)
+{
+  GSource *timer;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    timer = std::exchange (st->disconnect_timer, nullptr);
+  }
+  if (timer)
+    GST_INFO ("WHIP peer connected again");
+  drop_source (timer);
+}
+
+void
+on_ice_connection_state (GObject * webrtc, GParamSpec *, gpointer data)
+{
+  StatePtr st = held (data);
+  GstWebRTCICEConnectionState s = GST_WEBRTC_ICE_CONNECTION_STATE_NEW;
+  g_object_get (webrtc, "ice-connection-state", &s, nullptr);
+  GST_DEBUG ("ICE connection state %d", s);
+  switch (s) {
+    case GST_WEBRTC_ICE_CONNECTION_STATE_FAILED:
+      end_peer (st, "ICE failed");
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED:
+      start_disconnect_grace (st);
+      break;
+    case GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED:
+    case GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED:
+      cancel_disconnect_grace (st);
+      break;
+    default:
+      break;
+  }
+}
+
+void
+on_connection_state (GObject * webrtc, GParamSpec *, gpointer data)
+{
+  StatePtr st = held (data);
+  GstWebRTCPeerConnectionState s = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+  g_object_get (webrtc, "connection-state", &s, nullptr);
+  GST_DEBUG ("peer connection state %d", s);
+  switch (s) {
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+      end_peer (st, "ICE/DTLS failed");
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
+      start_disconnect_grace (st);
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      cancel_disconnect_grace (st);
+      break;
+    default:
+      break;
+  }
+}
+
+void
+on_ice_gathering_state (GObject *, GParamSpec *, gpointer data)
+{
+  answer_if_gathered (held (data));
+}
+
+void
+set_if_exists (GstElement * e, const char *property, gboolean value)
+{
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (e), property))
+    g_object_set (e, property, value, nullptr);
+}
+
+/* depayloader (and parser) for a codec; empty when one is missing */
+std::vector<GstElement *>
+make_chain (const std::string & codec)
+{
+  std::vector<const char *> names;
+  if (codec == "h264")
+    names = { "rtph264depay", "h264parse", "capsfilter" };
+  else if (codec == "vp8")
+    names = { "rtpvp8depay" };
+  else if (codec == "vp9")
+    names = { "rtpvp9depay" };
+  else if (codec == "opus")
+    names = { "rtpopusdepay", "opusparse" };
+  std::vector<GstElement *> chain;
+  for (const char *name : names) {
+    GstElement *e = gst_element_factory_make (name, nullptr);
+    if (!e) {
+      GST_ERROR ("element %s is missing: %s is dropped", name, codec.c_str ());
+      for (GstElement *c : chain)
+        gst_object_unref (c);
+      return {};
+    }
+    chain.push_back (GST_ELEMENT (gst_object_ref_sink (e)));
+  }
+  if (chain.empty ())
+    return chain;
+  /* keyframes after loss: a PLI to the publisher rather than broken frames */
+  set_if_exists (chain[0], "request-keyframe", TRUE);
+  set_if_exists (chain[0], "wait-for-keyframe", TRUE);
+  if (codec == "h264") {
+    g_object_set (chain[1], "config-interval", -1, nullptr);
+    GstCaps *caps = gst_caps_from_string (
+        "video/x-h264, stream-format=byte-stream, alignment=au");
+    g_object_set (chain[2], "caps", caps, nullptr);
+    gst_caps_unref (caps);
+  }
+  return chain;
+}
+
+/* a received track: depayload, parse, hand to the listener. Streaming
+ * thread. */
+void
+on_pad_added (GstElement *, GstPad * pad, gpointer data)
+{
+  StatePtr st = held (data);
+  if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
+    return;
+  std::lock_guard<std::recursive_mutex> call (st->call_lock);
+  GstPipeline *pipeline;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    if (!st->alive || st->closed)
+      return;
+    pipeline = GST_PIPELINE (gst_object_ref (st->pipeline));
+  }
+
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  if (!caps)
+    caps = gst_pad_query_caps (pad, nullptr);
+  const GstStructure *s = caps && !gst_caps_is_empty (caps) ? gst_caps_get_structure (caps, 0)
+      : nullptr;
+  std::string kind = s ? lower (gst_structure_get_string (s, "media")) : "";
+  std::string codec = s ? lower (gst_structure_get_string (s, "encoding-name")) : "";
+  GST_INFO ("WHIP track on %s: %" GST_PTR_FORMAT, GST_PAD_NAME (pad), caps);
+  if (caps)
+    gst_caps_unref (caps);
+
+  std::vector<GstElement *> chain;
+  if ((kind == "video" && (codec == "h264" || codec == "vp8" || codec == "vp9"))
+      || (kind == "audio" && codec == "opus"))
+    chain = make_chain (codec);
+  bool usable = !chain.empty ();
+  if (!usable) {
+    /* not ours to take (the answer refused it): dropped, not left unlinked */
+    GST_WARNING ("WHIP track %s/%s is dropped", kind.c_str (), codec.c_str ());
+    GstElement *fake = gst_element_factory_make ("fakesink", nullptr);
+    g_object_set (fake, "sync", FALSE, "async", FALSE, nullptr);
+    chain.push_back (GST_ELEMENT (gst_object_ref_sink (fake)));
+  }
+
+  for (GstElement *e : chain)
+    gst_bin_add (GST_BIN (pipeline), e);
+  for (size_t i = 1; i < chain.size (); i++)
+    gst_element_link (chain[i - 1], chain[i]);
+  for (auto it = chain.rbegin (); it != chain.rend (); ++it)
+    gst_element_sync_state_with_parent (*it);
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    st->elements.insert (st->elements.end (), chain.begin (), chain.end ());
+  }
+  GstPad *sink = gst_element_get_static_pad (chain.front (), "sink");
+  GstPadLinkReturn linked = gst_pad_link (pad, sink);
+  gst_object_unref (sink);
+  if (linked != GST_PAD_LINK_OK)
+    GST_ERROR ("cannot link %s to the %s depayloader: %s", GST_PAD_NAME (pad), codec.c_str (),
+        gst_pad_link_get_name (linked));
+
+  if (usable && linked == GST_PAD_LINK_OK) {
+    GstPad *out = gst_element_get_static_pad (chain.back (), "src");
+    if (st->listener.media_pad)
+      st->listener.media_pad (kind, codec, out);
+    if (kind == "video") {
+      /* start from a keyframe: GstForceKeyUnit upstream becomes a PLI
+       * (what gst_video_event_new_upstream_force_key_unit makes) */
+      GstStructure *fku = gst_structure_new ("GstForceKeyUnit",
+          "running-time", GST_TYPE_CLOCK_TIME, GST_CLOCK_TIME_NONE,
+          "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, 0, nullptr);
+      gst_pad_send_event (out, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, fku));
+    }
+    gst_object_unref (out);
+  }
+  gst_object_unref (pipeline);
+}
+
+/* "stun:h:p" or "stun://h:p" -> "stun://h:p", likewise turn and turns;
+ * "" for other schemes */
+std::string
+ice_server_uri (const std::string & url, std::string & scheme)
+{
+  for (const char *s : { "stun", "turns", "turn" }) {
+    std::string prefix = std::string (s) + ":";
+    if (url.compare (0, prefix.size (), prefix) != 0)
+      continue;
+    std::string rest = url.substr (prefix.size ());
+    if (rest.compare (0, 2, "//") == 0)
+      rest = rest.substr (2);
+    if (rest.empty ())
+      return "";
+    scheme = s;
+    return scheme + "://" + rest;
+  }
+  return "";
+}
+
+bool
+all_digits (const std::string & s, size_t max_len)
+{
+  return !s.empty () && s.size () <= max_len
+      && std::all_of (s.begin (), s.end (), [] (char c) { return g_ascii_isdigit (c); });
+}
+
+/* RFC 8839 5.1: foundation component transport priority address port typ
+ * type [extensions] */
+bool
+valid_candidate (const std::string & value)
+{
+  g_auto (GStrv) t = g_strsplit_set (value.c_str (), " \t", -1);
+  std::vector<std::string> tok;
+  for (guint i = 0; t[i]; i++)
+    if (*t[i])
+      tok.push_back (t[i]);
+  if (tok.size () < 8 || tok[0].size () > 32 || !all_digits (tok[1], 3)
+      || !all_digits (tok[3], 10) || !all_digits (tok[5], 5) || tok[6] != "typ")
+    return false;
+  std::string transport = lower (tok[2].c_str ());
+  std::string type = tok[7];
+  return (transport == "udp" || transport == "tcp") && atoi (tok[5].c_str ()) <= 65535
+      && (type == "host" || type == "srflx" || type == "prflx" || type == "relay");
+}
+
+std::string
+excerpt (const std::string & line)
+{
+  return line.size () > 40 ? line.substr (0, 40) + "..." : line;
+}
+
+}  // namespace
+
+bool
+inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & error)
+{
+  info = OfferInfo ();
+  SdpMessagePtr msg = parse_sdp (sdp);
+  if (!msg) {
+    error = "the offer is not SDP";
+    return false;
+  }
+  guint n = gst_sdp_message_medias_len (msg.get ());
+  if (n == 0) {
+    error = "the offer has no m-line";
+    return false;
+  }
+  bool av = false, sends = false;
+  for (guint i = 0; i < n; i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
+    std::string kind = lower (gst_sdp_media_get_media (media));
+    if (!has_attribute (msg.get (), media, "ice-ufrag")
+        || !has_attribute (msg.get (), media, "ice-pwd")) {
+      error = "m-line " + std::to_string (i) + " (" + kind + ") has no ice-ufrag or ice-pwd";
+      return false;
+    }
+    if (!has_attribute (msg.get (), media, "fingerprint")) {
+      error = "m-line " + std::to_string (i) + " (" + kind + ") has no DTLS fingerprint";
+      return false;
+    }
+    if ((kind != "video" && kind != "audio") || disabled (media))
+      continue;
+    av = true;
+    std::string dir = direction (msg.get (), media);
+    if (dir != "sendonly" && dir != "sendrecv")
+      continue;
+    sends = true;
+    auto & codecs = kind == "video" ? info.video_codecs : info.audio_codecs;
+    for (auto & c : takeable_codecs (media)) {
+      (kind == "video" ? info.has_video : info.has_audio) = true;
+      if (std::find (codecs.begin (), codecs.end (), c) == codecs.end ())
+        codecs.push_back (c);
+    }
+  }
+  if (!av) {
+    error = "the offer has no audio or video m-line";
+    return false;
+  }
+  if (!sends) {
+    error = "the offer sends nothing: every audio and video m-line is recvonly or inactive";
+    return false;
+  }
+  if (!info.has_video && !info.has_audio) {
+    error = "the offer has no audio or video we can receive (H.264, VP8, VP9 or Opus)";
+    return false;
+  }
+  return true;
+}
+
+WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_servers,
+    Listener listener) : state_ (std::make_shared<WhipIngestState> ())
+{
+  init_debug ();
+  WhipIngestState & st = *state_;
+  st.listener = std::move (listener);
+  st.pipeline = GST_PIPELINE (gst_object_ref (pipeline));
+  GstElement *webrtc = gst_element_factory_make ("webrtcbin", nullptr);
+  if (!webrtc) {
+    GST_ERROR ("webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)");
+    return;
+  }
+  st.webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
+  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+
+  bool have_stun = false;
+  for (auto & url : ice_servers) {
+    std::string scheme;
+    std::string uri = ice_server_uri (url, scheme);
+    if (uri.empty ()) {
+      GST_WARNING ("ICE server %s is neither stun: nor turn(s):, ignored", url.c_str ());
+    } else if (scheme == "stun") {
+      if (have_stun)
+        GST_WARNING ("webrtcbin takes one STUN server: %s is ignored", url.c_str ());
+      else
+        g_object_set (webrtc, "stun-server", uri.c_str (), nullptr);
+      have_stun = true;
+    } else {
+      gboolean added = FALSE;
+      g_signal_emit_by_name (webrtc, "add-turn-server", uri.c_str (), &added);
+      if (!added)
+        GST_WARNING ("webrtcbin refuses TURN server %s", url.c_str ());
+    }
+  }
+
+  struct {
+    const char *signal;
+    GCallback callback;
+  } const handlers[] = {
+    { "pad-added", G_CALLBACK (on_pad_added) },
+    { "notify::ice-gathering-state", G_CALLBACK (on_ice_gathering_state) },
+    { "notify::ice-connection-state", G_CALLBACK (on_ice_connection_state) },
+    { "notify::connection-state", G_CALLBACK (on_connection_state) },
+  };
+  for (auto & h : handlers)
+    st.handlers.push_back (g_signal_connect_data (webrtc, h.signal, h.callback, hold (state_),
+            release_closure, GConnectFlags (0)));
+
+  gst_bin_add (GST_BIN (pipeline), webrtc);
+  gst_element_sync_state_with_parent (webrtc);
+}
+
+WhipIngest::~WhipIngest ()
+{
+  {
+    std::lock_guard<std::recursive_mutex> call (state_->call_lock);
+    std::lock_guard<std::mutex> lk (state_->lock);
+    state_->alive = false;
+  }
+  close ();
+}
+
+void
+WhipIngest::restrict_codecs (std::vector<std::string> video, std::vector<std::string> audio)
+{
+  std::lock_guard<std::mutex> lk (state_->lock);
+  state_->allowed_video = std::move (video);
+  state_->allowed_audio = std::move (audio);
+}
+
+void
+WhipIngest::negotiate (const std::string & offer, unsigned timeout_ms,
+    std::function<void (unsigned status, std::string answer_or_error)> done)
+{
+  StatePtr st = state_;
+  SdpMessagePtr msg = parse_sdp (offer);
+  if (!msg) {
+    done (400, "the offer is not SDP");
+    return;
+  }
+  GstElement *webrtc = webrtc_of (st);
+  if (!webrtc) {
+    done (503, "the WHIP ingest is closed or has no webrtcbin");
+    return;
+  }
+  bool again;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    again = st->negotiation_started;
+  }
+  if (again) {
+    gst_object_unref (webrtc);
+    done (409, "the session has an answer already");
+    return;
+  }
+  std::vector<std::string> allowed_video, allowed_audio;
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    st->negotiation_started = true;
+    st->done = std::move (done);
+    allowed_video = st->allowed_video;
+    allowed_audio = st->allowed_audio;
+    for (guint i = 0; i < gst_sdp_message_medias_len (msg.get ()); i++) {
+      const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
+      const char *mid = gst_sdp_media_get_attribute_val (media, "mid");
+      st->mids.push_back (mid ? mid : "");
+      const char *ufrag = gst_sdp_media_get_attribute_val (media, "ice-ufrag");
+      if (!ufrag)
+        ufrag = gst_sdp_message_get_attribute_val (msg.get (), "ice-ufrag");
+      if (st->ice_ufrag.empty () && ufrag)
+        st->ice_ufrag = ufrag;
+    }
+    st->answer_timer = g_timeout_source_new (timeout_ms);
+    g_source_set_callback (st->answer_timer, on_answer_timeout, hold (st), release);
+    g_source_attach (st->answer_timer, nullptr);
+  }
+
+  /* webrtcbin does nothing below READY; the pipeline may still be NULL */
+  GstState current = GST_STATE_NULL;
+  gst_element_get_state (webrtc, &current, nullptr, 0);
+  if (current == GST_STATE_NULL) {
+    gst_element_sync_state_with_parent (webrtc);
+    gst_element_get_state (webrtc, &current, nullptr, 0);
+  }
+  if (current == GST_STATE_NULL
+      && gst_element_set_state (webrtc, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
+    gst_object_unref (webrtc);
+    finish_negotiation (st, 500, "webrtcbin does not start");
+    return;
+  }
+
+  /* One receive-only transceiver per m-line, in order, so webrtcbin pairs
+   * them up and answers recvonly with the codecs we take (by default it
+   * would copy the offer's direction and take every codec). An m-line with
+   * nothing for us gets an inactive one that matches its own codecs. */
+  for (guint i = 0; i < gst_sdp_message_medias_len (msg.get ()); i++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
+    std::string kind = lower (gst_sdp_media_get_media (media));
+    if (kind != "video" && kind != "audio")
+      continue;
+    GstWebRTCRTPTransceiverDirection dir = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY;
+    std::vector<std::string> codecs = takeable_codecs (media);
+    const auto & allowed = kind == "video" ? allowed_video : allowed_audio;
+    if (!allowed.empty ())
+      codecs.erase (std::remove_if (codecs.begin (), codecs.end (), [&allowed] (auto & c) {
+            return std::find (allowed.begin (), allowed.end (), c) == allowed.end ();
+          }), codecs.end ());
+    GstCaps *caps;
+    if (!codecs.empty ()) {
+      caps = preferences (kind, codecs);
+    } else {
+      dir = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE;
+      caps = gst_caps_new_empty ();
+      for (guint f = 0; f < gst_sdp_media_formats_len (media); f++) {
+        GstCaps *c = gst_sdp_media_get_caps_from_media (media,
+            atoi (gst_sdp_media_get_format (media, f)));
+        if (!c)
+          continue;
+        /* it names them application/x-unknown */
+        c = gst_caps_make_writable (c);
+        for (guint k = 0; k < gst_caps_get_size (c); k++)
+          gst_structure_set_name (gst_caps_get_structure (c, k), "application/x-rtp");
+        gst_caps_append (caps, c);
+      }
+      GST_INFO ("m-line %u (%s) has no codec we take: answered inactive", i, kind.c_str ());
+    }
+    GstWebRTCRTPTransceiver *trans = nullptr;
+    g_signal_emit_by_name (webrtc, "add-transceiver", dir,
+        gst_caps_is_empty (caps) ? nullptr : caps, &trans);
+    gst_caps_unref (caps);
+    if (trans) {
+      if (kind == "video" && dir == GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY)
+        g_object_set (trans, "do-nack", TRUE, nullptr);
+      gst_object_unref (trans);
+    }
+  }
+
+  gst_object_unref (webrtc);
+  GstWebRTCSessionDescription *desc =
+      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER, msg.release ());
+  emit_with_promise (st, "set-remote-description", desc, on_remote_set);
+  gst_webrtc_session_description_free (desc);
+}
+
+bool
+WhipIngest::add_remote_candidates (const std::string & sdpfrag, std::string & error,
+    bool *ice_restart)
+{
+  if (ice_restart)
+    *ice_restart = false;
+  std::vector<std::string> mids;
+  std::string ufrag;
+  {
+    std::lock_guard<std::mutex> lk (state_->lock);
+    if (!state_->negotiation_started) {
+      /* webrtcbin would drop them: it takes nothing before READY */
+      error = "the WHIP session has no offer yet";
+      return false;
+    }
+    mids = state_->mids;
+    ufrag = state_->ice_ufrag;
+  }
+  std::vector<std::pair<guint, std::string>> candidates;
+  guint mline = 0, m_lines = 0;
+  bool any = false;
+  size_t pos = 0;
+  while (pos < sdpfrag.size ()) {
+    size_t end = sdpfrag.find ('\n', pos);
+    if (end == std::string::npos)
+      end = sdpfrag.size ();
+    std::string line = sdpfrag.substr (pos, end - pos);
+    pos = end + 1;
+    if (!line.empty () && line.back () == '\r')
+      line.pop_back ();
+    if (line.empty ())
+      continue;
+    any = true;
+    if (line.size () < 2 || line[1] != '=' || !g_ascii_islower (line[0])) {
+      error = "not an SDP fragment line: \"" + excerpt (line) + "\"";
+      return false;
+    }
+    if (line[0] == 'm') {
+      mline = m_lines++;
+      continue;
+    }
+    if (line[0] != 'a')
+      continue;
+    std::string attr = line.substr (2);
+    size_t colon = attr.find (':');
+    std::string key = attr.substr (0, colon);
+    std::string value = colon == std::string::npos ? "" : attr.substr (colon + 1);
+    if (key == "mid") {
+      auto it = std::find (mids.begin (), mids.end (), value);
+      if (it == mids.end ()) {
+        error = "unknown mid \"" + excerpt (value) + "\"";
+        return false;
+      }
+      mline = it - mids.begin ();
+    } else if (key == "candidate") {
+      if (!valid_candidate (value)) {
+        error = "malformed candidate: \"" + excerpt (line) + "\"";
+        return false;
+      }
+      if (!mids.empty () && mline >= mids.size ()) {
+        error = "a candidate for m-line " + std::to_string (mline) + ", the offer has "
+            + std::to_string (mids.size ());
+        return false;
+      }
+      candidates.emplace_back (mline, "candidate:" + value);
+    } else if (key == "ice-ufrag" && !ufrag.empty () && value != ufrag) {
+      error = "ICE restarts are not supported";
+      if (ice_restart)
+        *ice_restart = true;
+      return false;
+    }
+    /* a=end-of-candidates, a=ice-pwd, a=ice-options, a=group: nothing to do */
+  }
+  if (!any) {
+    error = "the fragment is empty";
+    return false;
+  }
+  GstElement *webrtc = webrtc_of (state_);
+  if (!webrtc) {
+    error = "the WHIP session is closed";
+    return false;
+  }
+  for (auto & c : candidates)
+    g_signal_emit_by_name (webrtc, "add-ice-candidate", c.first, c.second.c_str ());
+  gst_object_unref (webrtc);
+  return true;
+}
+
+void
+WhipIngest::close ()
+{
+  StatePtr st = state_;
+  GstPipeline *pipeline;
+  GstElement *webrtc;
+  std::vector<GstElement *> elements;
+  std::vector<gulong> handlers;
+  GSource *timer;
+  GstPromise *promise;
+  {
+    std::lock_guard<std::recursive_mutex> call (st->call_lock);
+    std::lock_guard<std::mutex> lk (st->lock);
+    if (st->closed)
+      return;
+    st->closed = true;
+    promise = std::exchange (st->promise, nullptr);
+    pipeline = std::exchange (st->pipeline, nullptr);
+    webrtc = std::exchange (st->webrtc, nullptr);
+    elements = std::move (st->elements);
+    st->elements.clear ();
+    handlers = std::move (st->handlers);
+    st->handlers.clear ();
+    timer = std::exchange (st->disconnect_timer, nullptr);
+  }
+  drop_source (timer);
+  finish_negotiation (st, 503, "the stream ended before the offer was answered");
+  /* no-op when answered; its callback finds `done` gone */
+  if (promise)
+    gst_promise_interrupt (promise);
+
+  /* not under call_lock: the streaming threads the state change joins may
+   * be waiting for it */
+  if (webrtc) {
+    for (gulong id : handlers)
+      g_signal_handler_disconnect (webrtc, id);
+    gst_element_set_state (webrtc, GST_STATE_NULL);
+  }
+  for (GstElement *e : elements)
+    gst_element_set_state (e, GST_STATE_NULL);
+  if (webrtc) {
+    if (GST_OBJECT_PARENT (webrtc) == GST_OBJECT (pipeline))
+      gst_bin_remove (GST_BIN (pipeline), webrtc);
+    gst_object_unref (webrtc);
+  }
+  for (GstElement *e : elements) {
+    if (GST_OBJECT_PARENT (e) == GST_OBJECT (pipeline))
+      gst_bin_remove (GST_BIN (pipeline), e);
+    gst_object_unref (e);
+  }
+  if (pipeline)
+    gst_object_unref (pipeline);
+  if (promise)
+    gst_promise_unref (promise);
+  GST_INFO ("WHIP ingest closed");
+}
+
+}  // namespace castline::launcher

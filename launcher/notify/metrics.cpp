@@ -1,0 +1,237 @@
+#include "notify/metrics.h"
+
+#include <cmath>
+#include <utility>
+
+namespace castline::launcher {
+
+namespace {
+
+constexpr StreamState kStates[] = { StreamState::created, StreamState::scheduled,
+  StreamState::live, StreamState::ended, StreamState::failed, StreamState::interrupted };
+
+using Labels = std::vector<std::pair<const char *, std::string>>;
+
+/* HELP text escapes only \ and newline */
+std::string
+escape_help (const char *help)
+{
+  std::string out;
+  for (const char *p = help; *p; p++) {
+    if (*p == '\\')
+      out += "\\\\";
+    else if (*p == '\n')
+      out += "\\n";
+    else
+      out += *p;
+  }
+  return out;
+}
+
+void
+family (std::string & out, const char *name, const char *type, const char *help)
+{
+  out += std::string ("# HELP ") + name + " " + escape_help (help) + "\n";
+  out += std::string ("# TYPE ") + name + " " + type + "\n";
+}
+
+void
+sample (std::string & out, const char *name, const Labels & labels, const std::string & value)
+{
+  out += name;
+  if (!labels.empty ()) {
+    out += "{";
+    for (size_t i = 0; i < labels.size (); i++) {
+      out += (i ? "," : "") + std::string (labels[i].first) + "=\""
+          + escape_label_value (labels[i].second) + "\"";
+    }
+    out += "}";
+  }
+  out += " " + value + "\n";
+}
+
+std::string
+number (guint64 v)
+{
+  return std::to_string (v);
+}
+
+/* Go's ParseFloat reads what %.15g writes; NaN and infinities as the format spells them */
+std::string
+number (double v)
+{
+  if (std::isnan (v))
+    return "NaN";
+  if (std::isinf (v))
+    return v > 0 ? "+Inf" : "-Inf";
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_ascii_formatd (buf, sizeof buf, "%.15g", v);
+}
+
+/* a per-branch gauge of every live stream */
+template <typename Get>
+void
+branch_family (std::string & out, const MetricsSnapshot & m, const char *name, const char *help,
+    bool video_only, Get get)
+{
+  family (out, name, "gauge", help);
+  for (auto & s : m.live)
+    for (auto & b : s.branches)
+      if (!video_only || b.kind == "video")
+        sample (out, name, { { "stream", s.id }, { "kind", b.kind } }, number (get (b)));
+}
+
+double
+field_double (const GstStructure * s, const char *name)
+{
+  const GValue *v = gst_structure_get_value (s, name);
+  if (!v || !g_value_type_transformable (G_VALUE_TYPE (v), G_TYPE_DOUBLE))
+    return 0;
+  GValue d = G_VALUE_INIT;
+  g_value_init (&d, G_TYPE_DOUBLE);
+  g_value_transform (v, &d);
+  return g_value_get_double (&d);
+}
+
+guint64
+field_uint64 (const GstStructure * s, const char *name)
+{
+  guint64 v = 0;
+  return s && gst_structure_get_uint64 (s, name, &v) ? v : 0;
+}
+
+}  // namespace
+
+std::string
+escape_label_value (const std::string & value)
+{
+  std::string out;
+  out.reserve (value.size ());
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+S3Counters &
+S3Counters::operator+= (const S3Counters & o)
+{
+  uploads += o.uploads;
+  failures += o.failures;
+  bytes += o.bytes;
+  return *this;
+}
+
+S3Counters
+S3Counters::from_stats (const GstStructure * s)
+{
+  S3Counters c;
+  c.uploads = field_uint64 (s, "uploads-completed");
+  c.failures = field_uint64 (s, "uploads-failed");
+  c.bytes = field_uint64 (s, "bytes-uploaded");
+  return c;
+}
+
+std::string
+render_metrics (const MetricsSnapshot & m)
+{
+  std::string out;
+  family (out, "castline_streams", "gauge", "Streams by state.");
+  for (StreamState st : kStates)
+    sample (out, "castline_streams", { { "state", state_name (st) } },
+        number (m.streams[(size_t) st]));
+
+  family (out, "castline_stream_viewers", "gauge",
+      "Concurrent viewers of a live stream (playlist requests and heartbeats).");
+  for (auto & s : m.live)
+    sample (out, "castline_stream_viewers", { { "stream", s.id } }, number ((guint64) s.viewers));
+
+  branch_family (out, m, "castline_stream_bitrate_bits_per_second",
+      "Bitrate of a live stream's branch into the HLS sink (viewerstats), bits/s.", false,
+      [] (const BranchMetrics & b) { return b.bitrate; });
+  branch_family (out, m, "castline_stream_frames_per_second",
+      "Frame rate of a live stream's video (viewerstats).", true,
+      [] (const BranchMetrics & b) { return b.fps; });
+  branch_family (out, m, "castline_stream_health",
+      "Health of a live stream's branch, 0-100 (viewerstats).", false,
+      [] (const BranchMetrics & b) { return b.health; });
+
+  family (out, "castline_s3_uploads_total", "counter", "Objects uploaded to S3 by s3hlssink.");
+  sample (out, "castline_s3_uploads_total", {}, number (m.s3.uploads));
+  family (out, "castline_s3_upload_failures_total", "counter",
+      "S3 uploads given up on by s3hlssink.");
+  sample (out, "castline_s3_upload_failures_total", {}, number (m.s3.failures));
+  family (out, "castline_s3_bytes_uploaded_total", "counter", "Bytes uploaded to S3 by s3hlssink.");
+  sample (out, "castline_s3_bytes_uploaded_total", {}, number (m.s3.bytes));
+
+  family (out, "castline_webhook_deliveries_total", "counter",
+      "Webhook events a URL answered 2xx to.");
+  sample (out, "castline_webhook_deliveries_total", {}, number (m.webhooks.delivered));
+  family (out, "castline_webhook_failures_total", "counter",
+      "Webhook events given up on (not 2xx, or retries spent).");
+  sample (out, "castline_webhook_failures_total", {}, number (m.webhooks.failed));
+  family (out, "castline_webhook_retries_total", "counter", "Webhook attempts after a first one.");
+  sample (out, "castline_webhook_retries_total", {}, number (m.webhooks.retried));
+  family (out, "castline_webhook_dropped_total", "counter",
+      "Webhook events pushed out of a full queue.");
+  sample (out, "castline_webhook_dropped_total", {}, number (m.webhooks.dropped));
+  return out;
+}
+
+MetricsCollector::MetricsCollector (StreamManager & manager, const ViewerCounter & viewers)
+    : manager_ (manager), viewers_ (viewers),
+      self_ (std::make_shared<MetricsCollector *> (this))
+{
+  std::weak_ptr<MetricsCollector *> weak = self_;
+  manager_.add_event_listener ([weak] (const StreamEvent & e) {
+        auto self = weak.lock ();
+        if (!self || (e.type != "stream.ended" && e.type != "stream.failed"
+                && e.type != "stream.interrupted"))
+          return;
+        /* the pipeline is finished but still there: keep what it uploaded */
+        MetricsCollector *c = *self;
+        if (LiveStream *ls = c->manager_.live (e.stream.id)) {
+          g_autoptr (GstStructure) s = ls->pipeline->output_stats ();
+          c->finished_s3_ += S3Counters::from_stats (s);
+        }
+      });
+}
+
+MetricsSnapshot
+MetricsCollector::snapshot (gint64 now_us) const
+{
+  MetricsSnapshot m;
+  for (auto & r : manager_.list ())
+    m.streams[(size_t) r.state]++;
+  m.s3 = finished_s3_;
+  for (auto & id : manager_.live_ids ()) {
+    LiveStream *ls = manager_.live (id);
+    LiveStreamMetrics lm;
+    lm.id = id;
+    lm.viewers = viewers_.count (id, now_us);
+    g_autoptr (GstStructure) stats = ls->pipeline->stats ();
+    for (const char *kind : { "video", "audio" }) {
+      const GValue *v = gst_structure_get_value (stats, kind);
+      if (!v || !GST_VALUE_HOLDS_STRUCTURE (v))
+        continue;
+      const GstStructure *b = gst_value_get_structure (v);
+      lm.branches.push_back ({ kind, field_double (b, "bitrate"), field_double (b, "fps"),
+          field_double (b, "health") });
+    }
+    g_autoptr (GstStructure) out = ls->pipeline->output_stats ();
+    m.s3 += S3Counters::from_stats (out);
+    m.live.push_back (std::move (lm));
+  }
+  if (webhooks_)
+    m.webhooks = webhooks_ ();
+  return m;
+}
+
+}  // namespace castline::launcher

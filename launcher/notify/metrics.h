@@ -1,0 +1,81 @@
+/* castline-launcher: GET /metrics, in Prometheus' text exposition format
+ * (version 0.0.4). render_metrics () is a pure function of plain numbers,
+ * so the format is tested without a daemon; MetricsCollector gathers those
+ * numbers from the streams, their pipelines, the viewer counter and the
+ * webhooks when a scrape comes. The README lists every family. */
+#pragma once
+
+#include "streams/streammanager.h"
+#include "notify/viewercounter.h"
+#include "notify/webhooks.h"
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+constexpr const char *kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+/* One viewerstats branch of a live stream. */
+struct BranchMetrics {
+  std::string kind;                /* "video" or "audio" */
+  double bitrate = 0;              /* bits/s */
+  double fps = 0;                  /* rendered for video only */
+  double health = 0;               /* 0-100 */
+};
+
+struct LiveStreamMetrics {
+  std::string id;
+  unsigned viewers = 0;
+  std::vector<BranchMetrics> branches;
+};
+
+/* s3hlssink's counters (its stats: uploads-completed, uploads-failed,
+ * bytes-uploaded). */
+struct S3Counters {
+  guint64 uploads = 0;
+  guint64 failures = 0;
+  guint64 bytes = 0;
+
+  S3Counters & operator+= (const S3Counters & o);
+  static S3Counters from_stats (const GstStructure * s);   /* s may be null */
+};
+
+struct MetricsSnapshot {
+  /* streams by state, indexed by StreamState */
+  std::array<guint64, 6> streams = {};
+  std::vector<LiveStreamMetrics> live;
+  S3Counters s3;                   /* since the daemon started */
+  WebhookStats webhooks;
+};
+
+/* The exposition text: HELP and TYPE for every family (samples or not),
+ * castline_streams for every state, label values escaped. */
+std::string render_metrics (const MetricsSnapshot & m);
+
+/* A label value as the format wants it: \ " and newline escaped. */
+std::string escape_label_value (const std::string & value);
+
+class MetricsCollector {
+ public:
+  /* Listens to the manager's events to keep what ended pipelines
+   * uploaded: the S3 counters never go back. */
+  MetricsCollector (StreamManager & manager, const ViewerCounter & viewers);
+
+  /* where the webhook counters come from (unset: zeros) */
+  void set_webhook_stats (std::function<WebhookStats ()> source) { webhooks_ = std::move (source); }
+
+  MetricsSnapshot snapshot (gint64 now_us) const;
+
+ private:
+  StreamManager & manager_;
+  const ViewerCounter & viewers_;
+  std::function<WebhookStats ()> webhooks_;
+  S3Counters finished_s3_;                 /* of the pipelines that ended */
+  std::shared_ptr<MetricsCollector *> self_;   /* the event listener's way back */
+};
+
+}  // namespace castline::launcher

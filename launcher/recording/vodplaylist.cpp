@@ -1,0 +1,82 @@
+#include "recording/vodplaylist.h"
+
+#include <algorithm>
+
+namespace castline::launcher {
+
+namespace {
+
+/* seconds with three decimals, whatever the locale */
+std::string
+seconds (GstClockTime ns)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof (buf), "%.3f", (double) ns / GST_SECOND);
+  return buf;
+}
+
+}  // namespace
+
+GstClockTime
+total_duration (const std::vector<VodSegment> & segments)
+{
+  GstClockTime total = 0;
+  for (auto & s : segments)
+    total += s.duration;
+  return total;
+}
+
+std::string
+render_vod_playlist (const std::vector<VodSegment> & segments)
+{
+  GstClockTime longest = 0;
+  for (auto & s : segments)
+    longest = std::max (longest, s.duration);
+  /* rounded up: a target duration a segment exceeds stalls some players
+   * (and breaks RFC 8216's rule for EXTINF) */
+  guint64 target = std::max<guint64> (1, (longest + GST_SECOND - 1) / GST_SECOND);
+
+  std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n";
+  text += "#EXT-X-TARGETDURATION:" + std::to_string (target) + "\n";
+  text += "#EXT-X-MEDIA-SEQUENCE:0\n";
+  for (auto & s : segments)
+    text += "#EXTINF:" + seconds (s.duration) + ",\n" + s.uri + "\n";
+  text += "#EXT-X-ENDLIST\n";
+  return text;
+}
+
+std::string
+render_vod_master (const std::string & live_master, const std::set<std::string> & rungs,
+    const std::string & vod_name)
+{
+  const std::string live = "/index.m3u8";
+  std::string out, pending_inf;
+  bool any = false;
+  g_auto (GStrv) lines = g_strsplit (live_master.c_str (), "\n", -1);
+  for (char **l = lines; *l; l++) {
+    std::string line = *l;
+    if (!line.empty () && line.back () == '\r')
+      line.pop_back ();
+    if (g_str_has_prefix (line.c_str (), "#EXT-X-STREAM-INF:")) {
+      pending_inf = line;                /* its URI comes on the next line */
+      continue;
+    }
+    if (line.empty () || line[0] == '#') {
+      if (!line.empty ())
+        out += line + "\n";
+      continue;
+    }
+    /* a variant's URI */
+    bool is_live = line.size () > live.size ()
+        && line.compare (line.size () - live.size (), live.size (), live) == 0;
+    std::string rung = is_live ? line.substr (0, line.size () - live.size ()) : "";
+    if (!pending_inf.empty () && is_live && rungs.count (rung)) {
+      out += pending_inf + "\n" + rung + "/" + vod_name + "\n";
+      any = true;
+    }
+    pending_inf.clear ();
+  }
+  return any ? out : "";
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,32 @@
+/* castline-launcher: the json-glib helpers the HTTP API, the events stream
+ * and the webhooks share: times as ISO 8601 UTC, string, time, stream and
+ * GstStructure members, a builder's text. */
+#pragma once
+
+#include "streams/streamstore.h"
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+
+#include <cstdint>
+#include <string>
+
+namespace castline::launcher {
+
+/* unix µs as ISO 8601 in UTC ("2026-12-01T07:17:24Z"); "" when 0 or less */
+std::string iso8601 (int64_t unix_us);
+/* a member with the time as ISO 8601, or null when unset (0) */
+void add_time (JsonBuilder * b, const char *name, int64_t unix_us);
+void add_string (JsonBuilder * b, const char *name, const std::string & value);
+/* a GstStructure (viewerstats, s3hlssink stats) as a JSON object: strings,
+ * booleans, numbers, nested structures; anything else as null */
+void add_structure (JsonBuilder * b, const GstStructure * s);
+/* The members every view of a stream shares (the API, the events, the
+ * webhooks): id, title, state, reason (failed; interrupted or ended with
+ * one), pipeline, ingest,
+ * record and its times. Never the key nor its hash. */
+void add_stream_record (JsonBuilder * b, const StreamRecord & r);
+/* the builder's root as compact JSON text */
+std::string to_text (JsonBuilder * b);
+
+}  // namespace castline::launcher
