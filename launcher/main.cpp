@@ -3,11 +3,10 @@
  *   castline-launcher [--config FILE]
  *   castline-launcher --check [--config FILE]     loads and checks, then exits
  *   castline-launcher --print-pipeline NAME       a description as a gst-launch line */
-#include "api/apiserver.h"
 #include "config/config.h"
+#include "daemon.h"
+#include "streams/elementnames.h"
 #include "streams/streammanager.h"
-#include "notify/webhooks.h"
-#include "ingest/whip/whiproutes.h"
 
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -21,13 +20,9 @@ using namespace castline::launcher;
 
 namespace {
 
-/* how long the webhooks of a shutdown (its stream.ended events) get to go out */
-constexpr guint kWebhookFlushMs = 3000;
-
 struct Shutdown {
-  StreamManager *manager;
+  Daemon *daemon;
   GMainLoop *loop;
-  WebhookSender *webhooks;
   bool started = false;
 };
 
@@ -61,10 +56,7 @@ on_signal (gpointer data)
   s->started = true;
   g_message ("stopping: finalizing live streams");
   GMainLoop *loop = s->loop;
-  WebhookSender *webhooks = s->webhooks;
-  s->manager->shutdown ([loop, webhooks] {
-        webhooks->flush (kWebhookFlushMs, [loop] { g_main_loop_quit (loop); });
-      });
+  s->daemon->shutdown ([loop] { g_main_loop_quit (loop); });
   return G_SOURCE_CONTINUE;
 }
 
@@ -90,9 +82,12 @@ print_pipeline (StreamManager & m, const std::string & name)
         return sink (rung_sink_name (p.rung), "/" + p.rung.name)
             + (p.passthrough ? "" : " send-keyframe-requests=false");
       });
-  printf ("%s\n", render_graph (*d, { { "output", sink ("out", "") }, { "stream_id", "demo" },
-          { "ladder", ladder }, { "video_parse", video_parse_for ("h264") },
-          { "video_decode", video_decode_for ("h264") } }).c_str ());
+  GraphValues values;
+  values.output = sink (names::kOutput, "");
+  values.stream_id = "demo";
+  values.ladder = ladder;
+  values.set_video_codec ("h264");
+  printf ("%s\n", render_graph (*d, values).c_str ());
   return 0;
 }
 
@@ -146,31 +141,16 @@ main (int argc, char **argv)
   }
 
   raise_descriptor_limit ();
-  /* before the servers, so it outlives whatever they end */
-  WebhookSender webhooks (config.webhooks);
-  manager.add_event_listener ([&webhooks, &manager] (const StreamEvent & e) {
-        webhooks.post_stream_event (e, manager.playback_url (e.stream.id));
-      });
-  manager.add_recording_listener ([&webhooks, &manager] (const StreamRecord & r,
-          const std::vector<RecordingRecord> & recordings) {
-        g_autoptr (JsonObject) members = json_object_new ();
-        json_object_set_member (members, "stream",
-            webhook_stream_json (r, manager.playback_url (r.id)));
-        json_object_set_member (members, "recordings", recordings_json (recordings, manager));
-        webhooks.post ("recording.ready", members);
-      });
-  ApiServer api (manager);
-  api.set_webhook_stats ([&webhooks] { return webhooks.stats (); });
-  WhipRoutes whip (manager, api.server ());
-  if (!api.listen (error)) {
+  Daemon daemon (manager);
+  if (!daemon.listen (error)) {
     fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
     return 1;
   }
   g_message ("castline-launcher listening on http://%s:%d (data in %s)", config.host.c_str (),
-      api.port (), config.data_dir.c_str ());
+      daemon.port (), config.data_dir.c_str ());
 
   GMainLoop *loop = g_main_loop_new (nullptr, FALSE);
-  Shutdown s { &manager, loop, &webhooks };
+  Shutdown s { &daemon, loop };
   g_unix_signal_add (SIGINT, on_signal, &s);
   g_unix_signal_add (SIGTERM, on_signal, &s);
   g_main_loop_run (loop);

@@ -5,7 +5,7 @@
  * Main context; the file is read with a blocking read (a few MB at most). */
 #pragma once
 
-#include <libsoup/soup.h>
+#include "http/message.h"
 
 #include <string>
 
@@ -28,17 +28,17 @@ bool valid_hls_file_name (const std::string & name);
  * [A-Za-z0-9_-]{1,32} (so never "." or "..") */
 bool valid_hls_folder_name (const std::string & name);
 
-/* Answers @msg with @path under @dir: "name" or "folder/name" (an abr
+/* Answers @req with @path under @dir: "name" or "folder/name" (an abr
  * rung's files), both checked (400 otherwise), then as serve_hls_file. */
-void serve_hls_path (SoupServerMessage * msg, const std::string & dir, const std::string & path,
-    const HlsServeOptions & options);
+void serve_hls_path (const http::Request & req, http::Response & res, const std::string & dir,
+    const std::string & path, const HlsServeOptions & options);
 
-/* Answers @msg with @dir/@name: 200/206/416 for the file, 204 for a CORS
+/* Answers @req with @dir/@name: 200/206/416 for the file, 204 for a CORS
  * preflight, 400 for a bad name, 404 when missing, 405 for other methods,
  * 503 + Retry-After for a playlist caught half written (empty, or its last
  * line cut short), 500 on read errors
- * or files over 64 MiB. Called from a SoupServer handler. */
-void serve_hls_file (SoupServerMessage * msg, const std::string & dir, const std::string & name,
-    const HlsServeOptions & options);
+ * or files over 64 MiB. */
+void serve_hls_file (const http::Request & req, http::Response & res, const std::string & dir,
+    const std::string & name, const HlsServeOptions & options);
 
 }  // namespace castline::launcher

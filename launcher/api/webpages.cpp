@@ -1,6 +1,9 @@
 #include "api/webpages.h"
 
 #include "http/fileresponse.h"
+#include "http/replies.h"
+
+#include <libsoup/soup.h>
 #include "streams/streamstore.h"
 
 #include <glib.h>
@@ -39,27 +42,27 @@ constexpr WebType kWebTypes[] = {
 
 /* on every answer of ours, pages, files and errors alike */
 void
-add_common_headers (SoupMessageHeaders * h)
+add_common_headers (http::Headers & h)
 {
-  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
-  soup_message_headers_replace (h, "Referrer-Policy", "no-referrer");
+  h.set ("X-Content-Type-Options", "nosniff");
+  h.set ("Referrer-Policy", "no-referrer");
 }
 
 void
-reply_plain (SoupServerMessage * msg, guint status, const char *text)
+reply_plain (http::Response & res, guint status, const char *text)
 {
-  add_common_headers (soup_server_message_get_response_headers (msg));
-  reply_plain_text (msg, status, text);
+  add_common_headers (res.headers);
+  http::reply_plain_text (res, status, text);
 }
 
 /* If-Modified-Since counts only without If-None-Match (RFC 9110 13.2.2) */
 bool
-not_modified (SoupMessageHeaders * req, const std::string & etag, int64_t mtime_ns)
+not_modified (const http::Request & req, const std::string & etag, int64_t mtime_ns)
 {
-  const char *inm = soup_message_headers_get_one (req, "If-None-Match");
+  const char *inm = req.header ("If-None-Match");
   if (inm)
     return etag_matches (inm, etag);
-  const char *ims = soup_message_headers_get_one (req, "If-Modified-Since");
+  const char *ims = req.header ("If-Modified-Since");
   if (!ims)
     return false;
   g_autoptr (GDateTime) since = soup_date_time_new_from_http_string (ims);
@@ -179,85 +182,70 @@ WebPages::WebPages (const Config & config)
         hlsjs_path_.c_str (), kHlsJsName);
 }
 
-WebPages::~WebPages ()
-{
-  for (auto & [path, f] : cache_)
-    g_bytes_unref (f.content);
-}
+WebPages::~WebPages () = default;
 
 void
-WebPages::attach (SoupServer * server)
+WebPages::handle (const http::Request & req, http::Response & res)
 {
-  soup_server_add_handler (server, "/", on_request, this, nullptr);
-}
-
-void
-WebPages::on_request (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable *,
-    gpointer data)
-{
-  auto *self = static_cast<WebPages *> (data);
   constexpr std::string_view kUi = "/ui/";
-  std::string p = path;
+  const std::string & p = req.path;
   std::string file;
   bool follow_links = false;
   if (p.compare (0, kUi.size (), kUi) == 0) {
     std::string name = p.substr (kUi.size ());
     if (name == kHlsJsName) {
-      file = self->hlsjs_path_;
+      file = hlsjs_path_;
       follow_links = true;         /* a path the administrator chose */
     } else if (valid_ui_name (name) && web_content_type (name)) {
-      file = self->web_dir_ + G_DIR_SEPARATOR_S + name;
+      file = web_dir_ + G_DIR_SEPARATOR_S + name;
     }
   } else {
     std::string page = page_for_path (p);
     if (!page.empty ())
-      file = self->web_dir_ + G_DIR_SEPARATOR_S + page;
+      file = web_dir_ + G_DIR_SEPARATOR_S + page;
   }
   if (file.empty ()) {
-    reply_plain (msg, SOUP_STATUS_NOT_FOUND, "not found");
+    reply_plain (res, 404, "not found");
     return;
   }
-  const char *method = soup_server_message_get_method (msg);
-  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
-    soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Allow", kAllow);
-    reply_plain (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET or HEAD");
+  if (!req.is ("GET") && !req.is ("HEAD")) {
+    res.headers.set ("Allow", kAllow);
+    reply_plain (res, 405, "use GET or HEAD");
     return;
   }
-  self->serve (msg, file, follow_links);
+  serve (req, res, file, follow_links);
 }
 
 void
-WebPages::serve (SoupServerMessage * msg, const std::string & path, bool follow_links)
+WebPages::serve (const http::Request & req, http::Response & res, const std::string & path,
+    bool follow_links)
 {
   const CachedFile *f = load (path, follow_links);
   if (!f) {
-    reply_plain (msg, SOUP_STATUS_NOT_FOUND, "not found");
+    reply_plain (res, 404, "not found");
     return;
   }
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  http::Headers & h = res.headers;
   add_common_headers (h);
   const char *type = web_content_type (path);
   if (g_str_has_suffix (path.c_str (), ".html")) {
-    soup_message_headers_replace (h, "Content-Security-Policy", csp_.c_str ());
-    soup_message_headers_replace (h, "X-Frame-Options", "DENY");
+    h.set ("Content-Security-Policy", csp_);
+    h.set ("X-Frame-Options", "DENY");
   }
-  soup_message_headers_replace (h, "Cache-Control", "no-cache");
-  soup_message_headers_replace (h, "ETag", f->etag.c_str ());
+  h.set ("Cache-Control", "no-cache");
+  h.set ("ETag", f->etag);
   if (!f->last_modified.empty ())
-    soup_message_headers_replace (h, "Last-Modified", f->last_modified.c_str ());
-
-  if (not_modified (soup_server_message_get_request_headers (msg), f->etag, f->mtime_ns)) {
-    soup_server_message_set_status (msg, SOUP_STATUS_NOT_MODIFIED, nullptr);
+    h.set ("Last-Modified", f->last_modified);
+  if (not_modified (req, f->etag, f->mtime_ns)) {
+    res.status = 304;
     return;
   }
-  soup_message_headers_replace (h, "Content-Type", type ? type : "application/octet-stream");
-  if (g_str_equal (soup_server_message_get_method (msg), "HEAD")) {
-    /* libsoup sends no body for HEAD and keeps an explicit Content-Length */
-    soup_message_headers_set_content_length (h, g_bytes_get_size (f->content));
-  } else if (g_bytes_get_size (f->content) > 0) {    /* libsoup refuses empty GBytes */
-    soup_message_body_append_bytes (soup_server_message_get_response_body (msg), f->content);
-  }
-  soup_server_message_set_status (msg, SOUP_STATUS_OK, nullptr);
+  h.set ("Content-Type", type ? type : "application/octet-stream");
+  if (req.is ("HEAD"))
+    res.content_length = f->content.size ();
+  else
+    res.body = f->content;
+  res.status = 200;
 }
 
 const WebPages::CachedFile *
@@ -265,40 +253,33 @@ WebPages::load (const std::string & path, bool follow_links)
 {
   /* O_NOFOLLOW: a symlink in web_dir never leads out of it; O_NONBLOCK:
    * a FIFO does not hang the main context (it is refused below) */
-  Fd fd (open (path.c_str (), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
+  http::Fd fd (open (path.c_str (), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY
           | (follow_links ? 0 : O_NOFOLLOW)));
   struct stat st;
   if (fd.get () < 0 || fstat (fd.get (), &st) != 0 || !S_ISREG (st.st_mode)
       || st.st_size > kMaxFileSize) {
-    auto it = cache_.find (path);
-    if (it != cache_.end ()) {
-      g_bytes_unref (it->second.content);
-      cache_.erase (it);
-    }
+    cache_.erase (path);
     return nullptr;
   }
   int64_t mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
   CachedFile & f = cache_[path];
-  if (f.content && f.mtime_ns == mtime_ns && f.size == st.st_size && f.inode == st.st_ino)
+  if (f.content.get () && f.mtime_ns == mtime_ns && f.size == st.st_size && f.inode == st.st_ino)
     return &f;
 
-  GBytes *content = read_up_to (fd.get (), st.st_size);
-  if (content && g_bytes_get_size (content) != (gsize) st.st_size)
-    g_clear_pointer (&content, g_bytes_unref);   /* changed while read: not cached */
-  if (!content) {
-    g_bytes_unref (f.content);
+  http::Bytes content (http::read_up_to (fd.get (), st.st_size));
+  if (!content.get () || content.size () != (gsize) st.st_size) {
+    /* unreadable, or changed while read: not cached */
     cache_.erase (path);
     return nullptr;
   }
-  g_bytes_unref (f.content);
-  f.content = content;
+  f.content = std::move (content);
   f.mtime_ns = mtime_ns;
   f.size = st.st_size;
   f.inode = st.st_ino;
   /* from the content, so a file touched but unchanged still matches */
-  g_autofree gchar *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, content);
+  g_autofree gchar *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f.content.get ());
   f.etag = "\"" + std::string (sum, 32) + "\"";
-  f.last_modified = http_date (st.st_mtim.tv_sec);
+  f.last_modified = http::http_date (st.st_mtim.tv_sec);
   return &f;
 }
 

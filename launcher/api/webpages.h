@@ -14,7 +14,7 @@
 
 #include "config/config.h"
 
-#include <libsoup/soup.h>
+#include "http/message.h"
 
 #include <cstdint>
 #include <map>
@@ -49,22 +49,21 @@ class WebPages {
   WebPages (const WebPages &) = delete;
   WebPages & operator= (const WebPages &) = delete;
 
-  /* Takes "/" on server: the pages, /ui/, and 404 for any unknown path. */
-  void attach (SoupServer * server);
+  /* "/": the pages, /ui/, and 404 for any unknown path */
+  void handle (const http::Request & req, http::Response & res);
 
  private:
   struct CachedFile {
     int64_t mtime_ns = 0;
     int64_t size = -1;
     guint64 inode = 0;
-    GBytes *content = nullptr;     /* ref */
+    http::Bytes content;
     std::string etag;              /* "\"<hex>\"", from the content */
     std::string last_modified;     /* HTTP date of the mtime */
   };
 
-  static void on_request (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable *,
-      gpointer self);
-  void serve (SoupServerMessage * msg, const std::string & path, bool follow_links);
+  void serve (const http::Request & req, http::Response & res, const std::string & path,
+      bool follow_links);
   /* the file at path, read again if it changed; nullptr when it cannot be
    * read (missing, not a regular file, a symlink unless follow_links) */
   const CachedFile *load (const std::string & path, bool follow_links);

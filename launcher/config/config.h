@@ -73,6 +73,8 @@ struct Config {
 
   /* http://host:port or public_url, without a trailing slash */
   std::string base_url () const;
+  /* a stream's local HLS directory: <data_dir>/live/<id> */
+  std::string hls_dir (const std::string & id) const { return data_dir + "/live/" + id; }
 };
 
 /* The defaults, with the pipelines shipped in this tree. */

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <unistd.h>
 
-namespace castline::launcher {
+namespace castline::launcher::http {
 
 Fd::~Fd ()
 {
@@ -31,18 +31,6 @@ read_up_to (int fd, gsize size)
   return g_bytes_new_take (g_steal_pointer (&data), got);
 }
 
-void
-reply_plain_text (SoupServerMessage * msg, guint status, const char *text)
-{
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_replace (h, "Cache-Control", "no-cache");
-  soup_message_headers_replace (h, "X-Content-Type-Options", "nosniff");
-  std::string body = std::string (text) + "\n";
-  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
-      body.data (), body.size ());
-  soup_server_message_set_status (msg, status, nullptr);
-}
-
 std::string
 http_date (time_t t)
 {
@@ -53,4 +41,4 @@ http_date (time_t t)
   return s ? s : "";
 }
 
-}  // namespace castline::launcher
+}  // namespace castline::launcher::http

@@ -55,23 +55,23 @@ EventStream::EventStream (StreamManager & manager, const ViewerCounter & viewers
 
 EventStream::~EventStream ()
 {
-  /* before the server goes: its disconnect then closes the connections
-   * without calling back into us */
-  while (!clients_.empty ())
-    forget (clients_.begin ()->first, false);
+  /* before the server goes: its responses end without calling back */
+  for (auto & [out, client] : clients_)
+    client.out->set_closed_handler (nullptr);
 }
 
 size_t
 EventStream::count_of (const std::string & stream) const
 {
   size_t n = 0;
-  for (auto & [msg, c] : clients_)
+  for (auto & [out, c] : clients_)
     n += c.stream == stream;
   return n;
 }
 
 bool
-EventStream::serve (SoupServerMessage * msg, const std::string & id, std::string & refusal)
+EventStream::serve (const http::Request & req, http::Response & res, const std::string & id,
+    std::string & refusal)
 {
   if (clients_.size () >= kMaxClients) {
     refusal = "too many event streams: try again later";
@@ -82,24 +82,18 @@ EventStream::serve (SoupServerMessage * msg, const std::string & id, std::string
         + ": try again later";
     return false;
   }
-  soup_server_message_set_status (msg, 200, nullptr);
-  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-  soup_message_headers_set_content_type (h, "text/event-stream", nullptr);
-  soup_message_headers_replace (h, "Cache-Control", "no-store");
+  res.status = 200;
+  res.headers.set ("Content-Type", "text/event-stream");
+  res.headers.set ("Cache-Control", "no-store");
   /* nginx and its kind would hold the events back */
-  soup_message_headers_replace (h, "X-Accel-Buffering", "no");
-  /* an HTTP/1.0 client knows no chunks: the stream ends with the connection */
-  soup_message_headers_set_encoding (h, soup_server_message_get_http_version (msg) == SOUP_HTTP_1_0
-      ? SOUP_ENCODING_EOF : SOUP_ENCODING_CHUNKED);
-  /* what was written is dropped, not kept for the whole connection */
-  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
-
-  Client & c = clients_[msg];
-  c.msg = SOUP_SERVER_MESSAGE (g_object_ref (msg));
+  res.headers.set ("X-Accel-Buffering", "no");
+  std::shared_ptr<http::ResponseStream> out = res.start_stream ();
+  http::ResponseStream *key = out.get ();
+  out->set_closed_handler ([this, key] { clients_.erase (key); });
+  Client & c = clients_[key];
+  c.out = std::move (out);
   c.stream = id;
-  c.handlers[0] = g_signal_connect (msg, "wrote-body-data", G_CALLBACK (on_wrote), this);
-  c.handlers[1] = g_signal_connect (msg, "finished", G_CALLBACK (on_gone), this);
-  c.handlers[2] = g_signal_connect (msg, "disconnected", G_CALLBACK (on_gone), this);
+  c.peer = req.remote_host.empty () ? "?" : req.remote_host;
 
   gint64 now = g_get_monotonic_time ();
   if (!id.empty ()) {
@@ -110,7 +104,7 @@ EventStream::serve (SoupServerMessage * msg, const std::string & id, std::string
     for (auto & r : manager_.list ())
       if (r.state != StreamState::ended && r.state != StreamState::failed)
         send (c, sse ("state", stream_json_ (r)), now);
-    if (c.buffered == 0)
+    if (c.out->unsent () == 0)
       send (c, ": connected\n\n", now);
   }
   reap ();
@@ -122,73 +116,27 @@ EventStream::send (Client & c, const std::string & text, gint64 now_us)
 {
   if (c.too_slow)
     return;
-  if (c.buffered + text.size () > kMaxBuffered) {
+  if (c.out->unsent () + text.size () > kMaxBuffered) {
     c.too_slow = true;
     return;
   }
-  soup_message_body_append (soup_server_message_get_response_body (c.msg), SOUP_MEMORY_COPY,
-      text.data (), text.size ());
-  c.buffered += text.size ();
+  c.out->write (text);
   c.last_write_us = now_us;
-  soup_server_message_unpause (c.msg);
 }
 
 void
 EventStream::reap ()
 {
-  std::vector<SoupServerMessage *> slow;
-  for (auto & [msg, c] : clients_)
-    if (c.too_slow)
-      slow.push_back (msg);
-  for (SoupServerMessage *msg : slow) {
-    g_message ("event stream client %s reads too slowly (over %zu bytes unread): disconnected",
-        soup_server_message_get_remote_host (msg) ? soup_server_message_get_remote_host (msg) : "?",
-        kMaxBuffered);
-    /* shut the socket down: the pending write fails and libsoup finishes
-     * the message and closes the connection itself */
-    GSocket *socket = soup_server_message_get_socket (msg);
-    if (socket)
-      g_socket_shutdown (socket, TRUE, TRUE, nullptr);
-    else
-      soup_message_body_complete (soup_server_message_get_response_body (msg));
-    soup_server_message_unpause (msg);
-    forget (msg, false);
-  }
-}
-
-void
-EventStream::forget (SoupServerMessage * msg, bool in_signal)
-{
-  auto it = clients_.find (msg);
-  if (it == clients_.end ())
-    return;
-  for (gulong id : it->second.handlers)
-    g_signal_handler_disconnect (msg, id);
-  clients_.erase (it);
-  if (!in_signal) {
-    g_object_unref (msg);
-    return;
-  }
-  /* not in the middle of the message's own signal */
-  g_idle_add_full (G_PRIORITY_DEFAULT, [] (gpointer m) -> gboolean {
-        g_object_unref (m);
-        return G_SOURCE_REMOVE;
-      }, msg, nullptr);
-}
-
-void
-EventStream::on_wrote (SoupServerMessage * msg, guint size, gpointer data)
-{
-  auto *self = static_cast<EventStream *> (data);
-  auto it = self->clients_.find (msg);
-  if (it != self->clients_.end ())
-    it->second.buffered -= std::min<size_t> (size, it->second.buffered);
-}
-
-void
-EventStream::on_gone (SoupServerMessage * msg, gpointer data)
-{
-  static_cast<EventStream *> (data)->forget (msg, true);
+  std::vector<std::shared_ptr<http::ResponseStream>> slow;
+  for (auto & [out, c] : clients_)
+    if (c.too_slow) {
+      g_message ("event stream client %s reads too slowly (over %zu bytes unread): disconnected",
+          c.peer.c_str (), kMaxBuffered);
+      slow.push_back (c.out);
+    }
+  /* each one's closed handler forgets it */
+  for (auto & out : slow)
+    out->abort ();
 }
 
 void
@@ -196,7 +144,7 @@ EventStream::broadcast (const std::string & stream, const char *event, const std
     gint64 now_us)
 {
   std::string text = sse (event, data);
-  for (auto & [msg, c] : clients_)
+  for (auto & [out, c] : clients_)
     if (c.stream.empty () || c.stream == stream)
       send (c, text, now_us);
   reap ();
@@ -255,7 +203,7 @@ EventStream::tick (gint64 now_us)
   }
   last_stats_ = std::move (told);
 
-  for (auto & [msg, c] : clients_)
+  for (auto & [out, c] : clients_)
     if (now_us - c.last_write_us >= kKeepAliveUs)
       send (c, ": keep-alive\n\n", now_us);
   reap ();

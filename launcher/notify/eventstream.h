@@ -10,7 +10,7 @@
  *                    stream's branches when they change, at most once a
  *                    second
  * and a comment line every 15 s, so proxies keep the connection and a
- * vanished client is noticed (libsoup sees a closed connection only when
+ * vanished client is noticed (a server sees a closed connection only when
  * it writes). Bounded: kMaxPerStream clients of one stream (and of
  * /api/events), kMaxClients in all (503 past either), and a client that
  * leaves over kMaxBuffered bytes unread is disconnected.
@@ -20,7 +20,7 @@
 #include "streams/streammanager.h"
 #include "notify/viewercounter.h"
 
-#include <libsoup/soup.h>
+#include "http/message.h"
 
 #include <functional>
 #include <map>
@@ -46,8 +46,9 @@ class EventStream {
 
   /* Takes a GET as an event stream: of the stream id (known), or of all
    * streams when id is empty. false past the limits, with the reason (the
-   * caller answers 503); msg is untouched then. */
-  bool serve (SoupServerMessage * msg, const std::string & id, std::string & refusal);
+   * caller answers 503); res is untouched then. */
+  bool serve (const http::Request & req, http::Response & res, const std::string & id,
+      std::string & refusal);
 
   /* Once a second: viewers and stats events, keep-alives. */
   void tick (gint64 now_us);
@@ -56,11 +57,10 @@ class EventStream {
 
  private:
   struct Client {
-    SoupServerMessage *msg;        /* a reference of ours */
+    std::shared_ptr<http::ResponseStream> out;
     std::string stream;            /* "": all */
-    size_t buffered = 0;           /* appended, not yet written */
+    std::string peer;              /* the client's address, for the log */
     gint64 last_write_us = 0;
-    gulong handlers[3] = {};
     bool too_slow = false;         /* to be cut off (reap) */
   };
 
@@ -73,17 +73,12 @@ class EventStream {
   void send (Client & c, const std::string & text, gint64 now_us);
   /* cuts off the clients marked too_slow */
   void reap ();
-  /* forgets a client; in_signal: from one of its message's signals */
-  void forget (SoupServerMessage * msg, bool in_signal);
   size_t count_of (const std::string & stream) const;
-
-  static void on_wrote (SoupServerMessage * msg, guint size, gpointer self);
-  static void on_gone (SoupServerMessage * msg, gpointer self);
 
   StreamManager & manager_;
   const ViewerCounter & viewers_;
   std::function<std::string (const StreamRecord &)> stream_json_;
-  std::map<SoupServerMessage *, Client> clients_;
+  std::map<http::ResponseStream *, Client> clients_;
   std::map<std::string, unsigned> last_viewers_;     /* the last counts, non-zero only */
   std::map<std::string, std::string> last_stats_;    /* what was told, live streams only */
   std::shared_ptr<EventStream *> self_;              /* the event listener's way back */

@@ -1,5 +1,8 @@
 #include "streams/pipelinecatalog.h"
 
+#include "hls/abrladder.h"
+#include "streams/elementnames.h"
+
 #include <gst/gst.h>
 
 #include <algorithm>
@@ -77,9 +80,12 @@ has_free_sink_pad (GstElement * e)
 bool
 check_graph (const PipelineDescription & d, std::string & error)
 {
-  std::string desc = render_graph (d, { { "output", "hlssink2 name=out" },
-        { "stream_id", "check" }, { "ladder", "" }, { "video_parse", "identity" },
-        { "video_decode", "identity" } });
+  GraphValues values;
+  values.output = std::string ("hlssink2 name=") + names::kOutput;
+  values.stream_id = "check";
+  /* any codec's parser and decoder would do */
+  values.video_parse = values.video_decode = "identity";
+  std::string desc = render_graph (d, values);
   GError *err = nullptr;
   GstParseContext *ctx = gst_parse_context_new ();
   GstElement *bin = gst_parse_launch_full (desc.c_str (), ctx, GST_PARSE_FLAG_FATAL_ERRORS, &err);
@@ -101,7 +107,7 @@ check_graph (const PipelineDescription & d, std::string & error)
   }
   for (const std::string kind : { "video", "audio" }) {
     const auto & codecs = kind == "video" ? d.video_codecs : d.audio_codecs;
-    std::string entry = kind + "_in";
+    std::string entry = names::entry_for (kind);
     GstElement *e = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), entry.c_str ()) : nullptr;
     if (!codecs.empty () && (!e || !has_free_sink_pad (e)))
       error = "the graph needs an element named " + entry + " with a free sink pad (the header "
@@ -113,8 +119,8 @@ check_graph (const PipelineDescription & d, std::string & error)
   }
   if (d.ladder) {
     /* the rungs hang off these tees (AbrBuilder) */
-    for (const char *tee : { "video_raw", "audio_raw" }) {
-      if (g_str_equal (tee, "audio_raw") && d.audio_codecs.empty ())
+    for (const char *tee : { names::kVideoRawTee, names::kAudioRawTee }) {
+      if (tee == names::kAudioRawTee && d.audio_codecs.empty ())
         continue;
       GstElement *e = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), tee) : nullptr;
       if ((!e || g_strcmp0 (GST_OBJECT_NAME (gst_element_get_factory (e)), "tee") != 0)
@@ -124,7 +130,7 @@ check_graph (const PipelineDescription & d, std::string & error)
         gst_object_unref (e);
     }
   } else {
-    GstElement *out = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), "out") : nullptr;
+    GstElement *out = GST_IS_BIN (bin) ? gst_bin_get_by_name (GST_BIN (bin), names::kOutput) : nullptr;
     if (!out && error.empty ())
       error = "{output} must appear in the graph as is (it is named out)";
     if (out)
@@ -216,9 +222,19 @@ parse_pipeline_description (const std::string & name, const std::string & text,
   return check_graph (d, error);
 }
 
-std::string
-render_graph (const PipelineDescription & d, const std::map<std::string, std::string> & values)
+void
+GraphValues::set_video_codec (const std::string & codec)
 {
+  video_parse = video_parse_for (codec);
+  video_decode = video_decode_for (codec);
+}
+
+std::string
+render_graph (const PipelineDescription & d, const GraphValues & v)
+{
+  const std::map<std::string, std::string> values = { { "output", v.output },
+    { "stream_id", v.stream_id }, { "ladder", v.ladder }, { "video_parse", v.video_parse },
+    { "video_decode", v.video_decode } };
   std::string out;
   size_t pos = 0;
   while (true) {
@@ -315,6 +331,54 @@ PipelineCatalog::choose (const std::vector<std::string> & video_codecs,
     }
   }
   return nullptr;
+}
+
+
+const PipelineDescription *
+PipelineCatalog::select (const std::string & wanted_name, bool abr_default,
+    const std::vector<std::string> & video_codecs, const std::vector<std::string> & audio_codecs,
+    std::string & video_codec, std::string & audio_codec, unsigned & status,
+    std::string & reason) const
+{
+  /* abr_default: a publisher sending video, to a stream created without a
+   * pipeline, gets abr when abr takes its video */
+  std::string wanted = wanted_name;
+  const PipelineDescription *abr = find ("abr");
+  if (wanted.empty () && abr_default && abr
+      && std::any_of (video_codecs.begin (), video_codecs.end (),
+          [abr] (const std::string & c) { return abr->takes ("video", c); }))
+    wanted = "abr";
+  if (wanted.empty ()) {
+    const PipelineDescription *d = choose (video_codecs, audio_codecs, video_codec, audio_codec);
+    if (!d) {
+      status = 406;
+      reason = "no pipeline takes what the publisher sends";
+    }
+    return d;
+  }
+  const PipelineDescription *d = find (wanted);
+  if (!d) {
+    status = 500;
+    reason = "the stream's pipeline '" + wanted + "' is not loaded";
+    return nullptr;
+  }
+  auto first_taken = [] (const std::vector<std::string> & mine,
+      const std::vector<std::string> & offered) {
+    auto it = std::find_if (mine.begin (), mine.end (), [&offered] (const std::string & c) {
+          return std::find (offered.begin (), offered.end (), c) != offered.end ();
+        });
+    return it == mine.end () ? std::string () : *it;
+  };
+  std::string v = first_taken (d->video_codecs, video_codecs);
+  std::string a = first_taken (d->audio_codecs, audio_codecs);
+  if ((!d->video_codecs.empty () && v.empty ()) || (!d->audio_codecs.empty () && a.empty ())) {
+    status = 406;
+    reason = "pipeline " + d->name + " does not take what the publisher sends";
+    return nullptr;
+  }
+  video_codec = v;
+  audio_codec = a;
+  return d;
 }
 
 }  // namespace castline::launcher

@@ -41,10 +41,20 @@ struct PipelineDescription {
 bool parse_pipeline_description (const std::string & name, const std::string & text,
     PipelineDescription & out, std::string & error);
 
-/* The graph with its placeholders replaced; values must hold every
- * placeholder the graph uses. */
-std::string render_graph (const PipelineDescription & d,
-    const std::map<std::string, std::string> & values);
+/* What a graph's placeholders become. */
+struct GraphValues {
+  std::string output;              /* {output}: the HLS sink, named out */
+  std::string stream_id;           /* {stream_id} */
+  std::string ladder;              /* {ladder}: "" until the rungs are known (AbrBuilder) */
+  std::string video_parse;         /* {video_parse}, {video_decode}: set_video_codec */
+  std::string video_decode;
+
+  /* {video_parse} and {video_decode} for the input's codec (h264, vp8, vp9) */
+  void set_video_codec (const std::string & codec);
+};
+
+/* The graph with its placeholders replaced. */
+std::string render_graph (const PipelineDescription & d, const GraphValues & values);
 
 class PipelineCatalog {
  public:
@@ -61,6 +71,17 @@ class PipelineCatalog {
   const PipelineDescription *choose (const std::vector<std::string> & video_codecs,
       const std::vector<std::string> & audio_codecs, std::string & video_codec,
       std::string & audio_codec) const;
+  /* The description a stream gets: `wanted` (the stream's own, or "" to
+   * choose), or with abr_default "abr" for a publisher sending video abr
+   * takes; then the codecs the publisher is to send, of those offered (the
+   * description's own order decides: abr takes H.264 first, passed
+   * through, over a browser's VP8 listed before it). nullptr with the
+   * refusal: 500 for a wanted description that is not loaded, 406 when it
+   * takes nothing offered. */
+  const PipelineDescription *select (const std::string & wanted, bool abr_default,
+      const std::vector<std::string> & video_codecs, const std::vector<std::string> & audio_codecs,
+      std::string & video_codec, std::string & audio_codec, unsigned & status,
+      std::string & reason) const;
   const std::map<std::string, PipelineDescription> & all () const { return descriptions_; }
 
  private:

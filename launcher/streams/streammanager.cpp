@@ -17,24 +17,6 @@ StreamManager::~StreamManager ()
       g_source_remove (i.timer);
 }
 
-std::string
-session_prefix (unsigned n)
-{
-  return n <= 1 ? "" : "s" + std::to_string (n) + "-";
-}
-
-namespace {
-
-/* recorders_'s key: a session's recording may still be written when the
- * stream's next session starts */
-std::string
-recorder_key (const std::string & id, unsigned session_number)
-{
-  return id + "/" + std::to_string (session_number);
-}
-
-}  // namespace
-
 bool
 StreamManager::init (std::vector<std::string> & warnings, std::string & error)
 {
@@ -55,6 +37,8 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
     s3.apply_environment ();
     recording_s3_ = std::make_shared<castline::s3::S3Client> (std::move (s3));
   }
+  recordings_ = std::make_unique<Recordings> (config_, store_, recording_s3_);
+  recordings_->set_idle_callback ([this] { check_shutdown_done (); });
   if (!catalog_.load (config_.pipeline_dirs, warnings)) {
     error = "no usable pipeline description in";
     for (auto & d : config_.pipeline_dirs)
@@ -117,59 +101,19 @@ StreamManager::check_publisher (const std::string & id, const std::string & key)
 }
 
 LiveStream *
-StreamManager::go_live (const std::string & id, const std::string & ingest,
-    const std::vector<std::string> & video_codecs, const std::vector<std::string> & audio_codecs,
-    const std::function<void (LiveStream &)> & before_start, Refusal & refusal)
+StreamManager::admit (const std::string & id, const std::string & key,
+    std::unique_ptr<Ingest> ingest, Refusal & refusal)
 {
+  refusal = check_publisher (id, key);
+  if (refusal.status)
+    return nullptr;
   auto r = store_.get (id);
-  if (!r) {
-    refusal = { 404, "unknown stream" };
-    return nullptr;
-  }
-  if (live_.count (id)) {
-    refusal = { 409, "the stream already has a publisher" };
-    return nullptr;
-  }
-  const PipelineDescription *d = nullptr;
+  const PublisherMedia & media = ingest->media ();
   std::string v, a;
-  /* abr_default: a publisher sending video, to a stream created without a
-   * pipeline, gets abr when abr takes its video */
-  std::string wanted = r->pipeline;
-  const PipelineDescription *abr = catalog_.find ("abr");
-  if (wanted.empty () && config_.abr_default && abr
-      && std::any_of (video_codecs.begin (), video_codecs.end (),
-          [abr] (const std::string & c) { return abr->takes ("video", c); }))
-    wanted = "abr";
-  if (!wanted.empty ()) {
-    d = catalog_.find (wanted);
-    if (!d) {
-      refusal = { 500, "the stream's pipeline '" + wanted + "' is not loaded" };
-      return nullptr;
-    }
-    /* the description's own order decides among what is offered (abr: H.264
-     * first, passed through, over a browser's VP8 listed before it) */
-    auto first_taken = [d] (const char *kind, const std::vector<std::string> & offered) {
-      const auto & mine = std::string (kind) == "video" ? d->video_codecs : d->audio_codecs;
-      auto it = std::find_if (mine.begin (), mine.end (), [&offered] (const std::string & c) {
-            return std::find (offered.begin (), offered.end (), c) != offered.end ();
-          });
-      return it == mine.end () ? std::string () : *it;
-    };
-    v = first_taken ("video", video_codecs);
-    a = first_taken ("audio", audio_codecs);
-    bool video_ok = d->video_codecs.empty () || !v.empty ();
-    bool audio_ok = d->audio_codecs.empty () || !a.empty ();
-    if (!video_ok || !audio_ok) {
-      refusal = { 406, "pipeline " + d->name + " does not take what the publisher sends" };
-      return nullptr;
-    }
-  } else {
-    d = catalog_.choose (video_codecs, audio_codecs, v, a);
-    if (!d) {
-      refusal = { 406, "no pipeline takes what the publisher sends" };
-      return nullptr;
-    }
-  }
+  const PipelineDescription *d = catalog_.select (r->pipeline, config_.abr_default,
+      media.video_codecs, media.audio_codecs, v, a, refusal.status, refusal.reason);
+  if (!d)
+    return nullptr;
 
   /* after an interruption: the next session */
   auto interruption = interrupted_.find (id);
@@ -187,27 +131,34 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
   out.s3_client = recording_s3_;       /* the master playlist of an abr stream, too */
   StreamPipeline::Listener l;
   l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };
-  l.publisher_lost = [this, id] (const std::string & reason) { on_publisher_lost (id, reason); };
+  l.idle = [this, id] (const std::string & reason) { on_publisher_lost (id, reason); };
   std::string error;
   auto pipeline = StreamPipeline::create (*d, id, out, l, error);
   if (!pipeline) {
     refusal = { 500, error };
     return nullptr;
   }
-  std::string recorder = recorder_key (id, session);
+  Ingest::Hooks hooks;
+  hooks.publisher_lost = [this, id, which = ingest->session ()] (const std::string & reason,
+      bool media_ended) { lose_publisher (id, which, reason, media_ended); };
+  if (!ingest->attach (*pipeline, v, a, std::move (hooks), error)) {
+    refusal = { 500, error };
+    return nullptr;
+  }
+  Ingest *asked = ingest.get ();
+  pipeline->set_keyframe_request ([asked] { asked->request_keyframe (); });
   if (r->record)
-    start_recording (id, session, *pipeline);
+    recordings_->start (id, session, *pipeline);
   LiveStream & ls = live_[id];
   ls.session_number = session;
+  ls.ingest = std::move (ingest);
   ls.pipeline = std::move (pipeline);
   ls.pipeline_name = d->name;
   ls.video_codec = v;
   ls.audio_codec = a;
-  if (before_start)
-    before_start (ls);
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
-    recorders_.erase (recorder);
+    recordings_->drop (id, session);
     refusal = { 500, error };
     return nullptr;
   }
@@ -217,17 +168,24 @@ StreamManager::go_live (const std::string & id, const std::string & ingest,
     drop_interruption (id);
   else
     r->started_at = g_get_real_time ();
-  r->ingest = ingest;
+  r->ingest = ls.ingest->kind ();
   r->pipeline = d->name;
   set_state (*r, StreamState::live, "");
   g_message ("stream %s is live%s (%s, pipeline %s, session %u)", id.c_str (),
-      resumed ? " again" : "", ingest.c_str (), d->name.c_str (), session);
+      resumed ? " again" : "", r->ingest.c_str (), d->name.c_str (), session);
   emit (resumed ? "stream.resumed" : "stream.started", *r);
   return &ls;
 }
 
 LiveStream *
 StreamManager::live (const std::string & id)
+{
+  auto it = live_.find (id);
+  return it == live_.end () ? nullptr : &it->second;
+}
+
+const LiveStream *
+StreamManager::live (const std::string & id) const
 {
   auto it = live_.find (id);
   return it == live_.end () ? nullptr : &it->second;
@@ -250,7 +208,7 @@ StreamManager::abandon (const std::string & id)
     return;
   unsigned session = it->second.session_number;
   live_.erase (it);
-  recorders_.erase (recorder_key (id, session));
+  recordings_->drop (id, session);
   auto r = store_.get (id);
   if (!r)
     return;
@@ -287,13 +245,14 @@ StreamManager::end (const std::string & id)
 
 void
 StreamManager::lose_publisher (const std::string & id, const std::string & session,
-    const std::string & reason)
+    const std::string & reason, bool media_ended)
 {
   LiveStream *ls = live (id);
-  if (!ls || (!session.empty () && ls->session != session))
+  if (!ls || ls->ingest->session () != session)
     return;                            /* a session that is over already */
   on_publisher_lost (id, reason);
-  ls->pipeline->stop (config_.shutdown_timeout);
+  if (!media_ended)
+    ls->pipeline->stop (config_.shutdown_timeout);
 }
 
 void
@@ -388,77 +347,10 @@ StreamManager::emit (const char *type, const StreamRecord & r)
     l (e);
 }
 
-/* Every HLS output of the pipeline is recorded: the single sink `out`, or
- * one sink per rung of an abr pipeline (made on a streaming thread at the
- * input's first caps: the hook then runs there, before the sink gets
- * data). Each writes segment%05d.ts next to its index.m3u8. */
 void
-StreamManager::start_recording (const std::string & id, unsigned session_number,
-    StreamPipeline & pipeline)
+StreamManager::add_recording_listener (Recordings::Listener listener)
 {
-  std::string prefix = session_prefix (session_number);
-  auto recorder = std::make_unique<Recorder> (id, recording_s3_, config_.record_mp4, prefix);
-  if (config_.s3.enabled ())
-    recorder->set_root ("", config_.s3.key_prefix + id + "/");
-  else
-    recorder->set_root (hls_dir (id), "");
-  recorder->follow (pipeline.pipeline ());
-  /* the recorder outlives the pipeline's streaming threads (it goes once
-   * the pipeline is at NULL and its VODs are written) */
-  Recorder *rec = recorder.get ();
-  pipeline.set_output_hook ([rec, prefix] (const HlsOutput & out) {
-        RecordedOutput o;
-        o.name = out.name;
-        o.sink = out.sink;
-        o.dir = out.key_prefix.empty () ? out.dir : "";
-        o.key_prefix = out.key_prefix;
-        o.segment_name = [prefix] (guint n) {
-          g_autofree gchar *name = g_strdup_printf ("segment%05u.ts", n);
-          return prefix + name;
-        };
-        rec->attach (std::move (o));
-      });
-  recorders_[recorder_key (id, session_number)] = std::move (recorder);
-}
-
-void
-StreamManager::on_recorded (const std::string & recorder, const std::string & id,
-    std::vector<RecordingRecord> recordings)
-{
-  std::string error;
-  std::vector<RecordingRecord> stored;
-  for (auto & rec : recordings) {
-    if (store_.add_recording (rec, error))
-      stored.push_back (rec);
-    else
-      g_warning ("stream %s: cannot store its recording %s: %s", id.c_str (), rec.name.c_str (),
-          error.c_str ());
-  }
-  auto r = store_.get (id);
-  if (r && !stored.empty ()) {
-    g_message ("stream %s: recording ready (%zu file%s)", id.c_str (), stored.size (),
-        stored.size () == 1 ? "" : "s");
-    for (auto & l : recording_listeners_)
-      l (*r, stored);
-  }
-  /* the recorder is in the middle of its own callback: drop it afterwards */
-  auto it = recorders_.find (recorder);
-  if (it != recorders_.end ()) {
-    Recorder *doomed = it->second.release ();
-    recorders_.erase (it);
-    g_idle_add_full (G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
-          delete static_cast<Recorder *> (data);
-          return G_SOURCE_REMOVE;
-        }, doomed, nullptr);
-  }
-  check_shutdown_done ();
-}
-
-void
-StreamManager::add_recording_listener (
-    std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)> listener)
-{
-  recording_listeners_.push_back (std::move (listener));
+  recordings_->add_listener (std::move (listener));
 }
 
 void
@@ -490,12 +382,7 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
       }, doomed, nullptr);
   /* the pipeline is at NULL: every segment it closed is known (a failed
    * stream's too) */
-  std::string recorder = recorder_key (id, session);
-  auto rec = recorders_.find (recorder);
-  if (rec != recorders_.end ())
-    rec->second->finish ([this, recorder, id] (std::vector<RecordingRecord> recordings) {
-          on_recorded (recorder, id, std::move (recordings));
-        });
+  recordings_->finish (id, session);
   check_shutdown_done ();
 }
 
@@ -504,7 +391,7 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
 void
 StreamManager::check_shutdown_done ()
 {
-  if (shutting_down_ && live_.empty () && recorders_.empty () && shutdown_done_) {
+  if (shutting_down_ && live_.empty () && recordings_->idle () && shutdown_done_) {
     auto done = std::move (shutdown_done_);
     shutdown_done_ = nullptr;
     /* after the idle above, so the pipelines are gone first */
@@ -515,12 +402,6 @@ StreamManager::check_shutdown_done ()
         }, new std::function<void ()> (std::move (done)),
         [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
   }
-}
-
-std::string
-StreamManager::hls_dir (const std::string & id) const
-{
-  return config_.data_dir + "/live/" + id;
 }
 
 std::string
@@ -558,7 +439,7 @@ StreamManager::shutdown (std::function<void ()> done)
   }
   for (auto & [id, ls] : live_)
     ls.stop_requested = true;
-  if (live_.empty () && recorders_.empty ()) {
+  if (live_.empty () && recordings_->idle ()) {
     done ();
     return;
   }

@@ -200,25 +200,19 @@ StreamStore::open (const std::string & path, std::string & error)
 bool
 StreamStore::insert (const StreamRecord & r, std::string & error)
 {
-  std::string sql = std::string ("INSERT INTO streams (") + kColumns
-      + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-  Stmt s = prepare (db_, sql.c_str ());
-  if (!s) {
-    error = sqlite3_errmsg (db_);
-    return false;
-  }
-  bind (s.get (), r);
-  if (sqlite3_step (s.get ()) != SQLITE_DONE) {
-    error = sqlite3_errmsg (db_);
-    return false;
-  }
-  return true;
+  return write ("INSERT", r, error);
 }
 
 bool
 StreamStore::save (const StreamRecord & r, std::string & error)
 {
-  std::string sql = std::string ("REPLACE INTO streams (") + kColumns
+  return write ("REPLACE", r, error);
+}
+
+bool
+StreamStore::write (const char *verb, const StreamRecord & r, std::string & error)
+{
+  std::string sql = std::string (verb) + " INTO streams (" + kColumns
       + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
   Stmt s = prepare (db_, sql.c_str ());
   if (!s) {

@@ -74,6 +74,9 @@ class StreamStore {
   std::vector<RecordingRecord> recordings (const std::string & stream_id) const;
 
  private:
+  /* verb: INSERT (a new id) or REPLACE (by id) */
+  bool write (const char *verb, const StreamRecord & r, std::string & error);
+
   sqlite3 *db_ = nullptr;
 };
 

@@ -1,8 +1,10 @@
-/* serve_hls_file over real HTTP: a SoupServer on a loopback port in its own
+/* serve_hls_file over real HTTP, through the launcher's own server adapter
+ * (http/soup/soupserver.h): a SoupServer on a loopback port in its own
  * thread serves a temporary directory, the tests ask it with a synchronous
  * SoupSession (and a raw socket where libsoup's client would hide what the
  * server sent). */
 #include "api/hlsfiles.h"
+#include "http/soup/soupserver.h"
 #include "serverthread.h"
 
 #include <gio/gio.h>
@@ -38,8 +40,15 @@ class TestServer {
   explicit TestServer (std::vector<Route> routes)
       : routes_ (std::move (routes)),
         thread_ ("hls-server", [this] (SoupServer * server) {
-              for (Route & r : routes_)
-                soup_server_add_handler (server, r.prefix.c_str (), on_request, &r, nullptr);
+              for (const Route & r : routes_)
+                router_.add (r.prefix, [&r] (const http::Request & req, http::Response & res) {
+                      std::string rest = req.path.substr (r.prefix.size ());
+                      if (r.folders)
+                        serve_hls_path (req, res, r.dir, rest, r.options);
+                      else
+                        serve_hls_file (req, res, r.dir, rest, r.options);
+                    });
+              http::attach_router (server, router_);
             })
   {
   }
@@ -47,19 +56,8 @@ class TestServer {
   guint port () const { return thread_.port (); }
 
  private:
-  static void
-  on_request (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable *,
-      gpointer data)
-  {
-    /* as the launcher's router: SoupServer hands over the path decoded */
-    auto *route = static_cast<Route *> (data);
-    if (route->folders)
-      serve_hls_path (msg, route->dir, path + route->prefix.size (), route->options);
-    else
-      serve_hls_file (msg, route->dir, path + route->prefix.size (), route->options);
-  }
-
   std::vector<Route> routes_;
+  http::Router router_;
   ServerThread thread_;
 };
 

@@ -181,7 +181,9 @@ GST_START_TEST (test_shipped_pipelines_load)
   fail_unless (cat.choose ({}, { "opus" }, v, a)->name == "audio-only");
   fail_unless (cat.choose ({ "av1" }, { "opus" }, v, a) == nullptr);
 
-  std::string g = render_graph (*cat.find ("passthrough"), { { "output", "hlssink2 name=out" } });
+  GraphValues values;
+  values.output = "hlssink2 name=out";
+  std::string g = render_graph (*cat.find ("passthrough"), values);
   fail_unless (g.find ("{") == std::string::npos);
   fail_unless (g.find ("hlssink2 name=out") != std::string::npos);
 }

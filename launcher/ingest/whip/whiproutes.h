@@ -1,4 +1,4 @@
-/* castline-launcher: WHIP (RFC 9725) on the launcher's server.
+/* castline-launcher: WHIP (RFC 9725) over the launcher's HTTP.
  *   POST    /whip/{id}            SDP offer, Bearer stream key -> 201 answer,
  *                                 Location /whip/{id}/{session}
  *   PATCH   /whip/{id}/{session}  trickle ICE (application/trickle-ice-sdpfrag) -> 204
@@ -6,27 +6,34 @@
  *   OPTIONS                       CORS preflight, Accept-Post: application/sdp
  * Refusals: 400 bad offer, 401 wrong key, 404 unknown session, 406 no
  * codec a pipeline takes, 409 already live or ended, 413 offer too big,
- * 415 wrong content type, 503 + Retry-After at the live stream limit.
+ * 415 wrong content type, 503 + Retry-After at the live stream limit or
+ * while the daemon shuts down. The publisher is admitted as any other
+ * (StreamManager::admit); the answer is sent once ICE gathering is done.
  * Main context. */
 #pragma once
 
+#include "http/message.h"
 #include "streams/streammanager.h"
-
-#include <libsoup/soup.h>
 
 namespace castline::launcher {
 
 class WhipRoutes {
  public:
-  WhipRoutes (StreamManager & manager, SoupServer * server);
+  explicit WhipRoutes (StreamManager & manager) : manager_ (manager) {}
+
+  /* everything under /whip */
+  void handle (const http::Request & req, http::Response & res);
 
  private:
-  static void on_whip (SoupServer *, SoupServerMessage *, const char *path, GHashTable *,
-      gpointer);
-  void post (SoupServerMessage * msg, const std::string & id);
-  void add_cors (SoupServerMessage * msg) const;
+  void post (const http::Request & req, http::Response & res, const std::string & id);
+  void session (const http::Request & req, http::Response & res, const std::string & id,
+      const std::string & session);
 
   StreamManager & manager_;
 };
+
+/* RFC 9725 4.6: the Link header of a STUN/TURN server (as the
+ * configuration's ice_servers name them), or "" for one it cannot say */
+std::string ice_server_link (const std::string & url);
 
 }  // namespace castline::launcher

@@ -19,21 +19,21 @@
  * event stream may last for hours). Main context. */
 #pragma once
 
-#include "http/httpconnstream.h"
+#include "http/soup/soupconnstream.h"
 
 #include <libsoup/soup.h>
 
 #include <map>
 #include <string>
 
-namespace castline::launcher {
+namespace castline::launcher::http {
 
-class HttpListener {
+class SoupListener {
  public:
-  HttpListener (SoupServer * server, guint idle_timeout_s, guint scan_interval_ms = 2000);
-  ~HttpListener ();
-  HttpListener (const HttpListener &) = delete;
-  HttpListener & operator= (const HttpListener &) = delete;
+  SoupListener (SoupServer * server, guint idle_timeout_s, guint scan_interval_ms = 2000);
+  ~SoupListener ();
+  SoupListener (const SoupListener &) = delete;
+  SoupListener & operator= (const SoupListener &) = delete;
 
   /* Listens on host (an IP address, or "localhost") and port (0: any). */
   bool listen (const std::string & host, int port, std::string & error);
@@ -70,4 +70,4 @@ class HttpListener {
   std::map<std::string, Connection> connections_;
 };
 
-}  // namespace castline::launcher
+}  // namespace castline::launcher::http

@@ -1,4 +1,4 @@
-/* castline-launcher: the GIOStream HttpListener hands libsoup for each
+/* castline-launcher: the GIOStream SoupListener hands libsoup for each
  * accepted TCP connection, so that libsoup 3.2 can keep connections
  * alive without leaking them.
  *

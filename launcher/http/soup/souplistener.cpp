@@ -1,10 +1,10 @@
-#include "http/httplistener.h"
+#include "http/soup/souplistener.h"
 
 #include <gio/gunixsocketaddress.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
-namespace castline::launcher {
+namespace castline::launcher::http {
 
 namespace {
 
@@ -39,7 +39,7 @@ give_server_a_listener (SoupServer * server, std::string & error)
 
 }  // namespace
 
-HttpListener::HttpListener (SoupServer * server, guint idle_timeout_s, guint scan_interval_ms)
+SoupListener::SoupListener (SoupServer * server, guint idle_timeout_s, guint scan_interval_ms)
     : server_ (server), service_ (g_socket_service_new ()),
       idle_timeout_us_ ((gint64) idle_timeout_s * G_USEC_PER_SEC)
 {
@@ -52,12 +52,12 @@ HttpListener::HttpListener (SoupServer * server, guint idle_timeout_s, guint sca
   handlers_[2] = g_signal_connect (server, "request-aborted", G_CALLBACK (on_request_done),
       this);
   timer_ = g_timeout_add (scan_interval_ms, [] (gpointer self) -> gboolean {
-        static_cast<HttpListener *> (self)->scan ();
+        static_cast<SoupListener *> (self)->scan ();
         return G_SOURCE_CONTINUE;
       }, this);
 }
 
-HttpListener::~HttpListener ()
+SoupListener::~SoupListener ()
 {
   g_source_remove (timer_);
   for (gulong id : handlers_)
@@ -71,9 +71,9 @@ HttpListener::~HttpListener ()
 }
 
 void
-HttpListener::on_stream_gone (gpointer data, GObject * stream)
+SoupListener::on_stream_gone (gpointer data, GObject * stream)
 {
-  auto *self = static_cast<HttpListener *> (data);
+  auto *self = static_cast<SoupListener *> (data);
   for (auto it = self->connections_.begin (); it != self->connections_.end (); ++it) {
     if (G_OBJECT (it->second.stream) == stream) {
       self->connections_.erase (it);
@@ -83,14 +83,14 @@ HttpListener::on_stream_gone (gpointer data, GObject * stream)
 }
 
 void
-HttpListener::forget (std::map<std::string, Connection>::iterator it)
+SoupListener::forget (std::map<std::string, Connection>::iterator it)
 {
   g_object_weak_unref (G_OBJECT (it->second.stream), on_stream_gone, this);
   connections_.erase (it);
 }
 
 bool
-HttpListener::listen (const std::string & host, int port, std::string & error)
+SoupListener::listen (const std::string & host, int port, std::string & error)
 {
   g_autoptr (GInetAddress) addr = host == "localhost"
       ? g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4)
@@ -115,10 +115,10 @@ HttpListener::listen (const std::string & host, int port, std::string & error)
 }
 
 gboolean
-HttpListener::on_incoming (GSocketService *, GSocketConnection * connection, GObject *,
+SoupListener::on_incoming (GSocketService *, GSocketConnection * connection, GObject *,
     gpointer data)
 {
-  auto *self = static_cast<HttpListener *> (data);
+  auto *self = static_cast<SoupListener *> (data);
   g_autoptr (GSocketAddress) local = g_socket_connection_get_local_address (connection, nullptr);
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection,
       nullptr);
@@ -145,15 +145,15 @@ HttpListener::on_incoming (GSocketService *, GSocketConnection * connection, GOb
   return TRUE;
 }
 
-HttpListener::Connection *
-HttpListener::find (SoupServerMessage * msg)
+SoupListener::Connection *
+SoupListener::find (SoupServerMessage * msg)
 {
   auto it = connections_.find (address_key (soup_server_message_get_remote_address (msg)));
   return it == connections_.end () ? nullptr : &it->second;
 }
 
 void
-HttpListener::on_request_started (SoupServer *, SoupServerMessage * msg, gpointer data)
+SoupListener::on_request_started (SoupServer *, SoupServerMessage * msg, gpointer data)
 {
   /* emitted for the first message as soon as the connection is taken,
    * before the client sent anything, and for the next ones at their first
@@ -162,18 +162,18 @@ HttpListener::on_request_started (SoupServer *, SoupServerMessage * msg, gpointe
 }
 
 void
-HttpListener::on_got_headers (SoupServerMessage * msg, gpointer data)
+SoupListener::on_got_headers (SoupServerMessage * msg, gpointer data)
 {
-  if (Connection *c = static_cast<HttpListener *> (data)->find (msg))
+  if (Connection *c = static_cast<SoupListener *> (data)->find (msg))
     c->in_request = true;
 }
 
 void
-HttpListener::on_request_done (SoupServer *, SoupServerMessage * msg, gpointer data)
+SoupListener::on_request_done (SoupServer *, SoupServerMessage * msg, gpointer data)
 {
   /* libsoup either closes the connection now or waits for its next
    * request: from here an EOF is a client that left between requests */
-  if (Connection *c = static_cast<HttpListener *> (data)->find (msg)) {
+  if (Connection *c = static_cast<SoupListener *> (data)->find (msg)) {
     c->in_request = false;
     c->waiting_since_us = g_get_monotonic_time ();
     castline_http_conn_stream_set_between_requests (c->stream);
@@ -181,7 +181,7 @@ HttpListener::on_request_done (SoupServer *, SoupServerMessage * msg, gpointer d
 }
 
 void
-HttpListener::scan ()
+SoupListener::scan ()
 {
   gint64 now = g_get_monotonic_time ();
   for (auto & [key, c] : connections_) {
@@ -194,4 +194,4 @@ HttpListener::scan ()
   }
 }
 
-}  // namespace castline::launcher
+}  // namespace castline::launcher::http

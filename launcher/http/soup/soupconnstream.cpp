@@ -1,4 +1,4 @@
-#include "http/httpconnstream.h"
+#include "http/soup/soupconnstream.h"
 
 #include <sys/socket.h>
 

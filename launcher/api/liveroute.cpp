@@ -1,0 +1,33 @@
+#include "api/liveroute.h"
+
+#include "api/hlsfiles.h"
+#include "http/replies.h"
+
+namespace castline::launcher {
+
+void
+LiveRoute::handle (const http::Request & req, http::Response & res)
+{
+  std::string id, file;
+  if (!http::split_path (req.path, "/live/", id, file) || !valid_stream_id (id)) {
+    http::reply_error (res, 400, "not a stream id");
+    return;
+  }
+  HlsServeOptions options;
+  options.cors_origin = manager_.config ().cors_origin;
+  /* file, or rung/file of an abr stream */
+  serve_hls_path (req, res, manager_.hls_dir (id), file, options);
+  if (!req.is ("GET") || (res.status != 200 && res.status != 206)
+      || !g_str_has_suffix (file.c_str (), ".m3u8"))
+    return;
+  gint64 now = g_get_monotonic_time ();
+  const char *viewer = req.param ("viewer");
+  if (viewer && ViewerCounter::valid_viewer_id (viewer)) {
+    viewers_.heartbeat (id, viewer, now);
+    return;
+  }
+  const char *ua = req.header ("User-Agent");
+  viewers_.playlist_request (id, req.remote_host, ua ? ua : "", now);
+}
+
+}  // namespace castline::launcher

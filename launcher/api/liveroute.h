@@ -1,0 +1,27 @@
+/* castline-launcher: GET /live/{id}/{file} and /live/{id}/{rung}/{file}:
+ * the HLS a stream writes into the data directory (api/hlsfiles), and the
+ * viewers it counts: a player polling a playlist is one (the one its
+ * heartbeats name when it says which with ?viewer=, as the watch page
+ * does, so a player that does both counts once; else its address and
+ * User-Agent). Main context. */
+#pragma once
+
+#include "http/message.h"
+#include "notify/viewercounter.h"
+#include "streams/streammanager.h"
+
+namespace castline::launcher {
+
+class LiveRoute {
+ public:
+  LiveRoute (const StreamManager & manager, ViewerCounter & viewers)
+      : manager_ (manager), viewers_ (viewers) {}
+
+  void handle (const http::Request & req, http::Response & res);
+
+ private:
+  const StreamManager & manager_;
+  ViewerCounter & viewers_;
+};
+
+}  // namespace castline::launcher

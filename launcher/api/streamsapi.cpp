@@ -1,0 +1,205 @@
+#include "api/streamsapi.h"
+
+#include "api/adminauth.h"
+#include "http/replies.h"
+#include "notify/webhooks.h"
+#include "streams/streamjson.h"
+
+#include <json-glib/json-glib.h>
+
+namespace castline::launcher {
+
+namespace {
+
+constexpr gsize kMaxBody = 64 * 1024;
+constexpr size_t kMaxTitle = 200;
+
+/* one member of a create body; false with the reason */
+bool
+take_member (const char *name, JsonNode * v, CreateRequest & out, std::string & reason)
+{
+  if (g_str_equal (name, "record")) {
+    if (JSON_NODE_HOLDS_NULL (v))
+      return true;
+    if (!JSON_NODE_HOLDS_VALUE (v) || json_node_get_value_type (v) != G_TYPE_BOOLEAN) {
+      reason = "'record' must be true or false";
+      return false;
+    }
+    out.record = json_node_get_boolean (v);
+    return true;
+  }
+  bool is_string = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING;
+  if (!is_string && !JSON_NODE_HOLDS_NULL (v)) {
+    reason = std::string ("'") + name + "' must be a string";
+    return false;
+  }
+  std::string value = is_string ? json_node_get_string (v) : "";
+  if (g_str_equal (name, "title")) {
+    if (value.size () > kMaxTitle) {
+      reason = "title is longer than 200 bytes";
+      return false;
+    }
+    out.title = value;
+  } else if (g_str_equal (name, "pipeline")) {
+    out.pipeline = value;
+  } else if (g_str_equal (name, "scheduled_at")) {
+    if (value.empty ())
+      return true;
+    g_autoptr (GDateTime) t = g_date_time_new_from_iso8601 (value.c_str (), nullptr);
+    if (!t) {
+      reason = "scheduled_at must be an ISO 8601 date and time with a zone";
+      return false;
+    }
+    out.scheduled_at = g_date_time_to_unix (t) * G_USEC_PER_SEC;
+  } else {
+    reason = std::string ("unknown field '") + name
+        + "' (known: title, pipeline, scheduled_at, record)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool
+parse_create_request (const http::Request & req, CreateRequest & out, unsigned & status,
+    std::string & reason)
+{
+  out = CreateRequest ();
+  std::string_view body = req.body.view ();
+  if (body.size () > kMaxBody) {
+    status = 413;
+    reason = "the body is over 64 KiB";
+    return false;
+  }
+  if (body.empty ())
+    return true;
+  status = 400;
+  if (req.content_type != "application/json") {
+    status = 415;
+    reason = "send application/json";
+    return false;
+  }
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) err = nullptr;
+  if (!json_parser_load_from_data (parser, body.data (), (gssize) body.size (), &err)) {
+    reason = std::string ("malformed JSON: ") + err->message;
+    return false;
+  }
+  JsonNode *root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    reason = "the body must be a JSON object";
+    return false;
+  }
+  JsonObjectIter iter;
+  const gchar *name;
+  JsonNode *v;
+  json_object_iter_init (&iter, json_node_get_object (root));
+  while (json_object_iter_next (&iter, &name, &v))
+    if (!take_member (name, v, out, reason))
+      return false;
+  return true;
+}
+
+void
+StreamsApi::handle (const http::Request & req, http::Response & res)
+{
+  std::string id, rest;
+  bool has_id = http::split_path (req.path, "/api/streams/", id, rest);
+  /* players and the pages call them: the public paths under /api */
+  if (has_id && rest == "heartbeat") {
+    public_.heartbeat (req, res, id);
+    return;
+  }
+  if (has_id && rest == "status") {
+    public_.status (req, res, id);
+    return;
+  }
+  if (!require_admin (manager_.config (), req, res))
+    return;
+  if (req.path == "/api/streams" || req.path == "/api/streams/") {
+    if (req.is ("POST"))
+      create (req, res);
+    else if (req.is ("GET"))
+      list (res);
+    else
+      http::reply_error (res, 405, "use GET or POST");
+    return;
+  }
+  if (!has_id || (!rest.empty () && rest != "events" && rest != "recordings")
+      || !valid_stream_id (id)) {
+    http::reply_error (res, 400, "not a stream id");
+    return;
+  }
+  auto r = manager_.get (id);
+  if (!r) {
+    http::reply_error (res, 404, "no stream " + id);
+    return;
+  }
+  if (rest == "events") {
+    events_.serve (req, res, id);
+  } else if (rest == "recordings") {
+    recordings (req, res, id);
+  } else if (req.is ("GET")) {
+    http::reply_json (res, 200, views_.stream_json (*r));
+  } else if (req.is ("DELETE")) {
+    bool was_live = manager_.live (id) != nullptr;
+    manager_.end (id);
+    http::reply_json (res, was_live ? 202 : 200, views_.stream_json (*manager_.get (id)));
+  } else {
+    http::reply_error (res, 405, "use GET or DELETE");
+  }
+}
+
+void
+StreamsApi::create (const http::Request & req, http::Response & res)
+{
+  CreateRequest c;
+  unsigned status = 0;
+  std::string reason;
+  if (!parse_create_request (req, c, status, reason)) {
+    http::reply_error (res, status, reason);
+    return;
+  }
+  std::string key;
+  Refusal refusal;
+  auto r = manager_.create (c.title, c.scheduled_at, c.pipeline, c.record, key, refusal);
+  if (!r) {
+    http::reply_error (res, refusal.status, refusal.reason);
+    return;
+  }
+  http::reply_json (res, 201, views_.stream_json (*r, key));
+  res.headers.set ("Location", "/api/streams/" + r->id);
+}
+
+void
+StreamsApi::list (http::Response & res)
+{
+  std::string out = "{\"streams\":[";
+  bool first = true;
+  for (auto & r : manager_.list ()) {
+    out += (first ? "" : ",") + views_.stream_json (r);
+    first = false;
+  }
+  http::reply_json (res, 200, out + "]}");
+}
+
+/* what a recorded stream left, once written (an empty list before, or for
+ * a stream not recorded) */
+void
+StreamsApi::recordings (const http::Request & req, http::Response & res, const std::string & id)
+{
+  if (!req.is ("GET")) {
+    res.headers.set ("Allow", "GET");
+    http::reply_error (res, 405, "use GET");
+    return;
+  }
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "recordings");
+  json_builder_add_value (b, recordings_json (manager_.recordings (id), manager_));
+  json_builder_end_object (b);
+  http::reply_json (res, 200, to_text (b));
+}
+
+}  // namespace castline::launcher

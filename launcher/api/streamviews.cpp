@@ -1,0 +1,66 @@
+#include "api/streamviews.h"
+
+#include "streams/streamjson.h"
+
+namespace castline::launcher {
+
+std::string
+StreamViews::stream_json (const StreamRecord & r, const std::string & key) const
+{
+  std::string base = manager_.config ().base_url ();
+  std::string ws_base = base;
+  if (g_str_has_prefix (ws_base.c_str (), "https://"))
+    ws_base = "wss://" + ws_base.substr (8);
+  else if (g_str_has_prefix (ws_base.c_str (), "http://"))
+    ws_base = "ws://" + ws_base.substr (7);
+
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_stream_record (b, r);
+  if (!key.empty ())
+    add_string (b, "key", key);
+  add_string (b, "whip_url", base + "/whip/" + r.id);
+  add_string (b, "ws_url", ws_base + "/ingest/" + r.id);
+  add_string (b, "playback_url", manager_.playback_url (r.id));
+  add_audience (b, r);
+  json_builder_end_object (b);
+  return to_text (b);
+}
+
+void
+StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
+{
+  json_builder_set_member_name (b, "viewers");
+  json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ()));
+  const LiveStream *ls = r.state == StreamState::live ? manager_.live (r.id) : nullptr;
+  if (ls) {
+    g_autoptr (GstStructure) s = ls->pipeline->stats ();
+    json_builder_set_member_name (b, "stats");
+    add_structure (b, s);
+  }
+}
+
+std::string
+StreamViews::status_json (const StreamRecord & r) const
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  add_string (b, "id", r.id);
+  add_string (b, "title", r.title);
+  add_string (b, "state", state_name (r.state));
+  json_builder_set_member_name (b, "reason");
+  if (r.reason.empty () || r.state == StreamState::live)
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, r.reason.c_str ());
+  add_string (b, "ingest", r.ingest);
+  add_time (b, "scheduled_at", r.scheduled_at);
+  add_time (b, "started_at", r.started_at);
+  add_time (b, "ended_at", r.ended_at);
+  add_string (b, "playback_url", manager_.playback_url (r.id));
+  add_audience (b, r);
+  json_builder_end_object (b);
+  return to_text (b);
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,80 @@
+#include "daemon.h"
+
+namespace castline::launcher {
+
+namespace {
+
+/* how long the webhooks of a shutdown (its stream.ended events) get to go out */
+constexpr guint kWebhookFlushMs = 3000;
+
+}  // namespace
+
+Daemon::Daemon (StreamManager & manager)
+    : manager_ (manager), webhooks_ (manager.config ().webhooks),
+      viewers_ (ViewerCounter::settings_for (manager.config ().hls_target_duration)),
+      metrics_ (manager, viewers_), views_ (manager, viewers_),
+      events_ (manager, viewers_, [this] (const StreamRecord & r) {
+            return views_.stream_json (r);
+          }),
+      pages_ (manager.config ()), public_routes_ (manager, viewers_, views_),
+      events_route_ (manager.config (), events_),
+      streams_api_ (manager, views_, public_routes_, events_route_),
+      metrics_route_ (manager.config (), metrics_), live_route_ (manager, viewers_),
+      whip_routes_ (manager), ingest_route_ (manager)
+{
+  manager.add_event_listener ([this] (const StreamEvent & e) {
+        webhooks_.post_stream_event (e, manager_.playback_url (e.stream.id));
+      });
+  manager.add_recording_listener ([this] (const StreamRecord & r,
+          const std::vector<RecordingRecord> & recordings) {
+        g_autoptr (JsonObject) members = json_object_new ();
+        json_object_set_member (members, "stream",
+            webhook_stream_json (r, manager_.playback_url (r.id)));
+        json_object_set_member (members, "recordings", recordings_json (recordings, manager_));
+        webhooks_.post ("recording.ready", members);
+      });
+  metrics_.set_webhook_stats ([this] { return webhooks_.stats (); });
+
+  auto route = [] (auto & target) {
+    return [&target] (const http::Request & req, http::Response & res) {
+      target.handle (req, res);
+    };
+  };
+  router_.add ("/api/streams", route (streams_api_));
+  router_.add ("/api/events", route (events_route_));
+  router_.add ("/metrics", route (metrics_route_));
+  router_.add ("/live", route (live_route_));
+  router_.add ("/whip", route (whip_routes_));
+  /* every path the others do not take */
+  router_.add ("/", route (pages_));
+  router_.add_websocket ("/ingest", ingest_route_.route ());
+  server_ = std::make_unique<http::SoupHttpServer> (router_, manager.config ().http_request_timeout);
+
+  tick_ = g_timeout_add_seconds (1, [] (gpointer data) -> gboolean {
+        auto *self = static_cast<Daemon *> (data);
+        gint64 now = g_get_monotonic_time ();
+        self->viewers_.prune (now);
+        self->events_.tick (now);
+        return G_SOURCE_CONTINUE;
+      }, this);
+}
+
+Daemon::~Daemon ()
+{
+  g_source_remove (tick_);
+}
+
+bool
+Daemon::listen (std::string & error)
+{
+  const Config & c = manager_.config ();
+  return server_->listen (c.host, c.port, error);
+}
+
+void
+Daemon::shutdown (std::function<void ()> done)
+{
+  manager_.shutdown ([this, done] { webhooks_.flush (kWebhookFlushMs, done); });
+}
+
+}  // namespace castline::launcher

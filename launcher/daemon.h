@@ -1,0 +1,72 @@
+/* castline-launcher: the running daemon's parts, built once and wired
+ * together: what listens to the streams (webhooks, viewers, event streams,
+ * metrics), the routes, and the HTTP server under them. main.cpp makes
+ * the StreamManager (which --check and --print-pipeline need alone), then
+ * this. Data flows one way: a request reaches a route, a route asks the
+ * manager, the manager's streams report back through its listeners.
+ * Main context. */
+#pragma once
+
+#include "api/eventsroute.h"
+#include "api/liveroute.h"
+#include "api/metricsroute.h"
+#include "api/publicroutes.h"
+#include "api/streamsapi.h"
+#include "api/streamviews.h"
+#include "api/webpages.h"
+#include "http/router.h"
+#include "http/soup/soupserver.h"
+#include "ingest/websocket/websocketroute.h"
+#include "ingest/whip/whiproutes.h"
+#include "notify/eventstream.h"
+#include "notify/metrics.h"
+#include "notify/viewercounter.h"
+#include "notify/webhooks.h"
+#include "streams/streammanager.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace castline::launcher {
+
+class Daemon {
+ public:
+  explicit Daemon (StreamManager & manager);
+  ~Daemon ();
+  Daemon (const Daemon &) = delete;
+  Daemon & operator= (const Daemon &) = delete;
+
+  /* Listens on the configured host and port. */
+  bool listen (std::string & error);
+  /* the port listened on (the configured one, or the one picked for 0) */
+  int port () const { return server_->port (); }
+
+  /* SIGINT/SIGTERM: every live stream finalized, then the webhooks they
+   * caused sent (for a few seconds at most); then done. */
+  void shutdown (std::function<void ()> done);
+
+ private:
+  StreamManager & manager_;
+  /* first, so they go last: every route and response stream is gone
+   * before the server closes its connections */
+  http::Router router_;
+  std::unique_ptr<http::SoupHttpServer> server_;
+
+  WebhookSender webhooks_;
+  ViewerCounter viewers_;
+  MetricsCollector metrics_;
+  StreamViews views_;
+  EventStream events_;
+  WebPages pages_;
+  PublicStreamRoutes public_routes_;
+  EventsRoute events_route_;
+  StreamsApi streams_api_;
+  MetricsRoute metrics_route_;
+  LiveRoute live_route_;
+  WhipRoutes whip_routes_;
+  WebSocketIngestRoute ingest_route_;
+  guint tick_ = 0;                 /* every second: viewers pruned, events sent */
+};
+
+}  // namespace castline::launcher

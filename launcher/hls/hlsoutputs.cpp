@@ -1,0 +1,151 @@
+#include "hls/hlsoutputs.h"
+
+#include <glib/gstdio.h>
+
+namespace castline::launcher {
+
+HlsOutputs::HlsOutputs (std::string stream_id, OutputSettings settings)
+    : stream_id_ (std::move (stream_id)), settings_ (std::move (settings))
+{
+}
+
+bool
+HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyframes,
+    std::string & error)
+{
+  const OutputSettings & out = settings_;
+  HlsOutput o;
+  o.name = rung;
+  o.sink = sink;
+  std::string tmpl = out.segment_prefix + "segment%05d.ts";
+  std::shared_ptr<PlaylistDates> dates;
+  if (out.s3.enabled ()) {
+    o.key_prefix = out.s3.key_prefix + stream_id_ + "/" + (rung.empty () ? "" : rung + "/");
+    g_object_set (sink, "endpoint", out.s3.endpoint.c_str (), "bucket", out.s3.bucket.c_str (),
+        "region", out.s3.region.c_str (), "access-key", out.s3.access_key.c_str (),
+        "secret-key", out.s3.secret_key.c_str (), "key-prefix", o.key_prefix.c_str (),
+        "location", tmpl.c_str (), "playlist-location", "index.m3u8",
+        "program-date-time", TRUE, nullptr);
+  } else {
+    o.dir = out.hls_dir + (rung.empty () ? "" : G_DIR_SEPARATOR_S + rung);
+    if (g_mkdir_with_parents (o.dir.c_str (), 0755) != 0) {
+      error = "cannot create " + o.dir + ": " + g_strerror (errno);
+      return false;
+    }
+    std::string location = o.dir + G_DIR_SEPARATOR_S + tmpl;
+    std::string playlist = o.dir + G_DIR_SEPARATOR_S + "index.m3u8";
+    g_object_set (sink, "location", location.c_str (), "playlist-location", playlist.c_str (),
+        nullptr);
+    dates = PlaylistDates::attach (sink, playlist);
+  }
+  g_object_set (sink, "target-duration", out.target_duration, "playlist-length",
+      out.playlist_length, "max-files", out.max_files, "send-keyframe-requests",
+      request_keyframes, nullptr);
+
+  std::function<void (const HlsOutput &)> hook;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    outputs_.push_back (o);
+    eos_pending_.insert (GST_OBJECT_NAME (sink));
+    if (dates) {
+      dates_.emplace_back (sink, dates);
+      if (have_offset_)
+        dates->set_offset (rt_to_unix_ns_);
+    }
+    hook = hook_;
+  }
+  if (hook)
+    hook (o);
+  return true;
+}
+
+void
+HlsOutputs::set_hook (std::function<void (const HlsOutput &)> hook)
+{
+  std::vector<HlsOutput> now;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    hook_ = hook;
+    now = outputs_;
+  }
+  for (const HlsOutput & o : now)
+    hook (o);
+}
+
+std::vector<HlsOutput>
+HlsOutputs::list () const
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return outputs_;
+}
+
+bool
+HlsOutputs::sink_done (GstObject * sink)
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return eos_pending_.erase (GST_OBJECT_NAME (sink)) > 0 && eos_pending_.empty ();
+}
+
+/* The offset of running time to real time (base time + the clock's offset
+ * to real time), taken once, so later jumps of the system time do not move
+ * dates; the playlists' dates are written on streaming threads when
+ * segments close. */
+void
+HlsOutputs::pipeline_playing (GstElement * pipeline)
+{
+  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
+  if (!clock)
+    return;
+  std::lock_guard<std::mutex> lk (lock_);
+  if (have_offset_)
+    return;
+  rt_to_unix_ns_ = (gint64) gst_element_get_base_time (pipeline) + g_get_real_time () * 1000
+      - (gint64) gst_clock_get_time (clock);
+  have_offset_ = true;
+  for (auto & [sink, d] : dates_)
+    d->set_offset (rt_to_unix_ns_);
+}
+
+void
+HlsOutputs::fragment_opened (GstObject * src, GstClockTime running_time)
+{
+  std::shared_ptr<PlaylistDates> dates;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    for (auto & [sink, d] : dates_)
+      if (gst_object_has_as_ancestor (src, GST_OBJECT (sink)))
+        dates = d;
+  }
+  if (dates)
+    dates->segment_started (running_time);
+}
+
+/* one sink's stats as they are; several (abr rungs): their counters added */
+GstStructure *
+HlsOutputs::stats () const
+{
+  GstStructure *total = nullptr;
+  for (const HlsOutput & o : list ()) {
+    GParamSpec *spec = g_object_class_find_property (G_OBJECT_GET_CLASS (o.sink), "stats");
+    if (!spec || spec->value_type != GST_TYPE_STRUCTURE)
+      continue;
+    GstStructure *s = nullptr;
+    g_object_get (o.sink, "stats", &s, nullptr);
+    if (!s)
+      continue;
+    if (!total) {
+      total = s;
+      continue;
+    }
+    for (int i = 0; i < gst_structure_n_fields (s); i++) {
+      const char *field = gst_structure_nth_field_name (s, i);
+      guint64 a = 0, b = 0;
+      if (gst_structure_get_uint64 (s, field, &b) && gst_structure_get_uint64 (total, field, &a))
+        gst_structure_set (total, field, G_TYPE_UINT64, a + b, nullptr);
+    }
+    gst_structure_free (s);
+  }
+  return total;
+}
+
+}  // namespace castline::launcher

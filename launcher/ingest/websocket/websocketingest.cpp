@@ -1,0 +1,118 @@
+#include "ingest/websocket/websocketingest.h"
+
+#include "streams/elementnames.h"
+
+namespace castline::launcher {
+
+namespace {
+
+/* RFC 6455 7.4.1: a normal closure, what a publisher that stopped sends */
+constexpr guint kWebSocketCloseNormal = 1000;
+
+/* the kind of a demuxer pad from its caps or name */
+std::string
+pad_kind (GstPad * pad)
+{
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  const char *name = caps && gst_caps_get_size (caps) > 0
+      ? gst_structure_get_name (gst_caps_get_structure (caps, 0)) : "";
+  if (g_str_has_prefix (name, "video/"))
+    return "video";
+  if (g_str_has_prefix (name, "audio/"))
+    return "audio";
+  g_autofree gchar *pad_name = gst_pad_get_name (pad);
+  if (g_str_has_prefix (pad_name, "video"))
+    return "video";
+  if (g_str_has_prefix (pad_name, "audio"))
+    return "audio";
+  return "";
+}
+
+}  // namespace
+
+PublisherMedia
+media_of_mime_type (const castline::webmws::MimeType & m)
+{
+  PublisherMedia media;
+  g_auto (GStrv) parts = g_strsplit (m.codecs.c_str (), ",", -1);
+  for (char **p = parts; *p; p++) {
+    std::string c = *p;
+    if (c == "vp8")
+      media.video_codecs.push_back ("vp8");
+    else if (c == "vp9" || g_str_has_prefix (c.c_str (), "vp09"))
+      media.video_codecs.push_back ("vp9");
+    else if (c == "h264" || g_str_has_prefix (c.c_str (), "avc1"))
+      media.video_codecs.push_back ("h264");
+    else if (c == "opus")
+      media.audio_codecs.push_back ("opus");
+    else if (!c.empty ())
+      media.video_codecs.push_back (c);     /* unknown: no pipeline will take it */
+  }
+  if (m.codecs.empty () && g_str_has_prefix (m.media_type.c_str (), "audio/"))
+    media.audio_codecs.push_back ("opus");
+  return media;
+}
+
+WebSocketIngest::WebSocketIngest (PublisherMedia media, unsigned idle_timeout_s)
+    : media_ (std::move (media)), idle_timeout_s_ (idle_timeout_s)
+{
+}
+
+bool
+WebSocketIngest::attach (StreamPipeline & pipeline, const std::string &, const std::string &,
+    Hooks hooks, std::string & error)
+{
+  GstElement *src = gst_element_factory_make ("webmwssrc", names::kIngest);
+  GstElement *demux = gst_element_factory_make ("matroskademux", nullptr);
+  if (!src || !demux) {
+    error = "webmwssrc or matroskademux is missing";
+    if (src)
+      gst_object_unref (gst_object_ref_sink (src));
+    if (demux)
+      gst_object_unref (gst_object_ref_sink (demux));
+    return false;
+  }
+  hooks_ = std::move (hooks);
+  g_object_set (src, "port", -1, "idle-timeout", idle_timeout_s_, nullptr);
+  gst_bin_add_many (GST_BIN (pipeline.pipeline ()), src, demux, nullptr);
+  gst_element_link (src, demux);
+  g_signal_connect (demux, "pad-added", G_CALLBACK (+[] (GstElement *, GstPad * pad, gpointer p) {
+        static_cast<StreamPipeline *> (p)->link_media (pad_kind (pad), pad);
+      }), &pipeline);
+  /* a recording without a track the graph waits for (a mimeType that
+   * promised video): that branch ends at once, or the HLS sink would wait
+   * for it forever */
+  g_signal_connect (demux, "no-more-pads", G_CALLBACK (+[] (GstElement *, gpointer p) {
+        static_cast<StreamPipeline *> (p)->end_unlinked_entries ();
+      }), &pipeline);
+  pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
+  src_ = src;
+  return true;
+}
+
+void
+WebSocketIngest::add_connection (http::WebSocket * connection)
+{
+  gboolean ok = FALSE;
+  g_signal_emit_by_name (src_, "add-connection", connection, &ok);
+}
+
+/* webmwssrc's: 1000 is a publisher that stopped (stop-stream, or its own
+ * normal close); any other code, one that went away (lost, closed with
+ * 1001 going away, idle, or cut off by us) */
+void
+WebSocketIngest::on_message (GstMessage * msg)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  guint code = 0;
+  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (src_) || !s
+      || !gst_structure_has_name (s, "webmwssrc-publisher-disconnected")
+      || !gst_structure_get_uint (s, "close-code", &code) || code == kWebSocketCloseNormal)
+    return;
+  const char *why = gst_structure_get_string (s, "reason");
+  if (hooks_.publisher_lost)
+    hooks_.publisher_lost ("the publisher's WebSocket closed with " + std::to_string (code)
+        + (why && *why ? std::string (" (") + why + ")" : std::string ()), true);
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,65 @@
+/* castline-launcher: the recordings of a daemon's recorded stream sessions.
+ * A session's Recorder follows every HLS output of its pipeline from before
+ * its sinks get data; once the pipeline is at NULL its VODs are written
+ * (a session's may still be written when the stream's next one has
+ * started), stored, and told to the listeners ("recording.ready").
+ * Main context. */
+#pragma once
+
+#include "config/config.h"
+#include "recording/recorder.h"
+#include "streams/streampipeline.h"
+#include "streams/streamstore.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+class Recordings {
+ public:
+  using Listener = std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)>;
+
+  /* s3: the client VODs are uploaded with (S3 output), else nullptr */
+  Recordings (const Config & config, StreamStore & store,
+      std::shared_ptr<castline::s3::S3Client> s3);
+  ~Recordings ();
+  Recordings (const Recordings &) = delete;
+  Recordings & operator= (const Recordings &) = delete;
+
+  /* Records publisher session `session` of stream id: every HLS output of
+   * pipeline (not started yet). */
+  void start (const std::string & id, unsigned session, StreamPipeline & pipeline);
+  /* The session's pipeline is at NULL: its VODs are written, stored and
+   * told (not when none could be); then the idle callback. */
+  void finish (const std::string & id, unsigned session);
+  /* The session never ran: its recorder is dropped. */
+  void drop (const std::string & id, unsigned session);
+
+  /* no recording being written */
+  bool idle () const { return recorders_.empty (); }
+  /* runs after each recording is written (a shutdown waits for them) */
+  void set_idle_callback (std::function<void ()> callback) { on_written_ = std::move (callback); }
+  void add_listener (Listener listener) { listeners_.push_back (std::move (listener)); }
+
+ private:
+  void on_recorded (const std::string & key, const std::string & id,
+      std::vector<RecordingRecord> recordings);
+
+  const Config & config_;
+  StreamStore & store_;
+  std::shared_ptr<castline::s3::S3Client> s3_;
+  /* by "<id>/<session number>" */
+  std::map<std::string, std::unique_ptr<Recorder>> recorders_;
+  std::vector<Listener> listeners_;
+  std::function<void ()> on_written_;
+};
+
+/* what the files of publisher session n are named with: "" for the first,
+ * "s<n>-" after */
+std::string session_prefix (unsigned n);
+
+}  // namespace castline::launcher

@@ -1,0 +1,33 @@
+/* castline-launcher: a stream while it has a publisher: its ingest and
+ * its pipeline, and what the manager keeps of the session. */
+#pragma once
+
+#include "ingest/ingest.h"
+#include "streams/streampipeline.h"
+
+#include <memory>
+#include <string>
+
+namespace castline::launcher {
+
+struct LiveStream {
+  /* Declared before the pipeline, so destroyed after it: the pipeline is
+   * at NULL (no streaming thread calls the ingest any more) when the
+   * ingest is torn down. */
+  std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<StreamPipeline> pipeline;
+  std::string pipeline_name;
+  /* what the publisher is to send, of what it offered: the codec the
+   * pipeline takes ("" for a kind the pipeline has no branch for) */
+  std::string video_codec;
+  std::string audio_codec;
+  /* the publisher session: 1 for the stream's first, one more after each
+   * interruption it came back from */
+  unsigned session_number = 1;
+  /* set when the publisher was lost without stopping: the stream is then
+   * interrupted, not ended, once the pipeline is finalized */
+  std::string lost_reason;
+  bool stop_requested = false;         /* end() or shutdown(): an end, whatever the publisher did */
+};
+
+}  // namespace castline::launcher
