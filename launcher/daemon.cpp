@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include "streams/streamjson.h"
+
 namespace castline::launcher {
 
 namespace {
@@ -30,7 +32,7 @@ Daemon::Daemon (StreamManager & manager)
         g_autoptr (JsonObject) members = json_object_new ();
         json_object_set_member (members, "stream",
             webhook_stream_json (r, manager_.playback_url (r.id)));
-        json_object_set_member (members, "recordings", recordings_json (recordings, manager_));
+        json_object_set_member (members, "recordings", recordings_json (recordings, manager_.config ()));
         webhooks_.post ("recording.ready", members);
       });
   metrics_.set_webhook_stats ([this] { return webhooks_.stats (); });

@@ -2,7 +2,6 @@
 
 #include "api/adminauth.h"
 #include "http/replies.h"
-#include "notify/webhooks.h"
 #include "streams/streamjson.h"
 
 #include <json-glib/json-glib.h>
@@ -197,7 +196,7 @@ StreamsApi::recordings (const http::Request & req, http::Response & res, const s
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "recordings");
-  json_builder_add_value (b, recordings_json (manager_.recordings (id), manager_));
+  json_builder_add_value (b, recordings_json (manager_.recordings (id), manager_.config ()));
   json_builder_end_object (b);
   http::reply_json (res, 200, to_text (b));
 }

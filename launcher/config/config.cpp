@@ -31,6 +31,18 @@ Config::base_url () const
   return url;
 }
 
+std::string
+Config::output_url (const std::string & id, const std::string & file) const
+{
+  if (s3.enabled ()) {
+    std::string base = s3.public_base_url;
+    while (!base.empty () && base.back () == '/')
+      base.pop_back ();
+    return base + "/" + s3.key_prefix + id + "/" + file;
+  }
+  return base_url () + "/live/" + id + "/" + file;
+}
+
 Config
 default_config ()
 {

@@ -73,6 +73,11 @@ struct Config {
 
   /* http://host:port or public_url, without a trailing slash */
   std::string base_url () const;
+  /* The URL of a file of a stream's output (its directory served under
+   * /live/{id}/, or its S3 prefix): "index.m3u8", "vod.m3u8". */
+  std::string output_url (const std::string & id, const std::string & file) const;
+  /* where a stream's HLS is played from: its index.m3u8 */
+  std::string playback_url (const std::string & id) const { return output_url (id, "index.m3u8"); }
   /* a stream's local HLS directory: <data_dir>/live/<id> */
   std::string hls_dir (const std::string & id) const { return data_dir + "/live/" + id; }
 };

@@ -1,5 +1,7 @@
 #include "hls/abrbuilder.h"
 
+#include "streams/elementnames.h"
+
 GST_DEBUG_CATEGORY_STATIC (castline_abr_debug);
 #define GST_CAT_DEFAULT castline_abr_debug
 
@@ -107,9 +109,9 @@ AbrBuilder::~AbrBuilder ()
 bool
 AbrBuilder::install (std::string & error)
 {
-  video_src_ = gst_bin_get_by_name (pipeline_, "video_src");
-  video_raw_ = gst_bin_get_by_name (pipeline_, "video_raw");
-  audio_raw_ = gst_bin_get_by_name (pipeline_, "audio_raw");
+  video_src_ = gst_bin_get_by_name (pipeline_, names::kVideoSrcTee);
+  video_raw_ = gst_bin_get_by_name (pipeline_, names::kVideoRawTee);
+  audio_raw_ = gst_bin_get_by_name (pipeline_, names::kAudioRawTee);
   if (!video_raw_) {
     error = "an abr graph needs a tee named video_raw (the decoded video)";
     return false;

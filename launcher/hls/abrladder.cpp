@@ -1,5 +1,7 @@
 #include "hls/abrladder.h"
 
+#include "streams/elementnames.h"
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -103,8 +105,8 @@ RungGraph
 rung_graph (const RungPlan & p, unsigned gop_frames)
 {
   RungGraph g;
-  const char *video_stats = p.top ? " ! viewerstats name=video_stats" : "";
-  const char *audio_stats = p.top ? " ! viewerstats name=audio_stats" : "";
+  std::string video_stats = p.top ? std::string (" ! viewerstats name=") + names::kVideoStats : "";
+  std::string audio_stats = p.top ? std::string (" ! viewerstats name=") + names::kAudioStats : "";
   if (p.passthrough) {
     g.video = std::string (kVideoQueue) + video_stats;
   } else {
@@ -141,10 +143,10 @@ ladder_graph (const std::vector<RungPlan> & plans, bool audio, unsigned gop_fram
   for (const RungPlan & p : plans) {
     RungGraph g = rung_graph (p, gop_frames);
     std::string name = rung_sink_name (p.rung);
-    out += std::string (out.empty () ? "" : " ") + (p.passthrough ? "video_src. ! " : "video_raw. ! ")
-        + g.video + " ! " + name + ".video";
+    const char *tee = p.passthrough ? names::kVideoSrcTee : names::kVideoRawTee;
+    out += std::string (out.empty () ? "" : " ") + tee + ". ! " + g.video + " ! " + name + ".video";
     if (audio)
-      out += " audio_raw. ! " + g.audio + " ! " + name + ".audio";
+      out += std::string (" ") + names::kAudioRawTee + ". ! " + g.audio + " ! " + name + ".audio";
     out += " " + sink (p);
   }
   return out;

@@ -121,29 +121,6 @@ webhook_stream_json (const StreamRecord & r, const std::string & playback_url)
   return json_builder_get_root (b);
 }
 
-JsonNode *
-recordings_json (const std::vector<RecordingRecord> & recordings, const StreamManager & manager)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  json_builder_begin_array (b);
-  for (auto & r : recordings) {
-    json_builder_begin_object (b);
-    add_string (b, "kind", r.kind);
-    if (r.error.empty ())
-      add_string (b, "url", manager.output_url (r.stream_id, r.name));
-    else
-      add_string (b, "error", r.error);
-    json_builder_set_member_name (b, "duration");
-    json_builder_add_double_value (b, (double) r.duration_us / G_USEC_PER_SEC);
-    json_builder_set_member_name (b, r.kind == "mp4" ? "bytes" : "segments");
-    json_builder_add_int_value (b, r.kind == "mp4" ? r.bytes : (gint64) r.segments);
-    add_time (b, "created_at", r.created_at);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
-  return json_builder_get_root (b);
-}
-
 WebhookSender::WebhookSender (const WebhookSettings & settings) : settings_ (settings)
 {
   session_ = soup_session_new_with_options ("timeout", settings_.timeout,

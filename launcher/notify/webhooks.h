@@ -41,12 +41,6 @@ struct WebhookStats {
 
 /* The "stream" member of a webhook body: never the key nor its hash. */
 JsonNode *webhook_stream_json (const StreamRecord & r, const std::string & playback_url);
-/* A stream's recordings as the API and "recording.ready" give them:
- * [{"kind": "hls", "url", "duration" (s), "segments", "created_at"},
- *  {"kind": "mp4", "url", "duration", "bytes", "created_at"}]; one that
- * could not be made has "error" instead of "url". */
-JsonNode *recordings_json (const std::vector<RecordingRecord> & recordings,
-    const StreamManager & manager);
 
 class WebhookSender {
  public:

@@ -1,8 +1,10 @@
-/* castline-launcher: the json-glib helpers the HTTP API, the events stream
- * and the webhooks share: times as ISO 8601 UTC, string, time, stream and
- * GstStructure members, a builder's text. */
+/* castline-launcher: how a stream is written in JSON, what the HTTP API,
+ * the event streams and the webhooks share: its record's members, its
+ * recordings, times as ISO 8601 UTC, GstStructure stats, a builder's
+ * text. */
 #pragma once
 
+#include "config/config.h"
 #include "streams/streamstore.h"
 
 #include <gst/gst.h>
@@ -26,6 +28,12 @@ void add_structure (JsonBuilder * b, const GstStructure * s);
  * one), pipeline, ingest,
  * record and its times. Never the key nor its hash. */
 void add_stream_record (JsonBuilder * b, const StreamRecord & r);
+/* A stream's recordings as the API and "recording.ready" give them:
+ * [{"kind": "hls", "url", "duration" (s), "segments", "created_at"},
+ *  {"kind": "mp4", "url", "duration", "bytes", "created_at"}]; one that
+ * could not be made has "error" instead of "url". */
+JsonNode *recordings_json (const std::vector<RecordingRecord> & recordings,
+    const Config & config);
 /* the builder's root as compact JSON text */
 std::string to_text (JsonBuilder * b);
 

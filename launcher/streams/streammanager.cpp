@@ -404,24 +404,6 @@ StreamManager::check_shutdown_done ()
   }
 }
 
-std::string
-StreamManager::playback_url (const std::string & id) const
-{
-  return output_url (id, "index.m3u8");
-}
-
-std::string
-StreamManager::output_url (const std::string & id, const std::string & file) const
-{
-  if (config_.s3.enabled ()) {
-    std::string base = config_.s3.public_base_url;
-    while (!base.empty () && base.back () == '/')
-      base.pop_back ();
-    return base + "/" + config_.s3.key_prefix + id + "/" + file;
-  }
-  return config_.base_url () + "/live/" + id + "/" + file;
-}
-
 void
 StreamManager::shutdown (std::function<void ()> done)
 {

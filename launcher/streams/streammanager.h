@@ -96,11 +96,7 @@ class StreamManager {
   /* the ids of the live streams, in id order */
   std::vector<std::string> live_ids () const;
 
-  /* Where a stream's HLS is played from. */
-  std::string playback_url (const std::string & id) const;
-  /* The URL of a file of a stream's output (its directory served under
-   * /live/{id}/, or its S3 prefix): "index.m3u8", "vod.m3u8". */
-  std::string output_url (const std::string & id, const std::string & file) const;
+  std::string playback_url (const std::string & id) const { return config_.playback_url (id); }
   std::string hls_dir (const std::string & id) const { return config_.hls_dir (id); }
 
   /* A stream's recordings, once written (empty before its end). */

@@ -1,0 +1,145 @@
+/* Tests: the launcher's routes called directly, with requests made here
+ * and no server (http/message.h), and a StreamManager on a temporary data
+ * directory with the shipped pipelines. */
+#pragma once
+
+#include "http/message.h"
+#include "streams/streammanager.h"
+
+#include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace routetest {
+
+using castline::launcher::Config;
+using castline::launcher::StreamManager;
+namespace http = castline::launcher::http;
+
+inline http::Request
+request (const char *method, const std::string & path, std::string body = "",
+    std::vector<std::pair<const char *, std::string>> headers = {})
+{
+  http::Request r;
+  r.method = method;
+  size_t q = path.find ('?');
+  r.path = path.substr (0, q);
+  if (q != std::string::npos) {
+    g_autoptr (GHashTable) params = g_uri_parse_params (path.c_str () + q + 1, -1, "&",
+        G_URI_PARAMS_NONE, nullptr);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, params);
+    while (g_hash_table_iter_next (&it, &k, &v))
+      r.query.emplace (static_cast<const char *> (k), static_cast<const char *> (v));
+  }
+  for (auto & [name, value] : headers) {
+    r.headers.append (name, value);
+    if (g_ascii_strcasecmp (name, "Content-Type") == 0)
+      r.content_type = value.substr (0, value.find (';'));
+  }
+  if (!body.empty ())
+    r.body = http::Bytes (std::string_view (body));
+  r.remote_host = "127.0.0.1";
+  r.remote_is_loopback = true;
+  return r;
+}
+
+inline std::string
+body_of (const http::Response & res)
+{
+  return std::string (res.body.view ());
+}
+
+inline std::string
+header_of (const http::Response & res, const char *name)
+{
+  const char *v = res.headers.get (name);
+  return v ? v : "";
+}
+
+/* What a deferred or streamed answer became. */
+class TestTransport : public http::Transport {
+ public:
+  struct Pending : http::PendingResponse {
+    TestTransport *t;
+    explicit Pending (TestTransport * t) : t (t) {}
+    void finish (http::Response response) override
+    {
+      t->finished = std::make_unique<http::Response> (std::move (response));
+    }
+  };
+  struct Stream : http::ResponseStream {
+    std::string written;
+    bool aborted = false;
+    std::function<void ()> closed;
+    void write (std::string_view text) override { written += text; }
+    size_t unsent () const override { return 0; }
+    void abort () override
+    {
+      aborted = true;
+      if (auto c = std::move (closed))
+        c ();
+    }
+    void set_closed_handler (std::function<void ()> handler) override { closed = std::move (handler); }
+  };
+
+  std::shared_ptr<http::PendingResponse> defer () override
+  {
+    return std::make_shared<Pending> (this);
+  }
+  std::shared_ptr<http::ResponseStream> start_stream (const http::Response & head) override
+  {
+    stream_status = head.status;
+    stream = std::make_shared<Stream> ();
+    return stream;
+  }
+
+  std::unique_ptr<http::Response> finished;
+  unsigned stream_status = 0;
+  std::shared_ptr<Stream> stream;
+};
+
+inline std::string
+temp_dir ()
+{
+  g_autofree gchar *d = g_dir_make_tmp ("castline-routes-XXXXXX", nullptr);
+  return d;
+}
+
+/* a configuration on a fresh data directory, with the shipped pipelines */
+inline Config
+test_config ()
+{
+  Config c = castline::launcher::default_config ();
+  c.data_dir = temp_dir ();
+  return c;
+}
+
+inline std::unique_ptr<StreamManager>
+make_manager (Config c = test_config ())
+{
+  auto m = std::make_unique<StreamManager> (std::move (c));
+  std::vector<std::string> warnings;
+  std::string error;
+  fail_unless (m->init (warnings, error), "%s", error.c_str ());
+  fail_unless (warnings.empty (), "%s", warnings.empty () ? "" : warnings[0].c_str ());
+  return m;
+}
+
+/* runs the default main context until done () or timeout_ms */
+template <typename F>
+bool
+iterate_until (F done, guint timeout_ms = 10000)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  while (!done () && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (nullptr, FALSE) || (g_usleep (1000), true);
+  return done ();
+}
+
+}  // namespace routetest

@@ -1,0 +1,267 @@
+/* StreamManager::admit, the one way every ingest's publisher goes live:
+ * keys, states, limits, shutting down, the pipeline chosen for what the
+ * publisher sends, and what the ingest is given (attach, keyframe
+ * requests, the publisher-lost hook). */
+#include "ingest/websocket/websocketingest.h"
+#include "routetest.h"
+
+#include <gst/check/gstcheck.h>
+
+using namespace castline::launcher;
+using namespace routetest;
+
+namespace {
+
+/* an ingest that sends nothing and says what it was given */
+class FakeIngest : public Ingest {
+ public:
+  explicit FakeIngest (PublisherMedia media, bool fail_attach = false)
+      : media_ (std::move (media)), fail_attach_ (fail_attach) {}
+
+  const char *kind () const override { return "fake"; }
+  const PublisherMedia & media () const override { return media_; }
+  bool attach (StreamPipeline & pipeline, const std::string & video_codec,
+      const std::string & audio_codec, Hooks hooks, std::string & error) override
+  {
+    if (fail_attach_) {
+      error = "no such element";
+      return false;
+    }
+    attached_to = &pipeline;
+    video = video_codec;
+    audio = audio_codec;
+    this->hooks = std::move (hooks);
+    return true;
+  }
+  void request_keyframe () override { keyframes++; }
+
+  StreamPipeline *attached_to = nullptr;
+  std::string video, audio;
+  Hooks hooks;
+  int keyframes = 0;
+
+ private:
+  PublisherMedia media_;
+  bool fail_attach_;
+};
+
+PublisherMedia
+h264_opus ()
+{
+  return { { "h264" }, { "opus" } };
+}
+
+struct Created {
+  std::string id;
+  std::string key;
+};
+
+Created
+create (StreamManager & m, const std::string & pipeline = "")
+{
+  std::string key;
+  Refusal refusal;
+  auto r = m.create ("t", 0, pipeline, std::nullopt, key, refusal);
+  fail_unless (r.has_value (), "%s", refusal.reason.c_str ());
+  return { r->id, key };
+}
+
+/* admit with a FakeIngest; the ingest (owned by the stream) or nullptr */
+FakeIngest *
+admit (StreamManager & m, const Created & s, Refusal & refusal,
+    PublisherMedia media = h264_opus (), const std::string & key = "")
+{
+  auto ingest = std::make_unique<FakeIngest> (std::move (media));
+  FakeIngest *raw = ingest.get ();
+  return m.admit (s.id, key.empty () ? s.key : key, std::move (ingest), refusal) ? raw : nullptr;
+}
+
+}  // namespace
+
+GST_START_TEST (test_admits_with_the_right_key)
+{
+  auto m = make_manager ();
+  std::vector<std::string> events;
+  m->add_event_listener ([&events] (const StreamEvent & e) { events.push_back (e.type); });
+  Created s = create (*m);
+  Refusal refusal;
+  FakeIngest *ingest = admit (*m, s, refusal, { { "vp8", "h264" }, { "opus" } });
+  fail_unless (ingest != nullptr, "%s", refusal.reason.c_str ());
+  /* passthrough takes H.264 first, whatever the publisher's order */
+  fail_unless (ingest->video == "h264" && ingest->audio == "opus");
+  fail_unless (ingest->attached_to == m->live (s.id)->pipeline.get ());
+  fail_unless (m->live (s.id)->pipeline_name == "passthrough");
+  auto r = m->get (s.id);
+  fail_unless (r->state == StreamState::live);
+  fail_unless (r->ingest == "fake");
+  fail_unless (events.back () == "stream.started");
+  m->end (s.id);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_refuses_a_wrong_key_and_an_unknown_stream)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  Refusal refusal;
+  fail_unless (admit (*m, s, refusal, h264_opus (), "wrong") == nullptr);
+  fail_unless_equals_int (refusal.status, 401);
+  fail_unless (admit (*m, { "nosuchstream", s.key }, refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 401);
+  fail_unless (m->get (s.id)->state == StreamState::created);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_refuses_a_second_publisher)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  Refusal refusal;
+  fail_unless (admit (*m, s, refusal) != nullptr);
+  fail_unless (admit (*m, s, refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 409);
+  fail_unless (refusal.reason.find ("publisher") != std::string::npos);
+  m->end (s.id);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_refuses_an_ended_stream)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  m->end (s.id);
+  Refusal refusal;
+  fail_unless (admit (*m, s, refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 409);
+  fail_unless (refusal.reason.find ("ended") != std::string::npos);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_refuses_past_the_limit)
+{
+  Config c = test_config ();
+  c.max_live_streams = 1;
+  auto m = make_manager (c);
+  Created a = create (*m), b = create (*m);
+  Refusal refusal;
+  fail_unless (admit (*m, a, refusal) != nullptr);
+  fail_unless (admit (*m, b, refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 503);
+  fail_unless (refusal.reason.find ("limit") != std::string::npos);
+  m->end (a.id);
+}
+GST_END_TEST;
+
+/* every ingest, the WebSocket one included, is refused while the daemon
+ * finalizes its streams on SIGTERM */
+GST_START_TEST (test_refuses_every_ingest_while_shutting_down)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  bool done = false;
+  m->shutdown ([&done] { done = true; });
+  fail_unless (done, "nothing was live: the shutdown is over at once");
+  Refusal refusal;
+  fail_unless (admit (*m, s, refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 503);
+  fail_unless (refusal.reason == "the server is shutting down", "%s", refusal.reason.c_str ());
+
+  castline::webmws::MimeType mime;
+  std::string error;
+  fail_unless (castline::webmws::parse_mime_type ("video/webm;codecs=vp8,opus", mime, error));
+  auto ws = std::make_unique<WebSocketIngest> (media_of_mime_type (mime), 10);
+  fail_unless (m->admit (s.id, s.key, std::move (ws), refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 503);
+  fail_unless (m->live (s.id) == nullptr);
+  fail_unless (m->get (s.id)->state == StreamState::created);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_refuses_what_no_pipeline_takes)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  Refusal refusal;
+  fail_unless (admit (*m, s, refusal, { { "av1" }, { "opus" } }) == nullptr);
+  fail_unless_equals_int (refusal.status, 406);
+  Created audio = create (*m, "audio-only");
+  fail_unless (admit (*m, audio, refusal, { { "h264" }, {} }) == nullptr);
+  fail_unless_equals_int (refusal.status, 406);
+  fail_unless (refusal.reason.find ("audio-only") != std::string::npos, "%s",
+      refusal.reason.c_str ());
+  fail_unless (m->get (s.id)->state == StreamState::created);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_an_ingest_that_cannot_attach_leaves_nothing)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  Refusal refusal;
+  auto ingest = std::make_unique<FakeIngest> (h264_opus (), true);
+  fail_unless (m->admit (s.id, s.key, std::move (ingest), refusal) == nullptr);
+  fail_unless_equals_int (refusal.status, 500);
+  fail_unless (refusal.reason == "no such element");
+  fail_unless (m->live (s.id) == nullptr);
+  fail_unless (m->get (s.id)->state == StreamState::created);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_abandon_puts_the_stream_back)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  Refusal refusal;
+  fail_unless (admit (*m, s, refusal) != nullptr);
+  m->abandon (s.id);
+  fail_unless (m->live (s.id) == nullptr);
+  auto r = m->get (s.id);
+  fail_unless (r->state == StreamState::created && r->ingest.empty () && r->started_at == 0);
+  fail_unless (admit (*m, s, refusal) != nullptr, "%s", refusal.reason.c_str ());
+  m->end (s.id);
+}
+GST_END_TEST;
+
+/* the ingest's hook: a lost publisher interrupts the stream once its
+ * pipeline is finalized; a hook of a session that is over does nothing */
+GST_START_TEST (test_a_lost_publisher_interrupts_the_stream)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  Refusal refusal;
+  FakeIngest *ingest = admit (*m, s, refusal);
+  fail_unless (ingest != nullptr);
+  auto lost = ingest->hooks.publisher_lost;
+  lost ("the peer went away", false);
+  fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; }),
+      "not interrupted");
+  fail_unless (m->get (s.id)->reason == "the peer went away");
+  iterate_until ([&] { return m->live (s.id) == nullptr; });
+  lost ("again", false);           /* that session is over */
+  fail_unless (m->get (s.id)->state == StreamState::interrupted);
+  m->end (s.id);
+  fail_unless (m->get (s.id)->state == StreamState::ended);
+}
+GST_END_TEST;
+
+static Suite *
+admission_suite ()
+{
+  Suite *s = suite_create ("admission");
+  TCase *tc = tcase_create ("general");
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_admits_with_the_right_key);
+  tcase_add_test (tc, test_refuses_a_wrong_key_and_an_unknown_stream);
+  tcase_add_test (tc, test_refuses_a_second_publisher);
+  tcase_add_test (tc, test_refuses_an_ended_stream);
+  tcase_add_test (tc, test_refuses_past_the_limit);
+  tcase_add_test (tc, test_refuses_every_ingest_while_shutting_down);
+  tcase_add_test (tc, test_refuses_what_no_pipeline_takes);
+  tcase_add_test (tc, test_an_ingest_that_cannot_attach_leaves_nothing);
+  tcase_add_test (tc, test_abandon_puts_the_stream_back);
+  tcase_add_test (tc, test_a_lost_publisher_interrupts_the_stream);
+  return s;
+}
+
+GST_CHECK_MAIN (admission);

@@ -1,0 +1,381 @@
+/* The launcher's routes without a server: requests made here, answers
+ * read off the Response (tests/launcher/routetest.h). The same routes run
+ * over real HTTP in tests/integration. */
+#include "api/eventsroute.h"
+#include "api/liveroute.h"
+#include "api/metricsroute.h"
+#include "api/publicroutes.h"
+#include "api/streamsapi.h"
+#include "http/router.h"
+#include "ingest/websocket/websocketroute.h"
+#include "ingest/whip/whiproutes.h"
+#include "notify/eventstream.h"
+#include "routetest.h"
+
+#include <json-glib/json-glib.h>
+
+using namespace castline::launcher;
+using namespace routetest;
+
+namespace {
+
+/* the routes of the admin and public API over one manager */
+struct Api {
+  explicit Api (Config c = test_config ())
+      : manager (make_manager (std::move (c))),
+        viewers (ViewerCounter::settings_for (2)), views (*manager, viewers),
+        events (*manager, viewers, [this] (const StreamRecord & r) { return views.stream_json (r); }),
+        public_routes (*manager, viewers, views), events_route (manager->config (), events),
+        streams (*manager, views, public_routes, events_route)
+  {
+  }
+
+  http::Response call (const http::Request & req, TestTransport * transport = nullptr)
+  {
+    http::Response res (transport);
+    streams.handle (req, res);
+    return res;
+  }
+
+  /* POST /api/streams: the new stream's id and key */
+  std::pair<std::string, std::string> create (const std::string & body = "{}")
+  {
+    http::Response res = call (request ("POST", "/api/streams", body,
+            { { "Content-Type", "application/json" } }));
+    fail_unless_equals_int (res.status, 201);
+    g_autoptr (JsonParser) p = json_parser_new ();
+    std::string text = body_of (res);
+    fail_unless (json_parser_load_from_data (p, text.c_str (), -1, nullptr));
+    JsonObject *o = json_node_get_object (json_parser_get_root (p));
+    return { json_object_get_string_member (o, "id"), json_object_get_string_member (o, "key") };
+  }
+
+  std::unique_ptr<StreamManager> manager;
+  ViewerCounter viewers;
+  StreamViews views;
+  EventStream events;
+  PublicStreamRoutes public_routes;
+  EventsRoute events_route;
+  StreamsApi streams;
+};
+
+bool
+has (const std::string & text, const char *part)
+{
+  return text.find (part) != std::string::npos;
+}
+
+}  // namespace
+
+GST_START_TEST (test_router_takes_the_longest_prefix)
+{
+  http::Router router;
+  std::string taken;
+  auto mark = [&taken] (const char *name) {
+    return [&taken, name] (const http::Request &, http::Response &) { taken = name; };
+  };
+  router.add ("/", mark ("pages"));
+  router.add ("/api/streams", mark ("streams"));
+  router.add ("/api/events", mark ("events"));
+  http::Response res;
+  for (auto [path, want] : std::vector<std::pair<const char *, const char *>> {
+           { "/api/streams", "streams" }, { "/api/streams/x/status", "streams" },
+           { "/api/streamsx", "streams" }, { "/api/events", "events" }, { "/api", "pages" },
+           { "/", "pages" }, { "/watch/abc", "pages" } }) {
+    const http::Handler *h = router.find (path);
+    fail_unless (h != nullptr, "%s", path);
+    (*h) (request ("GET", path), res);
+    fail_unless (taken == want, "%s went to %s", path, taken.c_str ());
+  }
+  http::Router empty;
+  fail_unless (empty.find ("/x") == nullptr);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_create_request_is_parsed_strictly)
+{
+  struct Case {
+    const char *body;
+    const char *type;
+    unsigned status;            /* 0: parsed */
+  } cases[] = {
+    { "", "", 0 },
+    { "{\"title\": \"a\", \"record\": true, \"scheduled_at\": \"2099-01-01T10:00:00Z\"}",
+      "application/json", 0 },
+    { "{\"title\": null, \"record\": null}", "application/json", 0 },
+    { "{\"title\": ", "application/json", 400 },
+    { "[1]", "application/json", 400 },
+    { "{\"title\": 3}", "application/json", 400 },
+    { "{\"record\": \"yes\"}", "application/json", 400 },
+    { "{\"scheduled_at\": \"tomorrow\"}", "application/json", 400 },
+    { "{\"colour\": \"red\"}", "application/json", 400 },
+    { "{}", "text/plain", 415 },
+  };
+  for (const Case & c : cases) {
+    CreateRequest out;
+    unsigned status = 0;
+    std::string reason;
+    http::Request req = request ("POST", "/api/streams", c.body,
+        { { "Content-Type", c.type } });
+    bool ok = parse_create_request (req, out, status, reason);
+    fail_unless (ok == (c.status == 0), "%s: %s", c.body, reason.c_str ());
+    if (!ok)
+      fail_unless_equals_int (status, c.status);
+  }
+  CreateRequest out;
+  unsigned status = 0;
+  std::string reason;
+  fail_unless (parse_create_request (request ("POST", "/api/streams",
+              "{\"title\": \"" + std::string (201, 'x') + "\"}",
+              { { "Content-Type", "application/json" } }), out, status, reason) == false);
+  fail_unless (parse_create_request (request ("POST", "/api/streams", std::string (65 * 1024, ' '),
+              { { "Content-Type", "application/json" } }), out, status, reason) == false);
+  fail_unless_equals_int (status, 413);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_streams_api_create_get_list_delete)
+{
+  Api api;
+  auto [id, key] = api.create ("{\"title\": \"Sunday\"}");
+  fail_unless (key.size () >= 22);
+  http::Response res = api.call (request ("GET", "/api/streams/" + id));
+  fail_unless_equals_int (res.status, 200);
+  fail_unless (has (body_of (res), "\"title\":\"Sunday\""));
+  fail_unless (!has (body_of (res), key.c_str ()), "the key is given out once");
+  fail_unless (header_of (res, "Cache-Control") == "no-store");
+  res = api.call (request ("GET", "/api/streams"));
+  fail_unless (has (body_of (res), id.c_str ()));
+  res = api.call (request ("DELETE", "/api/streams/" + id));
+  fail_unless_equals_int (res.status, 200);
+  fail_unless (has (body_of (res), "\"state\":\"ended\""));
+  fail_unless_equals_int (api.call (request ("PUT", "/api/streams/" + id)).status, 405);
+  fail_unless_equals_int (api.call (request ("PUT", "/api/streams")).status, 405);
+  fail_unless_equals_int (api.call (request ("GET", "/api/streams/nosuch")).status, 404);
+  fail_unless_equals_int (api.call (request ("GET", "/api/streams/UPPER")).status, 400);
+  fail_unless_equals_int (api.call (request ("GET", "/api/streams/" + id + "/x")).status, 400);
+  res = api.call (request ("GET", "/api/streams/" + id + "/recordings"));
+  fail_unless (body_of (res) == "{\"recordings\":[]}", "%s", body_of (res).c_str ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_admin_routes_need_the_token_or_loopback)
+{
+  Config c = test_config ();
+  c.admin_token = "s3cret-admin";
+  Api api (c);
+  http::Response res = api.call (request ("GET", "/api/streams"));
+  fail_unless_equals_int (res.status, 401);
+  fail_unless (header_of (res, "WWW-Authenticate") == "Bearer realm=\"castline\"");
+  res = api.call (request ("GET", "/api/streams", "", { { "Authorization", "Bearer s3cret-admin" } }));
+  fail_unless_equals_int (res.status, 200);
+
+  Api open;
+  http::Request remote = request ("GET", "/api/streams");
+  remote.remote_is_loopback = false;
+  fail_unless_equals_int (open.call (remote).status, 401);
+  MetricsCollector metrics (*open.manager, open.viewers);
+  MetricsRoute route (open.manager->config (), metrics);
+  http::Response m;
+  route.handle (remote, m);
+  fail_unless_equals_int (m.status, 401);
+  http::Response ok;
+  route.handle (request ("GET", "/metrics"), ok);
+  fail_unless_equals_int (ok.status, 200);
+  fail_unless (header_of (ok, "Content-Type") == kMetricsContentType);
+  fail_unless (has (body_of (ok), "castline_streams"));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_heartbeat_and_status_are_public)
+{
+  Config c = test_config ();
+  c.admin_token = "s3cret-admin";
+  Api api (c);
+  std::string key;
+  Refusal refusal;
+  std::string id = api.manager->create ("t", 0, "", std::nullopt, key, refusal)->id;
+  std::string base = "/api/streams/" + id;
+  http::Response res = api.call (request ("POST", base + "/heartbeat", "{\"viewer\":\"v1\"}",
+          { { "Content-Type", "text/plain" } }));
+  fail_unless_equals_int (res.status, 204);
+  fail_unless (header_of (res, "Access-Control-Allow-Origin") == "*");
+  fail_unless_equals_int (api.viewers.count (id, g_get_monotonic_time ()), 1);
+  fail_unless_equals_int (api.call (request ("POST", base + "/heartbeat", "{}")).status, 400);
+  fail_unless_equals_int (api.call (request ("POST", base + "/heartbeat",
+              "{\"viewer\":\"a b\"}")).status, 400);
+  fail_unless_equals_int (api.call (request ("POST", base + "/heartbeat",
+              std::string (1025, ' '))).status, 413);
+  fail_unless_equals_int (api.call (request ("POST", "/api/streams/nosuch/heartbeat",
+              "{\"viewer\":\"v1\"}")).status, 404);
+  res = api.call (request ("GET", base + "/heartbeat"));
+  fail_unless_equals_int (res.status, 405);
+  fail_unless (header_of (res, "Allow") == "POST, OPTIONS");
+  res = api.call (request ("OPTIONS", base + "/heartbeat"));
+  fail_unless_equals_int (res.status, 204);
+  fail_unless (header_of (res, "Access-Control-Allow-Methods") == "POST, OPTIONS");
+
+  res = api.call (request ("GET", base + "/status"));
+  fail_unless_equals_int (res.status, 200);
+  std::string status = body_of (res);
+  fail_unless (has (status, "\"state\":\"created\"") && has (status, "\"viewers\":1"), "%s",
+      status.c_str ());
+  for (const char *secret : { "key", "whip_url", "ws_url", "pipeline" })
+    fail_unless (!has (status, (std::string ("\"") + secret + "\"").c_str ()), "%s in %s", secret,
+        status.c_str ());
+  fail_unless_equals_int (api.call (request ("POST", base + "/status")).status, 405);
+  fail_unless_equals_int (api.call (request ("GET", "/api/streams/nosuch/status")).status, 404);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_events_stream_starts_with_the_state)
+{
+  Api api;
+  auto [id, key] = api.create ();
+  TestTransport transport;
+  http::Response res = api.call (request ("GET", "/api/streams/" + id + "/events"), &transport);
+  fail_unless (res.taken ());
+  fail_unless_equals_int (transport.stream_status, 200);
+  fail_unless (header_of (res, "Content-Type") == "text/event-stream");
+  fail_unless (g_str_has_prefix (transport.stream->written.c_str (), "event: state\ndata: {"),
+      "%s", transport.stream->written.c_str ());
+  fail_unless_equals_int (api.events.clients (), 1);
+  api.manager->end (id);
+  fail_unless (has (transport.stream->written, "\"state\":\"ended\""));
+  transport.stream->abort ();
+  fail_unless_equals_int (api.events.clients (), 0);
+  fail_unless_equals_int (api.call (request ("POST", "/api/streams/" + id + "/events")).status,
+      405);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_live_route_serves_and_counts_viewers)
+{
+  auto m = make_manager ();
+  std::string key;
+  Refusal refusal;
+  std::string id = m->create ("t", 0, "", std::nullopt, key, refusal)->id;
+  std::string dir = m->hls_dir (id);
+  fail_unless (g_mkdir_with_parents (dir.c_str (), 0755) == 0);
+  fail_unless (g_file_set_contents ((dir + "/index.m3u8").c_str (),
+          "#EXTM3U\n#EXT-X-TARGETDURATION:2\n", -1, nullptr));
+  ViewerCounter viewers (ViewerCounter::settings_for (2));
+  LiveRoute live (*m, viewers);
+  http::Response res;
+  http::Request req = request ("GET", "/live/" + id + "/index.m3u8", "",
+      { { "User-Agent", "player/1" } });
+  live.handle (req, res);
+  fail_unless_equals_int (res.status, 200);
+  fail_unless (header_of (res, "Content-Type") == "application/vnd.apple.mpegurl");
+  gint64 now = g_get_monotonic_time ();
+  fail_unless_equals_int (viewers.count (id, now), 1);
+  http::Response again;
+  live.handle (req, again);
+  fail_unless_equals_int (viewers.count (id, now), 1);
+  /* ?viewer= counts as that viewer's heartbeat */
+  http::Response named;
+  live.handle (request ("GET", "/live/" + id + "/index.m3u8?viewer=w1"), named);
+  fail_unless_equals_int (viewers.count (id, g_get_monotonic_time ()), 2);
+  http::Response missing;
+  live.handle (request ("GET", "/live/" + id + "/segment00000.ts"), missing);
+  fail_unless_equals_int (missing.status, 404);
+  http::Response bad;
+  live.handle (request ("GET", "/live/../index.m3u8"), bad);
+  fail_unless_equals_int (bad.status, 400);
+  fail_unless_equals_int (viewers.count (id, g_get_monotonic_time ()), 2);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_websocket_ingest_is_checked_before_the_upgrade)
+{
+  auto m = make_manager ();
+  std::string key;
+  Refusal refusal;
+  auto r = m->create ("t", 0, "", std::nullopt, key, refusal);
+  std::string base = "/ingest/" + r->id + "?key=" + key;
+  WebSocketIngestRoute route (*m);
+  auto check = [&route] (const std::string & path, std::vector<std::pair<const char *,
+      std::string>> headers = {}) {
+    http::Response res;
+    route.check (request ("GET", path, "", std::move (headers)), res);
+    return res.status;
+  };
+  fail_unless_equals_int (check (base + "&mimeType=video%2Fwebm"), 0);
+  fail_unless_equals_int (check ("/ingest/" + r->id + "?mimeType=video%2Fwebm",
+          { { "Authorization", "Bearer " + key } }), 0);
+  fail_unless_equals_int (check ("/ingest/" + r->id + "?key=wrong&mimeType=video%2Fwebm"), 401);
+  fail_unless_equals_int (check ("/ingest/nosuch?key=" + key + "&mimeType=video%2Fwebm"), 401);
+  fail_unless_equals_int (check ("/ingest/..%2Fx?key=k"), 400);
+  fail_unless_equals_int (check ("/ingest/" + r->id + "/more" + "?key=" + key), 400);
+  fail_unless_equals_int (check (base + "&mimeType=video%2Fmp4"), 415);
+  fail_unless_equals_int (check (base), 400);       /* no mimeType, no pipeline */
+  /* an ended stream is refused after the upgrade, with a close code */
+  m->end (r->id);
+  fail_unless_equals_int (check (base + "&mimeType=video%2Fwebm"), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_whip_refusals_before_any_webrtc)
+{
+  auto m = make_manager ();
+  std::string key;
+  Refusal refusal;
+  std::string id = m->create ("t", 0, "", std::nullopt, key, refusal)->id;
+  WhipRoutes whip (*m);
+  auto call = [&whip] (const http::Request & req) {
+    http::Response res;
+    whip.handle (req, res);
+    return res;
+  };
+  std::string url = "/whip/" + id;
+  http::Response res = call (request ("OPTIONS", url));
+  fail_unless_equals_int (res.status, 204);
+  fail_unless (header_of (res, "Accept-Post") == "application/sdp");
+  fail_unless (header_of (res, "Access-Control-Expose-Headers") == "Location, Link, ETag");
+  fail_unless_equals_int (call (request ("GET", url)).status, 405);
+  fail_unless_equals_int (call (request ("POST", url, "v=0", { { "Content-Type", "text/plain" },
+              { "Authorization", "Bearer " + key } })).status, 415);
+  fail_unless_equals_int (call (request ("POST", url, std::string (129 * 1024, 'a'),
+              { { "Content-Type", "application/sdp" } })).status, 413);
+  fail_unless_equals_int (call (request ("POST", url, "v=0\r\n", { { "Content-Type",
+                  "application/sdp" }, { "Authorization", "Bearer wrong" } })).status, 401);
+  res = call (request ("POST", url, "hello", { { "Content-Type", "application/sdp" },
+              { "Authorization", "Bearer " + key } }));
+  fail_unless_equals_int (res.status, 400);
+  fail_unless (has (body_of (res), "not SDP"), "%s", body_of (res).c_str ());
+  fail_unless (m->get (id)->state == StreamState::created);
+  fail_unless_equals_int (call (request ("PATCH", url + "/nosession", "a=end-of-candidates",
+              { { "Content-Type", "application/trickle-ice-sdpfrag" },
+                  { "Authorization", "Bearer " + key } })).status, 404);
+  fail_unless_equals_int (call (request ("DELETE", url + "/nosession", "",
+              { { "Authorization", "Bearer wrong" } })).status, 401);
+  fail_unless_equals_int (call (request ("POST", "/whip/Bad_Id")).status, 400);
+  fail_unless (ice_server_link ("turn://u%40x:p%22w@turn.example:3478")
+      == "<turn:turn.example:3478>; rel=\"ice-server\"; username=\"u@x\"; "
+      "credential=\"p\\\"w\"; credential-type=\"password\"", "%s",
+      ice_server_link ("turn://u%40x:p%22w@turn.example:3478").c_str ());
+  fail_unless (ice_server_link ("stun:stun.example:19302")
+      == "<stun:stun.example:19302>; rel=\"ice-server\"");
+}
+GST_END_TEST;
+
+static Suite *
+routes_suite ()
+{
+  Suite *s = suite_create ("routes");
+  TCase *tc = tcase_create ("general");
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_router_takes_the_longest_prefix);
+  tcase_add_test (tc, test_create_request_is_parsed_strictly);
+  tcase_add_test (tc, test_streams_api_create_get_list_delete);
+  tcase_add_test (tc, test_admin_routes_need_the_token_or_loopback);
+  tcase_add_test (tc, test_heartbeat_and_status_are_public);
+  tcase_add_test (tc, test_events_stream_starts_with_the_state);
+  tcase_add_test (tc, test_live_route_serves_and_counts_viewers);
+  tcase_add_test (tc, test_websocket_ingest_is_checked_before_the_upgrade);
+  tcase_add_test (tc, test_whip_refusals_before_any_webrtc);
+  return s;
+}
+
+GST_CHECK_MAIN (routes);
