@@ -201,10 +201,10 @@ StreamManager::live_ids () const
 }
 
 void
-StreamManager::abandon (const std::string & id)
+StreamManager::abandon (const std::string & id, const std::string & ingest_session)
 {
   auto it = live_.find (id);
-  if (it == live_.end ())
+  if (it == live_.end () || it->second.ingest->session () != ingest_session)
     return;
   unsigned session = it->second.session_number;
   live_.erase (it);

@@ -90,8 +90,9 @@ class StreamManager {
   const LiveStream *live (const std::string & id) const;
   /* Undoes admit when the publisher could not be connected after all (a
    * failed WHIP negotiation): the pipeline is dropped and the stream is
-   * back to what it was, without an ended or failed state. */
-  void abandon (const std::string & id);
+   * back to what it was, without an ended or failed state. Nothing when
+   * the stream is not live with that ingest session any more. */
+  void abandon (const std::string & id, const std::string & session);
   size_t live_count () const { return live_.size (); }
   /* the ids of the live streams, in id order */
   std::vector<std::string> live_ids () const;

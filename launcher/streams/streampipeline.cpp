@@ -2,6 +2,7 @@
 
 #include "hls/keyframerequester.h"
 #include "hls/masterplaylist.h"
+#include "streams/maincontext.h"
 #include "streams/elementnames.h"
 
 #include <glib/gstdio.h>
@@ -18,20 +19,6 @@ count_buffer (GstPad *, GstPadProbeInfo *, gpointer last_us)
 {
   static_cast<std::atomic<gint64> *> (last_us)->store (g_get_monotonic_time ());
   return GST_PAD_PROBE_OK;
-}
-
-/* runs job on the main context, unless the pipeline is gone by then */
-void
-on_main_context (std::weak_ptr<bool> alive, std::function<void ()> job)
-{
-  auto *call = new std::function<void ()> ([alive, job = std::move (job)] {
-        if (!alive.expired ())
-          job ();
-      });
-  g_main_context_invoke_full (nullptr, G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
-        (*static_cast<std::function<void ()> *> (data)) ();
-        return G_SOURCE_REMOVE;
-      }, call, [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
 }
 
 }  // namespace
@@ -126,8 +113,9 @@ StreamPipeline::install_ladder (const PipelineDescription & d, std::string & err
   std::weak_ptr<bool> alive = alive_;
   hooks.master_ready = [outputs, id, alive] (std::string master) {
     /* the main context writes or uploads it; the pipeline may be gone */
-    on_main_context (alive, [outputs, id, master] {
-          publish_master_playlist (outputs->settings (), id, master);
+    run_on_main_context ([alive, outputs, id, master] {
+          if (!alive.expired ())
+            publish_master_playlist (outputs->settings (), id, master);
         });
   };
   abr_ = std::make_unique<AbrBuilder> (GST_BIN (pipeline_), out.ladder, out.target_duration,

@@ -212,8 +212,11 @@ GST_START_TEST (test_abandon_puts_the_stream_back)
   auto m = make_manager ();
   Created s = create (*m);
   Refusal refusal;
-  fail_unless (admit (*m, s, refusal) != nullptr);
-  m->abandon (s.id);
+  FakeIngest *ingest = admit (*m, s, refusal);
+  fail_unless (ingest != nullptr);
+  m->abandon (s.id, "another session");
+  fail_unless (m->live (s.id) != nullptr, "another session's failure ended this one");
+  m->abandon (s.id, ingest->session ());
   fail_unless (m->live (s.id) == nullptr);
   auto r = m->get (s.id);
   fail_unless (r->state == StreamState::created && r->ingest.empty () && r->started_at == 0);

@@ -1,18 +1,21 @@
 #include "ingest/whip/whippublisher.h"
 
+#include "streams/maincontext.h"
+
 #include <gst/video/video.h>
 
 namespace castline::launcher {
 
 WhipPublisher::WhipPublisher (const OfferInfo & offer, std::vector<std::string> ice_servers,
-    std::string stream_id)
+    unsigned idle_timeout_s, std::string stream_id)
     : media_ { offer.video_codecs, offer.audio_codecs }, ice_servers_ (std::move (ice_servers)),
-      stream_id_ (std::move (stream_id))
+      idle_timeout_s_ (idle_timeout_s), stream_id_ (std::move (stream_id))
 {
 }
 
 WhipPublisher::~WhipPublisher ()
 {
+  alive_.reset ();
   webrtc_.reset ();                /* no callback after this */
   if (video_pad_)
     gst_object_unref (video_pad_);
@@ -24,6 +27,7 @@ WhipPublisher::attach (StreamPipeline & pipeline, const std::string & video_code
 {
   WhipIngest::Listener l;
   StreamPipeline *graph = &pipeline;
+  pipeline_ = graph;
   l.media_pad = [this, graph] (const std::string & kind, const std::string &, GstPad * pad) {
     graph->link_media (kind, pad);
     if (kind == "video") {
@@ -37,14 +41,10 @@ WhipPublisher::attach (StreamPipeline & pipeline, const std::string & video_code
     /* any thread: on the main context, the publisher is lost (the stream
      * is interrupted), unless this session is over by then */
     g_message ("stream %s: WHIP peer gone (%s)", id.c_str (), reason.c_str ());
-    auto *call = new std::function<void ()> ([lost, reason] {
+    run_on_main_context ([lost, reason] {
           if (lost)
             lost ("the WHIP peer went away: " + reason, false);
         });
-    g_main_context_invoke_full (nullptr, G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
-          (*static_cast<std::function<void ()> *> (data)) ();
-          return G_SOURCE_REMOVE;
-        }, call, [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
   };
   webrtc_ = std::make_unique<WhipIngest> (pipeline.pipeline (), ice_servers_, l);
   /* the answer names only what the chosen pipeline takes: offered VP8
@@ -54,6 +54,24 @@ WhipPublisher::attach (StreamPipeline & pipeline, const std::string & video_code
   };
   webrtc_->restrict_codecs (only (video_codec), only (audio_codec));
   return true;
+}
+
+void
+WhipPublisher::negotiate (const std::string & offer, unsigned timeout_ms,
+    std::function<void (unsigned status, std::string answer_or_error)> done)
+{
+  /* on the main context the pipeline is there as long as this ingest is:
+   * a stream's ingest and pipeline go together */
+  std::weak_ptr<bool> alive = alive_;
+  StreamPipeline *pipeline = pipeline_;
+  unsigned idle = idle_timeout_s_;
+  webrtc_->negotiate (offer, timeout_ms, [=] (unsigned status, std::string text) {
+        run_on_main_context ([=] {
+              if (status == 201 && !alive.expired ())
+                pipeline->watch_idle (idle);
+              done (status, text);
+            });
+      });
 }
 
 /* upstream from the received video: webrtcbin's RTP session turns it into

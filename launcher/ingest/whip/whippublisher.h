@@ -18,9 +18,11 @@ namespace castline::launcher {
 
 class WhipPublisher : public Ingest {
  public:
-  /* offer: inspect_whip_offer's; stream_id: for the log */
+  /* offer: inspect_whip_offer's; idle_timeout_s: how long the stream may
+   * go without media once connected (WebRTC has no end of stream of its
+   * own); stream_id: for the log */
   WhipPublisher (const OfferInfo & offer, std::vector<std::string> ice_servers,
-      std::string stream_id);
+      unsigned idle_timeout_s, std::string stream_id);
   ~WhipPublisher () override;
 
   const char *kind () const override { return "whip"; }
@@ -29,13 +31,25 @@ class WhipPublisher : public Ingest {
       const std::string & audio_codec, Hooks hooks, std::string & error) override;
   void request_keyframe () override;
 
-  /* the webrtcbin side; after attach */
-  WhipIngest & webrtc () { return *webrtc_; }
+  /* Answers the offer (WhipIngest::negotiate); once answered (201), the
+   * stream ends when no media comes for idle_timeout_s. done runs later on
+   * the main context, whether or not this ingest is still there. After
+   * attach; main context. */
+  void negotiate (const std::string & offer, unsigned timeout_ms,
+      std::function<void (unsigned status, std::string answer_or_error)> done);
+  /* trickled candidates (WhipIngest::add_remote_candidates) */
+  bool add_remote_candidates (const std::string & sdpfrag, std::string & error, bool *ice_restart)
+  {
+    return webrtc_->add_remote_candidates (sdpfrag, error, ice_restart);
+  }
 
  private:
   PublisherMedia media_;
   std::vector<std::string> ice_servers_;
+  unsigned idle_timeout_s_;
   std::string stream_id_;
+  StreamPipeline *pipeline_ = nullptr;   /* attached to; goes with this */
+  std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);   /* weak in main-context calls */
   std::unique_ptr<WhipIngest> webrtc_;
   std::mutex lock_;                /* video_pad_: set and read on streaming threads */
   GstPad *video_pad_ = nullptr;    /* the received video, parsed (ref) */

@@ -107,8 +107,7 @@ WhipRoutes::session (const http::Request & req, http::Response & res, const std:
     std::string error;
     bool ice_restart = false;
     /* RFC 9725 4.3.2: a session without ICE restarts answers one 422 */
-    if (!whip->webrtc ().add_remote_candidates (std::string (req.body.view ()), error,
-            &ice_restart))
+    if (!whip->add_remote_candidates (std::string (req.body.view ()), error, &ice_restart))
       http::reply_error (res, ice_restart ? 422 : 400, error);
     else
       res.status = 204;
@@ -143,7 +142,8 @@ WhipRoutes::post (const http::Request & req, http::Response & res, const std::st
     http::reply_error (res, 400, error);
     return;
   }
-  auto ingest = std::make_unique<WhipPublisher> (info, manager_.config ().ice_servers, id);
+  auto ingest = std::make_unique<WhipPublisher> (info, manager_.config ().ice_servers,
+      manager_.config ().idle_timeout, id);
   WhipPublisher *whip = ingest.get ();
   if (!manager_.admit (id, key, std::move (ingest), refusal)) {
     http::reply_error (res, refusal.status, refusal.reason);
@@ -151,42 +151,28 @@ WhipRoutes::post (const http::Request & req, http::Response & res, const std::st
   }
 
   /* answer when webrtcbin has gathered its candidates */
-  struct Pending {
-    StreamManager *manager;
-    std::string id;
-    std::string session;
-    http::Headers cors;
-    std::shared_ptr<http::PendingResponse> answer;
-    unsigned status = 0;
-    std::string text;
-  };
-  auto *p = new Pending { &manager_, id, whip->session (), res.headers, res.defer (), 0, {} };
-  whip->webrtc ().negotiate (offer, kNegotiationTimeoutMs, [p] (unsigned status, std::string text) {
-    p->status = status;
-    p->text = std::move (text);
-    g_main_context_invoke_full (nullptr, G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
-          auto *p = static_cast<Pending *> (data);
-          http::Response answer;
-          answer.headers = p->cors;
-          if (p->status == 201) {
-            answer.headers.set ("Location", "/whip/" + p->id + "/" + p->session);
-            for (auto & url : p->manager->config ().ice_servers) {
-              std::string link = ice_server_link (url);
-              if (!link.empty ())
-                answer.headers.append ("Link", link);
-            }
-            answer.status = 201;
-            answer.set_body ("application/sdp", p->text);
-            if (LiveStream *ls = p->manager->live (p->id))
-              ls->pipeline->watch_idle (p->manager->config ().idle_timeout);
-          } else {
-            p->manager->abandon (p->id);
-            http::reply_error (answer, p->status, p->text);
+  std::shared_ptr<http::PendingResponse> pending = res.defer ();
+  StreamManager *manager = &manager_;
+  http::Headers cors = res.headers;
+  std::string session = whip->session ();
+  whip->negotiate (offer, kNegotiationTimeoutMs, [=] (unsigned status, std::string text) {
+        http::Response answer;
+        answer.headers = cors;
+        if (status == 201) {
+          answer.headers.set ("Location", "/whip/" + id + "/" + session);
+          for (auto & url : manager->config ().ice_servers) {
+            std::string link = ice_server_link (url);
+            if (!link.empty ())
+              answer.headers.append ("Link", link);
           }
-          p->answer->finish (std::move (answer));
-          return G_SOURCE_REMOVE;
-        }, p, [] (gpointer data) { delete static_cast<Pending *> (data); });
-  });
+          answer.status = 201;
+          answer.set_body ("application/sdp", text);
+        } else {
+          manager->abandon (id, session);
+          http::reply_error (answer, status, text);
+        }
+        pending->finish (std::move (answer));
+      });
 }
 
 }  // namespace castline::launcher
