@@ -13,6 +13,8 @@
  * never `this`. */
 #pragma once
 
+#include "ingest/whip/whipoffer.h"   /* inspect_whip_offer, OfferInfo */
+
 #include <gst/gst.h>
 
 #include <functional>
@@ -21,21 +23,6 @@
 #include <vector>
 
 namespace castline::launcher {
-
-struct OfferInfo {
-  /* lower-case encoding names offered that we can take, in offer order,
-   * from the m-lines that send: "h264", "vp8", "vp9" / "opus" */
-  std::vector<std::string> video_codecs;
-  std::vector<std::string> audio_codecs;
-  bool has_video = false;              /* a sendonly/sendrecv video m-line we can take */
-  bool has_audio = false;
-};
-
-/* Parses an SDP offer; false and the reason, for a person, when it is not
- * SDP, has no m-line, lacks ice-ufrag / ice-pwd / a DTLS fingerprint on an
- * m-line (media or session level), sends nothing (every m-line recvonly or
- * inactive) or sends no audio/video we can receive (H.264, VP8, VP9, Opus). */
-bool inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & error);
 
 struct WhipIngestState;
 

@@ -1,0 +1,53 @@
+/* castline-launcher: a WHIP publisher's SDP offer, read before anything is
+ * built (inspect_whip_offer), and the SDP helpers the rest of the WHIP
+ * ingest shares. Pure functions of their arguments: any thread. */
+#pragma once
+
+#include <gst/sdp/sdp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+struct OfferInfo {
+  /* lower-case encoding names offered that we can take, in offer order,
+   * from the m-lines that send: "h264", "vp8", "vp9" / "opus" */
+  std::vector<std::string> video_codecs;
+  std::vector<std::string> audio_codecs;
+  bool has_video = false;              /* a sendonly/sendrecv video m-line we can take */
+  bool has_audio = false;
+};
+
+/* Parses an SDP offer; false and the reason, for a person, when it is not
+ * SDP, has no m-line, lacks ice-ufrag / ice-pwd / a DTLS fingerprint on an
+ * m-line (media or session level), sends nothing (every m-line recvonly or
+ * inactive) or sends no audio/video we can receive (H.264, VP8, VP9, Opus). */
+bool inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & error);
+
+namespace whip {
+
+struct SdpMessageFree {
+  void operator() (GstSDPMessage * m) const { gst_sdp_message_free (m); }
+};
+using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageFree>;
+
+/* nullptr unless the text is SDP: gst_sdp_message_parse_buffer takes about
+ * anything, so a v= line is required too */
+SdpMessagePtr parse_sdp (const std::string & text);
+
+/* ASCII lower case; "" for NULL */
+std::string lower (const char *s);
+
+/* the codecs of `media` we can take, our names ("h264", "vp8", "vp9" for
+ * video, "opus" for audio), in format order, each once */
+std::vector<std::string> takeable_codecs (const GstSDPMedia * media);
+
+/* "sendrecv" (the default), "sendonly", "recvonly" or "inactive", from the
+ * media's attributes or else the session's */
+std::string direction (const GstSDPMessage * msg, const GstSDPMedia * media);
+
+}  // namespace whip
+
+}  // namespace castline::launcher
