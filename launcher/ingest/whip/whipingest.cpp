@@ -1,5 +1,7 @@
 #include "ingest/whip/whipingest.h"
 
+#include "ingest/whip/trickleice.h"
+
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
@@ -560,38 +562,6 @@ ice_server_uri (const std::string & url, std::string & scheme)
   return "";
 }
 
-bool
-all_digits (const std::string & s, size_t max_len)
-{
-  return !s.empty () && s.size () <= max_len
-      && std::all_of (s.begin (), s.end (), [] (char c) { return g_ascii_isdigit (c); });
-}
-
-/* RFC 8839 5.1: foundation component transport priority address port typ
- * type [extensions] */
-bool
-valid_candidate (const std::string & value)
-{
-  g_auto (GStrv) t = g_strsplit_set (value.c_str (), " \t", -1);
-  std::vector<std::string> tok;
-  for (guint i = 0; t[i]; i++)
-    if (*t[i])
-      tok.push_back (t[i]);
-  if (tok.size () < 8 || tok[0].size () > 32 || !all_digits (tok[1], 3)
-      || !all_digits (tok[3], 10) || !all_digits (tok[5], 5) || tok[6] != "typ")
-    return false;
-  std::string transport = lower (tok[2].c_str ());
-  std::string type = tok[7];
-  return (transport == "udp" || transport == "tcp") && atoi (tok[5].c_str ()) <= 65535
-      && (type == "host" || type == "srflx" || type == "prflx" || type == "relay");
-}
-
-std::string
-excerpt (const std::string & line)
-{
-  return line.size () > 40 ? line.substr (0, 40) + "..." : line;
-}
-
 }  // namespace
 
 WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_servers,
@@ -796,63 +766,10 @@ WhipIngest::add_remote_candidates (const std::string & sdpfrag, std::string & er
     mids = state_->mids;
     ufrag = state_->ice_ufrag;
   }
-  std::vector<std::pair<guint, std::string>> candidates;
-  guint mline = 0, m_lines = 0;
-  bool any = false;
-  size_t pos = 0;
-  while (pos < sdpfrag.size ()) {
-    size_t end = sdpfrag.find ('\n', pos);
-    if (end == std::string::npos)
-      end = sdpfrag.size ();
-    std::string line = sdpfrag.substr (pos, end - pos);
-    pos = end + 1;
-    if (!line.empty () && line.back () == '\r')
-      line.pop_back ();
-    if (line.empty ())
-      continue;
-    any = true;
-    if (line.size () < 2 || line[1] != '=' || !g_ascii_islower (line[0])) {
-      error = "not an SDP fragment line: \"" + excerpt (line) + "\"";
-      return false;
-    }
-    if (line[0] == 'm') {
-      mline = m_lines++;
-      continue;
-    }
-    if (line[0] != 'a')
-      continue;
-    std::string attr = line.substr (2);
-    size_t colon = attr.find (':');
-    std::string key = attr.substr (0, colon);
-    std::string value = colon == std::string::npos ? "" : attr.substr (colon + 1);
-    if (key == "mid") {
-      auto it = std::find (mids.begin (), mids.end (), value);
-      if (it == mids.end ()) {
-        error = "unknown mid \"" + excerpt (value) + "\"";
-        return false;
-      }
-      mline = it - mids.begin ();
-    } else if (key == "candidate") {
-      if (!valid_candidate (value)) {
-        error = "malformed candidate: \"" + excerpt (line) + "\"";
-        return false;
-      }
-      if (!mids.empty () && mline >= mids.size ()) {
-        error = "a candidate for m-line " + std::to_string (mline) + ", the offer has "
-            + std::to_string (mids.size ());
-        return false;
-      }
-      candidates.emplace_back (mline, "candidate:" + value);
-    } else if (key == "ice-ufrag" && !ufrag.empty () && value != ufrag) {
-      error = "ICE restarts are not supported";
-      if (ice_restart)
-        *ice_restart = true;
-      return false;
-    }
-    /* a=end-of-candidates, a=ice-pwd, a=ice-options, a=group: nothing to do */
-  }
-  if (!any) {
-    error = "the fragment is empty";
+  TrickleIce frag;
+  if (!parse_trickle_ice (sdpfrag, mids, ufrag, frag, error)) {
+    if (ice_restart)
+      *ice_restart = frag.ice_restart;
     return false;
   }
   GstElement *webrtc = webrtc_of (state_);
@@ -860,7 +777,7 @@ WhipIngest::add_remote_candidates (const std::string & sdpfrag, std::string & er
     error = "the WHIP session is closed";
     return false;
   }
-  for (auto & c : candidates)
+  for (auto & c : frag.candidates)
     g_signal_emit_by_name (webrtc, "add-ice-candidate", c.first, c.second.c_str ());
   gst_object_unref (webrtc);
   return true;
