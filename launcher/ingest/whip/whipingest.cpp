@@ -1,6 +1,8 @@
 #include "ingest/whip/whipingest.h"
 
+#include "ingest/whip/iceservers.h"
 #include "ingest/whip/trickleice.h"
+#include "ingest/whip/whipdebug.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -9,8 +11,7 @@
 #include <mutex>
 #include <utility>
 
-GST_DEBUG_CATEGORY_STATIC (castline_whip_debug);
-#define GST_CAT_DEFAULT castline_whip_debug
+GST_DEBUG_CATEGORY (castline_whip_debug);
 
 namespace castline::launcher {
 
@@ -542,26 +543,6 @@ on_pad_added (GstElement *, GstPad * pad, gpointer data)
   gst_object_unref (pipeline);
 }
 
-/* "stun:h:p" or "stun://h:p" -> "stun://h:p", likewise turn and turns;
- * "" for other schemes */
-std::string
-ice_server_uri (const std::string & url, std::string & scheme)
-{
-  for (const char *s : { "stun", "turns", "turn" }) {
-    std::string prefix = std::string (s) + ":";
-    if (url.compare (0, prefix.size (), prefix) != 0)
-      continue;
-    std::string rest = url.substr (prefix.size ());
-    if (rest.compare (0, 2, "//") == 0)
-      rest = rest.substr (2);
-    if (rest.empty ())
-      return "";
-    scheme = s;
-    return scheme + "://" + rest;
-  }
-  return "";
-}
-
 }  // namespace
 
 WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_servers,
@@ -579,25 +560,7 @@ WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_ser
   st.webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
 
-  bool have_stun = false;
-  for (auto & url : ice_servers) {
-    std::string scheme;
-    std::string uri = ice_server_uri (url, scheme);
-    if (uri.empty ()) {
-      GST_WARNING ("ICE server %s is neither stun: nor turn(s):, ignored", url.c_str ());
-    } else if (scheme == "stun") {
-      if (have_stun)
-        GST_WARNING ("webrtcbin takes one STUN server: %s is ignored", url.c_str ());
-      else
-        g_object_set (webrtc, "stun-server", uri.c_str (), nullptr);
-      have_stun = true;
-    } else {
-      gboolean added = FALSE;
-      g_signal_emit_by_name (webrtc, "add-turn-server", uri.c_str (), &added);
-      if (!added)
-        GST_WARNING ("webrtcbin refuses TURN server %s", url.c_str ());
-    }
-  }
+  set_ice_servers (webrtc, ice_servers);
 
   struct {
     const char *signal;
