@@ -3,6 +3,7 @@
 #include "ingest/whip/iceservers.h"
 #include "ingest/whip/trickleice.h"
 #include "ingest/whip/whipdebug.h"
+#include "ingest/whip/whipingeststate.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -17,44 +18,7 @@ namespace castline::launcher {
 
 using namespace whip;
 
-/* Everything webrtcbin's callbacks may touch. They hold it through a
- * shared_ptr, so it outlives the WhipIngest as long as a callback can
- * still run; `alive` and `closed` tell them to do nothing. */
-struct WhipIngestState {
-  /* Held while a listener or `done` runs and while `alive`/`closed` are
-   * set: once the destructor has set `alive` under it, no callback is
-   * running or starts. Recursive: a callback may destroy the ingest. It is
-   * never held across a state change of webrtcbin, whose streaming
-   * threads take it. */
-  std::recursive_mutex call_lock;
-
-  std::mutex lock;                       /* the members below */
-  bool alive = true;
-  bool closed = false;
-  WhipIngest::Listener listener;         /* read-only after construction */
-  GstPipeline *pipeline = nullptr;       /* ref until close */
-  GstElement *webrtc = nullptr;          /* ref until close */
-  std::vector<GstElement *> elements;    /* our depayloaders and parsers, refs */
-  std::vector<gulong> handlers;          /* on webrtc */
-  bool peer_ended = false;
-  GSource *disconnect_timer = nullptr;   /* ref; default main context */
-
-  bool negotiation_started = false;
-  std::function<void (unsigned, std::string)> done;  /* empty once called */
-  bool answer_set = false;               /* the answer is the local description */
-  GSource *answer_timer = nullptr;       /* ref; default main context */
-  /* the latest promise given to webrtcbin, ref: close() interrupts it, or
-   * webrtcbin would drop it unanswered when it stops (a critical) */
-  GstPromise *promise = nullptr;
-  std::vector<std::string> allowed_video; /* empty: all we take */
-  std::vector<std::string> allowed_audio;
-  std::vector<std::string> mids;         /* of the offer's m-lines */
-  std::string ice_ufrag;                 /* the offer's first */
-};
-
 namespace {
-
-using StatePtr = std::shared_ptr<WhipIngestState>;
 
 constexpr guint kDisconnectGraceMs = 5000;
 
@@ -80,31 +44,6 @@ init_debug ()
         GST_DEBUG_CATEGORY_INIT (castline_whip_debug, "castline-whip", 0,
             "castline WHIP ingest");
       });
-}
-
-/* C callback data: a heap copy of the state pointer */
-gpointer
-hold (const StatePtr & st)
-{
-  return new StatePtr (st);
-}
-
-void
-release (gpointer data)
-{
-  delete static_cast<StatePtr *> (data);
-}
-
-void
-release_closure (gpointer data, GClosure *)
-{
-  release (data);
-}
-
-const StatePtr &
-held (gpointer data)
-{
-  return *static_cast<StatePtr *> (data);
 }
 
 /* the error a promise was answered with, or why it was not answered */
@@ -158,15 +97,6 @@ emit_with_promise (const StatePtr & st, const char *signal, gpointer arg,
   g_signal_emit_by_name (webrtc, signal, arg, p);
   gst_promise_unref (p);
   gst_object_unref (webrtc);
-}
-
-void
-drop_source (GSource * source)
-{
-  if (source) {
-    g_source_destroy (source);
-    g_source_unref (source);
-  }
 }
 
 std::string
