@@ -1,0 +1,15 @@
+/* castline-launcher, private to the WHIP ingest: each track webrtcbin
+ * receives, depayloaded and parsed (rtph264depay ! h264parse ! capsfilter
+ * to byte-stream AUs; rtpvp8depay; rtpvp9depay; rtpopusdepay ! opusparse)
+ * in the stream's pipeline and handed to Listener::media_pad; video starts
+ * with a keyframe request. A track we do not take ends in a fakesink. */
+#pragma once
+
+#include <gst/gst.h>
+
+namespace castline::launcher::whip {
+
+/* webrtcbin's pad-added handler; data: a held StatePtr. Streaming thread. */
+void on_pad_added (GstElement * webrtc, GstPad * pad, gpointer data);
+
+}  // namespace castline::launcher::whip
