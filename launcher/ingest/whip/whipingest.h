@@ -10,7 +10,11 @@
  *
  * webrtcbin signals come from its own threads and may outlive the
  * WhipIngest: every callback holds a shared state with an `alive` flag,
- * never `this`. */
+ * never `this` (whipingeststate.h). The parts, each in its own file:
+ * whipoffer (the offer), whipnegotiation (the answer), trickleice (PATCH
+ * bodies), iceservers (STUN/TURN), whippeer (connection state),
+ * whiptracks (received tracks); whipingest.cpp sets webrtcbin up, passes
+ * the calls on and closes. */
 #pragma once
 
 #include "ingest/whip/whipoffer.h"   /* inspect_whip_offer, OfferInfo */

@@ -79,6 +79,16 @@ held (gpointer data)
   return *static_cast<StatePtr *> (data);
 }
 
+/* the webrtcbin, reffed, unless the ingest is closed */
+inline GstElement *
+webrtc_of (const StatePtr & st)
+{
+  std::lock_guard<std::mutex> lk (st->lock);
+  if (st->closed || !st->webrtc)
+    return nullptr;
+  return GST_ELEMENT (gst_object_ref (st->webrtc));
+}
+
 /* a timer of ours gone: destroyed and unreffed; NULL is fine */
 inline void
 drop_source (GSource * source)
