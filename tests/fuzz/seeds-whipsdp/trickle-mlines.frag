@@ -1,0 +1,10 @@
+a=ice-ufrag:abcd
+a=ice-pwd:abcdefghijklmnopqrstuvwx
+m=audio 9 UDP/TLS/RTP/SAVPF 0
+a=mid:0
+a=candidate:1 1 udp 2122260223 192.0.2.10 54400 typ host generation 0
+a=candidate:3 1 udp 1686052607 198.51.100.20 61000 typ srflx raddr 192.0.2.10 rport 54400
+m=video 9 UDP/TLS/RTP/SAVPF 0
+a=candidate:4 1 udp 41885439 203.0.113.5 3478 typ relay raddr 198.51.100.20 rport 61000
+a=candidate:5 1 UDP 2122262783 8f2c1a44-3b7e.local 50000 typ host
+a=end-of-candidates
