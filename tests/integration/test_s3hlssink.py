@@ -6,7 +6,12 @@ Standard library only. Environment (meson sets it, see meson.build):
   CASTLINE_PRELOAD     the sanitizer runtime to preload into gst-launch-1.0
                        when the plugin is built with sanitizers (optional)
 Run by hand: python3 tests/integration/test_s3hlssink.py [-k PATTERN]
-Every wait is bounded: subprocess and HTTP time-outs, fixed sleeps.
+Every wait is bounded: subprocess and HTTP time-outs, and polls of the
+condition waited for (segments in the bucket, uploads resumed) with a
+deadline (launcherproc.wait_for), so a slow machine gets the time it needs
+and a fast one none more. The few fixed sleeps left are not waits: each
+makes S3 stay away for a set time (the outage being simulated) or gives
+the pipeline time to do what it must not (end while S3 is away).
 """
 import http.client
 import json
@@ -25,6 +30,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3rver import S3rver, free_port  # noqa: E402
 from gstlaunch import SOURCE, Launch, gst_env, require_tools  # noqa: E402
+from launcherproc import wait_for  # noqa: E402
 
 SECRET = "S3RVER-secret-must-not-leak"   # s3rver checks only the access key id
 TOKEN = "S3RVER-token-must-not-leak"
@@ -121,6 +127,12 @@ class Watcher(threading.Thread):
             if missing:
                 self.violations.append((missing, text))
 
+    def newest_segment(self):
+        """The index of the newest segment the newest version seen names; -1
+        before the first."""
+        names = playlist_names(self.versions[-1][1]) if self.versions else []
+        return index_of(names[-1]) if names else -1
+
     def stop(self):
         self.stop_event.set()
         self.join(timeout=15)
@@ -139,15 +151,6 @@ class Watcher(threading.Thread):
             test.assertLessEqual(a, b, "an older playlist replaced a newer one "
                                  "(media sequence, last segment): " + str(windows)
                                  + "; the later one read:\n" + repr(self.versions[i + 1][1]))
-
-
-def wait_for(predicate, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def spool_files(directory):
@@ -175,6 +178,34 @@ class S3Case(unittest.TestCase):
         w.start()
         return w
 
+    def newest_segment(self, prefix):
+        """The index of the newest segment the bucket's playlist names; -1
+        with no playlist (yet), an empty one, a torn read or S3 not
+        answering."""
+        try:
+            body, _ = self.s3.get_consistent(prefix + "playlist.m3u8", timeout=2)
+        except (OSError, http.client.HTTPException):
+            return -1
+        names = playlist_names(body.decode(errors="replace")) if body else []
+        return index_of(names[-1]) if names else -1
+
+    def wait_uploaded(self, prefix, index, watcher=None, timeout=20):
+        """Waits until the bucket's playlist names segment index or a later
+        one: the pipeline runs and S3 has taken its uploads up to there.
+        With a watcher: until the watcher has read that playlist, so that it
+        is one of the versions the watcher checks."""
+        newest = watcher.newest_segment if watcher else lambda: self.newest_segment(prefix)
+        self.assertTrue(wait_for(lambda: newest() >= index, timeout),
+                        f"no playlist naming segment {index} in the bucket within {timeout} s")
+
+    def wait_resumed(self, prefix, watcher=None, timeout=20):
+        """Once S3 is back: waits until the element uploads again (after its
+        back-off, up to 5 s), a playlist naming a newer segment than the
+        one the bucket held when S3 came back (the last before the outage)."""
+        held = wait_for(lambda: self.newest_segment(prefix) + 1, 10)  # index + 1: 0 is none
+        self.assertTrue(held, "no playlist in the bucket once S3 was back")
+        self.wait_uploaded(prefix, held, watcher, timeout)
+
     def final_playlist(self, prefix):
         body, headers = self.s3.get(prefix + "playlist.m3u8")
         self.assertIsNotNone(body, "no playlist in the bucket")
@@ -195,7 +226,8 @@ class LiveTest(S3Case):
         watcher = self.watch(prefix)
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{
             "playlist-length": 3, "max-files": 5}) + AUDIO)
-        time.sleep(10)
+        # segments 0 to 8: more than max-files + 2, so expired ones are deleted
+        self.wait_uploaded(prefix, 8, watcher, timeout=40)
         rc = run.finish()
         watcher.stop()
         self.assertEqual(rc, 0, run.output[-3000:])
@@ -259,12 +291,12 @@ class OutageTest(S3Case):
         watcher = self.watch(prefix)
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{
             "playlist-length": 0, "max-files": 0}) + AUDIO)
-        time.sleep(4)
+        self.wait_uploaded(prefix, 1, watcher)
         self.s3.stop()
-        time.sleep(5)
+        time.sleep(5)  # not a wait: the outage lasts 5 s
         self.assertIsNone(run.proc.poll(), "gst-launch-1.0 ended during the outage")
         self.s3.start()
-        time.sleep(5)
+        self.wait_resumed(prefix, watcher)
         rc = run.finish()
         watcher.stop()
         self.assertEqual(rc, 0, run.output[-3000:])
@@ -285,15 +317,16 @@ class OutageTest(S3Case):
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{
             "playlist-length": 0, "max-files": 0, "request-timeout": 1000, "retries": 1,
             "spool-memory-limit": 200000, "spool-directory": spool}) + AUDIO)
-        time.sleep(4)
+        self.wait_uploaded(prefix, 1, watcher)
         self.s3.pause()
         paused_at = time.monotonic()
         try:
             spilled = wait_for(lambda: len(spool_files(spool)) >= 2, timeout=5)
+            # not a wait: S3 hangs for 5 s in all, however soon the spool filled
             time.sleep(max(0.0, paused_at + 5 - time.monotonic()))
         finally:
             self.s3.resume()
-        time.sleep(5)
+        self.wait_resumed(prefix, watcher)
         rc = run.finish()
         watcher.stop()
         self.assertEqual(rc, 0, run.output[-3000:])
@@ -311,12 +344,12 @@ class OutageTest(S3Case):
         prefix = "eos/"
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{
             "playlist-length": 0, "max-files": 0, "flush-timeout": 25000}) + AUDIO)
-        time.sleep(4)
+        self.wait_uploaded(prefix, 1)
         self.s3.stop()
-        time.sleep(2)
+        time.sleep(2)  # not a wait: segments made while S3 is away
         run.proc.send_signal(signal.SIGINT)
         eos_at = time.monotonic()
-        time.sleep(3)
+        time.sleep(3)  # not a wait: 3 s in which EOS must not go through
         self.assertIsNone(run.proc.poll(), "EOS went through before S3 had the objects")
         self.s3.start()
         rc = run.finish(interrupt=False, timeout=40)
@@ -329,9 +362,9 @@ class OutageTest(S3Case):
         prefix = "lost/"
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{
             "playlist-length": 0, "max-files": 0, "flush-timeout": 3000}) + AUDIO)
-        time.sleep(4)
+        self.wait_uploaded(prefix, 1)
         self.s3.stop()
-        time.sleep(1)
+        time.sleep(1)  # not a wait: segments made while S3 is away
         run.proc.send_signal(signal.SIGINT)
         eos_at = time.monotonic()
         rc = run.finish(interrupt=False, timeout=40)
@@ -346,7 +379,7 @@ class OutageTest(S3Case):
         prefix = "full/"
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{
             "playlist-length": 0, "max-files": 0, "spool-limit": 1000000}) + AUDIO)
-        time.sleep(4)
+        self.wait_uploaded(prefix, 1)
         self.s3.stop()
         rc = run.finish(interrupt=False, timeout=40)  # ends by itself
         self.assertNotEqual(rc, 0, run.output[-3000:])
@@ -406,7 +439,7 @@ class BadInputTest(S3Case):
         prefix = "log/"
         run = self.launch(VIDEO + sink_args(self.s3, prefix, **{"session-token": TOKEN}) + AUDIO,
                           env=debug, args=("-v",))
-        time.sleep(3)
+        self.wait_uploaded(prefix, 0)  # a playlist signed, PUT and logged
         rc = run.finish()
         self.assertEqual(rc, 0, run.output[-3000:])
         self.assertIn("castline-s3client", run.output)  # the log was on
