@@ -29,7 +29,7 @@ os.environ.setdefault("CASTLINE_BUILD_DIR", os.path.join(SOURCE, os.environ.get(
 os.environ.setdefault("GST_REGISTRY", os.path.join(tempfile.gettempdir(), "castline-soak.registry"))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 
-from test_launcher import MIME, Launcher, make_recording, quote, wait_for  # noqa: E402
+from launcherproc import MIME, Launcher, make_recording, quote, wait_for  # noqa: E402
 from wsclient import WsClient  # noqa: E402
 
 
