@@ -7,7 +7,7 @@ wrong key and a refused camera.
 
 Screenshots of each page (desktop and a 390 px phone) go to
 CASTLINE_ARTIFACTS_DIR (meson sets it: web-artifacts in the build dir).
-Environment as test_launcher.py: CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
+Environment as test_launcher_*.py: CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
 Run by hand: /usr/bin/python3 tests/integration/test_web.py [-k PATTERN]
 Every wait is bounded (the drivers' own bounds, and a subprocess time-out).
 """
