@@ -133,12 +133,16 @@ WEBHOOK_QUERY_TOKEN = "query-token-never-logged"
 
 class WebhookReceiver:
     """An HTTP/1.1 server on 127.0.0.1 recording every POST as (lower-case
-    headers, body); fail[event type] of them are answered 503 first."""
+    headers, body); fail[event type] of them are answered 503 first. After
+    hold(), answers wait until release() (at most 30 s): the daemon's
+    deliveries stay in flight."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.requests = []
         self.fail = {}
+        self.released = threading.Event()
+        self.released.set()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -153,6 +157,7 @@ class WebhookReceiver:
                     status = 503 if receiver.fail.get(event, 0) > 0 else 204
                     if status == 503:
                         receiver.fail[event] -= 1
+                receiver.released.wait(30)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -167,6 +172,12 @@ class WebhookReceiver:
         self.url = (f"http://127.0.0.1:{self.server.server_address[1]}/hooks/castline"
                     f"?token={WEBHOOK_QUERY_TOKEN}")
 
+    def hold(self):
+        self.released.clear()
+
+    def release(self):
+        self.released.set()
+
     def received(self):
         with self.lock:
             return list(self.requests)
@@ -175,6 +186,7 @@ class WebhookReceiver:
         return wait_for(lambda: len(self.received()) >= count and self.received(), timeout)
 
     def stop(self):
+        self.release()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)

@@ -23,7 +23,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsclient import WsClient  # noqa: E402
 from launcherproc import MIME, Launcher, quote, wait_for  # noqa: E402
-from launchercase import LauncherCase, WebhookCase, case_dir, metric_samples  # noqa: E402
+from launchercase import LauncherCase, WebhookCase, WebhookReceiver, case_dir, metric_samples  # noqa: E402
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 
@@ -78,6 +78,52 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(launcher.stop(), 0)
 
 
+
+class ShutdownAdmissionTest(unittest.TestCase):
+    """While the daemon finalizes on SIGTERM, no publisher is admitted,
+    whatever its ingest: WHIP's is answered 503, the WebSocket's is closed
+    1008 with the reason, and the stream stays as it was. The shutdown is
+    held open here by the daemon's last webhook delivery, which the
+    receiver does not answer yet (the daemon waits up to 3 s for it)."""
+
+    def setUp(self):
+        self.dir = case_dir()
+        self.receiver = WebhookReceiver()
+
+    def tearDown(self):
+        self.receiver.stop()
+
+    def test_no_publisher_is_admitted_while_shutting_down(self):
+        launcher = Launcher(self.dir, webhooks={"urls": [self.receiver.url]}).start()
+        case = LauncherCase()
+        case.launcher = launcher
+        self.receiver.hold()
+        s = case.create(title="late")
+        self.assertTrue(self.receiver.wait(1, 10), "stream.created never came")
+        launcher.proc.send_signal(signal.SIGTERM)
+        self.assertTrue(wait_for(lambda: "stopping: finalizing" in launcher.output(), 10),
+                        launcher.output())
+
+        status, _, body = launcher.request(
+            "POST", f"/whip/{s['id']}", body="v=0\r\n",
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {s['key']}"})
+        self.assertEqual(status, 503, body)
+        self.assertIn(b"shutting down", body)
+        ws = WsClient(launcher.port, f"/ingest/{s['id']}?key={quote(s['key'])}"
+                                     f"&mimeType={quote(MIME['vp8'])}")
+        self.assertEqual(ws.status, 101)
+        code, reason = ws.wait_close()
+        ws.close()
+        self.assertEqual((code, reason), (1008, "the server is shutting down"))
+
+        self.receiver.release()
+        self.assertEqual(launcher.stop(), 0, launcher.output())
+        launcher = Launcher(self.dir, port=launcher.port).start()
+        try:
+            status, got = launcher.api("GET", f"/api/streams/{s['id']}")
+            self.assertEqual((status, got["state"]), (200, "created"), got)
+        finally:
+            self.assertEqual(launcher.stop(), 0)
 
 class ReconnectTest(WebhookCase):
     """A publisher lost without stopping leaves the stream interrupted; the
