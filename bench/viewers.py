@@ -13,7 +13,7 @@ auto`, sendfile, default keep-alive) has the launcher's data_dir as root, so
 1. wrk (`-t2 -c64 --latency`) on the playlist and on one segment: requests/s
    and p50/p99 latency, castline and nginx, each with wrk's keep-alive and
    with `-H 'Connection: close'` (a launcher that answers `Connection:
-   close` to every request, as launcher/http/httplistener.h did around libsoup
+   close` to every request, as launcher/http/soup/souplistener.h did around libsoup
    3.2's leaks, gives the same figures both ways); castline/nginx ratios of
    the same mode against the target 0.5.
 2. Simulated viewers (default 1000) of the stream for --seconds (60) against

@@ -79,7 +79,7 @@ class ConnectionsTest(LauncherCase):
     """HTTP keep-alive, and no descriptor kept for a client that has gone:
     libsoup 3.2 alone would keep one for every keep-alive connection a
     client closed, and for every client that connects and never sends a
-    request (see launcher/http/httpconnstream.h)."""
+    request (see launcher/http/soup/soupconnstream.h)."""
     settings = {"http_request_timeout": 2}
 
     def fds(self):

@@ -188,7 +188,7 @@ SoupListener::scan ()
     if (c.in_request || c.ended || now - c.waiting_since_us <= idle_timeout_us_
         || g_io_stream_is_closed (G_IO_STREAM (c.stream)))
       continue;
-    /* libsoup reads an EOF and closes it (see httpconnstream.h) */
+    /* libsoup reads an EOF and closes it (see soupconnstream.h) */
     castline_http_conn_stream_end (c.stream);
     c.ended = true;
   }

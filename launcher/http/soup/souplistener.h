@@ -7,7 +7,7 @@
  * each to the server (soup_server_accept_iostream) wrapped in a
  * CastlineHttpConnStream, which takes care of libsoup's other leak, the
  * keep-alive connection a client closes between two requests (see
- * httpconnstream.h). libsoup keeps a connection alive only while the
+ * soupconnstream.h). libsoup keeps a connection alive only while the
  * server has a listener of its own: it gets one on an abstract Unix socket
  * with a random name, which nothing connects to.
  *
