@@ -5,7 +5,7 @@
 #include "webmws/ebmlheader.h"
 #include "webmws/webmwssession.h"
 
-#include "expectequal.h"
+#include "../assertions.h"
 
 #include <gst/check/gstcheck.h>
 
@@ -47,9 +47,9 @@ GST_START_TEST (test_header_reader)
   std::string av = recording (track (1, 2, "A_OPUS") + track (2, 1, "V_VP8"));
   HeaderInfo h = read_webm_header ((const uint8_t *) av.data (), av.size ());
   fail_unless (h.status == HeaderStatus::ok);
-  expect_equal (h.doc_type, "webm");
+  assert_str_eq (h.doc_type, "webm");
   fail_unless (h.tracks_known);
-  expect_equal (describe_tracks (h.tracks), "1:audio:A_OPUS, 2:video:V_VP8");
+  assert_str_eq (describe_tracks (h.tracks), "1:audio:A_OPUS, 2:video:V_VP8");
 
   std::string mkv = ebml_header ("matroska");
   h = read_webm_header ((const uint8_t *) mkv.data (), mkv.size ());
@@ -102,13 +102,13 @@ GST_START_TEST (test_control_messages)
   MimeType mt;
   std::string err;
   fail_unless (parse_mime_type ("video/webm;codecs=vp8,opus", mt, err));
-  expect_equal (mt.codecs, "vp8,opus");
+  assert_str_eq (mt.codecs, "vp8,opus");
   fail_unless (parse_mime_type ("audio/webm; codecs=\"opus\"", mt, err));
-  expect_equal (mt.to_string (), "audio/webm;codecs=opus");
+  assert_str_eq (mt.to_string (), "audio/webm;codecs=opus");
   fail_if (parse_mime_type ("video/mp4", mt, err));
-  expect_equal (media_type_for ("video/webm", "matroska"), "video/x-matroska");
-  expect_equal (media_type_for ("audio/webm", "webm"), "audio/webm");
-  expect_equal (utf8_prefix ("h\xc3\xa9llo", 2), "h");
+  assert_str_eq (media_type_for ("video/webm", "matroska"), "video/x-matroska");
+  assert_str_eq (media_type_for ("audio/webm", "webm"), "audio/webm");
+  assert_str_eq (utf8_prefix ("h\xc3\xa9llo", 2), "h");
 }
 GST_END_TEST;
 

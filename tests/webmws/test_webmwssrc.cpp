@@ -2,7 +2,7 @@
  * what goes downstream, and every refusal with the close code on the wire. */
 #include "rawwsclient.h"
 
-#include "expectequal.h"
+#include "../assertions.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -203,7 +203,7 @@ GST_START_TEST (test_stream_passes_through_and_stop_stream_ends_it)
   GstStructure *s = f.wait_message ("webmwssrc-publisher-connected");
   fail_unless (s, "no connected message");
   fail_unless (g_str_has_prefix (string_field (s, "remote-address").c_str (), "127.0.0.1:"));
-  expect_equal (string_field (s, "path"), "/in");
+  assert_str_eq (string_field (s, "path"), "/in");
   gst_structure_free (s);
 
   const std::string & webm = av_webm ();
@@ -221,7 +221,7 @@ GST_START_TEST (test_stream_passes_through_and_stop_stream_ends_it)
   std::string out;
   fail_unless (f.read_to_eos (out), "no EOS after stop-stream");
   fail_unless (out == webm, "%zu bytes out of %zu, or changed", out.size (), webm.size ());
-  expect_equal (f.caps_name (), "video/webm");
+  assert_str_eq (f.caps_name (), "video/webm");
 
   s = f.wait_message ("webmwssrc-publisher-disconnected");
   fail_unless (s);
@@ -264,7 +264,7 @@ GST_START_TEST (test_audio_only_recording_has_audio_caps)
   std::string out;
   fail_unless (f.read_to_eos (out));
   fail_unless (out == webm);
-  expect_equal (f.caps_name (), "audio/webm");
+  assert_str_eq (f.caps_name (), "audio/webm");
 }
 GST_END_TEST;
 
@@ -280,7 +280,7 @@ GST_START_TEST (test_matroska_doc_type_gives_matroska_caps)
   fail_unless (c.send_text ("{\"type\":\"stop-stream\"}"));
   std::string out;
   fail_unless (f.read_to_eos (out));
-  expect_equal (f.caps_name (), "video/x-matroska");
+  assert_str_eq (f.caps_name (), "video/x-matroska");
 }
 GST_END_TEST;
 
