@@ -52,18 +52,20 @@
 #include "s3/gsts3hlssink.h"
 
 #include "castlineelements.h"
+#include "common/playlistdates.h"
 #include "s3/hlsuploader.h"
-#include "s3/programdatetime.h"
 #include "s3/s3outputstream.h"
 #include "s3/s3properties.h"
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 GST_DEBUG_CATEGORY_STATIC (gst_s3_hls_sink_debug);
 #define GST_CAT_DEFAULT gst_s3_hls_sink_debug
 
 using namespace castline::s3;
+using castline::common::PlaylistDates;
 
 enum {
   PROP_KEY_PREFIX = CASTLINE_S3_PROP_LAST,
@@ -121,15 +123,6 @@ struct S3HlsSinkSettings {
   gboolean program_date_time = DEFAULT_PROGRAM_DATE_TIME;
 };
 
-/* segment start times for program-date-time: filled from the bus
- * (handle_message), read when a playlist is written (streaming threads) */
-struct S3HlsSinkDates {
-  std::mutex lock;
-  ProgramDateTimeWriter writer;
-  gint64 rt_to_unix_ns = 0;                  /* base time + real time - clock time, at PLAYING */
-  bool have_offset = false;
-};
-
 struct GstS3HlsSinkPrivate {
   S3HlsSinkSettings settings;                /* under the object lock */
 
@@ -137,7 +130,9 @@ struct GstS3HlsSinkPrivate {
   std::shared_ptr<HlsUploader> uploader;
   GstMessage *held_eos = nullptr;            /* EOS waiting for the flush */
   guint64 epoch = 0;                         /* bumps when a run ends */
-  std::shared_ptr<S3HlsSinkDates> dates;     /* with program-date-time */
+  /* with program-date-time: segment starts from the bus (handle_message),
+   * read when a playlist is written (streaming threads) */
+  std::shared_ptr<PlaylistDates> dates;
 };
 
 struct _GstS3HlsSink {
@@ -272,7 +267,7 @@ on_get_playlist_stream (GstElement *, const gchar * location, gpointer user_data
     return nullptr;
   std::string name = basename_of (location);
   std::weak_ptr<HlsUploader> weak = uploader;
-  std::shared_ptr<S3HlsSinkDates> dates;
+  std::shared_ptr<PlaylistDates> dates;
   {
     std::lock_guard<std::mutex> lk (self->priv->lock);
     dates = self->priv->dates;
@@ -282,11 +277,8 @@ on_get_playlist_stream (GstElement *, const gchar * location, gpointer user_data
       gsize len = 0;
       const char *data = (const char *) g_bytes_get_data (bytes, &len);
       std::string text (data ? data : "", len);
-      if (dates) {
-        std::lock_guard<std::mutex> lk (dates->lock);
-        if (dates->have_offset)
-          text = dates->writer.rewrite (text, dates->rt_to_unix_ns);
-      }
+      if (dates)
+        text = dates->rewrite (text);
       up->submit_playlist (name, text);
     }
     return true;
@@ -343,15 +335,13 @@ note_segment_start (GstS3HlsSink * self, GstMessage * message)
   if (!st || !gst_structure_has_name (st, "splitmuxsink-fragment-opened")
       || !gst_structure_get_uint64 (st, "running-time", &rt))
     return;                        /* (an invalid rt still counts: see segment_started) */
-  std::shared_ptr<S3HlsSinkDates> dates;
+  std::shared_ptr<PlaylistDates> dates;
   {
     std::lock_guard<std::mutex> lk (self->priv->lock);
     dates = self->priv->dates;
   }
-  if (!dates)
-    return;
-  std::lock_guard<std::mutex> lk (dates->lock);
-  dates->writer.segment_started (rt);
+  if (dates)
+    dates->segment_started (rt);
 }
 
 static void
@@ -467,7 +457,7 @@ start_uploader (GstS3HlsSink * self)
 
   std::lock_guard<std::mutex> lk (self->priv->lock);
   self->priv->uploader = std::move (uploader);
-  self->priv->dates = s.program_date_time ? std::make_shared<S3HlsSinkDates> () : nullptr;
+  self->priv->dates = s.program_date_time ? std::make_shared<PlaylistDates> () : nullptr;
   return true;
 }
 
@@ -506,17 +496,14 @@ gst_s3_hls_sink_change_state (GstElement * element, GstStateChange transition)
     /* the real time of the pipeline clock, taken once: segment dates
      * then follow the clock, not later jumps of the system time (the
      * parent set the base time before this) */
-    std::shared_ptr<S3HlsSinkDates> dates;
+    std::shared_ptr<PlaylistDates> dates;
     {
       std::lock_guard<std::mutex> lk (self->priv->lock);
       dates = self->priv->dates;
     }
-    g_autoptr (GstClock) clock = gst_element_get_clock (element);
-    if (dates && clock) {
-      std::lock_guard<std::mutex> lk (dates->lock);
-      dates->rt_to_unix_ns = (gint64) gst_element_get_base_time (element)
-          + g_get_real_time () * 1000 - (gint64) gst_clock_get_time (clock);
-      dates->have_offset = true;
+    if (dates) {
+      if (auto offset = castline::common::running_time_to_unix_offset (element))
+        dates->set_offset (*offset);
     }
   }
 

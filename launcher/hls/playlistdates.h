@@ -11,7 +11,7 @@
  * itself (its program-date-time property). */
 #pragma once
 
-#include "s3/programdatetime.h"
+#include "common/programdatetime.h"
 
 #include <gst/gst.h>
 
@@ -39,7 +39,7 @@ class PlaylistDates {
   bool write (GBytes * playlist, GError ** error);
 
   std::mutex lock_;
-  castline::s3::ProgramDateTimeWriter writer_;
+  castline::common::ProgramDateTimeWriter writer_;
   std::string path_;
   gint64 rt_to_unix_ns_ = 0;
   bool have_offset_ = false;

@@ -1,8 +1,8 @@
-#include "s3/programdatetime.h"
+#include "common/programdatetime.h"
 
 #include <sstream>
 
-namespace castline::s3 {
+namespace castline::common {
 
 void
 ProgramDateTimeWriter::segment_started (guint64 running_time)
@@ -65,4 +65,4 @@ ProgramDateTimeWriter::rewrite (const std::string & playlist, gint64 rt_to_unix_
   return out;
 }
 
-}  // namespace castline::s3
+}  // namespace castline::common

@@ -1,7 +1,8 @@
 /* castline: EXT-X-PROGRAM-DATE-TIME for the media playlists hlssink2
  * writes (1.22 writes none).
  *
- * Pure and single-threaded (callers hold their own lock): the start
+ * Pure and single-threaded (PlaylistDates, in playlistdates.h, is the
+ * thread-safe wrapper s3hlssink and the launcher use): the start
  * running time of each segment goes in, in the order hlssink2 opens them
  * (splitmuxsink-fragment-opened), and a playlist comes out with an
  * #EXT-X-PROGRAM-DATE-TIME line before each segment whose start is known:
@@ -19,7 +20,7 @@
 #include <deque>
 #include <string>
 
-namespace castline::s3 {
+namespace castline::common {
 
 class ProgramDateTimeWriter {
  public:
@@ -43,4 +44,4 @@ class ProgramDateTimeWriter {
   std::deque<guint64> starts_;     /* running times */
 };
 
-}  // namespace castline::s3
+}  // namespace castline::common
