@@ -1,5 +1,7 @@
 #include "hls/hlsoutputs.h"
 
+#include "common/playlistdates.h"
+
 #include <glib/gstdio.h>
 
 namespace castline::launcher {
@@ -86,21 +88,19 @@ HlsOutputs::sink_done (GstObject * sink)
   return eos_pending_.erase (GST_OBJECT_NAME (sink)) > 0 && eos_pending_.empty ();
 }
 
-/* The offset of running time to real time (base time + the clock's offset
- * to real time), taken once, so later jumps of the system time do not move
- * dates; the playlists' dates are written on streaming threads when
- * segments close. */
+/* The offset of running time to real time, taken once (see
+ * running_time_to_unix_offset); the playlists' dates are written on
+ * streaming threads when segments close. */
 void
 HlsOutputs::pipeline_playing (GstElement * pipeline)
 {
-  g_autoptr (GstClock) clock = gst_element_get_clock (pipeline);
-  if (!clock)
+  std::optional<gint64> offset = castline::common::running_time_to_unix_offset (pipeline);
+  if (!offset)
     return;
   std::lock_guard<std::mutex> lk (lock_);
   if (have_offset_)
     return;
-  rt_to_unix_ns_ = (gint64) gst_element_get_base_time (pipeline) + g_get_real_time () * 1000
-      - (gint64) gst_clock_get_time (clock);
+  rt_to_unix_ns_ = *offset;
   have_offset_ = true;
   for (auto & [sink, d] : dates_)
     d->set_offset (rt_to_unix_ns_);

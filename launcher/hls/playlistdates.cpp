@@ -23,34 +23,13 @@ PlaylistDates::attach (GstElement * hlssink2, const std::string & playlist)
   return dates;
 }
 
-void
-PlaylistDates::segment_started (GstClockTime running_time)
-{
-  std::lock_guard<std::mutex> lk (lock_);
-  writer_.segment_started (running_time);
-}
-
-void
-PlaylistDates::set_offset (gint64 rt_to_unix_ns)
-{
-  std::lock_guard<std::mutex> lk (lock_);
-  rt_to_unix_ns_ = rt_to_unix_ns;
-  have_offset_ = true;
-}
-
 /* hlssink2's streaming thread: a local file of a few hundred bytes */
 bool
 PlaylistDates::write (GBytes * playlist, GError ** error)
 {
   gsize n = 0;
   const char *data = static_cast<const char *> (g_bytes_get_data (playlist, &n));
-  std::string text;
-  {
-    std::lock_guard<std::mutex> lk (lock_);
-    text.assign (data ? data : "", n);
-    if (have_offset_)
-      text = writer_.rewrite (text, rt_to_unix_ns_);
-  }
+  std::string text = dates_.rewrite (std::string (data ? data : "", n));
   /* a temporary file renamed over the old one: never seen half written */
   return g_file_set_contents (path_.c_str (), text.data (), (gssize) text.size (), error);
 }
