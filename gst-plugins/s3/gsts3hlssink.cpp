@@ -123,7 +123,16 @@ struct S3HlsSinkSettings {
   gboolean program_date_time = DEFAULT_PROGRAM_DATE_TIME;
 };
 
+/* a reference on a GstObject, dropped with its holder */
+struct GstObjectUnref {
+  void operator() (gpointer object) const { gst_object_unref (object); }
+};
+
 struct GstS3HlsSinkPrivate {
+  /* the inner hlssink2, a child of the bin; set in init (nullptr when
+   * gst-plugins-bad's hls plugin is missing), then only read */
+  std::unique_ptr<GstElement, GstObjectUnref> hlssink;
+
   S3HlsSinkSettings settings;                /* under the object lock */
 
   std::mutex lock;                           /* guards the fields below */
@@ -137,7 +146,6 @@ struct GstS3HlsSinkPrivate {
 
 struct _GstS3HlsSink {
   GstBin parent;
-  GstElement *hlssink;
   GstS3HlsSinkPrivate *priv;
 };
 
@@ -401,7 +409,7 @@ gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
 static bool
 start_uploader (GstS3HlsSink * self)
 {
-  if (!self->hlssink) {
+  if (!self->priv->hlssink) {
     GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
         ("s3hlssink needs hlssink2 (gst-plugins-bad's hls plugin), which is not installed"),
         (nullptr));
@@ -422,7 +430,7 @@ start_uploader (GstS3HlsSink * self)
     return false;
   }
 
-  g_object_set (self->hlssink, "location", s.location.c_str (),
+  g_object_set (self->priv->hlssink.get (), "location", s.location.c_str (),
       "playlist-location", s.playlist_location.c_str (),
       "playlist-root", s.playlist_root.empty () ? nullptr : s.playlist_root.c_str (),
       "target-duration", s.target_duration, "playlist-length", s.playlist_length,
@@ -523,9 +531,9 @@ gst_s3_hls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
 {
   auto *self = GST_S3_HLS_SINK (element);
   const gchar *tname = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
-  if (!self->hlssink)
+  if (!self->priv->hlssink)
     return nullptr;
-  GstPad *inner = gst_element_request_pad_simple (self->hlssink, tname);
+  GstPad *inner = gst_element_request_pad_simple (self->priv->hlssink.get (), tname);
   if (!inner) {
     GST_WARNING_OBJECT (self, "hlssink2 gave no %s pad (only one of each)", tname);
     return nullptr;
@@ -546,7 +554,7 @@ gst_s3_hls_sink_release_pad (GstElement * element, GstPad * pad)
   GstPad *inner = gst_ghost_pad_get_target (GST_GHOST_PAD (pad));
   gst_element_remove_pad (element, pad);
   if (inner) {
-    gst_element_release_request_pad (self->hlssink, inner);
+    gst_element_release_request_pad (self->priv->hlssink.get (), inner);
     gst_object_unref (inner);
   }
 }
@@ -667,18 +675,16 @@ static void
 gst_s3_hls_sink_init (GstS3HlsSink * self)
 {
   self->priv = new GstS3HlsSinkPrivate ();
-  self->hlssink = gst_element_factory_make ("hlssink2", "hlssink2");
-  if (!self->hlssink) {
+  GstElement *hlssink = gst_element_factory_make ("hlssink2", "hlssink2");
+  if (!hlssink) {
     GST_ERROR_OBJECT (self, "hlssink2 is missing (gst-plugins-bad's hls plugin)");
     return;
   }
-  g_signal_connect (self->hlssink, "get-fragment-stream",
-      G_CALLBACK (on_get_fragment_stream), self);
-  g_signal_connect (self->hlssink, "get-playlist-stream",
-      G_CALLBACK (on_get_playlist_stream), self);
-  g_signal_connect (self->hlssink, "delete-fragment",
-      G_CALLBACK (on_delete_fragment), self);
-  gst_bin_add (GST_BIN (self), self->hlssink);
+  self->priv->hlssink.reset (GST_ELEMENT (gst_object_ref_sink (hlssink)));
+  g_signal_connect (hlssink, "get-fragment-stream", G_CALLBACK (on_get_fragment_stream), self);
+  g_signal_connect (hlssink, "get-playlist-stream", G_CALLBACK (on_get_playlist_stream), self);
+  g_signal_connect (hlssink, "delete-fragment", G_CALLBACK (on_delete_fragment), self);
+  gst_bin_add (GST_BIN (self), hlssink);
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SINK);
 }
 
