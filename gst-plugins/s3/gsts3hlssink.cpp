@@ -67,7 +67,26 @@ GST_DEBUG_CATEGORY_STATIC (gst_s3_hls_sink_debug);
 using namespace castline::s3;
 using castline::common::PlaylistDates;
 
+#define DEFAULT_KEY_PREFIX ""
+#define DEFAULT_LOCATION "segment%05d.ts"
+#define DEFAULT_PLAYLIST_LOCATION "playlist.m3u8"
+#define DEFAULT_TARGET_DURATION 2
+#define DEFAULT_PLAYLIST_LENGTH 5
+#define DEFAULT_MAX_FILES 10
+#define DEFAULT_SEND_KEYFRAME_REQUESTS TRUE
+#define DEFAULT_PLAYLIST_CACHE_CONTROL "max-age=1"
+#define DEFAULT_SEGMENT_CACHE_CONTROL "max-age=31536000, immutable"
+#define DEFAULT_MAX_PARALLEL_UPLOADS 4
+#define DEFAULT_SPOOL_MEMORY_LIMIT (64 * 1024 * 1024)
+#define DEFAULT_SPOOL_LIMIT (G_GUINT64_CONSTANT (1024) * 1024 * 1024)
+#define DEFAULT_FLUSH_TIMEOUT 30000
+#define DEFAULT_CHECK_BUCKET TRUE
+#define DEFAULT_PROGRAM_DATE_TIME FALSE
+
 enum {
+  PROP_0,
+  /* 1 .. CASTLINE_S3_PROP_LAST - 1: the S3 connection properties every
+   * castline S3 element shares (s3properties.h) */
   PROP_KEY_PREFIX = CASTLINE_S3_PROP_LAST,
   PROP_LOCATION,
   PROP_PLAYLIST_LOCATION,
@@ -88,30 +107,25 @@ enum {
   PROP_STATS,
 };
 
-#define DEFAULT_LOCATION "segment%05d.ts"
-#define DEFAULT_PLAYLIST_LOCATION "playlist.m3u8"
-#define DEFAULT_TARGET_DURATION 2
-#define DEFAULT_PLAYLIST_LENGTH 5
-#define DEFAULT_MAX_FILES 10
-#define DEFAULT_PLAYLIST_CACHE_CONTROL "max-age=1"
-#define DEFAULT_SEGMENT_CACHE_CONTROL "max-age=31536000, immutable"
-#define DEFAULT_MAX_PARALLEL_UPLOADS 4
-#define DEFAULT_SPOOL_MEMORY_LIMIT (64 * 1024 * 1024)
-#define DEFAULT_SPOOL_LIMIT (G_GUINT64_CONSTANT (1024) * 1024 * 1024)
-#define DEFAULT_FLUSH_TIMEOUT 30000
-#define DEFAULT_CHECK_BUCKET TRUE
-#define DEFAULT_PROGRAM_DATE_TIME FALSE
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("video/x-h264, stream-format=(string)byte-stream, alignment=(string)au; "
+        "video/x-h265, stream-format=(string)byte-stream, alignment=(string)au"));
+
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("audio/mpeg; audio/x-ac3; audio/x-eac3; audio/x-opus"));
 
 struct S3HlsSinkSettings {
   S3Config s3;
-  std::string key_prefix;
+  std::string key_prefix = DEFAULT_KEY_PREFIX;
   std::string location = DEFAULT_LOCATION;
   std::string playlist_location = DEFAULT_PLAYLIST_LOCATION;
   std::string playlist_root;
   guint target_duration = DEFAULT_TARGET_DURATION;
   guint playlist_length = DEFAULT_PLAYLIST_LENGTH;
   guint max_files = DEFAULT_MAX_FILES;
-  gboolean send_keyframe_requests = TRUE;
+  gboolean send_keyframe_requests = DEFAULT_SEND_KEYFRAME_REQUESTS;
   std::string playlist_cache_control = DEFAULT_PLAYLIST_CACHE_CONTROL;
   std::string segment_cache_control = DEFAULT_SEGMENT_CACHE_CONTROL;
   guint max_parallel_uploads = DEFAULT_MAX_PARALLEL_UPLOADS;
@@ -149,20 +163,373 @@ struct _GstS3HlsSink {
   GstS3HlsSinkPrivate *priv;
 };
 
-static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
-    GST_PAD_SINK, GST_PAD_REQUEST,
-    GST_STATIC_CAPS ("video/x-h264, stream-format=(string)byte-stream, alignment=(string)au; "
-        "video/x-h265, stream-format=(string)byte-stream, alignment=(string)au"));
-
-static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
-    GST_PAD_SINK, GST_PAD_REQUEST,
-    GST_STATIC_CAPS ("audio/mpeg; audio/x-ac3; audio/x-eac3; audio/x-opus"));
-
 #define gst_s3_hls_sink_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstS3HlsSink, gst_s3_hls_sink, GST_TYPE_BIN,
     GST_DEBUG_CATEGORY_INIT (gst_s3_hls_sink_debug, "s3hlssink", 0,
         "HLS into S3-compatible storage"));
 GST_ELEMENT_REGISTER_DEFINE (s3hlssink, "s3hlssink", GST_RANK_NONE, GST_TYPE_S3_HLS_SINK);
+
+static void gst_s3_hls_sink_finalize (GObject * object);
+static void gst_s3_hls_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_s3_hls_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static GstStateChangeReturn gst_s3_hls_sink_change_state (GstElement * element,
+    GstStateChange transition);
+static GstPad *gst_s3_hls_sink_request_new_pad (GstElement * element,
+    GstPadTemplate * templ, const gchar * name, const GstCaps * caps);
+static void gst_s3_hls_sink_release_pad (GstElement * element, GstPad * pad);
+static void gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message);
+
+static GOutputStream *on_get_fragment_stream (GstElement * hlssink,
+    const gchar * location, gpointer user_data);
+static GOutputStream *on_get_playlist_stream (GstElement * hlssink,
+    const gchar * location, gpointer user_data);
+static void on_delete_fragment (GstElement * hlssink, const gchar * location,
+    gpointer user_data);
+static void note_segment_start (GstS3HlsSink * self, GstMessage * message);
+static bool start_uploader (GstS3HlsSink * self);
+static void stop_uploader (GstS3HlsSink * self);
+static GstStructure *make_stats (GstS3HlsSink * self);
+
+static void
+gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
+{
+  auto *gobject_class = G_OBJECT_CLASS (klass);
+  auto *element_class = GST_ELEMENT_CLASS (klass);
+  auto *bin_class = GST_BIN_CLASS (klass);
+
+  gobject_class->set_property = gst_s3_hls_sink_set_property;
+  gobject_class->get_property = gst_s3_hls_sink_get_property;
+  gobject_class->finalize = gst_s3_hls_sink_finalize;
+
+  castline_s3_install_properties (gobject_class);
+
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property (gobject_class, PROP_KEY_PREFIX,
+      g_param_spec_string ("key-prefix", "Key prefix",
+          "Prepended to every object key, e.g. \"live/stream1/\" (no leading '/', "
+          "no '.', '..' or empty path segments)", DEFAULT_KEY_PREFIX, rw));
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Segment name",
+          "Segment object name after key-prefix, with one %d-style directive "
+          "for the index", DEFAULT_LOCATION, rw));
+  g_object_class_install_property (gobject_class, PROP_PLAYLIST_LOCATION,
+      g_param_spec_string ("playlist-location", "Playlist name",
+          "Playlist object name after key-prefix", DEFAULT_PLAYLIST_LOCATION, rw));
+  g_object_class_install_property (gobject_class, PROP_PLAYLIST_ROOT,
+      g_param_spec_string ("playlist-root", "Playlist root",
+          "Base URL written before each segment name in the playlist (for "
+          "segments served from a CDN); default: names relative to the playlist",
+          nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_TARGET_DURATION,
+      g_param_spec_uint ("target-duration", "Target duration",
+          "Target segment duration in seconds (segments are cut at the first "
+          "keyframe after it)", 1, G_MAXUINT, DEFAULT_TARGET_DURATION, rw));
+  g_object_class_install_property (gobject_class, PROP_PLAYLIST_LENGTH,
+      g_param_spec_uint ("playlist-length", "Playlist length",
+          "Segments named by the live playlist (the rolling window); 0: all",
+          0, G_MAXUINT, DEFAULT_PLAYLIST_LENGTH, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_FILES,
+      g_param_spec_uint ("max-files", "Max files",
+          "Segments kept in the bucket; older ones are deleted once no uploaded "
+          "playlist names them (0: keep all, e.g. for a recording)",
+          0, G_MAXUINT, DEFAULT_MAX_FILES, rw));
+  g_object_class_install_property (gobject_class, PROP_SEND_KEYFRAME_REQUESTS,
+      g_param_spec_boolean ("send-keyframe-requests", "Send keyframe requests",
+          "Ask the encoder upstream for a keyframe at each target-duration",
+          DEFAULT_SEND_KEYFRAME_REQUESTS, rw));
+  g_object_class_install_property (gobject_class, PROP_PLAYLIST_CACHE_CONTROL,
+      g_param_spec_string ("playlist-cache-control", "Playlist Cache-Control",
+          "Cache-Control of playlist objects: short, so players and CDNs see "
+          "new segments", DEFAULT_PLAYLIST_CACHE_CONTROL, rw));
+  g_object_class_install_property (gobject_class, PROP_SEGMENT_CACHE_CONTROL,
+      g_param_spec_string ("segment-cache-control", "Segment Cache-Control",
+          "Cache-Control of segment objects: long, they never change",
+          DEFAULT_SEGMENT_CACHE_CONTROL, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_PARALLEL_UPLOADS,
+      g_param_spec_uint ("max-parallel-uploads", "Max parallel uploads",
+          "Segment uploads and deletes in flight at once", 1, 32,
+          DEFAULT_MAX_PARALLEL_UPLOADS, rw));
+  g_object_class_install_property (gobject_class, PROP_SPOOL_MEMORY_LIMIT,
+      g_param_spec_uint64 ("spool-memory-limit", "Spool memory limit",
+          "Bytes of finished segments kept in memory while they wait for S3; "
+          "beyond it they spill to spool-directory", 0, G_MAXUINT64,
+          DEFAULT_SPOOL_MEMORY_LIMIT, rw));
+  g_object_class_install_property (gobject_class, PROP_SPOOL_LIMIT,
+      g_param_spec_uint64 ("spool-limit", "Spool limit",
+          "Bytes of segments (memory and disk) that may wait for S3; when a "
+          "segment does not fit, the element posts an error", 0, G_MAXUINT64,
+          DEFAULT_SPOOL_LIMIT, rw));
+  g_object_class_install_property (gobject_class, PROP_SPOOL_DIRECTORY,
+      g_param_spec_string ("spool-directory", "Spool directory",
+          "Where a private spill directory is made when the memory spool is "
+          "full (default: the system temporary directory)", nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_FLUSH_TIMEOUT,
+      g_param_spec_uint ("flush-timeout", "Flush time-out",
+          "At EOS, the longest wait in milliseconds for pending uploads before "
+          "EOS goes on (with an error naming what was lost)", 0, G_MAXUINT,
+          DEFAULT_FLUSH_TIMEOUT, rw));
+  g_object_class_install_property (gobject_class, PROP_CHECK_BUCKET,
+      g_param_spec_boolean ("check-bucket", "Check bucket",
+          "At start, check with a HEAD request that the bucket exists and the "
+          "credentials are accepted, and fail at once with the reason if not",
+          DEFAULT_CHECK_BUCKET, rw));
+  g_object_class_install_property (gobject_class, PROP_PROGRAM_DATE_TIME,
+      g_param_spec_boolean ("program-date-time", "Program date time",
+          "Write #EXT-X-PROGRAM-DATE-TIME before each segment of the playlist: the "
+          "wall-clock time of its start (pipeline clock mapped to real time at PLAYING)",
+          DEFAULT_PROGRAM_DATE_TIME, rw));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Upload statistics: uploads-started/completed/failed, bytes-uploaded, "
+          "deletes-completed, segments-skipped (expired before S3 took them), "
+          "last-/worst-upload-latency (ns, segment closed to object stored), "
+          "spool-depth, spool-bytes, pending-uploads, s3-unavailable",
+          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template (element_class, &video_template);
+  gst_element_class_add_static_pad_template (element_class, &audio_template);
+  gst_element_class_set_static_metadata (element_class,
+      "HLS sink to S3-compatible storage", "Sink/Muxer",
+      "Writes live HLS (MPEG-TS segments and a rolling playlist) into an S3 bucket "
+      "as it is made, with ordered, retried, spooled uploads. Example: "
+      "gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=30 ! "
+      "h264parse ! s3hlssink name=s bucket=live key-prefix=demo/ "
+      "endpoint=http://127.0.0.1:4569 access-key=S3RVER secret-key=S3RVER target-duration=2 "
+      "audiotestsrc is-live=true ! audioconvert ! avenc_aac ! aacparse ! s.audio",
+      "castline");
+
+  element_class->change_state = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_change_state);
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_release_pad);
+  bin_class->handle_message = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_handle_message);
+}
+
+static void
+gst_s3_hls_sink_init (GstS3HlsSink * self)
+{
+  self->priv = new GstS3HlsSinkPrivate ();
+  GstElement *hlssink = gst_element_factory_make ("hlssink2", "hlssink2");
+  if (!hlssink) {
+    GST_ERROR_OBJECT (self, "hlssink2 is missing (gst-plugins-bad's hls plugin)");
+    return;
+  }
+  self->priv->hlssink.reset (GST_ELEMENT (gst_object_ref_sink (hlssink)));
+  g_signal_connect (hlssink, "get-fragment-stream", G_CALLBACK (on_get_fragment_stream), self);
+  g_signal_connect (hlssink, "get-playlist-stream", G_CALLBACK (on_get_playlist_stream), self);
+  g_signal_connect (hlssink, "delete-fragment", G_CALLBACK (on_delete_fragment), self);
+  gst_bin_add (GST_BIN (self), hlssink);
+  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SINK);
+}
+
+static void
+gst_s3_hls_sink_finalize (GObject * object)
+{
+  auto *self = GST_S3_HLS_SINK (object);
+  stop_uploader (self);
+  delete self->priv;
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_s3_hls_sink_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  auto *self = GST_S3_HLS_SINK (object);
+  GST_OBJECT_LOCK (self);
+  S3HlsSinkSettings & s = self->priv->settings;
+  if (!castline_s3_set_property (s.s3, prop_id, value)) {
+    switch (prop_id) {
+      case PROP_KEY_PREFIX: castline_string_from_value (s.key_prefix, value, DEFAULT_KEY_PREFIX); break;
+      case PROP_LOCATION: castline_string_from_value (s.location, value, DEFAULT_LOCATION); break;
+      case PROP_PLAYLIST_LOCATION: castline_string_from_value (s.playlist_location, value, DEFAULT_PLAYLIST_LOCATION); break;
+      case PROP_PLAYLIST_ROOT: castline_string_from_value (s.playlist_root, value, ""); break;
+      case PROP_TARGET_DURATION: s.target_duration = g_value_get_uint (value); break;
+      case PROP_PLAYLIST_LENGTH: s.playlist_length = g_value_get_uint (value); break;
+      case PROP_MAX_FILES: s.max_files = g_value_get_uint (value); break;
+      case PROP_SEND_KEYFRAME_REQUESTS: s.send_keyframe_requests = g_value_get_boolean (value); break;
+      case PROP_PLAYLIST_CACHE_CONTROL: castline_string_from_value (s.playlist_cache_control, value, ""); break;
+      case PROP_SEGMENT_CACHE_CONTROL: castline_string_from_value (s.segment_cache_control, value, ""); break;
+      case PROP_MAX_PARALLEL_UPLOADS: s.max_parallel_uploads = g_value_get_uint (value); break;
+      case PROP_SPOOL_MEMORY_LIMIT: s.spool_memory_limit = g_value_get_uint64 (value); break;
+      case PROP_SPOOL_LIMIT: s.spool_limit = g_value_get_uint64 (value); break;
+      case PROP_SPOOL_DIRECTORY: castline_string_from_value (s.spool_directory, value, ""); break;
+      case PROP_FLUSH_TIMEOUT: s.flush_timeout_ms = g_value_get_uint (value); break;
+      case PROP_CHECK_BUCKET: s.check_bucket = g_value_get_boolean (value); break;
+      case PROP_PROGRAM_DATE_TIME: s.program_date_time = g_value_get_boolean (value); break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        break;
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_s3_hls_sink_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  auto *self = GST_S3_HLS_SINK (object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, make_stats (self));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  const S3HlsSinkSettings & s = self->priv->settings;
+  if (!castline_s3_get_property (s.s3, prop_id, value)) {
+    switch (prop_id) {
+      case PROP_KEY_PREFIX: g_value_set_string (value, s.key_prefix.c_str ()); break;
+      case PROP_LOCATION: g_value_set_string (value, s.location.c_str ()); break;
+      case PROP_PLAYLIST_LOCATION: g_value_set_string (value, s.playlist_location.c_str ()); break;
+      case PROP_PLAYLIST_ROOT:
+        castline_string_to_value (s.playlist_root, value);
+        break;
+      case PROP_TARGET_DURATION: g_value_set_uint (value, s.target_duration); break;
+      case PROP_PLAYLIST_LENGTH: g_value_set_uint (value, s.playlist_length); break;
+      case PROP_MAX_FILES: g_value_set_uint (value, s.max_files); break;
+      case PROP_SEND_KEYFRAME_REQUESTS: g_value_set_boolean (value, s.send_keyframe_requests); break;
+      case PROP_PLAYLIST_CACHE_CONTROL: g_value_set_string (value, s.playlist_cache_control.c_str ()); break;
+      case PROP_SEGMENT_CACHE_CONTROL: g_value_set_string (value, s.segment_cache_control.c_str ()); break;
+      case PROP_MAX_PARALLEL_UPLOADS: g_value_set_uint (value, s.max_parallel_uploads); break;
+      case PROP_SPOOL_MEMORY_LIMIT: g_value_set_uint64 (value, s.spool_memory_limit); break;
+      case PROP_SPOOL_LIMIT: g_value_set_uint64 (value, s.spool_limit); break;
+      case PROP_SPOOL_DIRECTORY:
+        castline_string_to_value (s.spool_directory, value);
+        break;
+      case PROP_FLUSH_TIMEOUT: g_value_set_uint (value, s.flush_timeout_ms); break;
+      case PROP_CHECK_BUCKET: g_value_set_boolean (value, s.check_bucket); break;
+      case PROP_PROGRAM_DATE_TIME: g_value_set_boolean (value, s.program_date_time); break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        break;
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---- state changes: an uploader per run, READY to PAUSED to READY ---- */
+
+static GstStateChangeReturn
+gst_s3_hls_sink_change_state (GstElement * element, GstStateChange transition)
+{
+  auto *self = GST_S3_HLS_SINK (element);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start_uploader (self))
+    return GST_STATE_CHANGE_FAILURE;
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING) {
+    /* the real time of the pipeline clock, taken once: segment dates
+     * then follow the clock, not later jumps of the system time (the
+     * parent set the base time before this) */
+    std::shared_ptr<PlaylistDates> dates;
+    {
+      std::lock_guard<std::mutex> lk (self->priv->lock);
+      dates = self->priv->dates;
+    }
+    if (dates) {
+      if (auto offset = castline::common::running_time_to_unix_offset (element))
+        dates->set_offset (*offset);
+    }
+  }
+
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY
+      || (ret == GST_STATE_CHANGE_FAILURE && transition == GST_STATE_CHANGE_READY_TO_PAUSED))
+    stop_uploader (self);
+  return ret;
+}
+
+/* ---- pads ---- */
+
+static GstPad *
+gst_s3_hls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * name, const GstCaps * caps)
+{
+  auto *self = GST_S3_HLS_SINK (element);
+  const gchar *tname = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+  if (!self->priv->hlssink)
+    return nullptr;
+  GstPad *inner = gst_element_request_pad_simple (self->priv->hlssink.get (), tname);
+  if (!inner) {
+    GST_WARNING_OBJECT (self, "hlssink2 gave no %s pad (only one of each)", tname);
+    return nullptr;
+  }
+  GstPad *ghost = gst_ghost_pad_new_from_template (tname, inner, templ);
+  gst_object_unref (inner);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (element, ghost);
+  (void) name;
+  (void) caps;
+  return ghost;
+}
+
+static void
+gst_s3_hls_sink_release_pad (GstElement * element, GstPad * pad)
+{
+  auto *self = GST_S3_HLS_SINK (element);
+  GstPad *inner = gst_ghost_pad_get_target (GST_GHOST_PAD (pad));
+  gst_element_remove_pad (element, pad);
+  if (inner) {
+    gst_element_release_request_pad (self->priv->hlssink.get (), inner);
+    gst_object_unref (inner);
+  }
+}
+
+/* ---- EOS: let it through only once everything is uploaded ---- */
+
+static void
+gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
+{
+  auto *self = GST_S3_HLS_SINK (bin);
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT)
+    note_segment_start (self, message);
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_EOS) {
+    GST_BIN_CLASS (parent_class)->handle_message (bin, message);
+    return;
+  }
+
+  std::shared_ptr<HlsUploader> uploader;
+  guint64 epoch;
+  guint timeout;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    uploader = self->priv->uploader;
+    if (!uploader) {
+      GST_BIN_CLASS (parent_class)->handle_message (bin, message);
+      return;
+    }
+    gst_message_replace (&self->priv->held_eos, message);
+    gst_message_unref (message);
+    epoch = self->priv->epoch;
+  }
+  GST_OBJECT_LOCK (self);
+  timeout = self->priv->settings.flush_timeout_ms;
+  GST_OBJECT_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "EOS: flushing pending uploads (at most %u ms)", timeout);
+  /* the element outlives the uploader, which drops this callback (and the
+   * reference) unanswered when it is stopped first */
+  std::shared_ptr<GstObject> keep (GST_OBJECT (gst_object_ref (self)), gst_object_unref);
+  uploader->flush (timeout, [self, epoch, keep] (bool ok, size_t pending) {
+    GstMessage *eos = nullptr;
+    {
+      std::lock_guard<std::mutex> lk (self->priv->lock);
+      if (self->priv->epoch == epoch)
+        eos = std::exchange (self->priv->held_eos, nullptr);
+    }
+    if (eos) {
+      if (!ok)
+        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+            ("S3 did not take every object by the end of the stream: %zu upload(s) lost",
+                pending), ("flush at EOS timed out or S3 refused an upload"));
+      else
+        GST_INFO_OBJECT (self, "every upload done, letting EOS through");
+      GST_BIN_CLASS (parent_class)->handle_message (GST_BIN (self), eos);
+    }
+  });
+}
 
 /* ---- helpers ---- */
 
@@ -331,7 +698,7 @@ make_listener (GstS3HlsSink * self)
   return l;
 }
 
-/* ---- EOS: let it through only once everything is uploaded ---- */
+/* ---- program-date-time ---- */
 
 /* program-date-time: hlssink2's splitmuxsink says when each segment starts
  * (running time), maybe before PLAYING; it becomes real time when written */
@@ -350,58 +717,6 @@ note_segment_start (GstS3HlsSink * self, GstMessage * message)
   }
   if (dates)
     dates->segment_started (rt);
-}
-
-static void
-gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
-{
-  auto *self = GST_S3_HLS_SINK (bin);
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT)
-    note_segment_start (self, message);
-  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_EOS) {
-    GST_BIN_CLASS (parent_class)->handle_message (bin, message);
-    return;
-  }
-
-  std::shared_ptr<HlsUploader> uploader;
-  guint64 epoch;
-  guint timeout;
-  {
-    std::lock_guard<std::mutex> lk (self->priv->lock);
-    uploader = self->priv->uploader;
-    if (!uploader) {
-      GST_BIN_CLASS (parent_class)->handle_message (bin, message);
-      return;
-    }
-    gst_message_replace (&self->priv->held_eos, message);
-    gst_message_unref (message);
-    epoch = self->priv->epoch;
-  }
-  GST_OBJECT_LOCK (self);
-  timeout = self->priv->settings.flush_timeout_ms;
-  GST_OBJECT_UNLOCK (self);
-
-  GST_INFO_OBJECT (self, "EOS: flushing pending uploads (at most %u ms)", timeout);
-  /* the element outlives the uploader, which drops this callback (and the
-   * reference) unanswered when it is stopped first */
-  std::shared_ptr<GstObject> keep (GST_OBJECT (gst_object_ref (self)), gst_object_unref);
-  uploader->flush (timeout, [self, epoch, keep] (bool ok, size_t pending) {
-    GstMessage *eos = nullptr;
-    {
-      std::lock_guard<std::mutex> lk (self->priv->lock);
-      if (self->priv->epoch == epoch)
-        eos = std::exchange (self->priv->held_eos, nullptr);
-    }
-    if (eos) {
-      if (!ok)
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("S3 did not take every object by the end of the stream: %zu upload(s) lost",
-                pending), ("flush at EOS timed out or S3 refused an upload"));
-      else
-        GST_INFO_OBJECT (self, "every upload done, letting EOS through");
-      GST_BIN_CLASS (parent_class)->handle_message (GST_BIN (self), eos);
-    }
-  });
 }
 
 /* ---- start and stop ---- */
@@ -493,73 +808,7 @@ stop_uploader (GstS3HlsSink * self)
   uploader.reset ();
 }
 
-static GstStateChangeReturn
-gst_s3_hls_sink_change_state (GstElement * element, GstStateChange transition)
-{
-  auto *self = GST_S3_HLS_SINK (element);
-
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !start_uploader (self))
-    return GST_STATE_CHANGE_FAILURE;
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_PLAYING) {
-    /* the real time of the pipeline clock, taken once: segment dates
-     * then follow the clock, not later jumps of the system time (the
-     * parent set the base time before this) */
-    std::shared_ptr<PlaylistDates> dates;
-    {
-      std::lock_guard<std::mutex> lk (self->priv->lock);
-      dates = self->priv->dates;
-    }
-    if (dates) {
-      if (auto offset = castline::common::running_time_to_unix_offset (element))
-        dates->set_offset (*offset);
-    }
-  }
-
-  GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY
-      || (ret == GST_STATE_CHANGE_FAILURE && transition == GST_STATE_CHANGE_READY_TO_PAUSED))
-    stop_uploader (self);
-  return ret;
-}
-
-/* ---- pads ---- */
-
-static GstPad *
-gst_s3_hls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
-    const gchar * name, const GstCaps * caps)
-{
-  auto *self = GST_S3_HLS_SINK (element);
-  const gchar *tname = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
-  if (!self->priv->hlssink)
-    return nullptr;
-  GstPad *inner = gst_element_request_pad_simple (self->priv->hlssink.get (), tname);
-  if (!inner) {
-    GST_WARNING_OBJECT (self, "hlssink2 gave no %s pad (only one of each)", tname);
-    return nullptr;
-  }
-  GstPad *ghost = gst_ghost_pad_new_from_template (tname, inner, templ);
-  gst_object_unref (inner);
-  gst_pad_set_active (ghost, TRUE);
-  gst_element_add_pad (element, ghost);
-  (void) name;
-  (void) caps;
-  return ghost;
-}
-
-static void
-gst_s3_hls_sink_release_pad (GstElement * element, GstPad * pad)
-{
-  auto *self = GST_S3_HLS_SINK (element);
-  GstPad *inner = gst_ghost_pad_get_target (GST_GHOST_PAD (pad));
-  gst_element_remove_pad (element, pad);
-  if (inner) {
-    gst_element_release_request_pad (self->priv->hlssink.get (), inner);
-    gst_object_unref (inner);
-  }
-}
-
-/* ---- properties ---- */
+/* ---- stats ---- */
 
 static GstStructure *
 make_stats (GstS3HlsSink * self)
@@ -582,223 +831,4 @@ make_stats (GstS3HlsSink * self)
       "spool-bytes", G_TYPE_UINT64, st.spool_bytes,
       "pending-uploads", G_TYPE_UINT64, st.pending_uploads,
       "s3-unavailable", G_TYPE_BOOLEAN, st.outage, NULL);
-}
-
-static void
-gst_s3_hls_sink_set_property (GObject * object, guint prop_id, const GValue * value,
-    GParamSpec * pspec)
-{
-  auto *self = GST_S3_HLS_SINK (object);
-  GST_OBJECT_LOCK (self);
-  S3HlsSinkSettings & s = self->priv->settings;
-  if (!castline_s3_set_property (s.s3, prop_id, value)) {
-    switch (prop_id) {
-      case PROP_KEY_PREFIX: castline_string_from_value (s.key_prefix, value, ""); break;
-      case PROP_LOCATION: castline_string_from_value (s.location, value, DEFAULT_LOCATION); break;
-      case PROP_PLAYLIST_LOCATION: castline_string_from_value (s.playlist_location, value, DEFAULT_PLAYLIST_LOCATION); break;
-      case PROP_PLAYLIST_ROOT: castline_string_from_value (s.playlist_root, value, ""); break;
-      case PROP_TARGET_DURATION: s.target_duration = g_value_get_uint (value); break;
-      case PROP_PLAYLIST_LENGTH: s.playlist_length = g_value_get_uint (value); break;
-      case PROP_MAX_FILES: s.max_files = g_value_get_uint (value); break;
-      case PROP_SEND_KEYFRAME_REQUESTS: s.send_keyframe_requests = g_value_get_boolean (value); break;
-      case PROP_PLAYLIST_CACHE_CONTROL: castline_string_from_value (s.playlist_cache_control, value, ""); break;
-      case PROP_SEGMENT_CACHE_CONTROL: castline_string_from_value (s.segment_cache_control, value, ""); break;
-      case PROP_MAX_PARALLEL_UPLOADS: s.max_parallel_uploads = g_value_get_uint (value); break;
-      case PROP_SPOOL_MEMORY_LIMIT: s.spool_memory_limit = g_value_get_uint64 (value); break;
-      case PROP_SPOOL_LIMIT: s.spool_limit = g_value_get_uint64 (value); break;
-      case PROP_SPOOL_DIRECTORY: castline_string_from_value (s.spool_directory, value, ""); break;
-      case PROP_FLUSH_TIMEOUT: s.flush_timeout_ms = g_value_get_uint (value); break;
-      case PROP_CHECK_BUCKET: s.check_bucket = g_value_get_boolean (value); break;
-      case PROP_PROGRAM_DATE_TIME: s.program_date_time = g_value_get_boolean (value); break;
-      default:
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-        break;
-    }
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_s3_hls_sink_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
-{
-  auto *self = GST_S3_HLS_SINK (object);
-  if (prop_id == PROP_STATS) {
-    g_value_take_boxed (value, make_stats (self));
-    return;
-  }
-  GST_OBJECT_LOCK (self);
-  const S3HlsSinkSettings & s = self->priv->settings;
-  if (!castline_s3_get_property (s.s3, prop_id, value)) {
-    switch (prop_id) {
-      case PROP_KEY_PREFIX: g_value_set_string (value, s.key_prefix.c_str ()); break;
-      case PROP_LOCATION: g_value_set_string (value, s.location.c_str ()); break;
-      case PROP_PLAYLIST_LOCATION: g_value_set_string (value, s.playlist_location.c_str ()); break;
-      case PROP_PLAYLIST_ROOT:
-        castline_string_to_value (s.playlist_root, value);
-        break;
-      case PROP_TARGET_DURATION: g_value_set_uint (value, s.target_duration); break;
-      case PROP_PLAYLIST_LENGTH: g_value_set_uint (value, s.playlist_length); break;
-      case PROP_MAX_FILES: g_value_set_uint (value, s.max_files); break;
-      case PROP_SEND_KEYFRAME_REQUESTS: g_value_set_boolean (value, s.send_keyframe_requests); break;
-      case PROP_PLAYLIST_CACHE_CONTROL: g_value_set_string (value, s.playlist_cache_control.c_str ()); break;
-      case PROP_SEGMENT_CACHE_CONTROL: g_value_set_string (value, s.segment_cache_control.c_str ()); break;
-      case PROP_MAX_PARALLEL_UPLOADS: g_value_set_uint (value, s.max_parallel_uploads); break;
-      case PROP_SPOOL_MEMORY_LIMIT: g_value_set_uint64 (value, s.spool_memory_limit); break;
-      case PROP_SPOOL_LIMIT: g_value_set_uint64 (value, s.spool_limit); break;
-      case PROP_SPOOL_DIRECTORY:
-        castline_string_to_value (s.spool_directory, value);
-        break;
-      case PROP_FLUSH_TIMEOUT: g_value_set_uint (value, s.flush_timeout_ms); break;
-      case PROP_CHECK_BUCKET: g_value_set_boolean (value, s.check_bucket); break;
-      case PROP_PROGRAM_DATE_TIME: g_value_set_boolean (value, s.program_date_time); break;
-      default:
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-        break;
-    }
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-/* ---- GObject ---- */
-
-static void
-gst_s3_hls_sink_finalize (GObject * object)
-{
-  auto *self = GST_S3_HLS_SINK (object);
-  stop_uploader (self);
-  delete self->priv;
-  G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_s3_hls_sink_init (GstS3HlsSink * self)
-{
-  self->priv = new GstS3HlsSinkPrivate ();
-  GstElement *hlssink = gst_element_factory_make ("hlssink2", "hlssink2");
-  if (!hlssink) {
-    GST_ERROR_OBJECT (self, "hlssink2 is missing (gst-plugins-bad's hls plugin)");
-    return;
-  }
-  self->priv->hlssink.reset (GST_ELEMENT (gst_object_ref_sink (hlssink)));
-  g_signal_connect (hlssink, "get-fragment-stream", G_CALLBACK (on_get_fragment_stream), self);
-  g_signal_connect (hlssink, "get-playlist-stream", G_CALLBACK (on_get_playlist_stream), self);
-  g_signal_connect (hlssink, "delete-fragment", G_CALLBACK (on_delete_fragment), self);
-  gst_bin_add (GST_BIN (self), hlssink);
-  GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SINK);
-}
-
-static void
-gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
-{
-  auto *gobject_class = G_OBJECT_CLASS (klass);
-  auto *element_class = GST_ELEMENT_CLASS (klass);
-  auto *bin_class = GST_BIN_CLASS (klass);
-
-  gobject_class->set_property = gst_s3_hls_sink_set_property;
-  gobject_class->get_property = gst_s3_hls_sink_get_property;
-  gobject_class->finalize = gst_s3_hls_sink_finalize;
-
-  castline_s3_install_properties (gobject_class);
-
-  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-      | GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property (gobject_class, PROP_KEY_PREFIX,
-      g_param_spec_string ("key-prefix", "Key prefix",
-          "Prepended to every object key, e.g. \"live/stream1/\" (no leading '/', "
-          "no '.', '..' or empty path segments)", "", rw));
-  g_object_class_install_property (gobject_class, PROP_LOCATION,
-      g_param_spec_string ("location", "Segment name",
-          "Segment object name after key-prefix, with one %d-style directive "
-          "for the index", DEFAULT_LOCATION, rw));
-  g_object_class_install_property (gobject_class, PROP_PLAYLIST_LOCATION,
-      g_param_spec_string ("playlist-location", "Playlist name",
-          "Playlist object name after key-prefix", DEFAULT_PLAYLIST_LOCATION, rw));
-  g_object_class_install_property (gobject_class, PROP_PLAYLIST_ROOT,
-      g_param_spec_string ("playlist-root", "Playlist root",
-          "Base URL written before each segment name in the playlist (for "
-          "segments served from a CDN); default: names relative to the playlist",
-          nullptr, rw));
-  g_object_class_install_property (gobject_class, PROP_TARGET_DURATION,
-      g_param_spec_uint ("target-duration", "Target duration",
-          "Target segment duration in seconds (segments are cut at the first "
-          "keyframe after it)", 1, G_MAXUINT, DEFAULT_TARGET_DURATION, rw));
-  g_object_class_install_property (gobject_class, PROP_PLAYLIST_LENGTH,
-      g_param_spec_uint ("playlist-length", "Playlist length",
-          "Segments named by the live playlist (the rolling window); 0: all",
-          0, G_MAXUINT, DEFAULT_PLAYLIST_LENGTH, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_FILES,
-      g_param_spec_uint ("max-files", "Max files",
-          "Segments kept in the bucket; older ones are deleted once no uploaded "
-          "playlist names them (0: keep all, e.g. for a recording)",
-          0, G_MAXUINT, DEFAULT_MAX_FILES, rw));
-  g_object_class_install_property (gobject_class, PROP_SEND_KEYFRAME_REQUESTS,
-      g_param_spec_boolean ("send-keyframe-requests", "Send keyframe requests",
-          "Ask the encoder upstream for a keyframe at each target-duration",
-          TRUE, rw));
-  g_object_class_install_property (gobject_class, PROP_PLAYLIST_CACHE_CONTROL,
-      g_param_spec_string ("playlist-cache-control", "Playlist Cache-Control",
-          "Cache-Control of playlist objects: short, so players and CDNs see "
-          "new segments", DEFAULT_PLAYLIST_CACHE_CONTROL, rw));
-  g_object_class_install_property (gobject_class, PROP_SEGMENT_CACHE_CONTROL,
-      g_param_spec_string ("segment-cache-control", "Segment Cache-Control",
-          "Cache-Control of segment objects: long, they never change",
-          DEFAULT_SEGMENT_CACHE_CONTROL, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_PARALLEL_UPLOADS,
-      g_param_spec_uint ("max-parallel-uploads", "Max parallel uploads",
-          "Segment uploads and deletes in flight at once", 1, 32,
-          DEFAULT_MAX_PARALLEL_UPLOADS, rw));
-  g_object_class_install_property (gobject_class, PROP_SPOOL_MEMORY_LIMIT,
-      g_param_spec_uint64 ("spool-memory-limit", "Spool memory limit",
-          "Bytes of finished segments kept in memory while they wait for S3; "
-          "beyond it they spill to spool-directory", 0, G_MAXUINT64,
-          DEFAULT_SPOOL_MEMORY_LIMIT, rw));
-  g_object_class_install_property (gobject_class, PROP_SPOOL_LIMIT,
-      g_param_spec_uint64 ("spool-limit", "Spool limit",
-          "Bytes of segments (memory and disk) that may wait for S3; when a "
-          "segment does not fit, the element posts an error", 0, G_MAXUINT64,
-          DEFAULT_SPOOL_LIMIT, rw));
-  g_object_class_install_property (gobject_class, PROP_SPOOL_DIRECTORY,
-      g_param_spec_string ("spool-directory", "Spool directory",
-          "Where a private spill directory is made when the memory spool is "
-          "full (default: the system temporary directory)", nullptr, rw));
-  g_object_class_install_property (gobject_class, PROP_FLUSH_TIMEOUT,
-      g_param_spec_uint ("flush-timeout", "Flush time-out",
-          "At EOS, the longest wait in milliseconds for pending uploads before "
-          "EOS goes on (with an error naming what was lost)", 0, G_MAXUINT,
-          DEFAULT_FLUSH_TIMEOUT, rw));
-  g_object_class_install_property (gobject_class, PROP_CHECK_BUCKET,
-      g_param_spec_boolean ("check-bucket", "Check bucket",
-          "At start, check with a HEAD request that the bucket exists and the "
-          "credentials are accepted, and fail at once with the reason if not",
-          DEFAULT_CHECK_BUCKET, rw));
-  g_object_class_install_property (gobject_class, PROP_PROGRAM_DATE_TIME,
-      g_param_spec_boolean ("program-date-time", "Program date time",
-          "Write #EXT-X-PROGRAM-DATE-TIME before each segment of the playlist: the "
-          "wall-clock time of its start (pipeline clock mapped to real time at PLAYING)",
-          DEFAULT_PROGRAM_DATE_TIME, rw));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
-          "Upload statistics: uploads-started/completed/failed, bytes-uploaded, "
-          "deletes-completed, segments-skipped (expired before S3 took them), "
-          "last-/worst-upload-latency (ns, segment closed to object stored), "
-          "spool-depth, spool-bytes, pending-uploads, s3-unavailable",
-          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-
-  gst_element_class_add_static_pad_template (element_class, &video_template);
-  gst_element_class_add_static_pad_template (element_class, &audio_template);
-  gst_element_class_set_static_metadata (element_class,
-      "HLS sink to S3-compatible storage", "Sink/Muxer",
-      "Writes live HLS (MPEG-TS segments and a rolling playlist) into an S3 bucket "
-      "as it is made, with ordered, retried, spooled uploads. Example: "
-      "gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=30 ! "
-      "h264parse ! s3hlssink name=s bucket=live key-prefix=demo/ "
-      "endpoint=http://127.0.0.1:4569 access-key=S3RVER secret-key=S3RVER target-duration=2 "
-      "audiotestsrc is-live=true ! audioconvert ! avenc_aac ! aacparse ! s.audio",
-      "castline");
-
-  element_class->change_state = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_change_state);
-  element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_request_new_pad);
-  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_release_pad);
-  bin_class->handle_message = GST_DEBUG_FUNCPTR (gst_s3_hls_sink_handle_message);
 }
