@@ -55,7 +55,17 @@ GST_DEBUG_CATEGORY_STATIC (gst_s3_sink_debug);
 
 using namespace castline::s3;
 
+#define MIN_PART_SIZE (G_GUINT64_CONSTANT (5) * 1024 * 1024)
+#define MAX_PART_SIZE (G_GUINT64_CONSTANT (5) * 1024 * 1024 * 1024)
+#define DEFAULT_PART_SIZE (G_GUINT64_CONSTANT (8) * 1024 * 1024)
+#define DEFAULT_MAX_PARTS_IN_FLIGHT 2
+#define DEFAULT_ON_ERROR GST_S3_SINK_ON_ERROR_ABORT
+#define DEFAULT_CHECK_BUCKET TRUE
+
 enum {
+  PROP_0,
+  /* 1 .. CASTLINE_S3_PROP_LAST - 1: the S3 connection properties every
+   * castline S3 element shares (s3properties.h) */
   PROP_KEY = CASTLINE_S3_PROP_LAST,
   PROP_CONTENT_TYPE,
   PROP_CACHE_CONTROL,
@@ -66,12 +76,8 @@ enum {
   PROP_STATS,
 };
 
-#define MIN_PART_SIZE (G_GUINT64_CONSTANT (5) * 1024 * 1024)
-#define MAX_PART_SIZE (G_GUINT64_CONSTANT (5) * 1024 * 1024 * 1024)
-#define DEFAULT_PART_SIZE (G_GUINT64_CONSTANT (8) * 1024 * 1024)
-#define DEFAULT_MAX_PARTS_IN_FLIGHT 2
-#define DEFAULT_ON_ERROR GST_S3_SINK_ON_ERROR_ABORT
-#define DEFAULT_CHECK_BUCKET TRUE
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
 struct S3SinkSettings {
   S3Config s3;
@@ -115,9 +121,6 @@ struct _GstS3Sink {
   GstS3SinkPrivate *priv;
 };
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
-
 #define gst_s3_sink_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstS3Sink, gst_s3_sink, GST_TYPE_BASE_SINK,
     GST_DEBUG_CATEGORY_INIT (gst_s3_sink_debug, "s3sink", 0,
@@ -139,6 +142,343 @@ gst_s3_sink_on_error_get_type (void)
     g_once_init_leave (&type, t);
   }
   return type;
+}
+
+static void gst_s3_sink_finalize (GObject * object);
+static void gst_s3_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_s3_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static gboolean gst_s3_sink_start (GstBaseSink * sink);
+static gboolean gst_s3_sink_stop (GstBaseSink * sink);
+static GstFlowReturn gst_s3_sink_render (GstBaseSink * sink, GstBuffer * buffer);
+static gboolean gst_s3_sink_event (GstBaseSink * sink, GstEvent * event);
+static gboolean gst_s3_sink_set_caps (GstBaseSink * sink, GstCaps * caps);
+static gboolean gst_s3_sink_query (GstBaseSink * sink, GstQuery * query);
+static gboolean gst_s3_sink_unlock (GstBaseSink * sink);
+static gboolean gst_s3_sink_unlock_stop (GstBaseSink * sink);
+
+static void post_s3_error (GstS3Sink * self, const char *what, const S3Error & e);
+static void give_up_upload (GstS3Sink * self, const char *why);
+static bool send_part (GstS3Sink * self, gsize size);
+static GstFlowReturn wait_in_flight (GstS3Sink * self, unsigned limit);
+static bool finish_object (GstS3Sink * self);
+
+static void
+gst_s3_sink_class_init (GstS3SinkClass * klass)
+{
+  auto *gobject_class = G_OBJECT_CLASS (klass);
+  auto *element_class = GST_ELEMENT_CLASS (klass);
+  auto *basesink_class = GST_BASE_SINK_CLASS (klass);
+
+  gobject_class->set_property = gst_s3_sink_set_property;
+  gobject_class->get_property = gst_s3_sink_get_property;
+  gobject_class->finalize = gst_s3_sink_finalize;
+
+  castline_s3_install_properties (gobject_class);
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property (gobject_class, PROP_KEY,
+      g_param_spec_string ("key", "Key",
+          "Object key, e.g. \"recordings/stream1.mp4\" (no leading '/', no '.', '..' "
+          "or empty path segments)", nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_CONTENT_TYPE,
+      g_param_spec_string ("content-type", "Content-Type",
+          "Content-Type of the object (default: from the caps, e.g. video/mp4 for "
+          "mp4mux, else application/octet-stream)", nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_CACHE_CONTROL,
+      g_param_spec_string ("cache-control", "Cache-Control",
+          "Cache-Control of the object (default: none)", nullptr, rw));
+  g_object_class_install_property (gobject_class, PROP_PART_SIZE,
+      g_param_spec_uint64 ("part-size", "Part size",
+          "Bytes per multipart part (S3 needs at least 5 MiB for every part but "
+          "the last: smaller values are refused with a warning and the setting is "
+          "left as it was)", MIN_PART_SIZE, MAX_PART_SIZE, DEFAULT_PART_SIZE, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_PARTS_IN_FLIGHT,
+      g_param_spec_uint ("max-parts-in-flight", "Max parts in flight",
+          "Parts uploading at once; rendering waits beyond it", 1, 16,
+          DEFAULT_MAX_PARTS_IN_FLIGHT, rw));
+  g_object_class_install_property (gobject_class, PROP_ON_ERROR,
+      g_param_spec_enum ("on-error", "On error",
+          "What to do with the multipart upload when a part fails for good or the "
+          "element stops before EOS", GST_TYPE_S3_SINK_ON_ERROR, DEFAULT_ON_ERROR, rw));
+  g_object_class_install_property (gobject_class, PROP_CHECK_BUCKET,
+      g_param_spec_boolean ("check-bucket", "Check bucket",
+          "At start, check with a HEAD request that the bucket exists and the "
+          "credentials are accepted, and fail at once with the reason if not",
+          DEFAULT_CHECK_BUCKET, rw));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "bytes-uploaded, parts-uploaded, parts-in-flight, parts-failed, and "
+          "multipart (TRUE once a multipart upload was started)",
+          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_set_static_metadata (element_class,
+      "S3 object sink", "Sink/Network",
+      "Streams one object into an S3-compatible bucket with a multipart upload. "
+      "Example: gst-launch-1.0 -e videotestsrc num-buffers=300 ! x264enc ! h264parse ! "
+      "mp4mux fragment-duration=1000 ! s3sink bucket=live key=recordings/test.mp4 "
+      "endpoint=http://127.0.0.1:4569 access-key=S3RVER secret-key=S3RVER",
+      "castline");
+
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_s3_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_s3_sink_stop);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_s3_sink_render);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_s3_sink_event);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_s3_sink_set_caps);
+  basesink_class->query = GST_DEBUG_FUNCPTR (gst_s3_sink_query);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_s3_sink_unlock);
+  basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_s3_sink_unlock_stop);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_S3_SINK_ON_ERROR, (GstPluginAPIFlags) 0);
+}
+
+static void
+gst_s3_sink_init (GstS3Sink * self)
+{
+  self->priv = new GstS3SinkPrivate ();
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
+
+static void
+gst_s3_sink_finalize (GObject * object)
+{
+  auto *self = GST_S3_SINK (object);
+  delete self->priv;
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_s3_sink_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  auto *self = GST_S3_SINK (object);
+  GST_OBJECT_LOCK (self);
+  S3SinkSettings & s = self->priv->settings;
+  if (!castline_s3_set_property (s.s3, prop_id, value)) {
+    switch (prop_id) {
+      case PROP_KEY: castline_string_from_value (s.key, value); break;
+      case PROP_CONTENT_TYPE: castline_string_from_value (s.content_type, value); break;
+      case PROP_CACHE_CONTROL: castline_string_from_value (s.cache_control, value); break;
+      case PROP_PART_SIZE: s.part_size = g_value_get_uint64 (value); break;
+      case PROP_MAX_PARTS_IN_FLIGHT: s.max_parts_in_flight = g_value_get_uint (value); break;
+      case PROP_ON_ERROR: s.on_error = (GstS3SinkOnError) g_value_get_enum (value); break;
+      case PROP_CHECK_BUCKET: s.check_bucket = g_value_get_boolean (value); break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        break;
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_s3_sink_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
+{
+  auto *self = GST_S3_SINK (object);
+  GstS3SinkPrivate *p = self->priv;
+  if (prop_id == PROP_STATS) {
+    std::lock_guard<std::mutex> lk (p->lock);
+    g_value_take_boxed (value, gst_structure_new ("s3sink-stats",
+            "bytes-uploaded", G_TYPE_UINT64, p->bytes_uploaded,
+            "parts-uploaded", G_TYPE_UINT64, (guint64) p->etags.size (),
+            "parts-in-flight", G_TYPE_UINT, p->in_flight,
+            "parts-failed", G_TYPE_UINT64, p->parts_failed,
+            "multipart", G_TYPE_BOOLEAN, (gboolean) p->multipart, NULL));
+    return;
+  }
+  GST_OBJECT_LOCK (self);
+  const S3SinkSettings & s = p->settings;
+  if (!castline_s3_get_property (s.s3, prop_id, value)) {
+    switch (prop_id) {
+      case PROP_KEY: castline_string_to_value (s.key, value); break;
+      case PROP_CONTENT_TYPE:
+        castline_string_to_value (s.content_type, value);
+        break;
+      case PROP_CACHE_CONTROL:
+        castline_string_to_value (s.cache_control, value);
+        break;
+      case PROP_PART_SIZE: g_value_set_uint64 (value, s.part_size); break;
+      case PROP_MAX_PARTS_IN_FLIGHT: g_value_set_uint (value, s.max_parts_in_flight); break;
+      case PROP_ON_ERROR: g_value_set_enum (value, s.on_error); break;
+      case PROP_CHECK_BUCKET: g_value_set_boolean (value, s.check_bucket); break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        break;
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---- start / stop / unlock ---- */
+
+static gboolean
+gst_s3_sink_start (GstBaseSink * sink)
+{
+  auto *self = GST_S3_SINK (sink);
+  GstS3SinkPrivate *p = self->priv;
+  GST_OBJECT_LOCK (self);
+  p->run = p->settings;
+  GST_OBJECT_UNLOCK (self);
+
+  p->run.s3.apply_environment ();
+  std::string error;
+  if (!p->run.s3.validate (error) || !validate_object_key (p->run.key, error)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Invalid S3 settings: %s", error.c_str ()),
+        (nullptr));
+    return FALSE;
+  }
+  p->client = std::make_unique<S3Client> (p->run.s3);
+  if (p->run.check_bucket) {
+    S3Result r = p->client->wait ([p] (S3Callback cb) { p->client->head_bucket (std::move (cb)); });
+    if (!r.ok) {
+      post_s3_error (self, "Cannot use the S3 bucket", r.error);
+      p->client.reset ();
+      return FALSE;
+    }
+  }
+
+  p->part.clear ();
+  p->refused_seek = false;
+  p->position = 0;
+  p->upload_id.clear ();
+  p->next_part = 1;
+  p->finished = true;
+  std::lock_guard<std::mutex> lk (p->lock);
+  p->etags.clear ();
+  p->in_flight = 0;
+  p->failed = false;
+  p->flushing = false;
+  p->bytes_uploaded = 0;
+  p->parts_failed = 0;
+  p->multipart = false;
+  return TRUE;
+}
+
+static gboolean
+gst_s3_sink_stop (GstBaseSink * sink)
+{
+  auto *self = GST_S3_SINK (sink);
+  GstS3SinkPrivate *p = self->priv;
+  if (p->client && !p->finished)
+    give_up_upload (self, "stopped before EOS");
+  p->client.reset ();
+  std::string ().swap (p->part);
+  return TRUE;
+}
+
+static gboolean
+gst_s3_sink_unlock (GstBaseSink * sink)
+{
+  GstS3SinkPrivate *p = GST_S3_SINK (sink)->priv;
+  std::lock_guard<std::mutex> lk (p->lock);
+  p->flushing = true;
+  p->cond.notify_all ();
+  return TRUE;
+}
+
+static gboolean
+gst_s3_sink_unlock_stop (GstBaseSink * sink)
+{
+  GstS3SinkPrivate *p = GST_S3_SINK (sink)->priv;
+  std::lock_guard<std::mutex> lk (p->lock);
+  p->flushing = false;
+  return TRUE;
+}
+
+/* ---- the stream (streaming thread) ---- */
+
+static GstFlowReturn
+gst_s3_sink_render (GstBaseSink * sink, GstBuffer * buffer)
+{
+  auto *self = GST_S3_SINK (sink);
+  GstS3SinkPrivate *p = self->priv;
+  if (G_UNLIKELY (p->refused_seek))
+    return GST_FLOW_ERROR;   /* posted when the seek came */
+  GstMapInfo map;
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read the buffer"), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  p->part.append ((const char *) map.data, map.size);
+  p->position += map.size;
+  gst_buffer_unmap (buffer, &map);
+
+  while (p->part.size () >= p->run.part_size) {
+    GstFlowReturn ret = wait_in_flight (self, p->run.max_parts_in_flight);
+    if (ret != GST_FLOW_OK)
+      return ret;
+    if (!send_part (self, p->run.part_size))
+      return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_s3_sink_event (GstBaseSink * sink, GstEvent * event)
+{
+  auto *self = GST_S3_SINK (sink);
+  GstS3SinkPrivate *p = self->priv;
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_SEGMENT: {
+      const GstSegment *segment;
+      gst_event_parse_segment (event, &segment);
+      if (segment->format == GST_FORMAT_BYTES && segment->start != p->position) {
+        GST_ELEMENT_ERROR (self, RESOURCE, SEEK,
+            ("s3sink cannot seek: an S3 object is written once, front to back"),
+            ("asked to write at byte %" G_GUINT64_FORMAT " after %" G_GUINT64_FORMAT
+             " bytes; use a streamable muxer (mp4mux fragment-duration=1000, "
+             "matroskamux streamable=true, mpegtsmux)", segment->start, p->position));
+        p->refused_seek = true;
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    }
+    case GST_EVENT_EOS:
+      if (!finish_object (self)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+static gboolean
+gst_s3_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  auto *self = GST_S3_SINK (sink);
+  const gchar *name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+  static const struct { const char *caps, *type; } map[] = {
+    { "video/quicktime", "video/mp4" }, { "video/mpegts", "video/mp2t" },
+    { "audio/x-m4a", "audio/mp4" }, { "application/x-hls", "application/vnd.apple.mpegurl" },
+  };
+  std::string type = name;
+  for (auto & m : map)
+    if (type == m.caps)
+      type = m.type;
+  self->priv->caps_content_type = type;
+  return TRUE;
+}
+
+/* Muxers ask before seeking back (qtmux, matroskamux): say no, so they
+ * write a layout that needs no rewriting instead of failing at the end. */
+static gboolean
+gst_s3_sink_query (GstBaseSink * sink, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_SEEKING) {
+    GstFormat format;
+    gst_query_parse_seeking (query, &format, nullptr, nullptr, nullptr);
+    if (format == GST_FORMAT_BYTES) {
+      gst_query_set_seeking (query, format, FALSE, 0, -1);
+      return TRUE;
+    }
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
 }
 
 /* ---- errors ---- */
@@ -285,32 +625,6 @@ wait_in_flight (GstS3Sink * self, unsigned limit)
   return GST_FLOW_OK;
 }
 
-static GstFlowReturn
-gst_s3_sink_render (GstBaseSink * sink, GstBuffer * buffer)
-{
-  auto *self = GST_S3_SINK (sink);
-  GstS3SinkPrivate *p = self->priv;
-  if (G_UNLIKELY (p->refused_seek))
-    return GST_FLOW_ERROR;   /* posted when the seek came */
-  GstMapInfo map;
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read the buffer"), (nullptr));
-    return GST_FLOW_ERROR;
-  }
-  p->part.append ((const char *) map.data, map.size);
-  p->position += map.size;
-  gst_buffer_unmap (buffer, &map);
-
-  while (p->part.size () >= p->run.part_size) {
-    GstFlowReturn ret = wait_in_flight (self, p->run.max_parts_in_flight);
-    if (ret != GST_FLOW_OK)
-      return ret;
-    if (!send_part (self, p->run.part_size))
-      return GST_FLOW_ERROR;
-  }
-  return GST_FLOW_OK;
-}
-
 /* EOS: the last part and the completion, or one PutObject. */
 static bool
 finish_object (GstS3Sink * self)
@@ -371,295 +685,4 @@ finish_object (GstS3Sink * self)
   GST_INFO_OBJECT (self, "%s complete: %zu part(s), %" G_GUINT64_FORMAT " bytes",
       p->run.key.c_str (), parts.size (), p->position);
   return true;
-}
-
-static gboolean
-gst_s3_sink_event (GstBaseSink * sink, GstEvent * event)
-{
-  auto *self = GST_S3_SINK (sink);
-  GstS3SinkPrivate *p = self->priv;
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_SEGMENT: {
-      const GstSegment *segment;
-      gst_event_parse_segment (event, &segment);
-      if (segment->format == GST_FORMAT_BYTES && segment->start != p->position) {
-        GST_ELEMENT_ERROR (self, RESOURCE, SEEK,
-            ("s3sink cannot seek: an S3 object is written once, front to back"),
-            ("asked to write at byte %" G_GUINT64_FORMAT " after %" G_GUINT64_FORMAT
-             " bytes; use a streamable muxer (mp4mux fragment-duration=1000, "
-             "matroskamux streamable=true, mpegtsmux)", segment->start, p->position));
-        p->refused_seek = true;
-        gst_event_unref (event);
-        return FALSE;
-      }
-      break;
-    }
-    case GST_EVENT_EOS:
-      if (!finish_object (self)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      break;
-    default:
-      break;
-  }
-  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
-}
-
-/* Muxers ask before seeking back (qtmux, matroskamux): say no, so they
- * write a layout that needs no rewriting instead of failing at the end. */
-static gboolean
-gst_s3_sink_query (GstBaseSink * sink, GstQuery * query)
-{
-  if (GST_QUERY_TYPE (query) == GST_QUERY_SEEKING) {
-    GstFormat format;
-    gst_query_parse_seeking (query, &format, nullptr, nullptr, nullptr);
-    if (format == GST_FORMAT_BYTES) {
-      gst_query_set_seeking (query, format, FALSE, 0, -1);
-      return TRUE;
-    }
-  }
-  return GST_BASE_SINK_CLASS (parent_class)->query (sink, query);
-}
-
-static gboolean
-gst_s3_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
-{
-  auto *self = GST_S3_SINK (sink);
-  const gchar *name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
-  static const struct { const char *caps, *type; } map[] = {
-    { "video/quicktime", "video/mp4" }, { "video/mpegts", "video/mp2t" },
-    { "audio/x-m4a", "audio/mp4" }, { "application/x-hls", "application/vnd.apple.mpegurl" },
-  };
-  std::string type = name;
-  for (auto & m : map)
-    if (type == m.caps)
-      type = m.type;
-  self->priv->caps_content_type = type;
-  return TRUE;
-}
-
-/* ---- start / stop / unlock ---- */
-
-static gboolean
-gst_s3_sink_start (GstBaseSink * sink)
-{
-  auto *self = GST_S3_SINK (sink);
-  GstS3SinkPrivate *p = self->priv;
-  GST_OBJECT_LOCK (self);
-  p->run = p->settings;
-  GST_OBJECT_UNLOCK (self);
-
-  p->run.s3.apply_environment ();
-  std::string error;
-  if (!p->run.s3.validate (error) || !validate_object_key (p->run.key, error)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("Invalid S3 settings: %s", error.c_str ()),
-        (nullptr));
-    return FALSE;
-  }
-  p->client = std::make_unique<S3Client> (p->run.s3);
-  if (p->run.check_bucket) {
-    S3Result r = p->client->wait ([p] (S3Callback cb) { p->client->head_bucket (std::move (cb)); });
-    if (!r.ok) {
-      post_s3_error (self, "Cannot use the S3 bucket", r.error);
-      p->client.reset ();
-      return FALSE;
-    }
-  }
-
-  p->part.clear ();
-  p->refused_seek = false;
-  p->position = 0;
-  p->upload_id.clear ();
-  p->next_part = 1;
-  p->finished = true;
-  std::lock_guard<std::mutex> lk (p->lock);
-  p->etags.clear ();
-  p->in_flight = 0;
-  p->failed = false;
-  p->flushing = false;
-  p->bytes_uploaded = 0;
-  p->parts_failed = 0;
-  p->multipart = false;
-  return TRUE;
-}
-
-static gboolean
-gst_s3_sink_stop (GstBaseSink * sink)
-{
-  auto *self = GST_S3_SINK (sink);
-  GstS3SinkPrivate *p = self->priv;
-  if (p->client && !p->finished)
-    give_up_upload (self, "stopped before EOS");
-  p->client.reset ();
-  std::string ().swap (p->part);
-  return TRUE;
-}
-
-static gboolean
-gst_s3_sink_unlock (GstBaseSink * sink)
-{
-  GstS3SinkPrivate *p = GST_S3_SINK (sink)->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  p->flushing = true;
-  p->cond.notify_all ();
-  return TRUE;
-}
-
-static gboolean
-gst_s3_sink_unlock_stop (GstBaseSink * sink)
-{
-  GstS3SinkPrivate *p = GST_S3_SINK (sink)->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  p->flushing = false;
-  return TRUE;
-}
-
-/* ---- properties ---- */
-
-static void
-gst_s3_sink_set_property (GObject * object, guint prop_id, const GValue * value,
-    GParamSpec * pspec)
-{
-  auto *self = GST_S3_SINK (object);
-  GST_OBJECT_LOCK (self);
-  S3SinkSettings & s = self->priv->settings;
-  if (!castline_s3_set_property (s.s3, prop_id, value)) {
-    switch (prop_id) {
-      case PROP_KEY: castline_string_from_value (s.key, value); break;
-      case PROP_CONTENT_TYPE: castline_string_from_value (s.content_type, value); break;
-      case PROP_CACHE_CONTROL: castline_string_from_value (s.cache_control, value); break;
-      case PROP_PART_SIZE: s.part_size = g_value_get_uint64 (value); break;
-      case PROP_MAX_PARTS_IN_FLIGHT: s.max_parts_in_flight = g_value_get_uint (value); break;
-      case PROP_ON_ERROR: s.on_error = (GstS3SinkOnError) g_value_get_enum (value); break;
-      case PROP_CHECK_BUCKET: s.check_bucket = g_value_get_boolean (value); break;
-      default:
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-        break;
-    }
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_s3_sink_get_property (GObject * object, guint prop_id, GValue * value, GParamSpec * pspec)
-{
-  auto *self = GST_S3_SINK (object);
-  GstS3SinkPrivate *p = self->priv;
-  if (prop_id == PROP_STATS) {
-    std::lock_guard<std::mutex> lk (p->lock);
-    g_value_take_boxed (value, gst_structure_new ("s3sink-stats",
-            "bytes-uploaded", G_TYPE_UINT64, p->bytes_uploaded,
-            "parts-uploaded", G_TYPE_UINT64, (guint64) p->etags.size (),
-            "parts-in-flight", G_TYPE_UINT, p->in_flight,
-            "parts-failed", G_TYPE_UINT64, p->parts_failed,
-            "multipart", G_TYPE_BOOLEAN, (gboolean) p->multipart, NULL));
-    return;
-  }
-  GST_OBJECT_LOCK (self);
-  const S3SinkSettings & s = p->settings;
-  if (!castline_s3_get_property (s.s3, prop_id, value)) {
-    switch (prop_id) {
-      case PROP_KEY: castline_string_to_value (s.key, value); break;
-      case PROP_CONTENT_TYPE:
-        castline_string_to_value (s.content_type, value);
-        break;
-      case PROP_CACHE_CONTROL:
-        castline_string_to_value (s.cache_control, value);
-        break;
-      case PROP_PART_SIZE: g_value_set_uint64 (value, s.part_size); break;
-      case PROP_MAX_PARTS_IN_FLIGHT: g_value_set_uint (value, s.max_parts_in_flight); break;
-      case PROP_ON_ERROR: g_value_set_enum (value, s.on_error); break;
-      case PROP_CHECK_BUCKET: g_value_set_boolean (value, s.check_bucket); break;
-      default:
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-        break;
-    }
-  }
-  GST_OBJECT_UNLOCK (self);
-}
-
-static void
-gst_s3_sink_finalize (GObject * object)
-{
-  auto *self = GST_S3_SINK (object);
-  delete self->priv;
-  G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_s3_sink_init (GstS3Sink * self)
-{
-  self->priv = new GstS3SinkPrivate ();
-  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
-}
-
-static void
-gst_s3_sink_class_init (GstS3SinkClass * klass)
-{
-  auto *gobject_class = G_OBJECT_CLASS (klass);
-  auto *element_class = GST_ELEMENT_CLASS (klass);
-  auto *basesink_class = GST_BASE_SINK_CLASS (klass);
-
-  gobject_class->set_property = gst_s3_sink_set_property;
-  gobject_class->get_property = gst_s3_sink_get_property;
-  gobject_class->finalize = gst_s3_sink_finalize;
-
-  castline_s3_install_properties (gobject_class);
-  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-      | GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property (gobject_class, PROP_KEY,
-      g_param_spec_string ("key", "Key",
-          "Object key, e.g. \"recordings/stream1.mp4\" (no leading '/', no '.', '..' "
-          "or empty path segments)", nullptr, rw));
-  g_object_class_install_property (gobject_class, PROP_CONTENT_TYPE,
-      g_param_spec_string ("content-type", "Content-Type",
-          "Content-Type of the object (default: from the caps, e.g. video/mp4 for "
-          "mp4mux, else application/octet-stream)", nullptr, rw));
-  g_object_class_install_property (gobject_class, PROP_CACHE_CONTROL,
-      g_param_spec_string ("cache-control", "Cache-Control",
-          "Cache-Control of the object (default: none)", nullptr, rw));
-  g_object_class_install_property (gobject_class, PROP_PART_SIZE,
-      g_param_spec_uint64 ("part-size", "Part size",
-          "Bytes per multipart part (S3 needs at least 5 MiB for every part but "
-          "the last: smaller values are refused with a warning and the setting is "
-          "left as it was)", MIN_PART_SIZE, MAX_PART_SIZE, DEFAULT_PART_SIZE, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_PARTS_IN_FLIGHT,
-      g_param_spec_uint ("max-parts-in-flight", "Max parts in flight",
-          "Parts uploading at once; rendering waits beyond it", 1, 16,
-          DEFAULT_MAX_PARTS_IN_FLIGHT, rw));
-  g_object_class_install_property (gobject_class, PROP_ON_ERROR,
-      g_param_spec_enum ("on-error", "On error",
-          "What to do with the multipart upload when a part fails for good or the "
-          "element stops before EOS", GST_TYPE_S3_SINK_ON_ERROR, DEFAULT_ON_ERROR, rw));
-  g_object_class_install_property (gobject_class, PROP_CHECK_BUCKET,
-      g_param_spec_boolean ("check-bucket", "Check bucket",
-          "At start, check with a HEAD request that the bucket exists and the "
-          "credentials are accepted, and fail at once with the reason if not",
-          DEFAULT_CHECK_BUCKET, rw));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
-          "bytes-uploaded, parts-uploaded, parts-in-flight, parts-failed, and "
-          "multipart (TRUE once a multipart upload was started)",
-          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_set_static_metadata (element_class,
-      "S3 object sink", "Sink/Network",
-      "Streams one object into an S3-compatible bucket with a multipart upload. "
-      "Example: gst-launch-1.0 -e videotestsrc num-buffers=300 ! x264enc ! h264parse ! "
-      "mp4mux fragment-duration=1000 ! s3sink bucket=live key=recordings/test.mp4 "
-      "endpoint=http://127.0.0.1:4569 access-key=S3RVER secret-key=S3RVER",
-      "castline");
-
-  basesink_class->start = GST_DEBUG_FUNCPTR (gst_s3_sink_start);
-  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_s3_sink_stop);
-  basesink_class->render = GST_DEBUG_FUNCPTR (gst_s3_sink_render);
-  basesink_class->event = GST_DEBUG_FUNCPTR (gst_s3_sink_event);
-  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_s3_sink_set_caps);
-  basesink_class->query = GST_DEBUG_FUNCPTR (gst_s3_sink_query);
-  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_s3_sink_unlock);
-  basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_s3_sink_unlock_stop);
-
-  gst_type_mark_as_plugin_api (GST_TYPE_S3_SINK_ON_ERROR, (GstPluginAPIFlags) 0);
 }
