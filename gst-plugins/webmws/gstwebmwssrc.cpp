@@ -94,6 +94,14 @@ GST_DEBUG_CATEGORY_STATIC (gst_webm_ws_src_debug);
 
 using namespace castline::webmws;
 
+#define DEFAULT_HOST "127.0.0.1"
+#define DEFAULT_PORT 8090
+#define DEFAULT_PATH "/"
+#define DEFAULT_REPLACE_PUBLISHER FALSE
+#define DEFAULT_IDLE_TIMEOUT 10
+#define DEFAULT_MAX_MESSAGE_SIZE (4 * 1024 * 1024)
+#define DEFAULT_MAX_QUEUE_SIZE (32 * 1024 * 1024)
+
 enum {
   PROP_0,
   PROP_HOST,
@@ -115,29 +123,24 @@ enum {
 
 static guint signals[LAST_SIGNAL];
 
-constexpr int kDefaultPort = 8090;
-constexpr guint kDefaultIdleTimeout = 10;
-constexpr guint64 kDefaultMaxMessageSize = 4 * 1024 * 1024;
-constexpr guint64 kDefaultMaxQueueSize = 32 * 1024 * 1024;
-
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("video/webm; audio/webm; video/x-matroska; audio/x-matroska"));
 
-struct Settings {
-  std::string host = "127.0.0.1";
-  int port = kDefaultPort;
-  std::string path = "/";
+struct WebmWsSrcSettings {
+  std::string host = DEFAULT_HOST;
+  int port = DEFAULT_PORT;
+  std::string path = DEFAULT_PATH;
   std::string key;
-  bool replace_publisher = false;
-  guint idle_timeout = kDefaultIdleTimeout;
-  guint64 max_message_size = kDefaultMaxMessageSize;
-  guint64 max_queue_size = kDefaultMaxQueueSize;
+  bool replace_publisher = DEFAULT_REPLACE_PUBLISHER;
+  guint idle_timeout = DEFAULT_IDLE_TIMEOUT;
+  guint64 max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  guint64 max_queue_size = DEFAULT_MAX_QUEUE_SIZE;
 };
 
 struct GstWebmWsSrcPrivate {
   std::mutex lock;                       /* settings, hub, queue */
-  Settings settings;
+  WebmWsSrcSettings settings;
   std::shared_ptr<ChunkQueue> queue;
   std::shared_ptr<PublisherHub> hub;
   std::unique_ptr<WsServer> server;
@@ -153,117 +156,221 @@ struct _GstWebmWsSrc {
   GstWebmWsSrcPrivate *priv;
 };
 
+/* The element, kept alive as long as a hub callback may run: a hub can
+ * outlive stop() while a close waits for the application's context. */
+using ElementRef = std::shared_ptr<GstElement>;
+
 G_DEFINE_TYPE_WITH_CODE (GstWebmWsSrc, gst_webm_ws_src, GST_TYPE_PUSH_SRC,
     GST_DEBUG_CATEGORY_INIT (gst_webm_ws_src_debug, "webmwssrc", 0,
         "WebM over WebSocket source"));
 GST_ELEMENT_REGISTER_DEFINE (webmwssrc, "webmwssrc", GST_RANK_NONE, GST_TYPE_WEBM_WS_SRC);
 
-/* The element, kept alive as long as a hub callback may run: a hub can
- * outlive stop() while a close waits for the application's context. */
-using ElementRef = std::shared_ptr<GstElement>;
+static void gst_webm_ws_src_finalize (GObject * object);
+static void gst_webm_ws_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_webm_ws_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static gboolean gst_webm_ws_src_start (GstBaseSrc * bsrc);
+static gboolean gst_webm_ws_src_stop (GstBaseSrc * bsrc);
+static gboolean gst_webm_ws_src_unlock (GstBaseSrc * bsrc);
+static gboolean gst_webm_ws_src_unlock_stop (GstBaseSrc * bsrc);
+static gboolean gst_webm_ws_src_negotiate (GstBaseSrc * bsrc);
+static gboolean gst_webm_ws_src_query (GstBaseSrc * bsrc, GstQuery * query);
+static GstFlowReturn gst_webm_ws_src_create (GstPushSrc * psrc, GstBuffer ** buf);
 
-static ElementRef
-element_ref (GstWebmWsSrc * self)
-{
-  return ElementRef ((GstElement *) gst_object_ref (self), gst_object_unref);
-}
+static gboolean add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * conn);
+static ElementRef element_ref (GstWebmWsSrc * self);
+static HubListener make_listener (GstWebmWsSrc * self);
+static void post (const ElementRef & e, GstStructure * s);
+static void warn (const ElementRef & e, const std::string & text, guint close_code);
+static GstStructure *stats_structure (GstWebmWsSrc * self);
 
-static GstStructure *
-report_structure (const char *name, const PublisherReport & r, bool ended)
+static void
+gst_webm_ws_src_class_init (GstWebmWsSrcClass * klass)
 {
-  GstStructure *s = gst_structure_new (name,
-      "remote-address", G_TYPE_STRING, r.remote_address.c_str (),
-      "path", G_TYPE_STRING, r.path.c_str (),
-      "mime-type", G_TYPE_STRING, r.mime_type.c_str (),
-      "replacing", G_TYPE_BOOLEAN, r.replacing, NULL);
-  if (ended)
-    gst_structure_set (s,
-        "bytes", G_TYPE_UINT64, r.bytes,
-        "messages", G_TYPE_UINT64, r.messages,
-        "duration", G_TYPE_UINT64, r.duration_ns,
-        "close-code", G_TYPE_UINT, (guint) r.close_code,
-        "reason", G_TYPE_STRING, r.reason.c_str (),
-        "closed-by-publisher", G_TYPE_BOOLEAN, r.closed_by_publisher, NULL);
-  return s;
+  auto *gobject_class = G_OBJECT_CLASS (klass);
+  auto *element_class = GST_ELEMENT_CLASS (klass);
+  auto *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  auto *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_READY);
+
+  gobject_class->set_property = gst_webm_ws_src_set_property;
+  gobject_class->get_property = gst_webm_ws_src_get_property;
+  gobject_class->finalize = gst_webm_ws_src_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_HOST,
+      g_param_spec_string ("host", "Host",
+          "IP address the standalone WebSocket server listens on (\"0.0.0.0\" for every "
+          "interface, \"localhost\" for 127.0.0.1)", DEFAULT_HOST, rw));
+  g_object_class_install_property (gobject_class, PROP_PORT,
+      g_param_spec_int ("port", "Port",
+          "TCP port of the standalone WebSocket server; 0 picks a free one (read it from "
+          "bound-port), -1 runs no server: connections come only through add-connection",
+          -1, 65535, DEFAULT_PORT, rw));
+  g_object_class_install_property (gobject_class, PROP_BOUND_PORT,
+      g_param_spec_int ("bound-port", "Bound port",
+          "The port the standalone server listens on once started, else 0", 0, 65535, 0,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property (gobject_class, PROP_PATH,
+      g_param_spec_string ("path", "Path",
+          "URL path the standalone server accepts WebSockets on (and below)", DEFAULT_PATH, rw));
+  g_object_class_install_property (gobject_class, PROP_KEY,
+      g_param_spec_string ("key", "Stream key",
+          "Secret a publisher of the standalone server must give as ?key=... or "
+          "\"Authorization: Bearer ...\" (HTTP 401 otherwise); unset: no key asked. "
+          "Write-only, never logged", nullptr,
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+  g_object_class_install_property (gobject_class, PROP_REPLACE_PUBLISHER,
+      g_param_spec_boolean ("replace-publisher", "Replace publisher",
+          "A new connection replaces the live publisher (closed 1008) instead of being "
+          "refused with 1008; it must record the same tracks", DEFAULT_REPLACE_PUBLISHER, rw));
+  g_object_class_install_property (gobject_class, PROP_IDLE_TIMEOUT,
+      g_param_spec_uint ("idle-timeout", "Idle timeout",
+          "Seconds without data, once a publisher came, after which the publisher is "
+          "closed (1001) and the stream ends with a warning; 0 waits forever",
+          0, G_MAXUINT / 1000, DEFAULT_IDLE_TIMEOUT, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_MESSAGE_SIZE,
+      g_param_spec_uint64 ("max-message-size", "Max message size",
+          "Largest WebSocket message in bytes; a larger one closes the publisher with 1009",
+          1024, G_MAXUINT32, DEFAULT_MAX_MESSAGE_SIZE, rw));
+  g_object_class_install_property (gobject_class, PROP_MAX_QUEUE_SIZE,
+      g_param_spec_uint64 ("max-queue-size", "Max queue size",
+          "Bytes received but not yet pushed downstream, at most; when full the publisher is "
+          "closed with 1013 (downstream too slow). A message always fits an empty queue",
+          64 * 1024, G_MAXUINT64, DEFAULT_MAX_QUEUE_SIZE, rw));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "publishers-accepted, publishers-refused, bytes-received, messages-received "
+          "(guint64), publisher-live (boolean), publisher-address (string), queue-bytes "
+          "(guint64)", GST_TYPE_STRUCTURE,
+          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstWebmWsSrc::add-connection:
+   * @src: the webmwssrc
+   * @connection: an open #SoupWebsocketConnection
+   *
+   * Hands a WebSocket the application accepted to the source, as if its own
+   * server had. Call it on the thread running the GMainContext the
+   * connection was made on: the source keeps using that context for it.
+   * Returns FALSE when the source refused it (not running, or another
+   * publisher is live); it has then been closed with the reason.
+   */
+  signals[SIGNAL_ADD_CONNECTION] = g_signal_new_class_handler ("add-connection",
+      G_TYPE_FROM_CLASS (klass), (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (add_connection), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1,
+      SOUP_TYPE_WEBSOCKET_CONNECTION);
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "WebM over WebSocket source", "Source/Network",
+      "Receives the WebM/Matroska recording a browser's MediaRecorder sends over a "
+      "WebSocket (own server, or connections handed over by add-connection)",
+      "castline");
+
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_webm_ws_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_webm_ws_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_webm_ws_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_webm_ws_src_unlock_stop);
+  basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_webm_ws_src_negotiate);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_webm_ws_src_query);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_webm_ws_src_create);
 }
 
 static void
-post (const ElementRef & e, GstStructure * s)
+gst_webm_ws_src_init (GstWebmWsSrc * self)
 {
-  gst_element_post_message (e.get (), gst_message_new_element (GST_OBJECT (e.get ()), s));
+  self->priv = new GstWebmWsSrcPrivate ();
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_BYTES);
 }
 
 static void
-warn (const ElementRef & e, const std::string & text, guint close_code)
+gst_webm_ws_src_finalize (GObject * object)
 {
-  GstElement *el = e.get ();
-  GST_WARNING_OBJECT (el, "%s", text.c_str ());
-  GstStructure *details = gst_structure_new ("webmwssrc-warning",
-      "close-code", G_TYPE_UINT, close_code, NULL);
-  g_autoptr (GError) error = g_error_new_literal (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-      text.c_str ());
-  gst_element_post_message (el, gst_message_new_warning_with_details (GST_OBJECT (el), error,
-          text.c_str (), details));
+  delete GST_WEBM_WS_SRC (object)->priv;
+  G_OBJECT_CLASS (gst_webm_ws_src_parent_class)->finalize (object);
 }
 
-static HubListener
-make_listener (GstWebmWsSrc * self)
+static void
+gst_webm_ws_src_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
 {
-  ElementRef e = element_ref (self);
-  HubListener l;
-  l.connected = [e] (const PublisherReport & r) {
-    GST_INFO_OBJECT (e.get (), "publisher %s connected%s", r.remote_address.c_str (),
-        r.replacing ? ", replacing the previous one" : "");
-    post (e, report_structure ("webmwssrc-publisher-connected", r, false));
-  };
-  l.disconnected = [e] (const PublisherReport & r) {
-    GST_INFO_OBJECT (e.get (), "publisher %s left after %" G_GUINT64_FORMAT " bytes: %u %s",
-        r.remote_address.c_str (), r.bytes, r.close_code, r.reason.c_str ());
-    post (e, report_structure ("webmwssrc-publisher-disconnected", r, true));
-  };
-  l.refused = [e] (const PublisherReport & r) {
-    GST_INFO_OBJECT (e.get (), "refused %s: %s", r.remote_address.c_str (), r.reason.c_str ());
-    GstStructure *s = gst_structure_new ("webmwssrc-publisher-refused",
-        "remote-address", G_TYPE_STRING, r.remote_address.c_str (),
-        "path", G_TYPE_STRING, r.path.c_str (),
-        "close-code", G_TYPE_UINT, (guint) r.close_code,
-        "reason", G_TYPE_STRING, r.reason.c_str (), NULL);
-    post (e, s);
-  };
-  l.warning = [e] (WarningKind, const std::string & text, uint16_t code) {
-    warn (e, text, code);
-  };
-  l.queue_high = [e] (uint64_t queued, uint64_t max) {
-    warn (e, "downstream is not keeping up: " + std::to_string (queued) + " of "
-        + std::to_string (max) + " queue bytes used", 0);
-  };
-  l.queue_full = [e] (uint64_t queued, uint64_t max) {
-    warn (e, "downstream too slow: the queue holds " + std::to_string (queued) + " of "
-        + std::to_string (max) + " bytes; publisher closed with 1013", close_code::try_again_later);
-  };
-  l.connection_lost = [e] (const PublisherReport & r) {
-    warn (e, "publisher " + r.remote_address + " was cut off mid-stream (" + r.reason
-        + "); ending the stream", close_code::abnormal);
-  };
-  return l;
+  auto *self = GST_WEBM_WS_SRC (object);
+  std::lock_guard<std::mutex> lk (self->priv->lock);
+  WebmWsSrcSettings & s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_HOST:
+      s.host = g_value_get_string (value) ? g_value_get_string (value) : DEFAULT_HOST;
+      break;
+    case PROP_PORT:
+      s.port = g_value_get_int (value);
+      break;
+    case PROP_PATH:
+      s.path = g_value_get_string (value) ? g_value_get_string (value) : DEFAULT_PATH;
+      break;
+    case PROP_KEY:
+      s.key = g_value_get_string (value) ? g_value_get_string (value) : "";
+      break;
+    case PROP_REPLACE_PUBLISHER:
+      s.replace_publisher = g_value_get_boolean (value);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      s.idle_timeout = g_value_get_uint (value);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      s.max_message_size = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_QUEUE_SIZE:
+      s.max_queue_size = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
 }
 
-static gboolean
-add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * conn)
+static void
+gst_webm_ws_src_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
 {
-  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (conn), FALSE);
-  std::shared_ptr<PublisherHub> hub;
-  {
-    std::lock_guard<std::mutex> lk (self->priv->lock);
-    hub = self->priv->hub;
+  auto *self = GST_WEBM_WS_SRC (object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, stats_structure (self));
+    return;
   }
-  if (!hub) {
-    GST_INFO_OBJECT (self, "a connection came while stopped: closing it");
-    if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close (conn, close_code::going_away, "the source is not running");
-    return FALSE;
+  std::lock_guard<std::mutex> lk (self->priv->lock);
+  const WebmWsSrcSettings & s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_HOST:
+      g_value_set_string (value, s.host.c_str ());
+      break;
+    case PROP_PORT:
+      g_value_set_int (value, s.port);
+      break;
+    case PROP_BOUND_PORT:
+      g_value_set_int (value, self->priv->bound_port);
+      break;
+    case PROP_PATH:
+      g_value_set_string (value, s.path.c_str ());
+      break;
+    case PROP_REPLACE_PUBLISHER:
+      g_value_set_boolean (value, s.replace_publisher);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint (value, s.idle_timeout);
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint64 (value, s.max_message_size);
+      break;
+    case PROP_MAX_QUEUE_SIZE:
+      g_value_set_uint64 (value, s.max_queue_size);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
   }
-  return hub->add_connection (conn, remote_address_of (conn));
 }
 
 static gboolean
@@ -271,7 +378,7 @@ gst_webm_ws_src_start (GstBaseSrc * bsrc)
 {
   auto *self = GST_WEBM_WS_SRC (bsrc);
   GstWebmWsSrcPrivate *p = self->priv;
-  Settings s;
+  WebmWsSrcSettings s;
   {
     std::lock_guard<std::mutex> lk (p->lock);
     s = p->settings;
@@ -387,6 +494,18 @@ gst_webm_ws_src_unlock_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+static gboolean
+gst_webm_ws_src_query (GstBaseSrc * bsrc, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_SCHEDULING) {
+    /* push mode only, no random access: what a socket gives */
+    gst_query_set_scheduling (query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
+    gst_query_add_scheduling_mode (query, GST_PAD_MODE_PUSH);
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS (gst_webm_ws_src_parent_class)->query (bsrc, query);
+}
+
 /* Caps are set with the first bytes, when the source knows what they are. */
 static gboolean
 gst_webm_ws_src_negotiate (GstBaseSrc *)
@@ -448,16 +567,110 @@ gst_webm_ws_src_create (GstPushSrc * psrc, GstBuffer ** buf)
   }
 }
 
-static gboolean
-gst_webm_ws_src_query (GstBaseSrc * bsrc, GstQuery * query)
+/* ---- helpers ---- */
+
+static ElementRef
+element_ref (GstWebmWsSrc * self)
 {
-  if (GST_QUERY_TYPE (query) == GST_QUERY_SCHEDULING) {
-    /* push mode only, no random access: what a socket gives */
-    gst_query_set_scheduling (query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
-    gst_query_add_scheduling_mode (query, GST_PAD_MODE_PUSH);
-    return TRUE;
+  return ElementRef ((GstElement *) gst_object_ref (self), gst_object_unref);
+}
+
+static GstStructure *
+report_structure (const char *name, const PublisherReport & r, bool ended)
+{
+  GstStructure *s = gst_structure_new (name,
+      "remote-address", G_TYPE_STRING, r.remote_address.c_str (),
+      "path", G_TYPE_STRING, r.path.c_str (),
+      "mime-type", G_TYPE_STRING, r.mime_type.c_str (),
+      "replacing", G_TYPE_BOOLEAN, r.replacing, NULL);
+  if (ended)
+    gst_structure_set (s,
+        "bytes", G_TYPE_UINT64, r.bytes,
+        "messages", G_TYPE_UINT64, r.messages,
+        "duration", G_TYPE_UINT64, r.duration_ns,
+        "close-code", G_TYPE_UINT, (guint) r.close_code,
+        "reason", G_TYPE_STRING, r.reason.c_str (),
+        "closed-by-publisher", G_TYPE_BOOLEAN, r.closed_by_publisher, NULL);
+  return s;
+}
+
+static void
+post (const ElementRef & e, GstStructure * s)
+{
+  gst_element_post_message (e.get (), gst_message_new_element (GST_OBJECT (e.get ()), s));
+}
+
+static void
+warn (const ElementRef & e, const std::string & text, guint close_code)
+{
+  GstElement *el = e.get ();
+  GST_WARNING_OBJECT (el, "%s", text.c_str ());
+  GstStructure *details = gst_structure_new ("webmwssrc-warning",
+      "close-code", G_TYPE_UINT, close_code, NULL);
+  g_autoptr (GError) error = g_error_new_literal (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+      text.c_str ());
+  gst_element_post_message (el, gst_message_new_warning_with_details (GST_OBJECT (el), error,
+          text.c_str (), details));
+}
+
+static HubListener
+make_listener (GstWebmWsSrc * self)
+{
+  ElementRef e = element_ref (self);
+  HubListener l;
+  l.connected = [e] (const PublisherReport & r) {
+    GST_INFO_OBJECT (e.get (), "publisher %s connected%s", r.remote_address.c_str (),
+        r.replacing ? ", replacing the previous one" : "");
+    post (e, report_structure ("webmwssrc-publisher-connected", r, false));
+  };
+  l.disconnected = [e] (const PublisherReport & r) {
+    GST_INFO_OBJECT (e.get (), "publisher %s left after %" G_GUINT64_FORMAT " bytes: %u %s",
+        r.remote_address.c_str (), r.bytes, r.close_code, r.reason.c_str ());
+    post (e, report_structure ("webmwssrc-publisher-disconnected", r, true));
+  };
+  l.refused = [e] (const PublisherReport & r) {
+    GST_INFO_OBJECT (e.get (), "refused %s: %s", r.remote_address.c_str (), r.reason.c_str ());
+    GstStructure *s = gst_structure_new ("webmwssrc-publisher-refused",
+        "remote-address", G_TYPE_STRING, r.remote_address.c_str (),
+        "path", G_TYPE_STRING, r.path.c_str (),
+        "close-code", G_TYPE_UINT, (guint) r.close_code,
+        "reason", G_TYPE_STRING, r.reason.c_str (), NULL);
+    post (e, s);
+  };
+  l.warning = [e] (WarningKind, const std::string & text, uint16_t code) {
+    warn (e, text, code);
+  };
+  l.queue_high = [e] (uint64_t queued, uint64_t max) {
+    warn (e, "downstream is not keeping up: " + std::to_string (queued) + " of "
+        + std::to_string (max) + " queue bytes used", 0);
+  };
+  l.queue_full = [e] (uint64_t queued, uint64_t max) {
+    warn (e, "downstream too slow: the queue holds " + std::to_string (queued) + " of "
+        + std::to_string (max) + " bytes; publisher closed with 1013", close_code::try_again_later);
+  };
+  l.connection_lost = [e] (const PublisherReport & r) {
+    warn (e, "publisher " + r.remote_address + " was cut off mid-stream (" + r.reason
+        + "); ending the stream", close_code::abnormal);
+  };
+  return l;
+}
+
+static gboolean
+add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * conn)
+{
+  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (conn), FALSE);
+  std::shared_ptr<PublisherHub> hub;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    hub = self->priv->hub;
   }
-  return GST_BASE_SRC_CLASS (gst_webm_ws_src_parent_class)->query (bsrc, query);
+  if (!hub) {
+    GST_INFO_OBJECT (self, "a connection came while stopped: closing it");
+    if (soup_websocket_connection_get_state (conn) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close (conn, close_code::going_away, "the source is not running");
+    return FALSE;
+  }
+  return hub->add_connection (conn, remote_address_of (conn));
 }
 
 static GstStructure *
@@ -479,192 +692,4 @@ stats_structure (GstWebmWsSrc * self)
       "publisher-live", G_TYPE_BOOLEAN, st.publisher_live,
       "publisher-address", G_TYPE_STRING, st.publisher_address.c_str (),
       "queue-bytes", G_TYPE_UINT64, queue ? queue->bytes () : (guint64) 0, NULL);
-}
-
-static void
-gst_webm_ws_src_set_property (GObject * object, guint prop_id, const GValue * value,
-    GParamSpec * pspec)
-{
-  auto *self = GST_WEBM_WS_SRC (object);
-  std::lock_guard<std::mutex> lk (self->priv->lock);
-  Settings & s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_HOST:
-      s.host = g_value_get_string (value) ? g_value_get_string (value) : "127.0.0.1";
-      break;
-    case PROP_PORT:
-      s.port = g_value_get_int (value);
-      break;
-    case PROP_PATH:
-      s.path = g_value_get_string (value) ? g_value_get_string (value) : "/";
-      break;
-    case PROP_KEY:
-      s.key = g_value_get_string (value) ? g_value_get_string (value) : "";
-      break;
-    case PROP_REPLACE_PUBLISHER:
-      s.replace_publisher = g_value_get_boolean (value);
-      break;
-    case PROP_IDLE_TIMEOUT:
-      s.idle_timeout = g_value_get_uint (value);
-      break;
-    case PROP_MAX_MESSAGE_SIZE:
-      s.max_message_size = g_value_get_uint64 (value);
-      break;
-    case PROP_MAX_QUEUE_SIZE:
-      s.max_queue_size = g_value_get_uint64 (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-gst_webm_ws_src_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
-{
-  auto *self = GST_WEBM_WS_SRC (object);
-  if (prop_id == PROP_STATS) {
-    g_value_take_boxed (value, stats_structure (self));
-    return;
-  }
-  std::lock_guard<std::mutex> lk (self->priv->lock);
-  const Settings & s = self->priv->settings;
-  switch (prop_id) {
-    case PROP_HOST:
-      g_value_set_string (value, s.host.c_str ());
-      break;
-    case PROP_PORT:
-      g_value_set_int (value, s.port);
-      break;
-    case PROP_BOUND_PORT:
-      g_value_set_int (value, self->priv->bound_port);
-      break;
-    case PROP_PATH:
-      g_value_set_string (value, s.path.c_str ());
-      break;
-    case PROP_REPLACE_PUBLISHER:
-      g_value_set_boolean (value, s.replace_publisher);
-      break;
-    case PROP_IDLE_TIMEOUT:
-      g_value_set_uint (value, s.idle_timeout);
-      break;
-    case PROP_MAX_MESSAGE_SIZE:
-      g_value_set_uint64 (value, s.max_message_size);
-      break;
-    case PROP_MAX_QUEUE_SIZE:
-      g_value_set_uint64 (value, s.max_queue_size);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
-}
-
-static void
-gst_webm_ws_src_finalize (GObject * object)
-{
-  delete GST_WEBM_WS_SRC (object)->priv;
-  G_OBJECT_CLASS (gst_webm_ws_src_parent_class)->finalize (object);
-}
-
-static void
-gst_webm_ws_src_init (GstWebmWsSrc * self)
-{
-  self->priv = new GstWebmWsSrcPrivate ();
-  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
-  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_BYTES);
-}
-
-static void
-gst_webm_ws_src_class_init (GstWebmWsSrcClass * klass)
-{
-  auto *gobject_class = G_OBJECT_CLASS (klass);
-  auto *element_class = GST_ELEMENT_CLASS (klass);
-  auto *basesrc_class = GST_BASE_SRC_CLASS (klass);
-  auto *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
-  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-      | GST_PARAM_MUTABLE_READY);
-
-  gobject_class->set_property = gst_webm_ws_src_set_property;
-  gobject_class->get_property = gst_webm_ws_src_get_property;
-  gobject_class->finalize = gst_webm_ws_src_finalize;
-
-  g_object_class_install_property (gobject_class, PROP_HOST,
-      g_param_spec_string ("host", "Host",
-          "IP address the standalone WebSocket server listens on (\"0.0.0.0\" for every "
-          "interface, \"localhost\" for 127.0.0.1)", "127.0.0.1", rw));
-  g_object_class_install_property (gobject_class, PROP_PORT,
-      g_param_spec_int ("port", "Port",
-          "TCP port of the standalone WebSocket server; 0 picks a free one (read it from "
-          "bound-port), -1 runs no server: connections come only through add-connection",
-          -1, 65535, kDefaultPort, rw));
-  g_object_class_install_property (gobject_class, PROP_BOUND_PORT,
-      g_param_spec_int ("bound-port", "Bound port",
-          "The port the standalone server listens on once started, else 0", 0, 65535, 0,
-          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-  g_object_class_install_property (gobject_class, PROP_PATH,
-      g_param_spec_string ("path", "Path",
-          "URL path the standalone server accepts WebSockets on (and below)", "/", rw));
-  g_object_class_install_property (gobject_class, PROP_KEY,
-      g_param_spec_string ("key", "Stream key",
-          "Secret a publisher of the standalone server must give as ?key=... or "
-          "\"Authorization: Bearer ...\" (HTTP 401 otherwise); unset: no key asked. "
-          "Write-only, never logged", nullptr,
-          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
-  g_object_class_install_property (gobject_class, PROP_REPLACE_PUBLISHER,
-      g_param_spec_boolean ("replace-publisher", "Replace publisher",
-          "A new connection replaces the live publisher (closed 1008) instead of being "
-          "refused with 1008; it must record the same tracks", FALSE, rw));
-  g_object_class_install_property (gobject_class, PROP_IDLE_TIMEOUT,
-      g_param_spec_uint ("idle-timeout", "Idle timeout",
-          "Seconds without data, once a publisher came, after which the publisher is "
-          "closed (1001) and the stream ends with a warning; 0 waits forever",
-          0, G_MAXUINT / 1000, kDefaultIdleTimeout, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_MESSAGE_SIZE,
-      g_param_spec_uint64 ("max-message-size", "Max message size",
-          "Largest WebSocket message in bytes; a larger one closes the publisher with 1009",
-          1024, G_MAXUINT32, kDefaultMaxMessageSize, rw));
-  g_object_class_install_property (gobject_class, PROP_MAX_QUEUE_SIZE,
-      g_param_spec_uint64 ("max-queue-size", "Max queue size",
-          "Bytes received but not yet pushed downstream, at most; when full the publisher is "
-          "closed with 1013 (downstream too slow). A message always fits an empty queue",
-          64 * 1024, G_MAXUINT64, kDefaultMaxQueueSize, rw));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
-          "publishers-accepted, publishers-refused, bytes-received, messages-received "
-          "(guint64), publisher-live (boolean), publisher-address (string), queue-bytes "
-          "(guint64)", GST_TYPE_STRUCTURE,
-          (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-
-  /**
-   * GstWebmWsSrc::add-connection:
-   * @src: the webmwssrc
-   * @connection: an open #SoupWebsocketConnection
-   *
-   * Hands a WebSocket the application accepted to the source, as if its own
-   * server had. Call it on the thread running the GMainContext the
-   * connection was made on: the source keeps using that context for it.
-   * Returns FALSE when the source refused it (not running, or another
-   * publisher is live); it has then been closed with the reason.
-   */
-  signals[SIGNAL_ADD_CONNECTION] = g_signal_new_class_handler ("add-connection",
-      G_TYPE_FROM_CLASS (klass), (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK (add_connection), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1,
-      SOUP_TYPE_WEBSOCKET_CONNECTION);
-
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class,
-      "WebM over WebSocket source", "Source/Network",
-      "Receives the WebM/Matroska recording a browser's MediaRecorder sends over a "
-      "WebSocket (own server, or connections handed over by add-connection)",
-      "castline");
-
-  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_webm_ws_src_start);
-  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_webm_ws_src_stop);
-  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_webm_ws_src_unlock);
-  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_webm_ws_src_unlock_stop);
-  basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_webm_ws_src_negotiate);
-  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_webm_ws_src_query);
-  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_webm_ws_src_create);
 }
