@@ -48,6 +48,12 @@ using castline::MeterLimits;
 using castline::MeterSnapshot;
 using castline::StreamMeter;
 
+#define DEFAULT_INTERVAL 1000
+#define DEFAULT_WINDOW 5000
+#define DEFAULT_STALL_THRESHOLD 2000
+#define DEFAULT_MAX_KEYFRAME_INTERVAL 4.0
+#define DEFAULT_LATENCY_THRESHOLD 5000
+
 enum {
   PROP_0,
   PROP_INTERVAL,
@@ -58,11 +64,10 @@ enum {
   PROP_STATS,
 };
 
-#define DEFAULT_INTERVAL 1000
-#define DEFAULT_WINDOW 5000
-#define DEFAULT_STALL_THRESHOLD 2000
-#define DEFAULT_MAX_KEYFRAME_INTERVAL 4.0
-#define DEFAULT_LATENCY_THRESHOLD 5000
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
 struct GstViewerStatsPrivate {
   std::mutex lock;          /* guards everything below */
@@ -89,57 +94,142 @@ struct _GstViewerStats {
   GstViewerStatsPrivate *priv;
 };
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
-
 #define gst_viewer_stats_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstViewerStats, gst_viewer_stats, GST_TYPE_BASE_TRANSFORM,
     GST_DEBUG_CATEGORY_INIT (gst_viewer_stats_debug, "viewerstats", 0,
         "stream quality probe"));
 GST_ELEMENT_REGISTER_DEFINE (viewerstats, "viewerstats", GST_RANK_NONE, GST_TYPE_VIEWER_STATS);
 
-static GstStructure *
-to_structure (const MeterSnapshot & s)
+static void gst_viewer_stats_finalize (GObject * object);
+static void gst_viewer_stats_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+static void gst_viewer_stats_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec);
+static gboolean gst_viewer_stats_start (GstBaseTransform * trans);
+static gboolean gst_viewer_stats_stop (GstBaseTransform * trans);
+static gboolean gst_viewer_stats_set_caps (GstBaseTransform * trans, GstCaps * incaps,
+    GstCaps * outcaps);
+static gboolean gst_viewer_stats_sink_event (GstBaseTransform * trans, GstEvent * event);
+static GstFlowReturn gst_viewer_stats_transform_ip (GstBaseTransform * trans,
+    GstBuffer * buf);
+
+static GstStructure *take_snapshot (GstViewerStats * self);
+static gboolean on_tick (GstClock * clock, GstClockTime time, GstClockID id,
+    gpointer user_data);
+
+static void
+gst_viewer_stats_class_init (GstViewerStatsClass * klass)
 {
-  return gst_structure_new ("viewerstats",
-      "bitrate", G_TYPE_DOUBLE, s.bitrate,
-      "fps", G_TYPE_DOUBLE, s.fps,
-      "caps-fps", G_TYPE_DOUBLE, s.caps_fps,
-      "width", G_TYPE_INT, s.width,
-      "height", G_TYPE_INT, s.height,
-      "codec", G_TYPE_STRING, s.codec.c_str (),
-      "keyframe-interval", G_TYPE_DOUBLE, s.keyframe_interval,
-      "keyframe-interval-frames", G_TYPE_UINT64, s.keyframe_interval_frames,
-      "gaps", G_TYPE_UINT64, s.gaps,
-      "discontinuities", G_TYPE_UINT64, s.discontinuities,
-      "stalls", G_TYPE_UINT64, s.stalls,
-      "stalled", G_TYPE_BOOLEAN, s.stalled,
-      "latency", G_TYPE_INT64, s.latency,
-      "buffers", G_TYPE_UINT64, s.buffers,
-      "bytes", G_TYPE_UINT64, s.bytes,
-      "health", G_TYPE_UINT, s.health, NULL);
+  auto *gobject_class = G_OBJECT_CLASS (klass);
+  auto *element_class = GST_ELEMENT_CLASS (klass);
+  auto *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+
+  gobject_class->set_property = gst_viewer_stats_set_property;
+  gobject_class->get_property = gst_viewer_stats_get_property;
+  gobject_class->finalize = gst_viewer_stats_finalize;
+
+  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property (gobject_class, PROP_INTERVAL,
+      g_param_spec_uint ("interval", "Interval",
+          "Milliseconds between two \"viewerstats\" element messages (0: none)",
+          0, G_MAXUINT, DEFAULT_INTERVAL, rw));
+  g_object_class_install_property (gobject_class, PROP_WINDOW,
+      g_param_spec_uint ("window", "Window",
+          "Sliding window in milliseconds for bitrate and fps", 100, 600000,
+          DEFAULT_WINDOW, (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property (gobject_class, PROP_STALL_THRESHOLD,
+      g_param_spec_uint ("stall-threshold", "Stall threshold",
+          "Milliseconds without a buffer that count as a stall", 10, G_MAXUINT,
+          DEFAULT_STALL_THRESHOLD, (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property (gobject_class, PROP_MAX_KEYFRAME_INTERVAL,
+      g_param_spec_double ("max-keyframe-interval", "Max keyframe interval",
+          "Keyframe interval in seconds above which health drops (HLS wants a "
+          "keyframe at each segment start)", 0, 3600, DEFAULT_MAX_KEYFRAME_INTERVAL,
+          (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property (gobject_class, PROP_LATENCY_THRESHOLD,
+      g_param_spec_uint ("latency-threshold", "Latency threshold",
+          "Latency in milliseconds above which health drops", 0, G_MAXUINT,
+          DEFAULT_LATENCY_THRESHOLD, (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "The measurements, as in the element message: bitrate, fps, caps-fps, width, "
+          "height, codec, keyframe-interval, keyframe-interval-frames, gaps, "
+          "discontinuities, stalls, stalled, latency, buffers, bytes, health",
+          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "Viewer statistics", "Filter/Analyzer",
+      "Passthrough that measures bitrate, fps, resolution, codec, keyframe interval, "
+      "gaps, stalls and latency, with a 0-100 health score, posted as \"viewerstats\" "
+      "element messages. Example: gst-launch-1.0 -m videotestsrc is-live=true ! "
+      "x264enc tune=zerolatency ! h264parse ! viewerstats interval=1000 ! fakesink",
+      "castline");
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_viewer_stats_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_viewer_stats_stop);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_viewer_stats_set_caps);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_viewer_stats_sink_event);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_viewer_stats_transform_ip);
+  trans_class->passthrough_on_same_caps = TRUE;
 }
 
-static GstStructure *
-take_snapshot (GstViewerStats * self)
+static void
+gst_viewer_stats_init (GstViewerStats * self)
 {
-  GstViewerStatsPrivate *p = self->priv;
+  self->priv = new GstViewerStatsPrivate ();
+  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
+  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
+}
+
+static void
+gst_viewer_stats_finalize (GObject * object)
+{
+  delete GST_VIEWER_STATS (object)->priv;
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_viewer_stats_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  GstViewerStatsPrivate *p = GST_VIEWER_STATS (object)->priv;
   std::lock_guard<std::mutex> lk (p->lock);
-  p->meter.set_window_us ((gint64) p->window_ms * 1000);
-  return to_structure (p->meter.snapshot (g_get_monotonic_time (), p->limits ()));
+  switch (prop_id) {
+    case PROP_INTERVAL: p->interval_ms = g_value_get_uint (value); break;
+    case PROP_WINDOW: p->window_ms = g_value_get_uint (value); break;
+    case PROP_STALL_THRESHOLD: p->stall_threshold_ms = g_value_get_uint (value); break;
+    case PROP_MAX_KEYFRAME_INTERVAL: p->max_keyframe_interval = g_value_get_double (value); break;
+    case PROP_LATENCY_THRESHOLD: p->latency_threshold_ms = g_value_get_uint (value); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
 }
 
-/* the system clock's thread, every interval */
-static gboolean
-on_tick (GstClock *, GstClockTime, GstClockID, gpointer user_data)
+static void
+gst_viewer_stats_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
 {
-  auto *self = GST_VIEWER_STATS (user_data);
-  GstStructure *s = take_snapshot (self);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
-  return TRUE;
+  auto *self = GST_VIEWER_STATS (object);
+  GstViewerStatsPrivate *p = self->priv;
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed (value, take_snapshot (self));
+    return;
+  }
+  std::lock_guard<std::mutex> lk (p->lock);
+  switch (prop_id) {
+    case PROP_INTERVAL: g_value_set_uint (value, p->interval_ms); break;
+    case PROP_WINDOW: g_value_set_uint (value, p->window_ms); break;
+    case PROP_STALL_THRESHOLD: g_value_set_uint (value, p->stall_threshold_ms); break;
+    case PROP_MAX_KEYFRAME_INTERVAL: g_value_set_double (value, p->max_keyframe_interval); break;
+    case PROP_LATENCY_THRESHOLD: g_value_set_uint (value, p->latency_threshold_ms); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
 }
 
 static gboolean
@@ -224,117 +314,46 @@ gst_viewer_stats_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   return GST_FLOW_OK;
 }
 
-static void
-gst_viewer_stats_set_property (GObject * object, guint prop_id, const GValue * value,
-    GParamSpec * pspec)
+/* ---- snapshots ---- */
+
+static GstStructure *
+to_structure (const MeterSnapshot & s)
 {
-  GstViewerStatsPrivate *p = GST_VIEWER_STATS (object)->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  switch (prop_id) {
-    case PROP_INTERVAL: p->interval_ms = g_value_get_uint (value); break;
-    case PROP_WINDOW: p->window_ms = g_value_get_uint (value); break;
-    case PROP_STALL_THRESHOLD: p->stall_threshold_ms = g_value_get_uint (value); break;
-    case PROP_MAX_KEYFRAME_INTERVAL: p->max_keyframe_interval = g_value_get_double (value); break;
-    case PROP_LATENCY_THRESHOLD: p->latency_threshold_ms = g_value_get_uint (value); break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  return gst_structure_new ("viewerstats",
+      "bitrate", G_TYPE_DOUBLE, s.bitrate,
+      "fps", G_TYPE_DOUBLE, s.fps,
+      "caps-fps", G_TYPE_DOUBLE, s.caps_fps,
+      "width", G_TYPE_INT, s.width,
+      "height", G_TYPE_INT, s.height,
+      "codec", G_TYPE_STRING, s.codec.c_str (),
+      "keyframe-interval", G_TYPE_DOUBLE, s.keyframe_interval,
+      "keyframe-interval-frames", G_TYPE_UINT64, s.keyframe_interval_frames,
+      "gaps", G_TYPE_UINT64, s.gaps,
+      "discontinuities", G_TYPE_UINT64, s.discontinuities,
+      "stalls", G_TYPE_UINT64, s.stalls,
+      "stalled", G_TYPE_BOOLEAN, s.stalled,
+      "latency", G_TYPE_INT64, s.latency,
+      "buffers", G_TYPE_UINT64, s.buffers,
+      "bytes", G_TYPE_UINT64, s.bytes,
+      "health", G_TYPE_UINT, s.health, NULL);
 }
 
-static void
-gst_viewer_stats_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
+static GstStructure *
+take_snapshot (GstViewerStats * self)
 {
-  auto *self = GST_VIEWER_STATS (object);
   GstViewerStatsPrivate *p = self->priv;
-  if (prop_id == PROP_STATS) {
-    g_value_take_boxed (value, take_snapshot (self));
-    return;
-  }
   std::lock_guard<std::mutex> lk (p->lock);
-  switch (prop_id) {
-    case PROP_INTERVAL: g_value_set_uint (value, p->interval_ms); break;
-    case PROP_WINDOW: g_value_set_uint (value, p->window_ms); break;
-    case PROP_STALL_THRESHOLD: g_value_set_uint (value, p->stall_threshold_ms); break;
-    case PROP_MAX_KEYFRAME_INTERVAL: g_value_set_double (value, p->max_keyframe_interval); break;
-    case PROP_LATENCY_THRESHOLD: g_value_set_uint (value, p->latency_threshold_ms); break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      break;
-  }
+  p->meter.set_window_us ((gint64) p->window_ms * 1000);
+  return to_structure (p->meter.snapshot (g_get_monotonic_time (), p->limits ()));
 }
 
-static void
-gst_viewer_stats_finalize (GObject * object)
+/* the system clock's thread, every interval */
+static gboolean
+on_tick (GstClock *, GstClockTime, GstClockID, gpointer user_data)
 {
-  delete GST_VIEWER_STATS (object)->priv;
-  G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
-gst_viewer_stats_init (GstViewerStats * self)
-{
-  self->priv = new GstViewerStatsPrivate ();
-  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), TRUE);
-  gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
-}
-
-static void
-gst_viewer_stats_class_init (GstViewerStatsClass * klass)
-{
-  auto *gobject_class = G_OBJECT_CLASS (klass);
-  auto *element_class = GST_ELEMENT_CLASS (klass);
-  auto *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
-
-  gobject_class->set_property = gst_viewer_stats_set_property;
-  gobject_class->get_property = gst_viewer_stats_get_property;
-  gobject_class->finalize = gst_viewer_stats_finalize;
-
-  const auto rw = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-      | GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property (gobject_class, PROP_INTERVAL,
-      g_param_spec_uint ("interval", "Interval",
-          "Milliseconds between two \"viewerstats\" element messages (0: none)",
-          0, G_MAXUINT, DEFAULT_INTERVAL, rw));
-  g_object_class_install_property (gobject_class, PROP_WINDOW,
-      g_param_spec_uint ("window", "Window",
-          "Sliding window in milliseconds for bitrate and fps", 100, 600000,
-          DEFAULT_WINDOW, (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property (gobject_class, PROP_STALL_THRESHOLD,
-      g_param_spec_uint ("stall-threshold", "Stall threshold",
-          "Milliseconds without a buffer that count as a stall", 10, G_MAXUINT,
-          DEFAULT_STALL_THRESHOLD, (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property (gobject_class, PROP_MAX_KEYFRAME_INTERVAL,
-      g_param_spec_double ("max-keyframe-interval", "Max keyframe interval",
-          "Keyframe interval in seconds above which health drops (HLS wants a "
-          "keyframe at each segment start)", 0, 3600, DEFAULT_MAX_KEYFRAME_INTERVAL,
-          (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property (gobject_class, PROP_LATENCY_THRESHOLD,
-      g_param_spec_uint ("latency-threshold", "Latency threshold",
-          "Latency in milliseconds above which health drops", 0, G_MAXUINT,
-          DEFAULT_LATENCY_THRESHOLD, (GParamFlags) (rw | GST_PARAM_MUTABLE_PLAYING)));
-  g_object_class_install_property (gobject_class, PROP_STATS,
-      g_param_spec_boxed ("stats", "Statistics",
-          "The measurements, as in the element message: bitrate, fps, caps-fps, width, "
-          "height, codec, keyframe-interval, keyframe-interval-frames, gaps, "
-          "discontinuities, stalls, stalled, latency, buffers, bytes, health",
-          GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
-
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_add_static_pad_template (element_class, &src_template);
-  gst_element_class_set_static_metadata (element_class,
-      "Viewer statistics", "Filter/Analyzer",
-      "Passthrough that measures bitrate, fps, resolution, codec, keyframe interval, "
-      "gaps, stalls and latency, with a 0-100 health score, posted as \"viewerstats\" "
-      "element messages. Example: gst-launch-1.0 -m videotestsrc is-live=true ! "
-      "x264enc tune=zerolatency ! h264parse ! viewerstats interval=1000 ! fakesink",
-      "castline");
-
-  trans_class->start = GST_DEBUG_FUNCPTR (gst_viewer_stats_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR (gst_viewer_stats_stop);
-  trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_viewer_stats_set_caps);
-  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_viewer_stats_sink_event);
-  trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_viewer_stats_transform_ip);
-  trans_class->passthrough_on_same_caps = TRUE;
+  auto *self = GST_VIEWER_STATS (user_data);
+  GstStructure *s = take_snapshot (self);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+  return TRUE;
 }
