@@ -69,15 +69,14 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
-struct GstViewerStatsPrivate {
-  std::mutex lock;          /* guards everything below */
+/* The properties. Only start (interval) and the snapshots (the rest)
+ * read them: the streaming thread never does. */
+struct ViewerStatsSettings {
   guint interval_ms = DEFAULT_INTERVAL;
   guint window_ms = DEFAULT_WINDOW;
   guint stall_threshold_ms = DEFAULT_STALL_THRESHOLD;
   gdouble max_keyframe_interval = DEFAULT_MAX_KEYFRAME_INTERVAL;
   guint latency_threshold_ms = DEFAULT_LATENCY_THRESHOLD;
-  StreamMeter meter;
-  GstClockID timer = nullptr;
 
   MeterLimits limits () const
   {
@@ -87,6 +86,20 @@ struct GstViewerStatsPrivate {
     l.latency_threshold = (GstClockTime) latency_threshold_ms * GST_MSECOND;
     return l;
   }
+};
+
+/* Settings and state apart, each under its own lock, never both held:
+ * a property change never waits for the meter, and a buffer never waits
+ * for a property. */
+struct GstViewerStatsPrivate {
+  std::mutex settings_lock;
+  ViewerStatsSettings settings;
+
+  /* the state: fed by the streaming thread, read by the timer and the
+   * stats property */
+  std::mutex lock;
+  StreamMeter meter;
+  GstClockID timer = nullptr;    /* from start to stop */
 };
 
 struct _GstViewerStats {
@@ -196,13 +209,14 @@ gst_viewer_stats_set_property (GObject * object, guint prop_id, const GValue * v
     GParamSpec * pspec)
 {
   GstViewerStatsPrivate *p = GST_VIEWER_STATS (object)->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
+  ViewerStatsSettings & s = p->settings;
+  std::lock_guard<std::mutex> lk (p->settings_lock);
   switch (prop_id) {
-    case PROP_INTERVAL: p->interval_ms = g_value_get_uint (value); break;
-    case PROP_WINDOW: p->window_ms = g_value_get_uint (value); break;
-    case PROP_STALL_THRESHOLD: p->stall_threshold_ms = g_value_get_uint (value); break;
-    case PROP_MAX_KEYFRAME_INTERVAL: p->max_keyframe_interval = g_value_get_double (value); break;
-    case PROP_LATENCY_THRESHOLD: p->latency_threshold_ms = g_value_get_uint (value); break;
+    case PROP_INTERVAL: s.interval_ms = g_value_get_uint (value); break;
+    case PROP_WINDOW: s.window_ms = g_value_get_uint (value); break;
+    case PROP_STALL_THRESHOLD: s.stall_threshold_ms = g_value_get_uint (value); break;
+    case PROP_MAX_KEYFRAME_INTERVAL: s.max_keyframe_interval = g_value_get_double (value); break;
+    case PROP_LATENCY_THRESHOLD: s.latency_threshold_ms = g_value_get_uint (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -214,18 +228,19 @@ gst_viewer_stats_get_property (GObject * object, guint prop_id, GValue * value,
     GParamSpec * pspec)
 {
   auto *self = GST_VIEWER_STATS (object);
-  GstViewerStatsPrivate *p = self->priv;
   if (prop_id == PROP_STATS) {
     g_value_take_boxed (value, take_snapshot (self));
     return;
   }
-  std::lock_guard<std::mutex> lk (p->lock);
+  GstViewerStatsPrivate *p = self->priv;
+  const ViewerStatsSettings & s = p->settings;
+  std::lock_guard<std::mutex> lk (p->settings_lock);
   switch (prop_id) {
-    case PROP_INTERVAL: g_value_set_uint (value, p->interval_ms); break;
-    case PROP_WINDOW: g_value_set_uint (value, p->window_ms); break;
-    case PROP_STALL_THRESHOLD: g_value_set_uint (value, p->stall_threshold_ms); break;
-    case PROP_MAX_KEYFRAME_INTERVAL: g_value_set_double (value, p->max_keyframe_interval); break;
-    case PROP_LATENCY_THRESHOLD: g_value_set_uint (value, p->latency_threshold_ms); break;
+    case PROP_INTERVAL: g_value_set_uint (value, s.interval_ms); break;
+    case PROP_WINDOW: g_value_set_uint (value, s.window_ms); break;
+    case PROP_STALL_THRESHOLD: g_value_set_uint (value, s.stall_threshold_ms); break;
+    case PROP_MAX_KEYFRAME_INTERVAL: g_value_set_double (value, s.max_keyframe_interval); break;
+    case PROP_LATENCY_THRESHOLD: g_value_set_uint (value, s.latency_threshold_ms); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -237,11 +252,17 @@ gst_viewer_stats_start (GstBaseTransform * trans)
 {
   auto *self = GST_VIEWER_STATS (trans);
   GstViewerStatsPrivate *p = self->priv;
+  guint interval_ms;
+  {
+    std::lock_guard<std::mutex> lk (p->settings_lock);
+    interval_ms = p->settings.interval_ms;
+  }
+
   std::lock_guard<std::mutex> lk (p->lock);
   p->meter.reset ();
-  if (p->interval_ms > 0) {
+  if (interval_ms > 0) {
     GstClock *clock = gst_system_clock_obtain ();
-    GstClockTime interval = (GstClockTime) p->interval_ms * GST_MSECOND;
+    GstClockTime interval = (GstClockTime) interval_ms * GST_MSECOND;
     p->timer = gst_clock_new_periodic_id (clock, gst_clock_get_time (clock) + interval, interval);
     gst_clock_id_wait_async (p->timer, on_tick, gst_object_ref (self), gst_object_unref);
     gst_object_unref (clock);
@@ -292,11 +313,15 @@ gst_viewer_stats_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
   GstViewerStatsPrivate *p = self->priv;
   GstClockTime pts = GST_BUFFER_PTS_IS_VALID (buf) ? GST_BUFFER_PTS (buf) : GST_BUFFER_DTS (buf);
 
-  /* live latency: the clock's running time minus the buffer's */
+  /* live latency: the clock's running time minus the buffer's (the
+   * clock and the base time in one take of the object lock) */
   gint64 latency = -1;
-  GstClock *clock = GST_ELEMENT_CLOCK (self) ? gst_element_get_clock (GST_ELEMENT (self)) : nullptr;
+  GST_OBJECT_LOCK (self);
+  GstClock *clock = GST_ELEMENT_CLOCK (self) ? GST_CLOCK (gst_object_ref (GST_ELEMENT_CLOCK (self)))
+      : nullptr;
+  const GstClockTime base = GST_ELEMENT_CAST (self)->base_time;
+  GST_OBJECT_UNLOCK (self);
   if (clock) {
-    GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
     GstClockTime running = trans->segment.format == GST_FORMAT_TIME
         ? gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME, pts) : GST_CLOCK_TIME_NONE;
     GstClockTime now = gst_clock_get_time (clock);
@@ -338,13 +363,24 @@ to_structure (const MeterSnapshot & s)
       "health", G_TYPE_UINT, s.health, NULL);
 }
 
+/* the timer's thread or the application's (stats) */
 static GstStructure *
 take_snapshot (GstViewerStats * self)
 {
   GstViewerStatsPrivate *p = self->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  p->meter.set_window_us ((gint64) p->window_ms * 1000);
-  return to_structure (p->meter.snapshot (g_get_monotonic_time (), p->limits ()));
+  ViewerStatsSettings settings;
+  {
+    std::lock_guard<std::mutex> lk (p->settings_lock);
+    settings = p->settings;
+  }
+
+  MeterSnapshot snapshot;
+  {
+    std::lock_guard<std::mutex> lk (p->lock);
+    p->meter.set_window_us ((gint64) settings.window_ms * 1000);
+    snapshot = p->meter.snapshot (g_get_monotonic_time (), settings.limits ());
+  }
+  return to_structure (snapshot);
 }
 
 /* the system clock's thread, every interval */

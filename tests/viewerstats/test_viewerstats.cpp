@@ -5,6 +5,8 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
+#include <thread>
+
 using castline::MeterLimits;
 using castline::StreamMeter;
 
@@ -179,6 +181,46 @@ GST_START_TEST (test_element_posts_at_interval_and_reports_stall)
 }
 GST_END_TEST;
 
+/* the streaming thread, the timer and the application at once: properties
+ * change and stats are read while buffers flow (run it under helgrind or
+ * a -Db_sanitize=thread build to see races) */
+GST_START_TEST (test_properties_change_while_buffers_flow)
+{
+  GstElement *e = gst_element_factory_make ("viewerstats", nullptr);
+  g_object_set (e, "interval", 5, nullptr);
+  GstHarness *h = gst_harness_new_with_element (e, "sink", "src");
+  gst_harness_set_src_caps_str (h, "video/x-h264,width=640,height=360,framerate=25/1");
+  const int kBuffers = 300;
+  std::thread streaming ([h] {
+    for (int i = 0; i < kBuffers; i++) {
+      GstBuffer *b = gst_harness_create_buffer (h, 100);
+      GST_BUFFER_PTS (b) = i * GST_SECOND / 25;
+      gst_harness_push (h, b);
+      gst_buffer_unref (gst_harness_pull (h));
+    }
+  });
+  for (guint i = 0; i < 200; i++) {
+    g_object_set (e, "window", 100 + i, "stall-threshold", 10 + i, "max-keyframe-interval",
+        1.0 + i, "latency-threshold", i, nullptr);
+    GstStructure *s = nullptr;
+    g_object_get (e, "stats", &s, nullptr);
+    gst_structure_free (s);
+  }
+  streaming.join ();
+
+  guint window = 0;
+  GstStructure *s = nullptr;
+  g_object_get (e, "window", &window, "stats", &s, nullptr);
+  fail_unless_equals_int (window, 299);
+  guint64 buffers = 0;
+  fail_unless (gst_structure_get_uint64 (s, "buffers", &buffers));
+  fail_unless_equals_uint64 (buffers, kBuffers);
+  gst_structure_free (s);
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+}
+GST_END_TEST;
+
 static Suite *
 viewerstats_suite (void)
 {
@@ -191,6 +233,7 @@ viewerstats_suite (void)
   tcase_add_test (tc, test_health_formula);
   tcase_add_test (tc, test_element_is_a_true_passthrough);
   tcase_add_test (tc, test_element_posts_at_interval_and_reports_stall);
+  tcase_add_test (tc, test_properties_change_while_buffers_flow);
   return s;
 }
 
