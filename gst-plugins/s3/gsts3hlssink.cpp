@@ -512,7 +512,7 @@ gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
   /* the element outlives the uploader, which drops this callback (and the
    * reference) unanswered when it is stopped first */
   std::shared_ptr<GstObject> keep (GST_OBJECT (gst_object_ref (self)), gst_object_unref);
-  uploader->flush (timeout, [self, epoch, keep] (bool ok, size_t pending) {
+  uploader->flush (timeout, [self, epoch, timeout, keep] (bool ok, size_t pending) {
     GstMessage *eos = nullptr;
     {
       std::lock_guard<std::mutex> lk (self->priv->lock);
@@ -523,7 +523,8 @@ gst_s3_hls_sink_handle_message (GstBin * bin, GstMessage * message)
       if (!ok)
         GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
             ("S3 did not take every object by the end of the stream: %zu upload(s) lost",
-                pending), ("flush at EOS timed out or S3 refused an upload"));
+                pending), ("still pending after flush-timeout (%u ms), or refused by S3",
+                timeout));
       else
         GST_INFO_OBJECT (self, "every upload done, letting EOS through");
       GST_BIN_CLASS (parent_class)->handle_message (GST_BIN (self), eos);
@@ -677,10 +678,12 @@ make_listener (GstS3HlsSink * self)
    * change_state before the element can be finalized), so the listener may
    * use self directly. */
   HlsUploaderListener l;
-  l.on_outage = [self] (const std::string & reason) {
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+  l.on_outage = [self] (const S3Error & e) {
+    GST_ELEMENT_WARNING_WITH_DETAILS (self, RESOURCE, WRITE,
         ("S3 is not answering: segments are kept in the spool and retried"),
-        ("%s", reason.c_str ()));
+        ("%s", e.describe ().c_str ()),
+        ("s3-error-code", G_TYPE_STRING, e.code.c_str (),
+         "http-status-code", G_TYPE_UINT, e.http_status, NULL));
   };
   l.on_recovered = [self] () {
     GST_INFO_OBJECT (self, "S3 answers again");
@@ -691,7 +694,8 @@ make_listener (GstS3HlsSink * self)
   l.on_fatal = [self] (const S3Error & e) {
     GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, WRITE,
         ("S3 refused an upload: %s", e.describe ().c_str ()),
-        ("%s", e.describe ().c_str ()),
+        ("%s; such an answer is not retried: nothing more is uploaded in this run",
+            e.request_note ().c_str ()),
         ("s3-error-code", G_TYPE_STRING, e.code.c_str (),
          "http-status-code", G_TYPE_UINT, e.http_status, NULL));
   };
@@ -769,7 +773,8 @@ start_uploader (GstS3HlsSink * self)
       GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, OPEN_WRITE,
           ("Cannot use S3 bucket '%s' at %s: %s", s.s3.bucket.c_str (),
               s.s3.url_for ("").url.c_str (), r.error.describe ().c_str ()),
-          ("HEAD bucket failed after %u attempt(s)", r.attempts),
+          ("HEAD bucket failed after %u attempt(s); %s", r.attempts,
+              r.error.request_note ().c_str ()),
           ("s3-error-code", G_TYPE_STRING, r.error.code.c_str (),
            "http-status-code", G_TYPE_UINT, r.error.http_status, NULL));
       return false;

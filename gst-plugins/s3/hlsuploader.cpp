@@ -245,7 +245,7 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
   } else {
     consecutive_failures_++;
     if (consecutive_failures_ == 1 && listener_.on_outage)
-      listener_.on_outage (r.error.describe ());
+      listener_.on_outage (r.error);
     if (!paused_) {
       paused_ = true;
       unsigned delay = backoff_delay_ms (consecutive_failures_, kOutageBackoffBaseMs,

@@ -54,8 +54,8 @@ struct HlsUploaderStats {
 };
 
 struct HlsUploaderListener {
-  /* S3 became unreachable (said once per outage). */
-  std::function<void (const std::string & reason)> on_outage;
+  /* S3 became unreachable (said once per outage): the first failure. */
+  std::function<void (const S3Error & error)> on_outage;
   /* S3 answers again after an outage. */
   std::function<void ()> on_recovered;
   /* Something that will not get better by waiting. */

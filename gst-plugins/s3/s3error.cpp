@@ -34,6 +34,12 @@ S3Error::describe () const
   return out;
 }
 
+std::string
+S3Error::request_note () const
+{
+  return request_id.empty () ? "no S3 request id" : "S3 request id " + request_id;
+}
+
 namespace {
 
 /* Collects the text of the top-level children of the root element. */

@@ -21,6 +21,11 @@ struct S3Error {
 
   /* "S3 NoSuchBucket (HTTP 404): The specified bucket does not exist [bucket live, key demo/a.ts]" */
   std::string describe () const;
+
+  /* What describe () leaves out, for the debug string of an element
+   * message: S3's request id, which a provider asks for ("S3 request id
+   * 4442587FB7D0A2F9", or "no S3 request id" when S3 gave none). */
+  std::string request_note () const;
 };
 
 /* Parses an S3 <Error> XML body; fields absent from the body are left

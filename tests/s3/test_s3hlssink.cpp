@@ -227,6 +227,26 @@ GST_START_TEST (test_outage_warns_recovers_and_loses_nothing)
   fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
   gst_message_unref (m);
   fail_unless (f.saw (GST_MESSAGE_WARNING), "no warning for the outage");
+  for (auto *w : f.seen) {
+    if (GST_MESSAGE_TYPE (w) != GST_MESSAGE_WARNING)
+      continue;
+    /* the S3 answer travels in the details, the message and the debug
+     * string say different things */
+    const GstStructure *details = nullptr;
+    gst_message_parse_warning_details (w, &details);
+    fail_unless (details, "an outage warning without details");
+    fail_unless_equals_string (gst_structure_get_string (details, "s3-error-code"),
+        "ServiceUnavailable");
+    guint status = 0;
+    fail_unless (gst_structure_get_uint (details, "http-status-code", &status));
+    fail_unless_equals_int (status, 503);
+    GError *err = nullptr;
+    g_autofree gchar *debug = nullptr;
+    gst_message_parse_warning (w, &err, &debug);
+    fail_unless (debug && strstr (debug, "ServiceUnavailable"), "%s", debug);
+    fail_if (g_str_equal (err->message, debug), "the same text twice: %s", debug);
+    g_error_free (err);
+  }
   fail_unless (f.saw (GST_MESSAGE_ELEMENT, "s3hlssink-recovered"), "no recovery message");
   /* recovered means sending again: not still paused on the last backoff
    * (unless S3 failed again after, which is a second outage and warning) */
@@ -270,6 +290,12 @@ GST_START_TEST (test_refused_upload_is_an_error_with_code)
   gst_message_parse_error_details (m, &details);
   fail_unless (details);
   fail_unless_equals_string (gst_structure_get_string (details, "s3-error-code"), "AccessDenied");
+  GError *err = nullptr;
+  g_autofree gchar *debug = nullptr;
+  gst_message_parse_error (m, &err, &debug);
+  fail_unless (strstr (err->message, "AccessDenied"), "%s", err->message);
+  fail_unless (debug && !strstr (debug, "AccessDenied"), "the same text twice: %s", debug);
+  g_error_free (err);
   gst_message_unref (m);
 }
 GST_END_TEST;
