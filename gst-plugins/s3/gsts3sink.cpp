@@ -158,7 +158,8 @@ static gboolean gst_s3_sink_query (GstBaseSink * sink, GstQuery * query);
 static gboolean gst_s3_sink_unlock (GstBaseSink * sink);
 static gboolean gst_s3_sink_unlock_stop (GstBaseSink * sink);
 
-static void post_s3_error (GstS3Sink * self, const char *what, const S3Error & e);
+static void post_s3_error (GstS3Sink * self, const char *what, const char *request,
+    const S3Error & e);
 static void give_up_upload (GstS3Sink * self, const char *why);
 static bool send_part (GstS3Sink * self, gsize size);
 static GstFlowReturn wait_in_flight (GstS3Sink * self, unsigned limit);
@@ -333,7 +334,7 @@ gst_s3_sink_start (GstBaseSink * sink)
   if (p->run.check_bucket) {
     S3Result r = p->client->wait ([p] (S3Callback cb) { p->client->head_bucket (std::move (cb)); });
     if (!r.ok) {
-      post_s3_error (self, "Cannot use the S3 bucket", r.error);
+      post_s3_error (self, "Cannot use the S3 bucket", "HeadBucket", r.error);
       p->client.reset ();
       return FALSE;
     }
@@ -398,7 +399,8 @@ gst_s3_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     return GST_FLOW_ERROR;   /* posted when the seek came */
   GstMapInfo map;
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read the buffer"), (nullptr));
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE, ("Cannot read a buffer to upload"),
+        ("gst_buffer_map (%" GST_PTR_FORMAT ", READ) failed", buffer));
     return GST_FLOW_ERROR;
   }
   p->part.append ((const char *) map.data, map.size);
@@ -483,11 +485,14 @@ gst_s3_sink_query (GstBaseSink * sink, GstQuery * query)
 
 /* ---- errors ---- */
 
+/* what: for a person; request: the S3 operation that failed, for the
+ * debug string */
 static void
-post_s3_error (GstS3Sink * self, const char *what, const S3Error & e)
+post_s3_error (GstS3Sink * self, const char *what, const char *request, const S3Error & e)
 {
   GST_ELEMENT_ERROR_WITH_DETAILS (self, RESOURCE, WRITE,
-      ("%s: %s", what, e.describe ().c_str ()), ("%s", e.describe ().c_str ()),
+      ("%s: %s", what, e.describe ().c_str ()),
+      ("%s failed; %s", request, e.request_note ().c_str ()),
       ("s3-error-code", G_TYPE_STRING, e.code.c_str (),
        "http-status-code", G_TYPE_UINT, e.http_status, NULL));
 }
@@ -558,7 +563,7 @@ ensure_upload (GstS3Sink * self)
   if (!r.ok || r.upload_id.empty ()) {
     if (r.ok)
       r.error.code = "NoUploadId", r.error.message = "the answer named no upload id";
-    post_s3_error (self, "S3 refused to start the upload", r.error);
+    post_s3_error (self, "S3 refused to start the upload", "CreateMultipartUpload", r.error);
     return false;
   }
   p->upload_id = r.upload_id;
@@ -616,7 +621,7 @@ wait_in_flight (GstS3Sink * self, unsigned limit)
   if (p->failed) {
     S3Error e = p->error;
     lk.unlock ();
-    post_s3_error (self, "S3 refused a part of the upload", e);
+    post_s3_error (self, "S3 refused a part of the upload", "UploadPart", e);
     give_up_upload (self, "a part failed");
     return GST_FLOW_ERROR;
   }
@@ -644,7 +649,7 @@ finish_object (GstS3Sink * self)
     g_bytes_unref (bytes);
     p->part.clear ();
     if (!r.ok) {
-      post_s3_error (self, "S3 refused the object", r.error);
+      post_s3_error (self, "S3 refused the object", "PutObject", r.error);
       return false;
     }
     std::lock_guard<std::mutex> lk (p->lock);
@@ -666,7 +671,7 @@ finish_object (GstS3Sink * self)
     if (p->failed) {
       S3Error e = p->error;
       lk.unlock ();
-      post_s3_error (self, "S3 refused a part of the upload", e);
+      post_s3_error (self, "S3 refused a part of the upload", "UploadPart", e);
       give_up_upload (self, "a part failed");
       return false;
     }
@@ -677,7 +682,8 @@ finish_object (GstS3Sink * self)
     p->client->complete_multipart_upload (p->run.key, p->upload_id, parts, std::move (cb));
   });
   if (!r.ok) {
-    post_s3_error (self, "S3 refused to complete the upload", r.error);
+    post_s3_error (self, "S3 refused to complete the upload", "CompleteMultipartUpload",
+        r.error);
     give_up_upload (self, "completing failed");
     return false;
   }
