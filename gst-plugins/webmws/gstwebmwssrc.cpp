@@ -182,7 +182,8 @@ static gboolean add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * c
 static ElementRef element_ref (GstWebmWsSrc * self);
 static HubListener make_listener (GstWebmWsSrc * self);
 static void post (const ElementRef & e, GstStructure * s);
-static void warn (const ElementRef & e, const std::string & text, guint close_code);
+static void warn (const ElementRef & e, const std::string & text, const std::string & debug,
+    guint close_code);
 static GstStructure *stats_structure (GstWebmWsSrc * self);
 
 static void
@@ -384,7 +385,7 @@ gst_webm_ws_src_start (GstBaseSrc * bsrc)
     s = p->settings;
   }
   if (s.path.empty () || s.path[0] != '/') {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("path must start with '/'"),
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("The path property must start with '/'"),
         ("path is '%s'", s.path.c_str ()));
     return FALSE;
   }
@@ -432,8 +433,10 @@ gst_webm_ws_src_start (GstBaseSrc * bsrc)
     };
     std::string error;
     if (!server->start (config, std::move (cb), error)) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("webmwssrc cannot listen: %s",
-              error.c_str ()), ("%s", error.c_str ()));
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+          ("The WebSocket server for publishers cannot start: %s", error.c_str ()),
+          ("standalone server for ws://%s:%d%s (port=-1 runs none: connections then come "
+              "through add-connection)", s.host.c_str (), s.port, s.path.c_str ()));
       return FALSE;
     }
     bound_port = server->bound_port ();
@@ -539,9 +542,9 @@ gst_webm_ws_src_create (GstPushSrc * psrc, GstBuffer ** buf)
         GST_INFO_OBJECT (self, "end of stream after %" G_GUINT64_FORMAT " bytes", p->offset);
         return GST_FLOW_EOS;
       case ChunkQueue::PopResult::idle: {
-        std::string text = "no data from the publisher for " + std::to_string (idle_timeout)
-            + " s (idle-timeout): ending the stream";
-        warn (element_ref (self), text, close_code::going_away);
+        warn (element_ref (self), "No data from the publisher within idle-timeout: the stream ends",
+            "nothing for " + std::to_string (idle_timeout) + " s; publisher closed with 1001 "
+            "(going away)", close_code::going_away);
         if (hub)
           hub->end_idle ("idle for " + std::to_string (idle_timeout) + " s");
         else
@@ -555,8 +558,9 @@ gst_webm_ws_src_create (GstPushSrc * psrc, GstBuffer ** buf)
       g_autoptr (GstCaps) caps = gst_caps_new_empty_simple (chunk.media_type.c_str ());
       GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
       if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
-        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (nullptr),
-            ("downstream does not accept %s", chunk.media_type.c_str ()));
+        GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+            ("Downstream does not accept the publisher's %s stream", chunk.media_type.c_str ()),
+            ("gst_base_src_set_caps (%" GST_PTR_FORMAT ") failed", caps));
         return GST_FLOW_NOT_NEGOTIATED;
       }
       p->media_type = chunk.media_type;
@@ -600,17 +604,38 @@ post (const ElementRef & e, GstStructure * s)
   gst_element_post_message (e.get (), gst_message_new_element (GST_OBJECT (e.get ()), s));
 }
 
+/* A warning about the publisher: text for a person, debug with the
+ * detail, and the WebSocket close code as a detail when a close followed
+ * (close_code 0: none did). */
 static void
-warn (const ElementRef & e, const std::string & text, guint close_code)
+warn (const ElementRef & e, const std::string & text, const std::string & debug,
+    guint close_code)
 {
   GstElement *el = e.get ();
-  GST_WARNING_OBJECT (el, "%s", text.c_str ());
-  GstStructure *details = gst_structure_new ("webmwssrc-warning",
-      "close-code", G_TYPE_UINT, close_code, NULL);
-  g_autoptr (GError) error = g_error_new_literal (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
-      text.c_str ());
-  gst_element_post_message (el, gst_message_new_warning_with_details (GST_OBJECT (el), error,
-          text.c_str (), details));
+  if (close_code)
+    GST_ELEMENT_WARNING_WITH_DETAILS (el, RESOURCE, READ, ("%s", text.c_str ()),
+        ("%s", debug.c_str ()), ("close-code", G_TYPE_UINT, close_code, NULL));
+  else
+    GST_ELEMENT_WARNING (el, RESOURCE, READ, ("%s", text.c_str ()), ("%s", debug.c_str ()));
+}
+
+/* what a person reads for a warning the publisher hub raised */
+static const char *
+warning_text (WarningKind kind)
+{
+  switch (kind) {
+    case WarningKind::bad_stream:
+      return "A publisher sent what this source cannot take and was closed";
+    case WarningKind::too_big:
+      return "A publisher sent a message over max-message-size and was closed";
+    case WarningKind::bad_control:
+      return "A publisher sent a control message this source does not understand";
+    case WarningKind::replacement_differs:
+      return "The replacing publisher records other tracks than the stream: the stream ends";
+    case WarningKind::none:
+      break;
+  }
+  return "A publisher had a problem";
 }
 
 static HubListener
@@ -637,20 +662,23 @@ make_listener (GstWebmWsSrc * self)
         "reason", G_TYPE_STRING, r.reason.c_str (), NULL);
     post (e, s);
   };
-  l.warning = [e] (WarningKind, const std::string & text, uint16_t code) {
-    warn (e, text, code);
+  l.warning = [e] (WarningKind kind, const std::string & text, uint16_t code) {
+    warn (e, warning_text (kind), text, code);
   };
   l.queue_high = [e] (uint64_t queued, uint64_t max) {
-    warn (e, "downstream is not keeping up: " + std::to_string (queued) + " of "
-        + std::to_string (max) + " queue bytes used", 0);
+    warn (e, "Downstream is not keeping up with the publisher",
+        std::to_string (queued) + " of " + std::to_string (max) + " queue bytes used "
+        "(max-queue-size)", 0);
   };
   l.queue_full = [e] (uint64_t queued, uint64_t max) {
-    warn (e, "downstream too slow: the queue holds " + std::to_string (queued) + " of "
-        + std::to_string (max) + " bytes; publisher closed with 1013", close_code::try_again_later);
+    warn (e, "Downstream too slow: the publisher was closed and the stream ends",
+        "a message did not fit the queue (" + std::to_string (queued) + " of "
+        + std::to_string (max) + " bytes, max-queue-size); closed with 1013 (try again later)",
+        close_code::try_again_later);
   };
   l.connection_lost = [e] (const PublisherReport & r) {
-    warn (e, "publisher " + r.remote_address + " was cut off mid-stream (" + r.reason
-        + "); ending the stream", close_code::abnormal);
+    warn (e, "The publisher was cut off mid-stream: the stream ends",
+        "publisher " + r.remote_address + ": " + r.reason, close_code::abnormal);
   };
   return l;
 }

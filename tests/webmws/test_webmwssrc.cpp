@@ -98,7 +98,10 @@ struct SrcFixture {
       GstStructure *out = nullptr;
       if (!name && GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING) {
         GError *e = nullptr;
-        gst_message_parse_warning (m, &e, nullptr);
+        g_autofree gchar *debug = nullptr;
+        gst_message_parse_warning (m, &e, &debug);
+        /* a message for a person, a debug string with the detail */
+        fail_if (g_strcmp0 (e->message, debug) == 0, "the same text twice: %s", debug);
         const GstStructure *d = nullptr;
         gst_message_parse_warning_details (m, &d);
         out = d ? gst_structure_copy (d) : gst_structure_new_empty ("warning");
