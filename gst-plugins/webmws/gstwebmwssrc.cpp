@@ -63,17 +63,20 @@
  *
  * ## Example launch lines
  * |[
+ * gst-launch-1.0 -e webmwssrc port=8090 path=/ingest ! filesink location=recording.webm
+ * ]| stores what a publisher sends to ws://127.0.0.1:8090/ingest, as it is.
+ * |[
  * gst-launch-1.0 -e webmwssrc port=8090 path=/ingest ! matroskademux name=d \
  *     d.video_0 ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=67108864 ! \
  *       vp8dec ! videoconvert ! x264enc tune=zerolatency key-int-max=60 ! h264parse ! \
  *       queue ! hls.video \
  *     d.audio_0 ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=67108864 ! \
  *       opusdec ! audioconvert ! audioresample ! avenc_aac ! queue ! hls.audio \
- *     hlssink2 name=hls location=/tmp/hls/segment%05d.ts playlist-location=/tmp/hls/live.m3u8
+ *     hlssink2 name=hls location=segment%05d.ts playlist-location=live.m3u8
  * ]| turns a browser's `video/webm;codecs=vp8,opus` recording sent to
- * ws://127.0.0.1:8090/ingest into HLS. For `video/webm;codecs=h264,opus`
- * (Chromium sends Matroska) use `d.video_0 ! h264parse ! queue ... ! hls.video`:
- * no video re-encode. Name vp8dec/vp9dec explicitly: Chromium's VP8/VP9
+ * ws://127.0.0.1:8090/ingest into HLS in the current directory. For
+ * `video/webm;codecs=h264,opus` (Chromium sends Matroska) use
+ * `d.video_0 ! h264parse ! queue ... ! hls.video`: no video re-encode. Name vp8dec/vp9dec explicitly: Chromium's VP8/VP9
  * carries AlphaMode, for which decodebin picks a decoder that fails.
  */
 #include "webmws/gstwebmwssrc.h"
@@ -267,7 +270,8 @@ gst_webm_ws_src_class_init (GstWebmWsSrcClass * klass)
   gst_element_class_set_static_metadata (element_class,
       "WebM over WebSocket source", "Source/Network",
       "Receives the WebM/Matroska recording a browser's MediaRecorder sends over a "
-      "WebSocket (own server, or connections handed over by add-connection)",
+      "WebSocket (own server, or connections handed over by add-connection). Example: "
+      "gst-launch-1.0 -e webmwssrc port=8090 path=/ingest ! filesink location=recording.webm",
       "castline");
 
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_webm_ws_src_start);
