@@ -176,6 +176,9 @@ GST_START_TEST (test_element_posts_at_interval_and_reports_stall)
   fail_unless (reports >= 2, "only %d reports", reports);
   fail_unless (stalled, "no stall reported while no buffer came");
   gst_harness_teardown (h);
+  /* the reports still queued hold the element, which holds the bus */
+  gst_element_set_bus (e, nullptr);
+  gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (e);
   gst_object_unref (bus);
 }
