@@ -2,10 +2,10 @@
  * string from an SPS, the master playlist, the ladder's checks, and the
  * configuration keys that set it. */
 #include "hls/abrladder.h"
-#include "../assertstrings.h"
+#include "../assertions.h"
 #include "config/config.h"
 
-#include <glib.h>
+#include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
 
 #include <cstring>
@@ -27,8 +27,7 @@ describe (const std::vector<RungPlan> & plans)
   return s;
 }
 
-void
-test_rungs_at_or_below_the_input ()
+GST_START_TEST (test_rungs_at_or_below_the_input)
 {
   auto ladder = default_ladder ();
   assert_str_eq (describe (select_rungs (ladder, 1280, 720, 1, 1, true)),
@@ -43,20 +42,20 @@ test_rungs_at_or_below_the_input ()
   assert_str_eq (describe (select_rungs (ladder, 1000, 600, 1, 1, true)),
       "480p=1000x600(in)(top) 360p=600x360");
 }
+GST_END_TEST;
 
-void
-test_small_input_is_never_upscaled ()
+GST_START_TEST (test_small_input_is_never_upscaled)
 {
   auto ladder = default_ladder ();
   assert_str_eq (describe (select_rungs (ladder, 320, 240, 1, 1, false)),
       "360p=320x240(top)");
   assert_str_eq (describe (select_rungs (ladder, 320, 240, 1, 1, true)),
       "360p=320x240(in)(top)");
-  g_assert_true (select_rungs (ladder, 0, 0, 1, 1, true).empty ());
+  fail_unless (select_rungs (ladder, 0, 0, 1, 1, true).empty ());
 }
+GST_END_TEST;
 
-void
-test_width_follows_the_display_aspect_ratio ()
+GST_START_TEST (test_width_follows_the_display_aspect_ratio)
 {
   /* anamorphic 1440x1080 at 4:3 pixels is 16:9 */
   auto plans = select_rungs (default_ladder (), 1440, 1080, 4, 3, false);
@@ -64,11 +63,11 @@ test_width_follows_the_display_aspect_ratio ()
       "1080p=1920x1080(top) 720p=1280x720 480p=854x480 360p=640x360");
   /* widths are even */
   for (const RungPlan & p : select_rungs (default_ladder (), 1366, 768, 1, 1, false))
-    g_assert_cmpuint (p.width % 2, ==, 0);
+    fail_unless_equals_uint64 (p.width % 2, 0);
 }
+GST_END_TEST;
 
-void
-test_codec_from_the_sps ()
+GST_START_TEST (test_codec_from_the_sps)
 {
   const guint8 idr[] = { 0, 0, 0, 1, 0x09, 0xf0, 0, 0, 0, 1, 0x67, 0x4d, 0x40, 0x1f, 0xab, 0xcd,
     0, 0, 1, 0x68, 0xee };
@@ -80,9 +79,9 @@ test_codec_from_the_sps ()
   assert_str_eq (avc1_codec_from_byte_stream (none, sizeof none), "");
   assert_str_eq (avc1_codec_from_byte_stream (idr, 8), "");   /* cut short */
 }
+GST_END_TEST;
 
-void
-test_master_playlist ()
+GST_START_TEST (test_master_playlist)
 {
   auto plans = select_rungs (default_ladder (), 1280, 720, 1, 1, true);
   std::vector<Variant> v = { { plans[0], "avc1.64001f", true, 30, 1 },
@@ -97,9 +96,9 @@ test_master_playlist ()
       "#EXT-X-STREAM-INF:BANDWIDTH=550000,AVERAGE-BANDWIDTH=440000,RESOLUTION=640x360,"
       "CODECS=\"avc1.4d401e\"\n360p/index.m3u8\n");
 }
+GST_END_TEST;
 
-void
-test_rung_graph_forces_aligned_keyframes ()
+GST_START_TEST (test_rung_graph_forces_aligned_keyframes)
 {
   auto plans = select_rungs (default_ladder (), 1280, 720, 1, 1, true);
   RungGraph top = rung_graph (plans[0]);
@@ -114,12 +113,12 @@ test_rung_graph_forces_aligned_keyframes ()
   assert_lacks (low.video, "video_stats");
   assert_has (rung_graph (plans[2], 60).video, "keyint=60");
 }
+GST_END_TEST;
 
-void
-test_ladder_checks ()
+GST_START_TEST (test_ladder_checks)
 {
   std::string error;
-  g_assert_true (validate_ladder (default_ladder (), error));
+  fail_unless (validate_ladder (default_ladder (), error));
   std::vector<std::vector<Rung>> bad = {
     {},
     { { "a/b", 360, 400, 64 } },
@@ -132,32 +131,32 @@ test_ladder_checks ()
   };
   for (auto & l : bad) {
     error.clear ();
-    g_assert_false (validate_ladder (l, error));
-    g_assert_false (error.empty ());
+    fail_if (validate_ladder (l, error));
+    fail_if (error.empty ());
   }
 }
+GST_END_TEST;
 
-void
-test_config_keys ()
+GST_START_TEST (test_config_keys)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("castline-abr-XXXXXX", nullptr);
   std::string path = std::string (dir) + "/c.json";
   auto load = [&path] (const char *json, Config & c, std::string & error) {
-    g_assert_true (g_file_set_contents (path.c_str (), json, -1, nullptr));
+    fail_unless (g_file_set_contents (path.c_str (), json, -1, nullptr));
     c = default_config ();
     return load_config (path, c, error);
   };
   Config c;
   std::string error;
-  g_assert_true (load ("{}", c, error));
-  g_assert_false (c.abr_default);
-  g_assert_cmpuint (c.ladder.size (), ==, 4);
-  g_assert_true (load ("{\"abr_default\": true, \"ladder\": [{\"name\": \"sd\", \"height\": 576,"
+  fail_unless (load ("{}", c, error));
+  fail_if (c.abr_default);
+  fail_unless_equals_uint64 (c.ladder.size (), 4);
+  fail_unless (load ("{\"abr_default\": true, \"ladder\": [{\"name\": \"sd\", \"height\": 576,"
           " \"video_bitrate\": 1200, \"audio_bitrate\": 96}]}", c, error));
-  g_assert_true (c.abr_default);
-  g_assert_cmpuint (c.ladder.size (), ==, 1);
+  fail_unless (c.abr_default);
+  fail_unless_equals_uint64 (c.ladder.size (), 1);
   assert_str_eq (c.ladder[0].name, "sd");
-  g_assert_cmpuint (c.ladder[0].video_bitrate, ==, 1200);
+  fail_unless_equals_uint64 (c.ladder[0].video_bitrate, 1200);
   for (const char *bad : { "{\"abr_default\": 1}", "{\"ladder\": {}}", "{\"ladder\": []}",
            "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200}]}",
            "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200,"
@@ -165,27 +164,32 @@ test_config_keys ()
            "{\"ladder\": [{\"name\": \"../x\", \"height\": 576, \"video_bitrate\": 1200,"
            " \"audio_bitrate\": 96}]}" }) {
     error.clear ();
-    g_assert_false (load (bad, c, error));
-    g_assert_true (error.find ("ladder") != std::string::npos
+    fail_if (load (bad, c, error));
+    fail_unless (error.find ("ladder") != std::string::npos
         || error.find ("abr_default") != std::string::npos);
   }
   g_unlink (path.c_str ());
   g_rmdir (dir);
 }
+GST_END_TEST;
 
 }  // namespace
 
-int
-main (int argc, char **argv)
+static Suite *
+abrladder_suite ()
 {
-  g_test_init (&argc, &argv, nullptr);
-  g_test_add_func ("/abrladder/rungs", test_rungs_at_or_below_the_input);
-  g_test_add_func ("/abrladder/small-input", test_small_input_is_never_upscaled);
-  g_test_add_func ("/abrladder/aspect", test_width_follows_the_display_aspect_ratio);
-  g_test_add_func ("/abrladder/sps", test_codec_from_the_sps);
-  g_test_add_func ("/abrladder/master", test_master_playlist);
-  g_test_add_func ("/abrladder/rung-graph", test_rung_graph_forces_aligned_keyframes);
-  g_test_add_func ("/abrladder/checks", test_ladder_checks);
-  g_test_add_func ("/abrladder/config", test_config_keys);
-  return g_test_run ();
+  Suite *s = suite_create ("abrladder");
+  TCase *tc = tcase_create ("general");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_rungs_at_or_below_the_input);
+  tcase_add_test (tc, test_small_input_is_never_upscaled);
+  tcase_add_test (tc, test_width_follows_the_display_aspect_ratio);
+  tcase_add_test (tc, test_codec_from_the_sps);
+  tcase_add_test (tc, test_master_playlist);
+  tcase_add_test (tc, test_rung_graph_forces_aligned_keyframes);
+  tcase_add_test (tc, test_ladder_checks);
+  tcase_add_test (tc, test_config_keys);
+  return s;
 }
+
+GST_CHECK_MAIN (abrladder);

@@ -1,7 +1,7 @@
 /* Viewer counting and the /metrics text, without a daemon: ViewerCounter
  * takes the time as an argument, render_metrics () plain numbers. */
 #include "notify/metrics.h"
-#include "../assertstrings.h"
+#include "../assertions.h"
 #include "notify/viewercounter.h"
 
 #include <gst/check/gstcheck.h>
