@@ -133,7 +133,7 @@ AbrBuilder::rungs () const
 }
 
 void
-AbrBuilder::fail (GstElement * where, const std::string & reason)
+AbrBuilder::fail_stream (GstElement * where, const std::string & reason)
 {
   GST_WARNING_OBJECT (where, "%s", reason.c_str ());
   GError *e = g_error_new_literal (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, reason.c_str ());
@@ -158,7 +158,7 @@ AbrBuilder::on_src_event (GstPad *, GstPadProbeInfo * info, gpointer data)
     return GST_PAD_PROBE_REMOVE;   /* not H.264 (or no size yet): the raw caps decide */
   std::string error;
   if (!self->build (caps, true, error))
-    self->fail (self->video_src_, error);
+    self->fail_stream (self->video_src_, error);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -177,7 +177,7 @@ AbrBuilder::on_raw_event (GstPad *, GstPadProbeInfo * info, gpointer data)
   if (built)
     return GST_PAD_PROBE_REMOVE;
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    self->fail (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
+    self->fail_stream (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
     return GST_PAD_PROBE_REMOVE;
   }
   if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
@@ -186,7 +186,7 @@ AbrBuilder::on_raw_event (GstPad *, GstPadProbeInfo * info, gpointer data)
   gst_event_parse_caps (event, &caps);
   std::string error;
   if (!self->build (caps, false, error))
-    self->fail (self->video_raw_, error);
+    self->fail_stream (self->video_raw_, error);
   return GST_PAD_PROBE_REMOVE;
 }
 

@@ -71,7 +71,7 @@ class AbrBuilder {
   bool build (GstCaps * caps, bool passthrough, std::string & error);
   bool build_rung (const RungPlan & plan, std::string & error);
   void align_keyframes (bool follow_input);
-  void fail (GstElement * where, const std::string & reason);
+  void fail_stream (GstElement * where, const std::string & reason);
 
   GstBin *pipeline_;                 /* not owned: the pipeline owns this */
   std::vector<Rung> ladder_;

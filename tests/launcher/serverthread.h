@@ -3,6 +3,7 @@
  * the default context and talk to it over the network. */
 #pragma once
 
+#include <gst/check/gstcheck.h>
 #include <libsoup/soup.h>
 
 #include <condition_variable>
@@ -51,10 +52,10 @@ class ServerThread {
     self->setup_ (server);
     g_autoptr (GError) error = nullptr;
     gboolean ok = soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-    g_assert_no_error (error);
-    g_assert_true (ok);
+    fail_if (error, "%s", error ? error->message : "");
+    fail_unless (ok);
     GSList *uris = soup_server_get_uris (server);
-    g_assert_nonnull (uris);
+    fail_unless (uris != nullptr);
     guint port = g_uri_get_port (static_cast<GUri *> (uris->data));
     g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
     {
