@@ -12,11 +12,12 @@ using namespace routetest;
 
 namespace {
 
-/* an ingest that sends nothing and says what it was given */
+/* an ingest that says what it was given; with media, it sends a live test
+ * picture (H.264) and tone (Opus), as a publisher would */
 class FakeIngest : public Ingest {
  public:
-  explicit FakeIngest (PublisherMedia media, bool fail_attach = false)
-      : media_ (std::move (media)), fail_attach_ (fail_attach) {}
+  explicit FakeIngest (PublisherMedia media, bool fail_attach = false, bool with_media = false)
+      : media_ (std::move (media)), fail_attach_ (fail_attach), with_media_ (with_media) {}
 
   const char *kind () const override { return "fake"; }
   const PublisherMedia & media () const override { return media_; }
@@ -31,6 +32,14 @@ class FakeIngest : public Ingest {
     video = video_codec;
     audio = audio_codec;
     this->hooks = std::move (hooks);
+    if (with_media_) {
+      send ("video", "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1"
+          " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15"
+          " ! h264parse config-interval=-1"
+          " ! capsfilter caps=\"video/x-h264,stream-format=byte-stream,alignment=au\"");
+      send ("audio", "audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=1 ! opusenc"
+          " ! opusparse");
+    }
     return true;
   }
   void request_keyframe () override { keyframes++; }
@@ -41,8 +50,19 @@ class FakeIngest : public Ingest {
   int keyframes = 0;
 
  private:
+  void send (const char *kind, const char *graph)
+  {
+    g_autoptr (GError) error = nullptr;
+    GstElement *bin = gst_parse_bin_from_description (graph, TRUE, &error);
+    fail_unless (bin != nullptr && !error, "%s: %s", graph, error ? error->message : "");
+    gst_bin_add (GST_BIN (attached_to->pipeline ()), bin);
+    g_autoptr (GstPad) pad = gst_element_get_static_pad (bin, "src");
+    attached_to->link_media (kind, pad);
+  }
+
   PublisherMedia media_;
   bool fail_attach_;
+  bool with_media_;
 };
 
 PublisherMedia
@@ -232,12 +252,19 @@ GST_START_TEST (test_a_lost_publisher_interrupts_the_stream)
   auto m = make_manager ();
   Created s = create (*m);
   Refusal refusal;
-  FakeIngest *ingest = admit (*m, s, refusal);
-  fail_unless (ingest != nullptr);
+  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
+  FakeIngest *ingest = sending.get ();
+  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
+      refusal.reason.c_str ());
+  /* media flows: the pipeline prerolled and plays */
+  GstElement *pipeline = GST_ELEMENT (m->live (s.id)->pipeline->pipeline ());
+  GstState state = GST_STATE_NULL;
+  gst_element_get_state (pipeline, &state, nullptr, 30 * GST_SECOND);
+  fail_unless (state == GST_STATE_PLAYING, "the pipeline is %s", gst_element_state_get_name (state));
   auto lost = ingest->hooks.publisher_lost;
   lost ("the peer went away", false);
-  fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; }),
-      "not interrupted");
+  fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; },
+          30000), "not interrupted");
   fail_unless (m->get (s.id)->reason == "the peer went away");
   iterate_until ([&] { return m->live (s.id) == nullptr; });
   lost ("again", false);           /* that session is over */
