@@ -4,6 +4,8 @@
 #include "ingest/whip/whipingeststate.h"
 #include "ingest/whip/whipoffer.h"
 
+#include <gst/video/video.h>
+
 #include <string>
 #include <vector>
 
@@ -122,12 +124,9 @@ on_pad_added (GstElement *, GstPad * pad, gpointer data)
     if (st->listener.media_pad)
       st->listener.media_pad (kind, codec, out);
     if (kind == "video") {
-      /* start from a keyframe: GstForceKeyUnit upstream becomes a PLI
-       * (what gst_video_event_new_upstream_force_key_unit makes) */
-      GstStructure *fku = gst_structure_new ("GstForceKeyUnit",
-          "running-time", GST_TYPE_CLOCK_TIME, GST_CLOCK_TIME_NONE,
-          "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, 0, nullptr);
-      gst_pad_send_event (out, gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, fku));
+      /* start from a keyframe: a force-key-unit upstream becomes a PLI */
+      gst_pad_send_event (out, gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+              TRUE, 0));
     }
     gst_object_unref (out);
   }
