@@ -161,12 +161,14 @@ class S3rver:
     def get_consistent(self, key, timeout=5):
         """Like get(), but (None, headers) when the body does not match its
         ETag: s3rver rewrites an object file in place, so a GET racing a PUT
-        can read a torn body (a real S3 PUT is atomic)."""
+        can read a torn body (a real S3 PUT is atomic). Its metadata too: a
+        GET answered with no ETag at all (seen with an empty body) is torn
+        as well, since every stored object has one."""
         body, headers = self.get(key, timeout)
         if body is None:
             return None, None
         etag = headers.get("etag", "").strip('"')
-        if etag and "-" not in etag and hashlib.md5(body).hexdigest() != etag:
+        if not etag or ("-" not in etag and hashlib.md5(body).hexdigest() != etag):
             return None, headers
         return body, headers
 

@@ -120,6 +120,11 @@ class Watcher(threading.Thread):
             if body is None:
                 self.torn_reads += headers is not None  # else: no playlist yet
                 continue
+            if not body:
+                # s3hlssink never uploads an empty playlist: s3rver caught
+                # between truncating its file and writing it
+                self.torn_reads += 1
+                continue
             text = body.decode(errors="replace")
             if not self.versions or self.versions[-1][1] != text:
                 self.versions.append((time.monotonic(), text))
