@@ -3,7 +3,7 @@
  * HTTP. No server type appears here: the server underneath
  * (http/soup/soupserver.h) turns its own messages into a Request, calls
  * the route, and sends the Response it filled. Routes are thus tested by
- * calling them with a Request they make (tests/launcher/httptest.h), and
+ * calling them with a Request they make (tests/launcher/routetest.h), and
  * replacing the server touches the adapter, not the routes.
  *
  * A route answers at once by filling the Response; or later
