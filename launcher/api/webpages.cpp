@@ -220,7 +220,7 @@ void
 WebPages::serve (const http::Request & req, http::Response & res, const std::string & path,
     bool follow_links)
 {
-  const CachedFile *f = load (path, follow_links);
+  std::optional<CachedFile> f = load (path, follow_links);
   if (!f) {
     reply_plain (res, 404, "not found");
     return;
@@ -248,7 +248,7 @@ WebPages::serve (const http::Request & req, http::Response & res, const std::str
   res.status = 200;
 }
 
-const WebPages::CachedFile *
+std::optional<WebPages::CachedFile>
 WebPages::load (const std::string & path, bool follow_links)
 {
   /* O_NOFOLLOW: a symlink in web_dir never leads out of it; O_NONBLOCK:
@@ -258,20 +258,27 @@ WebPages::load (const std::string & path, bool follow_links)
   struct stat st;
   if (fd.get () < 0 || fstat (fd.get (), &st) != 0 || !S_ISREG (st.st_mode)
       || st.st_size > kMaxFileSize) {
+    std::lock_guard<std::mutex> lk (lock_);
     cache_.erase (path);
-    return nullptr;
+    return std::nullopt;
   }
   int64_t mtime_ns = (int64_t) st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  CachedFile & f = cache_[path];
-  if (f.content.get () && f.mtime_ns == mtime_ns && f.size == st.st_size && f.inode == st.st_ino)
-    return &f;
-
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    auto it = cache_.find (path);
+    if (it != cache_.end () && it->second.mtime_ns == mtime_ns && it->second.size == st.st_size
+        && it->second.inode == st.st_ino)
+      return it->second;
+  }
+  /* read without the lock: a page is read once per change */
   http::Bytes content (http::read_up_to (fd.get (), st.st_size));
   if (!content.get () || content.size () != (gsize) st.st_size) {
     /* unreadable, or changed while read: not cached */
+    std::lock_guard<std::mutex> lk (lock_);
     cache_.erase (path);
-    return nullptr;
+    return std::nullopt;
   }
+  CachedFile f;
   f.content = std::move (content);
   f.mtime_ns = mtime_ns;
   f.size = st.st_size;
@@ -280,7 +287,9 @@ WebPages::load (const std::string & path, bool follow_links)
   g_autofree gchar *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, f.content.get ());
   f.etag = "\"" + std::string (sum, 32) + "\"";
   f.last_modified = http::http_date (st.st_mtim.tv_sec);
-  return &f;
+  std::lock_guard<std::mutex> lk (lock_);
+  cache_[path] = f;
+  return f;
 }
 
 }  // namespace castline::launcher

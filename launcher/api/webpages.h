@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 
 namespace castline::launcher {
@@ -64,13 +66,15 @@ class WebPages {
 
   void serve (const http::Request & req, http::Response & res, const std::string & path,
       bool follow_links);
-  /* the file at path, read again if it changed; nullptr when it cannot be
-   * read (missing, not a regular file, a symlink unless follow_links) */
-  const CachedFile *load (const std::string & path, bool follow_links);
+  /* the file at path, read again if it changed; none when it cannot be
+   * read (missing, not a regular file, a symlink unless follow_links). A
+   * copy: the cache may change once the lock is released. */
+  std::optional<CachedFile> load (const std::string & path, bool follow_links);
 
   std::string web_dir_;
   std::string hlsjs_path_;
   std::string csp_;
+  std::mutex lock_;                            /* cache_ */
   std::map<std::string, CachedFile> cache_;   /* by path; only files that exist */
 };
 

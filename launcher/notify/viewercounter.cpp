@@ -60,6 +60,7 @@ void
 ViewerCounter::touch (const std::string & stream, Recency Viewers::*kind, guint64 who,
     gint64 now_us)
 {
+  std::lock_guard<std::mutex> lk (lock_);
   Viewers & v = streams_[stream];
   (v.*kind).touch (who, now_us);
   /* over the bound: the least recently seen of either kind goes */
@@ -88,6 +89,7 @@ ViewerCounter::heartbeat (const std::string & stream, const std::string & viewer
 unsigned
 ViewerCounter::count (const std::string & stream, gint64 now_us) const
 {
+  std::lock_guard<std::mutex> lk (lock_);
   auto it = streams_.find (stream);
   if (it == streams_.end ())
     return 0;
@@ -98,6 +100,7 @@ ViewerCounter::count (const std::string & stream, gint64 now_us) const
 void
 ViewerCounter::prune (gint64 now_us)
 {
+  std::lock_guard<std::mutex> lk (lock_);
   for (auto it = streams_.begin (); it != streams_.end ();) {
     it->second.playlist.expire (now_us - settings_.playlist_window_us);
     it->second.heartbeat.expire (now_us - settings_.heartbeat_window_us);
@@ -111,6 +114,7 @@ ViewerCounter::prune (gint64 now_us)
 std::vector<std::string>
 ViewerCounter::streams () const
 {
+  std::lock_guard<std::mutex> lk (lock_);
   std::vector<std::string> ids;
   ids.reserve (streams_.size ());
   for (auto & [id, v] : streams_)
@@ -121,6 +125,7 @@ ViewerCounter::streams () const
 size_t
 ViewerCounter::tracked (const std::string & stream) const
 {
+  std::lock_guard<std::mutex> lk (lock_);
   auto it = streams_.find (stream);
   return it == streams_.end () ? 0 : it->second.playlist.size () + it->second.heartbeat.size ();
 }

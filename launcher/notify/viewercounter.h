@@ -14,13 +14,15 @@
  * leaves).
  *
  * Time is passed in (monotonic µs, g_get_monotonic_time ()), so the
- * counting is tested without sleeping. Main context only. */
+ * counting is tested without sleeping. Any thread (a mutex): playlists are
+ * answered on the HTTP server's threads. */
 #pragma once
 
 #include <glib.h>
 
 #include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -101,7 +103,8 @@ class ViewerCounter {
   void touch (const std::string & stream, Recency Viewers::*kind, guint64 who, gint64 now_us);
 
   Settings settings_;
-  std::unique_ptr<GHmac, decltype (&g_hmac_unref)> hmac_;
+  std::unique_ptr<GHmac, decltype (&g_hmac_unref)> hmac_;   /* read-only after construction */
+  mutable std::mutex lock_;                                 /* streams_ */
   std::unordered_map<std::string, Viewers> streams_;
 };
 
