@@ -19,7 +19,8 @@ namespace castline::launcher {
 namespace {
 
 constexpr gsize kMaxNameLength = 128;
-constexpr guint64 kMaxFileSize = 64 * 1024 * 1024;
+/* playlists are read into memory: a few KB, a VOD of a long stream some MB */
+constexpr guint64 kMaxPlaylistSize = 64 * 1024 * 1024;
 constexpr const char *kAllow = "GET, HEAD, OPTIONS";
 
 struct FileType {
@@ -160,27 +161,52 @@ serve_hls_file (const http::Request & req, http::Response & res, const std::stri
     http::reply_plain_text (res, 404, "no such file");
     return;
   }
-  if (st.st_size < 0 || static_cast<guint64> (st.st_size) > kMaxFileSize) {
-    http::reply_plain_text (res, 500, "file too large");
+  guint64 size = st.st_size;
+  std::string last_modified = http::http_date (st.st_mtime);
+  auto describe = [&] {
+    h.set ("Content-Type", type->content_type);
+    h.set ("Cache-Control", type->playlist ? options.playlist_cache_control
+        : options.segment_cache_control);
+    h.set ("Accept-Ranges", "bytes");
+    h.set ("X-Content-Type-Options", "nosniff");
+    if (!last_modified.empty ())
+      h.set ("Last-Modified", last_modified);
+  };
+  http::ByteRange range = head ? http::ByteRange ()
+      : http::parse_range (req.header ("Range"), size);
+  if (range.kind != http::RangeKind::none
+      && !http::if_range_matches (req.header ("If-Range"), last_modified, st.st_mtime))
+    range.kind = http::RangeKind::none;
+  if (range.kind == http::RangeKind::unsatisfiable) {
+    describe ();
+    h.set ("Content-Range", "bytes */" + std::to_string (size));
+    h.remove ("Content-Type");
+    h.set ("Cache-Control", "no-cache");
+    res.status = 416;
     return;
   }
-  /* HEAD of a segment needs only its size; a playlist is always read to
-   * see whether it is complete */
-  guint64 size = st.st_size;
-  http::Bytes content;
-  if (!head || type->playlist) {
-    content = http::Bytes (http::read_up_to (fd.get (), size));
+  guint64 first = range.kind == http::RangeKind::single ? range.first : 0;
+  guint64 length = range.kind == http::RangeKind::single ? range.last - range.first + 1 : size;
+  if (!type->playlist) {
+    /* a segment or a recording: the server sends it from the file itself
+     * (sendfile), whatever its size, never read into memory here */
+    describe ();
+    res.file = std::make_shared<http::FileBody> (fd.release (), first, length);
+  } else {
+    /* a playlist is read, to see whether it is complete: hlssink2 replaces
+     * playlists whole, but one written in place shows up empty or cut
+     * mid-line; the player asks again shortly. Whole: the last line ends,
+     * or is the ENDLIST tag (hlssink2 writes no newline after it in a
+     * final playlist). */
+    if (size > kMaxPlaylistSize) {
+      http::reply_plain_text (res, 500, "playlist too large");
+      return;
+    }
+    http::Bytes content (http::read_up_to (fd.get (), size));
     if (!content.get ()) {
       http::reply_plain_text (res, 500, "cannot read the file");
       return;
     }
-    size = content.size ();
-  }
-  if (type->playlist) {
-    /* hlssink2 replaces playlists whole, but one written in place shows up
-     * empty or cut mid-line; the player asks again shortly. Whole: the
-     * last line ends, or is the ENDLIST tag (hlssink2 writes no newline
-     * after it in a final playlist). */
     std::string_view all = content.view ();
     constexpr std::string_view kEndList = "#EXT-X-ENDLIST";
     bool whole = !all.empty () && (all.back () == '\n'
@@ -191,43 +217,18 @@ serve_hls_file (const http::Request & req, http::Response & res, const std::stri
       http::reply_plain_text (res, 503, "the playlist is being written");
       return;
     }
+    describe ();
+    size = content.size ();
+    length = std::min (length, size - std::min (first, size));
+    res.body = range.kind == http::RangeKind::single
+        ? http::Bytes (g_bytes_new_from_bytes (content.get (), first, length)) : std::move (content);
   }
-  std::string last_modified = http::http_date (st.st_mtime);
-  h.set ("Content-Type", type->content_type);
-  h.set ("Cache-Control", type->playlist ? options.playlist_cache_control
-      : options.segment_cache_control);
-  h.set ("Accept-Ranges", "bytes");
-  h.set ("X-Content-Type-Options", "nosniff");
-  if (!last_modified.empty ())
-    h.set ("Last-Modified", last_modified);
-  if (head) {
-    res.content_length = size;
+  if (range.kind == http::RangeKind::single) {
+    h.set ("Content-Range", "bytes " + std::to_string (first) + "-"
+        + std::to_string (first + length - 1) + "/" + std::to_string (size));
+    res.status = 206;
+  } else {
     res.status = 200;
-    return;
-  }
-  http::ByteRange range = http::parse_range (req.header ("Range"), size);
-  if (range.kind != http::RangeKind::none
-      && !http::if_range_matches (req.header ("If-Range"), last_modified, st.st_mtime))
-    range.kind = http::RangeKind::none;
-  switch (range.kind) {
-    case http::RangeKind::single: {
-      res.body = http::Bytes (g_bytes_new_from_bytes (content.get (), range.first,
-              range.last - range.first + 1));
-      h.set ("Content-Range", "bytes " + std::to_string (range.first) + "-"
-          + std::to_string (range.last) + "/" + std::to_string (size));
-      res.status = 206;
-      break;
-    }
-    case http::RangeKind::unsatisfiable:
-      h.set ("Content-Range", "bytes */" + std::to_string (size));
-      h.remove ("Content-Type");
-      h.set ("Cache-Control", "no-cache");
-      res.status = 416;
-      break;
-    case http::RangeKind::none:
-      res.body = std::move (content);
-      res.status = 200;
-      break;
   }
 }
 

@@ -241,10 +241,8 @@ WebPages::serve (const http::Request & req, http::Response & res, const std::str
     return;
   }
   h.set ("Content-Type", type ? type : "application/octet-stream");
-  if (req.is ("HEAD"))
-    res.content_length = f->content.size ();
-  else
-    res.body = f->content;
+  /* for HEAD the server sends only its length */
+  res.body = f->content;
   res.status = 200;
 }
 

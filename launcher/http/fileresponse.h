@@ -8,6 +8,7 @@
 
 #include <ctime>
 #include <string>
+#include <utility>
 
 namespace castline::launcher::http {
 
@@ -19,6 +20,8 @@ class Fd {
   Fd (const Fd &) = delete;
   Fd & operator= (const Fd &) = delete;
   int get () const { return fd_; }
+  /* the descriptor, now the caller's to close */
+  int release () { return std::exchange (fd_, -1); }
 
  private:
   int fd_;

@@ -1,5 +1,7 @@
 #include "http/message.h"
 
+#include <unistd.h>
+
 namespace castline::launcher::http {
 
 namespace {
@@ -46,6 +48,12 @@ Request::param (const std::string & name) const
 {
   auto it = query.find (name);
   return it == query.end () ? nullptr : it->second.c_str ();
+}
+
+FileBody::~FileBody ()
+{
+  if (fd_ >= 0)
+    close (fd_);
 }
 
 PendingResponse::~PendingResponse () = default;

@@ -59,6 +59,28 @@ class Bytes {
   GBytes *bytes_ = nullptr;
 };
 
+/* A body the server sends straight from a file (sendfile), never read by
+ * the route: an open descriptor, closed with the last reference, and the
+ * part of it to send. */
+class FileBody {
+ public:
+  FileBody (int fd, guint64 offset, guint64 length) : fd_ (fd), offset_ (offset), length_ (length) {}
+  ~FileBody ();
+  FileBody (const FileBody &) = delete;
+  FileBody & operator= (const FileBody &) = delete;
+
+  int fd () const { return fd_; }
+  guint64 offset () const { return offset_; }
+  guint64 length () const { return length_; }
+  /* the descriptor, now the caller's to close */
+  int release () { return std::exchange (fd_, -1); }
+
+ private:
+  int fd_;
+  guint64 offset_;
+  guint64 length_;
+};
+
 /* Header fields in order; names compared without case (RFC 9110 5.1). */
 class Headers {
  public:
@@ -135,9 +157,10 @@ class Response {
 
   unsigned status = 0;             /* 0: not answered (the server answers 500) */
   Headers headers;
+  /* the body: bytes, or a part of a file; for HEAD the server sends only
+   * its length */
   Bytes body;
-  /* HEAD: the Content-Length a GET would get, sent without a body */
-  gint64 content_length = -1;
+  std::shared_ptr<FileBody> file;
 
   void set_body (const char *content_type, Bytes bytes);
   void set_body (const char *content_type, std::string_view text)

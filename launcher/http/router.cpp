@@ -4,27 +4,37 @@
 
 namespace castline::launcher::http {
 
+namespace {
+
 void
-Router::add (std::string prefix, Handler handler)
+insert_by_length (std::vector<Route> & routes, Route route)
 {
-  auto at = std::find_if (routes_.begin (), routes_.end (), [&prefix] (const auto & r) {
-        return r.first.size () < prefix.size ();
+  auto at = std::find_if (routes.begin (), routes.end (), [&route] (const Route & r) {
+        return r.prefix.size () < route.prefix.size ();
       });
-  routes_.emplace (at, std::move (prefix), std::move (handler));
+  routes.insert (at, std::move (route));
+}
+
+}  // namespace
+
+void
+Router::add (std::string prefix, Handler handler, RouteOptions options)
+{
+  insert_by_length (routes_, Route { std::move (prefix), std::move (handler), options, {} });
 }
 
 void
 Router::add_websocket (std::string prefix, WebSocketRoute route)
 {
-  websocket_.emplace_back (std::move (prefix), std::move (route));
+  insert_by_length (routes_, Route { std::move (prefix), {}, {}, std::move (route) });
 }
 
-const Handler *
+const Route *
 Router::find (std::string_view path) const
 {
-  for (const auto & [prefix, handler] : routes_)
-    if (path.compare (0, prefix.size (), prefix) == 0)
-      return &handler;
+  for (const Route & r : routes_)
+    if (path.compare (0, r.prefix.size (), r.prefix) == 0)
+      return &r;
   return nullptr;
 }
 

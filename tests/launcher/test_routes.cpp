@@ -82,9 +82,9 @@ GST_START_TEST (test_router_takes_the_longest_prefix)
            { "/api/streams", "streams" }, { "/api/streams/x/status", "streams" },
            { "/api/streamsx", "streams" }, { "/api/events", "events" }, { "/api", "pages" },
            { "/", "pages" }, { "/watch/abc", "pages" } }) {
-    const http::Handler *h = router.find (path);
-    fail_unless (h != nullptr, "%s", path);
-    (*h) (request ("GET", path), res);
+    const http::Route *r = router.find (path);
+    fail_unless (r != nullptr, "%s", path);
+    r->handler (request ("GET", path), res);
     fail_unless (taken == want, "%s went to %s", path, taken.c_str ());
   }
   http::Router empty;

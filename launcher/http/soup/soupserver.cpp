@@ -1,6 +1,9 @@
 #include "http/soup/soupserver.h"
 
+#include "http/fileresponse.h"
 #include "http/soup/souplistener.h"
+
+#include <unistd.h>
 
 namespace castline::launcher::http {
 
@@ -60,16 +63,28 @@ send_head (SoupServerMessage * msg, const Response & res)
   soup_server_message_set_status (msg, res.status ? res.status : 500, nullptr);
 }
 
+/* a file body's part, read (libsoup 3.2 cannot send a file itself) */
+Bytes
+read_file_body (const FileBody & file)
+{
+  lseek (file.fd (), (off_t) file.offset (), SEEK_SET);
+  return Bytes (read_up_to (file.fd (), file.length ()));
+}
+
 void
 send (SoupServerMessage * msg, const Response & res)
 {
   send_head (msg, res);
-  if (res.body.size () > 0)        /* libsoup refuses empty GBytes */
-    soup_message_body_append_bytes (soup_server_message_get_response_body (msg), res.body.get ());
-  if (res.content_length >= 0)
+  bool head = g_str_equal (soup_server_message_get_method (msg), "HEAD");
+  if (res.file && head) {
     /* libsoup sends no body for HEAD and keeps an explicit Content-Length */
     soup_message_headers_set_content_length (soup_server_message_get_response_headers (msg),
-        res.content_length);
+        res.file->length ());
+    return;
+  }
+  Bytes body = res.file ? read_file_body (*res.file) : res.body;
+  if (body.size () > 0)            /* libsoup refuses empty GBytes */
+    soup_message_body_append_bytes (soup_server_message_get_response_body (msg), body.get ());
 }
 
 /* A paused message, answered later. */
@@ -231,11 +246,11 @@ void
 on_request (SoupServer *, SoupServerMessage * msg, const char *path, GHashTable * query,
     gpointer data)
 {
-  const Handler *handler = static_cast<const Router *> (data)->find (path);
+  const Route *route = static_cast<const Router *> (data)->find (path);
   SoupTransport transport (msg);
   Response res (&transport);
-  if (handler)
-    (*handler) (request_of (msg, path, query), res);
+  if (route && !route->is_websocket ())
+    route->handler (request_of (msg, path, query), res);
   else
     res.status = 404;
   if (!res.taken ())
@@ -269,10 +284,12 @@ void
 attach_router (SoupServer * server, const Router & router)
 {
   soup_server_add_handler (server, "/", on_request, const_cast<Router *> (&router), nullptr);
-  for (auto & [prefix, route] : router.websocket_routes ()) {
-    auto *r = const_cast<WebSocketRoute *> (&route);
-    soup_server_add_early_handler (server, prefix.c_str (), on_websocket_check, r, nullptr);
-    soup_server_add_websocket_handler (server, prefix.c_str (), nullptr, nullptr,
+  for (const Route & route : router.routes ()) {
+    if (!route.is_websocket ())
+      continue;
+    auto *r = const_cast<WebSocketRoute *> (&route.websocket);
+    soup_server_add_early_handler (server, route.prefix.c_str (), on_websocket_check, r, nullptr);
+    soup_server_add_websocket_handler (server, route.prefix.c_str (), nullptr, nullptr,
         on_websocket_open, r, nullptr);
   }
 }
