@@ -42,15 +42,25 @@ Daemon::Daemon (StreamManager & manager)
       target.handle (req, res);
     };
   };
-  router_.add ("/api/streams", route (streams_api_));
-  router_.add ("/api/events", route (events_route_));
-  router_.add ("/metrics", route (metrics_route_));
-  router_.add ("/live", route (live_route_));
-  router_.add ("/whip", route (whip_routes_));
+  /* the API, WHIP and the ingest run on the main context, which owns the
+   * streams; files and pages on the server's threads */
+  const http::RouteOptions files { true, 0 };
+  router_.add ("/api/streams", route (streams_api_), { false, kMaxApiBody });
+  router_.add ("/api/events", route (events_route_), { false, 0 });
+  router_.add ("/metrics", route (metrics_route_), { false, 0 });
+  router_.add ("/live", route (live_route_), files);
+  router_.add ("/whip", route (whip_routes_), { false, kMaxOffer });
   /* every path the others do not take */
-  router_.add ("/", route (pages_));
+  router_.add ("/", route (pages_), files);
   router_.add_websocket ("/ingest", ingest_route_.route ());
-  server_ = std::make_unique<http::SoupHttpServer> (router_, manager.config ().http_request_timeout);
+  const Config & c = manager.config ();
+  http::ServerLimits limits;
+  limits.threads = c.http.threads;
+  limits.max_connections = c.http.max_connections;
+  limits.max_connections_per_address = c.http.max_connections_per_address;
+  limits.timeout_s = c.http_request_timeout;
+  limits.header_bytes = c.http.max_header_bytes;
+  server_ = std::make_unique<http::MhdHttpServer> (router_, limits);
 
   tick_ = g_timeout_add_seconds (1, [] (gpointer data) -> gboolean {
         auto *self = static_cast<Daemon *> (data);

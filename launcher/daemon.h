@@ -15,7 +15,7 @@
 #include "api/streamviews.h"
 #include "api/webpages.h"
 #include "http/router.h"
-#include "http/soup/soupserver.h"
+#include "http/mhd/mhdserver.h"
 #include "ingest/websocket/websocketroute.h"
 #include "ingest/whip/whiproutes.h"
 #include "notify/eventstream.h"
@@ -51,7 +51,7 @@ class Daemon {
   /* first, so they go last: every route and response stream is gone
    * before the server closes its connections */
   http::Router router_;
-  std::unique_ptr<http::SoupHttpServer> server_;
+  std::unique_ptr<http::MhdHttpServer> server_;
 
   WebhookSender webhooks_;
   ViewerCounter viewers_;

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   meson ninja-build pkg-config g++ git
-  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libsqlite3-dev
+  libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libsqlite3-dev libmicrohttpd-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice

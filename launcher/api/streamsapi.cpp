@@ -10,7 +10,6 @@ namespace castline::launcher {
 
 namespace {
 
-constexpr gsize kMaxBody = 64 * 1024;
 constexpr size_t kMaxTitle = 200;
 
 /* one member of a create body; false with the reason */
@@ -66,7 +65,7 @@ parse_create_request (const http::Request & req, CreateRequest & out, unsigned &
 {
   out = CreateRequest ();
   std::string_view body = req.body.view ();
-  if (body.size () > kMaxBody) {
+  if (body.size () > kMaxApiBody) {
     status = 413;
     reason = "the body is over 64 KiB";
     return false;

@@ -23,6 +23,9 @@
 
 namespace castline::launcher {
 
+/* the largest body of a request under /api/streams */
+constexpr size_t kMaxApiBody = 64 * 1024;
+
 /* What POST /api/streams asks for. */
 struct CreateRequest {
   std::string title;

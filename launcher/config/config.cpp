@@ -254,6 +254,12 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "retries", uint_into (c.webhooks.retries, 0, 20) },
     { "timeout", uint_into (c.webhooks.timeout, 1, 60) },
   };
+  std::map<std::string, Reader> http = {
+    { "threads", uint_into (c.http.threads, 0, 256) },
+    { "max_connections", uint_into (c.http.max_connections, 16, 1000000) },
+    { "max_connections_per_address", uint_into (c.http.max_connections_per_address, 1, 1000000) },
+    { "max_header_bytes", uint_into (c.http.max_header_bytes, 4096, 1024 * 1024) },
+  };
   unsigned port = (unsigned) c.port;
   std::map<std::string, Reader> top = {
     { "host", string_into (c.host) },
@@ -284,6 +290,7 @@ load_config (const std::string & path, Config & c, std::string & error)
         return read_bool (n, c.record_mp4, e);
       } },
     { "hls", [&hls] (JsonNode * n, std::string & e) { return read_object (n, hls, "hls", e); } },
+    { "http", [&http] (JsonNode * n, std::string & e) { return read_object (n, http, "http", e); } },
     { "s3", [&s3] (JsonNode * n, std::string & e) { return read_object (n, s3, "s3", e); } },
     { "webhooks", [&webhooks] (JsonNode * n, std::string & e) {
         return read_object (n, webhooks, "webhooks", e);

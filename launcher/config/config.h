@@ -29,6 +29,15 @@ struct WebhookSettings {
   unsigned timeout = 5;            /* s per attempt */
 };
 
+/* What a client may take of the HTTP server (the README's Security and
+ * limits); the request time-out is Config::http_request_timeout. */
+struct HttpSettings {
+  unsigned threads = 0;                        /* server threads; 0: one per CPU, at least 2 */
+  unsigned max_connections = 10000;            /* open connections in all */
+  unsigned max_connections_per_address = 1000; /* open connections per client address */
+  unsigned max_header_bytes = 32 * 1024;       /* request line and headers of one request */
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -48,8 +57,10 @@ struct Config {
    * for the publisher to come back before it ends; 0: it ends at once */
   unsigned reconnect_window = 30;
   unsigned shutdown_timeout = 10;      /* s given to live pipelines to finalize */
-  /* s an HTTP client may stay connected without starting a request */
+  /* s an HTTP connection may go without sending or taking anything (between
+   * requests, in its headers or body, or not reading its answer) */
   unsigned http_request_timeout = 30;
+  HttpSettings http;
   unsigned hls_target_duration = 2;    /* s */
   unsigned hls_playlist_length = 6;    /* segments named by the live playlist */
   unsigned hls_max_files = 10;         /* segments kept on disk */

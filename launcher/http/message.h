@@ -1,7 +1,7 @@
 /* castline-launcher: an HTTP request and its response as plain values, what
  * every route (the API, WHIP, the ingest, HLS files, the pages) sees of
  * HTTP. No server type appears here: the server underneath
- * (http/soup/soupserver.h) turns its own messages into a Request, calls
+ * (http/mhd/mhdserver.h) turns its own requests into a Request, calls
  * the route, and sends the Response it filled. Routes are thus tested by
  * calling them with a Request they make (tests/launcher/routetest.h), and
  * replacing the server touches the adapter, not the routes.

@@ -77,9 +77,9 @@ class ApiTest(LauncherCase):
 
 class ConnectionsTest(LauncherCase):
     """HTTP keep-alive, and no descriptor kept for a client that has gone:
-    libsoup 3.2 alone would keep one for every keep-alive connection a
-    client closed, and for every client that connects and never sends a
-    request (see launcher/http/soup/soupconnstream.h)."""
+    the libsoup 3.2 server the launcher had before libmicrohttpd kept one
+    for every keep-alive connection a client closed, and for every client
+    that connects and never sends a request."""
     settings = {"http_request_timeout": 2}
 
     def fds(self):

@@ -2,6 +2,7 @@
 for tests: it sees the exact close code on the wire and can cut the TCP
 connection at will. Every read has a time-out."""
 import base64
+import hashlib
 import os
 import socket
 import struct
@@ -24,6 +25,17 @@ class WsClient:
         self.pending = b""
         status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
         self.status = int(status_line.split()[1]) if len(status_line.split()) > 1 else 0
+        if self.status == 101:
+            # RFC 6455 4.2.2: what a browser checks before it opens the socket
+            want = base64.b64encode(hashlib.sha1(
+                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            fields = dict(line.split(": ", 1) for line in
+                          head.decode(errors="replace").split("\r\n")[1:] if ": " in line)
+            fields = {k.lower(): v for k, v in fields.items()}
+            if fields.get("sec-websocket-accept") != want:
+                raise AssertionError(f"a wrong Sec-WebSocket-Accept: {head!r}")
+            if "upgrade" not in fields.get("connection", "").lower():
+                raise AssertionError(f"no Connection: Upgrade: {head!r}")
 
     def send_frame(self, opcode, payload):
         header = bytes([0x80 | opcode])

@@ -1,11 +1,10 @@
-/* serve_hls_file over real HTTP, through the launcher's own server adapter
- * (http/soup/soupserver.h): a SoupServer on a loopback port in its own
- * thread serves a temporary directory, the tests ask it with a synchronous
- * SoupSession (and a raw socket where libsoup's client would hide what the
- * server sent). */
+/* serve_hls_file over real HTTP, through the launcher's own server
+ * (http/mhd/mhdserver.h, its routes on its own threads) on a loopback
+ * port: it serves a temporary directory, the tests ask it with a
+ * synchronous SoupSession (and a raw socket where libsoup's client would
+ * hide what the server sent). */
 #include "api/hlsfiles.h"
-#include "http/soup/soupserver.h"
-#include "serverthread.h"
+#include "http/mhd/mhdserver.h"
 #include "../assertions.h"
 
 #include <gio/gio.h>
@@ -36,31 +35,30 @@ struct Route {
   bool folders = false;            /* serve_hls_path (name or folder/name), as /live/{id}/ */
 };
 
-/* the HLS routes on a server of their own thread */
+/* the HLS routes, answered on the server's threads as the daemon does */
 class TestServer {
  public:
-  explicit TestServer (std::vector<Route> routes)
-      : routes_ (std::move (routes)),
-        thread_ ("hls-server", [this] (SoupServer * server) {
-              for (const Route & r : routes_)
-                router_.add (r.prefix, [&r] (const http::Request & req, http::Response & res) {
-                      std::string rest = req.path.substr (r.prefix.size ());
-                      if (r.folders)
-                        serve_hls_path (req, res, r.dir, rest, r.options);
-                      else
-                        serve_hls_file (req, res, r.dir, rest, r.options);
-                    });
-              http::attach_router (server, router_);
-            })
+  explicit TestServer (std::vector<Route> routes) : routes_ (std::move (routes))
   {
+    for (const Route & r : routes_)
+      router_.add (r.prefix, [&r] (const http::Request & req, http::Response & res) {
+            std::string rest = req.path.substr (r.prefix.size ());
+            if (r.folders)
+              serve_hls_path (req, res, r.dir, rest, r.options);
+            else
+              serve_hls_file (req, res, r.dir, rest, r.options);
+          }, { true, 0 });
+    server_ = std::make_unique<http::MhdHttpServer> (router_, http::ServerLimits ());
+    std::string error;
+    fail_unless (server_->listen ("127.0.0.1", 0, error), "%s", error.c_str ());
   }
 
-  guint port () const { return thread_.port (); }
+  guint port () const { return server_->port (); }
 
  private:
   std::vector<Route> routes_;
   http::Router router_;
-  ServerThread thread_;
+  std::unique_ptr<http::MhdHttpServer> server_;
 };
 
 struct Response {

@@ -7,7 +7,6 @@ namespace castline::launcher {
 
 namespace {
 
-constexpr gsize kMaxOffer = 128 * 1024;
 constexpr unsigned kNegotiationTimeoutMs = 5000;
 
 /* an RFC 9110 quoted-string */

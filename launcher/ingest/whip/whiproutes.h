@@ -17,6 +17,9 @@
 
 namespace castline::launcher {
 
+/* the largest SDP offer (or trickle-ICE fragment) taken */
+constexpr size_t kMaxOffer = 128 * 1024;
+
 class WhipRoutes {
  public:
   explicit WhipRoutes (StreamManager & manager) : manager_ (manager) {}

@@ -1,0 +1,61 @@
+/* castline-launcher: the HTTP server under the routes, on libmicrohttpd
+ * (Debian's 0.9.75).
+ *
+ * Threads: libmicrohttpd runs a pool of server threads (epoll). They parse
+ * requests, enforce the limits (ServerLimits), read bodies and send
+ * answers, files by sendfile. A route marked on_server_thread (HLS files,
+ * the pages) is answered there; any other is handed to the main context,
+ * which owns the streams: the connection is suspended, the route runs on
+ * the main context, and its answer is queued and the connection resumed
+ * from there. No server thread ever waits for the main context.
+ *
+ * A request body over its route's max_body is refused with 413 before it
+ * is read (from its Content-Length, or as it arrives when chunked);
+ * `Expect: 100-continue` then gets no 100. A deferred answer (WHIP) keeps
+ * its connection suspended until it is finished; a streamed one (SSE) is
+ * written as the main context produces it, the connection suspended while
+ * there is nothing to send. A WebSocket route's check runs on the main
+ * context; its upgrade hands the socket to a SoupWebsocketConnection on
+ * the main context, and the connection's slot is released when that
+ * WebSocket closes. */
+#pragma once
+
+#include "http/router.h"
+
+#include <memory>
+#include <string>
+
+namespace castline::launcher::http {
+
+/* What a client may take of the server; every one has a refusal. */
+struct ServerLimits {
+  unsigned threads = 0;                /* server threads; 0: one per CPU, at least 2 */
+  unsigned max_connections = 10000;    /* in all; past it, new ones are closed at once */
+  unsigned max_connections_per_address = 1000;   /* likewise, per client address */
+  unsigned timeout_s = 30;             /* a connection that sends or takes nothing for so long is closed */
+  /* each connection's memory for its request line and headers; a request
+   * that does not fit is answered 431 (414 for its line alone) */
+  size_t header_bytes = 32 * 1024;
+};
+
+class MhdHttpServer {
+ public:
+  MhdHttpServer (const Router & router, ServerLimits limits);
+  /* Stops the threads and closes every connection. Main context. */
+  ~MhdHttpServer ();
+  MhdHttpServer (const MhdHttpServer &) = delete;
+  MhdHttpServer & operator= (const MhdHttpServer &) = delete;
+
+  /* Listens on host (an IP address, or "localhost") and port (0: any). */
+  bool listen (const std::string & host, int port, std::string & error);
+  /* the port listened on (the one picked for 0) */
+  int port () const { return port_; }
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+  int port_ = 0;
+};
+
+}  // namespace castline::launcher::http
