@@ -152,6 +152,8 @@ StreamsApi::handle (const http::Request & req, http::Response & res)
 void
 StreamsApi::create (const http::Request & req, http::Response & res)
 {
+  if (refuse_simple_post (manager_.config (), req, res))
+    return;
   CreateRequest c;
   unsigned status = 0;
   std::string reason;

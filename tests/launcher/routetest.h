@@ -37,7 +37,11 @@ request (const char *method, const std::string & path, std::string body = "",
     while (g_hash_table_iter_next (&it, &k, &v))
       r.query.emplace (static_cast<const char *> (k), static_cast<const char *> (v));
   }
+  /* as every HTTP/1.1 client sends it (a test may give its own) */
+  r.headers.append ("Host", "127.0.0.1:8080");
   for (auto & [name, value] : headers) {
+    if (g_ascii_strcasecmp (name, "Host") == 0)
+      r.headers.remove ("Host");
     r.headers.append (name, value);
     if (g_ascii_strcasecmp (name, "Content-Type") == 0)
       r.content_type = value.substr (0, value.find (';'));

@@ -1,6 +1,7 @@
 /* The launcher's routes without a server: requests made here, answers
  * read off the Response (tests/launcher/routetest.h). The same routes run
  * over real HTTP in tests/integration. */
+#include "api/adminauth.h"
 #include "api/eventsroute.h"
 #include "api/liveroute.h"
 #include "api/metricsroute.h"
@@ -187,6 +188,48 @@ GST_START_TEST (test_admin_routes_need_the_token_or_loopback)
 }
 GST_END_TEST;
 
+/* without an admin token, a loopback client that is a web page of another
+ * site (cross-site request, DNS rebinding) is refused */
+GST_START_TEST (test_loopback_api_refuses_other_sites)
+{
+  Api api;
+  auto status_of = [&api] (const char *method, std::string body,
+      std::vector<std::pair<const char *, std::string>> headers) {
+    return api.call (request (method, "/api/streams", std::move (body), std::move (headers)))
+        .status;
+  };
+  /* DNS rebinding: the attacker's name for 127.0.0.1 */
+  fail_unless_equals_int (status_of ("GET", "", { { "Host", "evil.example:8080" } }), 421);
+  fail_unless_equals_int (status_of ("GET", "", { { "Host", "localhost:8080" } }), 200);
+  fail_unless_equals_int (status_of ("GET", "", { { "Host", "[::1]:8080" } }), 200);
+  /* a simple cross-site POST: text/plain, empty body */
+  fail_unless_equals_int (status_of ("POST", "", { { "Content-Type", "text/plain" } }), 403);
+  fail_unless_equals_int (status_of ("POST", "", { { "Origin", "http://evil.example" },
+              { "Content-Type", "application/json" } }), 403);
+  fail_unless_equals_int (status_of ("DELETE", "", { { "Origin", "http://evil.example" } }), 403);
+  /* the pages themselves, and API clients */
+  fail_unless_equals_int (status_of ("POST", "", { { "Origin", "http://127.0.0.1:8080" } }), 201);
+  fail_unless_equals_int (status_of ("POST", "", { { "Content-Type", "application/json" } }), 201);
+  fail_unless_equals_int (api.manager->list ().size (), 2);
+
+  Config c = test_config ();
+  c.public_url = "https://live.example.com";
+  fail_unless (answers_for_host (c, "live.example.com"));
+  fail_unless (answers_for_host (c, "LIVE.example.com:443"));
+  fail_unless (!answers_for_host (c, "example.com"));
+  fail_unless (answers_for_host (c, "127.0.0.2"));
+  fail_unless (!answers_for_host (c, ""));
+
+  /* with a token, API clients from anywhere */
+  c.admin_token = "s3cret-admin";
+  Api tokened (c);
+  http::Response res = tokened.call (request ("POST", "/api/streams", "", {
+          { "Authorization", "Bearer s3cret-admin" }, { "Host", "api.elsewhere" },
+          { "Origin", "https://dashboard.elsewhere" } }));
+  fail_unless_equals_int (res.status, 201);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_heartbeat_and_status_are_public)
 {
   Config c = test_config ();
@@ -370,6 +413,7 @@ routes_suite ()
   tcase_add_test (tc, test_create_request_is_parsed_strictly);
   tcase_add_test (tc, test_streams_api_create_get_list_delete);
   tcase_add_test (tc, test_admin_routes_need_the_token_or_loopback);
+  tcase_add_test (tc, test_loopback_api_refuses_other_sites);
   tcase_add_test (tc, test_heartbeat_and_status_are_public);
   tcase_add_test (tc, test_events_stream_starts_with_the_state);
   tcase_add_test (tc, test_live_route_serves_and_counts_viewers);

@@ -103,6 +103,21 @@ media_type_of (const char *content_type)
   return t;
 }
 
+/* no Content-Length, or one value (repeated the same is allowed) */
+bool
+one_content_length (const Headers & headers)
+{
+  const std::string *seen = nullptr;
+  for (auto & [name, value] : headers.fields ()) {
+    if (g_ascii_strcasecmp (name.c_str (), "Content-Length") != 0)
+      continue;
+    if (seen && *seen != value)
+      return false;
+    seen = &value;
+  }
+  return true;
+}
+
 void
 set_client_address (MHD_Connection * connection, Request & r)
 {
@@ -526,6 +541,12 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
     r.content_type = media_type_of (r.header ("Content-Type"));
     set_client_address (connection, r);
     *req_cls = new ExchangePtr (ex);
+    if (!one_content_length (r.headers)) {
+      /* RFC 9112 6.3: which one frames the body is unknowable */
+      Response res;
+      reply_error (res, 400, "two different Content-Length values");
+      return queue (connection, res);
+    }
     size_t max_body = ex->route ? ex->route->options.max_body : 0;
     const char *length = r.header ("Content-Length");
     if (length && g_ascii_strtoull (length, nullptr, 10) > max_body) {
