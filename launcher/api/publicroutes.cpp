@@ -62,7 +62,7 @@ PublicStreamRoutes::heartbeat (const http::Request & req, http::Response & res,
     return;
   }
   if (!manager_.get (id)) {
-    http::reply_error (res, 404, "no stream " + id);
+    http::reply_error (res, 404, "no stream " + http::excerpt (id));
     return;
   }
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -89,7 +89,7 @@ PublicStreamRoutes::status (const http::Request & req, http::Response & res,
   }
   auto r = valid_stream_id (id) ? manager_.get (id) : std::nullopt;
   if (!r) {
-    http::reply_error (res, 404, "no stream " + id);
+    http::reply_error (res, 404, "no stream " + http::excerpt (id));
     return;
   }
   http::reply_json (res, 200, views_.status_json (*r));

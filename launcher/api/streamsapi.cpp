@@ -28,10 +28,15 @@ take_member (const char *name, JsonNode * v, CreateRequest & out, std::string & 
   }
   bool is_string = JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING;
   if (!is_string && !JSON_NODE_HOLDS_NULL (v)) {
-    reason = std::string ("'") + name + "' must be a string";
+    reason = "'" + http::excerpt (name) + "' must be a string";
     return false;
   }
   std::string value = is_string ? json_node_get_string (v) : "";
+  if (!g_utf8_validate (value.data (), (gssize) value.size (), nullptr)) {
+    /* lone surrogates (\ud800) come out of the parser as invalid UTF-8 */
+    reason = std::string ("'") + http::excerpt (name) + "' is not valid UTF-8";
+    return false;
+  }
   if (g_str_equal (name, "title")) {
     if (value.size () > kMaxTitle) {
       reason = "title is longer than 200 bytes";
@@ -50,7 +55,7 @@ take_member (const char *name, JsonNode * v, CreateRequest & out, std::string & 
     }
     out.scheduled_at = g_date_time_to_unix (t) * G_USEC_PER_SEC;
   } else {
-    reason = std::string ("unknown field '") + name
+    reason = "unknown field '" + http::excerpt (name)
         + "' (known: title, pipeline, scheduled_at, record)";
     return false;
   }
@@ -76,6 +81,11 @@ parse_create_request (const http::Request & req, CreateRequest & out, unsigned &
   if (req.content_type != "application/json") {
     status = 415;
     reason = "send application/json";
+    return false;
+  }
+  if (body.find ("\\u0000") != std::string_view::npos || body.find ('\0') != std::string_view::npos) {
+    /* a NUL would cut a string short where it is stored */
+    reason = "a NUL character (\\u0000) is not taken";
     return false;
   }
   g_autoptr (JsonParser) parser = json_parser_new ();
@@ -131,7 +141,7 @@ StreamsApi::handle (const http::Request & req, http::Response & res)
   }
   auto r = manager_.get (id);
   if (!r) {
-    http::reply_error (res, 404, "no stream " + id);
+    http::reply_error (res, 404, "no stream " + http::excerpt (id));
     return;
   }
   if (rest == "events") {

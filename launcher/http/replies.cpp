@@ -35,6 +35,16 @@ reply_plain_text (Response & res, unsigned status, const char *text)
 }
 
 std::string
+excerpt (std::string_view input)
+{
+  constexpr size_t kMax = 40;
+  std::string out;
+  for (char c : input.substr (0, kMax))
+    out += c >= 0x20 && c < 0x7f ? c : '?';
+  return input.size () > kMax ? out + "..." : out;
+}
+
+std::string
 bearer_token (const Request & req)
 {
   const char *auth = req.header ("Authorization");

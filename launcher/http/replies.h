@@ -18,6 +18,11 @@ void reply_error (Response & res, unsigned status, const std::string & reason);
  * moment later), nosniff */
 void reply_plain_text (Response & res, unsigned status, const char *text);
 
+/* What an error message may say of a client's input: at most 40 bytes of
+ * it, every byte that is not printable ASCII as '?', "..." when cut. An
+ * answer never echoes long or hostile text. */
+std::string excerpt (std::string_view input);
+
 /* The Bearer token of a request, or "". */
 std::string bearer_token (const Request & req);
 

@@ -1,5 +1,7 @@
 #include "streams/streammanager.h"
 
+#include "http/replies.h"
+
 #include <glib/gstdio.h>
 
 #include <algorithm>
@@ -54,7 +56,7 @@ StreamManager::create (const std::string & title, int64_t scheduled_at,
     Refusal & refusal)
 {
   if (!pipeline.empty () && !catalog_.find (pipeline)) {
-    refusal = { 400, "unknown pipeline '" + pipeline + "'" };
+    refusal = { 400, "unknown pipeline '" + http::excerpt (pipeline) + "'" };
     return std::nullopt;
   }
   StreamRecord r;

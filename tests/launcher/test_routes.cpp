@@ -135,6 +135,33 @@ GST_START_TEST (test_create_request_is_parsed_strictly)
 }
 GST_END_TEST;
 
+/* what the API stores is valid UTF-8 with no NUL; what it says of a bad
+ * request never echoes it at length */
+GST_START_TEST (test_hostile_input_is_refused_not_echoed)
+{
+  Api api;
+  for (const char *body : { "{\"title\": \"\xff\xfe\"}", "{\"title\": \"a\\ud800b\"}",
+           "{\"title\": \"a\\u0000b\"}", "{\"pipeline\": \"\xc3\"}" }) {
+    http::Response res = api.call (request ("POST", "/api/streams", body,
+            { { "Content-Type", "application/json" } }));
+    fail_unless_equals_int (res.status, 400);
+    fail_unless (g_utf8_validate (body_of (res).c_str (), -1, nullptr), "%s", body);
+  }
+  fail_unless (api.manager->list ().empty ());
+  std::string long_id (10000, 'a');
+  for (const std::string & path : { "/api/streams/" + long_id + "/status",
+           "/api/streams/" + long_id }) {
+    http::Response res = api.call (request ("GET", path));
+    fail_unless (res.status == 400 || res.status == 404);
+    fail_unless (body_of (res).size () < 200, "%zu bytes", body_of (res).size ());
+  }
+  http::Response res = api.call (request ("POST", "/api/streams",
+          "{\"" + std::string (5000, 'x') + "\": 1}", { { "Content-Type", "application/json" } }));
+  fail_unless_equals_int (res.status, 400);
+  fail_unless (body_of (res).size () < 200, "%s", body_of (res).c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_streams_api_create_get_list_delete)
 {
   Api api;
@@ -380,8 +407,10 @@ GST_START_TEST (test_whip_refusals_before_any_webrtc)
               { "Authorization", "Bearer " + key } })).status, 415);
   fail_unless_equals_int (call (request ("POST", url, std::string (129 * 1024, 'a'),
               { { "Content-Type", "application/sdp" } })).status, 413);
-  fail_unless_equals_int (call (request ("POST", url, "v=0\r\n", { { "Content-Type",
-                  "application/sdp" }, { "Authorization", "Bearer wrong" } })).status, 401);
+  res = call (request ("POST", url, "v=0\r\n", { { "Content-Type", "application/sdp" },
+              { "Authorization", "Bearer wrong" } }));
+  fail_unless_equals_int (res.status, 401);
+  fail_unless (header_of (res, "WWW-Authenticate") == "Bearer realm=\"castline\"");
   res = call (request ("POST", url, "hello", { { "Content-Type", "application/sdp" },
               { "Authorization", "Bearer " + key } }));
   fail_unless_equals_int (res.status, 400);
@@ -411,6 +440,7 @@ routes_suite ()
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_router_takes_the_longest_prefix);
   tcase_add_test (tc, test_create_request_is_parsed_strictly);
+  tcase_add_test (tc, test_hostile_input_is_refused_not_echoed);
   tcase_add_test (tc, test_streams_api_create_get_list_delete);
   tcase_add_test (tc, test_admin_routes_need_the_token_or_loopback);
   tcase_add_test (tc, test_loopback_api_refuses_other_sites);

@@ -5,6 +5,8 @@
 #include "ingest/whip/trickleice.h"
 #include "ingest/whip/whipoffer.h"
 
+#include "../assertions.h"
+
 #include <gst/check/gstcheck.h>
 
 #include <string>
@@ -16,11 +18,6 @@ using namespace castline::launcher::whip;
 
 using Strings = std::vector<std::string>;
 
-#define fail_unless_has(text, part) G_STMT_START { \
-    std::string text_ = (text); \
-    fail_unless (text_.find (part) != std::string::npos, "\"%s\" lacks \"%s\"", \
-        text_.c_str (), part); \
-  } G_STMT_END
 
 static std::string
 joined (const Strings & v)
@@ -117,13 +114,13 @@ GST_START_TEST (test_offer_codecs_in_offer_order)
   /* a codec on an m-line of the other kind is not taken */
   Media opus_as_video = { "video", { { "111", "opus/48000/2" } } };
   Media h264_as_audio = { "audio", { { "96", "H264/90000" } } };
-  fail_unless_has (refused (offer ({ opus_as_video, h264_as_audio })), "can receive");
+  assert_has (refused (offer ({ opus_as_video, h264_as_audio })), "can receive");
 
   /* a format without its rtpmap is not guessed */
   Media no_rtpmap = kH264;
   no_rtpmap.formats = {};
   no_rtpmap.attributes += "a=rtpmap:99 H264/90000\r\n";
-  fail_unless_has (refused (offer ({ no_rtpmap })), "can receive");
+  assert_has (refused (offer ({ no_rtpmap })), "can receive");
 }
 GST_END_TEST;
 
@@ -159,7 +156,7 @@ GST_START_TEST (test_offer_directions)
   /* none: sendrecv */
   fail_unless (accepted (offer ({ h264_no_direction })).has_video);
   /* the session's applies to an m-line without one */
-  fail_unless_has (refused (offer ({ h264_no_direction }, "a=recvonly\r\n")), "sends nothing");
+  assert_has (refused (offer ({ h264_no_direction }, "a=recvonly\r\n")), "sends nothing");
   fail_unless (accepted (offer ({ h264_no_direction }, "a=sendonly\r\n")).has_video);
   /* the m-line's comes first */
   Media sendrecv = kH264;
@@ -169,7 +166,7 @@ GST_START_TEST (test_offer_directions)
   inactive.attributes = "a=inactive\r\n";
   Media opus_recvonly = kOpus;
   opus_recvonly.attributes = "a=recvonly\r\n";
-  fail_unless_has (refused (offer ({ inactive, opus_recvonly })), "sends nothing");
+  assert_has (refused (offer ({ inactive, opus_recvonly })), "sends nothing");
 }
 GST_END_TEST;
 
@@ -179,7 +176,7 @@ GST_START_TEST (test_offer_disabled_mlines)
   Media disabled = kH264;
   disabled.port = 0;
   Media datachannel = { "application", {}, "a=sctp-port:5000\r\n" };
-  fail_unless_has (refused (offer ({ disabled, datachannel })), "no audio or video m-line");
+  assert_has (refused (offer ({ disabled, datachannel })), "no audio or video m-line");
   OfferInfo info = accepted (offer ({ disabled, kOpus }));
   fail_unless (!info.has_video && info.video_codecs.empty ());
   /* port 0 with bundle-only: bundled, taken */
@@ -200,31 +197,31 @@ GST_START_TEST (test_offer_credentials)
 
   /* missing on one m-line: that one is named */
   std::string error = refused (offer ({ kH264, bare_opus }));
-  fail_unless_has (error, "m-line 1 (audio)");
-  fail_unless_has (error, "ice-ufrag");
+  assert_has (error, "m-line 1 (audio)");
+  assert_has (error, "ice-ufrag");
 
   std::string no_ufrag = offer ({ kH264 });
   no_ufrag.erase (no_ufrag.find ("a=ice-ufrag:abcd\r\n"), 18);
-  fail_unless_has (refused (no_ufrag), "ice-ufrag");
+  assert_has (refused (no_ufrag), "ice-ufrag");
 
   /* an empty value is none; the session's is used then */
   std::string empty_pwd = offer ({ kH264 });
   empty_pwd.replace (empty_pwd.find ("a=ice-pwd:"), 34, "a=ice-pwd:");
-  fail_unless_has (refused (empty_pwd), "ice-pwd");
+  assert_has (refused (empty_pwd), "ice-pwd");
   std::string session_pwd = offer ({ kH264 }, kCredentials);
   session_pwd.replace (session_pwd.rfind ("a=ice-pwd:"), 34, "a=ice-pwd:");
   fail_unless (accepted (session_pwd).has_video);
 
   std::string error2 = refused (offer ({ bare_h264 }, "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefgh"
           "ijklmnopqrstuvwx\r\n"));
-  fail_unless_has (error2, "m-line 0 (video) has no DTLS fingerprint");
+  assert_has (error2, "m-line 0 (video) has no DTLS fingerprint");
 }
 GST_END_TEST;
 
 GST_START_TEST (test_offer_not_sdp_or_empty)
 {
-  fail_unless_has (refused ("v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), "no m-line");
-  fail_unless_has (refused (std::string ("m=video 9 UDP/TLS/RTP/SAVPF 96\r\n") + kCredentials
+  assert_has (refused ("v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), "no m-line");
+  assert_has (refused (std::string ("m=video 9 UDP/TLS/RTP/SAVPF 96\r\n") + kCredentials
           + "a=rtpmap:96 H264/90000\r\n"), "not SDP");
 }
 GST_END_TEST;
@@ -260,6 +257,22 @@ trickle_refused (const std::string & frag, bool restart = false, const Strings &
 }
 
 using Candidates = std::vector<std::pair<guint, std::string>>;
+
+/* what a hostile peer could make webrtcbin build is bounded */
+GST_START_TEST (test_offers_and_fragments_are_bounded)
+{
+  std::vector<Media> many (kMaxOfferMLines, kOpus);
+  accepted (offer (many));
+  many.push_back (kOpus);
+  assert_has (refused (offer (many)), "m-lines");
+  std::string frag;
+  for (size_t i = 0; i < kMaxTrickleCandidates; i++)
+    frag += "a=candidate:" CANDIDATE "\r\n";
+  fail_unless_equals_int (trickle_taken (frag).candidates.size (), kMaxTrickleCandidates);
+  frag += "a=candidate:" CANDIDATE "\r\n";
+  assert_has (trickle_refused (frag), "candidates");
+}
+GST_END_TEST;
 
 GST_START_TEST (test_trickle_candidates)
 {
@@ -307,17 +320,17 @@ GST_END_TEST;
 
 GST_START_TEST (test_trickle_malformed)
 {
-  fail_unless_has (trickle_refused (""), "empty");
-  fail_unless_has (trickle_refused ("\r\n\n\r\n"), "empty");
-  fail_unless_has (trickle_refused ("garbage"), "not an SDP fragment line");
-  fail_unless_has (trickle_refused ("a=candidate:" CANDIDATE "\r\nA=mid:0\r\n"),
+  assert_has (trickle_refused (""), "empty");
+  assert_has (trickle_refused ("\r\n\n\r\n"), "empty");
+  assert_has (trickle_refused ("garbage"), "not an SDP fragment line");
+  assert_has (trickle_refused ("a=candidate:" CANDIDATE "\r\nA=mid:0\r\n"),
       "not an SDP fragment line");
-  fail_unless_has (trickle_refused (" a=candidate:" CANDIDATE), "not an SDP fragment line");
+  assert_has (trickle_refused (" a=candidate:" CANDIDATE), "not an SDP fragment line");
 
-  fail_unless_has (trickle_refused ("a=mid:2\r\na=candidate:" CANDIDATE "\r\n"),
+  assert_has (trickle_refused ("a=mid:2\r\na=candidate:" CANDIDATE "\r\n"),
       "unknown mid \"2\"");
   /* even with no candidate under it */
-  fail_unless_has (trickle_refused ("a=mid:video\r\n"), "unknown mid");
+  assert_has (trickle_refused ("a=mid:video\r\n"), "unknown mid");
 
   const char *bad[] = {
     "a=candidate:garbage",
@@ -338,17 +351,17 @@ GST_START_TEST (test_trickle_malformed)
     "a=candidate:1 1 UDP 2122252543 192.0.2.1 123456 typ host",
   };
   for (const char *b : bad)
-    fail_unless_has (trickle_refused (std::string ("a=mid:0\r\n") + b + "\r\n"),
+    assert_has (trickle_refused (std::string ("a=mid:0\r\n") + b + "\r\n"),
         "malformed candidate");
   /* the reason quotes the line, cut short */
   std::string long_line = "a=candidate:1 1 UDP 2122252543 192.0.2.1 99999 typ host "
       + std::string (200, 'x');
   std::string error = trickle_refused (long_line);
-  fail_unless_has (error, "\"a=candidate:1 1 UDP 2122252543 192.0.2.1...\"");
+  assert_has (error, "\"a=candidate:1 1 UDP 2122252543 192.0.2.1...\"");
   fail_unless (error.size () < 100, "%s", error.c_str ());
 
   /* an m-line the offer does not have */
-  fail_unless_has (trickle_refused ("m=audio 9 RTP/AVP 0\r\nm=video 9 RTP/AVP 0\r\n"
+  assert_has (trickle_refused ("m=audio 9 RTP/AVP 0\r\nm=video 9 RTP/AVP 0\r\n"
           "a=candidate:" CANDIDATE "\r\n", false, { "0" }), "m-line 1, the offer has 1");
 }
 GST_END_TEST;
@@ -357,7 +370,7 @@ GST_START_TEST (test_trickle_ice_restart)
 {
   std::string error = trickle_refused ("a=ice-ufrag:efgh\r\na=ice-pwd:"
       "abcdefghijklmnopqrstuvwx\r\na=candidate:" CANDIDATE "\r\n", true);
-  fail_unless_has (error, "ICE restart");
+  assert_has (error, "ICE restart");
   /* after candidates too */
   trickle_refused ("a=candidate:" CANDIDATE "\r\na=ice-ufrag:efgh\r\n", true);
   /* the offer's ufrag is no restart */
@@ -411,6 +424,7 @@ whipsdp_suite (void)
   tcase_add_test (tc, test_offer_disabled_mlines);
   tcase_add_test (tc, test_offer_credentials);
   tcase_add_test (tc, test_offer_not_sdp_or_empty);
+  tcase_add_test (tc, test_offers_and_fragments_are_bounded);
   tcase_add_test (tc, test_trickle_candidates);
   tcase_add_test (tc, test_trickle_malformed);
   tcase_add_test (tc, test_trickle_ice_restart);

@@ -93,6 +93,10 @@ parse_trickle_ice (const std::string & sdpfrag, const std::vector<std::string> &
             + std::to_string (mids.size ());
         return false;
       }
+      if (out.candidates.size () == kMaxTrickleCandidates) {
+        error = "more than " + std::to_string (kMaxTrickleCandidates) + " candidates";
+        return false;
+      }
       out.candidates.emplace_back (mline, "candidate:" + value);
     } else if (key == "ice-ufrag" && !ice_ufrag.empty () && value != ice_ufrag) {
       error = "ICE restarts are not supported";

@@ -18,6 +18,9 @@ struct TrickleIce {
   bool ice_restart = false;              /* refused for a new ice-ufrag */
 };
 
+/* the most candidates one fragment may bring (a browser trickles a few) */
+constexpr size_t kMaxTrickleCandidates = 64;
+
 /* Reads a fragment: a=candidate lines, optionally under a=mid: or m= lines
  * (the n-th m= line is m-line n; bundled: m-line 0 by default). `mids` are
  * the offer's, one per m-line ("" where it has none); `ice_ufrag` is the
@@ -26,7 +29,8 @@ struct TrickleIce {
  * for a person, for a line that is not SDP, an unknown mid, a malformed
  * candidate (RFC 8839 5.1: foundation component udp/tcp priority address
  * port typ host/srflx/prflx/relay ...), a candidate past the offer's
- * m-lines, a fragment with no line, or an ICE restart (an a=ice-ufrag
+ * m-lines, more than kMaxTrickleCandidates, a fragment with no line, or an
+ * ICE restart (an a=ice-ufrag
  * other than `ice_ufrag`: out.ice_restart is set). out.candidates is only
  * meaningful when true is returned. */
 bool parse_trickle_ice (const std::string & sdpfrag, const std::vector<std::string> & mids,

@@ -121,6 +121,11 @@ inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & err
     error = "the offer has no m-line";
     return false;
   }
+  if (n > kMaxOfferMLines) {
+    error = "the offer has " + std::to_string (n) + " m-lines, over "
+        + std::to_string (kMaxOfferMLines);
+    return false;
+  }
   bool av = false, sends = false;
   for (guint i = 0; i < n; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);

@@ -11,6 +11,11 @@
 
 namespace castline::launcher {
 
+/* A publisher sends one video and one audio track; a few more m-lines
+ * (data channels, simulcast layers) are answered inactive. More is
+ * refused: webrtcbin would make a transceiver for each. */
+constexpr guint kMaxOfferMLines = 16;
+
 struct OfferInfo {
   /* lower-case encoding names offered that we can take, in offer order,
    * from the m-lines that send: "h264", "vp8", "vp9" / "opus" */

@@ -22,6 +22,14 @@ quoted (const char *value)
   return q + "\"";
 }
 
+/* RFC 9725 4.5 (and RFC 6750): a 401 says how to authenticate */
+void
+refuse_key (http::Response & res)
+{
+  res.headers.set ("WWW-Authenticate", "Bearer realm=\"castline\"");
+  http::reply_error (res, 401, "unknown stream or wrong stream key");
+}
+
 }  // namespace
 
 std::string
@@ -86,7 +94,7 @@ WhipRoutes::session (const http::Request & req, http::Response & res, const std:
 {
   auto r = manager_.get (id);
   if (!r || !key_matches (http::bearer_token (req), r->key_hash)) {
-    http::reply_error (res, 401, "unknown stream or wrong stream key");
+    refuse_key (res);
     return;
   }
   LiveStream *ls = manager_.live (id);
@@ -128,6 +136,10 @@ WhipRoutes::post (const http::Request & req, http::Response & res, const std::st
   }
   std::string key = http::bearer_token (req);
   Refusal refusal = manager_.check_publisher (id, key);
+  if (refusal.status == 401) {
+    refuse_key (res);
+    return;
+  }
   if (refusal.status) {
     if (refusal.status == 503)
       res.headers.set ("Retry-After", "10");
