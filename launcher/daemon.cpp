@@ -61,6 +61,9 @@ Daemon::Daemon (StreamManager & manager)
   limits.timeout_s = c.http_request_timeout;
   limits.header_bytes = c.http.max_header_bytes;
   server_ = std::make_unique<http::MhdHttpServer> (router_, limits);
+  metrics_.set_http_stats ([this] {
+        return HttpMetrics { server_->refusals (), server_->connections () };
+      });
 
   tick_ = g_timeout_add_seconds (1, [] (gpointer data) -> gboolean {
         auto *self = static_cast<Daemon *> (data);

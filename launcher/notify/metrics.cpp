@@ -182,6 +182,14 @@ render_metrics (const MetricsSnapshot & m)
   family (out, "castline_webhook_dropped_total", "counter",
       "Webhook events pushed out of a full queue.");
   sample (out, "castline_webhook_dropped_total", {}, number (m.webhooks.dropped));
+
+  family (out, "castline_http_connections", "gauge", "Open HTTP connections.");
+  sample (out, "castline_http_connections", {}, number ((guint64) m.http.connections));
+  family (out, "castline_http_refused_total", "counter",
+      "What the HTTP server refused, by reason: the status it answered (400, 403, 413, 414, "
+      "421, 431, 503) or a connection it closed (connection_limit, timeout).");
+  for (auto & [reason, n] : m.http.refused)
+    sample (out, "castline_http_refused_total", { { "reason", reason } }, number (n));
   return out;
 }
 
@@ -231,6 +239,8 @@ MetricsCollector::snapshot (gint64 now_us) const
   }
   if (webhooks_)
     m.webhooks = webhooks_ ();
+  if (http_)
+    m.http = http_ ();
   return m;
 }
 

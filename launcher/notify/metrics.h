@@ -44,12 +44,19 @@ struct S3Counters {
   static S3Counters from_stats (const GstStructure * s);   /* s may be null */
 };
 
+/* What the HTTP server refused, by reason, and its open connections. */
+struct HttpMetrics {
+  std::vector<std::pair<std::string, guint64>> refused;
+  unsigned connections = 0;
+};
+
 struct MetricsSnapshot {
   /* streams by state, indexed by StreamState */
   std::array<guint64, 6> streams = {};
   std::vector<LiveStreamMetrics> live;
   S3Counters s3;                   /* since the daemon started */
   WebhookStats webhooks;
+  HttpMetrics http;
 };
 
 /* The exposition text: HELP and TYPE for every family (samples or not),
@@ -67,6 +74,8 @@ class MetricsCollector {
 
   /* where the webhook counters come from (unset: zeros) */
   void set_webhook_stats (std::function<WebhookStats ()> source) { webhooks_ = std::move (source); }
+  /* where the HTTP server's come from (unset: none) */
+  void set_http_stats (std::function<HttpMetrics ()> source) { http_ = std::move (source); }
 
   MetricsSnapshot snapshot (gint64 now_us) const;
 
@@ -74,6 +83,7 @@ class MetricsCollector {
   StreamManager & manager_;
   const ViewerCounter & viewers_;
   std::function<WebhookStats ()> webhooks_;
+  std::function<HttpMetrics ()> http_;
   S3Counters finished_s3_;                 /* of the pipelines that ended */
   std::shared_ptr<MetricsCollector *> self_;   /* the event listener's way back */
 };

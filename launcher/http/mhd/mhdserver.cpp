@@ -12,6 +12,7 @@
 #include <cstdarg>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -59,6 +60,9 @@ struct MhdHttpServer::State : std::enable_shared_from_this<MhdHttpServer::State>
   std::set<Exchange *> waiting;    /* suspended for the main context */
   std::set<Exchange *> streaming;  /* answered with a stream */
 
+  std::mutex counts_lock;          /* below */
+  std::map<std::string, guint64> refused;
+
   std::mutex log_lock;             /* below: the same message once per 10 s */
   std::string last_log;
   gint64 last_log_us = 0;
@@ -68,6 +72,28 @@ struct MhdHttpServer::State : std::enable_shared_from_this<MhdHttpServer::State>
 namespace {
 
 using State = MhdHttpServer::State;
+
+/* ---- what the server refuses, counted ---- */
+
+void
+count_refusal (State * server, const std::string & reason)
+{
+  std::lock_guard<std::mutex> lk (server->counts_lock);
+  server->refused[reason]++;
+}
+
+/* a refusal status of ours (or a route's) */
+void
+count_status (State * server, unsigned status)
+{
+  switch (status) {
+    case 400: case 403: case 408: case 413: case 414: case 421: case 429: case 431: case 503:
+      count_refusal (server, std::to_string (status));
+      break;
+    default:
+      break;
+  }
+}
 
 /* ---- requests ---- */
 
@@ -174,8 +200,9 @@ make_response (const Response & res)
 
 /* on a server thread, in the access handler */
 MHD_Result
-queue (MHD_Connection * connection, const Response & res)
+queue (State * server, MHD_Connection * connection, const Response & res)
 {
+  count_status (server, res.status);
   MHD_Response *r = make_response (res);
   MHD_Result ok = MHD_queue_response (connection, res.status ? res.status : 500, r);
   MHD_destroy_response (r);
@@ -190,6 +217,8 @@ void
 queue_and_resume (const ExchangePtr & ex, MHD_Response * r, unsigned status)
 {
   auto server = ex->server.lock ();
+  if (server)
+    count_status (server.get (), status);
   {
     std::lock_guard<std::mutex> lk (ex->lock);
     if (!ex->done && ex->suspended) {
@@ -545,7 +574,7 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
       /* RFC 9112 6.3: which one frames the body is unknowable */
       Response res;
       reply_error (res, 400, "two different Content-Length values");
-      return queue (connection, res);
+      return queue (server, connection, res);
     }
     size_t max_body = ex->route ? ex->route->options.max_body : 0;
     const char *length = r.header ("Content-Length");
@@ -553,15 +582,19 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
       /* refused before the body is read (no 100 Continue either) */
       Response res;
       reply_error (res, 413, too_large_reason (max_body));
-      return queue (connection, res);
+      return queue (server, connection, res);
     }
     return MHD_YES;
   }
   const ExchangePtr & ex = *holder;
   if (*upload_data_size > 0) {
     size_t max_body = ex->route ? ex->route->options.max_body : 0;
-    if (ex->body.size () + *upload_data_size > max_body)
-      return MHD_NO;                   /* a chunked body over the limit: cut off */
+    if (ex->body.size () + *upload_data_size > max_body) {
+      /* a chunked body over the limit: cut off (libmicrohttpd cannot
+       * answer in the middle of a body) */
+      count_refusal (server, "413");
+      return MHD_NO;
+    }
     ex->body.append (upload_data, *upload_data_size);
     *upload_data_size = 0;
     return MHD_YES;
@@ -575,12 +608,12 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
   if (!ex->route) {
     Response res;
     reply_plain_text (res, 404, "not found");
-    return queue (connection, res);
+    return queue (server, connection, res);
   }
   if (ex->route->options.on_server_thread && !ex->route->is_websocket ()) {
     Response res;
     ex->route->handler (ex->request, res);
-    return queue (connection, res);
+    return queue (server, connection, res);
   }
   {
     std::lock_guard<std::mutex> slk (server->lock);
@@ -588,7 +621,7 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
       Response res;
       res.headers.set ("Retry-After", "10");
       reply_error (res, 503, "the server is stopping");
-      return queue (connection, res);
+      return queue (server, connection, res);
     }
     server->waiting.insert (ex.get ());
   }
@@ -603,8 +636,10 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
 }
 
 void
-on_completed (void *cls, MHD_Connection *, void **req_cls, MHD_RequestTerminationCode)
+on_completed (void *cls, MHD_Connection *, void **req_cls, MHD_RequestTerminationCode code)
 {
+  if (code == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+    count_refusal (static_cast<State *> (cls), "timeout");
   auto *holder = static_cast<ExchangePtr *> (*req_cls);
   if (!holder)
     return;
@@ -657,6 +692,13 @@ on_log (void *cls, const char *fmt, va_list ap)
   auto *server = static_cast<State *> (cls);
   g_autofree gchar *text = g_strdup_vprintf (fmt, ap);
   g_strchomp (text);
+  /* its own refusals: what it answered a malformed or oversized request,
+   * and connections past the limit */
+  unsigned code = 0;
+  if (const char *at = strstr (text, "response code is "); at && sscanf (at + 17, "%u", &code) == 1)
+    count_status (server, code);
+  else if (strstr (text, "connection limit"))
+    count_refusal (server, "connection_limit");
   gint64 now = g_get_monotonic_time ();
   std::lock_guard<std::mutex> lk (server->log_lock);
   if (server->last_log == text && now - server->last_log_us < 10 * G_USEC_PER_SEC) {
@@ -723,6 +765,23 @@ MhdHttpServer::~MhdHttpServer ()
   MHD_stop_daemon (state_->daemon);
   if (listener != MHD_INVALID_SOCKET)
     close (listener);
+}
+
+RefusalCounts
+MhdHttpServer::refusals () const
+{
+  std::lock_guard<std::mutex> lk (state_->counts_lock);
+  return RefusalCounts (state_->refused.begin (), state_->refused.end ());
+}
+
+unsigned
+MhdHttpServer::connections () const
+{
+  if (!state_->daemon)
+    return 0;
+  const MHD_DaemonInfo *info = MHD_get_daemon_info (state_->daemon,
+      MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  return info ? info->num_connections : 0;
 }
 
 bool

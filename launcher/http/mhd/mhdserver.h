@@ -22,8 +22,12 @@
 
 #include "http/router.h"
 
+#include <glib.h>
+
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace castline::launcher::http {
 
@@ -38,6 +42,11 @@ struct ServerLimits {
   size_t header_bytes = 32 * 1024;
 };
 
+/* What the server refused since it started, by reason: an HTTP status it
+ * answered ("400", "403", "413", "414", "421", "431", "503") or a
+ * connection it closed ("connection_limit", "timeout"). */
+using RefusalCounts = std::vector<std::pair<std::string, guint64>>;
+
 class MhdHttpServer {
  public:
   MhdHttpServer (const Router & router, ServerLimits limits);
@@ -50,6 +59,11 @@ class MhdHttpServer {
   bool listen (const std::string & host, int port, std::string & error);
   /* the port listened on (the one picked for 0) */
   int port () const { return port_; }
+
+  /* Any thread. */
+  RefusalCounts refusals () const;
+  /* open connections now. Any thread. */
+  unsigned connections () const;
 
   struct State;
 
