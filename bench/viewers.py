@@ -12,10 +12,8 @@ auto`, sendfile, default keep-alive) has the launcher's data_dir as root, so
 
 1. wrk (`-t2 -c64 --latency`) on the playlist and on one segment: requests/s
    and p50/p99 latency, castline and nginx, each with wrk's keep-alive and
-   with `-H 'Connection: close'` (a launcher that answers `Connection:
-   close` to every request, as launcher/http/soup/souplistener.h did around libsoup
-   3.2's leaks, gives the same figures both ways); castline/nginx ratios of
-   the same mode against the target 0.5.
+   with `-H 'Connection: close'`; castline/nginx ratios of the same mode
+   against the target 0.8 (issue 14).
 2. Simulated viewers (default 1000) of the stream for --seconds (60) against
    each server in turn: two processes of asyncio HTTP/1.1 clients, each
    viewer with a connection of its own kept alive when the server allows it

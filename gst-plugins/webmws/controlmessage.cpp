@@ -57,19 +57,6 @@ to_json (JsonNode * node)
 
 }  // namespace
 
-std::string
-utf8_prefix (const std::string & s, size_t max_bytes)
-{
-  const char *end = nullptr;
-  size_t valid = g_utf8_validate (s.data (), (gssize) s.size (), &end) ? s.size ()
-      : (size_t) (end - s.data ());
-  size_t n = std::min (valid, max_bytes);
-  /* back off to the start of a character */
-  while (n > 0 && n < valid && (((unsigned char) s[n]) & 0xC0) == 0x80)
-    n--;
-  return s.substr (0, n);
-}
-
 bool
 parse_mime_type (const std::string & text, MimeType & out, std::string & error)
 {

@@ -11,6 +11,8 @@
  */
 #pragma once
 
+#include "common/http/websocket.h"
+
 #include <json-glib/json-glib.h>
 
 #include <cstdint>
@@ -60,9 +62,8 @@ std::string make_pong (const ControlMessage & ping, uint64_t received_bytes);
 /* {"type":"error","reason":reason[,"in-reply-to":type]} */
 std::string make_error (const std::string & reason, const std::string & in_reply_to);
 
-/* The longest prefix of valid UTF-8 text s that fits in max_bytes (close
- * reasons have room for 123 bytes, and a cut character would make the
- * peer fail the connection). */
-std::string utf8_prefix (const std::string & s, size_t max_bytes);
+/* (common/http/websocket.h) */
+using castline::http::utf8_prefix;
+
 
 }  // namespace castline::webmws

@@ -1,5 +1,7 @@
 #include "webmws/wsserver.h"
 
+#include "common/http/replies.h"
+
 #include <cstring>
 
 namespace castline::webmws {
@@ -15,32 +17,20 @@ sha256 (const std::string & s, guint8 out[32])
   g_checksum_get_digest (c, out, &len);
 }
 
-std::string
-address_string (GSocketAddress * addr)
-{
-  if (!addr || !G_IS_INET_SOCKET_ADDRESS (addr))
-    return "";
-  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (addr);
-  g_autofree gchar *ip = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
-  return std::string (ip) + ":" + std::to_string (g_inet_socket_address_get_port (inet));
-}
-
 /* ?key=... or Authorization: Bearer ... */
 std::string
-offered_key (SoupServerMessage * msg, GHashTable * query)
+offered_key (const castline::http::Request & req)
 {
-  const char *k = query ? (const char *) g_hash_table_lookup (query, "key") : nullptr;
-  if (k)
+  if (const char *k = req.param ("key"))
     return k;
-  const char *auth = soup_message_headers_get_one (
-      soup_server_message_get_request_headers (msg), "Authorization");
-  if (auth && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0) {
-    std::string token = auth + 7;
-    while (!token.empty () && token.front () == ' ')
-      token.erase (0, 1);
-    return token;
-  }
-  return "";
+  return castline::http::bearer_token (req);
+}
+
+/* "address:port" of the client, for the element's reports */
+std::string
+remote_of (const castline::http::Request & req)
+{
+  return req.remote_host + ":" + std::to_string (req.remote_port);
 }
 
 }  // namespace
@@ -69,24 +59,29 @@ WsServer::start (const WsServerConfig & config, WsServerCallbacks callbacks, std
   callbacks_ = std::move (callbacks);
   context_ = g_main_context_new ();
   loop_ = g_main_loop_new (context_, FALSE);
-  {
-    std::lock_guard<std::mutex> lk (lock_);
-    ready_ = false;
-    error_.clear ();
-  }
-  thread_ = std::thread (&WsServer::run, this);
-  std::unique_lock<std::mutex> lk (lock_);
-  cond_.wait (lk, [this] { return ready_; });
-  if (!error_.empty ()) {
-    error = error_;
-    lk.unlock ();
-    thread_.join ();
+  router_ = castline::http::Router ();
+  router_.add_websocket (config_.path.empty () ? "/" : config_.path, {
+        [this] (const castline::http::Request & req, castline::http::Response & res) {
+          check (req, res);
+        },
+        [this] (const castline::http::Request & req, castline::http::WebSocket * ws) {
+          open (req, ws);
+        } });
+  server_ = std::make_unique<castline::http::MhdHttpServer> (router_,
+      castline::http::ServerLimits (), context_);
+  if (!server_->listen (config_.host, config_.port, error)) {
+    server_.reset ();
     g_main_loop_unref (loop_);
     g_main_context_unref (context_);
     loop_ = nullptr;
     context_ = nullptr;
     return false;
   }
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    bound_port_ = server_->port ();
+  }
+  thread_ = std::thread (&WsServer::run, this);
   return true;
 }
 
@@ -98,86 +93,34 @@ WsServer::bound_port () const
 }
 
 void
-WsServer::on_early_request (SoupServer *, SoupServerMessage * msg, const char *path,
-    GHashTable * query, gpointer data)
+WsServer::check (const castline::http::Request & req, castline::http::Response & res)
 {
-  auto *self = static_cast<WsServer *> (data);
-  if (self->config_.key.empty ())
+  if (config_.key.empty () || keys_equal (config_.key, offered_key (req)))
     return;
-  if (keys_equal (self->config_.key, offered_key (msg, query)))
-    return;
-  static const char body[] = "webmwssrc: missing or wrong key\n";
-  soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, nullptr);
-  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
-      "WWW-Authenticate", "Bearer realm=\"webmwssrc\"");
-  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_STATIC, body,
-      strlen (body));
-  if (self->callbacks_.unauthorized)
-    self->callbacks_.unauthorized (address_string (soup_server_message_get_remote_address (msg)),
-        path ? path : "", SOUP_STATUS_UNAUTHORIZED);
+  res.status = 401;
+  res.headers.set ("WWW-Authenticate", "Bearer realm=\"webmwssrc\"");
+  res.set_body ("text/plain", "webmwssrc: missing or wrong key\n");
+  if (callbacks_.unauthorized)
+    callbacks_.unauthorized (remote_of (req), req.path, 401);
 }
 
 void
-WsServer::on_websocket (SoupServer *, SoupServerMessage * msg, const char *,
-    SoupWebsocketConnection * conn, gpointer data)
+WsServer::open (const castline::http::Request & req, castline::http::WebSocket * ws)
 {
-  auto *self = static_cast<WsServer *> (data);
-  if (self->callbacks_.connection)
-    self->callbacks_.connection (conn,
-        address_string (soup_server_message_get_remote_address (msg)));
+  if (callbacks_.connection)
+    callbacks_.connection (ws, remote_of (req));
+  else
+    castline::http::close_websocket (ws, castline::http::kClosePolicyViolation, "not taken");
 }
 
 void
 WsServer::run ()
 {
   g_main_context_push_thread_default (context_);
-  SoupServer *server = soup_server_new ("server-header", "castline-webmwssrc ", nullptr);
-  const char *path = config_.path.empty () ? "/" : config_.path.c_str ();
-  soup_server_add_early_handler (server, path, on_early_request, this, nullptr);
-  soup_server_add_websocket_handler (server, path, nullptr, nullptr, on_websocket, this, nullptr);
-
-  std::string error;
-  g_autoptr (GInetAddress) addr = nullptr;
-  if (config_.host == "localhost")
-    addr = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  else
-    addr = g_inet_address_new_from_string (config_.host.c_str ());
-  if (!addr) {
-    error = "host '" + config_.host + "' is not an IP address (nor localhost)";
-  } else {
-    g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, (guint16) config_.port);
-    g_autoptr (GError) err = nullptr;
-    if (!soup_server_listen (server, sa, (SoupServerListenOptions) 0, &err))
-      error = "cannot listen on " + config_.host + ":" + std::to_string (config_.port) + ": "
-          + (err ? err->message : "unknown error");
-  }
-  int port = 0;
-  if (error.empty ()) {
-    GSList *listeners = soup_server_get_listeners (server);
-    if (listeners) {
-      g_autoptr (GSocketAddress) local =
-          g_socket_get_local_address (G_SOCKET (listeners->data), nullptr);
-      if (local && G_IS_INET_SOCKET_ADDRESS (local))
-        port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-    }
-    g_slist_free (listeners);
-  }
-  {
-    std::lock_guard<std::mutex> lk (lock_);
-    error_ = error;
-    bound_port_ = port;
-    ready_ = true;
-    cond_.notify_all ();
-  }
-
-  if (error.empty ())
-    g_main_loop_run (loop_);
-
+  g_main_loop_run (loop_);
   /* stopping: nobody will run this context again */
   if (callbacks_.abandon)
     callbacks_.abandon (context_);
-  soup_server_disconnect (server);
-  g_object_unref (server);
   /* let sources finish what the unrefs started (bounded: a source that
    * stays ready must not keep the thread) */
   for (int i = 0; i < 100 && g_main_context_iteration (context_, FALSE); i++) {
@@ -214,6 +157,9 @@ WsServer::stop (unsigned grace_ms)
   g_source_attach (tick, context_);
   g_source_unref (tick);
   thread_.join ();
+  /* the server's threads go last: what still waited for the context is
+   * answered 503 */
+  server_.reset ();
   g_main_loop_unref (loop_);
   g_main_context_unref (context_);
   loop_ = nullptr;

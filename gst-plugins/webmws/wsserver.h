@@ -1,18 +1,23 @@
 /* castline: webmwssrc's own WebSocket endpoint, on a thread of its own.
  *
- * A libsoup SoupServer listening on host:port, accepting WebSocket upgrades
- * under path. The server, its GMainContext and every connection it accepts
- * live on one thread that start() creates and stop() joins. When a key is
- * set, a request must carry it as ?key=... or "Authorization: Bearer ...";
+ * castline's HTTP server (common/http/mhd: libmicrohttpd, with the
+ * launcher's limits: time-outs in every phase, bounded headers, no request
+ * body, connections per address, descriptors given back whatever the
+ * client does) listening on host:port, accepting WebSocket upgrades under
+ * path. The upgrades and every connection accepted live on one thread's
+ * GMainContext, which start() creates and stop() joins. When a key is set,
+ * a request must carry it as ?key=... or "Authorization: Bearer ...";
  * otherwise the upgrade is refused with HTTP 401 before any WebSocket
  * exists (the key is compared in constant time and never logged).
  */
 #pragma once
 
+#include "common/http/mhd/mhdserver.h"
+
 #include <libsoup/soup.h>
 
-#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -61,21 +66,19 @@ class WsServer {
 
  private:
   void run ();
-  static void on_early_request (SoupServer *, SoupServerMessage * msg, const char *path,
-      GHashTable * query, gpointer self);
-  static void on_websocket (SoupServer *, SoupServerMessage * msg, const char *path,
-      SoupWebsocketConnection * conn, gpointer self);
+  /* the upgrade's check and its WebSocket, on the server thread */
+  void check (const castline::http::Request & req, castline::http::Response & res);
+  void open (const castline::http::Request & req, castline::http::WebSocket * ws);
 
   WsServerConfig config_;
   WsServerCallbacks callbacks_;
+  castline::http::Router router_;
+  std::unique_ptr<castline::http::MhdHttpServer> server_;
   std::thread thread_;
   GMainContext *context_ = nullptr;
   GMainLoop *loop_ = nullptr;
 
   mutable std::mutex lock_;
-  std::condition_variable cond_;
-  bool ready_ = false;
-  std::string error_;
   int bound_port_ = 0;
 };
 

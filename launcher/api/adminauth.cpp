@@ -1,6 +1,6 @@
 #include "api/adminauth.h"
 
-#include "http/replies.h"
+#include "common/http/replies.h"
 #include "webmws/wsserver.h"
 
 namespace castline::launcher {

@@ -14,7 +14,7 @@
 #pragma once
 
 #include "config/config.h"
-#include "http/message.h"
+#include "common/http/message.h"
 
 namespace castline::launcher {
 

@@ -3,7 +3,7 @@
  * EventStream hub; admin. 503 + Retry-After past its limits. */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 #include "notify/eventstream.h"
 #include "streams/streammanager.h"
 

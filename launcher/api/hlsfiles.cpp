@@ -1,9 +1,9 @@
 #include "api/hlsfiles.h"
 
 #include "hls/abrladder.h"
-#include "http/byteranges.h"
-#include "http/fileresponse.h"
-#include "http/replies.h"
+#include "common/http/byteranges.h"
+#include "common/http/fileresponse.h"
+#include "common/http/replies.h"
 
 #include <glib.h>
 

@@ -5,7 +5,7 @@
  * Main context; the file is read with a blocking read (a few MB at most). */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 
 #include <string>
 

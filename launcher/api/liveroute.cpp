@@ -1,7 +1,7 @@
 #include "api/liveroute.h"
 
 #include "api/hlsfiles.h"
-#include "http/replies.h"
+#include "common/http/replies.h"
 
 namespace castline::launcher {
 

@@ -6,7 +6,7 @@
  * User-Agent). Main context. */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 #include "notify/viewercounter.h"
 #include "streams/streammanager.h"
 

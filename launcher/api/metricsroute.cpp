@@ -1,7 +1,7 @@
 #include "api/metricsroute.h"
 
 #include "api/adminauth.h"
-#include "http/replies.h"
+#include "common/http/replies.h"
 
 namespace castline::launcher {
 

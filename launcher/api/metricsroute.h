@@ -2,7 +2,7 @@
  * admin like /api. */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 #include "notify/metrics.h"
 
 namespace castline::launcher {

@@ -1,6 +1,6 @@
 #include "api/publicroutes.h"
 
-#include "http/replies.h"
+#include "common/http/replies.h"
 
 #include <json-glib/json-glib.h>
 

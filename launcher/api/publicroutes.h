@@ -10,7 +10,7 @@
 #pragma once
 
 #include "api/streamviews.h"
-#include "http/message.h"
+#include "common/http/message.h"
 #include "notify/viewercounter.h"
 #include "streams/streammanager.h"
 

@@ -1,7 +1,7 @@
 #include "api/streamsapi.h"
 
 #include "api/adminauth.h"
-#include "http/replies.h"
+#include "common/http/replies.h"
 #include "streams/streamjson.h"
 
 #include <json-glib/json-glib.h>

@@ -14,7 +14,7 @@
 #include "api/eventsroute.h"
 #include "api/publicroutes.h"
 #include "api/streamviews.h"
-#include "http/message.h"
+#include "common/http/message.h"
 #include "streams/streammanager.h"
 
 #include <cstdint>

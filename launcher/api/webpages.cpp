@@ -1,7 +1,7 @@
 #include "api/webpages.h"
 
-#include "http/fileresponse.h"
-#include "http/replies.h"
+#include "common/http/fileresponse.h"
+#include "common/http/replies.h"
 
 #include <libsoup/soup.h>
 #include "streams/streamstore.h"

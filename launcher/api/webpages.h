@@ -14,7 +14,7 @@
 
 #include "config/config.h"
 
-#include "http/message.h"
+#include "common/http/message.h"
 
 #include <cstdint>
 #include <map>

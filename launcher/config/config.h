@@ -34,7 +34,7 @@ struct WebhookSettings {
 struct HttpSettings {
   unsigned threads = 0;                        /* server threads; 0: one per CPU, at least 2 */
   unsigned max_connections = 10000;            /* open connections in all */
-  unsigned max_connections_per_address = 1000; /* open connections per client address */
+  unsigned max_connections_per_address = 5000; /* open connections per client address */
   unsigned max_header_bytes = 32 * 1024;       /* request line and headers of one request */
 };
 

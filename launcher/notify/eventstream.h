@@ -20,7 +20,7 @@
 #include "streams/streammanager.h"
 #include "notify/viewercounter.h"
 
-#include "http/message.h"
+#include "common/http/message.h"
 
 #include <functional>
 #include <map>

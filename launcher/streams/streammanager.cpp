@@ -1,6 +1,6 @@
 #include "streams/streammanager.h"
 
-#include "http/replies.h"
+#include "common/http/replies.h"
 
 #include <glib/gstdio.h>
 

@@ -3,7 +3,7 @@
  * directory with the shipped pipelines. */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 #include "streams/streammanager.h"
 
 #include <gst/check/gstcheck.h>
@@ -18,7 +18,7 @@ namespace routetest {
 
 using castline::launcher::Config;
 using castline::launcher::StreamManager;
-namespace http = castline::launcher::http;
+namespace http = castline::http;
 
 inline http::Request
 request (const char *method, const std::string & path, std::string body = "",

@@ -4,7 +4,7 @@
  * synchronous SoupSession (and a raw socket where libsoup's client would
  * hide what the server sent). */
 #include "api/hlsfiles.h"
-#include "http/mhd/mhdserver.h"
+#include "common/http/mhd/mhdserver.h"
 #include "../assertions.h"
 
 #include <gio/gio.h>
@@ -25,6 +25,7 @@
 #include <vector>
 
 using namespace castline::launcher;
+namespace http = castline::http;
 
 namespace {
 

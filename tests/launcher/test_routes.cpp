@@ -7,7 +7,7 @@
 #include "api/metricsroute.h"
 #include "api/publicroutes.h"
 #include "api/streamsapi.h"
-#include "http/router.h"
+#include "common/http/router.h"
 #include "ingest/websocket/websocketroute.h"
 #include "ingest/whip/whiproutes.h"
 #include "notify/eventstream.h"

@@ -7,7 +7,7 @@
  * asked for a keyframe. */
 #pragma once
 
-#include "http/websocket.h"
+#include "common/http/websocket.h"
 #include "ingest/ingest.h"
 #include "webmws/controlmessage.h"
 

@@ -1,6 +1,6 @@
 #include "ingest/websocket/websocketroute.h"
 
-#include "http/replies.h"
+#include "common/http/replies.h"
 #include "ingest/websocket/websocketingest.h"
 
 namespace castline::launcher {

@@ -9,7 +9,7 @@
  * already, at the limit, shutting down. Main context. */
 #pragma once
 
-#include "http/router.h"
+#include "common/http/router.h"
 #include "streams/streammanager.h"
 
 namespace castline::launcher {

@@ -1,6 +1,6 @@
 #include "ingest/whip/whiproutes.h"
 
-#include "http/replies.h"
+#include "common/http/replies.h"
 #include "ingest/whip/whippublisher.h"
 
 namespace castline::launcher {

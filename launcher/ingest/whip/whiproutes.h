@@ -12,7 +12,7 @@
  * Main context. */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 #include "streams/streammanager.h"
 
 namespace castline::launcher {

@@ -1,11 +1,11 @@
-#include "http/mhd/mhdserver.h"
+#include "common/http/mhd/mhdserver.h"
 
-#include "http/replies.h"
-#include "streams/maincontext.h"
+#include "common/http/replies.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,12 +17,14 @@
 #include <set>
 #include <thread>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 namespace {
 
 /* RFC 6455 4.2.2 */
 constexpr char kWebSocketGuid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/* descriptors kept out of the HTTP server's reach, for the streams */
+constexpr unsigned kReservedDescriptors = 256;
 /* one chunk of an event stream handed to the server at a time */
 constexpr size_t kStreamBlock = 16 * 1024;
 
@@ -53,10 +55,12 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 struct MhdHttpServer::State : std::enable_shared_from_this<MhdHttpServer::State> {
   const Router *router = nullptr;
   ServerLimits limits;
+  GMainContext *context = nullptr;   /* ref; where the routes run */
   MHD_Daemon *daemon = nullptr;
 
   std::mutex lock;                 /* below */
-  bool stopping = false;
+  bool stopping = false;           /* answering 503, waiting for the last requests */
+  bool stopped = false;            /* the daemon is (being) stopped */
   std::set<Exchange *> waiting;    /* suspended for the main context */
   std::set<Exchange *> streaming;  /* answered with a stream */
 
@@ -72,6 +76,30 @@ struct MhdHttpServer::State : std::enable_shared_from_this<MhdHttpServer::State>
 namespace {
 
 using State = MhdHttpServer::State;
+
+/* Runs job on the server's context, soon (an idle source: never at once,
+ * even when called there). Any thread. */
+void
+run_on (GMainContext * context, std::function<void ()> job)
+{
+  GSource *idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, [] (gpointer data) -> gboolean {
+        (*static_cast<std::function<void ()> *> (data)) ();
+        return G_SOURCE_REMOVE;
+      }, new std::function<void ()> (std::move (job)),
+      [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
+  g_source_attach (idle, context);
+  g_source_unref (idle);
+}
+
+/* the context of the server an exchange is on (nullptr: the default) */
+GMainContext *
+context_of (const std::weak_ptr<State> & server)
+{
+  auto s = server.lock ();
+  return s ? s->context : nullptr;
+}
 
 /* ---- what the server refuses, counted ---- */
 
@@ -154,10 +182,12 @@ set_client_address (MHD_Connection * connection, Request & r)
   if (sa && sa->sa_family == AF_INET) {
     auto *in = reinterpret_cast<const sockaddr_in *> (sa);
     inet_ntop (AF_INET, &in->sin_addr, text, sizeof text);
+    r.remote_port = ntohs (in->sin_port);
     r.remote_is_loopback = (ntohl (in->sin_addr.s_addr) >> 24) == 127;
   } else if (sa && sa->sa_family == AF_INET6) {
     auto *in6 = reinterpret_cast<const sockaddr_in6 *> (sa);
     inet_ntop (AF_INET6, &in6->sin6_addr, text, sizeof text);
+    r.remote_port = ntohs (in6->sin6_port);
     r.remote_is_loopback = IN6_IS_ADDR_LOOPBACK (&in6->sin6_addr)
         || (IN6_IS_ADDR_V4MAPPED (&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
   }
@@ -321,7 +351,7 @@ class MhdStream : public ResponseStream {
       unsent_ = 0;
     }
     std::weak_ptr<MhdStream> weak = self_;
-    run_on_main_context ([weak] {
+    run_on (context_of (ex_->server), [weak] {
           if (auto self = weak.lock ())
             if (auto closed = std::move (self->closed_))
               closed ();
@@ -451,8 +481,21 @@ header_has_token (const char *value, const char *token)
   return false;
 }
 
-/* main context: the upgraded socket becomes the route's WebSocket; the
- * server's connection slot goes with it */
+/* gives the upgraded connection's slot back to the server, unless the
+ * server is stopped (it closed the slot itself then). Any thread. */
+void
+release_slot (const std::weak_ptr<State> & server, MHD_UpgradeResponseHandle * urh)
+{
+  auto s = server.lock ();
+  if (!s)
+    return;
+  std::lock_guard<std::mutex> lk (s->lock);
+  if (!s->stopped)
+    MHD_upgrade_action (urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+/* the server's context: the upgraded socket becomes the route's
+ * WebSocket; the server's connection slot goes with it */
 void
 open_websocket (const ExchangePtr & ex, int fd, MHD_UpgradeResponseHandle * urh)
 {
@@ -461,7 +504,7 @@ open_websocket (const ExchangePtr & ex, int fd, MHD_UpgradeResponseHandle * urh)
   if (!socket) {
     g_warning ("a WebSocket could not be opened: %s", err->message);
     close (fd);
-    MHD_upgrade_action (urh, MHD_UPGRADE_ACTION_CLOSE);
+    release_slot (ex->server, urh);
     return;
   }
   g_autoptr (GSocketConnection) conn = g_socket_connection_factory_create_connection (socket);
@@ -469,10 +512,17 @@ open_websocket (const ExchangePtr & ex, int fd, MHD_UpgradeResponseHandle * urh)
   g_autoptr (GUri) uri = g_uri_parse (url.c_str (), G_URI_FLAGS_ENCODED, nullptr);
   SoupWebsocketConnection *ws = soup_websocket_connection_new (G_IO_STREAM (conn), uri,
       SOUP_WEBSOCKET_CONNECTION_SERVER, ex->request.header ("Origin"), nullptr, nullptr);
-  /* the WebSocket holds the server's slot until it closes */
-  g_signal_connect_data (ws, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *, gpointer h) {
-        MHD_upgrade_action (static_cast<MHD_UpgradeResponseHandle *> (h), MHD_UPGRADE_ACTION_CLOSE);
-      }), urh, nullptr, G_CONNECT_DEFAULT);
+  /* the WebSocket holds the server's slot until it closes; a server
+   * stopped meanwhile closed it itself */
+  struct Slot {
+    std::weak_ptr<State> server;
+    MHD_UpgradeResponseHandle *urh;
+  };
+  g_signal_connect_data (ws, "closed", G_CALLBACK (+[] (SoupWebsocketConnection *, gpointer data) {
+        auto *slot = static_cast<Slot *> (data);
+        release_slot (slot->server, slot->urh);
+      }), new Slot { ex->server, urh },
+      [] (gpointer data, GClosure *) { delete static_cast<Slot *> (data); }, G_CONNECT_DEFAULT);
   ex->route->websocket.open (ex->request, ws);
   g_object_unref (ws);
 }
@@ -496,7 +546,7 @@ on_upgraded (void *, MHD_Connection *, void *req_cls, const char *extra_in, size
     MHD_upgrade_action (urh, MHD_UPGRADE_ACTION_CLOSE);
     return;
   }
-  run_on_main_context ([ex, fd, urh] { open_websocket (ex, fd, urh); });
+  run_on (context_of (ex->server), [ex, fd, urh] { open_websocket (ex, fd, urh); });
 }
 
 /* main context: the route's check, then the upgrade or a refusal */
@@ -631,7 +681,7 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
     MHD_suspend_connection (connection);
   }
   ExchangePtr job = ex;
-  run_on_main_context ([job] { run_route (job); });
+  run_on (server->context, [job] { run_route (job); });
   return MHD_YES;
 }
 
@@ -715,11 +765,12 @@ on_log (void *cls, const char *fmt, va_list ap)
 
 }  // namespace
 
-MhdHttpServer::MhdHttpServer (const Router & router, ServerLimits limits)
+MhdHttpServer::MhdHttpServer (const Router & router, ServerLimits limits, GMainContext * context)
     : state_ (std::make_shared<State> ())
 {
   state_->router = &router;
   state_->limits = limits;
+  state_->context = context ? g_main_context_ref (context) : nullptr;
 }
 
 MhdHttpServer::~MhdHttpServer ()
@@ -762,9 +813,17 @@ MhdHttpServer::~MhdHttpServer ()
   };
   while (!all_done () && g_get_monotonic_time () < deadline)
     g_usleep (10 * 1000);
+  {
+    /* no WebSocket closes its server slot any more (open_websocket) */
+    std::lock_guard<std::mutex> lk (state_->lock);
+    state_->stopped = true;
+  }
   MHD_stop_daemon (state_->daemon);
   if (listener != MHD_INVALID_SOCKET)
     close (listener);
+  if (state_->context)
+    g_main_context_unref (state_->context);
+  state_->context = nullptr;
 }
 
 RefusalCounts
@@ -805,15 +864,29 @@ MhdHttpServer::listen (const std::string & host, int port, std::string & error)
   }
   const ServerLimits & l = state_->limits;
   unsigned threads = l.threads ? l.threads : std::max (2u, std::thread::hardware_concurrency ());
+  /* connections never take the descriptors streams need (pipelines,
+   * files, sockets): past the limit, new connections are closed at once,
+   * rather than accept() failing for everyone */
+  unsigned max_connections = l.max_connections;
+  struct rlimit nofile;
+  if (getrlimit (RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    rlim_t room = nofile.rlim_cur > 2 * kReservedDescriptors
+        ? nofile.rlim_cur - kReservedDescriptors : nofile.rlim_cur / 2;
+    if (max_connections > room) {
+      g_message ("http: at most %u connections (%llu descriptors, %u kept for the streams)",
+          (unsigned) room, (unsigned long long) nofile.rlim_cur, kReservedDescriptors);
+      max_connections = (unsigned) room;
+    }
+  }
   /* the state outlives the daemon: it is stopped in the destructor */
   State *cls = state_.get ();
   state_->daemon = MHD_start_daemon (MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME
-      | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | family_flag,
+      | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG | MHD_USE_TURBO | family_flag,
       (uint16_t) port, nullptr, nullptr, on_request, cls,
       MHD_OPTION_EXTERNAL_LOGGER, on_log, cls,
       MHD_OPTION_SOCK_ADDR, &ss,
       MHD_OPTION_THREAD_POOL_SIZE, threads,
-      MHD_OPTION_CONNECTION_LIMIT, l.max_connections,
+      MHD_OPTION_CONNECTION_LIMIT, max_connections,
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, l.max_connections_per_address,
       MHD_OPTION_CONNECTION_TIMEOUT, l.timeout_s,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, l.header_bytes,
@@ -832,4 +905,4 @@ MhdHttpServer::listen (const std::string & host, int port, std::string & error)
   return true;
 }
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

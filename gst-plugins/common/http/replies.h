@@ -1,14 +1,14 @@
-/* castline-launcher: the answers routes share (JSON, a JSON error, a line
+/* castline: the answers routes share (JSON, a JSON error, a line
  * of plain text) and what they read off every request (the Bearer token,
  * the id in a path). */
 #pragma once
 
-#include "http/message.h"
+#include "common/http/message.h"
 
 #include <string>
 #include <string_view>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 /* a JSON body, never cached */
 void reply_json (Response & res, unsigned status, const std::string & json);
@@ -31,4 +31,4 @@ std::string bearer_token (const Request & req);
 bool split_path (std::string_view path, std::string_view prefix, std::string & id,
     std::string & rest);
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

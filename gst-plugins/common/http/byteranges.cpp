@@ -1,8 +1,8 @@
-#include "http/byteranges.h"
+#include "common/http/byteranges.h"
 
 #include <string_view>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 namespace {
 
@@ -94,4 +94,4 @@ if_range_matches (const char *if_range, const std::string & last_modified, time_
   return mtime < g_get_real_time () / G_USEC_PER_SEC;
 }
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

@@ -1,8 +1,8 @@
-#include "http/router.h"
+#include "common/http/router.h"
 
 #include <algorithm>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 namespace {
 
@@ -38,4 +38,4 @@ Router::find (std::string_view path) const
   return nullptr;
 }
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

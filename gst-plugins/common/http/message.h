@@ -1,4 +1,4 @@
-/* castline-launcher: an HTTP request and its response as plain values, what
+/* castline: an HTTP request and its response as plain values, what
  * every route (the API, WHIP, the ingest, HLS files, the pages) sees of
  * HTTP. No server type appears here: the server underneath
  * (http/mhd/mhdserver.h) turns its own requests into a Request, calls
@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 /* A body: bytes shared without copying (a cached page, a segment read
  * once), or none. */
@@ -107,6 +107,7 @@ struct Request {
   std::string content_type;
   Bytes body;
   std::string remote_host;         /* the client's address, "" if unknown */
+  unsigned remote_port = 0;
   bool remote_is_loopback = false;
 
   const char *header (std::string_view name) const { return headers.get (name); }
@@ -186,4 +187,4 @@ class Response {
 /* A route: answers a request, at once or through the response's transport. */
 using Handler = std::function<void (const Request &, Response &)>;
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

@@ -1,4 +1,4 @@
-/* castline-launcher: which route answers a path, and how. A route is taken
+/* castline: which route answers a path, and how. A route is taken
  * by the longest prefix of the request's path it was added with (a plain
  * string prefix, as libsoup's SoupPathMap matches: "/api/streams" takes
  * "/api/streams/x" and "/api/streamsx"); "/" takes what no other does.
@@ -6,14 +6,14 @@
  * Built once at start, read-only after. */
 #pragma once
 
-#include "http/message.h"
-#include "http/websocket.h"
+#include "common/http/message.h"
+#include "common/http/websocket.h"
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 /* How a route is called. */
 struct RouteOptions {
@@ -58,4 +58,4 @@ class Router {
   std::vector<Route> routes_;      /* longest prefix first */
 };
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

@@ -1,4 +1,4 @@
-/* castline-launcher: single byte ranges (RFC 9110 14), for the files the
+/* castline: single byte ranges (RFC 9110 14), for the files the
  * launcher serves. */
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <ctime>
 #include <string>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 enum class RangeKind { none, single, unsatisfiable };
 
@@ -29,4 +29,4 @@ ByteRange parse_range (const char *header, guint64 size);
  * if_range nullptr: no If-Range, true. */
 bool if_range_matches (const char *if_range, const std::string & last_modified, time_t mtime);
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

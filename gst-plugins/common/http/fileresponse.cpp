@@ -1,11 +1,11 @@
-#include "http/fileresponse.h"
+#include "common/http/fileresponse.h"
 
 #include <libsoup/soup.h>
 
 #include <cerrno>
 #include <unistd.h>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 Fd::~Fd ()
 {
@@ -41,4 +41,4 @@ http_date (time_t t)
   return s ? s : "";
 }
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

@@ -1,8 +1,8 @@
-#include "http/replies.h"
+#include "common/http/replies.h"
 
 #include <json-glib/json-glib.h>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 void
 reply_json (Response & res, unsigned status, const std::string & json)
@@ -68,4 +68,4 @@ split_path (std::string_view path, std::string_view prefix, std::string & id, st
   return !id.empty ();
 }
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

@@ -1,8 +1,8 @@
-#include "http/message.h"
+#include "common/http/message.h"
 
 #include <unistd.h>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 namespace {
 
@@ -83,4 +83,4 @@ Response::start_stream ()
   return transport_->start_stream (*this);
 }
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

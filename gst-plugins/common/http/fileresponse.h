@@ -1,4 +1,4 @@
-/* castline-launcher: what answering a request with a file takes, shared by
+/* castline: what answering a request with a file takes, shared by
  * the HLS files (api/hlsfiles) and the web pages (api/webpages): a
  * descriptor that closes itself, reading an open file, and the HTTP date
  * of its mtime. */
@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 /* closes on every return path */
 class Fd {
@@ -35,4 +35,4 @@ GBytes *read_up_to (int fd, gsize size);
  * of range */
 std::string http_date (time_t t);
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http

@@ -1,4 +1,4 @@
-/* castline-launcher: the WebSocket a route is handed after an upgrade.
+/* castline: the WebSocket a route is handed after an upgrade.
  *
  * It is libsoup's SoupWebsocketConnection, the one WebSocket
  * implementation castline has: webmwssrc takes it (add-connection) and
@@ -12,7 +12,7 @@
 
 #include <string>
 
-namespace castline::launcher::http {
+namespace castline::http {
 
 using WebSocket = SoupWebsocketConnection;
 
@@ -20,8 +20,13 @@ using WebSocket = SoupWebsocketConnection;
 constexpr unsigned short kClosePolicyViolation = 1008;
 constexpr unsigned short kCloseServerError = 1011;
 
+/* The longest prefix of valid UTF-8 text s that fits in max_bytes (close
+ * reasons have room for 123 bytes, and a cut character would make the
+ * peer fail the connection). */
+std::string utf8_prefix (const std::string & s, size_t max_bytes);
+
 /* Closes with code and reason (cut to the 123 bytes a close frame holds,
  * at a character boundary). */
 void close_websocket (WebSocket * ws, unsigned short code, const std::string & reason);
 
-}  // namespace castline::launcher::http
+}  // namespace castline::http
