@@ -133,18 +133,12 @@ serve_hls_file (const http::Request & req, http::Response & res, const std::stri
     return;
   }
   const FileType *type = file_type (name);
-  http::Fd dirfd (open (dir.c_str (), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd.get () < 0) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      http::reply_plain_text (res, 404, "no such file");
-    else
-      http::reply_plain_text (res, 500, "cannot open the stream directory");
-    return;
-  }
-  /* O_NOFOLLOW: a symlink fails with ELOOP; O_NONBLOCK: a FIFO does not
-   * hang the main context waiting for a writer (it is refused below) */
-  http::Fd fd (openat (dirfd.get (), name.c_str (),
-          O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  /* one open per request: name is a checked plain name, dir the stream's
+   * own (or a rung folder checked to be a real one). O_NOFOLLOW: a
+   * symlink fails with ELOOP; O_NONBLOCK: a FIFO does not hang a server
+   * thread waiting for a writer (it is refused below) */
+  std::string path = dir + G_DIR_SEPARATOR_S + name;
+  http::Fd fd (open (path.c_str (), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get () < 0) {
     if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EMLINK)
       http::reply_plain_text (res, 404, "no such file");

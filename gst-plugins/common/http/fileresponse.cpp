@@ -34,11 +34,19 @@ read_up_to (int fd, gsize size)
 std::string
 http_date (time_t t)
 {
+  /* every request for a file asks for its mtime's date: the last one of
+   * each server thread is kept */
+  thread_local time_t last_t = -1;
+  thread_local std::string last;
+  if (t == last_t)
+    return last;
   g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
   if (!dt)
     return "";
   g_autofree char *s = soup_date_time_to_string (dt, SOUP_DATE_HTTP);
-  return s ? s : "";
+  last_t = t;
+  last = s ? s : "";
+  return last;
 }
 
 }  // namespace castline::http
