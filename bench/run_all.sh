@@ -41,6 +41,7 @@ run() {
 run cost /usr/bin/python3 bench/cost_per_stream.py
 run streams /usr/bin/python3 bench/streams_per_machine.py
 run viewers /usr/bin/python3 bench/viewers.py
+run api /usr/bin/python3 bench/api_under_load.py
 run latency /usr/bin/python3 bench/latency.py
 run s3 bash bench/s3_latency.sh
 run startup /usr/bin/python3 bench/startup.py
