@@ -64,7 +64,9 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     work = tempfile.mkdtemp(prefix="castline-bench-api-")
-    launcher = Launcher(work, http_request_timeout=600).start()
+    # all from 127.0.0.1: the per-address limit (5000 by default) above them
+    launcher = Launcher(work, http_request_timeout=600,
+                        http={"max_connections_per_address": 20000}).start()
     try:
         status, stream = launcher.api("POST", "/api/streams", {"title": "bench"})
         directory = os.path.join(work, "data", "live", stream["id"])
