@@ -678,7 +678,7 @@ def live_phase(plan, workdir, figures):
         benchlib.print_table(["request", "server", "req/s", "p50 ms", "p99 ms", "errors",
                               "server CPU", "us/req", "wrk CPU"], rows)
         w = figures["wrk"]
-        print("castline/nginx req/s, same client mode (target >= 0.5): " + ", ".join(
+        print("castline/nginx req/s, same client mode (target >= 0.8, issue 14): " + ", ".join(
             f"{t} {w[f'{t}_ratio_keepalive']:.2f} with keep-alive, "
             f"{w[f'{t}_ratio_close']:.2f} with close" for t in ("playlist", "segment")))
 
