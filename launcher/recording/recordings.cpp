@@ -126,8 +126,8 @@ Recordings::settle (const std::string & id, unsigned session,
   std::string key = recorder_key (id, session);
   Recorder *rec = recorder.get ();
   recorders_[key] = std::move (recorder);
-  rec->finish ([this, key, id] (std::vector<RecordingRecord> recordings) {
-        on_recorded (key, id, std::move (recordings));
+  rec->finish ([this, key, id, session] (std::vector<RecordingRecord> recordings) {
+        on_recorded (key, id, session, std::move (recordings));
       });
   return true;
 }
@@ -139,19 +139,18 @@ Recordings::finish (const std::string & id, unsigned session)
   auto rec = recorders_.find (key);
   if (rec == recorders_.end ())
     return;
-  rec->second->finish ([this, key, id] (std::vector<RecordingRecord> recordings) {
-        on_recorded (key, id, std::move (recordings));
+  rec->second->finish ([this, key, id, session] (std::vector<RecordingRecord> recordings) {
+        on_recorded (key, id, session, std::move (recordings));
       });
 }
 
 void
-Recordings::on_recorded (const std::string & key, const std::string & id,
+Recordings::on_recorded (const std::string & key, const std::string & id, unsigned session,
     std::vector<RecordingRecord> recordings)
 {
   std::string error;
   std::vector<RecordingRecord> stored;
-  size_t slash = key.rfind ('/');
-  SegmentJournal::remove (config_.data_dir, id, (unsigned) std::stoul (key.substr (slash + 1)));
+  SegmentJournal::remove (config_.data_dir, id, session);   /* written: no crash can lose it now */
   for (auto & rec : recordings) {
     if (store_.add_recording (rec, error))
       stored.push_back (rec);

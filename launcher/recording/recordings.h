@@ -58,7 +58,7 @@ class Recordings {
  private:
   /* a session's recorder, its VOD master at the stream's root */
   std::unique_ptr<Recorder> make_recorder (const std::string & id, unsigned session) const;
-  void on_recorded (const std::string & key, const std::string & id,
+  void on_recorded (const std::string & key, const std::string & id, unsigned session,
       std::vector<RecordingRecord> recordings);
 
   const Config & config_;

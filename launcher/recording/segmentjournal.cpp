@@ -107,6 +107,16 @@ SegmentJournal::read (const std::string & path)
   return outputs;
 }
 
+std::vector<std::string>
+SegmentJournal::streams (const std::string & data_dir)
+{
+  std::vector<std::string> ids;
+  g_autoptr (GDir) d = g_dir_open ((data_dir + G_DIR_SEPARATOR_S + kFolder).c_str (), 0, nullptr);
+  while (const char *f = d ? g_dir_read_name (d) : nullptr)
+    ids.push_back (f);
+  return ids;
+}
+
 std::vector<unsigned>
 SegmentJournal::sessions (const std::string & data_dir, const std::string & id)
 {

@@ -46,6 +46,8 @@ class SegmentJournal {
    * a crash) are skipped. */
   using Outputs = std::vector<std::pair<std::string, std::vector<VodSegment>>>;
   static Outputs read (const std::string & path);
+  /* the streams that have journals, in no order */
+  static std::vector<std::string> streams (const std::string & data_dir);
   /* the sessions a stream has journals of, in order */
   static std::vector<unsigned> sessions (const std::string & data_dir, const std::string & id);
   /* removes a session's journal (and the stream's folder once empty) */

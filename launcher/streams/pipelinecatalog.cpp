@@ -315,8 +315,8 @@ PipelineCatalog::load (const std::vector<std::string> & dirs, std::vector<std::s
         ok = parse_pipeline_description (name, text, desc, error);
       if (!ok) {
         errors.push_back (path + ": " + error);
-        unavailable_[name] = error;
-        descriptions_.erase (name);   /* an earlier one of that name is replaced by nothing */
+        if (!descriptions_.count (name))   /* an earlier one of that name stays */
+          unavailable_[name] = error;
         continue;
       }
       desc.file = path;

@@ -441,12 +441,10 @@ constexpr unsigned kSettleMaxWaitS = 600;
 void
 StreamManager::settle_unfinished ()
 {
+  /* and the streams whose recording was still being written */
   std::set<std::string> with_journal;
-  g_autoptr (GDir) journals = g_dir_open (
-      (config_.data_dir + G_DIR_SEPARATOR_S + "recording-journal").c_str (), 0, nullptr);
-  while (const char *f = journals ? g_dir_read_name (journals) : nullptr)
-    if (valid_stream_id (f))
-      with_journal.insert (f);
+  for (const std::string & id : SegmentJournal::streams (config_.data_dir))
+    with_journal.insert (id);
   for (StreamRecord r : store_.list ()) {
     bool unfinished = r.state == StreamState::live || r.state == StreamState::interrupted;
     if (!unfinished && !with_journal.count (r.id))
