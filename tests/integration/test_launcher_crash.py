@@ -5,7 +5,9 @@ have left it. Its live playlist ends with #EXT-X-ENDLIST, its recording
 the daemon had closed, readable by ffprobe, the stream is `ended` with a
 reason saying the daemon stopped unexpectedly, and the webhooks a clean
 end sends (stream.ended, recording.ready) are sent. The same with S3
-output (s3rver): the bucket's playlist ended, the VOD uploaded.
+output (s3rver): the bucket's playlist ended, the VOD uploaded; with the
+bucket unreachable at start, the daemon serves at once and settles the
+stream in the background once S3 is back.
 
 Standard library only. Shared fixtures: launchercase.py.
 Environment (meson sets it): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR,
@@ -134,9 +136,9 @@ class CrashLocalTest(CrashMixin, unittest.TestCase):
 
 
 class CrashS3Test(CrashMixin, S3Case):
-    def test_killed_daemon_settles_the_stream_in_the_bucket(self):
-        receiver = WebhookReceiver()
-        self.addCleanup(receiver.stop)
+    def killed_in_the_bucket(self, receiver):
+        """(settings, stream) of a daemon killed in the middle of a
+        recorded stream to S3"""
         public = f"{self.s3.endpoint}/{self.s3.bucket}"
         settings = {"hls": HLS, "idle_timeout": 30, "webhooks": {"urls": [receiver.url]},
                     "s3": {"endpoint": self.s3.endpoint, "bucket": self.s3.bucket,
@@ -149,6 +151,13 @@ class CrashS3Test(CrashMixin, S3Case):
                 k for k in self.s3.keys(f"streams/{s['id']}/") if k.endswith(".ts")]))
         finally:
             first.stop()
+        return settings, s
+
+    def test_killed_daemon_settles_the_stream_in_the_bucket(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.stop)
+        settings, s = self.killed_in_the_bucket(receiver)
+        public = settings["s3"]["public_base_url"]
         prefix = f"streams/{s['id']}/"
         launcher = Launcher(self.dir, **settings).start()
         try:
@@ -164,6 +173,26 @@ class CrashS3Test(CrashMixin, S3Case):
             self.assertEqual(uris[-1], segments_of(live.decode())[-1])
             info = ffprobe(f"{public}/{prefix}vod.m3u8")
             self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+        finally:
+            self.assertEqual(launcher.stop(), 0)
+
+
+    def test_unreachable_bucket_is_settled_when_it_is_back(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.stop)
+        settings, s = self.killed_in_the_bucket(receiver)
+        self.s3.stop()
+        launcher = Launcher(self.dir, **settings).start()   # not held up by S3
+        try:
+            case = LauncherCase()
+            case.launcher = launcher
+            self.assertEqual(case.wait_state(s["id"], "ended", 5)["reason"], UNEXPECTED)
+            self.assertTrue(wait_for(lambda: "trying again in 10 s" in launcher.output(), 30),
+                            launcher.output())
+            self.s3.start()
+            self.check_settled(launcher, s, receiver)
+            live, _ = self.s3.get(f"streams/{s['id']}/index.m3u8")
+            self.assertEqual(live.decode().rstrip().splitlines()[-1], "#EXT-X-ENDLIST")
         finally:
             self.assertEqual(launcher.stop(), 0)
 
