@@ -122,20 +122,9 @@ check_graph (const PipelineDescription & d, std::string & error)
   values.stream_id = "check";
   /* any codec's parser and decoder would do */
   values.video_parse = values.video_decode = "identity";
-  std::string desc = render_graph (d, values);
-  GError *err = nullptr;
-  GstParseContext *ctx = gst_parse_context_new ();
-  GstElement *bin = gst_parse_launch_full (desc.c_str (), ctx, GST_PARSE_FLAG_FATAL_ERRORS, &err);
-  if (err)
-    error = std::string ("the graph does not build: ") + err->message;
-  gst_parse_context_free (ctx);
-  g_clear_error (&err);
+  GstElement *bin = parse_graph (render_graph (d, values), false, error);
   if (!bin)
     return false;
-  if (!error.empty ()) {
-    gst_object_unref (bin);
-    return false;
-  }
   for (const std::string kind : { "video", "audio" }) {
     const auto & codecs = kind == "video" ? d.video_codecs : d.audio_codecs;
     std::string entry = names::entry_for (kind);
