@@ -22,7 +22,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from launcherproc import Launcher, ffprobe, wait_for  # noqa: E402
-from launchercase import LauncherCase, S3Case, WebhookReceiver, recording  # noqa: E402
+from launchercase import (  # noqa: E402
+    LauncherCase, S3Case, WebhookReceiver, abr_recording, case_dir, recording)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 SECONDS = 10
@@ -36,14 +37,15 @@ def segments_of(text):
 
 
 class CrashMixin:
-    def go_live_and_kill(self, launcher, closed):
+    def go_live_and_kill(self, launcher, closed, kind=None, **body):
         """A recorded stream published without a stop; the daemon is killed
         once closed(stream), the segments it has closed, is 3 or more. The
         stream."""
         case = LauncherCase()
         case.launcher = launcher
-        s = case.create(title="killed", record=True)
-        ws = case.publish(s, recording("h264long", "h264", seconds=SECONDS), pace=0.01, stop=False)
+        s = case.create(title="killed", record=True, **body)
+        ws = case.publish(s, kind or recording("h264long", "h264", seconds=SECONDS), pace=0.01,
+                          stop=False)
         case.wait_state(s["id"], "live", 10)
         self.assertTrue(wait_for(lambda: closed(s) >= 3, 30),
                         "too few segments:\n" + launcher.output())
@@ -70,14 +72,14 @@ class CrashMixin:
         self.assertTrue(got, "no recording.ready: %r" % (receiver.received(),))
         self.assertEqual([e["type"] for e in got], ["stream.ended", "recording.ready"])
         self.assertEqual(got[0]["stream"]["reason"], UNEXPECTED)
-        self.assertEqual(got[1]["recordings"], recs)
+        by_url = lambda r: r["url"]  # noqa: E731
+        self.assertEqual(sorted(got[1]["recordings"], key=by_url), sorted(recs, key=by_url))
         self.assertNotIn("CRITICAL", launcher.output())
         return recs
 
 
 class CrashLocalTest(CrashMixin, unittest.TestCase):
     def setUp(self):
-        from launchercase import case_dir
         self.dir = case_dir()
         self.receiver = WebhookReceiver()
         self.addCleanup(self.receiver.stop)
@@ -133,6 +135,37 @@ class CrashLocalTest(CrashMixin, unittest.TestCase):
             self.assertEqual(len(self.receiver.received()), before)
         finally:
             self.assertEqual(again.stop(), 0)
+
+
+class CrashAbrTest(CrashMixin, unittest.TestCase):
+    def test_killed_abr_stream_ends_its_rung_playlists(self):
+        receiver = WebhookReceiver()
+        self.addCleanup(receiver.stop)
+        directory = case_dir()
+        settings = {"hls": HLS, "idle_timeout": 30, "webhooks": {"urls": [receiver.url]}}
+        first = Launcher(directory, **settings).start()
+        kind = abr_recording("h264", 640, 360)       # one rung: 360p, passed through
+        try:
+            s = self.go_live_and_kill(first, lambda s: len([
+                f for f in os.listdir(os.path.join(directory, "data", "live", s["id"], "360p"))
+                if f.endswith(".ts")]) - 1 if os.path.isdir(os.path.join(
+                    directory, "data", "live", s["id"], "360p")) else 0, kind, pipeline="abr")
+        finally:
+            first.stop()
+        folder = os.path.join(directory, "data", "live", s["id"])
+        launcher = Launcher(directory, **settings).start()
+        try:
+            self.check_settled(launcher, s, receiver)
+            with open(os.path.join(folder, "360p", "index.m3u8")) as f:
+                self.assertEqual(f.read().rstrip().splitlines()[-1], "#EXT-X-ENDLIST")
+            with open(os.path.join(folder, "index.m3u8")) as f:
+                self.assertNotIn("#EXT-X-ENDLIST", f.read(), "a master playlist was ended")
+            with open(os.path.join(folder, "vod.m3u8")) as f:
+                self.assertIn("360p/vod.m3u8", f.read())
+            info = ffprobe(os.path.join(folder, "360p", "vod.m3u8"))
+            self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+        finally:
+            self.assertEqual(launcher.stop(), 0)
 
 
 class CrashS3Test(CrashMixin, S3Case):
