@@ -1,5 +1,6 @@
 #include "hls/abrbuilder.h"
 
+#include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
 GST_DEBUG_CATEGORY_STATIC (castline_abr_debug);
@@ -236,19 +237,17 @@ bool
 AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
 {
   RungGraph g = rung_graph (plan, 0);
-  GError *err = nullptr;
-  GstElement *video = gst_parse_bin_from_description (g.video.c_str (), TRUE, &err);
+  std::string why;
+  GstElement *video = parse_graph (g.video, true, why);
   if (!video) {
-    error = "rung " + plan.rung.name + ": " + (err ? err->message : "?");
-    g_clear_error (&err);
+    error = "rung " + plan.rung.name + ": " + why;
     return false;
   }
   GstElement *audio = nullptr;
   if (audio_raw_) {
-    audio = gst_parse_bin_from_description (g.audio.c_str (), TRUE, &err);
+    audio = parse_graph (g.audio, true, why);
     if (!audio) {
-      error = "rung " + plan.rung.name + ": " + (err ? err->message : "?");
-      g_clear_error (&err);
+      error = "rung " + plan.rung.name + ": " + why;
       gst_object_unref (gst_object_ref_sink (video));
       return false;
     }

@@ -1,5 +1,6 @@
 #include "ingest/websocket/websocketingest.h"
 
+#include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
 namespace castline::launcher {
@@ -62,14 +63,12 @@ bool
 WebSocketIngest::attach (StreamPipeline & pipeline, const std::string &, const std::string &,
     Hooks hooks, std::string & error)
 {
-  GstElement *src = gst_element_factory_make ("webmwssrc", names::kIngest);
-  GstElement *demux = gst_element_factory_make ("matroskademux", nullptr);
-  if (!src || !demux) {
-    error = "webmwssrc or matroskademux is missing";
-    if (src)
-      gst_object_unref (gst_object_ref_sink (src));
-    if (demux)
-      gst_object_unref (gst_object_ref_sink (demux));
+  GstElement *src = make_element ("webmwssrc", names::kIngest, error);
+  if (!src)
+    return false;
+  GstElement *demux = make_element ("matroskademux", nullptr, error);
+  if (!demux) {
+    gst_object_unref (gst_object_ref_sink (src));
     return false;
   }
   hooks_ = std::move (hooks);

@@ -26,6 +26,9 @@ class WebSocketIngest : public Ingest {
   /* idle_timeout_s: webmwssrc's own, for a publisher that sends nothing */
   WebSocketIngest (PublisherMedia media, unsigned idle_timeout_s);
 
+  /* what attach makes (the check at start) */
+  static std::vector<std::string> required_elements () { return { "webmwssrc", "matroskademux" }; }
+
   const char *kind () const override { return "websocket"; }
   const PublisherMedia & media () const override { return media_; }
   bool attach (StreamPipeline & pipeline, const std::string & video_codec,
