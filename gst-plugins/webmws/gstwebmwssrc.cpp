@@ -15,7 +15,10 @@
  * an application that runs one HTTP server for many streams accepts the
  * WebSocket itself and hands it over with the `add-connection` action
  * signal, from the thread running the GMainContext the connection was made
- * on. When `key` is set, the standalone server asks for it as `?key=` or
+ * on; `add-connection-full` also hands over the mimeType and the first WebM
+ * bytes an application read itself (to choose its pipeline from the
+ * recording's header), and `end-publisher` closes the publisher with a
+ * code and reason and ends the stream. When `key` is set, the standalone server asks for it as `?key=` or
  * `Authorization: Bearer`, and answers HTTP 401 without it.
  *
  * One publisher at a time: a second connection is closed with 1008, unless
@@ -26,8 +29,10 @@
  * ## Protocol
  * Binary messages carry the recording's bytes, in order, starting with the
  * EBML header (1A 45 DF A3 ..., DocType webm or matroska), whole within the
- * first 64 KiB (it may be split across messages): anything else is closed
- * with 1003 and the reason. A message over
+ * first 64 KiB (it may be split across messages; the first messages are
+ * held until the Tracks are whole too): anything else is closed with 1003
+ * and the reason, and so is a declared mimeType that contradicts the
+ * tracks' CodecIDs (the reason names both). A message over
  * `max-message-size` is closed with 1009. Text messages are JSON objects
  * with a string "type":
  *
