@@ -9,7 +9,8 @@
  *    header (1A 45 DF A3 ..., DocType webm or matroska), else 1003; the
  *    first messages are held (at most kMaxHeldHeader bytes) until they
  *    hold the header and the Tracks, so that the first chunk says what the
- *    recording holds;
+ *    recording holds (a stop-stream meanwhile lets a whole header go as
+ *    it is);
  *  - a declared mimeType is a claim the header is checked against: one
  *    that contradicts the tracks' CodecIDs (trackcodecs.h) closes 1003
  *    with a reason naming the difference;
