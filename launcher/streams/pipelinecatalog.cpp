@@ -1,5 +1,6 @@
 #include "streams/pipelinecatalog.h"
 
+#include "common/http/replies.h"
 #include "hls/abrladder.h"
 #include "streams/elementfactory.h"
 #include "streams/elementnames.h"
@@ -316,6 +317,23 @@ PipelineCatalog::load (const std::vector<std::string> & dirs, std::vector<std::s
   return !descriptions_.empty ();
 }
 
+namespace {
+
+/* "video vp8, audio opus", "video none, audio opus": for a refusal */
+std::string
+describe_media (const std::vector<std::string> & video, const std::vector<std::string> & audio)
+{
+  auto list = [] (const std::vector<std::string> & codecs) {
+    std::string s;
+    for (auto & c : codecs)
+      s += (s.empty () ? "" : "/") + http::excerpt (c);
+    return s.empty () ? std::string ("none") : s;
+  };
+  return "video " + list (video) + ", audio " + list (audio);
+}
+
+}  // namespace
+
 const PipelineDescription *
 PipelineCatalog::find (const std::string & name) const
 {
@@ -383,7 +401,8 @@ PipelineCatalog::select (const std::string & wanted_name, bool abr_default,
     const PipelineDescription *d = choose (video_codecs, audio_codecs, video_codec, audio_codec);
     if (!d) {
       status = 406;
-      reason = "no pipeline takes what the publisher sends";
+      reason = "no pipeline takes what the publisher sends ("
+          + describe_media (video_codecs, audio_codecs) + ")";
     }
     return d;
   }
@@ -406,7 +425,8 @@ PipelineCatalog::select (const std::string & wanted_name, bool abr_default,
   std::string a = first_taken (d->audio_codecs, audio_codecs);
   if ((!d->video_codecs.empty () && v.empty ()) || (!d->audio_codecs.empty () && a.empty ())) {
     status = 406;
-    reason = "pipeline " + d->name + " does not take what the publisher sends";
+    reason = "pipeline " + d->name + " does not take what the publisher sends ("
+        + describe_media (video_codecs, audio_codecs) + ")";
     return nullptr;
   }
   video_codec = v;

@@ -171,6 +171,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   ls.pipeline_name = d->name;
   ls.video_codec = v;
   ls.audio_codec = a;
+  ls.before_admit = *r;
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
     recordings_->drop (id, session);
@@ -231,21 +232,17 @@ StreamManager::abandon (const std::string & id, const std::string & ingest_sessi
   if (it == live_.end () || it->second.ingest->session () != ingest_session)
     return;
   unsigned session = it->second.session_number;
+  StreamRecord before = std::move (it->second.before_admit);
   live_.erase (it);
   recordings_->drop (id, session);
-  auto r = store_.get (id);
-  if (!r)
-    return;
-  if (session > 1) {
-    /* a stream that was resuming: interrupted again, with a new window */
-    set_state (*r, StreamState::interrupted, "the publisher could not be connected again");
+  /* the record as admit found it (state, reason, pipeline, ingest, start):
+   * nothing of the refused publisher stays */
+  std::string error;
+  if (!store_.save (before, error))
+    g_warning ("stream %s: cannot restore its state: %s", id.c_str (), error.c_str ());
+  /* a stream that was resuming waits for its publisher again, a new window */
+  if (before.state == StreamState::interrupted)
     start_window (id, session - 1);
-    return;
-  }
-  r->ingest.clear ();
-  r->started_at = 0;
-  set_state (*r, r->scheduled_at > g_get_real_time () ? StreamState::scheduled
-      : StreamState::created, "");
 }
 
 bool

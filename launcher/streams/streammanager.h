@@ -89,9 +89,11 @@ class StreamManager {
   LiveStream *live (const std::string & id);
   const LiveStream *live (const std::string & id) const;
   /* Undoes admit when the publisher could not be connected after all (a
-   * failed WHIP negotiation): the pipeline is dropped and the stream is
-   * back to what it was, without an ended or failed state. Nothing when
-   * the stream is not live with that ingest session any more. */
+   * failed WHIP negotiation): the pipeline is dropped and the stream's
+   * record is back to exactly what it was (state, reason, pipeline,
+   * ingest, started_at); an interrupted stream gets a new reconnect
+   * window. Nothing when the stream is not live with that ingest session
+   * any more. */
   void abandon (const std::string & id, const std::string & session);
   size_t live_count () const { return live_.size (); }
   /* the ids of the live streams, in id order */

@@ -181,6 +181,12 @@ StreamPipeline::add_element_message_handler (std::function<void (GstMessage *)> 
 }
 
 void
+StreamPipeline::add_problem_handler (std::function<bool (GstMessage *)> handler)
+{
+  problem_handlers_.push_back (std::move (handler));
+}
+
+void
 StreamPipeline::link_media (const std::string & kind, GstPad * pad)
 {
   const char *entry_name = names::entry_for (kind);
@@ -397,6 +403,14 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       self->finish (true, "");
       return G_SOURCE_REMOVE;
     case GST_MESSAGE_ERROR: {
+      bool taken = false;
+      for (auto & handler : self->problem_handlers_)
+        taken = handler (msg) || taken;
+      if (taken) {
+        GST_INFO_OBJECT (self->pipeline_, "an ingest took the error of %s",
+            GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+        break;
+      }
       GError *e = nullptr;
       g_autofree gchar *dbg = nullptr;
       gst_message_parse_error (msg, &e, &dbg);
@@ -409,6 +423,8 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       return G_SOURCE_REMOVE;
     }
     case GST_MESSAGE_WARNING: {
+      for (auto & handler : self->problem_handlers_)
+        handler (msg);
       GError *e = nullptr;
       gst_message_parse_warning (msg, &e, nullptr);
       GST_WARNING_OBJECT (self->pipeline_, "%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),

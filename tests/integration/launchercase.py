@@ -79,11 +79,13 @@ class LauncherCase(unittest.TestCase):
         self.assertEqual(status, 201, s)
         return s
 
-    def publish(self, stream, kind, pace=0.0, stop=True, key=None):
+    def publish(self, stream, kind, pace=0.0, stop=True, key=None, mime=None):
         """Sends a recording over the stream's WebSocket in 16 KiB messages;
-        returns the client (closed when stop)."""
+        returns the client (closed when stop). mime: the ?mimeType= sent
+        (None: the recording's own, "": none)."""
+        mime = MIME[kind] if mime is None else mime
         target = (f"/ingest/{stream['id']}?key={quote(key or stream['key'])}"
-                  f"&mimeType={quote(MIME[kind])}")
+                  + (f"&mimeType={quote(mime)}" if mime else ""))
         ws = WsClient(self.launcher.port, target)
         self.assertEqual(ws.status, 101, "upgrade refused")
         data = RECORDINGS[kind]

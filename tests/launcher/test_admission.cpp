@@ -279,6 +279,55 @@ GST_START_TEST (test_abandon_puts_the_stream_back)
 }
 GST_END_TEST;
 
+/* the whole record, as GET /api/streams/{id} shows it */
+static void
+fail_unless_same_record (const StreamRecord & a, const StreamRecord & b)
+{
+  fail_unless (a.state == b.state, "state %s, was %s", state_name (a.state), state_name (b.state));
+  fail_unless_equals_string (a.reason.c_str (), b.reason.c_str ());
+  fail_unless_equals_string (a.pipeline.c_str (), b.pipeline.c_str ());
+  fail_unless_equals_string (a.ingest.c_str (), b.ingest.c_str ());
+  fail_unless_equals_int64 (a.started_at, b.started_at);
+  fail_unless_equals_int64 (a.ended_at, b.ended_at);
+  fail_unless_equals_string (a.title.c_str (), b.title.c_str ());
+  fail_unless (a.record == b.record);
+}
+
+/* a refused WHIP offer (its negotiation failed after admit) leaves the
+ * stream exactly as it was: no pipeline choice stays behind, a fresh
+ * stream or an interrupted one */
+GST_START_TEST (test_abandon_leaves_the_record_as_it_was)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  StreamRecord before = *m->get (s.id);
+  fail_unless (before.pipeline.empty ());
+  Refusal refusal;
+  FakeIngest *ingest = admit (*m, s, refusal);
+  fail_unless (ingest != nullptr, "%s", refusal.reason.c_str ());
+  m->abandon (s.id, ingest->session ());
+  fail_unless_same_record (*m->get (s.id), before);
+
+  /* interrupted: lost, then a publisher that could not be connected */
+  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
+  FakeIngest *first = sending.get ();
+  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
+      refusal.reason.c_str ());
+  first->hooks.publisher_lost ("the peer went away", false);
+  fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; },
+          30000), "not interrupted");
+  iterate_until ([&] { return m->live (s.id) == nullptr; });
+  StreamRecord interrupted = *m->get (s.id);
+  ingest = admit (*m, s, refusal);
+  fail_unless (ingest != nullptr, "%s", refusal.reason.c_str ());
+  m->abandon (s.id, ingest->session ());
+  fail_unless_same_record (*m->get (s.id), interrupted);
+  fail_unless (admit (*m, s, refusal) != nullptr, "the window is open again: %s",
+      refusal.reason.c_str ());
+  m->end (s.id);
+}
+GST_END_TEST;
+
 /* the ingest's hook: a lost publisher interrupts the stream once its
  * pipeline is finalized; a hook of a session that is over does nothing */
 GST_START_TEST (test_a_lost_publisher_interrupts_the_stream)
@@ -325,6 +374,7 @@ admission_suite ()
   tcase_add_test (tc, test_an_ingest_that_cannot_attach_fails_the_stream);
   tcase_add_test (tc, test_a_rung_element_missing_at_run_time_fails_the_stream);
   tcase_add_test (tc, test_abandon_puts_the_stream_back);
+  tcase_add_test (tc, test_abandon_leaves_the_record_as_it_was);
   tcase_add_test (tc, test_a_lost_publisher_interrupts_the_stream);
   return s;
 }
