@@ -95,7 +95,14 @@ class LauncherCase(unittest.TestCase):
                 time.sleep(pace)
         if stop:
             ws.send_text('{"type":"stop-stream"}')
-            self.assertEqual(ws.wait_close()[0], 1000)
+            code, reason = ws.wait_close()
+            if code != 1000:
+                # 1001 "stream stopped": the stream's pipeline ended (failed)
+                # before the stop was read; "idle for N s": nothing came for
+                # the idle time-out. The stream and the log say why.
+                _, record = self.launcher.api("GET", f"/api/streams/{stream['id']}")
+                self.fail(f"the publisher was closed with {code} ({reason!r}), not 1000; "
+                          f"the stream: {record}\n{self.launcher.output()[-3000:]}")
             ws.close()
         return ws
 
