@@ -18,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsclient import WsClient  # noqa: E402
 from launcherproc import LAUNCHER, MIME, Launcher, quote  # noqa: E402
-from launchercase import LauncherCase, case_dir  # noqa: E402
+from launchercase import RECORDINGS, LauncherCase, case_dir  # noqa: E402
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 from gstlaunch import gst_env  # noqa: E402
 
@@ -93,6 +93,9 @@ class MissingElementTest(unittest.TestCase):
             ws = WsClient(launcher.port, f"/ingest/{doomed['id']}?key={quote(doomed['key'])}"
                                          f"&mimeType={quote(MIME['h264'])}")
             if ws.status == 101:
+                # the ingest reads the recording's header before it admits
+                # the publisher: the pipeline is built then, and fails
+                ws.send_binary(RECORDINGS["h264"][:16384])
                 self.assertEqual(ws.wait_close()[0], 1011)
             ws.close()
             failed = case.wait_state(doomed["id"], "failed", 10)
