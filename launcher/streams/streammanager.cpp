@@ -380,8 +380,11 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
   LiveStream *ls = live (id);
   unsigned session = ls ? ls->session_number : 1;
   if (auto r = store_.get (id)) {
-    /* finalized like any end; but its publisher may come back */
-    if (ok && ls && !ls->lost_reason.empty () && !ls->stop_requested && !shutting_down_
+    /* finalized like any end; but its publisher may come back, even when
+     * the pipeline could not be finalized in time (a publisher lost while
+     * the pipeline prerolled: GstBin may drop the EOS during that state
+     * change) */
+    if (ls && !ls->lost_reason.empty () && !ls->stop_requested && !shutting_down_
         && config_.reconnect_window > 0) {
       interrupt (*r, *ls);
     } else {

@@ -366,6 +366,40 @@ GST_START_TEST (test_a_lost_publisher_interrupts_the_stream)
 }
 GST_END_TEST;
 
+/* a publisher lost when its pipeline cannot be finalized (here its video
+ * EOS is dropped) interrupts the stream after shutdown_timeout: the
+ * publisher may come back, as after any loss */
+GST_START_TEST (test_a_lost_publisher_interrupts_even_without_finalizing)
+{
+  Config c = test_config ();
+  c.shutdown_timeout = 1;
+  auto m = make_manager (std::move (c));
+  Created s = create (*m);
+  Refusal refusal;
+  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
+  FakeIngest *ingest = sending.get ();
+  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
+      refusal.reason.c_str ());
+  wait_playing (*m, s.id);
+  GstElement *pipeline = GST_ELEMENT (m->live (s.id)->pipeline->pipeline ());
+  g_autoptr (GstElement) video_in = gst_bin_get_by_name (GST_BIN (pipeline), "video_in");
+  fail_unless (video_in != nullptr);
+  g_autoptr (GstPad) src = gst_element_get_static_pad (video_in, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      [] (GstPad *, GstPadProbeInfo * info, gpointer) -> GstPadProbeReturn {
+        return GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS
+            ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+      }, nullptr, nullptr);
+  ingest->hooks.publisher_lost ("the peer went away", false);
+  fail_unless (iterate_until ([&] { return m->get (s.id)->state != StreamState::live; }, 15000),
+      "still live");
+  fail_unless (m->get (s.id)->state == StreamState::interrupted, "%s: %s",
+      state_name (m->get (s.id)->state), m->get (s.id)->reason.c_str ());
+  iterate_until ([&] { return m->live (s.id) == nullptr; });
+  m->end (s.id);
+}
+GST_END_TEST;
+
 static Suite *
 admission_suite ()
 {
@@ -385,6 +419,7 @@ admission_suite ()
   tcase_add_test (tc, test_abandon_puts_the_stream_back);
   tcase_add_test (tc, test_abandon_leaves_the_record_as_it_was);
   tcase_add_test (tc, test_a_lost_publisher_interrupts_the_stream);
+  tcase_add_test (tc, test_a_lost_publisher_interrupts_even_without_finalizing);
   return s;
 }
 
