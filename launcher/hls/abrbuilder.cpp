@@ -1,8 +1,11 @@
 #include "hls/abrbuilder.h"
 
+#include "hls/branchjoin.h"
 #include "streams/elementnames.h"
 
-GST_DEBUG_CATEGORY_STATIC (castline_abr_debug);
+#include <algorithm>
+
+GST_DEBUG_CATEGORY (castline_abr_debug);
 #define GST_CAT_DEFAULT castline_abr_debug
 
 namespace castline::launcher {
@@ -12,7 +15,7 @@ namespace {
 /* What a probe of one rung's encoded video needs. */
 struct SpsWatch {
   AbrBuilder *builder;
-  size_t rung;
+  std::string rung;
 };
 
 /* Tells every encoder downstream of pad to make a keyframe at the running
@@ -83,6 +86,15 @@ read_video_caps (GstCaps * caps, int & width, int & height, int & par_n, int & p
       && width > 0 && height > 0;
 }
 
+unsigned
+top_height (const std::vector<Rung> & ladder)
+{
+  unsigned top = 0;
+  for (const Rung & r : ladder)
+    top = std::max (top, r.height);
+  return top;
+}
+
 }  // namespace
 
 AbrBuilder::AbrBuilder (GstBin * pipeline, std::vector<Rung> ladder, unsigned target_duration,
@@ -104,6 +116,8 @@ AbrBuilder::~AbrBuilder ()
       gst_object_unref (e);
   if (decoder_pad_)
     gst_object_unref (decoder_pad_);
+  if (settling_caps_)
+    gst_caps_unref (settling_caps_);
 }
 
 bool
@@ -129,7 +143,10 @@ std::vector<RungPlan>
 AbrBuilder::rungs () const
 {
   std::lock_guard<std::mutex> lk (lock_);
-  return rungs_;
+  std::vector<RungPlan> plans;
+  for (const Made & m : made_)
+    plans.push_back (m.plan);
+  return plans;
 }
 
 void
@@ -141,12 +158,17 @@ AbrBuilder::fail_stream (GstElement * where, const std::string & reason)
   g_error_free (e);
 }
 
-/* H.264 caps before the passthrough tee: the rungs, with the input as the top one */
+/* H.264 caps before the passthrough tee: the rungs, with the input as the
+ * top one; EOS while the size settles: the ladder for the size it has */
 GstPadProbeReturn
-AbrBuilder::on_src_event (GstPad *, GstPadProbeInfo * info, gpointer data)
+AbrBuilder::on_src_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   auto *self = static_cast<AbrBuilder *> (data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    self->build_settled ();
+    return GST_PAD_PROBE_OK;
+  }
   if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
     return GST_PAD_PROBE_OK;
   GstCaps *caps;
@@ -154,40 +176,119 @@ AbrBuilder::on_src_event (GstPad *, GstPadProbeInfo * info, gpointer data)
   const GstStructure *s = gst_caps_get_structure (caps, 0);
   int w = 0, h = 0;
   if (!gst_structure_has_name (s, "video/x-h264") || !gst_structure_get_int (s, "width", &w)
-      || !gst_structure_get_int (s, "height", &h))
-    return GST_PAD_PROBE_REMOVE;   /* not H.264 (or no size yet): the raw caps decide */
-  std::string error;
-  if (!self->build (caps, true, error))
-    self->fail_stream (self->video_src_, error);
-  return GST_PAD_PROBE_REMOVE;
+      || !gst_structure_get_int (s, "height", &h)) {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    /* not H.264 (or no size yet): the raw caps decide */
+    return self->mode_known_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_REMOVE;
+  }
+  self->input_caps (pad, caps, true);
+  return GST_PAD_PROBE_OK;
 }
 
-/* the decoded video's caps: the rungs, all encoded (unless made already);
+/* the decoded video's caps: the rungs, all encoded (unless H.264 came in);
  * EOS before any: no video ever came */
 GstPadProbeReturn
-AbrBuilder::on_raw_event (GstPad *, GstPadProbeInfo * info, gpointer data)
+AbrBuilder::on_raw_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   auto *self = static_cast<AbrBuilder *> (data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  bool built;
+  bool have_caps;
   {
     std::lock_guard<std::mutex> lk (self->lock_);
-    built = self->built_;
+    if (self->mode_known_ && self->passthrough_)
+      return GST_PAD_PROBE_REMOVE;
+    have_caps = self->built_ || self->settling_caps_;
   }
-  if (built)
-    return GST_PAD_PROBE_REMOVE;
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    self->fail_stream (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
-    return GST_PAD_PROBE_REMOVE;
+    if (!have_caps) {
+      self->fail_stream (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
+      return GST_PAD_PROBE_REMOVE;
+    }
+    self->build_settled ();
+    return GST_PAD_PROBE_OK;
   }
   if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
     return GST_PAD_PROBE_OK;
   GstCaps *caps;
   gst_event_parse_caps (event, &caps);
-  std::string error;
-  if (!self->build (caps, false, error))
-    self->fail_stream (self->video_raw_, error);
+  self->input_caps (pad, caps, false);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread of the input (pad: where its caps are watched). Before
+ * the ladder: its size settles, or the ladder is built now. */
+void
+AbrBuilder::input_caps (GstPad * pad, GstCaps * caps, bool passthrough)
+{
+  GstElement *where = passthrough ? video_src_ : video_raw_;
+  int w, h, par_n, par_d, fps_n, fps_d;
+  if (!read_video_caps (caps, w, h, par_n, par_d, fps_n, fps_d)) {
+    g_autofree gchar *text = gst_caps_to_string (caps);
+    fail_stream (where, std::string ("the input video has no size: ") + text);
+    return;
+  }
+  bool first = false, built, now = false;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (!mode_known_) {
+      mode_known_ = true;
+      passthrough_ = passthrough;
+      first = true;
+    }
+    built = built_;
+    if (!built) {
+      gst_caps_replace (&settling_caps_, caps);
+      gint64 t = g_get_monotonic_time ();
+      settle_.saw (w, h, t);
+      /* at the top rung's height already: nothing bigger to wait for */
+      now = settle_.settled (t) || (unsigned) h >= top_height (ladder_);
+    }
+  }
+  if (built)
+    return;
+  if (now) {
+    build_settled ();
+    return;
+  }
+  GST_INFO_OBJECT (pipeline_, "input %dx%d: the ladder waits for its size to settle", w, h);
+  if (first)
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_input_buffer, this, nullptr);
+}
+
+/* frames while the size settles (they go nowhere): the ladder once it has */
+GstPadProbeReturn
+AbrBuilder::on_input_buffer (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  auto *self = static_cast<AbrBuilder *> (data);
+  {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    if (self->built_)
+      return GST_PAD_PROBE_REMOVE;
+    if (!self->settling_caps_ || !self->settle_.settled (g_get_monotonic_time ()))
+      return GST_PAD_PROBE_OK;
+  }
+  self->build_settled ();
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* the ladder for the latest caps, unless built; the input's streaming thread */
+void
+AbrBuilder::build_settled ()
+{
+  GstCaps *caps;
+  bool passthrough;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (built_ || !settling_caps_)
+      return;
+    caps = settling_caps_;
+    settling_caps_ = nullptr;
+    passthrough = passthrough_;
+  }
+  std::string error;
+  if (!build (caps, passthrough, error))
+    fail_stream (passthrough ? video_src_ : video_raw_, error);
+  gst_caps_unref (caps);
 }
 
 bool
@@ -214,8 +315,9 @@ AbrBuilder::build (GstCaps * caps, bool passthrough, std::string & error)
   {
     std::lock_guard<std::mutex> lk (lock_);
     built_ = true;
-    rungs_ = plans;
-    codecs_.assign (plans.size (), "");
+    master_due_ = true;
+    for (const RungPlan & p : plans)
+      made_.push_back ({ p, nullptr, "" });
     fps_n_ = fps_n;
     fps_d_ = fps_d;
     measuring_ = fps_n <= 0 || fps_d <= 0;
@@ -229,13 +331,23 @@ AbrBuilder::build (GstCaps * caps, bool passthrough, std::string & error)
     if (!build_rung (p, error))
       return false;
   align_keyframes (passthrough);
+  /* the rungs start at the next keyframe: soon, after a settle time */
+  if (hooks_.request_keyframe)
+    hooks_.request_keyframe ();
   return true;
 }
 
 bool
 AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
 {
-  RungGraph g = rung_graph (plan, 0);
+  RungPlan graph = plan;
+  {
+    /* one viewerstats pair: the first top rung's (the API's stats) */
+    std::lock_guard<std::mutex> lk (lock_);
+    graph.top = plan.top && !stats_made_;
+    stats_made_ = stats_made_ || plan.top;
+  }
+  RungGraph g = rung_graph (graph, 0);
   GError *err = nullptr;
   GstElement *video = gst_parse_bin_from_description (g.video.c_str (), TRUE, &err);
   if (!video) {
@@ -269,17 +381,23 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     error = "rung " + plan.rung.name + ": its branches do not link to its sink";
     return false;               /* the elements stay in the pipeline, which fails */
   }
+  watch_sps (video, plan.rung.name);
   {
     std::lock_guard<std::mutex> lk (lock_);
-    size_t index = 0;
-    while (index < rungs_.size () && rungs_[index].rung.name != plan.rung.name)
-      index++;
+    for (Made & m : made_)
+      if (m.plan.rung.name == plan.rung.name)
+        m.video = video;
     g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
-    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, on_sps, new SpsWatch { this, index },
-        [] (gpointer d) { delete static_cast<SpsWatch *> (d); });
     if (plan.top && measuring_)
       gst_pad_add_probe (out, (GstPadProbeType) (GST_PAD_PROBE_TYPE_BUFFER
               | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), on_rate, this, nullptr);
+  }
+  /* it starts at the keyframe every rung starts at */
+  g_autoptr (GstPad) in = gst_element_get_static_pad (video, "sink");
+  if (plan.passthrough) {
+    join_at_keyframe (in);
+  } else {
+    join_at_forced_keyframe (in);
   }
   /* ready before the tees send anything: a branch still at NULL would
    * answer FLUSHING, which stops the ingest */
@@ -295,6 +413,14 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     return false;
   }
   return true;
+}
+
+void
+AbrBuilder::watch_sps (GstElement * video, const std::string & rung)
+{
+  g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
+  gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, on_sps, new SpsWatch { this, rung },
+      [] (gpointer d) { delete static_cast<SpsWatch *> (d); });
 }
 
 void
@@ -337,8 +463,9 @@ AbrBuilder::on_sps (GstPad *, GstPadProbeInfo * info, gpointer data)
 
   {
     std::lock_guard<std::mutex> lk (self->lock_);
-    if (w->rung < self->codecs_.size ())
-      self->codecs_[w->rung] = codec;
+    for (Made & m : self->made_)
+      if (m.plan.rung.name == w->rung)
+        m.codec = codec;
   }
   self->send_master_when_known ();
   return GST_PAD_PROBE_REMOVE;
@@ -383,23 +510,24 @@ AbrBuilder::on_rate (GstPad *, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* once every rung's codec (and the frame rate, if measured) is known */
+/* once every rung's codec (and the frame rate, if measured) is known:
+ * at first, and after rungs are added */
 void
 AbrBuilder::send_master_when_known ()
 {
   std::string master;
   {
     std::lock_guard<std::mutex> lk (lock_);
-    bool ready = !master_sent_ && !measuring_;
-    for (const std::string & c : codecs_)
-      ready = ready && !c.empty ();
+    bool ready = master_due_ && !measuring_ && !made_.empty ();
+    for (const Made & m : made_)
+      ready = ready && !m.codec.empty ();
     if (!ready)
       return;
     std::vector<Variant> variants;
-    for (size_t i = 0; i < rungs_.size (); i++)
-      variants.push_back ({ rungs_[i], codecs_[i], audio_raw_ != nullptr, fps_n_, fps_d_ });
+    for (const Made & m : made_)
+      variants.push_back ({ m.plan, m.codec, audio_raw_ != nullptr, fps_n_, fps_d_ });
     master = render_master_playlist (variants);
-    master_sent_ = true;
+    master_due_ = false;
   }
   if (hooks_.master_ready)
     hooks_.master_ready (master);

@@ -1,19 +1,22 @@
 /* castline-launcher: the rungs of an adaptive-bitrate pipeline, made when
- * the input's first caps arrive.
+ * the input's size is known.
  *
  * The description (pipelines/abr.pipeline) holds what every rung shares:
  * video_in, a tee video_src of the parsed input (H.264 passes through from
  * there), the decoder and a tee video_raw of the decoded frames, and a tee
  * audio_raw of the decoded audio. How many rungs there are, and their
  * sizes, depend on the input's resolution, which nothing says before the
- * first caps. So a probe waits for them, on the streaming thread, before
- * the first buffer: H.264 caps on video_src's sink pad (their size comes
- * from the SPS), else raw caps on video_raw's sink pad. There the rungs
- * are chosen (select_rungs), each rung's branches built from the same
- * gst-launch text --print-pipeline shows, its sink made by the pipeline
- * (Hooks::make_sink), everything brought to PLAYING, and only then linked
- * to the tees, so no buffer ever meets a branch that is not ready. Rungs
- * above the input are never made.
+ * first caps. So probes watch them, on the streaming thread: H.264 caps on
+ * video_src's sink pad (their size comes from the SPS), else raw caps on
+ * video_raw's sink pad. With a settle time (a WebRTC publisher, whose
+ * encoder starts small and grows), the ladder waits for the size to hold
+ * (SizeSettle; frames meanwhile go nowhere); else it is built at the first
+ * caps. Then the rungs are chosen (select_rungs), each rung's branches
+ * built from the same gst-launch text --print-pipeline shows, its sink
+ * made by the pipeline (Hooks::make_sink), everything brought to PLAYING,
+ * and only then linked to the tees; each new branch drops what comes
+ * before the keyframe every rung starts at (branchjoin.h). Rungs above the
+ * input are never made.
  *
  * Keyframes line up across rungs: every encoder is told (a downstream
  * GstForceKeyUnit event, in band right before the frame, which the decoder
@@ -30,6 +33,7 @@
 #pragma once
 
 #include "hls/abrladder.h"
+#include "hls/sizesettle.h"
 
 #include <gst/gst.h>
 
@@ -48,6 +52,9 @@ class AbrBuilder {
     std::function<GstElement * (const RungPlan &, std::string & error)> make_sink;
     /* The master playlist, once. Streaming thread. */
     std::function<void (std::string master)> master_ready;
+    /* Asks the publisher for a keyframe (new rungs start at one); may be
+     * empty. Streaming thread. */
+    std::function<void ()> request_keyframe;
   };
 
   AbrBuilder (GstBin * pipeline, std::vector<Rung> ladder, unsigned target_duration, Hooks hooks);
@@ -55,21 +62,38 @@ class AbrBuilder {
   AbrBuilder (const AbrBuilder &) = delete;
   AbrBuilder & operator= (const AbrBuilder &) = delete;
 
+  /* How long the input's size gets to settle before the ladder is built
+   * (SizeSettle); 0 (the default): at the first caps. Before install. */
+  void set_settle (GstClockTime settle) { settle_ = SizeSettle ((gint64) (settle / GST_USECOND)); }
+
   /* Finds the shared tees and installs the probes; false with the reason
    * when the graph lacks them. Before the pipeline starts. */
   bool install (std::string & error);
 
-  /* The rungs made (empty before the first caps). Any thread. */
+  /* The rungs made, highest first (empty before the ladder is built). Any
+   * thread. */
   std::vector<RungPlan> rungs () const;
 
  private:
+  /* a rung as made: its plan, its video branch (owned by the pipeline),
+   * its codec */
+  struct Made {
+    RungPlan plan;
+    GstElement *video = nullptr;
+    std::string codec;               /* avc1.PPCCLL once seen */
+  };
+
   static GstPadProbeReturn on_src_event (GstPad *, GstPadProbeInfo *, gpointer);
   static GstPadProbeReturn on_raw_event (GstPad *, GstPadProbeInfo *, gpointer);
+  static GstPadProbeReturn on_input_buffer (GstPad *, GstPadProbeInfo *, gpointer);
   static GstPadProbeReturn on_sps (GstPad *, GstPadProbeInfo *, gpointer);
   static GstPadProbeReturn on_rate (GstPad *, GstPadProbeInfo *, gpointer);
+  void input_caps (GstPad * pad, GstCaps * caps, bool passthrough);
+  void build_settled ();
   void send_master_when_known ();
   bool build (GstCaps * caps, bool passthrough, std::string & error);
   bool build_rung (const RungPlan & plan, std::string & error);
+  void watch_sps (GstElement * video, const std::string & rung);
   void align_keyframes (bool follow_input);
   void fail_stream (GstElement * where, const std::string & reason);
 
@@ -77,16 +101,20 @@ class AbrBuilder {
   std::vector<Rung> ladder_;
   GstClockTime interval_;
   Hooks hooks_;
+  SizeSettle settle_;
   GstElement *video_src_ = nullptr;  /* the tees, owned */
   GstElement *video_raw_ = nullptr;
   GstElement *audio_raw_ = nullptr;
   GstPad *decoder_pad_ = nullptr;    /* video_src's pad to the decoder (H.264 in), owned */
 
   mutable std::mutex lock_;          /* below */
+  bool mode_known_ = false;          /* the first caps said H.264 (passthrough_) or not */
+  bool passthrough_ = false;
+  GstCaps *settling_caps_ = nullptr; /* the latest caps while the size settles, owned */
   bool built_ = false;
-  bool master_sent_ = false;
-  std::vector<RungPlan> rungs_;
-  std::vector<std::string> codecs_;  /* per rung: avc1.PPCCLL once seen */
+  bool master_due_ = false;          /* rungs made since the last master */
+  bool stats_made_ = false;          /* the top rung's viewerstats: the first top's */
+  std::vector<Made> made_;
   int fps_n_ = 0, fps_d_ = 1;
   /* no frame rate in the caps: measured on the top rung's first second */
   bool measuring_ = false;

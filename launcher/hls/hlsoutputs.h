@@ -40,6 +40,9 @@ struct OutputSettings {
    * uploads the master playlist (required then) */
   std::vector<Rung> ladder = default_ladder ();
   std::string video_codec = "h264";
+  /* abr: seconds the input's video size gets to settle before the ladder
+   * is built (a WebRTC publisher's encoder starts small); 0: at once */
+  unsigned abr_settle = 0;
   std::shared_ptr<castline::s3::S3Client> s3_client;
   /* before each segment's name: "" for a stream's first publisher session,
    * "s2-" for the second (after an interruption)... Segments are served as

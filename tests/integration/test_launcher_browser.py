@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -179,6 +180,68 @@ class AbrBrowserTest(LauncherCase):
             pts = [first_video_pts(f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{r}/"
                                    f"segment{n:05d}.ts") for r in rungs]
             self.assertLess(max(pts) - min(pts), 0.05, f"segment {n}: {pts}")
+
+
+class WhipAbrSizeTest(LauncherCase):
+    """A WHIP publisher's ladder follows the size Chromium sends, which the
+    page forces (scaleResolutionDownBy on a 1280x720 fake camera, the
+    resolution kept whatever the bandwidth or CPU): the ladder waits for
+    the size to settle, and grows with it later."""
+    settings = {"hls": {"max_files": 100, "playlist_length": 100}}
+
+    def publish_sizes(self, scales, seconds):
+        """Publishes with those scales; the masters seen while live (each
+        distinct text, in order) and the publisher's result."""
+        s = self.create(title="abr sizes", pipeline="abr")
+        pub = subprocess.Popen(["node", os.path.join(BROWSER_DIR, "whip_publisher.mjs"),
+                                "--url", s["whip_url"], "--key", s["key"], "--camera", "1280x720",
+                                "--scales", scales, "--seconds", str(seconds)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=SOURCE)
+        masters = []
+        try:
+            deadline = time.monotonic() + seconds + 60
+            while pub.poll() is None and time.monotonic() < deadline:
+                status, _, body = self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")
+                if status == 200 and (not masters or masters[-1] != body.decode()):
+                    masters.append(body.decode())
+                time.sleep(0.5)
+            out, err = pub.communicate(timeout=30)
+        finally:
+            if pub.poll() is None:
+                pub.kill()
+                pub.wait(timeout=10)
+        self.assertEqual(pub.returncode, 0, err.decode()[-3000:])
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        self.assertEqual((result["status"], result["connected"]), (201, True), result)
+        self.wait_state(s["id"], "ended", 60)
+        masters.append(self.playlist(s))
+        return s, masters, result
+
+    def rung_file(self, s, rung, name):
+        return f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{rung}/{name}"
+
+    def segments(self, s, rung):
+        status, _, body = self.launcher.request("GET", f"/live/{s['id']}/{rung}/index.m3u8")
+        self.assertEqual(status, 200, rung)
+        return [line for line in body.decode().splitlines() if line.endswith(".ts")]
+
+    def size_of(self, url):
+        video = [st for st in ffprobe(url)["streams"] if st["codec_type"] == "video"][0]
+        return f"{video['width']}x{video['height']}"
+
+    def test_ladder_waits_for_the_size_to_settle(self):
+        # 320x180 for the first second, then 1280x720: with abr_settle (4 s)
+        # the first master is already the 720p ladder
+        s, masters, result = self.publish_sizes("4@0,1@1", 14)
+        self.assertIn("1280x720", result["sizes"], result)
+        want = [("720p/index.m3u8", "1280x720"), ("480p/index.m3u8", "854x480"),
+                ("360p/index.m3u8", "640x360")]
+        for master in (masters[0], masters[-1]):
+            self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in stream_inf(master)], want,
+                             master)
+        for rung, size in (("720p", "1280x720"), ("360p", "640x360")):
+            first = self.segments(s, rung)[0]
+            self.assertEqual(self.size_of(self.rung_file(s, rung, first)), size, rung)
 
 
 if __name__ == "__main__":

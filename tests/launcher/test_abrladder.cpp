@@ -1,7 +1,8 @@
 /* The abr ladder without a pipeline: which rungs an input gets, the codec
- * string from an SPS, the master playlist, the ladder's checks, and the
- * configuration keys that set it. */
+ * string from an SPS, the master playlist, the ladder's checks, when an
+ * input's size has settled, and the configuration keys that set it. */
 #include "hls/abrladder.h"
+#include "hls/sizesettle.h"
 #include "../assertions.h"
 #include "config/config.h"
 
@@ -137,6 +138,33 @@ GST_START_TEST (test_ladder_checks)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_size_settles)
+{
+  const gint64 s = G_USEC_PER_SEC;
+  SizeSettle none;
+  fail_if (none.settled (0));             /* no size seen yet */
+  none.saw (320, 180, 0);
+  fail_unless (none.settled (0));         /* no settle time: the first size */
+
+  SizeSettle settle (4 * s);
+  settle.saw (320, 180, 0);
+  fail_if (settle.settled (3 * s));
+  settle.saw (320, 180, 3 * s);           /* the same size: no change */
+  fail_unless (settle.settled (4 * s));
+
+  /* a publisher that grows: 4 s after its last change */
+  SizeSettle growing (4 * s);
+  growing.saw (320, 180, 0);
+  growing.saw (640, 360, 2 * s);
+  fail_if (growing.settled (5 * s));
+  growing.saw (1280, 720, 5 * s);
+  fail_if (growing.settled (7 * s));
+  /* one that never settles: twice the settle time after the first size */
+  growing.saw (640, 360, 7 * s);
+  fail_unless (growing.settled (8 * s));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_config_keys)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("castline-abr-XXXXXX", nullptr);
@@ -151,13 +179,16 @@ GST_START_TEST (test_config_keys)
   fail_unless (load ("{}", c, error));
   fail_if (c.abr_default);
   fail_unless_equals_uint64 (c.ladder.size (), 4);
+  fail_unless_equals_uint64 (c.abr_settle, 4);
+  fail_unless (load ("{\"abr_settle\": 0}", c, error));
+  fail_unless_equals_uint64 (c.abr_settle, 0);
   fail_unless (load ("{\"abr_default\": true, \"ladder\": [{\"name\": \"sd\", \"height\": 576,"
           " \"video_bitrate\": 1200, \"audio_bitrate\": 96}]}", c, error));
   fail_unless (c.abr_default);
   fail_unless_equals_uint64 (c.ladder.size (), 1);
   assert_str_eq (c.ladder[0].name, "sd");
   fail_unless_equals_uint64 (c.ladder[0].video_bitrate, 1200);
-  for (const char *bad : { "{\"abr_default\": 1}", "{\"ladder\": {}}", "{\"ladder\": []}",
+  for (const char *bad : { "{\"abr_default\": 1}", "{\"abr_settle\": 31}", "{\"ladder\": {}}", "{\"ladder\": []}",
            "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200}]}",
            "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200,"
            " \"audio_bitrate\": 96, \"fps\": 30}]}",
@@ -166,7 +197,7 @@ GST_START_TEST (test_config_keys)
     error.clear ();
     fail_if (load (bad, c, error));
     fail_unless (error.find ("ladder") != std::string::npos
-        || error.find ("abr_default") != std::string::npos);
+        || error.find ("abr_") != std::string::npos);
   }
   g_unlink (path.c_str ());
   g_rmdir (dir);
@@ -188,6 +219,7 @@ abrladder_suite ()
   tcase_add_test (tc, test_master_playlist);
   tcase_add_test (tc, test_rung_graph_forces_aligned_keyframes);
   tcase_add_test (tc, test_ladder_checks);
+  tcase_add_test (tc, test_size_settles);
   tcase_add_test (tc, test_config_keys);
   return s;
 }
