@@ -1,6 +1,8 @@
 #include "hls/abrbuilder.h"
 
 #include "hls/branchjoin.h"
+#include "hls/rungsize.h"
+#include "hls/segmentcuts.h"
 #include "streams/elementnames.h"
 
 #include <algorithm>
@@ -26,6 +28,7 @@ struct SpsWatch {
 struct KeyframeAligner {
   bool follow_input;
   GstClockTime interval;
+  SegmentCuts *cuts;                         /* told of each, which cut segments */
   GstClockTime next = GST_CLOCK_TIME_NONE;   /* running time of the next forced one */
   guint count = 0;
 
@@ -47,9 +50,10 @@ struct KeyframeAligner {
     if (k->follow_input) {
       force = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
     } else {
-      force = !GST_CLOCK_TIME_IS_VALID (k->next) || rt >= k->next;
+      bool wanted = k->cuts->wanted ();
+      force = !GST_CLOCK_TIME_IS_VALID (k->next) || rt >= k->next || wanted;
       if (force)
-        k->next = (GST_CLOCK_TIME_IS_VALID (k->next) ? k->next : rt) + k->interval;
+        k->next = (GST_CLOCK_TIME_IS_VALID (k->next) && !wanted ? k->next : rt) + k->interval;
     }
     if (!force)
       return GST_PAD_PROBE_OK;
@@ -65,6 +69,7 @@ struct KeyframeAligner {
         "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
         "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, k->count++, nullptr);
     gst_pad_push_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
+    k->cuts->keyframe (rt);
     return GST_PAD_PROBE_OK;
   }
 };
@@ -100,7 +105,8 @@ top_height (const std::vector<Rung> & ladder)
 AbrBuilder::AbrBuilder (GstBin * pipeline, std::vector<Rung> ladder, unsigned target_duration,
     Hooks hooks)
     : pipeline_ (pipeline), ladder_ (std::move (ladder)),
-      interval_ (target_duration * GST_SECOND), hooks_ (std::move (hooks))
+      interval_ (target_duration * GST_SECOND), hooks_ (std::move (hooks)),
+      cuts_ (std::make_unique<SegmentCuts> (interval_))
 {
   static gsize debug_once = 0;
   if (g_once_init_enter (&debug_once)) {
@@ -216,7 +222,8 @@ AbrBuilder::on_raw_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 }
 
 /* Streaming thread of the input (pad: where its caps are watched). Before
- * the ladder: its size settles, or the ladder is built now. */
+ * the ladder: its size settles, or the ladder is built now; after: it may
+ * grow. */
 void
 AbrBuilder::input_caps (GstPad * pad, GstCaps * caps, bool passthrough)
 {
@@ -244,8 +251,12 @@ AbrBuilder::input_caps (GstPad * pad, GstCaps * caps, bool passthrough)
       now = settle_.settled (t) || (unsigned) h >= top_height (ladder_);
     }
   }
-  if (built)
+  std::string error;
+  if (built) {
+    if (!grow (caps, error))
+      fail_stream (where, error);
     return;
+  }
   if (now) {
     build_settled ();
     return;
@@ -337,6 +348,128 @@ AbrBuilder::build (GstCaps * caps, bool passthrough, std::string & error)
   return true;
 }
 
+/* New caps after the ladder is built: rungs the input's size now allows
+ * are added; rungs made for a smaller input take their new size in the
+ * master. The input's streaming thread, before the caps (and the
+ * keyframe of the new size after them) reach the tee. */
+bool
+AbrBuilder::grow (GstCaps * caps, std::string & error)
+{
+  int w, h, par_n, par_d, fps_n, fps_d;
+  read_video_caps (caps, w, h, par_n, par_d, fps_n, fps_d);
+  std::vector<RungPlan> added;
+  bool encode_old = false;
+  RungPlan old_top;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    std::vector<RungPlan> wanted = select_rungs (ladder_, w, h, par_n, par_d, passthrough_);
+    for (const RungPlan & p : wanted) {
+      auto m = std::find_if (made_.begin (), made_.end (),
+          [&p] (const Made & m) { return m.plan.rung.name == p.rung.name; });
+      if (m == made_.end ())
+        added.push_back (p);
+      else if (p.height > m->plan.height) {
+        m->plan.width = p.width;   /* grown back to (or towards) its height */
+        m->plan.height = p.height;
+        master_due_ = true;
+      }
+    }
+    if (!added.empty ()) {
+      /* H.264 in: the new top rung passes the input through; the rung that
+       * did is encoded from now on */
+      for (Made & m : made_) {
+        if (m.plan.passthrough)
+          for (const RungPlan & p : wanted)
+            if (p.rung.name == m.plan.rung.name) {
+              old_top = p;
+              encode_old = true;
+            }
+        m.plan.top = false;
+      }
+      for (const RungPlan & p : added)
+        made_.push_back ({ p, nullptr, "" });
+      std::stable_sort (made_.begin (), made_.end (),
+          [] (const Made & a, const Made & b) { return a.plan.height > b.plan.height; });
+      master_due_ = true;
+    }
+  }
+  if (added.empty ()) {
+    send_master_when_known ();
+    return true;
+  }
+  std::string names;
+  for (const RungPlan & p : added)
+    names += " " + p.rung.name + " " + std::to_string (p.width) + "x" + std::to_string (p.height);
+  GST_INFO_OBJECT (pipeline_, "input grew to %dx%d: rungs added:%s", w, h, names.c_str ());
+  /* every rung's segment starts at the new size's first keyframe */
+  cuts_->cut_at_next ();
+  if (encode_old && !encode_passthrough_rung (old_top, error))
+    return false;
+  for (const RungPlan & p : added)
+    if (!build_rung (p, error))
+      return false;
+  if (hooks_.request_keyframe)
+    hooks_.request_keyframe ();
+  return true;
+}
+
+/* The rung that passed the input through gets an encoder branch of its
+ * own (plan), from video_raw, in place of its link to video_src: the
+ * frames its queue holds go out first, then the encoder's, from the
+ * forced keyframe of the new size's first frame. */
+bool
+AbrBuilder::encode_passthrough_rung (const RungPlan & plan, std::string & error)
+{
+  GstElement *old_video = nullptr;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    for (const Made & m : made_)
+      if (m.plan.rung.name == plan.rung.name)
+        old_video = m.video;
+  }
+  RungGraph g = rung_graph (plan, 0);
+  GError *err = nullptr;
+  GstElement *video = old_video ? gst_parse_bin_from_description (g.video.c_str (), TRUE, &err)
+      : nullptr;
+  if (!video) {
+    error = "rung " + plan.rung.name + ": " + (err ? err->message : "no branch to encode");
+    g_clear_error (&err);
+    return false;
+  }
+  gst_bin_add (pipeline_, video);
+  g_autoptr (GstPad) in = gst_element_get_static_pad (video, "sink");
+  g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
+  join_at_forced_keyframe (in);
+  follow_input_size (video, plan.rung);
+  continue_rung_stream (out);
+  watch_sps (video, plan.rung.name);
+  if (!gst_element_sync_state_with_parent (video)) {
+    error = "rung " + plan.rung.name + ": its encoder does not start";
+    return false;
+  }
+  /* the input's thread, upstream of video_src: the tee pushes nothing now */
+  g_autoptr (GstPad) old_in = gst_element_get_static_pad (old_video, "sink");
+  if (g_autoptr (GstPad) tee_pad = gst_pad_get_peer (old_in)) {
+    gst_pad_unlink (tee_pad, old_in);
+    gst_element_release_request_pad (video_src_, tee_pad);
+  }
+  if (gst_pad_link (out, old_in) != GST_PAD_LINK_OK || !gst_element_link (video_raw_, video)) {
+    error = "rung " + plan.rung.name + ": its encoder does not link";
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    for (Made & m : made_)
+      if (m.plan.rung.name == plan.rung.name) {
+        m.plan = plan;
+        m.codec.clear ();          /* x264's, from its first SPS */
+      }
+  }
+  GST_INFO_OBJECT (pipeline_, "rung %s: encoded at %ux%u from now on", plan.rung.name.c_str (),
+      plan.width, plan.height);
+  return true;
+}
+
 bool
 AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
 {
@@ -372,6 +505,9 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
       gst_object_unref (gst_object_ref_sink (audio));
     return false;
   }
+  if (!cuts_->add (sink))
+    GST_WARNING_OBJECT (sink, "rung %s: no splitmuxsink: its segments may not line up",
+        plan.rung.name.c_str ());
   gst_bin_add_many (pipeline_, sink, video, nullptr);
   if (audio)
     gst_bin_add (pipeline_, audio);
@@ -392,12 +528,13 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
       gst_pad_add_probe (out, (GstPadProbeType) (GST_PAD_PROBE_TYPE_BUFFER
               | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), on_rate, this, nullptr);
   }
-  /* it starts at the keyframe every rung starts at */
+  /* it starts at the keyframe every rung starts at; never above the input */
   g_autoptr (GstPad) in = gst_element_get_static_pad (video, "sink");
   if (plan.passthrough) {
     join_at_keyframe (in);
   } else {
     join_at_forced_keyframe (in);
+    follow_input_size (video, plan.rung);
   }
   /* ready before the tees send anything: a branch still at NULL would
    * answer FLUSHING, which stops the ingest */
@@ -441,7 +578,7 @@ AbrBuilder::align_keyframes (bool follow_input)
     return;
   }
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, KeyframeAligner::probe,
-      new KeyframeAligner { follow_input, interval_ },
+      new KeyframeAligner { follow_input, interval_, cuts_.get () },
       [] (gpointer d) { delete static_cast<KeyframeAligner *> (d); });
   gst_object_unref (pad);
 }

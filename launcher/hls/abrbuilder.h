@@ -1,5 +1,5 @@
 /* castline-launcher: the rungs of an adaptive-bitrate pipeline, made when
- * the input's size is known.
+ * the input's size is known, and added to when it grows.
  *
  * The description (pipelines/abr.pipeline) holds what every rung shares:
  * video_in, a tee video_src of the parsed input (H.264 passes through from
@@ -16,20 +16,31 @@
  * made by the pipeline (Hooks::make_sink), everything brought to PLAYING,
  * and only then linked to the tees; each new branch drops what comes
  * before the keyframe every rung starts at (branchjoin.h). Rungs above the
- * input are never made.
+ * input are never made, and an encoded rung never gets bigger than the
+ * input (rungsize.h).
+ *
+ * When the input later grows so that the ladder allows rungs not made,
+ * they are added the same way, at the keyframe of the new size. With H.264
+ * in, the new top rung is the input itself, and the rung that passed the
+ * input through until then is encoded from there on, at its own height:
+ * at that keyframe, its sink's video is taken from a new encoder branch
+ * instead of video_src (the frames queued before it go first). Rungs are
+ * never removed: when the input shrinks, rungs above it carry it at its
+ * own size.
  *
  * Keyframes line up across rungs: every encoder is told (a downstream
  * GstForceKeyUnit event, in band right before the frame, which the decoder
  * sends out with that frame) to make a keyframe of the frame of each input
  * keyframe (H.264 in: the passthrough rung has exactly those), or of the
  * first frame of every target duration (other input); x264 makes none of
- * its own. Every rung's splitmuxsink thus cuts segment N at the same
- * instant.
+ * its own. Where segments start is decided there too, for every rung at
+ * once (SegmentCuts), so that a rung added later cuts where the others do.
  *
  * The master playlist is rendered once every rung's first SPS is seen (its
  * CODECS) and, when the caps have no frame rate (WebRTC), the top rung's
  * first second has been measured for FRAME-RATE: before the first segment
- * closes. Hooks::master_ready gets it, on a streaming thread. */
+ * closes; again, with the new rungs, each time the ladder grows.
+ * Hooks::master_ready gets it, on a streaming thread. */
 #pragma once
 
 #include "hls/abrladder.h"
@@ -38,11 +49,14 @@
 #include <gst/gst.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 namespace castline::launcher {
+
+class SegmentCuts;
 
 class AbrBuilder {
  public:
@@ -50,7 +64,8 @@ class AbrBuilder {
     /* A configured HLS sink for the rung, floating, not in a bin yet; or
      * nullptr with the reason. Streaming thread. */
     std::function<GstElement * (const RungPlan &, std::string & error)> make_sink;
-    /* The master playlist, once. Streaming thread. */
+    /* The master playlist, at first and each time rungs are added.
+     * Streaming thread. */
     std::function<void (std::string master)> master_ready;
     /* Asks the publisher for a keyframe (new rungs start at one); may be
      * empty. Streaming thread. */
@@ -75,8 +90,8 @@ class AbrBuilder {
   std::vector<RungPlan> rungs () const;
 
  private:
-  /* a rung as made: its plan, its video branch (owned by the pipeline),
-   * its codec */
+  /* a rung as made: its plan (sizes for the master: as of the largest
+   * input), its video branch (owned by the pipeline), its codec */
   struct Made {
     RungPlan plan;
     GstElement *video = nullptr;
@@ -92,7 +107,9 @@ class AbrBuilder {
   void build_settled ();
   void send_master_when_known ();
   bool build (GstCaps * caps, bool passthrough, std::string & error);
+  bool grow (GstCaps * caps, std::string & error);
   bool build_rung (const RungPlan & plan, std::string & error);
+  bool encode_passthrough_rung (const RungPlan & plan, std::string & error);
   void watch_sps (GstElement * video, const std::string & rung);
   void align_keyframes (bool follow_input);
   void fail_stream (GstElement * where, const std::string & reason);
@@ -102,6 +119,7 @@ class AbrBuilder {
   GstClockTime interval_;
   Hooks hooks_;
   SizeSettle settle_;
+  std::unique_ptr<SegmentCuts> cuts_;  /* every rung's segments start where it says */
   GstElement *video_src_ = nullptr;  /* the tees, owned */
   GstElement *video_raw_ = nullptr;
   GstElement *audio_raw_ = nullptr;
@@ -112,7 +130,7 @@ class AbrBuilder {
   bool passthrough_ = false;
   GstCaps *settling_caps_ = nullptr; /* the latest caps while the size settles, owned */
   bool built_ = false;
-  bool master_due_ = false;          /* rungs made since the last master */
+  bool master_due_ = false;          /* rungs made or added since the last master */
   bool stats_made_ = false;          /* the top rung's viewerstats: the first top's */
   std::vector<Made> made_;
   int fps_n_ = 0, fps_d_ = 1;

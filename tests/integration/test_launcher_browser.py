@@ -244,5 +244,38 @@ class WhipAbrSizeTest(LauncherCase):
             self.assertEqual(self.size_of(self.rung_file(s, rung, first)), size, rung)
 
 
+class WhipAbrGrowthTest(WhipAbrSizeTest):
+    """The ladder built for a small size (abr_settle 1) grows when the input
+    does."""
+    settings = {"abr_settle": 1, "hls": {"max_files": 100, "playlist_length": 100}}
+
+    def test_ladder_grows_with_the_input(self):
+        # 320x180 for 8 s (a one-rung ladder: 360p, the input as it is),
+        # then 1280x720: 720p (the input) and 480p are added, 360p encoded
+        s, masters, result = self.publish_sizes("4@0,1@8", 18)
+        self.assertIn("1280x720", result["sizes"], result)
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in stream_inf(masters[0])],
+                         [("360p/index.m3u8", "320x180")], masters[0])
+        grown = stream_inf(masters[-1])
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in grown],
+                         [("720p/index.m3u8", "1280x720"), ("480p/index.m3u8", "854x480"),
+                          ("360p/index.m3u8", "640x360")], masters[-1])
+        self.assertTrue(all(a["CODECS"].startswith("avc1.") for a, _ in grown), grown)
+        segments = {rung: self.segments(s, rung) for rung in ("720p", "480p", "360p")}
+        self.assertGreaterEqual(len(segments["720p"]), 3, segments)
+        # the new rungs have their size; 360p was the input, then encoded
+        for rung, size in (("720p", "1280x720"), ("480p", "854x480"), ("360p", "640x360")):
+            last = self.rung_file(s, rung, segments[rung][-2])
+            self.assertEqual(self.size_of(last), size, rung)
+        self.assertEqual(self.size_of(self.rung_file(s, "360p", segments["360p"][0])), "320x180")
+        # the new rungs' segments start where the old rung's do
+        starts = {rung: [first_video_pts(self.rung_file(s, rung, f)) for f in segments[rung]]
+                  for rung in segments}
+        for rung in ("720p", "480p"):
+            for pts in starts[rung][1:]:
+                self.assertLess(min(abs(pts - p) for p in starts["360p"]), 0.05,
+                                f"{rung} segment at {pts}: 360p's start at {starts['360p']}")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -138,6 +138,20 @@ GST_START_TEST (test_ladder_checks)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_rung_size_never_above_the_input)
+{
+  Rung r { "720p", 720, 1500, 96 };
+  unsigned w, h;
+  rung_size_for_input (r, 1920, 1080, 1, 1, w, h);
+  fail_unless (w == 1280 && h == 720);
+  /* the input shrank below the rung: its own size, not upscaled */
+  rung_size_for_input (r, 320, 180, 1, 1, w, h);
+  fail_unless (w == 320 && h == 180);
+  rung_size_for_input (r, 641, 361, 1, 1, w, h);
+  fail_unless (w == 640 && h == 360);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_size_settles)
 {
   const gint64 s = G_USEC_PER_SEC;
@@ -219,6 +233,7 @@ abrladder_suite ()
   tcase_add_test (tc, test_master_playlist);
   tcase_add_test (tc, test_rung_graph_forces_aligned_keyframes);
   tcase_add_test (tc, test_ladder_checks);
+  tcase_add_test (tc, test_rung_size_never_above_the_input);
   tcase_add_test (tc, test_size_settles);
   tcase_add_test (tc, test_config_keys);
   return s;
