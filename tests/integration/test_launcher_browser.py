@@ -182,11 +182,10 @@ class AbrBrowserTest(LauncherCase):
             self.assertLess(max(pts) - min(pts), 0.05, f"segment {n}: {pts}")
 
 
-class WhipAbrSizeTest(LauncherCase):
+class WhipAbrSizes(LauncherCase):
     """A WHIP publisher's ladder follows the size Chromium sends, which the
     page forces (scaleResolutionDownBy on a 1280x720 fake camera, the
-    resolution kept whatever the bandwidth or CPU): the ladder waits for
-    the size to settle, and grows with it later."""
+    resolution kept whatever the bandwidth or CPU). Every segment is kept."""
     settings = {"hls": {"max_files": 100, "playlist_length": 100}}
 
     def publish_sizes(self, scales, seconds):
@@ -229,6 +228,11 @@ class WhipAbrSizeTest(LauncherCase):
         video = [st for st in ffprobe(url)["streams"] if st["codec_type"] == "video"][0]
         return f"{video['width']}x{video['height']}"
 
+
+
+class WhipAbrSizeTest(WhipAbrSizes):
+    """The ladder waits for the size to settle (abr_settle: 4 s)."""
+
     def test_ladder_waits_for_the_size_to_settle(self):
         # 320x180 for the first second, then 1280x720: with abr_settle (4 s)
         # the first master is already the 720p ladder
@@ -244,7 +248,7 @@ class WhipAbrSizeTest(LauncherCase):
             self.assertEqual(self.size_of(self.rung_file(s, rung, first)), size, rung)
 
 
-class WhipAbrGrowthTest(WhipAbrSizeTest):
+class WhipAbrGrowthTest(WhipAbrSizes):
     """The ladder built for a small size (abr_settle 1) grows when the input
     does."""
     settings = {"abr_settle": 1, "hls": {"max_files": 100, "playlist_length": 100}}
@@ -275,6 +279,24 @@ class WhipAbrGrowthTest(WhipAbrSizeTest):
             for pts in starts[rung][1:]:
                 self.assertLess(min(abs(pts - p) for p in starts["360p"]), 0.05,
                                 f"{rung} segment at {pts}: 360p's start at {starts['360p']}")
+
+    def test_rungs_are_not_upscaled_when_the_input_shrinks(self):
+        # 1280x720 (the 720p ladder), then 640x360: the rungs stay, 480p
+        # carries the input at its own size, and the master is unchanged
+        s, masters, result = self.publish_sizes("1@0,2@8", 16)
+        self.assertIn("640x360", result["sizes"][-3:], result)
+        want = [("720p/index.m3u8", "1280x720"), ("480p/index.m3u8", "854x480"),
+                ("360p/index.m3u8", "640x360")]
+        for master in masters:
+            self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in stream_inf(master)], want,
+                             master)
+        first, last = {}, {}
+        for rung in ("720p", "480p", "360p"):
+            segments = self.segments(s, rung)
+            first[rung] = self.size_of(self.rung_file(s, rung, segments[0]))
+            last[rung] = self.size_of(self.rung_file(s, rung, segments[-1]))
+        self.assertEqual(first, {"720p": "1280x720", "480p": "854x480", "360p": "640x360"})
+        self.assertEqual(last, {"720p": "640x360", "480p": "640x360", "360p": "640x360"})
 
 
 if __name__ == "__main__":
