@@ -5,6 +5,20 @@ GST_DEBUG_CATEGORY_EXTERN (castline_abr_debug);
 
 namespace castline::launcher {
 
+namespace {
+
+/* cuts only where told; no keyframe requests of its own (the stream asks
+ * the publisher when keyframes are due). Set again at its first keyframe:
+ * s3hlssink configures its hlssink2 (so the splitmuxsink's max-size-time)
+ * when it starts. */
+void
+cut_only_where_told (GstElement * splitmux)
+{
+  g_object_set (splitmux, "max-size-time", (guint64) 0, "send-keyframe-requests", FALSE, nullptr);
+}
+
+}  // namespace
+
 SegmentCuts::~SegmentCuts ()
 {
   for (GstElement *e : cutting_)
@@ -27,9 +41,7 @@ SegmentCuts::add (GstElement * sink)
     gst_iterator_free (it);
   if (!splitmux)
     return false;
-  /* cuts only where told; no keyframe requests of its own (the stream asks
-   * the publisher when keyframes are due) */
-  g_object_set (splitmux, "max-size-time", (guint64) 0, "send-keyframe-requests", FALSE, nullptr);
+  cut_only_where_told (splitmux);
   std::lock_guard<std::mutex> lk (lock_);
   starting_.push_back (splitmux);
   return true;
@@ -38,7 +50,7 @@ SegmentCuts::add (GstElement * sink)
 bool
 SegmentCuts::keyframe (GstClockTime rt)
 {
-  std::vector<GstElement *> told;
+  std::vector<GstElement *> told, started;
   bool cut;
   {
     std::lock_guard<std::mutex> lk (lock_);
@@ -51,8 +63,14 @@ SegmentCuts::keyframe (GstClockTime rt)
     }
     /* their first segment starts here (a sink with nothing in its segment
      * keeps a split time until its next keyframe: never told this one) */
+    for (GstElement *e : starting_)
+      started.push_back (GST_ELEMENT (gst_object_ref (e)));
     cutting_.insert (cutting_.end (), starting_.begin (), starting_.end ());
     starting_.clear ();
+  }
+  for (GstElement *e : started) {
+    cut_only_where_told (e);
+    gst_object_unref (e);
   }
   if (cut)
     GST_LOG ("segment cut at %" GST_TIME_FORMAT " in %zu rungs", GST_TIME_ARGS (rt), told.size ());
