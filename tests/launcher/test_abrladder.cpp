@@ -2,6 +2,7 @@
  * string from an SPS, the master playlist, the ladder's checks, when an
  * input's size has settled, and the configuration keys that set it. */
 #include "hls/abrladder.h"
+#include "hls/segmentcuts.h"
 #include "hls/sizesettle.h"
 #include "../assertions.h"
 #include "config/config.h"
@@ -179,6 +180,44 @@ GST_START_TEST (test_size_settles)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_segment_cuts)
+{
+  SegmentCuts cuts (2 * GST_SECOND);
+  fail_unless (cuts.keyframe (10 * GST_SECOND));       /* the first */
+  fail_if (cuts.keyframe (11 * GST_SECOND));
+  /* a target duration, give or take a tenth */
+  fail_unless (cuts.keyframe (11800 * GST_MSECOND));
+  fail_if (cuts.wanted ());
+  /* a rung added: a cut at the next keyframe, whenever it comes */
+  cuts.cut_at_next ();
+  fail_unless (cuts.wanted ());
+  fail_unless (cuts.keyframe (12 * GST_SECOND));
+  fail_if (cuts.wanted ());
+  fail_if (cuts.keyframe (13 * GST_SECOND));
+
+  /* a sink's splitmuxsink stops cutting by itself */
+  g_autoptr (GstElement) sink = gst_element_factory_make ("hlssink2", nullptr);
+  fail_unless (sink != nullptr, "no hlssink2 (gst-plugins-bad)");
+  {
+    gst_object_ref_sink (sink);
+    fail_unless (cuts.add (sink));
+    fail_unless (cuts.wanted ());                      /* its first keyframe */
+    GstIterator *it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (sink), "splitmuxsink");
+    GValue v = G_VALUE_INIT;
+    fail_unless (gst_iterator_next (it, &v) == GST_ITERATOR_OK);
+    guint64 max_time = 1;
+    g_object_get (g_value_get_object (&v), "max-size-time", &max_time, nullptr);
+    fail_unless_equals_uint64 (max_time, 0);
+    g_value_unset (&v);
+    gst_iterator_free (it);
+    cuts.keyframe (20 * GST_SECOND);
+    fail_if (cuts.wanted ());
+  }
+  g_autoptr (GstElement) bin = gst_bin_new (nullptr);
+  fail_if (cuts.add (bin));                            /* no splitmuxsink */
+}
+GST_END_TEST;
+
 GST_START_TEST (test_config_keys)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("castline-abr-XXXXXX", nullptr);
@@ -235,6 +274,7 @@ abrladder_suite ()
   tcase_add_test (tc, test_ladder_checks);
   tcase_add_test (tc, test_rung_size_never_above_the_input);
   tcase_add_test (tc, test_size_settles);
+  tcase_add_test (tc, test_segment_cuts);
   tcase_add_test (tc, test_config_keys);
   return s;
 }
