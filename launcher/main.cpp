@@ -5,6 +5,7 @@
  *   castline-launcher --print-pipeline NAME       a description as a gst-launch line */
 #include "config/config.h"
 #include "daemon.h"
+#include "elementcheck.h"
 #include "streams/elementnames.h"
 #include "streams/streammanager.h"
 
@@ -128,6 +129,9 @@ main (int argc, char **argv)
   bool ok = manager.init (warnings, error);
   for (auto & w : warnings)
     fprintf (stderr, "castline-launcher: pipeline skipped: %s\n", w.c_str ());
+  std::vector<std::string> missing = check_daemon_elements (config);
+  for (auto & m : missing)
+    fprintf (stderr, "castline-launcher: %s; its streams will fail\n", m.c_str ());
   if (!ok) {
     fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
     return 1;
@@ -137,11 +141,13 @@ main (int argc, char **argv)
   if (check) {
     for (auto & [name, d] : manager.catalog ().all ())
       printf ("%s\t%s\n", name.c_str (), d.description.c_str ());
-    return warnings.empty () ? 0 : 1;
+    return warnings.empty () && missing.empty () ? 0 : 1;
   }
 
   raise_descriptor_limit ();
   Daemon daemon (manager);
+  /* what a daemon that died left (its webhooks go out once the loop runs) */
+  manager.settle_unfinished ();
   if (!daemon.listen (error)) {
     fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
     return 1;

@@ -11,8 +11,12 @@ namespace castline::s3 {
 
 namespace {
 
+/* after S3 answered with an error (5xx, SlowDown): back off */
 constexpr unsigned kOutageBackoffBaseMs = 500;
 constexpr unsigned kOutageBackoffCapMs = 5000;
+/* after S3 could not be reached (refused, time-out): no answer asked us to
+ * slow down, and what waits should go as soon as S3 is back */
+constexpr unsigned kUnreachableRetryMs = 250;
 
 }  // namespace
 
@@ -44,7 +48,8 @@ HlsUploader::HlsUploader (HlsUploaderSettings settings, HlsUploaderListener list
         "castline HLS uploader");
     g_once_init_leave (&once, 1);
   }
-  client_ = std::make_unique<S3Client> (settings_.s3);
+  client_ = std::make_unique<S3Client> (settings_.s3,
+      [this] (const S3Error & error) { on_retry (error); });
 }
 
 HlsUploader::~HlsUploader ()
@@ -128,7 +133,7 @@ HlsUploader::update_spool_stats ()
   stats_.spool_objects = spool_.count ();
   stats_.spool_bytes = spool_.bytes ();
   stats_.pending_uploads = plan_.pending_uploads ();
-  stats_.outage = paused_ || consecutive_failures_ > 0;
+  stats_.outage = outage_;
 }
 
 void
@@ -221,12 +226,14 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
   plan_.action_done (a, ok);
 
   if (ok) {
-    if (consecutive_failures_ > 0) {
-      consecutive_failures_ = 0;
+    consecutive_failures_ = 0;
+    if (outage_) {
+      outage_ = false;
       /* S3 answers: what waits in the spool goes now, not when the
-       * backoff timer of the last failure fires */
+       * timer of the last failure fires */
       if (paused_) {
         paused_ = false;
+        resume_pending_ = false;
         pause_epoch_++;
       }
       update_spool_stats ();
@@ -244,23 +251,61 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
     }
   } else {
     consecutive_failures_++;
-    if (consecutive_failures_ == 1 && listener_.on_outage)
-      listener_.on_outage (r.error);
-    if (!paused_) {
-      paused_ = true;
-      unsigned delay = backoff_delay_ms (consecutive_failures_, kOutageBackoffBaseMs,
-          kOutageBackoffCapMs);
+    enter_outage (r.error);
+    unsigned delay = r.error.http_status == 0 ? kUnreachableRetryMs
+        : backoff_delay_ms (consecutive_failures_, kOutageBackoffBaseMs, kOutageBackoffCapMs);
+    if (!resume_pending_)
       GST_INFO ("S3 unavailable (%s); retrying in %u ms with %zu object(s) spooled",
           r.error.describe ().c_str (), delay, spool_.count ());
-      client_->invoke_later (delay, [this, epoch = pause_epoch_] {
-        if (stopping_ || epoch != pause_epoch_)
-          return;
-        paused_ = false;
-        pump ();
-      });
-    }
+    pause_for (delay);
   }
   pump ();
+}
+
+/* client thread: an attempt failed and will be retried by the client */
+void
+HlsUploader::on_retry (const S3Error & error)
+{
+  if (stopping_ || halted_ || error.code != "Timeout")
+    return;
+  /* S3 left a request unanswered for the whole request time-out: that is
+   * an outage now, not after every retry has timed out as well. New
+   * requests wait; the first answer, or the pause that follows the
+   * request's last failure, ends the wait. */
+  GST_INFO ("S3 did not answer within the request time-out (%s); waiting for it",
+      error.describe ().c_str ());
+  enter_outage (error);
+  paused_ = true;
+  update_spool_stats ();
+}
+
+void
+HlsUploader::enter_outage (const S3Error & error)
+{
+  if (outage_)
+    return;
+  outage_ = true;
+  update_spool_stats ();
+  if (listener_.on_outage)
+    listener_.on_outage (error);
+}
+
+/* No new requests for delay_ms (unless S3 answers first); a pause already
+ * timed is not extended. */
+void
+HlsUploader::pause_for (unsigned delay_ms)
+{
+  paused_ = true;
+  if (resume_pending_)
+    return;
+  resume_pending_ = true;
+  client_->invoke_later (delay_ms, [this, epoch = pause_epoch_] {
+    if (stopping_ || epoch != pause_epoch_)
+      return;
+    resume_pending_ = false;
+    paused_ = false;
+    pump ();
+  });
 }
 
 void
@@ -295,7 +340,9 @@ HlsUploader::flush (unsigned timeout_ms, std::function<void (bool, size_t)> done
 S3Result
 HlsUploader::check_bucket ()
 {
-  return client_->wait ([this] (S3Callback cb) { client_->head_bucket (std::move (cb)); });
+  /* a client of its own: the check's retries are no outage of the uploads */
+  S3Client checker (settings_.s3);
+  return checker.wait ([&checker] (S3Callback cb) { checker.head_bucket (std::move (cb)); });
 }
 
 HlsUploaderStats

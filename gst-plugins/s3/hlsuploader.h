@@ -6,9 +6,14 @@
  * state lives on the client thread; the streaming thread only stores bytes
  * and posts a task, so it never waits on the network.
  *
- * When S3 fails with a retryable error (after the client's own retries) the
- * uploader enters an outage: it says so once through the listener, keeps
- * everything in the spool, and retries with backoff until S3 answers; a
+ * When S3 fails with a retryable error (after the client's own retries),
+ * or leaves one attempt unanswered for the request time-out, the uploader
+ * enters an outage: it says so once through the listener, starts no new
+ * request and keeps everything in the spool. It retries after a short
+ * fixed pause when S3 could not be reached at all (refused, time-out:
+ * nothing to slow down for, and the spool goes up as soon as S3 is back),
+ * with exponential backoff when S3 answered with an error (5xx, SlowDown).
+ * The first success ends the outage and the pause at once. A
  * non-retryable error (bad credentials, no such bucket) is reported as an
  * error once, and the uploader sends nothing more.
  */
@@ -54,7 +59,10 @@ struct HlsUploaderStats {
 };
 
 struct HlsUploaderListener {
-  /* S3 became unreachable (said once per outage): the first failure. */
+  /* S3 became unreachable (said once per outage): the first request that
+   * failed after its retries, or the first attempt that timed out, so at
+   * most request_timeout_ms (and the client's quarter-second progress
+   * check) after S3 stopped answering a request. */
   std::function<void (const S3Error & error)> on_outage;
   /* S3 answers again after an outage. */
   std::function<void ()> on_recovered;
@@ -89,6 +97,9 @@ class HlsUploader {
   void pump ();
   void start (const UploadAction & a);
   void on_done (const UploadAction & a, const S3Result & r, guint64 bytes);
+  void on_retry (const S3Error & error);
+  void enter_outage (const S3Error & error);
+  void pause_for (unsigned delay_ms);
   void check_flush ();
   void update_spool_stats ();
 
@@ -101,10 +112,12 @@ class HlsUploader {
   /* client thread only */
   HlsUploadPlan plan_;
   std::map<std::string, gint64> submitted_at_;
-  bool paused_ = false;
+  bool paused_ = false;     /* no new requests: S3 is not answering */
+  bool resume_pending_ = false;  /* a timer will end this pause */
   /* bumped when a pause ends early (S3 answered): a stale resume timer
    * must not end a later pause */
   guint64 pause_epoch_ = 0;
+  bool outage_ = false;     /* reported through on_outage, not yet recovered */
   bool halted_ = false;     /* a fatal error was reported: no more requests */
   unsigned consecutive_failures_ = 0;
   std::function<void (bool, size_t)> flush_done_;

@@ -78,6 +78,25 @@ describe_bare_status (const std::string & key, unsigned status, const char *body
     error.message = std::string (body, std::min<gsize> (len, 200));
 }
 
+/* Replaces every occurrence of secret in text (a server may echo what it
+ * was sent, and the session token is sent). */
+void
+redact (std::string & text, const std::string & secret)
+{
+  if (secret.empty ())
+    return;
+  for (size_t at; (at = text.find (secret)) != std::string::npos;)
+    text.replace (at, secret.size (), "(redacted)");
+}
+
+/* A refusal for which S3 sends an error document, unless the request
+ * was a HEAD (bad signature, unknown key id, skewed clock, denied). */
+bool
+is_refusal (const S3Result & r)
+{
+  return !r.ok && (r.http_status == 400 || r.http_status == 403);
+}
+
 }  // namespace
 
 unsigned
@@ -157,8 +176,9 @@ invoke_free (gpointer data)
 
 }  // namespace
 
-S3Client::S3Client (S3Config config)
-  : config_ (std::move (config)), impl_ (std::make_unique<Impl> ())
+S3Client::S3Client (S3Config config, S3RetryObserver on_retry)
+  : config_ (std::move (config)), on_retry_ (std::move (on_retry)),
+    impl_ (std::make_unique<Impl> ())
 {
   ensure_debug_category ();
   impl_->context = g_main_context_new ();
@@ -480,6 +500,13 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
         describe_bare_status (req->key, r.http_status, bdata, blen, r.error);
     }
   }
+  if (!r.ok) {
+    for (const std::string * secret : { &config_.credentials.secret_key,
+            &config_.credentials.session_token }) {
+      redact (r.error.code, *secret);
+      redact (r.error.message, *secret);
+    }
+  }
 
   bool cancelled = r.error.code == "Cancelled";
   if (!r.ok && !cancelled && r.error.retryable () && req->attempts <= config_.retries
@@ -488,6 +515,8 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
     GST_INFO ("%s %s failed (%s), retry %u/%u in %u ms", req->method.c_str (),
         req->key.c_str (), r.error.describe ().c_str (), req->attempts,
         config_.retries, delay);
+    if (on_retry_)
+      on_retry_ (r.error);
     g_clear_object (&req->cancellable);
     req->timer = g_timeout_source_new (delay);
     auto *ctx = new ResponseCtx { this, req };
@@ -565,7 +594,25 @@ S3Client::get_object (std::string key, S3Callback cb)
 void
 S3Client::head_bucket (S3Callback cb)
 {
-  start_request (make_request ("HEAD", "", std::move (cb)));
+  start_request (make_request ("HEAD", "", [this, cb = std::move (cb)] (S3Result head) mutable {
+    if (!is_refusal (head) || impl_->stopping) {
+      cb (std::move (head));
+      return;
+    }
+    /* the same question as a GET, whose refusal has S3's error document */
+    auto get = make_request ("GET", "", [cb = std::move (cb), head] (S3Result r) mutable {
+      if (r.ok || r.error.http_status == 0 || r.error.code == "Cancelled") {
+        cb (std::move (head));    /* no better answer: keep the HEAD's */
+        return;
+      }
+      r.attempts += head.attempts;
+      r.duration_us += head.duration_us;
+      cb (std::move (r));
+    });
+    get->query.emplace_back ("list-type", "2");
+    get->query.emplace_back ("max-keys", "0");
+    start_request (get);
+  }));
 }
 
 void

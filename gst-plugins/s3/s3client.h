@@ -10,7 +10,8 @@
  * Every request is signed with SigV4 (x-amz-content-sha256 always set),
  * bounded by request_timeout_ms, and retried with exponential backoff and
  * full jitter on 5xx, 429/SlowDown, time-outs and connection failures;
- * other 4xx fail at once with S3's own message.
+ * other 4xx fail at once with S3's own message. An error's text never
+ * holds the secret key or the session token, whatever the server sent.
  */
 #pragma once
 
@@ -46,6 +47,13 @@ struct S3Result {
 
 using S3Callback = std::function<void (S3Result)>;
 
+/* Told of every attempt that failed with an error that will be retried
+ * (on the client thread), before the retry's delay: a caller that must
+ * know of trouble sooner than the last retry's answer (an attempt that
+ * timed out took request_timeout_ms; all of them take retries + 1 times
+ * as long). */
+using S3RetryObserver = std::function<void (const S3Error & error)>;
+
 struct S3Part {
   int number;
   std::string etag;
@@ -53,7 +61,7 @@ struct S3Part {
 
 class S3Client {
  public:
-  explicit S3Client (S3Config config);
+  explicit S3Client (S3Config config, S3RetryObserver on_retry = nullptr);
   ~S3Client ();
   S3Client (const S3Client &) = delete;
   S3Client & operator= (const S3Client &) = delete;
@@ -69,6 +77,11 @@ class S3Client {
   void put_object (std::string key, GBytes * body, std::string content_type,
       std::string cache_control, S3Callback cb);
   void get_object (std::string key, S3Callback cb);
+  /* HEAD on the bucket. A HEAD answer has no body, so a refusal (400,
+   * 403) is asked again as a GET (ListObjectsV2 of no keys, which needs
+   * the same permission) to report S3's own Code and Message
+   * (SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed...)
+   * rather than a bare status. */
   void head_bucket (S3Callback cb);
   void delete_object (std::string key, S3Callback cb);
   void delete_objects (std::vector<std::string> keys, S3Callback cb);
@@ -101,6 +114,7 @@ class S3Client {
 
   struct Impl;
   S3Config config_;
+  S3RetryObserver on_retry_;
   std::unique_ptr<Impl> impl_;
 };
 

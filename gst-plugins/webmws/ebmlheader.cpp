@@ -170,23 +170,42 @@ read_tracks (const uint8_t * p, uint64_t size, std::vector<TrackInfo> & tracks)
 }
 
 /* After the EBML header: the Segment, and in it the Tracks if the bytes
- * hold them whole. Anything incomplete just leaves the tracks unknown. */
+ * hold them whole. Anything incomplete leaves the tracks unknown, and says
+ * so when more bytes could complete them (the bytes end inside the
+ * Segment's start, before its Tracks and its first Cluster). */
 void
 find_tracks (const uint8_t * p, size_t avail, HeaderInfo & info)
 {
   Element seg;
-  if (read_element (p, avail, seg) != Read::ok || seg.id != kIdSegment)
+  switch (read_element (p, avail, seg)) {
+    case Read::more:
+      info.tracks_incomplete = true;
+      return;
+    case Read::bad:
+      return;
+    case Read::ok:
+      break;
+  }
+  if (seg.id != kIdSegment)
     return;
   size_t pos = seg.header;
   size_t end = avail;
-  if (seg.size != kUnknownSize && seg.size < avail - seg.header)
+  bool cut = true;             /* the bytes end before the Segment does */
+  if (seg.size != kUnknownSize && seg.size <= avail - seg.header) {
     end = seg.header + (size_t) seg.size;
+    cut = false;
+  }
   while (pos < end) {
     Element e;
-    if (read_element (p + pos, end - pos, e) != Read::ok)
+    Read r = read_element (p + pos, end - pos, e);
+    if (r == Read::more)
+      info.tracks_incomplete = cut;
+    if (r != Read::ok || e.id == kIdCluster || e.size == kUnknownSize)
       return;
-    if (e.id == kIdCluster || e.size == kUnknownSize || e.size > end - pos - e.header)
+    if (e.size > end - pos - e.header) {
+      info.tracks_incomplete = cut;
       return;
+    }
     if (e.id == kIdTracks) {
       std::vector<TrackInfo> tracks;
       if (read_tracks (p + pos + e.header, e.size, tracks)) {
@@ -200,6 +219,7 @@ find_tracks (const uint8_t * p, size_t avail, HeaderInfo & info)
     }
     pos += e.header + (size_t) e.size;
   }
+  info.tracks_incomplete = cut;
 }
 
 }  // namespace

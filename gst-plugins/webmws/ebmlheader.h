@@ -45,6 +45,9 @@ struct HeaderInfo {
   HeaderStatus status = HeaderStatus::not_ebml;
   std::string doc_type;        /* "webm" or "matroska" when ok */
   bool tracks_known = false;   /* the bytes held a complete Tracks element */
+  /* the header is ok but the bytes end before a whole Tracks element and
+   * before any Cluster: the next bytes of the stream may hold the tracks */
+  bool tracks_incomplete = false;
   std::vector<TrackInfo> tracks;  /* sorted by number, when tracks_known */
 };
 

@@ -15,7 +15,10 @@
  * an application that runs one HTTP server for many streams accepts the
  * WebSocket itself and hands it over with the `add-connection` action
  * signal, from the thread running the GMainContext the connection was made
- * on. When `key` is set, the standalone server asks for it as `?key=` or
+ * on; `add-connection-full` also hands over the mimeType and the first WebM
+ * bytes an application read itself (to choose its pipeline from the
+ * recording's header), and `end-publisher` closes the publisher with a
+ * code and reason and ends the stream. When `key` is set, the standalone server asks for it as `?key=` or
  * `Authorization: Bearer`, and answers HTTP 401 without it.
  *
  * One publisher at a time: a second connection is closed with 1008, unless
@@ -26,8 +29,10 @@
  * ## Protocol
  * Binary messages carry the recording's bytes, in order, starting with the
  * EBML header (1A 45 DF A3 ..., DocType webm or matroska), whole within the
- * first 64 KiB (it may be split across messages): anything else is closed
- * with 1003 and the reason. A message over
+ * first 64 KiB (it may be split across messages; the first messages are
+ * held until the Tracks are whole too): anything else is closed with 1003
+ * and the reason, and so is a declared mimeType that contradicts the
+ * tracks' CodecIDs (the reason names both). A message over
  * `max-message-size` is closed with 1009. Text messages are JSON objects
  * with a string "type":
  *
@@ -121,6 +126,8 @@ enum {
 
 enum {
   SIGNAL_ADD_CONNECTION,
+  SIGNAL_ADD_CONNECTION_FULL,
+  SIGNAL_END_PUBLISHER,
   LAST_SIGNAL,
 };
 
@@ -182,6 +189,9 @@ static gboolean gst_webm_ws_src_query (GstBaseSrc * bsrc, GstQuery * query);
 static GstFlowReturn gst_webm_ws_src_create (GstPushSrc * psrc, GstBuffer ** buf);
 
 static gboolean add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * conn);
+static gboolean add_connection_full (GstWebmWsSrc * self, SoupWebsocketConnection * conn,
+    const gchar * mime_type, GBytes * first_bytes);
+static void end_publisher (GstWebmWsSrc * self, guint code, const gchar * reason);
 static ElementRef element_ref (GstWebmWsSrc * self);
 static HubListener make_listener (GstWebmWsSrc * self);
 static void post (const ElementRef & e, GstStructure * s);
@@ -265,6 +275,39 @@ gst_webm_ws_src_class_init (GstWebmWsSrcClass * klass)
       G_TYPE_FROM_CLASS (klass), (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
       G_CALLBACK (add_connection), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 1,
       SOUP_TYPE_WEBSOCKET_CONNECTION);
+
+  /**
+   * GstWebmWsSrc::add-connection-full:
+   * @src: the webmwssrc
+   * @connection: an open #SoupWebsocketConnection
+   * @mime_type: (nullable): the mimeType the publisher declared, or NULL
+   *   (then the URL's ?mimeType= counts, as for add-connection)
+   * @first_bytes: (nullable): the WebM the application read from the
+   *   connection before handing it over (to choose a pipeline from the
+   *   recording's header), taken as the publisher's first binary message
+   *
+   * As add-connection, for a connection whose first messages the
+   * application read itself. Same thread rule and return value.
+   */
+  signals[SIGNAL_ADD_CONNECTION_FULL] = g_signal_new_class_handler ("add-connection-full",
+      G_TYPE_FROM_CLASS (klass), (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (add_connection_full), nullptr, nullptr, nullptr, G_TYPE_BOOLEAN, 3,
+      SOUP_TYPE_WEBSOCKET_CONNECTION, G_TYPE_STRING, G_TYPE_BYTES);
+
+  /**
+   * GstWebmWsSrc::end-publisher:
+   * @src: the webmwssrc
+   * @code: the WebSocket close code (1000-4999)
+   * @reason: (nullable): the close reason (cut to 123 bytes)
+   *
+   * Closes the publisher, if any, with code and reason and ends the
+   * stream (EOS), as the idle time-out does: for an application that
+   * found the recording unreadable downstream. Any thread.
+   */
+  signals[SIGNAL_END_PUBLISHER] = g_signal_new_class_handler ("end-publisher",
+      G_TYPE_FROM_CLASS (klass), (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (end_publisher), nullptr, nullptr, nullptr, G_TYPE_NONE, 2,
+      G_TYPE_UINT, G_TYPE_STRING);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -690,6 +733,13 @@ make_listener (GstWebmWsSrc * self)
 static gboolean
 add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * conn)
 {
+  return add_connection_full (self, conn, nullptr, nullptr);
+}
+
+static gboolean
+add_connection_full (GstWebmWsSrc * self, SoupWebsocketConnection * conn,
+    const gchar * mime_type, GBytes * first_bytes)
+{
   g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (conn), FALSE);
   std::shared_ptr<PublisherHub> hub;
   {
@@ -702,7 +752,23 @@ add_connection (GstWebmWsSrc * self, SoupWebsocketConnection * conn)
       soup_websocket_connection_close (conn, close_code::going_away, "the source is not running");
     return FALSE;
   }
-  return hub->add_connection (conn, remote_address_of (conn));
+  return hub->add_connection (conn, remote_address_of (conn), mime_type ? mime_type : "",
+      first_bytes);
+}
+
+static void
+end_publisher (GstWebmWsSrc * self, guint code, const gchar * reason)
+{
+  std::shared_ptr<PublisherHub> hub;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    hub = self->priv->hub;
+  }
+  if (code < 1000 || code > 4999)
+    code = close_code::policy_violation;
+  GST_INFO_OBJECT (self, "ending the publisher: %u %s", code, reason ? reason : "");
+  if (hub)
+    hub->end_stream ((uint16_t) code, reason ? reason : "");
 }
 
 static GstStructure *

@@ -212,7 +212,8 @@ PublisherHub::connect_signals (const std::shared_ptr<Publisher> & pub)
 }
 
 bool
-PublisherHub::add_connection (SoupWebsocketConnection * conn, const std::string & remote_address)
+PublisherHub::add_connection (SoupWebsocketConnection * conn, const std::string & remote_address,
+    const std::string & mime_type, GBytes * first_bytes)
 {
   auto pub = std::make_shared<Publisher> ();
   pub->conn = (SoupWebsocketConnection *) g_object_ref (conn);
@@ -222,7 +223,7 @@ PublisherHub::add_connection (SoupWebsocketConnection * conn, const std::string 
   pub->report.remote_address = remote_address;
   GUri *uri = soup_websocket_connection_get_uri (conn);
   pub->report.path = uri ? g_uri_get_path (uri) : "";
-  std::string declared_mime = query_param (uri, "mimeType");
+  std::string declared_mime = mime_type.empty () ? query_param (uri, "mimeType") : mime_type;
   pub->report.mime_type = declared_mime;
 
   std::string refusal;
@@ -292,8 +293,11 @@ PublisherHub::add_connection (SoupWebsocketConnection * conn, const std::string 
       close_now (pub, out.close->code, out.close->reason);
       if (listener_.warning)
         listener_.warning (out.warning_kind, out.warning, out.close->code);
+      return true;
     }
   }
+  if (first_bytes)
+    on_message (pub, SOUP_WEBSOCKET_DATA_BINARY, first_bytes);
   return true;
 }
 
@@ -362,8 +366,19 @@ PublisherHub::on_message (const std::shared_ptr<Publisher> & pub, SoupWebsocketD
       }
       queued = queue_->bytes ();
     }
-    if (out.close)
-      leave_locked (*pub, out.end_of_stream);
+  }
+
+  /* the warnings first, then the end of the stream: an application sees
+   * why the publisher went before the EOS it causes */
+  if (queue_high && listener_.queue_high)
+    listener_.queue_high (queued, queue_->max_bytes ());
+  if (queue_full && listener_.queue_full)
+    listener_.queue_full (queued, queue_->max_bytes ());
+  if (out.warning_kind != WarningKind::none && listener_.warning)
+    listener_.warning (out.warning_kind, out.warning, out.close ? out.close->code : 0);
+  if (out.close) {
+    std::lock_guard<std::mutex> lk (lock_);
+    leave_locked (*pub, out.end_of_stream);
   }
 
   /* on the connection's own thread: call libsoup directly */
@@ -372,13 +387,6 @@ PublisherHub::on_message (const std::shared_ptr<Publisher> & pub, SoupWebsocketD
     soup_websocket_connection_send_text (pub->conn, out.reply.c_str ());
   if (out.close)
     close_now (pub, out.close->code, out.close->reason);
-
-  if (queue_high && listener_.queue_high)
-    listener_.queue_high (queued, queue_->max_bytes ());
-  if (queue_full && listener_.queue_full)
-    listener_.queue_full (queued, queue_->max_bytes ());
-  if (out.warning_kind != WarningKind::none && listener_.warning)
-    listener_.warning (out.warning_kind, out.warning, out.close ? out.close->code : 0);
 }
 
 void
@@ -430,23 +438,26 @@ PublisherHub::on_closed (const std::shared_ptr<Publisher> & pub)
           && pub->session->started ();
     }
     report.duration_ns = (uint64_t) (g_get_monotonic_time () - pub->connected_us) * 1000;
-    if (was_current)
-      leave_locked (*pub, false);
     connections_.erase (std::remove (connections_.begin (), connections_.end (), pub),
         connections_.end ());
   }
-  if (!pub->session)
-    return;                      /* refused: already reported */
-  if (was_current && libsoup_code == close_code::too_big && listener_.warning)
-    listener_.warning (WarningKind::too_big, "publisher sent a frame over max-message-size ("
-        + std::to_string (settings_.max_message_size) + " bytes)", libsoup_code);
-  else if (was_current && libsoup_code && listener_.warning)
-    listener_.warning (WarningKind::bad_stream, "publisher broke the WebSocket protocol: "
-        + report.reason, libsoup_code);
-  if (lost && listener_.connection_lost)
-    listener_.connection_lost (report);
-  if (listener_.disconnected)
-    listener_.disconnected (report);
+  /* the messages first, then the end of the stream (as in on_message) */
+  if (pub->session) {            /* else refused: already reported */
+    if (was_current && libsoup_code == close_code::too_big && listener_.warning)
+      listener_.warning (WarningKind::too_big, "publisher sent a frame over max-message-size ("
+          + std::to_string (settings_.max_message_size) + " bytes)", libsoup_code);
+    else if (was_current && libsoup_code && listener_.warning)
+      listener_.warning (WarningKind::bad_stream, "publisher broke the WebSocket protocol: "
+          + report.reason, libsoup_code);
+    if (lost && listener_.connection_lost)
+      listener_.connection_lost (report);
+    if (listener_.disconnected)
+      listener_.disconnected (report);
+  }
+  if (was_current) {
+    std::lock_guard<std::mutex> lk (lock_);
+    leave_locked (*pub, false);
+  }
 }
 
 void
@@ -495,6 +506,12 @@ PublisherHub::close_on_context (const std::shared_ptr<Publisher> & pub, uint16_t
 void
 PublisherHub::end_idle (const std::string & reason)
 {
+  end_stream (close_code::going_away, reason);
+}
+
+void
+PublisherHub::end_stream (uint16_t code, const std::string & reason)
+{
   std::shared_ptr<Publisher> pub;
   {
     std::lock_guard<std::mutex> lk (lock_);
@@ -504,7 +521,7 @@ PublisherHub::end_idle (const std::string & reason)
     queue_->push_end ();
   }
   if (pub)
-    close_on_context (pub, close_code::going_away, reason);
+    close_on_context (pub, code, reason);
 }
 
 void

@@ -88,12 +88,20 @@ class PublisherHub : public std::enable_shared_from_this<PublisherHub> {
   /* Takes a WebSocket connection as the stream's publisher. Call it on the
    * thread running the GMainContext the connection was made on; the hub
    * keeps using that context for it. False when refused: the connection has
-   * then been closed with 1008 and the reason. */
-  bool add_connection (SoupWebsocketConnection * conn, const std::string & remote_address);
+   * then been closed with 1008 and the reason.
+   * For a connection whose first messages the application read itself:
+   * mime_type, what the publisher declared ("": the URL's ?mimeType=), and
+   * first_bytes (nullptr: none), the WebM received so far, taken as the
+   * publisher's first binary message. */
+  bool add_connection (SoupWebsocketConnection * conn, const std::string & remote_address,
+      const std::string & mime_type = "", GBytes * first_bytes = nullptr);
 
   /* Ends the stream for idleness and closes the publisher, if any, with
    * 1001 and reason. Any thread. */
   void end_idle (const std::string & reason);
+  /* Ends the stream and closes the publisher, if any, with code and
+   * reason (the application found its recording unreadable). Any thread. */
+  void end_stream (uint16_t code, const std::string & reason);
 
   /* Refuses newcomers from now on and closes every connection (1001).
    * Any thread. */

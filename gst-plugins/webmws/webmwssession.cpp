@@ -1,5 +1,7 @@
 #include "webmws/webmwssession.h"
 
+#include "webmws/trackcodecs.h"
+
 namespace castline::webmws {
 
 namespace {
@@ -86,9 +88,11 @@ WebmWsSession::on_binary (GBytes * message)
       message = joined;
     }
     header_ = read_webm_header (data, size);
-    if (header_.status == HeaderStatus::truncated && size < kMaxHeldHeader) {
+    bool header_cut = header_.status == HeaderStatus::truncated
+        || (header_.status == HeaderStatus::ok && header_.tracks_incomplete);
+    if (header_cut && size < kMaxHeldHeader) {
       held_.assign (reinterpret_cast<const char *> (data), size);
-      return out;                  /* the rest of the header comes next */
+      return out;                  /* the rest of the header (or its tracks) comes next */
     }
     if (header_.status != HeaderStatus::ok) {
       std::string reason = header_problem (header_.status);
@@ -107,6 +111,13 @@ WebmWsSession::on_binary (GBytes * message)
           WarningKind::replacement_differs,
           "replacing publisher records other tracks (" + now + ") than the stream ("
           + before + "): the stream ends here");
+    }
+    /* the header says what the recording holds; a mimeType is a claim */
+    if (header_.tracks_known && !mime_.media_type.empty ()) {
+      std::string wrong = mime_type_contradiction (mime_, header_.tracks);
+      if (!wrong.empty ())
+        return refuse (close_code::unsupported_data, wrong, WarningKind::bad_stream,
+            "publisher refused: " + wrong + " (" + describe_tracks (header_.tracks) + ")");
     }
     started_ = true;
     out.first_chunk = true;
@@ -168,6 +179,15 @@ WebmWsSession::on_text (const char *text, size_t len)
       return declare_mime_type (m.mime_type);
     case ControlKind::stop_stream: {
       SessionOutcome out;
+      if (!started_ && !held_.empty () && header_.status == HeaderStatus::ok) {
+        /* a whole header still waiting for its tracks: it is the recording */
+        started_ = true;
+        out.first_chunk = true;
+        bytes_ += held_.size ();
+        out.chunk = std::shared_ptr<GBytes> (g_bytes_new (held_.data (), held_.size ()),
+            g_bytes_unref);
+        held_.clear ();
+      }
       out.close = CloseRequest { close_code::normal, "stream stopped" };
       out.end_of_stream = true;
       closing_ = true;

@@ -6,7 +6,14 @@
  * webmwssrc feeds it from libsoup; unit tests and the fuzz target feed it
  * directly. It keeps the rules in one place:
  *  - binary messages carry WebM; the first must start with a complete EBML
- *    header (1A 45 DF A3 ..., DocType webm or matroska), else 1003;
+ *    header (1A 45 DF A3 ..., DocType webm or matroska), else 1003; the
+ *    first messages are held (at most kMaxHeldHeader bytes) until they
+ *    hold the header and the Tracks, so that the first chunk says what the
+ *    recording holds (a stop-stream meanwhile lets a whole header go as
+ *    it is);
+ *  - a declared mimeType is a claim the header is checked against: one
+ *    that contradicts the tracks' CodecIDs (trackcodecs.h) closes 1003
+ *    with a reason naming the difference;
  *  - a message over max_message_size closes 1009;
  *  - a publisher that replaces another must record the same tracks, else
  *    1008 (the demuxer downstream cannot switch tracks mid-stream);

@@ -3,6 +3,7 @@
 #include "hls/branchjoin.h"
 #include "hls/rungsize.h"
 #include "hls/segmentcuts.h"
+#include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
 #include <algorithm>
@@ -428,12 +429,10 @@ AbrBuilder::encode_passthrough_rung (const RungPlan & plan, std::string & error)
         old_video = m.video;
   }
   RungGraph g = rung_graph (plan, 0);
-  GError *err = nullptr;
-  GstElement *video = old_video ? gst_parse_bin_from_description (g.video.c_str (), TRUE, &err)
-      : nullptr;
+  std::string why = "no branch to encode";
+  GstElement *video = old_video ? parse_graph (g.video, true, why) : nullptr;
   if (!video) {
-    error = "rung " + plan.rung.name + ": " + (err ? err->message : "no branch to encode");
-    g_clear_error (&err);
+    error = "rung " + plan.rung.name + ": " + why;
     return false;
   }
   gst_bin_add (pipeline_, video);
@@ -481,19 +480,17 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     stats_made_ = stats_made_ || plan.top;
   }
   RungGraph g = rung_graph (graph, 0);
-  GError *err = nullptr;
-  GstElement *video = gst_parse_bin_from_description (g.video.c_str (), TRUE, &err);
+  std::string why;
+  GstElement *video = parse_graph (g.video, true, why);
   if (!video) {
-    error = "rung " + plan.rung.name + ": " + (err ? err->message : "?");
-    g_clear_error (&err);
+    error = "rung " + plan.rung.name + ": " + why;
     return false;
   }
   GstElement *audio = nullptr;
   if (audio_raw_) {
-    audio = gst_parse_bin_from_description (g.audio.c_str (), TRUE, &err);
+    audio = parse_graph (g.audio, true, why);
     if (!audio) {
-      error = "rung " + plan.rung.name + ": " + (err ? err->message : "?");
-      g_clear_error (&err);
+      error = "rung " + plan.rung.name + ": " + why;
       gst_object_unref (gst_object_ref_sink (video));
       return false;
     }

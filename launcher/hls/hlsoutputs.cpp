@@ -6,6 +6,18 @@
 
 namespace castline::launcher {
 
+std::string
+output_dir (const std::string & hls_dir, const std::string & rung)
+{
+  return hls_dir + (rung.empty () ? "" : G_DIR_SEPARATOR_S + rung);
+}
+
+std::string
+output_key_prefix (const S3Output & s3, const std::string & stream_id, const std::string & rung)
+{
+  return s3.key_prefix + stream_id + "/" + (rung.empty () ? "" : rung + "/");
+}
+
 HlsOutputs::HlsOutputs (std::string stream_id, OutputSettings settings)
     : stream_id_ (std::move (stream_id)), settings_ (std::move (settings))
 {
@@ -22,14 +34,14 @@ HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyfr
   std::string tmpl = out.segment_prefix + "segment%05d.ts";
   std::shared_ptr<PlaylistDates> dates;
   if (out.s3.enabled ()) {
-    o.key_prefix = out.s3.key_prefix + stream_id_ + "/" + (rung.empty () ? "" : rung + "/");
+    o.key_prefix = output_key_prefix (out.s3, stream_id_, rung);
     g_object_set (sink, "endpoint", out.s3.endpoint.c_str (), "bucket", out.s3.bucket.c_str (),
         "region", out.s3.region.c_str (), "access-key", out.s3.access_key.c_str (),
         "secret-key", out.s3.secret_key.c_str (), "key-prefix", o.key_prefix.c_str (),
         "location", tmpl.c_str (), "playlist-location", "index.m3u8",
         "program-date-time", TRUE, nullptr);
   } else {
-    o.dir = out.hls_dir + (rung.empty () ? "" : G_DIR_SEPARATOR_S + rung);
+    o.dir = output_dir (out.hls_dir, rung);
     if (g_mkdir_with_parents (o.dir.c_str (), 0755) != 0) {
       error = "cannot create " + o.dir + ": " + g_strerror (errno);
       return false;

@@ -58,6 +58,12 @@ struct HlsOutput {
   std::string key_prefix;          /* S3 output: its key prefix, ending in '/' */
 };
 
+/* Where an output's files go: the folder of rung ("" for the single
+ * output) under a stream's hls_dir, or its S3 key prefix (ending in '/'). */
+std::string output_dir (const std::string & hls_dir, const std::string & rung);
+std::string output_key_prefix (const S3Output & s3, const std::string & stream_id,
+    const std::string & rung);
+
 class HlsOutputs {
  public:
   HlsOutputs (std::string stream_id, OutputSettings settings);

@@ -1,5 +1,7 @@
 #include "recording/mp4remux.h"
 
+#include "streams/elementfactory.h"
+
 #include <glib/gstdio.h>
 
 GST_DEBUG_CATEGORY_STATIC (castline_mp4remux_debug);
@@ -27,11 +29,10 @@ Mp4Remux::start (const std::vector<std::string> & segments, const std::string & 
   r->part_path_ = out_path + ".part";
   r->done_ = std::move (done);
 
-  GstElement *src = gst_element_factory_make ("splitmuxsrc", "src");
-  GstElement *mux = gst_element_factory_make ("mp4mux", "mux");
-  GstElement *sink = gst_element_factory_make ("filesink", "file");
+  GstElement *src = make_element ("splitmuxsrc", "src", error);
+  GstElement *mux = src ? make_element ("mp4mux", "mux", error) : nullptr;
+  GstElement *sink = mux ? make_element ("filesink", "file", error) : nullptr;
   if (!src || !mux || !sink) {
-    error = "splitmuxsrc, mp4mux or filesink is missing (gst-plugins-good)";
     for (GstElement *e : { src, mux, sink })
       if (e)
         gst_object_unref (gst_object_ref_sink (e));
@@ -97,9 +98,15 @@ Mp4Remux::on_pad_added (GstElement *, GstPad * pad, gpointer data)
   bool audio = g_str_has_prefix (name, "audio");
   const char *parser = video ? "h264parse" : audio ? "aacparse" : nullptr;
   const char *templ = video ? "video_%u" : "audio_%u";
-  GstElement *queue = gst_element_factory_make ("queue", nullptr);
-  GstElement *next = parser ? gst_element_factory_make (parser, nullptr)
-      : gst_element_factory_make ("fakesink", nullptr);
+  std::string error;
+  GstElement *queue = make_element ("queue", nullptr, error);
+  GstElement *next = !queue ? nullptr : make_element (parser ? parser : "fakesink", nullptr, error);
+  if (!next) {
+    if (queue)
+      gst_object_unref (gst_object_ref_sink (queue));
+    post_error (self->pipeline_, "the MP4 remux: " + error);
+    return;
+  }
   gst_bin_add_many (GST_BIN (self->pipeline_), queue, next, nullptr);
   gst_element_link (queue, next);
   if (parser) {

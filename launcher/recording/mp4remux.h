@@ -30,6 +30,12 @@ class Mp4Remux {
   /* Starts remuxing segments (paths, in order) into out_path; done runs
    * once on the main context, unless the Mp4Remux is destroyed first.
    * nullptr with error when it cannot start. */
+  /* what a remux makes (the check at start) */
+  static std::vector<std::string> required_elements ()
+  {
+    return { "splitmuxsrc", "mp4mux", "filesink", "queue", "h264parse", "aacparse", "fakesink" };
+  }
+
   static std::unique_ptr<Mp4Remux> start (const std::vector<std::string> & segments,
       const std::string & out_path, guint timeout_s, Done done, std::string & error);
   ~Mp4Remux ();

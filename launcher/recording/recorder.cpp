@@ -27,21 +27,29 @@ constexpr const char *kVodCacheControl = "public, max-age=86400";
 
 }  // namespace
 
-SegmentLog::SegmentLog (GstElement * sink, std::function<std::string (guint)> segment_name)
-    : sink_ (GST_ELEMENT (gst_object_ref (sink))), segment_name_ (std::move (segment_name))
+SegmentLog::SegmentLog (GstElement * sink, std::function<std::string (guint)> segment_name,
+    std::function<void (const VodSegment &)> closed)
+    : sink_ (GST_ELEMENT (gst_object_ref (sink))), segment_name_ (std::move (segment_name)),
+      closed_ (std::move (closed))
+{
+  init_debug ();
+}
+
+SegmentLog::SegmentLog (std::vector<VodSegment> segments) : segments_ (std::move (segments))
 {
   init_debug ();
 }
 
 SegmentLog::~SegmentLog ()
 {
-  gst_object_unref (sink_);
+  if (sink_)
+    gst_object_unref (sink_);
 }
 
 bool
 SegmentLog::on_message (GstMessage * msg)
 {
-  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT)
+  if (!sink_ || GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT)
     return false;
   const GstStructure *s = gst_message_get_structure (msg);
   bool opened = s && gst_structure_has_name (s, "splitmuxsink-fragment-opened");
@@ -68,6 +76,8 @@ SegmentLog::on_message (GstMessage * msg)
   VodSegment seg { segment_name_ (opened_ - 1), rt - opened_at_ };
   GST_LOG_OBJECT (sink_, "segment %s closed: %" GST_TIME_FORMAT, seg.uri.c_str (),
       GST_TIME_ARGS (seg.duration));
+  if (closed_)
+    closed_ (seg);
   segments_.push_back (std::move (seg));
   opened_at_ = GST_CLOCK_TIME_NONE;
   return true;
@@ -115,7 +125,20 @@ Recorder::attach (RecordedOutput output)
     return;
   }
   Output o;
-  o.log = std::make_unique<SegmentLog> (output.sink, output.segment_name);
+  std::function<void (const VodSegment &)> closed;
+  if (SegmentJournal *j = journal_.get ())
+    closed = [j, name = output.name] (const VodSegment & s) { j->append (name, s); };
+  o.log = std::make_unique<SegmentLog> (output.sink, output.segment_name, std::move (closed));
+  o.where = std::move (output);
+  std::lock_guard<std::mutex> lk (lock_);
+  outputs_.push_back (std::move (o));
+}
+
+void
+Recorder::attach_closed (RecordedOutput output, std::vector<VodSegment> segments)
+{
+  Output o;
+  o.log = std::make_unique<SegmentLog> (std::move (segments));
   o.where = std::move (output);
   std::lock_guard<std::mutex> lk (lock_);
   outputs_.push_back (std::move (o));

@@ -29,6 +29,7 @@
 #pragma once
 
 #include "recording/mp4remux.h"
+#include "recording/segmentjournal.h"
 #include "streams/streamstore.h"
 #include "recording/vodplaylist.h"
 
@@ -60,7 +61,13 @@ struct RecordedOutput {
 /* The segments one HLS sink has closed, from its fragment messages. */
 class SegmentLog {
  public:
-  SegmentLog (GstElement * sink, std::function<std::string (guint)> segment_name);
+  /* closed: told of each segment as it closes (the journal), on the
+   * streaming thread */
+  SegmentLog (GstElement * sink, std::function<std::string (guint)> segment_name,
+      std::function<void (const VodSegment &)> closed = nullptr);
+  /* the segments of a sink that is gone (a session a crash cut short),
+   * read back from its journal: follows nothing */
+  explicit SegmentLog (std::vector<VodSegment> segments);
   ~SegmentLog ();
   SegmentLog (const SegmentLog &) = delete;
   SegmentLog & operator= (const SegmentLog &) = delete;
@@ -72,8 +79,9 @@ class SegmentLog {
   std::vector<VodSegment> segments () const;
 
  private:
-  GstElement *sink_;
+  GstElement *sink_ = nullptr;
   std::function<std::string (guint)> segment_name_;
+  std::function<void (const VodSegment &)> closed_;
   mutable std::mutex lock_;        /* below */
   std::vector<VodSegment> segments_;
   GstClockTime opened_at_ = GST_CLOCK_TIME_NONE;   /* running time */
@@ -106,6 +114,13 @@ class Recorder {
   /* Follows output's segments from now on: before its sink gets data.
    * Any thread (an ABR rung's sink is made on a streaming thread). */
   void attach (RecordedOutput output);
+  /* Every closed segment also goes to journal, from now on (before any
+   * attach), so that a daemon that dies still has them. */
+  void set_journal (std::unique_ptr<SegmentJournal> journal) { journal_ = std::move (journal); }
+  /* An output whose sink is gone, with the segments it closed (read back
+   * from a journal after a crash); output.sink is unused. Main context,
+   * before finish. */
+  void attach_closed (RecordedOutput output, std::vector<VodSegment> segments);
 
   /* The pipeline is at NULL: stops following it and writes each output's
    * vod.m3u8 (a local file at once; an S3 PutObject asynchronously, on the
@@ -150,6 +165,7 @@ class Recorder {
   std::string root_key_prefix_;
   bool master_started_ = false;
   std::unique_ptr<Mp4Remux> remux_;
+  std::unique_ptr<SegmentJournal> journal_;
   std::mutex lock_;                /* outputs_: attach and the bus handler */
   std::vector<Output> outputs_;
   GstBus *bus_ = nullptr;

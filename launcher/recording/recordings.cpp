@@ -1,5 +1,10 @@
 #include "recording/recordings.h"
 
+#include "hls/hlsoutputs.h"
+#include "recording/segmentjournal.h"
+
+#include <algorithm>
+
 namespace castline::launcher {
 
 namespace {
@@ -34,11 +39,14 @@ void
 Recordings::start (const std::string & id, unsigned session, StreamPipeline & pipeline)
 {
   std::string prefix = session_prefix (session);
-  auto recorder = std::make_unique<Recorder> (id, s3_, config_.record_mp4, prefix);
-  if (config_.s3.enabled ())
-    recorder->set_root ("", config_.s3.key_prefix + id + "/");
+  auto recorder = make_recorder (id, session);
+  std::string error;
+  if (auto journal = SegmentJournal::open (SegmentJournal::path (config_.data_dir, id, session),
+          error))
+    recorder->set_journal (std::move (journal));
   else
-    recorder->set_root (config_.hls_dir (id), "");
+    g_warning ("stream %s: %s: its recording would not survive a crash", id.c_str (),
+        error.c_str ());
   recorder->follow (pipeline.pipeline ());
   /* the recorder outlives the pipeline's streaming threads (it goes once
    * the pipeline is at NULL and its VODs are written) */
@@ -58,10 +66,70 @@ Recordings::start (const std::string & id, unsigned session, StreamPipeline & pi
   recorders_[recorder_key (id, session)] = std::move (recorder);
 }
 
+std::unique_ptr<Recorder>
+Recordings::make_recorder (const std::string & id, unsigned session) const
+{
+  auto recorder = std::make_unique<Recorder> (id, s3_, config_.record_mp4,
+      session_prefix (session));
+  if (config_.s3.enabled ())
+    recorder->set_root ("", output_key_prefix (config_.s3, id, ""));
+  else
+    recorder->set_root (config_.hls_dir (id), "");
+  return recorder;
+}
+
 void
 Recordings::drop (const std::string & id, unsigned session)
 {
   recorders_.erase (recorder_key (id, session));
+  SegmentJournal::remove (config_.data_dir, id, session);
+}
+
+bool
+Recordings::settle (const std::string & id, unsigned session,
+    const std::map<std::string, std::string> & last_uploaded)
+{
+  SegmentJournal::Outputs outputs = SegmentJournal::read (
+      SegmentJournal::path (config_.data_dir, id, session));
+  auto recorder = make_recorder (id, session);
+  size_t kept = 0;
+  for (auto & [name, segments] : outputs) {
+    RecordedOutput o;
+    o.name = name;
+    if (config_.s3.enabled ()) {
+      o.key_prefix = output_key_prefix (config_.s3, id, name);
+      /* only what the bucket has: up to the newest segment its live
+       * playlist names (s3hlssink uploads a playlist after its segments) */
+      auto last = last_uploaded.find (name);
+      auto end = last == last_uploaded.end () ? segments.begin ()
+          : std::find_if (segments.begin (), segments.end (),
+              [&last] (const VodSegment & s) { return s.uri == last->second; });
+      segments.erase (end == segments.end () ? end : end + 1, segments.end ());
+    } else {
+      o.dir = output_dir (config_.hls_dir (id), name);
+      /* a segment whose file is gone (deleted by hand) would break the VOD */
+      auto gone = std::find_if (segments.begin (), segments.end (), [&o] (const VodSegment & s) {
+            return !g_file_test ((o.dir + G_DIR_SEPARATOR_S + s.uri).c_str (),
+                G_FILE_TEST_IS_REGULAR);
+          });
+      segments.erase (gone, segments.end ());
+    }
+    if (segments.empty ())
+      continue;
+    kept += segments.size ();
+    recorder->attach_closed (std::move (o), std::move (segments));
+  }
+  if (kept == 0) {
+    SegmentJournal::remove (config_.data_dir, id, session);
+    return false;
+  }
+  std::string key = recorder_key (id, session);
+  Recorder *rec = recorder.get ();
+  recorders_[key] = std::move (recorder);
+  rec->finish ([this, key, id, session] (std::vector<RecordingRecord> recordings) {
+        on_recorded (key, id, session, std::move (recordings));
+      });
+  return true;
 }
 
 void
@@ -71,17 +139,18 @@ Recordings::finish (const std::string & id, unsigned session)
   auto rec = recorders_.find (key);
   if (rec == recorders_.end ())
     return;
-  rec->second->finish ([this, key, id] (std::vector<RecordingRecord> recordings) {
-        on_recorded (key, id, std::move (recordings));
+  rec->second->finish ([this, key, id, session] (std::vector<RecordingRecord> recordings) {
+        on_recorded (key, id, session, std::move (recordings));
       });
 }
 
 void
-Recordings::on_recorded (const std::string & key, const std::string & id,
+Recordings::on_recorded (const std::string & key, const std::string & id, unsigned session,
     std::vector<RecordingRecord> recordings)
 {
   std::string error;
   std::vector<RecordingRecord> stored;
+  SegmentJournal::remove (config_.data_dir, id, session);   /* written: no crash can lose it now */
   for (auto & rec : recordings) {
     if (store_.add_recording (rec, error))
       stored.push_back (rec);

@@ -39,6 +39,16 @@ class Recordings {
   /* The session never ran: its recorder is dropped. */
   void drop (const std::string & id, unsigned session);
 
+  /* A daemon that died left session `session` of stream id unfinished:
+   * its recording is written from the segments its journal names
+   * (recording/segmentjournal.h), those that are there (local output:
+   * their files; S3 output: those up to last_uploaded's segment of each
+   * output, the newest its live playlist in the bucket names, "" for
+   * none), then stored and told as any other. False when there is no
+   * journal, or nothing to record. */
+  bool settle (const std::string & id, unsigned session,
+      const std::map<std::string, std::string> & last_uploaded = {});
+
   /* no recording being written */
   bool idle () const { return recorders_.empty (); }
   /* runs after each recording is written (a shutdown waits for them) */
@@ -46,7 +56,9 @@ class Recordings {
   void add_listener (Listener listener) { listeners_.push_back (std::move (listener)); }
 
  private:
-  void on_recorded (const std::string & key, const std::string & id,
+  /* a session's recorder, its VOD master at the stream's root */
+  std::unique_ptr<Recorder> make_recorder (const std::string & id, unsigned session) const;
+  void on_recorded (const std::string & key, const std::string & id, unsigned session,
       std::vector<RecordingRecord> recordings);
 
   const Config & config_;

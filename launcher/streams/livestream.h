@@ -4,6 +4,7 @@
 
 #include "ingest/ingest.h"
 #include "streams/streampipeline.h"
+#include "streams/streamstore.h"
 
 #include <memory>
 #include <string>
@@ -28,6 +29,9 @@ struct LiveStream {
    * interrupted, not ended, once the pipeline is finalized */
   std::string lost_reason;
   bool stop_requested = false;         /* end() or shutdown(): an end, whatever the publisher did */
+  /* the stream's record as it was before admit, for abandon: a publisher
+   * that could not be connected leaves the stream exactly as it was */
+  StreamRecord before_admit;
 };
 
 }  // namespace castline::launcher

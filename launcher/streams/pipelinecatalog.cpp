@@ -1,6 +1,8 @@
 #include "streams/pipelinecatalog.h"
 
+#include "common/http/replies.h"
 #include "hls/abrladder.h"
+#include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
 #include <gst/gst.h>
@@ -76,35 +78,54 @@ has_free_sink_pad (GstElement * e)
   return free;
 }
 
+/* Every element the graph can need, whatever the input: the decoder and
+ * parser of each codec the header names and, for a {ladder} graph, what
+ * the rungs are made of (an encoded and a passed-through rung; their
+ * elements do not depend on the ladder's sizes). */
+std::vector<std::string>
+missing_elements (const PipelineDescription & d)
+{
+  std::vector<std::string> codecs = d.video_codecs;
+  if (codecs.empty ())
+    codecs.push_back ("");
+  std::vector<std::string> missing;
+  for (const std::string & codec : codecs) {
+    GraphValues values;
+    values.output = std::string ("hlssink2 name=") + names::kOutput;
+    values.stream_id = "check";
+    if (codec.empty ())
+      values.video_parse = values.video_decode = "identity";
+    else
+      values.set_video_codec (codec);
+    if (d.ladder) {
+      std::vector<RungPlan> plans = select_rungs (default_ladder (), 1920, 1080, 1, 1, true);
+      values.ladder = ladder_graph (plans, !d.audio_codecs.empty (), 0,
+          [] (const RungPlan & p) { return "hlssink2 name=" + rung_sink_name (p.rung); });
+    }
+    for (const std::string & m : missing_in_graph (render_graph (d, values)))
+      if (std::find (missing.begin (), missing.end (), m) == missing.end ())
+        missing.push_back (m);
+  }
+  return missing;
+}
+
 /* builds the graph (never started) to find what the parser finds */
 bool
 check_graph (const PipelineDescription & d, std::string & error)
 {
+  std::vector<std::string> missing = missing_elements (d);
+  if (!missing.empty ()) {
+    error = missing_elements_reason (missing);
+    return false;
+  }
   GraphValues values;
   values.output = std::string ("hlssink2 name=") + names::kOutput;
   values.stream_id = "check";
   /* any codec's parser and decoder would do */
   values.video_parse = values.video_decode = "identity";
-  std::string desc = render_graph (d, values);
-  GError *err = nullptr;
-  GstParseContext *ctx = gst_parse_context_new ();
-  GstElement *bin = gst_parse_launch_full (desc.c_str (), ctx, GST_PARSE_FLAG_FATAL_ERRORS, &err);
-  gchar **missing = gst_parse_context_get_missing_elements (ctx);
-  if (missing && missing[0]) {
-    g_autofree gchar *list = g_strjoinv (", ", missing);
-    error = std::string ("missing GStreamer elements: ") + list;
-  } else if (err) {
-    error = std::string ("the graph does not build: ") + err->message;
-  }
-  g_strfreev (missing);
-  gst_parse_context_free (ctx);
-  g_clear_error (&err);
+  GstElement *bin = parse_graph (render_graph (d, values), false, error);
   if (!bin)
     return false;
-  if (!error.empty ()) {
-    gst_object_unref (bin);
-    return false;
-  }
   for (const std::string kind : { "video", "audio" }) {
     const auto & codecs = kind == "video" ? d.video_codecs : d.audio_codecs;
     std::string entry = names::entry_for (kind);
@@ -254,6 +275,7 @@ bool
 PipelineCatalog::load (const std::vector<std::string> & dirs, std::vector<std::string> & errors)
 {
   descriptions_.clear ();
+  unavailable_.clear ();
   for (const std::string & dir : dirs) {
     g_autoptr (GError) err = nullptr;
     g_autoptr (GDir) d = g_dir_open (dir.c_str (), 0, &err);
@@ -283,20 +305,47 @@ PipelineCatalog::load (const std::vector<std::string> & dirs, std::vector<std::s
         ok = parse_pipeline_description (name, text, desc, error);
       if (!ok) {
         errors.push_back (path + ": " + error);
+        if (!descriptions_.count (name))   /* an earlier one of that name stays */
+          unavailable_[name] = error;
         continue;
       }
       desc.file = path;
+      unavailable_.erase (name);
       descriptions_[name] = std::move (desc);
     }
   }
   return !descriptions_.empty ();
 }
 
+namespace {
+
+/* "video vp8, audio opus", "video none, audio opus": for a refusal */
+std::string
+describe_media (const std::vector<std::string> & video, const std::vector<std::string> & audio)
+{
+  auto list = [] (const std::vector<std::string> & codecs) {
+    std::string s;
+    for (auto & c : codecs)
+      s += (s.empty () ? "" : "/") + http::excerpt (c);
+    return s.empty () ? std::string ("none") : s;
+  };
+  return "video " + list (video) + ", audio " + list (audio);
+}
+
+}  // namespace
+
 const PipelineDescription *
 PipelineCatalog::find (const std::string & name) const
 {
   auto it = descriptions_.find (name);
   return it == descriptions_.end () ? nullptr : &it->second;
+}
+
+std::string
+PipelineCatalog::unavailable (const std::string & name) const
+{
+  auto it = unavailable_.find (name);
+  return it == unavailable_.end () ? std::string () : it->second;
 }
 
 const PipelineDescription *
@@ -352,14 +401,17 @@ PipelineCatalog::select (const std::string & wanted_name, bool abr_default,
     const PipelineDescription *d = choose (video_codecs, audio_codecs, video_codec, audio_codec);
     if (!d) {
       status = 406;
-      reason = "no pipeline takes what the publisher sends";
+      reason = "no pipeline takes what the publisher sends ("
+          + describe_media (video_codecs, audio_codecs) + ")";
     }
     return d;
   }
   const PipelineDescription *d = find (wanted);
   if (!d) {
     status = 500;
-    reason = "the stream's pipeline '" + wanted + "' is not loaded";
+    std::string why = unavailable (wanted);
+    reason = "the stream's pipeline '" + wanted + "' is not loaded"
+        + (why.empty () ? std::string () : ": " + why);
     return nullptr;
   }
   auto first_taken = [] (const std::vector<std::string> & mine,
@@ -373,7 +425,8 @@ PipelineCatalog::select (const std::string & wanted_name, bool abr_default,
   std::string a = first_taken (d->audio_codecs, audio_codecs);
   if ((!d->video_codecs.empty () && v.empty ()) || (!d->audio_codecs.empty () && a.empty ())) {
     status = 406;
-    reason = "pipeline " + d->name + " does not take what the publisher sends";
+    reason = "pipeline " + d->name + " does not take what the publisher sends ("
+        + describe_media (video_codecs, audio_codecs) + ")";
     return nullptr;
   }
   video_codec = v;

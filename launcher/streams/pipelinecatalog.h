@@ -83,9 +83,13 @@ class PipelineCatalog {
       std::string & video_codec, std::string & audio_codec, unsigned & status,
       std::string & reason) const;
   const std::map<std::string, PipelineDescription> & all () const { return descriptions_; }
+  /* why a description of that name was left out at load ("": it was
+   * not, or there is none) */
+  std::string unavailable (const std::string & name) const;
 
  private:
   std::map<std::string, PipelineDescription> descriptions_;
+  std::map<std::string, std::string> unavailable_;   /* name: what is wrong */
 };
 
 }  // namespace castline::launcher

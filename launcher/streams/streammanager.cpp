@@ -1,10 +1,14 @@
 #include "streams/streammanager.h"
 
 #include "common/http/replies.h"
+#include "hls/playlistend.h"
+#include "recording/segmentjournal.h"
+#include "streams/maincontext.h"
 
 #include <glib/gstdio.h>
 
 #include <algorithm>
+#include <set>
 
 namespace castline::launcher {
 
@@ -14,6 +18,8 @@ StreamManager::StreamManager (Config config) : config_ (std::move (config))
 
 StreamManager::~StreamManager ()
 {
+  for (guint t : settle_timers_)
+    g_source_remove (t);
   for (auto & [id, i] : interrupted_)
     if (i.timer)
       g_source_remove (i.timer);
@@ -56,7 +62,9 @@ StreamManager::create (const std::string & title, int64_t scheduled_at,
     Refusal & refusal)
 {
   if (!pipeline.empty () && !catalog_.find (pipeline)) {
-    refusal = { 400, "unknown pipeline '" + http::excerpt (pipeline) + "'" };
+    std::string why = catalog_.unavailable (pipeline);
+    refusal = { 400, why.empty () ? "unknown pipeline '" + http::excerpt (pipeline) + "'"
+        : "pipeline '" + pipeline + "' is not available: " + why };
     return std::nullopt;
   }
   StreamRecord r;
@@ -114,8 +122,11 @@ StreamManager::admit (const std::string & id, const std::string & key,
   std::string v, a;
   const PipelineDescription *d = catalog_.select (r->pipeline, config_.abr_default,
       media.video_codecs, media.audio_codecs, v, a, refusal.status, refusal.reason);
-  if (!d)
+  if (!d) {
+    if (refusal.status == 500)       /* its pipeline is not loaded: it never will be */
+      fail_unbuilt (*r, refusal.reason);
     return nullptr;
+  }
 
   /* after an interruption: the next session */
   auto interruption = interrupted_.find (id);
@@ -139,6 +150,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   auto pipeline = StreamPipeline::create (*d, id, out, l, error);
   if (!pipeline) {
     refusal = { 500, error };
+    fail_unbuilt (*r, error);
     return nullptr;
   }
   Ingest::Hooks hooks;
@@ -146,6 +158,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
       bool media_ended) { lose_publisher (id, which, reason, media_ended); };
   if (!ingest->attach (*pipeline, v, a, std::move (hooks), error)) {
     refusal = { 500, error };
+    fail_unbuilt (*r, error);
     return nullptr;
   }
   Ingest *asked = ingest.get ();
@@ -159,6 +172,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   ls.pipeline_name = d->name;
   ls.video_codec = v;
   ls.audio_codec = a;
+  ls.before_admit = *r;
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
     recordings_->drop (id, session);
@@ -178,6 +192,15 @@ StreamManager::admit (const std::string & id, const std::string & key,
       resumed ? " again" : "", r->ingest.c_str (), d->name.c_str (), session);
   emit (resumed ? "stream.resumed" : "stream.started", *r);
   return &ls;
+}
+
+void
+StreamManager::fail_unbuilt (StreamRecord & r, const std::string & reason)
+{
+  drop_interruption (r.id);
+  set_state (r, StreamState::failed, reason);
+  g_message ("stream %s failed: %s", r.id.c_str (), reason.c_str ());
+  emit ("stream.failed", r);
 }
 
 LiveStream *
@@ -210,21 +233,17 @@ StreamManager::abandon (const std::string & id, const std::string & ingest_sessi
   if (it == live_.end () || it->second.ingest->session () != ingest_session)
     return;
   unsigned session = it->second.session_number;
+  StreamRecord before = std::move (it->second.before_admit);
   live_.erase (it);
   recordings_->drop (id, session);
-  auto r = store_.get (id);
-  if (!r)
-    return;
-  if (session > 1) {
-    /* a stream that was resuming: interrupted again, with a new window */
-    set_state (*r, StreamState::interrupted, "the publisher could not be connected again");
+  /* the record as admit found it (state, reason, pipeline, ingest, start):
+   * nothing of the refused publisher stays */
+  std::string error;
+  if (!store_.save (before, error))
+    g_warning ("stream %s: cannot restore its state: %s", id.c_str (), error.c_str ());
+  /* a stream that was resuming waits for its publisher again, a new window */
+  if (before.state == StreamState::interrupted)
     start_window (id, session - 1);
-    return;
-  }
-  r->ingest.clear ();
-  r->started_at = 0;
-  set_state (*r, r->scheduled_at > g_get_real_time () ? StreamState::scheduled
-      : StreamState::created, "");
 }
 
 bool
@@ -405,6 +424,90 @@ StreamManager::check_shutdown_done ()
         }, new std::function<void ()> (std::move (done)),
         [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
   }
+}
+
+namespace {
+
+/* settle_s3: attempts, and the wait before the first retry (doubled each
+ * time, at most kSettleMaxWaitS): about an hour in all */
+constexpr unsigned kSettleRetries = 12;
+constexpr unsigned kSettleFirstWaitS = 10;
+constexpr unsigned kSettleMaxWaitS = 600;
+
+}  // namespace
+
+void
+StreamManager::settle_unfinished ()
+{
+  /* and the streams whose recording was still being written */
+  std::set<std::string> with_journal;
+  for (const std::string & id : SegmentJournal::streams (config_.data_dir))
+    with_journal.insert (id);
+  for (StreamRecord r : store_.list ()) {
+    bool unfinished = r.state == StreamState::live || r.state == StreamState::interrupted;
+    if (!unfinished && !with_journal.count (r.id))
+      continue;
+    if (unfinished) {
+      std::string reason = std::string ("the daemon stopped unexpectedly while the stream was ")
+          + (r.state == StreamState::live ? "live" : "interrupted");
+      if (!config_.s3.enabled ())
+        end_local_playlists (hls_dir (r.id));
+      set_state (r, StreamState::ended, reason);
+      g_message ("stream %s ended: %s", r.id.c_str (), reason.c_str ());
+      emit ("stream.ended", r);
+    }
+    if (config_.s3.enabled ()) {
+      settle_s3 (r.id, 0);
+      continue;
+    }
+    for (unsigned session : SegmentJournal::sessions (config_.data_dir, r.id))
+      recordings_->settle (r.id, session);
+  }
+}
+
+void
+StreamManager::settle_s3 (const std::string & id, unsigned attempt)
+{
+  std::weak_ptr<bool> alive = alive_;
+  end_s3_playlists (recording_s3_, output_key_prefix (config_.s3, id, ""),
+      [this, alive, id, attempt] (bool ok, std::map<std::string, std::string> last) {
+        /* the S3 client's thread */
+        run_on_main_context ([this, alive, id, attempt, ok, last] {
+              if (alive.expired ())
+                return;
+              if (ok) {
+                for (unsigned session : SegmentJournal::sessions (config_.data_dir, id))
+                  recordings_->settle (id, session, last);
+                return;
+              }
+              if (attempt + 1 >= kSettleRetries) {
+                g_warning ("stream %s: S3 could not be reached to end its playlists and write "
+                    "its recording; left for the next start", id.c_str ());
+                return;
+              }
+              unsigned wait = std::min (kSettleFirstWaitS << std::min (attempt, 16u),
+                  kSettleMaxWaitS);
+              g_message ("stream %s: S3 cannot be reached to end its playlists and write its "
+                  "recording: trying again in %u s", id.c_str (), wait);
+              struct Retry {
+                StreamManager *self;
+                std::string id;
+                unsigned attempt;
+                guint timer;
+              };
+              auto *retry = new Retry { this, id, attempt + 1, 0 };
+              retry->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, wait,
+                  [] (gpointer data) -> gboolean {
+                    auto *r = static_cast<Retry *> (data);
+                    auto & timers = r->self->settle_timers_;
+                    timers.erase (std::remove (timers.begin (), timers.end (), r->timer),
+                        timers.end ());
+                    r->self->settle_s3 (r->id, r->attempt);
+                    return G_SOURCE_REMOVE;
+                  }, retry, [] (gpointer data) { delete static_cast<Retry *> (data); });
+              settle_timers_.push_back (retry->timer);
+            });
+      });
 }
 
 void

@@ -89,9 +89,11 @@ class StreamManager {
   LiveStream *live (const std::string & id);
   const LiveStream *live (const std::string & id) const;
   /* Undoes admit when the publisher could not be connected after all (a
-   * failed WHIP negotiation): the pipeline is dropped and the stream is
-   * back to what it was, without an ended or failed state. Nothing when
-   * the stream is not live with that ingest session any more. */
+   * failed WHIP negotiation): the pipeline is dropped and the stream's
+   * record is back to exactly what it was (state, reason, pipeline,
+   * ingest, started_at); an interrupted stream gets a new reconnect
+   * window. Nothing when the stream is not live with that ingest session
+   * any more. */
   void abandon (const std::string & id, const std::string & session);
   size_t live_count () const { return live_.size (); }
   /* the ids of the live streams, in id order */
@@ -115,6 +117,19 @@ class StreamManager {
    * pipeline, finished (what it did last: metrics add it up). Main context. */
   void add_event_listener (std::function<void (const StreamEvent &)> listener);
 
+  /* At start, before serving: every stream a daemon that died (kill -9, a
+   * crash) left live or interrupted is ended as a clean end would have:
+   * its live playlists get #EXT-X-ENDLIST (hls/playlistend.h), its
+   * recording is written from the segments its journal names
+   * (Recordings::settle), it becomes `ended` with the reason, and the
+   * listeners get stream.ended (then recording.ready). A recording whose
+   * stream ended before the daemon died but was not written yet is
+   * written too. With S3 output, the bucket's playlists and the VODs are
+   * done in the background; while S3 cannot be reached, tried again
+   * (kSettleRetries times, backing off) and left for the next start after
+   * that. Main context, after the listeners are added. */
+  void settle_unfinished ();
+
   /* SIGINT/SIGTERM: every live stream gets EOS, every interrupted one
    * ends, and no publisher is admitted any more; done runs once all are
    * finalized (each within shutdown_timeout). */
@@ -136,8 +151,13 @@ class StreamManager {
   /* forgets an interruption (its timer too); its last session number, or 0 */
   unsigned drop_interruption (const std::string & id);
   void set_state (StreamRecord & r, StreamState state, const std::string & reason);
+  /* its pipeline cannot be made (not loaded, an element missing): the
+   * stream fails with the reason, alone */
+  void fail_unbuilt (StreamRecord & r, const std::string & reason);
   void emit (const char *type, const StreamRecord & r);
   void check_shutdown_done ();
+  /* settle_unfinished's S3 part for one stream: attempt n (from 0) */
+  void settle_s3 (const std::string & id, unsigned attempt);
 
   Config config_;
   StreamStore store_;
@@ -152,6 +172,8 @@ class StreamManager {
   };
   std::map<std::string, Interruption> interrupted_;
   std::function<void ()> shutdown_done_;
+  std::vector<guint> settle_timers_;   /* settle_s3's retries */
+  std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
   bool shutting_down_ = false;
 };
 

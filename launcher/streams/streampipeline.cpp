@@ -3,6 +3,7 @@
 #include "hls/keyframerequester.h"
 #include "hls/masterplaylist.h"
 #include "streams/maincontext.h"
+#include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
 #include <glib/gstdio.h>
@@ -38,14 +39,10 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
   values.stream_id = stream_id;
   values.set_video_codec (out.video_codec);
   std::string desc = render_graph (d, values);
-  GError *err = nullptr;
-  GstElement *bin = gst_parse_launch_full (desc.c_str (), nullptr, GST_PARSE_FLAG_FATAL_ERRORS,
-      &err);
-  if (!bin || err) {
-    error = "pipeline " + d.name + " does not build: " + (err ? err->message : "?");
-    g_clear_error (&err);
-    if (bin)
-      gst_object_unref (bin);
+  std::string why;
+  GstElement *bin = parse_graph (desc, false, why);
+  if (!bin) {
+    error = "pipeline " + d.name + ": " + why;
     return nullptr;
   }
   if (!GST_IS_PIPELINE (bin)) {
@@ -95,12 +92,10 @@ StreamPipeline::install_ladder (const PipelineDescription & d, std::string & err
   HlsOutputs *outputs = outputs_.get ();
   AbrBuilder::Hooks hooks;
   hooks.make_sink = [outputs] (const RungPlan & plan, std::string & why) -> GstElement * {
-    GstElement *e = gst_element_factory_make (outputs->sink_factory (),
-        rung_sink_name (plan.rung).c_str ());
-    if (!e) {
-      why = "no HLS sink element";
+    GstElement *e = make_element (outputs->sink_factory (), rung_sink_name (plan.rung).c_str (),
+        why);
+    if (!e)
       return nullptr;
-    }
     /* encoded rungs take keyframes only where AbrBuilder forces them; the
      * passthrough rung may ask the publisher, as `out` does */
     if (!outputs->add (e, plan.rung.name, plan.passthrough, why)) {
@@ -193,6 +188,12 @@ StreamPipeline::add_element_message_handler (std::function<void (GstMessage *)> 
 }
 
 void
+StreamPipeline::add_problem_handler (std::function<bool (GstMessage *)> handler)
+{
+  problem_handlers_.push_back (std::move (handler));
+}
+
+void
 StreamPipeline::link_media (const std::string & kind, GstPad * pad)
 {
   const char *entry_name = names::entry_for (kind);
@@ -209,7 +210,12 @@ StreamPipeline::link_media (const std::string & kind, GstPad * pad)
     return;
   }
   /* a track the graph does not take: drop it, without stalling the ingest */
-  GstElement *fake = gst_element_factory_make ("fakesink", nullptr);
+  std::string error;
+  GstElement *fake = make_element ("fakesink", nullptr, error);
+  if (!fake) {
+    post_error (GST_ELEMENT (pipeline_), error);   /* the stream fails with it */
+    return;
+  }
   g_object_set (fake, "sync", FALSE, "async", FALSE, nullptr);
   gst_bin_add (GST_BIN (pipeline_), fake);
   gst_element_sync_state_with_parent (fake);
@@ -404,6 +410,14 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       self->finish (true, "");
       return G_SOURCE_REMOVE;
     case GST_MESSAGE_ERROR: {
+      bool taken = false;
+      for (auto & handler : self->problem_handlers_)
+        taken = handler (msg) || taken;
+      if (taken) {
+        GST_INFO_OBJECT (self->pipeline_, "an ingest took the error of %s",
+            GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
+        break;
+      }
       GError *e = nullptr;
       g_autofree gchar *dbg = nullptr;
       gst_message_parse_error (msg, &e, &dbg);
@@ -416,6 +430,8 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       return G_SOURCE_REMOVE;
     }
     case GST_MESSAGE_WARNING: {
+      for (auto & handler : self->problem_handlers_)
+        handler (msg);
       GError *e = nullptr;
       gst_message_parse_warning (msg, &e, nullptr);
       GST_WARNING_OBJECT (self->pipeline_, "%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)),

@@ -63,6 +63,12 @@ class StreamPipeline {
   /* Element messages from the bus (an ingest's element reporting on its
    * publisher), on the main context. Before start(). */
   void add_element_message_handler (std::function<void (GstMessage *)> handler);
+  /* Errors and warnings from the bus, on the main context, before the
+   * pipeline acts on them: a handler returns true for an error it takes
+   * (an ingest's own element failing on what its publisher sent: the
+   * ingest reports the publisher lost, and the stream does not fail).
+   * Before start(). */
+  void add_problem_handler (std::function<bool (GstMessage *)> handler);
 
   bool start (std::string & error);
 
@@ -105,6 +111,7 @@ class StreamPipeline {
   std::unique_ptr<AbrBuilder> abr_;
   std::function<void ()> keyframe_request_;
   std::vector<std::function<void (GstMessage *)>> element_handlers_;
+  std::vector<std::function<bool (GstMessage *)>> problem_handlers_;
   guint bus_watch_ = 0;
   guint stop_timer_ = 0;
   guint idle_timer_ = 0;

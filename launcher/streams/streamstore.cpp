@@ -184,16 +184,6 @@ StreamStore::open (const std::string & path, std::string & error)
     error = path + ": " + why;
     return false;
   }
-  const char *recover =
-      "UPDATE streams SET state='failed', reason='the daemon stopped while it was live'"
-      " WHERE state='live';"
-      "UPDATE streams SET state='ended', reason='the daemon stopped while it was interrupted',"
-      " ended_at=CAST(strftime('%s','now') AS INTEGER) * 1000000 WHERE state='interrupted';";
-  if (sqlite3_exec (db_, recover, nullptr, nullptr, &msg) != SQLITE_OK) {
-    error = path + ": " + (msg ? msg : "cannot read the streams");
-    sqlite3_free (msg);
-    return false;
-  }
   return true;
 }
 

@@ -60,8 +60,8 @@ class StreamStore {
 
   /* Opens (creating) the database and brings an older one up to the
    * current schema (PRAGMA user_version counts the migrations applied).
-   * Streams left live by a daemon that died are marked failed, those left
-   * interrupted ended (their publisher is gone with the daemon). */
+   * Streams a daemon that died left live or interrupted stay so until
+   * StreamManager::settle_unfinished ends them. */
   bool open (const std::string & path, std::string & error);
 
   bool insert (const StreamRecord & r, std::string & error);

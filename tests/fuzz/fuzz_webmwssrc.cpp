@@ -1,12 +1,16 @@
 /* libFuzzer target: arbitrary sequences of WebSocket messages through
  * webmwssrc's protocol (the session a publisher gets, the bounded queue,
- * the buffers the source pushes) into matroskademux.
+ * the buffers the source pushes) into matroskademux. The session checks a
+ * declared mimeType against the header's tracks (trackcodecs.h); the
+ * launcher's choice of codecs from those tracks runs on every first chunk,
+ * and a fixed mimeType is compared with them too.
  *
  * Input: records of [kind: 1 byte][length: 2 bytes LE][payload]; an even
  * kind is a binary message, an odd one a text message. The last record
  * takes what is left. Crashes, sanitizer reports, leaks and hangs (the
  * demuxer must reach EOS or an error within 10 s) are findings. */
 #include "webmws/chunkqueue.h"
+#include "webmws/trackcodecs.h"
 #include "webmws/webmwssession.h"
 
 #include <gst/app/gstappsrc.h>
@@ -96,6 +100,15 @@ run_one (const uint8_t * data, size_t size)
     }
     if (!out.chunk)
       continue;
+    if (out.first_chunk) {
+      /* what the launcher picks a pipeline from */
+      RecordingCodecs codecs = codecs_of_tracks (session.header ().tracks);
+      MimeType claimed { "video/webm", "vp8,opus" };
+      std::string wrong = mime_type_contradiction (claimed, session.header ().tracks);
+      if (codecs.video.size () + codecs.audio.size () > session.header ().tracks.size ()
+          || wrong.size () > 1024)
+        abort ();
+    }
     Chunk chunk;
     chunk.bytes = out.chunk;
     chunk.first_of_publisher = out.first_chunk;

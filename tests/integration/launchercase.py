@@ -79,11 +79,13 @@ class LauncherCase(unittest.TestCase):
         self.assertEqual(status, 201, s)
         return s
 
-    def publish(self, stream, kind, pace=0.0, stop=True, key=None):
+    def publish(self, stream, kind, pace=0.0, stop=True, key=None, mime=None):
         """Sends a recording over the stream's WebSocket in 16 KiB messages;
-        returns the client (closed when stop)."""
+        returns the client (closed when stop). mime: the ?mimeType= sent
+        (None: the recording's own, "": none)."""
+        mime = MIME[kind] if mime is None else mime
         target = (f"/ingest/{stream['id']}?key={quote(key or stream['key'])}"
-                  f"&mimeType={quote(MIME[kind])}")
+                  + (f"&mimeType={quote(mime)}" if mime else ""))
         ws = WsClient(self.launcher.port, target)
         self.assertEqual(ws.status, 101, "upgrade refused")
         data = RECORDINGS[kind]
@@ -93,7 +95,14 @@ class LauncherCase(unittest.TestCase):
                 time.sleep(pace)
         if stop:
             ws.send_text('{"type":"stop-stream"}')
-            self.assertEqual(ws.wait_close()[0], 1000)
+            code, reason = ws.wait_close()
+            if code != 1000:
+                # 1001 "stream stopped": the stream's pipeline ended (failed)
+                # before the stop was read; "idle for N s": nothing came for
+                # the idle time-out. The stream and the log say why.
+                _, record = self.launcher.api("GET", f"/api/streams/{stream['id']}")
+                self.fail(f"the publisher was closed with {code} ({reason!r}), not 1000; "
+                          f"the stream: {record}\n{self.launcher.output()[-3000:]}")
             ws.close()
         return ws
 

@@ -161,7 +161,11 @@ class S3rver:
     def get_consistent(self, key, timeout=5):
         """Like get(), but (None, headers) when the body does not match its
         ETag: s3rver rewrites an object file in place, so a GET racing a PUT
-        can read a torn body (a real S3 PUT is atomic). Its metadata too: a
+        can read a torn body (a real S3 PUT is atomic), even a GET sent after
+        the PUT was answered: s3rver answers once it has read the body and
+        written the metadata (the new ETag), while the object file may still
+        be empty or hold the previous version (seen: 4 reads in 500 right
+        after the answer, with two clients listing meanwhile). Its metadata too: a
         GET answered with no ETag at all (seen with an empty body) is torn
         as well, since every stored object has one."""
         body, headers = self.get(key, timeout)

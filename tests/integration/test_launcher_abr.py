@@ -20,7 +20,8 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from launcherproc import MIME, Launcher, ffprobe, wait_for  # noqa: E402
+from launcherproc import MIME, Launcher, ffprobe, quote, wait_for  # noqa: E402
+from wsclient import WsClient  # noqa: E402
 from launchercase import (  # noqa: E402
     RECORDINGS, LauncherCase, Publisher, S3Case, abr_recording, first_video_pts, stream_inf)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
@@ -121,10 +122,12 @@ class AbrTest(AbrMixin, LauncherCase):
                                   (f"/live/{s['id']}/720p/x/index.m3u8", 400)]:
             self.assertEqual(self.launcher.request("GET", path)[0], want_status, path)
 
-    def test_vp8_is_transcoded_into_every_rung(self):
+    def test_vp8_without_mime_type_is_transcoded_into_every_rung(self):
+        # no mimeType: the recording's header, not a guess from the
+        # pipeline (H.264 first), says VP8
         kind = abr_recording("vp8", 640, 480)
         s = self.create(title="abr vp8", pipeline="abr")
-        self.publish(s, kind)
+        self.publish(s, kind, mime="")
         self.wait_state(s["id"], "ended", 120)
         want = [("480p", 640, 480), ("360p", 480, 360)]
         self.check_master(self.playlist(s), want)
@@ -149,15 +152,19 @@ class AbrTest(AbrMixin, LauncherCase):
         self.assertEqual(pub.finish(), 1000)
         self.wait_state(s["id"], "ended", 60)
 
-    def test_no_video_fails_with_the_reason(self):
-        # a recorder that promised video and sent none
-        RECORDINGS["opus-as-vp8"] = RECORDINGS["opus"]
-        MIME["opus-as-vp8"] = MIME["vp8"]
+    def test_no_video_is_refused_before_going_live(self):
+        # the recording's header says there is no video: refused with 1003
+        # and the reason, whether a mimeType promised video or none was given
         s = self.create(title="abr no video", pipeline="abr")
-        ws = self.publish(s, "opus-as-vp8", stop=False)
-        self.addCleanup(ws.close)
-        failed = self.wait_state(s["id"], "failed", 30)
-        self.assertIn("needs video", failed["reason"])
+        for mime, want in [(MIME["vp8"], "no video"), ("", "video none")]:
+            ws = WsClient(self.launcher.port, f"/ingest/{s['id']}?key={quote(s['key'])}"
+                          + (f"&mimeType={quote(mime)}" if mime else ""))
+            self.addCleanup(ws.close)
+            ws.send_binary(RECORDINGS["opus"][:16384])
+            code, reason = ws.wait_close()
+            self.assertEqual(code, 1003, reason)
+            self.assertIn(want, reason)
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"], "created")
 
 
 

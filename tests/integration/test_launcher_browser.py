@@ -105,6 +105,22 @@ class BrowserTest(LauncherCase):
         self.assertEqual((ended["ingest"], ended["pipeline"]), ("websocket", "transcode"))
         self.assertIn("#EXT-X-ENDLIST", self.playlist(s))
 
+    def test_mediarecorder_vp8_without_mime_type_gets_the_abr_ladder(self):
+        # neither ?mimeType= nor a start message: Chromium's own WebM header
+        # (V_VP8 with AlphaMode, A_OPUS) chooses the decoder for the ladder
+        s = self.create(title="mediarecorder abr", pipeline="abr")
+        url = f"{s['ws_url']}?key={quote(s['key'])}"
+        result = node("webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"], "--seconds", "6",
+                      "--no-start")
+        self.assertEqual(result["closeCode"], 1000, result)
+        ended = self.wait_state(s["id"], "ended")
+        self.assertEqual((ended["ingest"], ended["pipeline"]), ("websocket", "abr"))
+        entries = stream_inf(self.playlist(s))
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in entries],
+                         [("480p/index.m3u8", "640x480"), ("360p/index.m3u8", "480x360")])
+        info = ffprobe(f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/360p/index.m3u8")
+        self.assertEqual(sorted(st["codec_name"] for st in info["streams"]), ["aac", "h264"])
+
     def test_mediarecorder_audio_only(self):
         s = self.create(title="radio")
         url = f"{s['ws_url']}?key={quote(s['key'])}&mimeType={quote(MIME['opus'])}"

@@ -179,6 +179,30 @@ class ReconnectTest(WebhookCase):
             self.assertEqual(status, 200)
             self.assertEqual(("s2-segment" in body.decode()), name == "s2-vod.m3u8")
 
+    def test_a_refused_whip_offer_leaves_the_stream_as_it_was(self):
+        # an offer that passes the route's checks but that webrtcbin refuses
+        # after the stream admitted it (a setup it does not know): an error
+        # answer, and GET shows the stream exactly as before, fresh or
+        # interrupted
+        offer = ("v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+                 "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+                 "a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+                 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+                 "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+                 "a=sendonly\r\na=setup:holdconn\r\na=rtpmap:96 VP8/90000\r\na=rtcp-mux\r\n"
+                 "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+                 "a=sendonly\r\na=setup:holdconn\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-mux\r\n")
+        fresh = self.create(title="refused offer")
+        interrupted = self.create(title="refused offer, interrupted")
+        self.cut(interrupted)
+        for s in (fresh, interrupted):
+            before = self.launcher.api("GET", f"/api/streams/{s['id']}")[1]
+            status, _, body = self.launcher.request("POST", f"/whip/{s['id']}", offer, {
+                "Content-Type": "application/sdp", "Authorization": "Bearer " + s["key"]})
+            self.assertGreaterEqual(status, 400, body)
+            self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1], before)
+        self.assertEqual(self.launcher.api("DELETE", f"/api/streams/{interrupted['id']}")[0], 200)
+
     def test_delete_ends_an_interrupted_stream(self):
         s = self.create()
         self.cut(s)

@@ -18,7 +18,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsclient import WsClient  # noqa: E402
 from launcherproc import MIME, ffprobe, quote, wait_for  # noqa: E402
-from launchercase import LauncherCase  # noqa: E402
+from launchercase import RECORDINGS, LauncherCase  # noqa: E402
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 
@@ -75,8 +75,6 @@ class WebSocketIngestTest(LauncherCase):
         stream = self.create()
         ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key=wrong&mimeType=video%2Fwebm")
         self.assertEqual(ws.status, 401)
-        ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}")
-        self.assertEqual(ws.status, 400, "no mimeType and no pipeline")
         ws = WsClient(self.launcher.port, f"/ingest/..%2Fx?key=k&mimeType=video%2Fwebm")
         self.assertEqual(ws.status, 400)
         ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}"
@@ -111,6 +109,82 @@ class WebSocketIngestTest(LauncherCase):
                       f"&mimeType={quote(MIME['vp8'])}")
         ws.send_binary(b"\x00garbage" * 100)
         self.assertEqual(ws.wait_close()[0], 1003)
+
+    def refused(self, stream, kind, mime):
+        """Sends the start of a recording (its header) with ?mimeType=mime
+        (None: none); the server's (close code, reason)."""
+        ws = WsClient(self.launcher.port, f"/ingest/{stream['id']}?key={quote(stream['key'])}"
+                      + (f"&mimeType={quote(mime)}" if mime else ""))
+        self.addCleanup(ws.close)
+        self.assertEqual(ws.status, 101)
+        ws.send_binary(RECORDINGS[kind][:16384])
+        return ws.wait_close()
+
+    def test_codecs_come_from_the_header_not_the_mime_type(self):
+        # no mimeType: the header's V_VP8 and A_OPUS choose transcode
+        stream = self.create(title="no mimeType")
+        self.publish(stream, "vp8", mime="")
+        s, _ = self.check_hls(stream, ["aac", "h264"])
+        self.assertEqual(s["pipeline"], "transcode")
+
+    def test_a_mime_type_the_header_contradicts_is_closed_with_1003(self):
+        stream = self.create(title="wrong mimeType")
+        before = self.launcher.api("GET", f"/api/streams/{stream['id']}")[1]
+        code, reason = self.refused(stream, "vp8", MIME["h264"])
+        self.assertEqual(code, 1003)
+        self.assertIn("h264", reason)
+        self.assertIn("vp8", reason)
+        # never live: the stream is as it was, and takes a good publisher
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{stream['id']}")[1], before)
+        self.publish(stream, "vp8")
+        self.check_hls(stream, ["aac", "h264"])
+
+    def test_a_codec_no_pipeline_takes_is_closed_with_1003(self):
+        stream = self.create(title="audio into video", pipeline="passthrough")
+        code, reason = self.refused(stream, "opus", None)
+        self.assertEqual(code, 1003)
+        self.assertIn("passthrough", reason)
+        self.assertIn("video none", reason)
+        self.assertEqual(self.launcher.api("GET", f"/api/streams/{stream['id']}")[1]["state"],
+                         "created")
+
+    def check_bad_message_interrupts(self, message, want_code, want_reason):
+        """Once live, message ends the publisher as a network drop does: a
+        close with want_code and a reason containing want_reason, the
+        stream interrupted; the same key with good media resumes it."""
+        stream = self.create(title=f"bad message {want_code}")
+        ws = self.publish(stream, "vp8", stop=False)
+        self.addCleanup(ws.close)
+        self.wait_state(stream["id"], "live")
+        try:
+            ws.send_binary(message)
+        except OSError:
+            pass                                      # closed before the whole message went
+        code, reason = ws.wait_close()
+        if want_code:
+            self.assertEqual(code, want_code, reason)
+            self.assertIn(want_reason, reason)
+        s = self.wait_state(stream["id"], "interrupted")
+        self.assertIn(str(want_code or 1009), s["reason"])
+        self.assertIn("#EXT-X-ENDLIST", self.playlist(stream))
+        self.publish(stream, "vp8")
+        ended = self.wait_state(stream["id"], "ended")
+        self.assertEqual(ended["started_at"], s["started_at"])
+        self.assertIn("s2-segment00000.ts", self.playlist(stream), "the second session's HLS")
+
+    def test_garbage_after_live_interrupts_and_a_reconnect_resumes(self):
+        # bytes no WebM element starts with, where the next one should be:
+        # matroskademux fails on them
+        self.check_bad_message_interrupts(b"\xff" * 16384, 1003, "cannot be read")
+
+    def test_an_oversized_message_after_live_interrupts_and_a_reconnect_resumes(self):
+        # webmwssrc's max-message-size: 4 MiB
+        self.check_bad_message_interrupts(b"\x00" * (4 * 1024 * 1024 + 1), 1009, "too big")
+
+    def test_a_frame_over_the_websocket_limit_interrupts(self):
+        # over twice max-message-size libsoup itself drops the connection
+        # (1009, maybe before the client reads the close frame)
+        self.check_bad_message_interrupts(b"\x00" * (9 * 1024 * 1024), None, "")
 
     def test_two_streams_at_once(self):
         a, b = self.create(title="a"), self.create(title="b")

@@ -213,17 +213,51 @@ GST_START_TEST (test_refuses_what_no_pipeline_takes)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_an_ingest_that_cannot_attach_leaves_nothing)
+/* an ingest whose elements cannot be made (a plugin not installed): the
+ * stream fails with the reason, and nothing of it is left live */
+GST_START_TEST (test_an_ingest_that_cannot_attach_fails_the_stream)
 {
   auto m = make_manager ();
   Created s = create (*m);
+  Created other = create (*m);
+  std::vector<std::string> told;
+  m->add_event_listener ([&told] (const StreamEvent & e) { told.push_back (e.type); });
   Refusal refusal;
   auto ingest = std::make_unique<FakeIngest> (h264_opus (), true);
   fail_unless (m->admit (s.id, s.key, std::move (ingest), refusal) == nullptr);
   fail_unless_equals_int (refusal.status, 500);
   fail_unless (refusal.reason == "no such element");
   fail_unless (m->live (s.id) == nullptr);
-  fail_unless (m->get (s.id)->state == StreamState::created);
+  fail_unless (m->get (s.id)->state == StreamState::failed);
+  fail_unless (m->get (s.id)->reason == "no such element");
+  fail_unless (told == std::vector<std::string> { "stream.failed" });
+  fail_unless (m->get (other.id)->state == StreamState::created, "another stream was touched");
+}
+GST_END_TEST;
+
+/* viewerstats gone after the descriptions were checked (the abr ladder
+ * makes its rungs at the input's first caps): the stream fails, with a
+ * reason naming it, and no GLib CRITICAL (gst-check makes them fatal) */
+GST_START_TEST (test_a_rung_element_missing_at_run_time_fails_the_stream)
+{
+  auto m = make_manager ();
+  Created s = create (*m, "abr");
+  GstRegistry *registry = gst_registry_get ();
+  GstPluginFeature *viewerstats = gst_registry_lookup_feature (registry, "viewerstats");
+  fail_unless (viewerstats != nullptr);
+  gst_registry_remove_feature (registry, viewerstats);
+  Refusal refusal;
+  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
+  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
+      refusal.reason.c_str ());
+  bool failed = iterate_until ([&] { return m->get (s.id)->state == StreamState::failed; },
+      30000);
+  gst_registry_add_feature (registry, viewerstats);
+  fail_unless (failed, "the stream is %s", state_name (m->get (s.id)->state));
+  std::string reason = m->get (s.id)->reason;
+  fail_unless (reason.find ("missing GStreamer element 'viewerstats'") != std::string::npos, "%s",
+      reason.c_str ());
+  iterate_until ([&] { return m->live (s.id) == nullptr; });
 }
 GST_END_TEST;
 
@@ -241,6 +275,55 @@ GST_START_TEST (test_abandon_puts_the_stream_back)
   auto r = m->get (s.id);
   fail_unless (r->state == StreamState::created && r->ingest.empty () && r->started_at == 0);
   fail_unless (admit (*m, s, refusal) != nullptr, "%s", refusal.reason.c_str ());
+  m->end (s.id);
+}
+GST_END_TEST;
+
+/* the whole record, as GET /api/streams/{id} shows it */
+static void
+fail_unless_same_record (const StreamRecord & a, const StreamRecord & b)
+{
+  fail_unless (a.state == b.state, "state %s, was %s", state_name (a.state), state_name (b.state));
+  fail_unless_equals_string (a.reason.c_str (), b.reason.c_str ());
+  fail_unless_equals_string (a.pipeline.c_str (), b.pipeline.c_str ());
+  fail_unless_equals_string (a.ingest.c_str (), b.ingest.c_str ());
+  fail_unless_equals_int64 (a.started_at, b.started_at);
+  fail_unless_equals_int64 (a.ended_at, b.ended_at);
+  fail_unless_equals_string (a.title.c_str (), b.title.c_str ());
+  fail_unless (a.record == b.record);
+}
+
+/* a refused WHIP offer (its negotiation failed after admit) leaves the
+ * stream exactly as it was: no pipeline choice stays behind, a fresh
+ * stream or an interrupted one */
+GST_START_TEST (test_abandon_leaves_the_record_as_it_was)
+{
+  auto m = make_manager ();
+  Created s = create (*m);
+  StreamRecord before = *m->get (s.id);
+  fail_unless (before.pipeline.empty ());
+  Refusal refusal;
+  FakeIngest *ingest = admit (*m, s, refusal);
+  fail_unless (ingest != nullptr, "%s", refusal.reason.c_str ());
+  m->abandon (s.id, ingest->session ());
+  fail_unless_same_record (*m->get (s.id), before);
+
+  /* interrupted: lost, then a publisher that could not be connected */
+  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
+  FakeIngest *first = sending.get ();
+  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
+      refusal.reason.c_str ());
+  first->hooks.publisher_lost ("the peer went away", false);
+  fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; },
+          30000), "not interrupted");
+  iterate_until ([&] { return m->live (s.id) == nullptr; });
+  StreamRecord interrupted = *m->get (s.id);
+  ingest = admit (*m, s, refusal);
+  fail_unless (ingest != nullptr, "%s", refusal.reason.c_str ());
+  m->abandon (s.id, ingest->session ());
+  fail_unless_same_record (*m->get (s.id), interrupted);
+  fail_unless (admit (*m, s, refusal) != nullptr, "the window is open again: %s",
+      refusal.reason.c_str ());
   m->end (s.id);
 }
 GST_END_TEST;
@@ -288,8 +371,10 @@ admission_suite ()
   tcase_add_test (tc, test_refuses_past_the_limit);
   tcase_add_test (tc, test_refuses_every_ingest_while_shutting_down);
   tcase_add_test (tc, test_refuses_what_no_pipeline_takes);
-  tcase_add_test (tc, test_an_ingest_that_cannot_attach_leaves_nothing);
+  tcase_add_test (tc, test_an_ingest_that_cannot_attach_fails_the_stream);
+  tcase_add_test (tc, test_a_rung_element_missing_at_run_time_fails_the_stream);
   tcase_add_test (tc, test_abandon_puts_the_stream_back);
+  tcase_add_test (tc, test_abandon_leaves_the_record_as_it_was);
   tcase_add_test (tc, test_a_lost_publisher_interrupts_the_stream);
   return s;
 }

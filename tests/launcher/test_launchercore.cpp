@@ -4,11 +4,13 @@
 #include "streams/pipelinecatalog.h"
 #include "streams/streammanager.h"
 #include "streams/streamstore.h"
+#include "recording/segmentjournal.h"
 #include "recording/vodplaylist.h"
 
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <string>
 
 using namespace castline::launcher;
@@ -79,31 +81,87 @@ GST_START_TEST (test_config_web_and_reconnect_keys)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_store_ends_interrupted_streams_on_reopen)
+/* What a daemon killed in the middle of a stream left: the store keeps
+ * its states, and the next daemon settles them before it serves: live
+ * playlists ended, the recording written from the journal, the stream
+ * ended with the reason, stream.ended then recording.ready. */
+GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
 {
-  std::string dir = temp_dir ();
-  std::string db = dir + "/castline.db";
+  Config c = default_config ();
+  c.data_dir = temp_dir ();
   std::string error;
   {
+    g_mkdir_with_parents ((c.data_dir + "/live/cut").c_str (), 0755);
     StreamStore s;
-    fail_unless (s.open (db, error), "%s", error.c_str ());
+    fail_unless (s.open (c.data_dir + "/castline.db", error), "%s", error.c_str ());
     StreamRecord r;
-    r.id = "cut";
     r.key_hash = hash_key ("k");
+    r.record = true;
+    r.id = "cut";
+    r.state = StreamState::live;
+    fail_unless (s.insert (r, error));
+    r.id = "lost";
+    r.record = false;
     r.state = StreamState::interrupted;
     r.reason = "the publisher's WebSocket closed with 1006";
     fail_unless (s.insert (r, error));
-    fail_unless (s.get ("cut")->state == StreamState::interrupted, "not kept as interrupted");
   }
-  StreamStore s;
-  fail_unless (s.open (db, error));
-  auto r = s.get ("cut");
-  fail_unless (r && r->state == StreamState::ended, "an interrupted stream was not ended");
-  fail_unless (r->reason.find ("interrupted") != std::string::npos, "%s", r->reason.c_str ());
-  /* unix µs, about now */
-  fail_unless (r->ended_at > g_get_real_time () - 60 * G_USEC_PER_SEC
-      && r->ended_at <= g_get_real_time (), "ended_at %" G_GINT64_FORMAT, r->ended_at);
-  fail_unless_equals_string (state_name (StreamState::interrupted), "interrupted");
+  {
+    StreamStore again;
+    fail_unless (again.open (c.data_dir + "/castline.db", error));
+    fail_unless (again.get ("cut")->state == StreamState::live, "not kept for the manager");
+  }
+  std::string live_dir = c.data_dir + "/live/cut";
+  write_file (live_dir, "index.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
+      "#EXTINF:2.000,\nsegment00001.ts\n");
+  write_file (live_dir, "segment00000.ts", "ts");
+  write_file (live_dir, "segment00001.ts", "ts");
+  write_file (live_dir, "segment00002.ts", "being written");
+  {
+    auto j = SegmentJournal::open (SegmentJournal::path (c.data_dir, "cut", 1), error);
+    fail_unless (j != nullptr, "%s", error.c_str ());
+    j->append ("", { "segment00000.ts", 2 * GST_SECOND });
+    j->append ("", { "segment00001.ts", 2 * GST_SECOND });
+  }
+
+  StreamManager m (c);
+  std::vector<std::string> warnings;
+  fail_unless (m.init (warnings, error), "%s", error.c_str ());
+  std::vector<std::string> told;
+  m.add_event_listener ([&told] (const StreamEvent & e) {
+        told.push_back (e.type + " " + e.stream.id + ": " + e.stream.reason);
+      });
+  std::vector<RecordingRecord> ready;
+  m.add_recording_listener ([&] (const StreamRecord & r, const std::vector<RecordingRecord> & recs) {
+        told.push_back ("recording.ready " + r.id);
+        ready = recs;
+      });
+  m.settle_unfinished ();
+  auto cut = m.get ("cut");
+  fail_unless (cut->state == StreamState::ended);
+  fail_unless (cut->reason == "the daemon stopped unexpectedly while the stream was live", "%s",
+      cut->reason.c_str ());
+  fail_unless (cut->ended_at > 0);
+  fail_unless (m.get ("lost")->state == StreamState::ended);
+  fail_unless (m.get ("lost")->reason
+      == "the daemon stopped unexpectedly while the stream was interrupted");
+  g_autofree gchar *live = nullptr;
+  fail_unless (g_file_get_contents ((live_dir + "/index.m3u8").c_str (), &live, nullptr, nullptr));
+  fail_unless (g_str_has_suffix (live, "segment00001.ts\n#EXT-X-ENDLIST\n"), "%s", live);
+  for (int i = 0; i < 100 && ready.empty (); i++)
+    g_main_context_iteration (nullptr, FALSE) || (g_usleep (10000), true);
+  fail_unless_equals_int (ready.size (), 1);
+  fail_unless (ready[0].name == "vod.m3u8" && ready[0].segments == 2);
+  fail_unless_equals_int (told.size (), 3);
+  auto ended = std::find (told.begin (), told.end (),
+      "stream.ended cut: the daemon stopped unexpectedly while the stream was live");
+  fail_unless (ended != told.end () && ended != told.end () - 1, "%s", told[0].c_str ());
+  fail_unless (*(ended + 1) == "recording.ready cut", "%s", (ended + 1)->c_str ());
+  g_autofree gchar *vod = nullptr;
+  fail_unless (g_file_get_contents ((live_dir + "/vod.m3u8").c_str (), &vod, nullptr, nullptr));
+  fail_unless (strstr (vod, "segment00001.ts") && !strstr (vod, "segment00002.ts"), "%s", vod);
+  fail_unless (SegmentJournal::sessions (c.data_dir, "cut").empty (), "the journal is left");
+  fail_unless_equals_int (m.recordings ("cut").size (), 1);
 }
 GST_END_TEST;
 
@@ -118,7 +176,7 @@ GST_START_TEST (test_sessions_name_their_files_apart)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_store_keeps_streams_and_fails_live_ones_on_reopen)
+GST_START_TEST (test_store_keeps_streams_on_reopen)
 {
   std::string dir = temp_dir ();
   std::string db = dir + "/castline.db";
@@ -150,7 +208,7 @@ GST_START_TEST (test_store_keeps_streams_and_fails_live_ones_on_reopen)
   auto list = s.list ();
   fail_unless_equals_int (list.size (), 2);
   fail_unless (list[0].id == "other");
-  fail_unless (list[1].state == StreamState::failed, "a stream left live was not failed");
+  fail_unless (list[1].state == StreamState::live, "a stream left live is the manager's to settle");
   fail_unless (list[1].title == "t'\"; DROP TABLE streams; --");
   fail_unless (key_matches (key, list[1].key_hash));
   fail_if (key_matches (key + "x", list[1].key_hash));
@@ -239,9 +297,9 @@ launchercore_suite (void)
   TCase *tc = tcase_create ("general");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_config_defaults_and_file);
-  tcase_add_test (tc, test_store_keeps_streams_and_fails_live_ones_on_reopen);
+  tcase_add_test (tc, test_store_keeps_streams_on_reopen);
   tcase_add_test (tc, test_config_web_and_reconnect_keys);
-  tcase_add_test (tc, test_store_ends_interrupted_streams_on_reopen);
+  tcase_add_test (tc, test_manager_settles_what_a_dead_daemon_left);
   tcase_add_test (tc, test_sessions_name_their_files_apart);
   tcase_add_test (tc, test_shipped_pipelines_load);
   tcase_add_test (tc, test_broken_descriptions_are_reported);

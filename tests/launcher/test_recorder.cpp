@@ -3,6 +3,8 @@
  * writing vod.m3u8 from messages posted through a real pipeline bus, and
  * the stream store's migration of a database from before recordings. */
 #include "config/config.h"
+#include "hls/playlistend.h"
+#include "recording/segmentjournal.h"
 #include "recording/mp4remux.h"
 #include "recording/recorder.h"
 #include "streams/streamstore.h"
@@ -498,6 +500,68 @@ GST_START_TEST (test_config_record_settings)
 }
 GST_END_TEST;
 
+/* what a crash leaves: the journal's lines, read back (a last line cut
+ * short is skipped), by output in the order they came */
+GST_START_TEST (test_journal_reads_back_the_closed_segments)
+{
+  std::string dir = temp_dir ();
+  std::string path = SegmentJournal::path (dir, "abc", 2);
+  std::string error;
+  {
+    auto j = SegmentJournal::open (path, error);
+    fail_unless (j != nullptr, "%s", error.c_str ());
+    j->append ("", { "s2-segment00000.ts", 2 * GST_SECOND });
+    j->append ("720p", { "s2-segment00000.ts", GST_SECOND });
+    j->append ("", { "s2-segment00001.ts", 1500 * GST_MSECOND });
+  }
+  FILE *f = fopen (path.c_str (), "a");
+  fputs (".\ts2-segment00002.ts\t12", f);
+  fclose (f);
+  SegmentJournal::Outputs outputs = SegmentJournal::read (path);
+  fail_unless_equals_int (outputs.size (), 2);
+  fail_unless (outputs[0].first.empty () && outputs[1].first == "720p");
+  fail_unless_equals_int (outputs[0].second.size (), 2);
+  fail_unless (outputs[0].second[1].uri == "s2-segment00001.ts");
+  fail_unless_equals_uint64 (outputs[0].second[1].duration, 1500 * GST_MSECOND);
+  fail_unless_equals_int (outputs[1].second.size (), 1);
+  fail_unless (SegmentJournal::sessions (dir, "abc") == std::vector<unsigned> { 2 });
+  fail_unless (SegmentJournal::sessions (dir, "other").empty ());
+  SegmentJournal::remove (dir, "abc", 2);
+  fail_unless (SegmentJournal::sessions (dir, "abc").empty ());
+  fail_if (g_file_test (SegmentJournal::folder (dir, "abc").c_str (), G_FILE_TEST_EXISTS));
+}
+GST_END_TEST;
+
+/* a media playlist left open gets #EXT-X-ENDLIST once; a master never */
+GST_START_TEST (test_open_playlists_are_ended_once)
+{
+  std::string live = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n"
+      "#EXTINF:2.000,\nsegment00003.ts\n#EXTINF:2.000,\nsegment00004.ts\n";
+  std::string ended = playlist_with_endlist (live);
+  fail_unless (ended == live + "#EXT-X-ENDLIST\n", "%s", ended.c_str ());
+  fail_unless (playlist_with_endlist (ended).empty ());
+  fail_unless (last_segment_uri (live) == "segment00004.ts");
+  std::string master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=2\n360p/index.m3u8\n";
+  fail_unless (playlist_with_endlist (master).empty ());
+  fail_unless (variant_uris (master)
+      == std::vector<std::string> ({ "720p/index.m3u8", "360p/index.m3u8" }));
+
+  std::string dir = temp_dir ();
+  std::string rung = dir + "/360p";
+  g_mkdir (rung.c_str (), 0755);
+  fail_unless (g_file_set_contents ((dir + "/index.m3u8").c_str (), master.c_str (), -1, nullptr));
+  fail_unless (g_file_set_contents ((rung + "/index.m3u8").c_str (), live.c_str (), -1, nullptr));
+  end_local_playlists (dir);
+  end_local_playlists (dir);
+  g_autofree gchar *m = nullptr, *r = nullptr;
+  fail_unless (g_file_get_contents ((dir + "/index.m3u8").c_str (), &m, nullptr, nullptr));
+  fail_unless (g_file_get_contents ((rung + "/index.m3u8").c_str (), &r, nullptr, nullptr));
+  fail_unless (master == m, "%s", m);
+  fail_unless (ended == r, "%s", r);
+}
+GST_END_TEST;
+
 static Suite *
 recorder_suite (void)
 {
@@ -505,6 +569,8 @@ recorder_suite (void)
   TCase *tc = tcase_create ("general");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_vod_playlist_lists_every_segment);
+  tcase_add_test (tc, test_journal_reads_back_the_closed_segments);
+  tcase_add_test (tc, test_open_playlists_are_ended_once);
   tcase_add_test (tc, test_vod_target_duration_rounds_up);
   tcase_add_test (tc, test_segment_log_follows_one_sinks_fragments);
   tcase_add_test (tc, test_recorder_writes_the_vod_next_to_the_live_playlist);

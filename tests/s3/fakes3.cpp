@@ -2,7 +2,9 @@
 
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <thread>
 
 namespace castline::test {
@@ -34,6 +36,9 @@ struct FakeS3::Impl {
   std::string fail_code;
   std::string fail_method;
   std::string fail_query;
+  std::string fail_message;
+  bool hanging = false;             /* server thread only */
+  std::vector<SoupServerMessage *> held;  /* server thread only, owned refs */
   unsigned delay_ms = 0;
   bool down = false;                /* server thread only */
   unsigned next_order = 1;
@@ -119,13 +124,19 @@ handle (FakeS3::Impl * impl, const std::string & bucket, SoupServerMessage * msg
   if (impl->fail_count && (impl->fail_method.empty () || impl->fail_method == method)
       && raw_query.find (impl->fail_query) != std::string::npos) {
     impl->fail_count--;
-    answer_error (msg, impl->fail_status, impl->fail_code, "injected fault", key);
+    answer_error (msg, impl->fail_status, impl->fail_code, impl->fail_message, key);
     return impl->fail_status;
   }
 
   if (key.empty ()) {
     if (method == "HEAD") {
       soup_server_message_set_status (msg, 200, nullptr);
+      return 200;
+    }
+    if (method == "GET" && query_value (query, "list-type") == "2") {
+      /* ListObjectsV2, keys left out: the bucket's check asks it */
+      answer_xml (msg, "<ListBucketResult><Name>" + bucket + "</Name><KeyCount>0</KeyCount>"
+          "<IsTruncated>false</IsTruncated></ListBucketResult>");
       return 200;
     }
     if (method == "POST" && query && g_hash_table_contains (query, "delete")) {
@@ -279,8 +290,24 @@ FakeS3::FakeS3 (std::string bucket, std::string access_key)
             if (b->length < 4096)
               r.small_body.assign (b->data ? b->data : "", b->length);
             r.status = handle (self->impl_.get (), self->bucket_, msg, path, query, r.query);
+            r.arrival_us = g_get_monotonic_time ();
             self->impl_->log.push_back (r);
             delay = self->impl_->delay_ms;
+          }
+          if (self->impl_->hanging) {
+            soup_server_message_pause (msg);
+            self->impl_->held.push_back ((SoupServerMessage *) g_object_ref (msg));
+            /* a client that gave up: nothing to answer any more */
+            g_signal_connect (msg, "disconnected", G_CALLBACK (+[] (SoupServerMessage * m,
+                    gpointer data) {
+                  auto & held = static_cast<FakeS3::Impl *> (data)->held;
+                  auto it = std::find (held.begin (), held.end (), m);
+                  if (it != held.end ()) {
+                    held.erase (it);
+                    g_object_unref (m);
+                  }
+                }), self->impl_.get ());
+            return;
           }
           if (delay) {
             soup_server_message_pause (msg);
@@ -306,6 +333,9 @@ FakeS3::FakeS3 (std::string bucket, std::string access_key)
     }
     impl_->ready_cond.notify_all ();
     g_main_loop_run (impl_->loop);
+    for (auto *held : impl_->held)
+      g_object_unref (held);
+    impl_->held.clear ();
     soup_server_disconnect (impl_->server);
     g_clear_object (&impl_->server);
     while (g_main_context_iteration (impl_->context, FALSE));
@@ -334,7 +364,7 @@ FakeS3::endpoint () const
 
 void
 FakeS3::fail_next (unsigned n, unsigned status, const std::string & code,
-    const std::string & method, const std::string & query_part)
+    const std::string & method, const std::string & query_part, const std::string & message)
 {
   std::lock_guard<std::mutex> lk (impl_->lock);
   impl_->fail_query = query_part;
@@ -342,6 +372,7 @@ FakeS3::fail_next (unsigned n, unsigned status, const std::string & code,
   impl_->fail_status = status;
   impl_->fail_code = code;
   impl_->fail_method = method;
+  impl_->fail_message = message;
 }
 
 void
@@ -390,40 +421,66 @@ FakeS3::request_count () const
   return impl_->log.size ();
 }
 
+namespace {
+
+/* Runs fn on the server thread, which owns the SoupServer, and waits until
+ * it has run, so the caller's next request sees the new state. */
 void
-FakeS3::set_down (bool down)
+run_on_server (GMainContext * context, const std::function<void ()> & fn)
 {
-  struct Switch {
-    Impl *impl;
-    bool down;
+  struct Call {
+    const std::function<void ()> *fn;
     std::mutex m;
     std::condition_variable c;
     bool done = false;
-  } sw;
-  sw.impl = impl_.get ();
-  sw.down = down;
-  /* on the server thread, which owns the SoupServer; wait until done so
-   * the caller's next request sees the new state */
-  g_main_context_invoke (impl_->context, [] (gpointer d) -> gboolean {
-        auto *s = static_cast<Switch *> (d);
-        if (s->down != s->impl->down) {
-          s->impl->down = s->down;
-          if (s->down) {
-            soup_server_disconnect (s->impl->server);
-          } else {
-            GError *err = nullptr;
-            if (!soup_server_listen_local (s->impl->server, s->impl->port,
-                    SOUP_SERVER_LISTEN_IPV4_ONLY, &err))
-              g_error ("fake S3 cannot listen again on %u: %s", s->impl->port, err->message);
-          }
-        }
-        std::lock_guard<std::mutex> lk (s->m);
-        s->done = true;
-        s->c.notify_all ();
+  } call;
+  call.fn = &fn;
+  g_main_context_invoke (context, [] (gpointer d) -> gboolean {
+        auto *c = static_cast<Call *> (d);
+        (*c->fn) ();
+        std::lock_guard<std::mutex> lk (c->m);
+        c->done = true;
+        c->c.notify_all ();
         return G_SOURCE_REMOVE;
-      }, &sw);
-  std::unique_lock<std::mutex> lk (sw.m);
-  sw.c.wait (lk, [&] { return sw.done; });
+      }, &call);
+  std::unique_lock<std::mutex> lk (call.m);
+  call.c.wait (lk, [&] { return call.done; });
+}
+
+}  // namespace
+
+void
+FakeS3::set_down (bool down)
+{
+  Impl *impl = impl_.get ();
+  run_on_server (impl->context, [impl, down] {
+    if (down == impl->down)
+      return;
+    impl->down = down;
+    if (down) {
+      soup_server_disconnect (impl->server);
+      return;
+    }
+    GError *err = nullptr;
+    if (!soup_server_listen_local (impl->server, impl->port, SOUP_SERVER_LISTEN_IPV4_ONLY, &err))
+      g_error ("fake S3 cannot listen again on %u: %s", impl->port, err->message);
+  });
+}
+
+void
+FakeS3::set_hanging (bool hanging)
+{
+  Impl *impl = impl_.get ();
+  run_on_server (impl->context, [impl, hanging] {
+    impl->hanging = hanging;
+    if (hanging)
+      return;
+    for (auto *msg : impl->held) {
+      soup_server_message_unpause (msg);
+      g_object_unref (msg);
+    }
+    impl->held.clear ();
+  });
 }
 
 size_t

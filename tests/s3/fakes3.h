@@ -29,6 +29,7 @@ struct FakeRequest {
   std::string small_body;   /* the body when under 4 KiB (playlists) */
   std::string headers;      /* every request header, "Name: value\n" */
   unsigned status = 0;
+  gint64 arrival_us = 0;    /* monotonic time the request was read */
 };
 
 class FakeS3 {
@@ -43,12 +44,16 @@ class FakeS3 {
    * their query, when given) answer status with an S3 error document of
    * the given code. */
   void fail_next (unsigned n, unsigned status, const std::string & code,
-      const std::string & method = "", const std::string & query_part = "");
+      const std::string & method = "", const std::string & query_part = "",
+      const std::string & message = "injected fault");
   /* Every answer waits this long (0: none). */
   void set_delay_ms (unsigned ms);
   /* Down: nothing listens on the port and open connections are closed
    * without an answer; up again: the same port listens again. */
   void set_down (bool down);
+  /* Hanging: connections are accepted and requests read, but never
+   * answered; no longer hanging: the held requests are answered. */
+  void set_hanging (bool hanging);
 
   bool has (const std::string & key) const;
   FakeObject object (const std::string & key) const;

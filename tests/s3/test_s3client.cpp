@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <mutex>
 
 using namespace castline::s3;
 using castline::test::FakeS3;
@@ -131,6 +132,82 @@ GST_START_TEST (test_unknown_bucket)
   r = put (client, "k", "v");
   fail_unless (r.error.code == "NoSuchBucket");
   fail_unless_equals_int (r.attempts, 1);
+}
+GST_END_TEST;
+
+/* a HEAD answer has no body: a refused bucket check asks again with a GET
+ * and names S3's own Code and Message, never a secret it was sent */
+GST_START_TEST (test_head_bucket_refusal_names_the_cause)
+{
+  FakeS3 fake;
+  S3Config c = config_for (fake);
+  c.credentials.session_token = "token-never-shown";
+  c.retries = 0;
+  struct Case {
+    const char *code;
+    const char *message;
+  } cases[] = {
+    { "SignatureDoesNotMatch", "The request signature we calculated does not match the "
+          "signature you provided. Check your key and signing method." },
+    { "RequestTimeTooSkewed", "The difference between the request time and the current "
+          "time is too large." },
+    /* a server that echoes what it was sent */
+    { "AccessDenied", "token-never-shown is not allowed (test-secret-never-sent)" },
+  };
+  for (auto & k : cases) {
+    S3Client client (c);
+    fake.fail_next (2, 403, k.code, "", "", k.message);
+    S3Result r = client.wait ([&] (S3Callback cb) { client.head_bucket (std::move (cb)); });
+    fail_if (r.ok);
+    fail_unless_equals_int (r.http_status, 403);
+    fail_unless_equals_string (r.error.code.c_str (), k.code);
+    std::string d = r.error.describe ();
+    fail_unless (d.find ("token-never-shown") == std::string::npos, "%s", d.c_str ());
+    fail_unless (d.find ("test-secret-never-sent") == std::string::npos, "%s", d.c_str ());
+    if (g_str_equal (k.code, "AccessDenied"))
+      fail_unless (d.find ("(redacted) is not allowed ((redacted))") != std::string::npos,
+          "%s", d.c_str ());
+    else
+      fail_unless (d.find (k.message) != std::string::npos, "%s", d.c_str ());
+  }
+  /* the fake's own refusal of an unknown key id */
+  c.credentials.access_key = "WRONG";
+  S3Client client (c);
+  S3Result r = client.wait ([&] (S3Callback cb) { client.head_bucket (std::move (cb)); });
+  fail_unless_equals_string (r.error.code.c_str (), "InvalidAccessKeyId");
+  fail_unless (r.error.message.find ("access key does not exist") != std::string::npos,
+      "%s", r.error.describe ().c_str ());
+  /* and a bucket that is there still answers HEAD alone */
+  c.credentials.access_key = "TESTKEY";
+  S3Client ok_client (c);
+  size_t gets = fake.count ("GET");
+  r = ok_client.wait ([&] (S3Callback cb) { ok_client.head_bucket (std::move (cb)); });
+  fail_unless (r.ok, "%s", r.error.describe ().c_str ());
+  fail_unless_equals_int (fake.count ("GET"), gets);
+}
+GST_END_TEST;
+
+/* the observer hears of each attempt that will be retried, with its error */
+GST_START_TEST (test_retry_observer_told_of_each_retry)
+{
+  FakeS3 fake;
+  S3Config c = config_for (fake);
+  c.request_timeout_ms = 300;
+  c.retries = 2;
+  std::mutex m;
+  std::vector<std::string> seen;
+  S3Client client (c, [&] (const S3Error & e) {
+    std::lock_guard<std::mutex> lk (m);
+    seen.push_back (e.code);
+  });
+  fake.set_hanging (true);
+  S3Result r = put (client, "k", "v");
+  fake.set_hanging (false);
+  fail_unless (r.error.code == "Timeout", "%s", r.error.describe ().c_str ());
+  std::lock_guard<std::mutex> lk (m);
+  fail_unless_equals_int (seen.size (), 2);   /* not the last attempt: that one is the answer */
+  for (auto & code : seen)
+    fail_unless_equals_string (code.c_str (), "Timeout");
 }
 GST_END_TEST;
 
@@ -435,6 +512,8 @@ s3client_suite (void)
   tcase_add_test (tc, test_retries_run_out);
   tcase_add_test (tc, test_4xx_not_retried_and_named);
   tcase_add_test (tc, test_unknown_bucket);
+  tcase_add_test (tc, test_head_bucket_refusal_names_the_cause);
+  tcase_add_test (tc, test_retry_observer_told_of_each_retry);
   tcase_add_test (tc, test_timeout_is_bounded);
   tcase_add_test (tc, test_slow_but_moving_upload_not_cut);
   tcase_add_test (tc, test_connection_refused);

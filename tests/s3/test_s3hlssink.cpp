@@ -72,6 +72,44 @@ struct HlsFixture {
     return nullptr;
   }
 
+  /* the first message of type on the bus within timeout (kept in seen
+   * with what came before it), or nullptr */
+  GstMessage *wait_for (GstMessageType type, GstClockTime timeout = 20 * GST_SECOND)
+  {
+    gint64 deadline = g_get_monotonic_time () + timeout / 1000;
+    while (g_get_monotonic_time () < deadline) {
+      GstMessage *m = gst_bus_timed_pop (bus, 100 * GST_MSECOND);
+      if (!m)
+        continue;
+      seen.push_back (m);
+      if (GST_MESSAGE_TYPE (m) == type)
+        return m;
+    }
+    return nullptr;
+  }
+
+  guint64 stat (const char *field)
+  {
+    GstStructure *stats = nullptr;
+    g_object_get (sink, "stats", &stats, nullptr);
+    guint64 out = 0;
+    gst_structure_get_uint64 (stats, field, &out);
+    gst_structure_free (stats);
+    return out;
+  }
+
+  /* every segment the final playlist names is in the bucket, in order */
+  void check_nothing_lost (size_t at_least)
+  {
+    auto names = playlist_names ();
+    fail_unless (names.size () >= at_least, "%zu segments", names.size ());
+    for (size_t i = 0; i < names.size (); i++) {
+      g_autofree gchar *want = g_strdup_printf ("segment%05zu.ts", i);
+      fail_unless (names[i] == want, "%s where %s was expected", names[i].c_str (), want);
+      fail_unless (fake.has ("s/" + names[i]), "%s not uploaded", names[i].c_str ());
+    }
+  }
+
   /* the sink's stats say S3 is unavailable (s3-unavailable) */
   bool unavailable ()
   {
@@ -264,6 +302,107 @@ GST_START_TEST (test_outage_warns_recovers_and_loses_nothing)
 }
 GST_END_TEST;
 
+/* S3 refuses connections for a while, then listens again: what waited in
+ * the spool goes up at once, not when the backoff after the last failure
+ * ends (at least 2.5 s once 5 uploads have failed in a row, up to 5 s);
+ * s3-unavailable clears with s3hlssink-recovered */
+GST_START_TEST (test_recovery_uploads_spool_at_once)
+{
+  HlsFixture f;
+  f.fake.set_down (true);
+  f.start (120, "playlist-length=0 max-files=0 retries=0 check-bucket=false");
+  /* eight failures: rounds of at most max-parallel-uploads (4), so the round
+   * of the eighth began at the fifth failure or later */
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (f.stat ("uploads-failed") < 8 && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  fail_unless (f.stat ("uploads-failed") >= 8, "uploads did not fail while S3 was down");
+  fail_unless (f.unavailable ());
+  size_t before = f.fake.request_count ();   /* 0: nothing reached S3 */
+  f.fake.set_down (false);
+  gint64 back = g_get_monotonic_time ();
+
+  GstMessage *m = f.run_to_end ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  auto requests = f.fake.requests ();
+  fail_unless (requests.size () > before);
+  gint64 first_ms = (requests[before].arrival_us - back) / 1000;
+  fail_unless (first_ms < 1500, "the first upload came %" G_GINT64_FORMAT " ms after S3 was "
+      "back: the spool waited for a backoff", first_ms);
+  fail_unless_equals_string (requests[before].method.c_str (), "PUT");
+  fail_unless (f.saw (GST_MESSAGE_ELEMENT, "s3hlssink-recovered"), "no recovery message");
+  fail_unless (!f.unavailable_at_recovery, "s3-unavailable still TRUE at s3hlssink-recovered");
+  fail_unless_equals_int (f.count (GST_MESSAGE_WARNING), 1);
+  f.check_nothing_lost (3);
+}
+GST_END_TEST;
+
+/* S3 accepts connections and reads requests but never answers: the outage
+ * warning comes one request-timeout after the first upload (and the
+ * client's quarter-second progress check), not once every retry of it has
+ * timed out too (4 x request-timeout with retries=3) */
+GST_START_TEST (test_hanging_s3_warns_within_request_timeout)
+{
+  HlsFixture f;
+  f.fake.set_hanging (true);
+  f.start (60, "playlist-length=0 max-files=0 retries=3 request-timeout=1000 "
+      "check-bucket=false");
+  GstMessage *w = f.wait_for (GST_MESSAGE_WARNING);
+  gint64 warned = g_get_monotonic_time ();
+  fail_unless (w, "no warning while S3 hangs");
+  auto requests = f.fake.requests ();
+  fail_unless (!requests.empty ());
+  gint64 after_ms = (warned - requests[0].arrival_us) / 1000;
+  fail_unless (after_ms < 2500, "the warning came %" G_GINT64_FORMAT " ms after the first "
+      "upload, with request-timeout=1000", after_ms);
+  const GstStructure *details = nullptr;
+  gst_message_parse_warning_details (w, &details);
+  fail_unless (details);
+  fail_unless_equals_string (gst_structure_get_string (details, "s3-error-code"), "Timeout");
+  fail_unless (f.unavailable ());
+
+  f.fake.set_hanging (false);
+  GstMessage *m = f.run_to_end ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  fail_unless (f.saw (GST_MESSAGE_ELEMENT, "s3hlssink-recovered"), "no recovery message");
+  fail_unless (!f.unavailable ());
+  f.check_nothing_lost (1);
+}
+GST_END_TEST;
+
+/* check-bucket refused: the error names S3's Code and Message (a HEAD
+ * answer has none of its own), never the secret */
+GST_START_TEST (test_bucket_check_refusal_names_the_cause)
+{
+  HlsFixture f;
+  f.fake.fail_next (2, 403, "SignatureDoesNotMatch", "", "", "The request signature we "
+      "calculated does not match the signature you provided. Check your key and signing "
+      "method.");
+  f.start (30, "session-token=t0ken");
+  GstMessage *m = f.finish ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "no error");
+  const GstStructure *details = nullptr;
+  gst_message_parse_error_details (m, &details);
+  fail_unless (details);
+  fail_unless_equals_string (gst_structure_get_string (details, "s3-error-code"),
+      "SignatureDoesNotMatch");
+  GError *err = nullptr;
+  g_autofree gchar *debug = nullptr;
+  gst_message_parse_error (m, &err, &debug);
+  fail_unless (strstr (err->message, "SignatureDoesNotMatch (HTTP 403): The request signature "
+          "we calculated does not match"), "%s", err->message);
+  for (const char *secret : { "s3cret", "t0ken" }) {
+    fail_if (strstr (err->message, secret), "%s", err->message);
+    fail_if (debug && strstr (debug, secret), "%s", debug);
+  }
+  g_error_free (err);
+  gst_message_unref (m);
+  fail_if (f.fake.has ("s/segment00000.ts"));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_full_spool_is_an_error)
 {
   HlsFixture f;
@@ -311,6 +450,9 @@ s3hlssink_suite (void)
   tcase_add_test (tc, test_program_date_time_dates_every_segment);
   tcase_add_test (tc, test_expired_segments_deleted);
   tcase_add_test (tc, test_outage_warns_recovers_and_loses_nothing);
+  tcase_add_test (tc, test_recovery_uploads_spool_at_once);
+  tcase_add_test (tc, test_hanging_s3_warns_within_request_timeout);
+  tcase_add_test (tc, test_bucket_check_refusal_names_the_cause);
   tcase_add_test (tc, test_full_spool_is_an_error);
   tcase_add_test (tc, test_refused_upload_is_an_error_with_code);
   return s;

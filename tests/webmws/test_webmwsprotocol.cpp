@@ -3,6 +3,7 @@
 #include "webmws/chunkqueue.h"
 #include "webmws/controlmessage.h"
 #include "webmws/ebmlheader.h"
+#include "webmws/trackcodecs.h"
 #include "webmws/webmwssession.h"
 
 #include "../assertions.h"
@@ -72,6 +73,103 @@ GST_START_TEST (test_header_reader)
   std::string zero = std::string ("\x1a\x45\xdf\xa3\x00", 5);
   fail_unless (read_webm_header ((const uint8_t *) zero.data (), zero.size ()).status
       == HeaderStatus::malformed);
+}
+GST_END_TEST;
+
+static SessionOutcome binary (WebmWsSession & s, const std::string & bytes);
+
+/* bytes that end inside the Tracks (or before them) may be completed by
+ * the next message; bytes that reach a Cluster without Tracks cannot */
+GST_START_TEST (test_header_reader_says_when_tracks_may_follow)
+{
+  std::string av = recording (track (1, 2, "A_OPUS") + track (2, 1, "V_VP8"));
+  size_t tracks_at = ebml_header ("webm").size () + 12;
+  for (size_t cut = ebml_header ("webm").size (); cut < tracks_at + 20; cut++) {
+    HeaderInfo h = read_webm_header ((const uint8_t *) av.data (), cut);
+    fail_unless (h.status == HeaderStatus::ok && !h.tracks_known && h.tracks_incomplete,
+        "cut at %zu", cut);
+  }
+  HeaderInfo whole = read_webm_header ((const uint8_t *) av.data (), av.size ());
+  fail_unless (whole.tracks_known && !whole.tracks_incomplete);
+  std::string no_tracks = ebml_header ("webm")
+      + std::string ("\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff", 12)
+      + std::string ("\x1f\x43\xb6\x75\x01\xff\xff\xff\xff\xff\xff\xff", 12);
+  HeaderInfo h = read_webm_header ((const uint8_t *) no_tracks.data (), no_tracks.size ());
+  fail_unless (h.status == HeaderStatus::ok && !h.tracks_known && !h.tracks_incomplete);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_track_codecs)
+{
+  assert_str_eq (codec_of_codec_id ("V_VP8"), "vp8");
+  assert_str_eq (codec_of_codec_id ("V_VP9"), "vp9");
+  assert_str_eq (codec_of_codec_id ("V_MPEG4/ISO/AVC"), "h264");
+  assert_str_eq (codec_of_codec_id ("A_OPUS"), "opus");
+  assert_str_eq (codec_of_codec_id ("A_AAC/MPEG4/LC"), "aac");
+  assert_str_eq (codec_of_codec_id ("V_THEORA"), "");
+  assert_str_eq (codec_of_mime_codec ("avc1.42E01E"), "h264");
+  assert_str_eq (codec_of_mime_codec ("vp09.00.10.08"), "vp9");
+
+  std::vector<TrackInfo> tracks = { { 1, 1, "V_VP8" }, { 2, 2, "A_OPUS" }, { 3, 17, "S_TEXT/UTF8" } };
+  RecordingCodecs c = codecs_of_tracks (tracks);
+  fail_unless (c.video == std::vector<std::string> { "vp8" });
+  fail_unless (c.audio == std::vector<std::string> { "opus" });
+  /* an unknown codec is named by its CodecID, for the refusal */
+  c = codecs_of_tracks ({ { 1, 1, "V_THEORA" } });
+  fail_unless (c.video == std::vector<std::string> { "V_THEORA" });
+
+  auto wrong = [&] (const char *mime) {
+    MimeType m;
+    std::string error;
+    fail_unless (parse_mime_type (mime, m, error), "%s", error.c_str ());
+    return mime_type_contradiction (m, tracks);
+  };
+  assert_str_eq (wrong ("video/webm;codecs=vp8,opus"), "");
+  assert_str_eq (wrong ("video/webm"), "");
+  assert_str_eq (wrong ("video/webm;codecs=vp8"), "");      /* audio not listed: not compared */
+  assert_str_eq (wrong ("video/webm;codecs=vp8.0,opus"), "");
+  std::string r = wrong ("video/x-matroska;codecs=avc1,opus");
+  fail_unless (r.find ("h264") != std::string::npos && r.find ("vp8") != std::string::npos, "%s",
+      r.c_str ());
+  r = wrong ("audio/webm;codecs=opus");
+  fail_unless (r.find ("audio only") != std::string::npos, "%s", r.c_str ());
+  r = wrong ("video/webm;codecs=vp8,vorbis");
+  fail_unless (r.find ("vorbis") != std::string::npos, "%s", r.c_str ());
+  fail_unless (r.size () <= 123);
+}
+GST_END_TEST;
+
+/* the header is what counts: a mimeType that contradicts it closes 1003
+ * with a reason naming both; none at all is fine */
+GST_START_TEST (test_session_checks_the_mime_type_against_the_header)
+{
+  std::string vp8 = recording (track (1, 1, "V_VP8") + track (2, 2, "A_OPUS"));
+  SessionLimits limits;
+  {
+    WebmWsSession s (limits);
+    fail_if (s.declare_mime_type ("video/webm;codecs=h264,opus").close);
+    SessionOutcome out = binary (s, vp8);
+    fail_unless (out.close && out.close->code == close_code::unsupported_data);
+    fail_unless (out.close->reason.find ("h264") != std::string::npos
+        && out.close->reason.find ("vp8") != std::string::npos, "%s", out.close->reason.c_str ());
+    fail_unless (out.warning_kind == WarningKind::bad_stream);
+    fail_if (out.chunk);
+  }
+  {
+    WebmWsSession s (limits);
+    SessionOutcome out = binary (s, vp8);
+    fail_unless (out.first_chunk && !out.close);
+    fail_unless (s.header ().tracks_known);
+  }
+  {
+    /* the header and its Tracks split across messages: held until whole */
+    WebmWsSession s (limits);
+    size_t cut = ebml_header ("webm").size () + 16;
+    fail_if (binary (s, vp8.substr (0, cut)).chunk);
+    SessionOutcome out = binary (s, vp8.substr (cut));
+    fail_unless (out.first_chunk && s.header ().tracks_known);
+    fail_unless_equals_int (g_bytes_get_size (out.chunk.get ()), vp8.size ());
+  }
 }
 GST_END_TEST;
 
@@ -233,6 +331,9 @@ webmwsprotocol_suite (void)
   TCase *tc = tcase_create ("general");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_header_reader);
+  tcase_add_test (tc, test_header_reader_says_when_tracks_may_follow);
+  tcase_add_test (tc, test_track_codecs);
+  tcase_add_test (tc, test_session_checks_the_mime_type_against_the_header);
   tcase_add_test (tc, test_control_messages);
   tcase_add_test (tc, test_session_rules);
   tcase_add_test (tc, test_queue_is_bounded);

@@ -524,8 +524,12 @@ struct AppServer {
   GCond cond;
   bool ready = false;
   int refusals = 0;
+  /* non-empty: handed over with add-connection-full, as WebM the
+   * application read already (the launcher reads the header itself) */
+  std::string first_bytes;
 
-  explicit AppServer (GstElement * s) : src (s)
+  explicit AppServer (GstElement * s, std::string first = "") : src (s),
+      first_bytes (std::move (first))
   {
     g_mutex_init (&lock);
     g_cond_init (&cond);
@@ -541,7 +545,13 @@ struct AppServer {
   {
     auto *self = static_cast<AppServer *> (data);
     gboolean ok = FALSE;
-    g_signal_emit_by_name (self->src, "add-connection", conn, &ok);
+    if (self->first_bytes.empty ()) {
+      g_signal_emit_by_name (self->src, "add-connection", conn, &ok);
+    } else {
+      g_autoptr (GBytes) first = g_bytes_new (self->first_bytes.data (), self->first_bytes.size ());
+      g_signal_emit_by_name (self->src, "add-connection-full", conn, "video/webm;codecs=vp8,opus",
+          first, &ok);
+    }
     if (!ok)
       self->refusals++;
   }
@@ -622,6 +632,69 @@ GST_START_TEST (test_add_connection_from_the_application_server)
 }
 GST_END_TEST;
 
+/* the bytes the application read come first, then the publisher's own */
+GST_START_TEST (test_add_connection_full_takes_the_first_bytes)
+{
+  GstElement *src = gst_element_factory_make ("webmwssrc", nullptr);
+  g_object_set (src, "port", -1, nullptr);
+  GstHarness *h = gst_harness_new_with_element (src, nullptr, "src");
+  gst_harness_play (h);
+  {
+    const std::string webm = av_webm ();
+    AppServer app (src, webm.substr (0, 4096));
+    RawWsClient c;
+    fail_unless_equals_int (c.connect (app.port, "/live/abc"), 101);
+    send_chunks (c, webm.substr (4096));
+    fail_unless (c.send_text ("{\"type\":\"stop-stream\"}"));
+    expect_close (c, 1000, "stopped");
+    std::string out;
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    bool eos = false;
+    while (!eos && g_get_monotonic_time () < deadline) {
+      if (GstBuffer *b = gst_harness_try_pull (h)) {
+        GstMapInfo map;
+        gst_buffer_map (b, &map, GST_MAP_READ);
+        out.append ((const char *) map.data, map.size);
+        gst_buffer_unmap (b, &map);
+        gst_buffer_unref (b);
+      } else if (GstEvent *e = gst_harness_try_pull_event (h)) {
+        eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
+        gst_event_unref (e);
+      } else {
+        g_usleep (10000);
+      }
+    }
+    fail_unless (eos);
+    fail_unless (out == webm);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (src);
+}
+GST_END_TEST;
+
+/* the application found the recording unreadable: the publisher hears
+ * the code and reason, downstream gets EOS */
+GST_START_TEST (test_end_publisher_closes_with_the_code_and_ends_the_stream)
+{
+  SrcFixture f;
+  RawWsClient c;
+  fail_unless_equals_int (c.connect (f.port, "/in"), 101);
+  send_chunks (c, av_webm (), 4096, 8192);
+  GstBuffer *first = nullptr;
+  for (int i = 0; i < 500 && !first; i++) {
+    first = gst_harness_try_pull (f.h);
+    if (!first)
+      g_usleep (10000);
+  }
+  fail_unless (first != nullptr, "the publisher's bytes never came out");
+  gst_buffer_unref (first);
+  g_signal_emit_by_name (f.src, "end-publisher", 1003u, "the recording cannot be read");
+  expect_close (c, 1003, "cannot be read");
+  std::string out;
+  fail_unless (f.read_to_eos (out));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_port_in_use_fails_to_start)
 {
   SrcFixture f;
@@ -667,6 +740,8 @@ webmwssrc_suite (void)
   tcase_add_test (tc, test_idle_publisher_times_out);
   tcase_add_test (tc, test_slow_downstream_closes_with_1013);
   tcase_add_test (tc, test_add_connection_from_the_application_server);
+  tcase_add_test (tc, test_add_connection_full_takes_the_first_bytes);
+  tcase_add_test (tc, test_end_publisher_closes_with_the_code_and_ends_the_stream);
   tcase_add_test (tc, test_port_in_use_fails_to_start);
   return s;
 }

@@ -17,6 +17,7 @@ namespace castline::http {
 using WebSocket = SoupWebsocketConnection;
 
 /* RFC 6455 7.4.1 */
+constexpr unsigned short kCloseUnsupportedData = 1003;
 constexpr unsigned short kClosePolicyViolation = 1008;
 constexpr unsigned short kCloseServerError = 1011;
 

@@ -1,6 +1,8 @@
 #include "ingest/websocket/websocketingest.h"
 
+#include "streams/elementfactory.h"
 #include "streams/elementnames.h"
+#include "webmws/trackcodecs.h"
 
 namespace castline::launcher {
 
@@ -8,6 +10,8 @@ namespace {
 
 /* RFC 6455 7.4.1: a normal closure, what a publisher that stopped sends */
 constexpr guint kWebSocketCloseNormal = 1000;
+/* 1003: what the publisher sent cannot be taken */
+constexpr guint kWebSocketCloseUnsupportedData = 1003;
 
 /* the kind of a demuxer pad from its caps or name */
 std::string
@@ -37,14 +41,11 @@ media_of_mime_type (const castline::webmws::MimeType & m)
   g_auto (GStrv) parts = g_strsplit (m.codecs.c_str (), ",", -1);
   for (char **p = parts; *p; p++) {
     std::string c = *p;
-    if (c == "vp8")
-      media.video_codecs.push_back ("vp8");
-    else if (c == "vp9" || g_str_has_prefix (c.c_str (), "vp09"))
-      media.video_codecs.push_back ("vp9");
-    else if (c == "h264" || g_str_has_prefix (c.c_str (), "avc1"))
-      media.video_codecs.push_back ("h264");
-    else if (c == "opus")
-      media.audio_codecs.push_back ("opus");
+    std::string name = castline::webmws::codec_of_mime_codec (c);
+    if (name == "opus" || name == "aac" || name == "vorbis")
+      media.audio_codecs.push_back (name);
+    else if (!name.empty ())
+      media.video_codecs.push_back (name);
     else if (!c.empty ())
       media.video_codecs.push_back (c);     /* unknown: no pipeline will take it */
   }
@@ -62,14 +63,12 @@ bool
 WebSocketIngest::attach (StreamPipeline & pipeline, const std::string &, const std::string &,
     Hooks hooks, std::string & error)
 {
-  GstElement *src = gst_element_factory_make ("webmwssrc", names::kIngest);
-  GstElement *demux = gst_element_factory_make ("matroskademux", nullptr);
-  if (!src || !demux) {
-    error = "webmwssrc or matroskademux is missing";
-    if (src)
-      gst_object_unref (gst_object_ref_sink (src));
-    if (demux)
-      gst_object_unref (gst_object_ref_sink (demux));
+  GstElement *src = make_element ("webmwssrc", names::kIngest, error);
+  if (!src)
+    return false;
+  GstElement *demux = make_element ("matroskademux", nullptr, error);
+  if (!demux) {
+    gst_object_unref (gst_object_ref_sink (src));
     return false;
   }
   hooks_ = std::move (hooks);
@@ -86,15 +85,29 @@ WebSocketIngest::attach (StreamPipeline & pipeline, const std::string &, const s
         static_cast<StreamPipeline *> (p)->end_unlinked_entries ();
       }), &pipeline);
   pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
+  pipeline.add_problem_handler ([this] (GstMessage * msg) { return on_problem (msg); });
   src_ = src;
+  demux_ = demux;
   return true;
 }
 
 void
-WebSocketIngest::add_connection (http::WebSocket * connection)
+WebSocketIngest::add_connection (http::WebSocket * connection, const std::string & mime_type,
+    GBytes * first_bytes)
 {
   gboolean ok = FALSE;
-  g_signal_emit_by_name (src_, "add-connection", connection, &ok);
+  g_signal_emit_by_name (src_, "add-connection-full", connection,
+      mime_type.empty () ? nullptr : mime_type.c_str (), first_bytes, &ok);
+}
+
+void
+WebSocketIngest::lose (const std::string & reason, bool media_ended)
+{
+  if (lost_)
+    return;
+  lost_ = true;
+  if (hooks_.publisher_lost)
+    hooks_.publisher_lost (reason, media_ended);
 }
 
 /* webmwssrc's: 1000 is a publisher that stopped (stop-stream, or its own
@@ -110,9 +123,45 @@ WebSocketIngest::on_message (GstMessage * msg)
       || !gst_structure_get_uint (s, "close-code", &code) || code == kWebSocketCloseNormal)
     return;
   const char *why = gst_structure_get_string (s, "reason");
-  if (hooks_.publisher_lost)
-    hooks_.publisher_lost ("the publisher's WebSocket closed with " + std::to_string (code)
-        + (why && *why ? std::string (" (") + why + ")" : std::string ()), true);
+  lose ("the publisher's WebSocket closed with " + std::to_string (code)
+      + (why && *why ? std::string (" (") + why + ")" : std::string ()), true);
+}
+
+/* A warning of webmwssrc with a close code: it closed the publisher (a
+ * message over max-message-size, idle, cut off) and ends its media; it
+ * comes before that end, so the stream is interrupted, not ended. An
+ * error of webmwssrc or the demuxer (garbage in the recording, and then
+ * the source's own flow error): the publisher is closed with 1003 and
+ * lost, the stream finalized as it is. */
+bool
+WebSocketIngest::on_problem (GstMessage * msg)
+{
+  GstObject *from = GST_MESSAGE_SRC (msg);
+  if (from != GST_OBJECT (src_) && from != GST_OBJECT (demux_))
+    return false;
+  g_autoptr (GError) e = nullptr;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+    const GstStructure *details = nullptr;
+    guint code = 0;
+    gst_message_parse_warning (msg, &e, nullptr);
+    gst_message_parse_warning_details (msg, &details);
+    if (from == GST_OBJECT (src_) && details
+        && gst_structure_get_uint (details, "close-code", &code) && code != kWebSocketCloseNormal)
+      lose ("the publisher's WebSocket closed with " + std::to_string (code) + " ("
+          + (e ? e->message : "") + ")", true);
+    return false;
+  }
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR)
+    return false;
+  gst_message_parse_error (msg, &e, nullptr);
+  std::string what = e ? e->message : "unknown error";
+  if (!lost_) {
+    std::string reason = "the recording cannot be read: " + what;
+    g_signal_emit_by_name (src_, "end-publisher", (guint) kWebSocketCloseUnsupportedData,
+        reason.c_str ());
+    lose (reason + " (closed with 1003)", false);
+  }
+  return true;
 }
 
 }  // namespace castline::launcher

@@ -2,9 +2,13 @@
  * Ingest: webmwssrc (its own server off: the connection is handed over)
  * and matroskademux in the stream's pipeline, each demuxed track linked to
  * the graph as it appears. A publisher that closes with another code than
- * 1000 (a normal stop), or that webmwssrc cuts off (idle, broken media),
- * is lost: webmwssrc ends its media itself. A MediaRecorder cannot be
- * asked for a keyframe. */
+ * 1000 (a normal stop), or that webmwssrc cuts off (idle, a message over
+ * max-message-size), is lost: webmwssrc ends its media itself. So is one
+ * whose recording turns out unreadable once live (garbage where WebM
+ * should go on): the demuxer's error is taken, not the stream's failure;
+ * the publisher is closed with 1003 and the reason, and the pipeline is
+ * finalized, as after a network drop (the stream is interrupted and may
+ * resume). A MediaRecorder cannot be asked for a keyframe. */
 #pragma once
 
 #include "common/http/websocket.h"
@@ -26,23 +30,34 @@ class WebSocketIngest : public Ingest {
   /* idle_timeout_s: webmwssrc's own, for a publisher that sends nothing */
   WebSocketIngest (PublisherMedia media, unsigned idle_timeout_s);
 
+  /* what attach makes (the check at start) */
+  static std::vector<std::string> required_elements () { return { "webmwssrc", "matroskademux" }; }
+
   const char *kind () const override { return "websocket"; }
   const PublisherMedia & media () const override { return media_; }
   bool attach (StreamPipeline & pipeline, const std::string & video_codec,
       const std::string & audio_codec, Hooks hooks, std::string & error) override;
   void request_keyframe () override {}
 
-  /* Hands the publisher's WebSocket to webmwssrc. After attach; main
-   * context (the one the connection was made on). */
-  void add_connection (http::WebSocket * connection);
+  /* Hands the publisher's WebSocket to webmwssrc with what was read of it
+   * already: the declared mimeType ("": none) and the first WebM bytes
+   * (WebSocketPrelude). After attach; main context (the one the
+   * connection was made on). */
+  void add_connection (http::WebSocket * connection, const std::string & mime_type,
+      GBytes * first_bytes);
 
  private:
   void on_message (GstMessage * msg);
+  /* errors and warnings of the pipeline; true for an error it takes */
+  bool on_problem (GstMessage * msg);
+  void lose (const std::string & reason, bool media_ended);
 
   PublisherMedia media_;
   unsigned idle_timeout_s_;
   Hooks hooks_;
   GstElement *src_ = nullptr;      /* webmwssrc, owned by the pipeline */
+  GstElement *demux_ = nullptr;    /* matroskademux, owned by the pipeline */
+  bool lost_ = false;              /* publisher_lost was called */
 };
 
 }  // namespace castline::launcher

@@ -2,6 +2,8 @@
 
 #include "common/http/replies.h"
 #include "ingest/websocket/websocketingest.h"
+#include "ingest/websocket/websocketprelude.h"
+#include "webmws/trackcodecs.h"
 
 namespace castline::launcher {
 
@@ -54,8 +56,6 @@ WebSocketIngestRoute::check (const http::Request & req, http::Response & res)
     std::string error;
     if (!castline::webmws::parse_mime_type (mime, m, error))
       http::reply_error (res, 415, error);
-  } else if (auto r = manager_.get (id); r && r->pipeline.empty ()) {
-    http::reply_error (res, 400, "say what the recording holds: ?mimeType=<MediaRecorder.mimeType>");
   }
 }
 
@@ -63,14 +63,34 @@ void
 WebSocketIngestRoute::open (const http::Request & req, http::WebSocket * ws)
 {
   std::string id = stream_of (req);
+  std::string key = key_of (req);
+  /* a publisher that cannot go live now hears it at once, not after its header */
+  Refusal refusal = manager_.check_publisher (id, key);
+  if (refusal.status) {
+    refuse (ws, refusal);
+    return;
+  }
+  const char *mime = req.param ("mimeType");
+  WebSocketPrelude::start (ws, mime ? mime : "", manager_.config ().idle_timeout,
+      [this, id, key] (http::WebSocket * ws, const castline::webmws::WebmWsSession & session,
+          GBytes * first_bytes) { admit (id, key, ws, session, first_bytes); });
+}
+
+void
+WebSocketIngestRoute::admit (const std::string & id, const std::string & key,
+    http::WebSocket * ws, const castline::webmws::WebmWsSession & session, GBytes * first_bytes)
+{
+  const castline::webmws::HeaderInfo & header = session.header ();
+  const castline::webmws::MimeType & declared = session.mime_type ();
   PublisherMedia media;
-  castline::webmws::MimeType m;
-  std::string error;
-  if (const char *mime = req.param ("mimeType")) {
-    if (castline::webmws::parse_mime_type (mime, m, error))
-      media = media_of_mime_type (m);
+  if (header.tracks_known) {
+    /* what the recording holds, whatever was declared */
+    castline::webmws::RecordingCodecs codecs = castline::webmws::codecs_of_tracks (header.tracks);
+    media = { codecs.video, codecs.audio };
+  } else if (!declared.media_type.empty ()) {
+    media = media_of_mime_type (declared);
   } else if (auto r = manager_.get (id)) {
-    /* no mimeType: what the stream's own pipeline takes */
+    /* neither says: what the stream's own pipeline takes */
     if (const PipelineDescription *d = manager_.catalog ().find (r->pipeline))
       media = { d->video_codecs, d->audio_codecs };
   }
@@ -78,12 +98,22 @@ WebSocketIngestRoute::open (const http::Request & req, http::WebSocket * ws)
       manager_.config ().idle_timeout);
   WebSocketIngest *admitted = ingest.get ();
   Refusal refusal;
-  if (!manager_.admit (id, key_of (req), std::move (ingest), refusal)) {
-    http::close_websocket (ws, refusal.status == 500 ? http::kCloseServerError
-        : http::kClosePolicyViolation, refusal.reason);
+  if (!manager_.admit (id, key, std::move (ingest), refusal)) {
+    refuse (ws, refusal);
     return;
   }
-  admitted->add_connection (ws);
+  admitted->add_connection (ws, declared.media_type.empty () ? "" : declared.to_string (),
+      first_bytes);
+}
+
+/* 406 (no pipeline takes the recording's codecs): 1003, the data cannot be
+ * taken; 500: 1011; any other refusal (ended, live already, limits): 1008 */
+void
+WebSocketIngestRoute::refuse (http::WebSocket * ws, const Refusal & refusal)
+{
+  unsigned short code = refusal.status == 406 ? http::kCloseUnsupportedData
+      : refusal.status == 500 ? http::kCloseServerError : http::kClosePolicyViolation;
+  http::close_websocket (ws, code, refusal.reason);
 }
 
 }  // namespace castline::launcher

@@ -7,6 +7,7 @@
 #include "ingest/whip/whipnegotiation.h"
 #include "ingest/whip/whippeer.h"
 #include "ingest/whip/whiptracks.h"
+#include "streams/elementfactory.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -40,9 +41,9 @@ WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_ser
   WhipIngestState & st = *state_;
   st.listener = std::move (listener);
   st.pipeline = GST_PIPELINE (gst_object_ref (pipeline));
-  GstElement *webrtc = gst_element_factory_make ("webrtcbin", nullptr);
+  GstElement *webrtc = make_element ("webrtcbin", nullptr, error_);
   if (!webrtc) {
-    GST_ERROR ("webrtcbin is missing (gstreamer1.0-plugins-bad, gstreamer1.0-nice)");
+    GST_ERROR ("%s", error_.c_str ());
     return;
   }
   st.webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
@@ -65,6 +66,12 @@ WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_ser
 
   gst_bin_add (GST_BIN (pipeline), webrtc);
   gst_element_sync_state_with_parent (webrtc);
+}
+
+std::vector<std::string>
+WhipIngest::required_elements ()
+{
+  return whip::required_elements ();
 }
 
 WhipIngest::~WhipIngest ()

@@ -52,6 +52,13 @@ class WhipIngest {
    * returns no callback runs. Main context. */
   ~WhipIngest ();
   WhipIngest (const WhipIngest &) = delete;
+  /* what a WHIP ingest makes: webrtcbin and each track's depayloader and
+   * parser (the check at start) */
+  static std::vector<std::string> required_elements ();
+
+  /* why no webrtcbin could be made (then nothing else works); "" when
+   * one was */
+  const std::string & error () const { return error_; }
   WhipIngest & operator= (const WhipIngest &) = delete;
 
   /* Optional, before negotiate: answer only these codecs (names as in
@@ -85,6 +92,7 @@ class WhipIngest {
 
  private:
   std::shared_ptr<WhipIngestState> state_;
+  std::string error_;
 };
 
 }  // namespace castline::launcher

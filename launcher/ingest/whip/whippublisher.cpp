@@ -23,7 +23,7 @@ WhipPublisher::~WhipPublisher ()
 
 bool
 WhipPublisher::attach (StreamPipeline & pipeline, const std::string & video_codec,
-    const std::string & audio_codec, Hooks hooks, std::string &)
+    const std::string & audio_codec, Hooks hooks, std::string & error)
 {
   WhipIngest::Listener l;
   StreamPipeline *graph = &pipeline;
@@ -47,6 +47,10 @@ WhipPublisher::attach (StreamPipeline & pipeline, const std::string & video_code
         });
   };
   webrtc_ = std::make_unique<WhipIngest> (pipeline.pipeline (), ice_servers_, l);
+  if (!webrtc_->error ().empty ()) {
+    error = webrtc_->error ();
+    return false;
+  }
   /* the answer names only what the chosen pipeline takes: offered VP8
    * first and H.264 too, the publisher sends H.264 (passthrough) */
   auto only = [] (const std::string & c) {

@@ -3,9 +3,11 @@
 #include "ingest/whip/whipdebug.h"
 #include "ingest/whip/whipingeststate.h"
 #include "ingest/whip/whipoffer.h"
+#include "streams/elementfactory.h"
 
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -20,24 +22,33 @@ set_if_exists (GstElement * e, const char *property, gboolean value)
     g_object_set (e, property, value, nullptr);
 }
 
-/* depayloader (and parser) for a codec; empty when one is missing */
-std::vector<GstElement *>
-make_chain (const std::string & codec)
+const char *const kCodecs[] = { "h264", "vp8", "vp9", "opus" };
+
+/* the depayloader (and parser) of a codec, by factory */
+std::vector<const char *>
+chain_factories (const std::string & codec)
 {
-  std::vector<const char *> names;
   if (codec == "h264")
-    names = { "rtph264depay", "h264parse", "capsfilter" };
-  else if (codec == "vp8")
-    names = { "rtpvp8depay" };
-  else if (codec == "vp9")
-    names = { "rtpvp9depay" };
-  else if (codec == "opus")
-    names = { "rtpopusdepay", "opusparse" };
+    return { "rtph264depay", "h264parse", "capsfilter" };
+  if (codec == "vp8")
+    return { "rtpvp8depay" };
+  if (codec == "vp9")
+    return { "rtpvp9depay" };
+  if (codec == "opus")
+    return { "rtpopusdepay", "opusparse" };
+  return {};
+}
+
+/* depayloader (and parser) for a codec; empty with error when one is
+ * missing */
+std::vector<GstElement *>
+make_chain (const std::string & codec, std::string & error)
+{
+  std::vector<const char *> names = chain_factories (codec);
   std::vector<GstElement *> chain;
   for (const char *name : names) {
-    GstElement *e = gst_element_factory_make (name, nullptr);
+    GstElement *e = make_element (name, nullptr, error);
     if (!e) {
-      GST_ERROR ("element %s is missing: %s is dropped", name, codec.c_str ());
       for (GstElement *c : chain)
         gst_object_unref (c);
       return {};
@@ -60,6 +71,17 @@ make_chain (const std::string & codec)
 }
 
 }  // namespace
+
+std::vector<std::string>
+required_elements ()
+{
+  std::vector<std::string> all = { "webrtcbin", "fakesink" };
+  for (const char *codec : kCodecs)
+    for (const char *f : chain_factories (codec))
+      if (std::find (all.begin (), all.end (), f) == all.end ())
+        all.push_back (f);
+  return all;
+}
 
 /* a received track: depayload, parse, hand to the listener. Streaming
  * thread. */
@@ -90,14 +112,27 @@ on_pad_added (GstElement *, GstPad * pad, gpointer data)
     gst_caps_unref (caps);
 
   std::vector<GstElement *> chain;
+  std::string error;
   if ((kind == "video" && (codec == "h264" || codec == "vp8" || codec == "vp9"))
-      || (kind == "audio" && codec == "opus"))
-    chain = make_chain (codec);
+      || (kind == "audio" && codec == "opus")) {
+    chain = make_chain (codec, error);
+    if (chain.empty ()) {
+      /* an element we need is not installed: the stream fails with its name */
+      post_error (GST_ELEMENT (pipeline), "WHIP " + kind + " track: " + error);
+      gst_object_unref (pipeline);
+      return;
+    }
+  }
   bool usable = !chain.empty ();
   if (!usable) {
     /* not ours to take (the answer refused it): dropped, not left unlinked */
     GST_WARNING ("WHIP track %s/%s is dropped", kind.c_str (), codec.c_str ());
-    GstElement *fake = gst_element_factory_make ("fakesink", nullptr);
+    GstElement *fake = make_element ("fakesink", nullptr, error);
+    if (!fake) {
+      post_error (GST_ELEMENT (pipeline), "WHIP " + kind + " track: " + error);
+      gst_object_unref (pipeline);
+      return;
+    }
     g_object_set (fake, "sync", FALSE, "async", FALSE, nullptr);
     chain.push_back (GST_ELEMENT (gst_object_ref_sink (fake)));
   }

@@ -7,7 +7,14 @@
 
 #include <gst/gst.h>
 
+#include <string>
+#include <vector>
+
 namespace castline::launcher::whip {
+
+/* what the WHIP ingest makes: webrtcbin and every track's elements (the
+ * check at start) */
+std::vector<std::string> required_elements ();
 
 /* webrtcbin's pad-added handler; data: a held StatePtr. Streaming thread. */
 void on_pad_added (GstElement * webrtc, GstPad * pad, gpointer data);

@@ -3,8 +3,9 @@
 // webmwssrc):
 //   node webm_publisher.mjs --url ws://127.0.0.1:PORT/ingest?key=KEY
 //        [--mime 'video/webm;codecs=vp8,opus'] [--seconds 6] [--timeslice 500]
-//        [--abrupt]
-// Sends {"type":"start","mimeType":...}, then every chunk as a binary
+//        [--abrupt] [--no-start]
+// Sends {"type":"start","mimeType":...} (not with --no-start: the server
+// has only the recording's header to go by), then every chunk as a binary
 // message; after --seconds it stops the recorder, sends the last chunk and
 // {"type":"stop-stream"} and waits for the server's close (--abrupt: closes
 // the socket mid-stream with no stop-stream instead). Prints one JSON line:
@@ -42,7 +43,8 @@ window.publish = async (opts) => {
   }
   const recorder = new MediaRecorder(stream, { mimeType: opts.mime });
   out.mimeType = recorder.mimeType;
-  ws.send(JSON.stringify({ type: 'start', mimeType: recorder.mimeType }));
+  if (!opts.noStart)
+    ws.send(JSON.stringify({ type: 'start', mimeType: recorder.mimeType }));
   recorder.addEventListener('dataavailable', async (e) => {
     if (!e.data.size || ws.readyState !== WebSocket.OPEN) return;
     out.chunks++;
@@ -70,5 +72,5 @@ window.publish = async (opts) => {
 run(() => evaluateInPage(page_html, 'publish', {
       url: args.url, mime: args.mime || 'video/webm;codecs=vp8,opus',
       seconds: Number(args.seconds || 6), timeslice: Number(args.timeslice || 500),
-      abrupt: !!args.abrupt,
+      abrupt: !!args.abrupt, noStart: !!args['no-start'],
     }), 90000);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstring>
 #include <deque>
@@ -61,6 +62,8 @@ struct MhdHttpServer::State : std::enable_shared_from_this<MhdHttpServer::State>
   std::mutex lock;                 /* below */
   bool stopping = false;           /* answering 503, waiting for the last requests */
   bool stopped = false;            /* the daemon is (being) stopped */
+  unsigned closing_slots = 0;      /* release_slot () calls under way */
+  std::condition_variable slots_closed;   /* closing_slots went to 0 */
   std::set<Exchange *> waiting;    /* suspended for the main context */
   std::set<Exchange *> streaming;  /* answered with a stream */
 
@@ -482,16 +485,28 @@ header_has_token (const char *value, const char *token)
 }
 
 /* gives the upgraded connection's slot back to the server, unless the
- * server is stopped (it closed the slot itself then). Any thread. */
+ * server is stopped (it closed the slot itself then). Any thread.
+ * libmicrohttpd is called with no lock of ours held: closing resumes the
+ * connection, which takes its server thread's cleanup mutex, and that
+ * thread calls on_completed (which takes s->lock) under the same mutex
+ * when it cleans up another upgraded connection. The server waits for the
+ * calls under way before it stops (~MhdHttpServer). */
 void
 release_slot (const std::weak_ptr<State> & server, MHD_UpgradeResponseHandle * urh)
 {
   auto s = server.lock ();
   if (!s)
     return;
+  {
+    std::lock_guard<std::mutex> lk (s->lock);
+    if (s->stopped)
+      return;
+    s->closing_slots++;
+  }
+  MHD_upgrade_action (urh, MHD_UPGRADE_ACTION_CLOSE);
   std::lock_guard<std::mutex> lk (s->lock);
-  if (!s->stopped)
-    MHD_upgrade_action (urh, MHD_UPGRADE_ACTION_CLOSE);
+  if (--s->closing_slots == 0)
+    s->slots_closed.notify_all ();
 }
 
 /* the server's context: the upgraded socket becomes the route's
@@ -814,9 +829,11 @@ MhdHttpServer::~MhdHttpServer ()
   while (!all_done () && g_get_monotonic_time () < deadline)
     g_usleep (10 * 1000);
   {
-    /* no WebSocket closes its server slot any more (open_websocket) */
-    std::lock_guard<std::mutex> lk (state_->lock);
+    /* no WebSocket closes its server slot any more (open_websocket),
+     * and those closing one now are done before the daemon goes */
+    std::unique_lock<std::mutex> lk (state_->lock);
     state_->stopped = true;
+    state_->slots_closed.wait (lk, [this] { return state_->closing_slots == 0; });
   }
   MHD_stop_daemon (state_->daemon);
   if (listener != MHD_INVALID_SOCKET)

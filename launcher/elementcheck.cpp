@@ -1,0 +1,33 @@
+#include "elementcheck.h"
+
+#include "ingest/websocket/websocketingest.h"
+#include "ingest/whip/whipingest.h"
+#include "recording/mp4remux.h"
+#include "streams/elementfactory.h"
+
+namespace castline::launcher {
+
+std::vector<std::string>
+check_daemon_elements (const Config & config)
+{
+  struct Part {
+    const char *what;
+    std::vector<std::string> needs;
+  };
+  std::vector<Part> parts = {
+    { "the HLS output", { config.s3.enabled () ? "s3hlssink" : "hlssink2" } },
+    { "the WHIP ingest", WhipIngest::required_elements () },
+    { "the WebSocket ingest", WebSocketIngest::required_elements () },
+  };
+  if (config.record_mp4)
+    parts.push_back ({ "the MP4 of recordings (record_mp4)", Mp4Remux::required_elements () });
+  std::vector<std::string> problems;
+  for (const Part & p : parts) {
+    std::vector<std::string> missing = missing_factories (p.needs);
+    if (!missing.empty ())
+      problems.push_back (std::string (p.what) + ": " + missing_elements_reason (missing));
+  }
+  return problems;
+}
+
+}  // namespace castline::launcher

@@ -1,0 +1,23 @@
+/* castline-launcher: at start (and with --check), whether every GStreamer
+ * element the daemon's own parts make at run time is installed: the HLS
+ * sink of the configured output, the WHIP and WebSocket ingests, and the
+ * MP4 remux of recordings (record_mp4). The pipeline descriptions and the
+ * abr ladder are checked by the catalog as they load.
+ *
+ * A missing element does not stop the daemon: the part that needs it
+ * fails each stream that uses it, with a reason naming the element
+ * (streams/elementfactory.h); the other streams go on. */
+#pragma once
+
+#include "config/config.h"
+
+#include <string>
+#include <vector>
+
+namespace castline::launcher {
+
+/* One sentence per part that lacks elements: "the WebSocket ingest:
+ * missing GStreamer element 'webmwssrc' (...)"; empty when all are there. */
+std::vector<std::string> check_daemon_elements (const Config & config);
+
+}  // namespace castline::launcher
