@@ -29,7 +29,7 @@ struct SpsWatch {
 struct KeyframeAligner {
   bool follow_input;
   GstClockTime interval;
-  SegmentCuts *cuts;                         /* told of each, which cut segments */
+  SegmentCuts *cuts;                         /* told of each, which cut segments; may be null */
   GstClockTime next = GST_CLOCK_TIME_NONE;   /* running time of the next forced one */
   guint count = 0;
 
@@ -51,7 +51,7 @@ struct KeyframeAligner {
     if (k->follow_input) {
       force = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
     } else {
-      bool wanted = k->cuts->wanted ();
+      bool wanted = k->cuts && k->cuts->wanted ();
       force = !GST_CLOCK_TIME_IS_VALID (k->next) || rt >= k->next || wanted;
       if (force)
         k->next = (GST_CLOCK_TIME_IS_VALID (k->next) && !wanted ? k->next : rt) + k->interval;
@@ -70,7 +70,8 @@ struct KeyframeAligner {
         "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
         "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, k->count++, nullptr);
     gst_pad_push_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
-    k->cuts->keyframe (rt);
+    if (k->cuts)
+      k->cuts->keyframe (rt);
     return GST_PAD_PROBE_OK;
   }
 };
@@ -106,8 +107,7 @@ top_height (const std::vector<Rung> & ladder)
 AbrBuilder::AbrBuilder (GstBin * pipeline, std::vector<Rung> ladder, unsigned target_duration,
     Hooks hooks)
     : pipeline_ (pipeline), ladder_ (std::move (ladder)),
-      interval_ (target_duration * GST_SECOND), hooks_ (std::move (hooks)),
-      cuts_ (std::make_unique<SegmentCuts> (interval_))
+      interval_ (target_duration * GST_SECOND), hooks_ (std::move (hooks))
 {
   static gsize debug_once = 0;
   if (g_once_init_enter (&debug_once)) {
@@ -125,6 +125,13 @@ AbrBuilder::~AbrBuilder ()
     gst_object_unref (decoder_pad_);
   if (settling_caps_)
     gst_caps_unref (settling_caps_);
+}
+
+void
+AbrBuilder::set_size_adapts (GstClockTime settle)
+{
+  settle_ = SizeSettle ((gint64) (settle / GST_USECOND));
+  cuts_ = std::make_unique<SegmentCuts> (interval_);
 }
 
 bool
@@ -254,7 +261,7 @@ AbrBuilder::input_caps (GstPad * pad, GstCaps * caps, bool passthrough)
   }
   std::string error;
   if (built) {
-    if (!grow (caps, error))
+    if (cuts_ && !grow (caps, error))
       fail_stream (where, error);
     return;
   }
@@ -502,7 +509,7 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
       gst_object_unref (gst_object_ref_sink (audio));
     return false;
   }
-  if (!cuts_->add (sink))
+  if (cuts_ && !cuts_->add (sink))
     GST_WARNING_OBJECT (sink, "rung %s: no splitmuxsink: its segments may not line up",
         plan.rung.name.c_str ());
   gst_bin_add_many (pipeline_, sink, video, nullptr);

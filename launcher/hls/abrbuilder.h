@@ -77,9 +77,12 @@ class AbrBuilder {
   AbrBuilder (const AbrBuilder &) = delete;
   AbrBuilder & operator= (const AbrBuilder &) = delete;
 
-  /* How long the input's size gets to settle before the ladder is built
-   * (SizeSettle); 0 (the default): at the first caps. Before install. */
-  void set_settle (GstClockTime settle) { settle_ = SizeSettle ((gint64) (settle / GST_USECOND)); }
+  /* The publisher's encoder adapts its video's size (WebRTC): the ladder
+   * waits settle for it (SizeSettle; 0: built at the first caps), grows
+   * with it later, and its segments are cut by SegmentCuts. Without (the
+   * default), the ladder is built at the first caps and stays, and each
+   * rung's sink cuts by itself, at the same keyframes. Before install. */
+  void set_size_adapts (GstClockTime settle);
 
   /* Finds the shared tees and installs the probes; false with the reason
    * when the graph lacks them. Before the pipeline starts. */
@@ -119,7 +122,8 @@ class AbrBuilder {
   GstClockTime interval_;
   Hooks hooks_;
   SizeSettle settle_;
-  std::unique_ptr<SegmentCuts> cuts_;  /* every rung's segments start where it says */
+  /* size adapts: every rung's segments start where it says */
+  std::unique_ptr<SegmentCuts> cuts_;
   GstElement *video_src_ = nullptr;  /* the tees, owned */
   GstElement *video_raw_ = nullptr;
   GstElement *audio_raw_ = nullptr;

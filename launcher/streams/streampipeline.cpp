@@ -121,7 +121,8 @@ StreamPipeline::install_ladder (const PipelineDescription & d, std::string & err
   };
   abr_ = std::make_unique<AbrBuilder> (GST_BIN (pipeline_), out.ladder, out.target_duration,
       std::move (hooks));
-  abr_->set_settle ((GstClockTime) out.abr_settle * GST_SECOND);
+  if (out.abr_size_adapts)
+    abr_->set_size_adapts ((GstClockTime) out.abr_settle * GST_SECOND);
   if (!abr_->install (error)) {
     error = "pipeline " + d.name + ": " + error;
     return false;
