@@ -19,8 +19,9 @@
  * input are never made, and an encoded rung never gets bigger than the
  * input (rungsize.h).
  *
- * When the input later grows so that the ladder allows rungs not made,
- * they are added the same way, at the keyframe of the new size. With H.264
+ * When the input of a publisher whose size adapts (set_size_adapts: WHIP)
+ * later grows so that the ladder allows rungs not made, they are added the
+ * same way, at the keyframe of the new size. With H.264
  * in, the new top rung is the input itself, and the rung that passed the
  * input through until then is encoded from there on, at its own height:
  * at that keyframe, its sink's video is taken from a new encoder branch
@@ -33,8 +34,10 @@
  * sends out with that frame) to make a keyframe of the frame of each input
  * keyframe (H.264 in: the passthrough rung has exactly those), or of the
  * first frame of every target duration (other input); x264 makes none of
- * its own. Where segments start is decided there too, for every rung at
- * once (SegmentCuts), so that a rung added later cuts where the others do.
+ * its own. Every rung's splitmuxsink thus cuts segment N at the same
+ * instant; when the ladder may grow, where segments start is decided
+ * there too, for every rung at once (SegmentCuts), so that a rung added
+ * later cuts where the others do.
  *
  * The master playlist is rendered once every rung's first SPS is seen (its
  * CODECS) and, when the caps have no frame rate (WebRTC), the top rung's
