@@ -285,6 +285,7 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "hlsjs_path", string_into (c.hlsjs_path) },
     { "ladder", [&c] (JsonNode * n, std::string & e) { return read_ladder (n, c.ladder, e); } },
     { "abr_default", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.abr_default, e); } },
+    { "abr_settle", uint_into (c.abr_settle, 0, 30) },
     { "record", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.record, e); } },
     { "record_mp4", [&c] (JsonNode * n, std::string & e) {
         return read_bool (n, c.record_mp4, e);

@@ -70,6 +70,9 @@ struct Config {
   std::vector<Rung> ladder = default_ladder ();
   /* a stream created without a pipeline whose publisher sends video gets abr */
   bool abr_default = false;
+  /* s a WebRTC publisher's video size gets to settle before its abr ladder
+   * is built (held that long, at most twice that); 0: at the first caps */
+  unsigned abr_settle = 4;
   /* record every stream not created with "record": false (Recorder) */
   bool record = false;
   /* recordings also get recording.mp4, remuxed from the segments

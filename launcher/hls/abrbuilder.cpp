@@ -1,9 +1,14 @@
 #include "hls/abrbuilder.h"
 
+#include "hls/branchjoin.h"
+#include "hls/rungsize.h"
+#include "hls/segmentcuts.h"
 #include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
-GST_DEBUG_CATEGORY_STATIC (castline_abr_debug);
+#include <algorithm>
+
+GST_DEBUG_CATEGORY (castline_abr_debug);
 #define GST_CAT_DEFAULT castline_abr_debug
 
 namespace castline::launcher {
@@ -13,7 +18,7 @@ namespace {
 /* What a probe of one rung's encoded video needs. */
 struct SpsWatch {
   AbrBuilder *builder;
-  size_t rung;
+  std::string rung;
 };
 
 /* Tells every encoder downstream of pad to make a keyframe at the running
@@ -24,6 +29,7 @@ struct SpsWatch {
 struct KeyframeAligner {
   bool follow_input;
   GstClockTime interval;
+  SegmentCuts *cuts;                         /* told of each, which cut segments; may be null */
   GstClockTime next = GST_CLOCK_TIME_NONE;   /* running time of the next forced one */
   guint count = 0;
 
@@ -45,9 +51,10 @@ struct KeyframeAligner {
     if (k->follow_input) {
       force = !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
     } else {
-      force = !GST_CLOCK_TIME_IS_VALID (k->next) || rt >= k->next;
+      bool wanted = k->cuts && k->cuts->wanted ();
+      force = !GST_CLOCK_TIME_IS_VALID (k->next) || rt >= k->next || wanted;
       if (force)
-        k->next = (GST_CLOCK_TIME_IS_VALID (k->next) ? k->next : rt) + k->interval;
+        k->next = (GST_CLOCK_TIME_IS_VALID (k->next) && !wanted ? k->next : rt) + k->interval;
     }
     if (!force)
       return GST_PAD_PROBE_OK;
@@ -63,6 +70,8 @@ struct KeyframeAligner {
         "running-time", G_TYPE_UINT64, GST_CLOCK_TIME_NONE,
         "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, k->count++, nullptr);
     gst_pad_push_event (pad, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, s));
+    if (k->cuts)
+      k->cuts->keyframe (rt);
     return GST_PAD_PROBE_OK;
   }
 };
@@ -82,6 +91,15 @@ read_video_caps (GstCaps * caps, int & width, int & height, int & par_n, int & p
   gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d);
   return gst_structure_get_int (s, "width", &width) && gst_structure_get_int (s, "height", &height)
       && width > 0 && height > 0;
+}
+
+unsigned
+top_height (const std::vector<Rung> & ladder)
+{
+  unsigned top = 0;
+  for (const Rung & r : ladder)
+    top = std::max (top, r.height);
+  return top;
 }
 
 }  // namespace
@@ -105,6 +123,15 @@ AbrBuilder::~AbrBuilder ()
       gst_object_unref (e);
   if (decoder_pad_)
     gst_object_unref (decoder_pad_);
+  if (settling_caps_)
+    gst_caps_unref (settling_caps_);
+}
+
+void
+AbrBuilder::set_size_adapts (GstClockTime settle)
+{
+  settle_ = SizeSettle ((gint64) (settle / GST_USECOND));
+  cuts_ = std::make_unique<SegmentCuts> (interval_);
 }
 
 bool
@@ -130,7 +157,10 @@ std::vector<RungPlan>
 AbrBuilder::rungs () const
 {
   std::lock_guard<std::mutex> lk (lock_);
-  return rungs_;
+  std::vector<RungPlan> plans;
+  for (const Made & m : made_)
+    plans.push_back (m.plan);
+  return plans;
 }
 
 void
@@ -142,12 +172,17 @@ AbrBuilder::fail_stream (GstElement * where, const std::string & reason)
   g_error_free (e);
 }
 
-/* H.264 caps before the passthrough tee: the rungs, with the input as the top one */
+/* H.264 caps before the passthrough tee: the rungs, with the input as the
+ * top one; EOS while the size settles: the ladder for the size it has */
 GstPadProbeReturn
-AbrBuilder::on_src_event (GstPad *, GstPadProbeInfo * info, gpointer data)
+AbrBuilder::on_src_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   auto *self = static_cast<AbrBuilder *> (data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    self->build_settled ();
+    return GST_PAD_PROBE_OK;
+  }
   if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
     return GST_PAD_PROBE_OK;
   GstCaps *caps;
@@ -155,40 +190,124 @@ AbrBuilder::on_src_event (GstPad *, GstPadProbeInfo * info, gpointer data)
   const GstStructure *s = gst_caps_get_structure (caps, 0);
   int w = 0, h = 0;
   if (!gst_structure_has_name (s, "video/x-h264") || !gst_structure_get_int (s, "width", &w)
-      || !gst_structure_get_int (s, "height", &h))
-    return GST_PAD_PROBE_REMOVE;   /* not H.264 (or no size yet): the raw caps decide */
-  std::string error;
-  if (!self->build (caps, true, error))
-    self->fail_stream (self->video_src_, error);
-  return GST_PAD_PROBE_REMOVE;
+      || !gst_structure_get_int (s, "height", &h)) {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    /* not H.264 (or no size yet): the raw caps decide */
+    return self->mode_known_ ? GST_PAD_PROBE_OK : GST_PAD_PROBE_REMOVE;
+  }
+  self->input_caps (pad, caps, true);
+  return GST_PAD_PROBE_OK;
 }
 
-/* the decoded video's caps: the rungs, all encoded (unless made already);
+/* the decoded video's caps: the rungs, all encoded (unless H.264 came in);
  * EOS before any: no video ever came */
 GstPadProbeReturn
-AbrBuilder::on_raw_event (GstPad *, GstPadProbeInfo * info, gpointer data)
+AbrBuilder::on_raw_event (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
   auto *self = static_cast<AbrBuilder *> (data);
   GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  bool built;
+  bool have_caps;
   {
     std::lock_guard<std::mutex> lk (self->lock_);
-    built = self->built_;
+    if (self->mode_known_ && self->passthrough_)
+      return GST_PAD_PROBE_REMOVE;
+    have_caps = self->built_ || self->settling_caps_;
   }
-  if (built)
-    return GST_PAD_PROBE_REMOVE;
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    self->fail_stream (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
-    return GST_PAD_PROBE_REMOVE;
+    if (!have_caps) {
+      self->fail_stream (self->video_raw_, "the stream ended before any video: the abr pipeline needs video");
+      return GST_PAD_PROBE_REMOVE;
+    }
+    self->build_settled ();
+    return GST_PAD_PROBE_OK;
   }
   if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
     return GST_PAD_PROBE_OK;
   GstCaps *caps;
   gst_event_parse_caps (event, &caps);
+  self->input_caps (pad, caps, false);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread of the input (pad: where its caps are watched). Before
+ * the ladder: its size settles, or the ladder is built now; after: it may
+ * grow. */
+void
+AbrBuilder::input_caps (GstPad * pad, GstCaps * caps, bool passthrough)
+{
+  GstElement *where = passthrough ? video_src_ : video_raw_;
+  int w, h, par_n, par_d, fps_n, fps_d;
+  if (!read_video_caps (caps, w, h, par_n, par_d, fps_n, fps_d)) {
+    g_autofree gchar *text = gst_caps_to_string (caps);
+    fail_stream (where, std::string ("the input video has no size: ") + text);
+    return;
+  }
+  bool first = false, built, now = false;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (!mode_known_) {
+      mode_known_ = true;
+      passthrough_ = passthrough;
+      first = true;
+    }
+    built = built_;
+    if (!built) {
+      gst_caps_replace (&settling_caps_, caps);
+      gint64 t = g_get_monotonic_time ();
+      settle_.saw (w, h, t);
+      /* at the top rung's height already: nothing bigger to wait for */
+      now = settle_.settled (t) || (unsigned) h >= top_height (ladder_);
+    }
+  }
   std::string error;
-  if (!self->build (caps, false, error))
-    self->fail_stream (self->video_raw_, error);
+  if (built) {
+    if (cuts_ && !grow (caps, error))
+      fail_stream (where, error);
+    return;
+  }
+  if (now) {
+    build_settled ();
+    return;
+  }
+  GST_INFO_OBJECT (pipeline_, "input %dx%d: the ladder waits for its size to settle", w, h);
+  if (first)
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_input_buffer, this, nullptr);
+}
+
+/* frames while the size settles (they go nowhere): the ladder once it has */
+GstPadProbeReturn
+AbrBuilder::on_input_buffer (GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  auto *self = static_cast<AbrBuilder *> (data);
+  {
+    std::lock_guard<std::mutex> lk (self->lock_);
+    if (self->built_)
+      return GST_PAD_PROBE_REMOVE;
+    if (!self->settling_caps_ || !self->settle_.settled (g_get_monotonic_time ()))
+      return GST_PAD_PROBE_OK;
+  }
+  self->build_settled ();
   return GST_PAD_PROBE_REMOVE;
+}
+
+/* the ladder for the latest caps, unless built; the input's streaming thread */
+void
+AbrBuilder::build_settled ()
+{
+  GstCaps *caps;
+  bool passthrough;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (built_ || !settling_caps_)
+      return;
+    caps = settling_caps_;
+    settling_caps_ = nullptr;
+    passthrough = passthrough_;
+  }
+  std::string error;
+  if (!build (caps, passthrough, error))
+    fail_stream (passthrough ? video_src_ : video_raw_, error);
+  gst_caps_unref (caps);
 }
 
 bool
@@ -215,8 +334,9 @@ AbrBuilder::build (GstCaps * caps, bool passthrough, std::string & error)
   {
     std::lock_guard<std::mutex> lk (lock_);
     built_ = true;
-    rungs_ = plans;
-    codecs_.assign (plans.size (), "");
+    master_due_ = true;
+    for (const RungPlan & p : plans)
+      made_.push_back ({ p, nullptr, "" });
     fps_n_ = fps_n;
     fps_d_ = fps_d;
     measuring_ = fps_n <= 0 || fps_d <= 0;
@@ -230,13 +350,143 @@ AbrBuilder::build (GstCaps * caps, bool passthrough, std::string & error)
     if (!build_rung (p, error))
       return false;
   align_keyframes (passthrough);
+  /* the rungs start at the next keyframe: soon, after a settle time */
+  if (hooks_.request_keyframe)
+    hooks_.request_keyframe ();
+  return true;
+}
+
+/* New caps after the ladder is built: rungs the input's size now allows
+ * are added; rungs made for a smaller input take their new size in the
+ * master. The input's streaming thread, before the caps (and the
+ * keyframe of the new size after them) reach the tee. */
+bool
+AbrBuilder::grow (GstCaps * caps, std::string & error)
+{
+  int w, h, par_n, par_d, fps_n, fps_d;
+  read_video_caps (caps, w, h, par_n, par_d, fps_n, fps_d);
+  std::vector<RungPlan> added;
+  bool encode_old = false;
+  RungPlan old_top;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    std::vector<RungPlan> wanted = select_rungs (ladder_, w, h, par_n, par_d, passthrough_);
+    for (const RungPlan & p : wanted) {
+      auto m = std::find_if (made_.begin (), made_.end (),
+          [&p] (const Made & m) { return m.plan.rung.name == p.rung.name; });
+      if (m == made_.end ())
+        added.push_back (p);
+      else if (p.height > m->plan.height) {
+        m->plan.width = p.width;   /* grown back to (or towards) its height */
+        m->plan.height = p.height;
+        master_due_ = true;
+      }
+    }
+    if (!added.empty ()) {
+      /* H.264 in: the new top rung passes the input through; the rung that
+       * did is encoded from now on */
+      for (Made & m : made_) {
+        if (m.plan.passthrough)
+          for (const RungPlan & p : wanted)
+            if (p.rung.name == m.plan.rung.name) {
+              old_top = p;
+              encode_old = true;
+            }
+        m.plan.top = false;
+      }
+      for (const RungPlan & p : added)
+        made_.push_back ({ p, nullptr, "" });
+      std::stable_sort (made_.begin (), made_.end (),
+          [] (const Made & a, const Made & b) { return a.plan.height > b.plan.height; });
+      master_due_ = true;
+    }
+  }
+  if (added.empty ()) {
+    send_master_when_known ();
+    return true;
+  }
+  std::string names;
+  for (const RungPlan & p : added)
+    names += " " + p.rung.name + " " + std::to_string (p.width) + "x" + std::to_string (p.height);
+  GST_INFO_OBJECT (pipeline_, "input grew to %dx%d: rungs added:%s", w, h, names.c_str ());
+  /* every rung's segment starts at the new size's first keyframe */
+  cuts_->cut_at_next ();
+  if (encode_old && !encode_passthrough_rung (old_top, error))
+    return false;
+  for (const RungPlan & p : added)
+    if (!build_rung (p, error))
+      return false;
+  if (hooks_.request_keyframe)
+    hooks_.request_keyframe ();
+  return true;
+}
+
+/* The rung that passed the input through gets an encoder branch of its
+ * own (plan), from video_raw, in place of its link to video_src: the
+ * frames its queue holds go out first, then the encoder's, from the
+ * forced keyframe of the new size's first frame. */
+bool
+AbrBuilder::encode_passthrough_rung (const RungPlan & plan, std::string & error)
+{
+  GstElement *old_video = nullptr;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    for (const Made & m : made_)
+      if (m.plan.rung.name == plan.rung.name)
+        old_video = m.video;
+  }
+  RungGraph g = rung_graph (plan, 0);
+  std::string why = "no branch to encode";
+  GstElement *video = old_video ? parse_graph (g.video, true, why) : nullptr;
+  if (!video) {
+    error = "rung " + plan.rung.name + ": " + why;
+    return false;
+  }
+  gst_bin_add (pipeline_, video);
+  g_autoptr (GstPad) in = gst_element_get_static_pad (video, "sink");
+  g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
+  join_at_forced_keyframe (in);
+  follow_input_size (video, plan.rung);
+  continue_rung_stream (out);
+  watch_sps (video, plan.rung.name);
+  if (!gst_element_sync_state_with_parent (video)) {
+    error = "rung " + plan.rung.name + ": its encoder does not start";
+    return false;
+  }
+  /* the input's thread, upstream of video_src: the tee pushes nothing now */
+  g_autoptr (GstPad) old_in = gst_element_get_static_pad (old_video, "sink");
+  if (g_autoptr (GstPad) tee_pad = gst_pad_get_peer (old_in)) {
+    gst_pad_unlink (tee_pad, old_in);
+    gst_element_release_request_pad (video_src_, tee_pad);
+  }
+  if (gst_pad_link (out, old_in) != GST_PAD_LINK_OK || !gst_element_link (video_raw_, video)) {
+    error = "rung " + plan.rung.name + ": its encoder does not link";
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    for (Made & m : made_)
+      if (m.plan.rung.name == plan.rung.name) {
+        m.plan = plan;
+        m.codec.clear ();          /* x264's, from its first SPS */
+      }
+  }
+  GST_INFO_OBJECT (pipeline_, "rung %s: encoded at %ux%u from now on", plan.rung.name.c_str (),
+      plan.width, plan.height);
   return true;
 }
 
 bool
 AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
 {
-  RungGraph g = rung_graph (plan, 0);
+  RungPlan graph = plan;
+  {
+    /* one viewerstats pair: the first top rung's (the API's stats) */
+    std::lock_guard<std::mutex> lk (lock_);
+    graph.top = plan.top && !stats_made_;
+    stats_made_ = stats_made_ || plan.top;
+  }
+  RungGraph g = rung_graph (graph, 0);
   std::string why;
   GstElement *video = parse_graph (g.video, true, why);
   if (!video) {
@@ -259,6 +509,9 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
       gst_object_unref (gst_object_ref_sink (audio));
     return false;
   }
+  if (cuts_ && !cuts_->add (sink))
+    GST_WARNING_OBJECT (sink, "rung %s: no splitmuxsink: its segments may not line up",
+        plan.rung.name.c_str ());
   gst_bin_add_many (pipeline_, sink, video, nullptr);
   if (audio)
     gst_bin_add (pipeline_, audio);
@@ -268,17 +521,24 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     error = "rung " + plan.rung.name + ": its branches do not link to its sink";
     return false;               /* the elements stay in the pipeline, which fails */
   }
+  watch_sps (video, plan.rung.name);
   {
     std::lock_guard<std::mutex> lk (lock_);
-    size_t index = 0;
-    while (index < rungs_.size () && rungs_[index].rung.name != plan.rung.name)
-      index++;
+    for (Made & m : made_)
+      if (m.plan.rung.name == plan.rung.name)
+        m.video = video;
     g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
-    gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, on_sps, new SpsWatch { this, index },
-        [] (gpointer d) { delete static_cast<SpsWatch *> (d); });
     if (plan.top && measuring_)
       gst_pad_add_probe (out, (GstPadProbeType) (GST_PAD_PROBE_TYPE_BUFFER
               | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM), on_rate, this, nullptr);
+  }
+  /* it starts at the keyframe every rung starts at; never above the input */
+  g_autoptr (GstPad) in = gst_element_get_static_pad (video, "sink");
+  if (plan.passthrough) {
+    join_at_keyframe (in);
+  } else {
+    join_at_forced_keyframe (in);
+    follow_input_size (video, plan.rung);
   }
   /* ready before the tees send anything: a branch still at NULL would
    * answer FLUSHING, which stops the ingest */
@@ -294,6 +554,14 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     return false;
   }
   return true;
+}
+
+void
+AbrBuilder::watch_sps (GstElement * video, const std::string & rung)
+{
+  g_autoptr (GstPad) out = gst_element_get_static_pad (video, "src");
+  gst_pad_add_probe (out, GST_PAD_PROBE_TYPE_BUFFER, on_sps, new SpsWatch { this, rung },
+      [] (gpointer d) { delete static_cast<SpsWatch *> (d); });
 }
 
 void
@@ -314,7 +582,7 @@ AbrBuilder::align_keyframes (bool follow_input)
     return;
   }
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, KeyframeAligner::probe,
-      new KeyframeAligner { follow_input, interval_ },
+      new KeyframeAligner { follow_input, interval_, cuts_.get () },
       [] (gpointer d) { delete static_cast<KeyframeAligner *> (d); });
   gst_object_unref (pad);
 }
@@ -336,8 +604,9 @@ AbrBuilder::on_sps (GstPad *, GstPadProbeInfo * info, gpointer data)
 
   {
     std::lock_guard<std::mutex> lk (self->lock_);
-    if (w->rung < self->codecs_.size ())
-      self->codecs_[w->rung] = codec;
+    for (Made & m : self->made_)
+      if (m.plan.rung.name == w->rung)
+        m.codec = codec;
   }
   self->send_master_when_known ();
   return GST_PAD_PROBE_REMOVE;
@@ -382,23 +651,24 @@ AbrBuilder::on_rate (GstPad *, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* once every rung's codec (and the frame rate, if measured) is known */
+/* once every rung's codec (and the frame rate, if measured) is known:
+ * at first, and after rungs are added */
 void
 AbrBuilder::send_master_when_known ()
 {
   std::string master;
   {
     std::lock_guard<std::mutex> lk (lock_);
-    bool ready = !master_sent_ && !measuring_;
-    for (const std::string & c : codecs_)
-      ready = ready && !c.empty ();
+    bool ready = master_due_ && !measuring_ && !made_.empty ();
+    for (const Made & m : made_)
+      ready = ready && !m.codec.empty ();
     if (!ready)
       return;
     std::vector<Variant> variants;
-    for (size_t i = 0; i < rungs_.size (); i++)
-      variants.push_back ({ rungs_[i], codecs_[i], audio_raw_ != nullptr, fps_n_, fps_d_ });
+    for (const Made & m : made_)
+      variants.push_back ({ m.plan, m.codec, audio_raw_ != nullptr, fps_n_, fps_d_ });
     master = render_master_playlist (variants);
-    master_sent_ = true;
+    master_due_ = false;
   }
   if (hooks_.master_ready)
     hooks_.master_ready (master);

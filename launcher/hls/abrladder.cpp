@@ -81,17 +81,13 @@ select_rungs (const std::vector<Rung> & ladder, unsigned in_width, unsigned in_h
   std::vector<Rung> sorted = ladder;
   std::sort (sorted.begin (), sorted.end (),
       [] (const Rung & a, const Rung & b) { return a.height > b.height; });
-  double par = par_n > 0 && par_d > 0 ? (double) par_n / par_d : 1.0;
-  double aspect = in_width * par / in_height;   /* display aspect ratio */
-
   for (const Rung & r : sorted)
     if (r.height <= in_height)
-      plans.push_back ({ r, even (r.height * aspect), r.height, false, false });
-  if (plans.empty ()) {
-    /* smaller than every rung: the lowest, at the input's own height */
-    unsigned h = in_height >= 2 ? in_height / 2 * 2 : 2;
-    plans.push_back ({ sorted.back (), even (h * aspect), h, false, false });
-  }
+      plans.push_back ({ r, 0, 0, false, false });
+  if (plans.empty ())
+    plans.push_back ({ sorted.back (), 0, 0, false, false });   /* smaller than every rung */
+  for (RungPlan & p : plans)
+    rung_size_for_input (p.rung, in_width, in_height, par_n, par_d, p.width, p.height);
   plans.front ().top = true;
   if (passthrough_top) {
     plans.front ().passthrough = true;
@@ -99,6 +95,17 @@ select_rungs (const std::vector<Rung> & ladder, unsigned in_width, unsigned in_h
     plans.front ().height = in_height;
   }
   return plans;
+}
+
+void
+rung_size_for_input (const Rung & rung, unsigned in_width, unsigned in_height, int par_n,
+    int par_d, unsigned & width, unsigned & height)
+{
+  double par = par_n > 0 && par_d > 0 ? (double) par_n / par_d : 1.0;
+  double aspect = in_height ? in_width * par / in_height : 1.0;   /* display aspect ratio */
+  unsigned own = in_height >= 2 ? in_height / 2 * 2 : 2;
+  height = std::min (rung.height, own);
+  width = even (height * aspect);
 }
 
 RungGraph

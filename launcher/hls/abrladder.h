@@ -49,6 +49,13 @@ struct RungPlan {
 std::vector<RungPlan> select_rungs (const std::vector<Rung> & ladder, unsigned in_width,
     unsigned in_height, int par_n, int par_d, bool passthrough_top);
 
+/* The size a rung's encoded video has for an input of in_width x
+ * in_height: the rung's height, or the input's own when the input is
+ * smaller (never upscaled), the width from the input's display aspect
+ * ratio, both even; what select_rungs gives each rung it picks. */
+void rung_size_for_input (const Rung & rung, unsigned in_width, unsigned in_height, int par_n,
+    int par_d, unsigned & width, unsigned & height);
+
 /* How one rung's branches are written, in gst-launch syntax. */
 struct RungGraph {
   std::string video;               /* from video_src (passthrough) or video_raw to the sink's video pad */

@@ -40,6 +40,11 @@ struct OutputSettings {
    * uploads the master playlist (required then) */
   std::vector<Rung> ladder = default_ladder ();
   std::string video_codec = "h264";
+  /* abr: the publisher's encoder adapts its size (WebRTC): the ladder
+   * waits abr_settle seconds for it to settle (0: at once) and grows with
+   * it (AbrBuilder::set_size_adapts) */
+  bool abr_size_adapts = false;
+  unsigned abr_settle = 0;
   std::shared_ptr<castline::s3::S3Client> s3_client;
   /* before each segment's name: "" for a stream's first publisher session,
    * "s2-" for the second (after an interruption)... Segments are served as

@@ -60,6 +60,11 @@ class Ingest {
   virtual bool attach (StreamPipeline & pipeline, const std::string & video_codec,
       const std::string & audio_codec, Hooks hooks, std::string & error) = 0;
 
+  /* Whether the publisher's encoder changes the video's size as it goes
+   * (WebRTC adapts it to the bandwidth: an abr ladder waits for it to
+   * settle, Config::abr_settle). */
+  virtual bool video_size_adapts () const { return false; }
+
   /* Asks the publisher for a keyframe (a WebRTC PLI); nothing where the
    * publisher cannot be asked (MediaRecorder). Any thread. */
   virtual void request_keyframe () = 0;

@@ -140,6 +140,8 @@ StreamManager::admit (const std::string & id, const std::string & key,
   out.max_files = r->record ? 0 : config_.hls_max_files;
   out.s3 = config_.s3;
   out.ladder = config_.ladder;
+  out.abr_size_adapts = ingest->video_size_adapts ();
+  out.abr_settle = config_.abr_settle;
   out.video_codec = v;
   out.s3_client = recording_s3_;       /* the master playlist of an abr stream, too */
   StreamPipeline::Listener l;

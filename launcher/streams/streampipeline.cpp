@@ -113,8 +113,16 @@ StreamPipeline::install_ladder (const PipelineDescription & d, std::string & err
             publish_master_playlist (outputs->settings (), id, master);
         });
   };
+  /* new rungs start at a keyframe: asked for as the stream's own watch
+   * does (set_keyframe_request comes later, before start) */
+  hooks.request_keyframe = [this] {
+    if (keyframe_request_)
+      keyframe_request_ ();
+  };
   abr_ = std::make_unique<AbrBuilder> (GST_BIN (pipeline_), out.ladder, out.target_duration,
       std::move (hooks));
+  if (out.abr_size_adapts)
+    abr_->set_size_adapts ((GstClockTime) out.abr_settle * GST_SECOND);
   if (!abr_->install (error)) {
     error = "pipeline " + d.name + ": " + error;
     return false;

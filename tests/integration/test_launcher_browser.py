@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -195,6 +196,123 @@ class AbrBrowserTest(LauncherCase):
             pts = [first_video_pts(f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{r}/"
                                    f"segment{n:05d}.ts") for r in rungs]
             self.assertLess(max(pts) - min(pts), 0.05, f"segment {n}: {pts}")
+
+
+class WhipAbrSizes(LauncherCase):
+    """A WHIP publisher's ladder follows the size Chromium sends, which the
+    page forces (scaleResolutionDownBy on a 1280x720 fake camera, the
+    resolution kept whatever the bandwidth or CPU). Every segment is kept."""
+    settings = {"hls": {"max_files": 100, "playlist_length": 100}}
+
+    def publish_sizes(self, scales, seconds):
+        """Publishes with those scales; the masters seen while live (each
+        distinct text, in order) and the publisher's result."""
+        s = self.create(title="abr sizes", pipeline="abr")
+        pub = subprocess.Popen(["node", os.path.join(BROWSER_DIR, "whip_publisher.mjs"),
+                                "--url", s["whip_url"], "--key", s["key"], "--camera", "1280x720",
+                                "--scales", scales, "--seconds", str(seconds)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=SOURCE)
+        masters = []
+        try:
+            deadline = time.monotonic() + seconds + 60
+            while pub.poll() is None and time.monotonic() < deadline:
+                status, _, body = self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")
+                if status == 200 and (not masters or masters[-1] != body.decode()):
+                    masters.append(body.decode())
+                time.sleep(0.5)
+            out, err = pub.communicate(timeout=30)
+        finally:
+            if pub.poll() is None:
+                pub.kill()
+                pub.wait(timeout=10)
+        self.assertEqual(pub.returncode, 0, err.decode()[-3000:])
+        result = json.loads(out.decode().strip().splitlines()[-1])
+        self.assertEqual((result["status"], result["connected"]), (201, True), result)
+        self.wait_state(s["id"], "ended", 60)
+        masters.append(self.playlist(s))
+        return s, masters, result
+
+    def rung_file(self, s, rung, name):
+        return f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{rung}/{name}"
+
+    def segments(self, s, rung):
+        status, _, body = self.launcher.request("GET", f"/live/{s['id']}/{rung}/index.m3u8")
+        self.assertEqual(status, 200, rung)
+        return [line for line in body.decode().splitlines() if line.endswith(".ts")]
+
+    def size_of(self, url):
+        video = [st for st in ffprobe(url)["streams"] if st["codec_type"] == "video"][0]
+        return f"{video['width']}x{video['height']}"
+
+
+
+class WhipAbrSizeTest(WhipAbrSizes):
+    """The ladder waits for the size to settle (abr_settle: 4 s)."""
+
+    def test_ladder_waits_for_the_size_to_settle(self):
+        # 320x180 for the first second, then 1280x720: with abr_settle (4 s)
+        # the first master is already the 720p ladder
+        s, masters, result = self.publish_sizes("4@0,1@1", 14)
+        self.assertIn("1280x720", result["sizes"], result)
+        want = [("720p/index.m3u8", "1280x720"), ("480p/index.m3u8", "854x480"),
+                ("360p/index.m3u8", "640x360")]
+        for master in (masters[0], masters[-1]):
+            self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in stream_inf(master)], want,
+                             master)
+        for rung, size in (("720p", "1280x720"), ("360p", "640x360")):
+            first = self.segments(s, rung)[0]
+            self.assertEqual(self.size_of(self.rung_file(s, rung, first)), size, rung)
+
+
+class WhipAbrGrowthTest(WhipAbrSizes):
+    """The ladder built for a small size (abr_settle 1) grows when the input
+    does."""
+    settings = {"abr_settle": 1, "hls": {"max_files": 100, "playlist_length": 100}}
+
+    def test_ladder_grows_with_the_input(self):
+        # 320x180 for 8 s (a one-rung ladder: 360p, the input as it is),
+        # then 1280x720: 720p (the input) and 480p are added, 360p encoded
+        s, masters, result = self.publish_sizes("4@0,1@8", 18)
+        self.assertIn("1280x720", result["sizes"], result)
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in stream_inf(masters[0])],
+                         [("360p/index.m3u8", "320x180")], masters[0])
+        grown = stream_inf(masters[-1])
+        self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in grown],
+                         [("720p/index.m3u8", "1280x720"), ("480p/index.m3u8", "854x480"),
+                          ("360p/index.m3u8", "640x360")], masters[-1])
+        self.assertTrue(all(a["CODECS"].startswith("avc1.") for a, _ in grown), grown)
+        segments = {rung: self.segments(s, rung) for rung in ("720p", "480p", "360p")}
+        self.assertGreaterEqual(len(segments["720p"]), 3, segments)
+        # the new rungs have their size; 360p was the input, then encoded
+        for rung, size in (("720p", "1280x720"), ("480p", "854x480"), ("360p", "640x360")):
+            last = self.rung_file(s, rung, segments[rung][-2])
+            self.assertEqual(self.size_of(last), size, rung)
+        self.assertEqual(self.size_of(self.rung_file(s, "360p", segments["360p"][0])), "320x180")
+        # the new rungs' segments start where the old rung's do
+        starts = {rung: [first_video_pts(self.rung_file(s, rung, f)) for f in segments[rung]]
+                  for rung in segments}
+        for rung in ("720p", "480p"):
+            for pts in starts[rung][1:]:
+                self.assertLess(min(abs(pts - p) for p in starts["360p"]), 0.05,
+                                f"{rung} segment at {pts}: 360p's start at {starts['360p']}")
+
+    def test_rungs_are_not_upscaled_when_the_input_shrinks(self):
+        # 1280x720 (the 720p ladder), then 640x360: the rungs stay, 480p
+        # carries the input at its own size, and the master is unchanged
+        s, masters, result = self.publish_sizes("1@0,2@8", 16)
+        self.assertIn("640x360", result["sizes"][-3:], result)
+        want = [("720p/index.m3u8", "1280x720"), ("480p/index.m3u8", "854x480"),
+                ("360p/index.m3u8", "640x360")]
+        for master in masters:
+            self.assertEqual([(uri, a["RESOLUTION"]) for a, uri in stream_inf(master)], want,
+                             master)
+        first, last = {}, {}
+        for rung in ("720p", "480p", "360p"):
+            segments = self.segments(s, rung)
+            first[rung] = self.size_of(self.rung_file(s, rung, segments[0]))
+            last[rung] = self.size_of(self.rung_file(s, rung, segments[-1]))
+        self.assertEqual(first, {"720p": "1280x720", "480p": "854x480", "360p": "640x360"})
+        self.assertEqual(last, {"720p": "640x360", "480p": "640x360", "360p": "640x360"})
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 /* The abr ladder without a pipeline: which rungs an input gets, the codec
- * string from an SPS, the master playlist, the ladder's checks, and the
- * configuration keys that set it. */
+ * string from an SPS, the master playlist, the ladder's checks, when an
+ * input's size has settled, and the configuration keys that set it. */
 #include "hls/abrladder.h"
+#include "hls/segmentcuts.h"
+#include "hls/sizesettle.h"
 #include "../assertions.h"
 #include "config/config.h"
 
@@ -137,6 +139,85 @@ GST_START_TEST (test_ladder_checks)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_rung_size_never_above_the_input)
+{
+  Rung r { "720p", 720, 1500, 96 };
+  unsigned w, h;
+  rung_size_for_input (r, 1920, 1080, 1, 1, w, h);
+  fail_unless (w == 1280 && h == 720);
+  /* the input shrank below the rung: its own size, not upscaled */
+  rung_size_for_input (r, 320, 180, 1, 1, w, h);
+  fail_unless (w == 320 && h == 180);
+  rung_size_for_input (r, 641, 361, 1, 1, w, h);
+  fail_unless (w == 640 && h == 360);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_size_settles)
+{
+  const gint64 s = G_USEC_PER_SEC;
+  SizeSettle none;
+  fail_if (none.settled (0));             /* no size seen yet */
+  none.saw (320, 180, 0);
+  fail_unless (none.settled (0));         /* no settle time: the first size */
+
+  SizeSettle settle (4 * s);
+  settle.saw (320, 180, 0);
+  fail_if (settle.settled (3 * s));
+  settle.saw (320, 180, 3 * s);           /* the same size: no change */
+  fail_unless (settle.settled (4 * s));
+
+  /* a publisher that grows: 4 s after its last change */
+  SizeSettle growing (4 * s);
+  growing.saw (320, 180, 0);
+  growing.saw (640, 360, 2 * s);
+  fail_if (growing.settled (5 * s));
+  growing.saw (1280, 720, 5 * s);
+  fail_if (growing.settled (7 * s));
+  /* one that never settles: twice the settle time after the first size */
+  growing.saw (640, 360, 7 * s);
+  fail_unless (growing.settled (8 * s));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_segment_cuts)
+{
+  SegmentCuts cuts (2 * GST_SECOND);
+  fail_unless (cuts.keyframe (10 * GST_SECOND));       /* the first */
+  fail_if (cuts.keyframe (11 * GST_SECOND));
+  /* a target duration, give or take a tenth */
+  fail_unless (cuts.keyframe (11800 * GST_MSECOND));
+  fail_if (cuts.wanted ());
+  /* a rung added: a cut at the next keyframe, whenever it comes */
+  cuts.cut_at_next ();
+  fail_unless (cuts.wanted ());
+  fail_unless (cuts.keyframe (12 * GST_SECOND));
+  fail_if (cuts.wanted ());
+  fail_if (cuts.keyframe (13 * GST_SECOND));
+
+  /* a sink's splitmuxsink stops cutting by itself */
+  g_autoptr (GstElement) sink = gst_element_factory_make ("hlssink2", nullptr);
+  fail_unless (sink != nullptr, "no hlssink2 (gst-plugins-bad)");
+  {
+    gst_object_ref_sink (sink);
+    fail_unless (cuts.add (sink));
+    fail_unless (cuts.wanted ());                      /* its first keyframe */
+    GstIterator *it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (sink), "splitmuxsink");
+    GValue v = G_VALUE_INIT;
+    fail_unless (gst_iterator_next (it, &v) == GST_ITERATOR_OK);
+    guint64 max_time = 1;
+    g_object_get (g_value_get_object (&v), "max-size-time", &max_time, nullptr);
+    fail_unless_equals_uint64 (max_time, 0);
+    g_value_unset (&v);
+    gst_iterator_free (it);
+    cuts.keyframe (20 * GST_SECOND);
+    fail_if (cuts.wanted ());
+  }
+  g_autoptr (GstElement) bin = gst_bin_new (nullptr);
+  fail_if (cuts.add (bin));                            /* no splitmuxsink */
+}
+GST_END_TEST;
+
 GST_START_TEST (test_config_keys)
 {
   g_autofree gchar *dir = g_dir_make_tmp ("castline-abr-XXXXXX", nullptr);
@@ -151,13 +232,16 @@ GST_START_TEST (test_config_keys)
   fail_unless (load ("{}", c, error));
   fail_if (c.abr_default);
   fail_unless_equals_uint64 (c.ladder.size (), 4);
+  fail_unless_equals_uint64 (c.abr_settle, 4);
+  fail_unless (load ("{\"abr_settle\": 0}", c, error));
+  fail_unless_equals_uint64 (c.abr_settle, 0);
   fail_unless (load ("{\"abr_default\": true, \"ladder\": [{\"name\": \"sd\", \"height\": 576,"
           " \"video_bitrate\": 1200, \"audio_bitrate\": 96}]}", c, error));
   fail_unless (c.abr_default);
   fail_unless_equals_uint64 (c.ladder.size (), 1);
   assert_str_eq (c.ladder[0].name, "sd");
   fail_unless_equals_uint64 (c.ladder[0].video_bitrate, 1200);
-  for (const char *bad : { "{\"abr_default\": 1}", "{\"ladder\": {}}", "{\"ladder\": []}",
+  for (const char *bad : { "{\"abr_default\": 1}", "{\"abr_settle\": 31}", "{\"ladder\": {}}", "{\"ladder\": []}",
            "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200}]}",
            "{\"ladder\": [{\"name\": \"sd\", \"height\": 576, \"video_bitrate\": 1200,"
            " \"audio_bitrate\": 96, \"fps\": 30}]}",
@@ -166,7 +250,7 @@ GST_START_TEST (test_config_keys)
     error.clear ();
     fail_if (load (bad, c, error));
     fail_unless (error.find ("ladder") != std::string::npos
-        || error.find ("abr_default") != std::string::npos);
+        || error.find ("abr_") != std::string::npos);
   }
   g_unlink (path.c_str ());
   g_rmdir (dir);
@@ -188,6 +272,9 @@ abrladder_suite ()
   tcase_add_test (tc, test_master_playlist);
   tcase_add_test (tc, test_rung_graph_forces_aligned_keyframes);
   tcase_add_test (tc, test_ladder_checks);
+  tcase_add_test (tc, test_rung_size_never_above_the_input);
+  tcase_add_test (tc, test_size_settles);
+  tcase_add_test (tc, test_segment_cuts);
   tcase_add_test (tc, test_config_keys);
   return s;
 }

@@ -27,6 +27,8 @@ class WhipPublisher : public Ingest {
 
   const char *kind () const override { return "whip"; }
   const PublisherMedia & media () const override { return media_; }
+  /* a WebRTC encoder sizes its video to the bandwidth */
+  bool video_size_adapts () const override { return true; }
   bool attach (StreamPipeline & pipeline, const std::string & video_codec,
       const std::string & audio_codec, Hooks hooks, std::string & error) override;
   void request_keyframe () override;
