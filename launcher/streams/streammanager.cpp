@@ -164,6 +164,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   }
   Ingest *asked = ingest.get ();
   pipeline->set_keyframe_request ([asked] { asked->request_keyframe (); });
+  pipeline->set_end_timeout (config_.shutdown_timeout);
   if (r->record)
     recordings_->start (id, session, *pipeline);
   LiveStream & ls = live_[id];

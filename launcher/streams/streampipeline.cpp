@@ -22,6 +22,28 @@ count_buffer (GstPad *, GstPadProbeInfo *, gpointer last_us)
   return GST_PAD_PROBE_OK;
 }
 
+/* the bus message a linked entry's EOS (the publisher's end of its
+ * media) is told to the main context with */
+constexpr char kMediaEnded[] = "castline-media-ended";
+
+struct EntryWatch {
+  GstElement *pipeline;            /* not a ref: the probe goes with it */
+  std::atomic<bool> *posted;
+};
+
+/* a streaming thread: the first EOS through a linked entry, posted once.
+ * An unlinked entry's EOS (end_unlinked_entries) is no end of media. */
+GstPadProbeReturn
+post_media_end (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  auto *w = static_cast<EntryWatch *> (data);
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_EOS && gst_pad_is_linked (pad)
+      && !w->posted->exchange (true))
+    gst_element_post_message (w->pipeline, gst_message_new_application (GST_OBJECT (w->pipeline),
+            gst_structure_new_empty (kMediaEnded)));
+  return GST_PAD_PROBE_OK;
+}
+
 }  // namespace
 
 std::unique_ptr<StreamPipeline>
@@ -141,6 +163,9 @@ StreamPipeline::watch_entries ()
       continue;
     g_autoptr (GstPad) pad = gst_element_get_static_pad (e, "sink");
     gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &last_buffer_us_, nullptr);
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, post_media_end,
+        new EntryWatch { GST_ELEMENT (pipeline_), &media_end_posted_ },
+        [] (gpointer data) { delete static_cast<EntryWatch *> (data); });
     if (entry == names::kVideoIn) {
       /* a little under a segment, so that the keyframe comes in time */
       GstClockTime interval = (GstClockTime) outputs_->settings ().target_duration * GST_SECOND
@@ -278,6 +303,22 @@ StreamPipeline::stop (unsigned timeout_s)
   }
   if (!sent)
     gst_element_send_event (GST_ELEMENT (pipeline_), gst_event_new_eos ());
+  arm_stop_timer (timeout_s);
+}
+
+void
+StreamPipeline::set_end_timeout (unsigned timeout_s)
+{
+  end_timeout_s_ = timeout_s;
+}
+
+/* the pipeline is stopped after timeout_s unless it finished: the stream
+ * fails with that reason */
+void
+StreamPipeline::arm_stop_timer (unsigned timeout_s)
+{
+  if (stop_timer_ || finished_)
+    return;
   stop_timer_ = g_timeout_add_seconds (timeout_s, [] (gpointer self) -> gboolean {
         auto *p = static_cast<StreamPipeline *> (self);
         p->stop_timer_ = 0;
@@ -440,6 +481,13 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       g_error_free (e);
       break;
     }
+    case GST_MESSAGE_APPLICATION:
+      if (gst_message_has_name (msg, kMediaEnded) && self->end_timeout_s_) {
+        GST_INFO_OBJECT (self->pipeline_, "the publisher's media ended: %u s to finalize",
+            self->end_timeout_s_);
+        self->arm_stop_timer (self->end_timeout_s_);
+      }
+      break;
     case GST_MESSAGE_ELEMENT: {
       const GstStructure *s = gst_message_get_structure (msg);
       if (!s || !gst_structure_has_name (s, "GstBinForwarded")) {

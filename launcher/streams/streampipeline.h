@@ -77,6 +77,14 @@ class StreamPipeline {
    * anyway and the stream fails with that reason. Main context. */
   void stop (unsigned timeout_s);
 
+  /* Bounds the end of the publisher's media: once its EOS entered a linked
+   * entry, the pipeline has timeout_s to write its final playlists, then
+   * is stopped and the stream fails with that reason (an EOS that does
+   * not reach every sink would leave it live for ever: a 1 s recording
+   * into abr ends 0.3 s after its start, while the ladder is being built,
+   * and its rungs' sinks never see the EOS). 0: no bound. Before start(). */
+  void set_end_timeout (unsigned timeout_s);
+
   /* Ends the stream (stop) when no buffer entered the graph for idle_s
    * seconds, counted from the first one (for ingests that have no idle
    * time-out of their own), telling Listener::idle first. Main context. */
@@ -103,6 +111,7 @@ class StreamPipeline {
   void watch_entries ();
   void on_element (GstMessage * msg);
   void finish (bool ok, const std::string & reason);
+  void arm_stop_timer (unsigned timeout_s);
 
   GstPipeline *pipeline_ = nullptr;
   Listener listener_;
@@ -114,6 +123,8 @@ class StreamPipeline {
   std::vector<std::function<bool (GstMessage *)>> problem_handlers_;
   guint bus_watch_ = 0;
   guint stop_timer_ = 0;
+  unsigned end_timeout_s_ = 0;     /* set_end_timeout */
+  std::atomic<bool> media_end_posted_ { false };   /* post_media_end, once */
   guint idle_timer_ = 0;
   bool finished_ = false;
   bool stopping_ = false;

@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from launcherproc import MIME, Launcher, ffprobe, quote, wait_for  # noqa: E402
 from wsclient import WsClient  # noqa: E402
 from launchercase import (  # noqa: E402
-    RECORDINGS, LauncherCase, Publisher, S3Case, abr_recording, first_video_pts, stream_inf)
+    RECORDINGS, LauncherCase, Publisher, S3Case, abr_recording, first_video_pts, recording,
+    stream_inf)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 
@@ -166,6 +167,22 @@ class AbrTest(AbrMixin, LauncherCase):
             self.assertIn(want, reason)
         self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"], "created")
 
+
+
+class ShortAbrTest(LauncherCase):
+    """A stream that ends while its ladder is being built: its EOS does not
+    reach the rungs' sinks; the stream must still leave `live`, within
+    shutdown_timeout."""
+    settings = {"shutdown_timeout": 3}
+
+    def test_a_one_second_stream_does_not_stay_live(self):
+        name = recording("vp8-480p-1s", "vp8", 1, (640, 480))
+        s = self.create(title="abr 1 s", pipeline="abr")
+        self.publish(s, name)
+        state = lambda: self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"]  # noqa: E731
+        self.assertTrue(wait_for(lambda: state() != "live", 20),
+                        "still live 20 s after its publisher stopped")
+        self.assertIn(state(), ("ended", "failed"))
 
 
 class AbrDefaultTest(LauncherCase):
