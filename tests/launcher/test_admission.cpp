@@ -291,6 +291,19 @@ wait_playing (StreamManager & m, const std::string & id)
   fail_unless (state == GST_STATE_PLAYING, "the pipeline is %s", gst_element_state_get_name (state));
 }
 
+/* a publisher with media, admitted, its pipeline playing */
+static FakeIngest *
+admit_playing (StreamManager & m, const Created & s)
+{
+  Refusal refusal;
+  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
+  FakeIngest *ingest = sending.get ();
+  fail_unless (m.admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
+      refusal.reason.c_str ());
+  wait_playing (m, s.id);
+  return ingest;
+}
+
 /* the whole record, as GET /api/streams/{id} shows it */
 static void
 fail_unless_same_record (const StreamRecord & a, const StreamRecord & b)
@@ -321,11 +334,7 @@ GST_START_TEST (test_abandon_leaves_the_record_as_it_was)
   fail_unless_same_record (*m->get (s.id), before);
 
   /* interrupted: lost, then a publisher that could not be connected */
-  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
-  FakeIngest *first = sending.get ();
-  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
-      refusal.reason.c_str ());
-  wait_playing (*m, s.id);
+  FakeIngest *first = admit_playing (*m, s);
   first->hooks.publisher_lost ("the peer went away", false);
   fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; },
           30000), "not interrupted");
@@ -347,12 +356,7 @@ GST_START_TEST (test_a_lost_publisher_interrupts_the_stream)
 {
   auto m = make_manager ();
   Created s = create (*m);
-  Refusal refusal;
-  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
-  FakeIngest *ingest = sending.get ();
-  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
-      refusal.reason.c_str ());
-  wait_playing (*m, s.id);
+  FakeIngest *ingest = admit_playing (*m, s);
   auto lost = ingest->hooks.publisher_lost;
   lost ("the peer went away", false);
   fail_unless (iterate_until ([&] { return m->get (s.id)->state == StreamState::interrupted; },
@@ -375,12 +379,7 @@ GST_START_TEST (test_a_lost_publisher_interrupts_even_without_finalizing)
   c.shutdown_timeout = 1;
   auto m = make_manager (std::move (c));
   Created s = create (*m);
-  Refusal refusal;
-  auto sending = std::make_unique<FakeIngest> (h264_opus (), false, true);
-  FakeIngest *ingest = sending.get ();
-  fail_unless (m->admit (s.id, s.key, std::move (sending), refusal) != nullptr, "%s",
-      refusal.reason.c_str ());
-  wait_playing (*m, s.id);
+  FakeIngest *ingest = admit_playing (*m, s);
   GstElement *pipeline = GST_ELEMENT (m->live (s.id)->pipeline->pipeline ());
   g_autoptr (GstElement) video_in = gst_bin_get_by_name (GST_BIN (pipeline), "video_in");
   fail_unless (video_in != nullptr);
