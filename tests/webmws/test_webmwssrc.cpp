@@ -59,6 +59,34 @@ av_webm ()
   return s;
 }
 
+/* everything h's element pushed until EOS (true) or timeout (false) */
+static bool
+harness_read_to_eos (GstHarness * h, std::string & bytes, GstClockTime timeout = 10 * GST_SECOND)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
+  while (g_get_monotonic_time () < deadline) {
+    GstBuffer *b = gst_harness_try_pull (h);
+    if (b) {
+      GstMapInfo map;
+      gst_buffer_map (b, &map, GST_MAP_READ);
+      bytes.append ((const char *) map.data, map.size);
+      gst_buffer_unmap (b, &map);
+      gst_buffer_unref (b);
+      continue;
+    }
+    GstEvent *e = gst_harness_try_pull_event (h);
+    if (e) {
+      bool eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
+      gst_event_unref (e);
+      if (eos)
+        return true;
+      continue;
+    }
+    g_usleep (10000);
+  }
+  return false;
+}
+
 struct SrcFixture {
   GstElement *src = nullptr;
   GstHarness *h = nullptr;
@@ -121,28 +149,7 @@ struct SrcFixture {
   /* everything pushed until EOS (true) or timeout (false) */
   bool read_to_eos (std::string & bytes, GstClockTime timeout = 10 * GST_SECOND)
   {
-    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-    while (g_get_monotonic_time () < deadline) {
-      GstBuffer *b = gst_harness_try_pull (h);
-      if (b) {
-        GstMapInfo map;
-        gst_buffer_map (b, &map, GST_MAP_READ);
-        bytes.append ((const char *) map.data, map.size);
-        gst_buffer_unmap (b, &map);
-        gst_buffer_unref (b);
-        continue;
-      }
-      GstEvent *e = gst_harness_try_pull_event (h);
-      if (e) {
-        bool eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-        gst_event_unref (e);
-        if (eos)
-          return true;
-        continue;
-      }
-      g_usleep (10000);
-    }
-    return false;
+    return harness_read_to_eos (h, bytes, timeout);
   }
 
   /* buffers pushed so far, within timeout, until at least min_bytes */
@@ -607,23 +614,7 @@ GST_START_TEST (test_add_connection_from_the_application_server)
     fail_unless (c.send_text ("{\"type\":\"stop-stream\"}"));
     expect_close (c, 1000, "stopped");
     std::string out;
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-    bool eos = false;
-    while (!eos && g_get_monotonic_time () < deadline) {
-      if (GstBuffer *b = gst_harness_try_pull (h)) {
-        GstMapInfo map;
-        gst_buffer_map (b, &map, GST_MAP_READ);
-        out.append ((const char *) map.data, map.size);
-        gst_buffer_unmap (b, &map);
-        gst_buffer_unref (b);
-      } else if (GstEvent *e = gst_harness_try_pull_event (h)) {
-        eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-        gst_event_unref (e);
-      } else {
-        g_usleep (10000);
-      }
-    }
-    fail_unless (eos);
+    fail_unless (harness_read_to_eos (h, out));
     fail_unless (out == av_webm ());
     fail_unless_equals_int (app.refusals, 1);
   }
@@ -648,23 +639,7 @@ GST_START_TEST (test_add_connection_full_takes_the_first_bytes)
     fail_unless (c.send_text ("{\"type\":\"stop-stream\"}"));
     expect_close (c, 1000, "stopped");
     std::string out;
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-    bool eos = false;
-    while (!eos && g_get_monotonic_time () < deadline) {
-      if (GstBuffer *b = gst_harness_try_pull (h)) {
-        GstMapInfo map;
-        gst_buffer_map (b, &map, GST_MAP_READ);
-        out.append ((const char *) map.data, map.size);
-        gst_buffer_unmap (b, &map);
-        gst_buffer_unref (b);
-      } else if (GstEvent *e = gst_harness_try_pull_event (h)) {
-        eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-        gst_event_unref (e);
-      } else {
-        g_usleep (10000);
-      }
-    }
-    fail_unless (eos);
+    fail_unless (harness_read_to_eos (h, out));
     fail_unless (out == webm);
   }
   gst_harness_teardown (h);
