@@ -119,7 +119,10 @@ class PublishSession {
    * gives no output, and accepts the publish the replay contains. For a
    * connection handed over with the bytes already read (the launcher to
    * rtmpserversrc). Set before the first feed; cleared by end_replay (),
-   * after which the session goes on live. */
+   * after which the session goes on live. The replay's events are queued
+   * as live ones are (its Publish event too, with publishing () already
+   * true); after end_replay (), accept_publish () sends the publish's
+   * answer if whoever read the replay did not (call it exactly then). */
   void begin_replay ();
   void end_replay ();
 
@@ -134,7 +137,7 @@ class PublishSession {
   bool next_event (Event & event);
 
   /* The answer to the Publish event: onStatus NetStream.Publish.Start (and
-   * Stream Begin) ... */
+   * Stream Begin); the held input is read on (check error () after) ... */
   void accept_publish ();
   /* ... or an onStatus error: code "NetStream.Publish.BadName" (wrong
    * key, unknown stream, live already) or "NetStream.Publish.Rejected",
