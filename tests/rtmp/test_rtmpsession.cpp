@@ -211,6 +211,21 @@ start_publish (PublishSession & s, Publisher & p, Answers & a, const std::string
   fail_unless (ev.size () == 2 && ev[1].type == EventType::Publish);
 }
 
+/* a publisher that got as far as its publish, answered or not */
+struct Live {
+  PublishSession s;
+  Publisher p;
+  Answers a;
+
+  explicit Live (bool accept = true, Limits limits = {})
+      : s (PublishSession::Start::AfterHandshake, limits)
+  {
+    start_publish (s, p, a);
+    if (accept)
+      s.accept_publish ();
+  }
+};
+
 }  // namespace
 
 GST_START_TEST (test_full_publish_exchange)
@@ -318,12 +333,61 @@ GST_START_TEST (test_full_publish_exchange)
 }
 GST_END_TEST;
 
+/* what ffmpeg 5.1 sent after the handshake, publishing 2 s of H.264 and
+ * AAC with `-re -i in.mp4 -c copy -f flv rtmp://127.0.0.1:19351/live/secret`
+ * (recorded by a server on this session): connect, Set Chunk Size 4096,
+ * releaseStream, FCPublish, createStream, publish (type 1 headers),
+ * @setDataFrame, 52 video and 89 audio tags, FCUnpublish, deleteStream */
+GST_START_TEST (test_recorded_ffmpeg_publish)
+{
+  g_autofree gchar *bytes = nullptr;
+  gsize size = 0;
+  g_autoptr (GError) error = nullptr;
+  fail_unless (g_file_get_contents (RTMP_TEST_DATA "/ffmpeg-publish.rec", &bytes, &size, &error));
+  PublishSession s (PublishSession::Start::AfterHandshake);
+  s.accept_app ("live");
+  Answers a;
+  int tags[19] = {0};
+  uint32_t last[19] = {0};
+  bool unpublished = false;
+  for (gsize pos = 0; pos < size; pos += 1000) {
+    fail_unless (s.feed ((const uint8_t *) bytes + pos, MIN (1000, size - pos)), "%s",
+        s.error ().c_str ());
+    Event e;
+    while (s.next_event (e)) {
+      if (e.type == EventType::Connect) {
+        assert_str_eq (e.app, "live");
+        assert_str_eq (e.tc_url, "rtmp://127.0.0.1:19351/live");
+      } else if (e.type == EventType::Publish) {
+        assert_str_eq (e.stream_name, "secret");
+        s.accept_publish ();
+      } else if (e.type == EventType::Unpublish) {
+        unpublished = true;
+      } else {
+        tags[e.tag.type]++;
+        last[e.tag.type] = e.tag.timestamp;
+      }
+    }
+    a.take (s);
+  }
+  fail_unless_equals_int (tags[18], 1);
+  fail_unless_equals_int (tags[9], 52);
+  fail_unless_equals_int (tags[8], 89);
+  fail_unless_equals_int (last[9], 1960);
+  fail_unless_equals_int (last[8], 2077);
+  fail_unless (unpublished && s.ended ());
+  assert_str_eq (s.codecs ().video, "h264");
+  assert_str_eq (s.codecs ().audio, "aac");
+  assert_str_eq (status_code (a.messages.back ()), "NetStream.Publish.Start");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_refuse_publish)
 {
-  PublishSession s (PublishSession::Start::AfterHandshake);
-  Publisher p;
-  Answers a;
-  start_publish (s, p, a);
+  Live live (false);
+  PublishSession & s = live.s;
+  Publisher & p = live.p;
+  Answers & a = live.a;
   size_t before = a.messages.size ();
   s.refuse_publish ("NetStream.Publish.BadName", "no such stream");
   a.take (s);
@@ -395,14 +459,11 @@ GST_START_TEST (test_protocol_order)
   }
   {
     /* a second publish, a play */
-    PublishSession s (PublishSession::Start::AfterHandshake);
-    Publisher p;
-    Answers a;
-    start_publish (s, p, a);
-    s.accept_publish ();
-    fail_if (feed (s, p.command (8, 1, {str ("publish"), num (9), AmfValue::make_null (),
+    Live live;
+    Publisher & p = live.p;
+    fail_if (feed (live.s, p.command (8, 1, {str ("publish"), num (9), AmfValue::make_null (),
         str ("other"), str ("live")})));
-    assert_has (s.error (), "second publish");
+    assert_has (live.s.error (), "second publish");
     PublishSession player (PublishSession::Start::AfterHandshake);
     fail_unless (feed (player, p.connect ("live", "rtmp://h/live")));
     fail_if (feed (player, p.command (8, 1, {str ("play"), num (2), AmfValue::make_null (),
@@ -479,13 +540,10 @@ GST_START_TEST (test_limits)
     /* bytes held while the publish waits, over max_buffered */
     Limits l;
     l.max_buffered = 10000;
-    PublishSession s (PublishSession::Start::AfterHandshake, l);
-    Publisher p;
-    Answers a;
-    start_publish (s, p, a);
-    fail_unless (feed (s, std::string (9000, 'x')));
-    fail_if (feed (s, std::string (2000, 'x')));
-    assert_has (s.error (), "while the publish waited");
+    Live live (false, l);
+    fail_unless (feed (live.s, std::string (9000, 'x')));
+    fail_if (feed (live.s, std::string (2000, 'x')));
+    assert_has (live.s.error (), "while the publish waited");
   }
   {
     /* AMF nesting in a command */
@@ -513,11 +571,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_timestamps_wrap_and_jump)
 {
-  PublishSession s (PublishSession::Start::AfterHandshake);
-  Publisher p;
-  Answers a;
-  start_publish (s, p, a);
-  s.accept_publish ();
+  Live live;
+  PublishSession & s = live.s;
+  Publisher & p = live.p;
   /* starts near the top of 32 bits, wraps, then jumps 60 s forward, then 5 s
    * back */
   uint32_t in[] = {0xffffff00u, 0xffffff28u, 0xffffff50u, 0x00000038u, 0x00000060u,
@@ -601,11 +657,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_aggregate_and_amf3)
 {
-  PublishSession s (PublishSession::Start::AfterHandshake);
-  Publisher p;
-  Answers a;
-  start_publish (s, p, a);
-  s.accept_publish ();
+  Live live;
+  PublishSession & s = live.s;
+  Publisher & p = live.p;
   /* an AMF3 data message (a 0 byte, then AMF0) and an aggregate of two
    * tags 20 ms apart */
   std::string meta = std::string (1, '\0') + amf ({str ("onMetaData"),
@@ -699,6 +753,7 @@ rtmpsession_suite (void)
   TCase *tc = tcase_create ("session");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_full_publish_exchange);
+  tcase_add_test (tc, test_recorded_ffmpeg_publish);
   tcase_add_test (tc, test_refuse_publish);
   tcase_add_test (tc, test_unknown_app);
   tcase_add_test (tc, test_protocol_order);
