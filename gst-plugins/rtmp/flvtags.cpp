@@ -76,6 +76,17 @@ fourcc_of_number (double id)
   return s;
 }
 
+/* a legacy id (0-255) by `legacy`, else a FourCC as a number */
+std::string
+codec_from_id (double id, std::string (*legacy) (unsigned))
+{
+  if (!std::isfinite (id) || id < 0 || id > 4294967295.0)
+    return "";
+  if (id > 255)
+    return flv_codec_from_fourcc (fourcc_of_number (id));
+  return legacy ((unsigned) id);
+}
+
 }  // namespace
 
 FlvTag::FlvTag (FlvTag && o) noexcept
@@ -150,21 +161,13 @@ flv_codec_from_fourcc (const std::string & fourcc)
 std::string
 flv_video_codec_from_id (double id)
 {
-  if (!std::isfinite (id) || id < 0 || id > 4294967295.0)
-    return "";
-  if (id > 255)
-    return flv_codec_from_fourcc (fourcc_of_number (id));
-  return video_codec_id ((unsigned) id);
+  return codec_from_id (id, video_codec_id);
 }
 
 std::string
 flv_audio_codec_from_id (double id)
 {
-  if (!std::isfinite (id) || id < 0 || id > 4294967295.0)
-    return "";
-  if (id > 255)
-    return flv_codec_from_fourcc (fourcc_of_number (id));
-  return audio_sound_format ((unsigned) id);
+  return codec_from_id (id, audio_sound_format);
 }
 
 std::string

@@ -128,6 +128,9 @@ PublisherReader::take_events (std::deque<FlvTag> & tags)
       case EventType::Unpublish:
         session_->end_publish ("Stopped publishing.");
         send_output (nullptr);
+        /* publishers send FCUnpublish and deleteStream, then close: a
+         * close after the first would fail the second */
+        linger ();
         finish (EndReason::Unpublished, "the publisher ended the stream");
         return false;
     }
@@ -165,6 +168,27 @@ PublisherReader::send_output (GCancellable * cancellable)
     finish (EndReason::Closed, std::string ("the connection failed: ") + err->message);
   g_error_free (err);
   return false;
+}
+
+/* Reads and drops what the publisher still sends until it closes, for at
+ * most kGoodbyeTimeoutS. */
+void
+PublisherReader::linger ()
+{
+  GSocket *socket = socket_of (connection_);
+  if (!socket)
+    return;
+  gint64 deadline = g_get_monotonic_time () + kGoodbyeTimeoutS * G_USEC_PER_SEC;
+  while (true) {
+    gint64 left = deadline - g_get_monotonic_time ();
+    if (left <= 0)
+      return;
+    g_socket_set_timeout (socket, (guint) ((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC));
+    gssize n = g_input_stream_read (g_io_stream_get_input_stream (connection_), &buffer_[0],
+        buffer_.size (), nullptr, nullptr);
+    if (n <= 0)
+      return;
+  }
 }
 
 void

@@ -61,6 +61,7 @@ class PublisherReader {
  private:
   bool take_events (std::deque<FlvTag> & tags);
   bool send_output (GCancellable * cancellable);
+  void linger ();
   void finish (EndReason reason, const std::string & description);
 
   GIOStream *connection_;

@@ -23,6 +23,11 @@ clamp_flv (int64_t t)
 uint32_t
 MediaClock::rebase (uint8_t type, uint32_t raw)
 {
+  /* script data needs no unwrapping, and its timestamps (often 0) must
+   * not move the reference media are unwrapped against */
+  if (type != 8 && type != 9)
+    return clamp_flv (std::max (video_.last_out, audio_.last_out));
+
   if (!started_) {
     started_ = true;
     unwrapped_ = raw;
@@ -32,9 +37,6 @@ MediaClock::rebase (uint8_t type, uint32_t raw)
   }
   last_raw_ = raw;
   int64_t t = unwrapped_ - base_;
-
-  if (type != 8 && type != 9)
-    return clamp_flv (std::max (video_.last_out, audio_.last_out));
 
   Track & tr = type == 9 ? video_ : audio_;
   int64_t out;
