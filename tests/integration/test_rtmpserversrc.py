@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s3rver import free_port  # noqa: E402
 from gstlaunch import Launch, gst_env, require_tools  # noqa: E402
 from launcherproc import wait_for  # noqa: E402
+from rtmpmedia import aac_config, annexb_units, make_ca  # noqa: E402
 
 KEY = "k3y-must-not-leak-5d1e"
 SECONDS = 4                      # the length of what each publisher sends
@@ -38,41 +39,11 @@ def run(args, timeout=60):
                           timeout=timeout, env=gst_env())
 
 
-def annexb_units(path):
-    """The H.264 NAL units of a file (any container), in order."""
-    data = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-c", "copy",
-                           "-bsf:v", "h264_mp4toannexb", "-f", "h264", "-"],
-                          capture_output=True, timeout=60, check=True).stdout
-    units, i = [], 0
-    starts = []
-    while True:
-        i = data.find(b"\x00\x00\x01", i)
-        if i < 0:
-            break
-        starts.append(i + 3)
-        i += 3
-    for n, s in enumerate(starts):
-        end = starts[n + 1] - 3 if n + 1 < len(starts) else len(data)
-        units.append(data[s:end].rstrip(b"\x00"))
-    return units
-
-
 def first_sps(path):
     for unit in annexb_units(path):
         if unit and unit[0] & 0x1F == 7:
             return unit
     return None
-
-
-def aac_config(path):
-    """(object type, sampling frequency index, channel configuration) from the
-    first ADTS header ffmpeg writes for the file's AAC: the AudioSpecificConfig
-    of an MP4 or an FLV, the ADTS header of a TS."""
-    data = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:a:0", "-c", "copy",
-                           "-f", "adts", "-"], capture_output=True, timeout=60, check=True).stdout
-    if len(data) < 7 or data[0] != 0xFF or data[1] & 0xF0 != 0xF0:
-        return None
-    return ((data[2] >> 6) + 1, (data[2] >> 2) & 0xF, ((data[2] & 1) << 2) | (data[3] >> 6))
 
 
 def duration(path):
@@ -172,18 +143,7 @@ class RtmpServerSrcTest(unittest.TestCase):
         self.assert_recorded(launch, out)
 
     def test_rtmps_ffmpeg_with_a_ca_made_here(self):
-        ca_key, ca, key, csr, cert = (os.path.join(self.dir, n) for n in
-                                      ("ca.key", "ca.pem", "srv.key", "srv.csr", "srv.pem"))
-        ext = os.path.join(self.dir, "ext.cnf")
-        with open(ext, "w") as f:
-            f.write("subjectAltName=IP:127.0.0.1\n")
-        for args in (["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key,
-                      "-out", ca, "-days", "2", "-subj", "/CN=castline test CA"],
-                     ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
-                      "-subj", "/CN=127.0.0.1"],
-                     ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
-                      "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext]):
-            subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+        ca, cert, key = make_ca(self.dir)
         out = os.path.join(self.dir, "rtmps.ts")
         launch, port = self.server(out, f"tls-certificate-file={cert} tls-key-file={key}")
         # plain RTMP against the TLS port fails
