@@ -28,7 +28,7 @@ import launchercase  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, ffprobe, wait_for  # noqa: E402
 from s3rver import free_port  # noqa: E402
-from launchercase import LauncherCase, MetricsMixin, node  # noqa: E402
+from launchercase import LauncherCase, MetricsMixin, node, stream_inf  # noqa: E402
 from rtmpmedia import aac_frames, annexb_units, make_ca  # noqa: E402
 
 SECONDS = 6           # what every publisher sends
@@ -85,6 +85,14 @@ def gst_publish(sink, sent):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=gst_env())
 
 
+def sps_of(nals):
+    return {n for n in nals if n and n[0] & 0x1F == 7}
+
+
+def slices_of(nals):
+    return [n for n in nals if n and n[0] & 0x1F in (1, 5)]
+
+
 class RtmpCase(LauncherCase, MetricsMixin):
     settings = {"rtmp": {}}
 
@@ -117,12 +125,10 @@ class RtmpCase(LauncherCase, MetricsMixin):
         self.assertAlmostEqual(duration, SECONDS, delta=1.0, msg="the HLS lasts as long as sent")
 
         sent_nals, got_nals = annexb_units(sent), annexb_units(url)
-        sps = lambda nals: {n for n in nals if n[0] & 0x1F == 7}  # noqa: E731
-        slices = lambda nals: [n for n in nals if n[0] & 0x1F in (1, 5)]  # noqa: E731
-        self.assertTrue(sps(sent_nals))
-        self.assertEqual(sps(got_nals), sps(sent_nals), "the H.264 SPS changed")
-        known = set(slices(sent_nals))
-        got = slices(got_nals)
+        self.assertTrue(sps_of(sent_nals))
+        self.assertEqual(sps_of(got_nals), sps_of(sent_nals), "the H.264 SPS changed")
+        known = set(slices_of(sent_nals))
+        got = slices_of(got_nals)
         self.assertGreaterEqual(len(got), 0.9 * len(known))
         self.assertTrue(all(n in known for n in got), "a slice that was not sent: re-encoded")
 
@@ -162,6 +168,22 @@ class PublishTest(RtmpCase):
         self.assert_passed_through(s, INPUT)
         samples, _ = self.scrape()
         self.assertGreaterEqual(self.value(samples, "castline_rtmp_connections_accepted_total"), 1)
+
+    def test_ffmpeg_into_abr(self):
+        # a 320x240 input is below every rung: the lowest alone, the input itself
+        s = self.create(title="abr", pipeline="abr")
+        code, err = finish(ffmpeg_publish(s["rtmp_url"]))
+        self.assertEqual(code, 0, err)
+        self.wait_state(s["id"], "ended", 60)
+        entries = stream_inf(self.playlist(s))
+        self.assertEqual(len(entries), 1, entries)
+        attrs, uri = entries[0]
+        self.assertEqual(attrs["RESOLUTION"], "320x240")
+        self.assertIn("mp4a.40.2", attrs["CODECS"])
+        rung = f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{uri}"
+        self.assertAlmostEqual(float(ffprobe(rung)["format"]["duration"]), SECONDS, delta=1.0)
+        self.assertEqual(sps_of(annexb_units(rung)), sps_of(annexb_units(INPUT)))
+        self.assertEqual(aac_frames(rung)[0][0], 2, "AAC LC")
 
     def test_rtmp2sink_is_passed_through(self):
         s = self.create(title="rtmp2sink")
