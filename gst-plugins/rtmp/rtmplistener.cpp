@@ -17,7 +17,7 @@ namespace {
 
 /* C0 + C1 + C2: what a publisher sends before its first chunk, whichever
  * handshake it makes (the digest one hides its digest inside C1). */
-constexpr size_t kHandshakeSize = 1 + 1536 + 1536;
+constexpr size_t kClientHandshakeBytes = 1 + 1536 + 1536;
 constexpr size_t kReadSize = 16 * 1024;
 /* the answer of a refusal, then the close, at most this long */
 constexpr unsigned kGoodbyeTimeoutS = 3;
@@ -349,8 +349,8 @@ Pending::take (const uint8_t * data, size_t size)
   auto core = core_.lock ();
   uint64_t before = received_;
   received_ += size;
-  if (received_ > kHandshakeSize) {
-    size_t skip = before >= kHandshakeSize ? 0 : (size_t) (kHandshakeSize - before);
+  if (received_ > kClientHandshakeBytes) {
+    size_t skip = before >= kClientHandshakeBytes ? 0 : (size_t) (kClientHandshakeBytes - before);
     replay_.append ((const char *) data + skip, size - skip);
     if (replay_.size () > core->settings.limits.max_buffered) {
       fail ("prelude", "more than max_buffered bytes before going live", true);
@@ -384,7 +384,8 @@ Pending::handle_events ()
           g_source_destroy (negotiation_timer_);
           g_clear_pointer (&negotiation_timer_, g_source_unref);
         }
-        request_.stream_name = event.stream_name;
+        /* "key?token=..." (some encoders add a query): the key is before it */
+        request_.stream_name = event.stream_name.substr (0, event.stream_name.find ('?'));
         GST_DEBUG ("%s asks to publish (%s)", request_.remote_address.c_str (),
             event.publish_type.c_str ());
         flush ();
