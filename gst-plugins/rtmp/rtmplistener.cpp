@@ -98,6 +98,9 @@ class Pending : public std::enable_shared_from_this<Pending> {
   ~Pending ();
 
   void begin ();
+  /* the decision, acted on from a dispatch of its own: never inside the
+   * decide callback (ready is not called from within it) */
+  void answer_later (bool accept, const std::string & code, const std::string & description);
   void accepted ();
   void refused (const std::string & code, const std::string & description);
 
@@ -184,13 +187,13 @@ class Decision : public PublishDecision {
   void accept () override
   {
     if (auto p = answer ())
-      p->accepted ();
+      p->answer_later (true, "", "");
   }
 
   void refuse (const std::string & code, const std::string & description) override
   {
     if (auto p = answer ())
-      p->refused (code, description);
+      p->answer_later (false, code, description);
   }
 
  private:
@@ -407,6 +410,30 @@ Pending::handle_events ()
   flush ();
   check_ready ();
   return phase_ != Phase::Done;
+}
+
+void
+Pending::answer_later (bool accept, const std::string & code, const std::string & description)
+{
+  struct Answer {
+    std::weak_ptr<Pending> pending;
+    bool accept;
+    std::string code, description;
+  };
+  GSource *source = g_idle_source_new ();
+  g_source_set_callback (source, [] (gpointer data) {
+    auto *a = static_cast<Answer *> (data);
+    if (auto p = a->pending.lock ()) {
+      if (a->accept)
+        p->accepted ();
+      else
+        p->refused (a->code, a->description);
+    }
+    return G_SOURCE_REMOVE;
+  }, new Answer {shared_from_this (), accept, code, description},
+      [] (gpointer data) { delete static_cast<Answer *> (data); });
+  g_source_attach (source, context_);
+  g_source_unref (source);
 }
 
 void

@@ -8,7 +8,9 @@
  * (RTMPS), then a PublishSession: the handshake, connect (the
  * application checked), createStream, publish; then `decide` is called
  * with what the publisher asked for, and answers through the
- * PublishDecision, now or later (on the same context). Refused: the
+ * PublishDecision, now or later (on the same context; the answer takes
+ * effect from a dispatch of its own, so `ready` is never called from
+ * inside `decide`). Refused: the
  * onStatus error is sent and the connection closed. Accepted:
  * NetStream.Publish.Start is sent, and the session reads on (the prelude)
  * until the codecs are known (an audio and a video tag came, or
