@@ -6,7 +6,8 @@
  * extended timestamps (the 24-bit field at 0xFFFFFF, then 4 bytes; on
  * type 3 chunks too, which ffmpeg and librtmp repeat on the continuation
  * chunks of a message and some others do not: a continuation's 4 bytes are
- * taken as the extended timestamp only when they equal it, as SRS does).
+ * taken as the extended timestamp only when they equal it, as SRS does;
+ * the reader waits for those 4 bytes to tell).
  * It applies Set Chunk Size and Abort itself; every other message is
  * returned whole.
  *

@@ -122,7 +122,10 @@ class PublishSession {
    * after which the session goes on live. The replay's events are queued
    * as live ones are (its Publish event too, with publishing () already
    * true); after end_replay (), accept_publish () sends the publish's
-   * answer if whoever read the replay did not (call it exactly then). */
+   * answer if whoever read the replay did not (call it exactly then).
+   * A replay may start with the handshake (Start::Handshake: everything
+   * the client sent, from its first byte; the handshake is 1 + 2 * 1536
+   * bytes of it) or after it (Start::AfterHandshake). */
   void begin_replay ();
   void end_replay ();
 
