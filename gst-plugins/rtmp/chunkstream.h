@@ -12,8 +12,9 @@
  * returned whole.
  *
  * Everything a peer can make it hold is bounded by Limits: one message's
- * length, the chunk size, the chunk streams with a partial message and the
- * partial messages' bytes together. A type 1-3 header on a chunk stream
+ * length, the chunk size, the chunk streams with a partial message (and
+ * the chunk streams in use at all: four times as many), and the partial
+ * messages' bytes together. A type 1-3 header on a chunk stream
  * that has had no type 0, or a new header while a message is incomplete
  * on that chunk stream, is an error.
  *

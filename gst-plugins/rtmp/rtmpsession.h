@@ -44,7 +44,8 @@ namespace castline::rtmp {
 struct Limits {
   size_t max_message_size = 4 * 1024 * 1024;    /* one message's length */
   uint32_t max_chunk_size = 1024 * 1024;         /* what Set Chunk Size may ask */
-  size_t max_chunk_streams = 64;                 /* with a partial message at once */
+  size_t max_chunk_streams = 64;                 /* with a partial message at once
+                                                  * (and 4 times as many in use) */
   size_t max_buffered = 16 * 1024 * 1024;        /* partial messages together */
   unsigned max_amf_depth = 16;                   /* nested objects and arrays */
 };
