@@ -19,6 +19,8 @@ namespace {
  * handshake it makes (the digest one hides its digest inside C1). */
 constexpr size_t kClientHandshakeBytes = 1 + 1536 + 1536;
 constexpr size_t kReadSize = 16 * 1024;
+/* what a connection may send before its publish is accepted */
+constexpr size_t kMaxBeforeAnswer = 64 * 1024;
 /* the answer of a refusal, then the close, at most this long */
 constexpr unsigned kGoodbyeTimeoutS = 3;
 
@@ -355,8 +357,13 @@ Pending::take (const uint8_t * data, size_t size)
   if (received_ > kClientHandshakeBytes) {
     size_t skip = before >= kClientHandshakeBytes ? 0 : (size_t) (kClientHandshakeBytes - before);
     replay_.append ((const char *) data + skip, size - skip);
-    if (replay_.size () > core->settings.limits.max_buffered) {
-      fail ("prelude", "more than max_buffered bytes before going live", true);
+    /* a peer nobody accepted yet gets little: a real publish exchange is
+     * under a kilobyte */
+    size_t limit = phase_ == Phase::Prelude ? core->settings.limits.max_buffered :
+        kMaxBeforeAnswer;
+    if (replay_.size () > limit) {
+      fail ("prelude", "too many bytes before going live (" + std::to_string (limit) + ")",
+          true);
       return false;
     }
   }

@@ -5,6 +5,7 @@
  * protocol errors, stop. */
 #include "rtmptestclient.h"
 
+#include "rtmp/amf0.h"
 #include "rtmp/listenerthread.h"
 
 #include "../assertions.h"
@@ -14,6 +15,7 @@
 #include <condition_variable>
 #include <mutex>
 
+using castline::rtmp::AmfValue;
 using castline::rtmp::ListenerSettings;
 using castline::rtmp::ListenerThread;
 using castline::rtmp::PublishDecision;
@@ -232,6 +234,29 @@ GST_START_TEST (test_protocol_error_closes)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_little_kept_before_the_answer)
+{
+  ListenerFixture f (loopback (), true);
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  /* commands the server answers and forgets, 100 KiB of them, before any
+   * publish */
+  PublishScript & p = client.script;
+  std::string bytes = p.connect ("live", "rtmp://127.0.0.1/live");
+  std::string command;
+  castline::rtmp::amf0_encode (command, AmfValue::make_string ("_checkbw"));
+  castline::rtmp::amf0_encode (command, AmfValue::make_number (0));
+  castline::rtmp::amf0_encode (command, AmfValue::make_null ());
+  std::string filler = p.message (3, castline::rtmp::kMsgCommandAmf0, 0, 0, command);
+  while (bytes.size () < 100 * 1024)
+    bytes += filler;
+  client.send (bytes);
+  fail_unless (client.wait_closed ());
+  fail_unless_equals_int (f.thread.listener ()->protocol_errors (), 1);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_stop_closes_connections_not_handed_out)
 {
   auto f = std::make_unique<ListenerFixture> ();
@@ -257,6 +282,7 @@ rtmplistener_suite (void)
   tcase_add_test (tc, test_prelude_times_out_into_ready);
   tcase_add_test (tc, test_over_max_pending_closed_at_once);
   tcase_add_test (tc, test_protocol_error_closes);
+  tcase_add_test (tc, test_little_kept_before_the_answer);
   tcase_add_test (tc, test_stop_closes_connections_not_handed_out);
   return s;
 }
