@@ -655,6 +655,28 @@ GST_START_TEST (test_replay_then_live)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_replay_from_the_handshake)
+{
+  /* everything the client sent, handshake included, replayed: no S0 S1 S2 */
+  Publisher p;
+  std::string sent = c0c1_digest () + std::string (kHandshakeSize, 'c');
+  sent += p.connect ("live", "rtmp://h/live");
+  sent += p.up_to_publish ("secret");
+  PublishSession element (PublishSession::Start::Handshake);
+  element.begin_replay ();
+  fail_unless (feed (element, sent));
+  fail_if (element.has_output ());
+  fail_unless (element.publishing ());
+  element.end_replay ();
+  element.accept_publish ();
+  Answers a;
+  a.take (element);
+  fail_unless_equals_int (a.messages.size (), 2);
+  assert_str_eq (status_code (a.messages.back ()), "NetStream.Publish.Start");
+  fail_unless_equals_int (element.bytes_received (), sent.size ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_aggregate_and_amf3)
 {
   Live live;
@@ -763,6 +785,7 @@ rtmpsession_suite (void)
   tcase_add_test (tc, test_timestamps_wrap_and_jump);
   tcase_add_test (tc, test_media_clock);
   tcase_add_test (tc, test_replay_then_live);
+  tcase_add_test (tc, test_replay_from_the_handshake);
   tcase_add_test (tc, test_aggregate_and_amf3);
   tcase_add_test (tc, test_flv_output);
   tcase_add_test (tc, test_codecs);

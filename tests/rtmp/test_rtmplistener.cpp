@@ -1,0 +1,290 @@
+/* RtmpListener on a thread of its own (ListenerThread), driven by the
+ * scripted publisher over loopback TCP: what `ready` is handed (the bytes
+ * after the handshake, the request, the codecs), decisions answered later,
+ * and every bound: negotiation and prelude time-outs, max_pending,
+ * protocol errors, stop. */
+#include "rtmptestclient.h"
+
+#include "rtmp/amf0.h"
+#include "rtmp/listenerthread.h"
+
+#include "../assertions.h"
+
+#include <gst/check/gstcheck.h>
+
+#include <condition_variable>
+#include <mutex>
+
+using castline::rtmp::AmfValue;
+using castline::rtmp::ListenerSettings;
+using castline::rtmp::ListenerThread;
+using castline::rtmp::PublishDecision;
+using castline::rtmp::Publisher;
+using castline::rtmp::PublishRequest;
+using castline::test::PublishScript;
+using castline::test::TestClient;
+
+namespace {
+
+ListenerSettings
+loopback ()
+{
+  ListenerSettings s;
+  s.host = "127.0.0.1";
+  s.port = 0;
+  return s;
+}
+
+struct ListenerFixture {
+  std::mutex lock;
+  std::condition_variable changed;
+  std::vector<PublishRequest> requests;
+  std::vector<std::shared_ptr<PublishDecision>> decisions;   /* not answered yet */
+  std::vector<Publisher> ready;
+  bool decide_later = false;
+  ListenerThread thread;
+
+  explicit ListenerFixture (ListenerSettings settings = loopback (), bool later = false)
+      : decide_later (later)
+  {
+    std::string error;
+    fail_unless (thread.start (std::move (settings),
+            [this] (const PublishRequest & r, std::shared_ptr<PublishDecision> d) {
+              std::lock_guard<std::mutex> lk (lock);
+              requests.push_back (r);
+              if (decide_later)
+                decisions.push_back (d);
+              else
+                d->accept ();
+              changed.notify_all ();
+            },
+            [this] (Publisher && p) {
+              std::lock_guard<std::mutex> lk (lock);
+              ready.push_back (std::move (p));
+              changed.notify_all ();
+            }, error), "%s", error.c_str ());
+    fail_unless (thread.port () > 0);
+  }
+
+  template <typename Pred>
+  bool wait (Pred pred, int seconds = 5)
+  {
+    std::unique_lock<std::mutex> lk (lock);
+    return changed.wait_for (lk, std::chrono::seconds (seconds), pred);
+  }
+
+  GIOStream *connect ()
+  {
+    GIOStream *c = TestClient::connect_tcp (thread.port ());
+    fail_unless (c);
+    return c;
+  }
+};
+
+std::string
+bytes_of (GBytes * b)
+{
+  gsize size = 0;
+  const char *data = (const char *) g_bytes_get_data (b, &size);
+  return std::string (data, size);
+}
+
+}  // namespace
+
+GST_START_TEST (test_ready_gets_the_bytes_after_the_handshake)
+{
+  ListenerFixture f;
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  std::string exchange = client.script.publish_exchange ("live", "the-key?token=1");
+  fail_unless (client.send (exchange));
+  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
+  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  fail_unless (f.wait ([&] { return !f.ready.empty (); }));
+
+  std::lock_guard<std::mutex> lk (f.lock);
+  Publisher & p = f.ready[0];
+  fail_unless (G_IS_SOCKET_CONNECTION (p.connection));
+  /* everything after C0 C1 C2: the replay of a session of its own */
+  assert_str_eq (bytes_of (p.replay), exchange);
+  assert_str_eq (p.request.app, "live");
+  assert_str_eq (p.request.stream_name, "the-key");
+  assert_has (p.request.remote_address, "127.0.0.1:");
+  fail_if (p.request.tls);
+  assert_str_eq (p.codecs.video, "h264");
+  assert_str_eq (p.codecs.audio, "aac");
+  fail_unless (p.session && p.session->publishing ());
+  fail_unless_equals_int (f.thread.listener ()->accepted (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_decision_answered_later)
+{
+  ListenerFixture f (loopback (), true);
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  fail_unless (client.send (client.script.publish_exchange ("live", "no-such-stream")));
+  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
+  fail_unless (f.wait ([&] { return !f.decisions.empty (); }));
+  std::shared_ptr<PublishDecision> d;
+  {
+    std::lock_guard<std::mutex> lk (f.lock);
+    d = f.decisions[0];
+    assert_str_eq (f.requests[0].stream_name, "no-such-stream");
+  }
+  f.thread.invoke ([d] {
+    d->refuse ("NetStream.Publish.BadName", "no such stream");
+    d->accept ();                      /* a second answer does nothing */
+  });
+  assert_str_eq (client.wait_code (), "NetStream.Publish.BadName");
+  assert_str_eq (client.answers.back ().description, "no such stream");
+  fail_unless (client.wait_closed ());
+  std::lock_guard<std::mutex> lk (f.lock);
+  fail_unless (f.ready.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_unknown_application_refused)
+{
+  ListenerFixture f;
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  fail_unless (client.send (client.script.connect ("other", "rtmp://127.0.0.1/other")));
+  assert_str_eq (client.wait_code (), "NetConnection.Connect.Rejected");
+  fail_unless (client.wait_closed ());
+  std::lock_guard<std::mutex> lk (f.lock);
+  fail_unless (f.requests.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_negotiation_times_out)
+{
+  ListenerSettings s = loopback ();
+  s.negotiation_timeout_s = 1;
+  ListenerFixture f (s);
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  /* then no publish */
+  fail_unless (client.wait_closed ());
+  fail_unless_equals_int (f.thread.listener ()->timed_out (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_prelude_times_out_into_ready)
+{
+  ListenerSettings s = loopback ();
+  s.prelude_timeout_s = 1;
+  ListenerFixture f (s);
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  PublishScript & p = client.script;
+  std::string bytes = p.set_chunk_size (4096);
+  bytes += p.connect ("live", "rtmp://127.0.0.1/live");
+  bytes += p.publish ("k");
+  bytes += p.metadata (true, true);
+  bytes += p.avc_sequence_header (0);
+  /* the metadata promises audio that never comes */
+  fail_unless (client.send (bytes));
+  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
+  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  g_usleep (300 * 1000);
+  {
+    std::lock_guard<std::mutex> lk (f.lock);
+    fail_unless (f.ready.empty ());
+  }
+  fail_unless (f.wait ([&] { return !f.ready.empty (); }));
+  std::lock_guard<std::mutex> lk (f.lock);
+  assert_str_eq (f.ready[0].codecs.video, "h264");
+  fail_if (f.ready[0].codecs.audio_seen);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_over_max_pending_closed_at_once)
+{
+  ListenerSettings s = loopback ();
+  s.max_pending = 1;
+  ListenerFixture f (s);
+  g_autoptr (GIOStream) c1 = f.connect ();
+  TestClient first (c1);
+  fail_unless (first.handshake ());
+  g_autoptr (GIOStream) c2 = f.connect ();
+  TestClient second (c2, 2);
+  fail_if (second.handshake ());
+  fail_unless_equals_int (f.thread.listener ()->refused_over_limit (), 1);
+  fail_unless_equals_int (f.thread.listener ()->accepted (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_protocol_error_closes)
+{
+  ListenerFixture f;
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  /* a chunk size with the top bit set */
+  fail_unless (client.send (std::string ("\x02\x00\x00\x00\x00\x00\x04\x01\x00\x00\x00\x00"
+              "\x80\x00\x00\x00", 16)));
+  fail_unless (client.wait_closed ());
+  fail_unless_equals_int (f.thread.listener ()->protocol_errors (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_little_kept_before_the_answer)
+{
+  ListenerFixture f (loopback (), true);
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  /* commands the server answers and forgets, 100 KiB of them, before any
+   * publish */
+  PublishScript & p = client.script;
+  std::string bytes = p.connect ("live", "rtmp://127.0.0.1/live");
+  std::string command;
+  castline::rtmp::amf0_encode (command, AmfValue::make_string ("_checkbw"));
+  castline::rtmp::amf0_encode (command, AmfValue::make_number (0));
+  castline::rtmp::amf0_encode (command, AmfValue::make_null ());
+  std::string filler = p.message (3, castline::rtmp::kMsgCommandAmf0, 0, 0, command);
+  while (bytes.size () < 100 * 1024)
+    bytes += filler;
+  client.send (bytes);
+  fail_unless (client.wait_closed ());
+  fail_unless_equals_int (f.thread.listener ()->protocol_errors (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_stop_closes_connections_not_handed_out)
+{
+  auto f = std::make_unique<ListenerFixture> ();
+  g_autoptr (GIOStream) c = f->connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  f.reset ();
+  fail_unless (client.wait_closed ());
+}
+GST_END_TEST;
+
+static Suite *
+rtmplistener_suite (void)
+{
+  Suite *s = suite_create ("rtmplistener");
+  TCase *tc = tcase_create ("general");
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_ready_gets_the_bytes_after_the_handshake);
+  tcase_add_test (tc, test_decision_answered_later);
+  tcase_add_test (tc, test_unknown_application_refused);
+  tcase_add_test (tc, test_negotiation_times_out);
+  tcase_add_test (tc, test_prelude_times_out_into_ready);
+  tcase_add_test (tc, test_over_max_pending_closed_at_once);
+  tcase_add_test (tc, test_protocol_error_closes);
+  tcase_add_test (tc, test_little_kept_before_the_answer);
+  tcase_add_test (tc, test_stop_closes_connections_not_handed_out);
+  return s;
+}
+
+GST_CHECK_MAIN (rtmplistener);
