@@ -597,9 +597,12 @@ void
 PublishSession::refuse_publish (const std::string & code, const std::string & description)
 {
   Private & p = *priv_;
-  if (p.failed () || !p.publish_pending)
+  /* after accept_publish too: a publisher that cannot be taken after all
+   * (reject_publisher: no pipeline for its codecs) hears why */
+  if (p.failed () || (!p.publish_pending && !p.publishing))
     return;
   p.publish_pending = false;
+  p.publishing = false;
   p.send_on_status (status_object ("error", code, description));
   p.fail ("the publish was refused (" + code + ")");
 }
