@@ -204,6 +204,14 @@ struct PairPublisher {
   }
   ~PairPublisher () { g_object_unref (server); }
 
+  /* what a publisher does once told Unpublish.Success: close (the source
+   * waits a little for it before the end of the stream) */
+  void hang_up ()
+  {
+    assert_str_eq (client->wait_code (), "NetStream.Unpublish.Success");
+    client->close ();
+  }
+
   void go_live ()
   {
     PublishScript & s = client->script;
@@ -229,7 +237,7 @@ GST_START_TEST (test_flv_out_of_a_live_publish)
           + s.aac_sequence_header (5000) + s.video_frame (5000, true) + s.audio_frame (5023)
           + s.video_frame (5033, false) + s.audio_frame (5046) + s.video_frame (5066, false)
           + s.unpublish ("the-key")));
-  assert_str_eq (p.client->wait_code (), "NetStream.Unpublish.Success");
+  p.hang_up ();
 
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
@@ -264,7 +272,7 @@ GST_START_TEST (test_replay_is_read_and_not_answered_again)
   fail_unless (p.client->send (s.video_frame (0, true) + s.audio_frame (23)
           + s.video_frame (33, false) + s.unpublish ("the-key")));
   /* no second Connect.Success or Publish.Start: the first answer now is the end */
-  assert_str_eq (p.client->wait_code (), "NetStream.Unpublish.Success");
+  p.hang_up ();
 
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
@@ -288,6 +296,7 @@ GST_START_TEST (test_header_flags_follow_the_metadata)
   /* an audio-only publisher */
   fail_unless (p.client->send (s.metadata (false, true) + s.aac_sequence_header (0)
           + s.audio_frame (23) + s.unpublish ("the-key")));
+  p.hang_up ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   fail_unless_equals_int (flv.flags, 0x04);
@@ -348,6 +357,7 @@ GST_START_TEST (test_second_connection_refused)
   PublishScript & s = first.client->script;
   fail_unless (first.client->send (s.metadata () + s.avc_sequence_header (0)
           + s.unpublish ("the-key")));
+  first.hang_up ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   /* one run, one broadcast: nothing is taken after the end */
@@ -428,6 +438,8 @@ GST_START_TEST (test_standalone_listener)
 
   fail_unless (client.send (s.video_frame (0, true) + s.audio_frame (23)
           + s.unpublish ("the-key")));
+  assert_str_eq (client.wait_code (), "NetStream.Unpublish.Success");
+  client.close ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   fail_unless_equals_int (flv.flags, 0x05);
