@@ -6,6 +6,7 @@
 #include "rtmptestclient.h"
 
 #include "../assertions.h"
+#include "../harnessread.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -116,37 +117,17 @@ struct SrcFixture {
     for (int i = 0; i < n; i++) {
       GstBuffer *b = gst_harness_pull (h);
       fail_unless (b);
-      take (b);
+      append_buffer (bytes, b);
     }
   }
 
   /* everything pushed (since the start) until EOS or the time-out, as FLV */
   Flv read_flv (GstClockTime timeout = 10 * GST_SECOND)
   {
-    bool eos = false;
-    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-    while (!eos && g_get_monotonic_time () < deadline) {
-      if (GstBuffer *b = gst_harness_try_pull (h)) {
-        take (b);
-      } else if (GstEvent *e = gst_harness_try_pull_event (h)) {
-        eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-        gst_event_unref (e);
-      } else {
-        g_usleep (5000);
-      }
-    }
+    bool eos = harness_read_to_eos (h, bytes, timeout);
     Flv flv = parse_flv (bytes);
     flv.eos = eos;
     return flv;
-  }
-
-  void take (GstBuffer * b)
-  {
-    GstMapInfo map;
-    gst_buffer_map (b, &map, GST_MAP_READ);
-    bytes.append ((const char *) map.data, map.size);
-    gst_buffer_unmap (b, &map);
-    gst_buffer_unref (b);
   }
 
   std::string bytes;
