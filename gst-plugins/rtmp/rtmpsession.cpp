@@ -440,8 +440,7 @@ PublishSession::Private::handle_data (RtmpMessage & m)
   if (!publishing)
     return fail ("media before publish");
   if (m.stream_id != publish_stream)
-    return fail ("data on message stream " + std::to_string (m.stream_id)
-        + ", not the published one");
+    return true;  /* not the published stream's: nothing to pass on */
   if (values[0].string == "@setDataFrame") {
     /* the tag is what follows the "@setDataFrame" string */
     size_t after = start;
