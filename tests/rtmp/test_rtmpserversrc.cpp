@@ -368,6 +368,23 @@ GST_START_TEST (test_protocol_error_ends_the_stream)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_message_over_max_message_size)
+{
+  SrcFixture f ("port=-1 max-message-size=8192");
+  PairPublisher p;
+  fail_unless (f.add (p.server));
+  p.go_live ();
+  PublishScript & s = p.client->script;
+  fail_unless (p.client->send (s.avc_sequence_header (0)));
+  fail_unless (p.client->send (s.message (6, castline::rtmp::kMsgVideo, 1, 33,
+              std::string ("\x27\x01\x00\x00\x00", 5) + std::string (8192, 'x'))));
+  Flv flv = f.read_flv ();
+  fail_unless (flv.eos);
+  fail_unless_equals_int (flv.tags.size (), 1);
+  assert_str_eq (f.disconnect_reason (), "protocol-error");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_standalone_listener)
 {
   SrcFixture f ("port=0 host=127.0.0.1 application=live stream-key=the-key");
@@ -453,6 +470,7 @@ rtmpserversrc_suite (void)
   tcase_add_test (tc, test_idle_publisher_times_out);
   tcase_add_test (tc, test_second_connection_refused);
   tcase_add_test (tc, test_protocol_error_ends_the_stream);
+  tcase_add_test (tc, test_message_over_max_message_size);
   tcase_add_test (tc, test_standalone_listener);
   tcase_add_test (tc, test_stream_key_not_readable);
   return s;
