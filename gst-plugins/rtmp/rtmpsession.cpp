@@ -596,9 +596,12 @@ void
 PublishSession::refuse_publish (const std::string & code, const std::string & description)
 {
   Private & p = *priv_;
-  if (p.failed () || !p.publish_pending)
+  /* an accepted publish may be refused too, until it ends (a publisher
+   * that cannot be taken after all: reject_publisher) */
+  if (p.failed () || !(p.publish_pending || p.publishing) || p.ended)
     return;
   p.publish_pending = false;
+  p.publishing = false;
   p.send_on_status (status_object ("error", code, description));
   p.fail ("the publish was refused (" + code + ")");
 }
