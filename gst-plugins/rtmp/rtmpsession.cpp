@@ -440,8 +440,7 @@ PublishSession::Private::handle_data (RtmpMessage & m)
   if (!publishing)
     return fail ("media before publish");
   if (m.stream_id != publish_stream)
-    return fail ("data on message stream " + std::to_string (m.stream_id)
-        + ", not the published one");
+    return true;  /* not the published stream's: nothing to pass on */
   if (values[0].string == "@setDataFrame") {
     /* the tag is what follows the "@setDataFrame" string */
     size_t after = start;
@@ -597,9 +596,9 @@ void
 PublishSession::refuse_publish (const std::string & code, const std::string & description)
 {
   Private & p = *priv_;
-  /* after accept_publish too: a publisher that cannot be taken after all
-   * (reject_publisher: no pipeline for its codecs) hears why */
-  if (p.failed () || (!p.publish_pending && !p.publishing))
+  /* an accepted publish may be refused too, until it ends (a publisher
+   * that cannot be taken after all: reject_publisher) */
+  if (p.failed () || !(p.publish_pending || p.publishing) || p.ended)
     return;
   p.publish_pending = false;
   p.publishing = false;

@@ -146,8 +146,8 @@ class PublishSession {
   /* ... or an onStatus error: code "NetStream.Publish.BadName" (wrong
    * key, unknown stream, live already) or "NetStream.Publish.Rejected",
    * with a description the publisher shows; then the caller closes the
-   * connection once the output is sent. Also after accept_publish, for a
-   * publisher that cannot be taken after all (reject_publisher). */
+   * connection once the output is sent. Also after accept_publish, until
+   * the end (a publisher accepted that cannot be taken after all). */
   void refuse_publish (const std::string & code, const std::string & description);
   /* onStatus NetStream.Unpublish.Success (the server ends the stream, or
    * answers the publisher's own FCUnpublish): before closing. */

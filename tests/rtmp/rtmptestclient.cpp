@@ -213,6 +213,12 @@ TestClient::send (const std::string & bytes)
       bytes.size (), nullptr, nullptr, nullptr);
 }
 
+void
+TestClient::close ()
+{
+  g_io_stream_close (connection_, nullptr, nullptr);
+}
+
 bool
 TestClient::read_some ()
 {

@@ -75,6 +75,8 @@ class TestClient {
   static std::pair<GIOStream *, GIOStream *> socket_pair ();
 
   bool send (const std::string & bytes);
+  /* hangs up (what a publisher does after Unpublish.Success) */
+  void close ();
   /* C0 C1, S0 S1 S2 read, C2 */
   bool handshake ();
   /* Reads answers until one has an info code (a _result of connect, an

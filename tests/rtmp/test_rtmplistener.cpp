@@ -119,6 +119,33 @@ GST_START_TEST (test_ready_gets_the_bytes_after_the_handshake)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_reject_publisher_after_ready)
+{
+  ListenerFixture f;
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  fail_unless (client.send (client.script.publish_exchange ("live", "k")));
+  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
+  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  fail_unless (f.wait ([&] { return !f.ready.empty (); }));
+  Publisher p;
+  {
+    std::lock_guard<std::mutex> lk (f.lock);
+    p = std::move (f.ready[0]);
+  }
+  auto shared = std::make_shared<Publisher> (std::move (p));
+  /* on the listener's thread, as the launcher does on its context */
+  f.thread.invoke ([shared] {
+    castline::rtmp::reject_publisher (std::move (*shared), "NetStream.Publish.Rejected",
+        "no pipeline takes hevc");
+  });
+  assert_str_eq (client.wait_code (), "NetStream.Publish.Rejected");
+  assert_str_eq (client.answers.back ().description, "no pipeline takes hevc");
+  fail_unless (client.wait_closed ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_decision_answered_later)
 {
   ListenerFixture f (loopback (), true);
@@ -276,6 +303,7 @@ rtmplistener_suite (void)
   tcase_set_timeout (tc, 60);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_ready_gets_the_bytes_after_the_handshake);
+  tcase_add_test (tc, test_reject_publisher_after_ready);
   tcase_add_test (tc, test_decision_answered_later);
   tcase_add_test (tc, test_unknown_application_refused);
   tcase_add_test (tc, test_negotiation_times_out);

@@ -6,6 +6,7 @@
 #include "rtmptestclient.h"
 
 #include "../assertions.h"
+#include "../harnessread.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -116,37 +117,17 @@ struct SrcFixture {
     for (int i = 0; i < n; i++) {
       GstBuffer *b = gst_harness_pull (h);
       fail_unless (b);
-      take (b);
+      append_buffer (bytes, b);
     }
   }
 
   /* everything pushed (since the start) until EOS or the time-out, as FLV */
   Flv read_flv (GstClockTime timeout = 10 * GST_SECOND)
   {
-    bool eos = false;
-    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-    while (!eos && g_get_monotonic_time () < deadline) {
-      if (GstBuffer *b = gst_harness_try_pull (h)) {
-        take (b);
-      } else if (GstEvent *e = gst_harness_try_pull_event (h)) {
-        eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-        gst_event_unref (e);
-      } else {
-        g_usleep (5000);
-      }
-    }
+    bool eos = harness_read_to_eos (h, bytes, timeout);
     Flv flv = parse_flv (bytes);
     flv.eos = eos;
     return flv;
-  }
-
-  void take (GstBuffer * b)
-  {
-    GstMapInfo map;
-    gst_buffer_map (b, &map, GST_MAP_READ);
-    bytes.append ((const char *) map.data, map.size);
-    gst_buffer_unmap (b, &map);
-    gst_buffer_unref (b);
   }
 
   std::string bytes;
@@ -204,6 +185,14 @@ struct PairPublisher {
   }
   ~PairPublisher () { g_object_unref (server); }
 
+  /* what a publisher does once told Unpublish.Success: close (the source
+   * waits a little for it before the end of the stream) */
+  void hang_up ()
+  {
+    assert_str_eq (client->wait_code (), "NetStream.Unpublish.Success");
+    client->close ();
+  }
+
   void go_live ()
   {
     PublishScript & s = client->script;
@@ -229,7 +218,7 @@ GST_START_TEST (test_flv_out_of_a_live_publish)
           + s.aac_sequence_header (5000) + s.video_frame (5000, true) + s.audio_frame (5023)
           + s.video_frame (5033, false) + s.audio_frame (5046) + s.video_frame (5066, false)
           + s.unpublish ("the-key")));
-  assert_str_eq (p.client->wait_code (), "NetStream.Unpublish.Success");
+  p.hang_up ();
 
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
@@ -264,7 +253,7 @@ GST_START_TEST (test_replay_is_read_and_not_answered_again)
   fail_unless (p.client->send (s.video_frame (0, true) + s.audio_frame (23)
           + s.video_frame (33, false) + s.unpublish ("the-key")));
   /* no second Connect.Success or Publish.Start: the first answer now is the end */
-  assert_str_eq (p.client->wait_code (), "NetStream.Unpublish.Success");
+  p.hang_up ();
 
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
@@ -288,6 +277,7 @@ GST_START_TEST (test_header_flags_follow_the_metadata)
   /* an audio-only publisher */
   fail_unless (p.client->send (s.metadata (false, true) + s.aac_sequence_header (0)
           + s.audio_frame (23) + s.unpublish ("the-key")));
+  p.hang_up ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   fail_unless_equals_int (flv.flags, 0x04);
@@ -348,6 +338,7 @@ GST_START_TEST (test_second_connection_refused)
   PublishScript & s = first.client->script;
   fail_unless (first.client->send (s.metadata () + s.avc_sequence_header (0)
           + s.unpublish ("the-key")));
+  first.hang_up ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   /* one run, one broadcast: nothing is taken after the end */
@@ -374,6 +365,23 @@ GST_START_TEST (test_protocol_error_ends_the_stream)
   fail_unless_equals_int (f.warnings, 1);
   fail_unless_equals_int (f.errors, 0);           /* not an error of the element */
   fail_unless (p.client->wait_closed ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_message_over_max_message_size)
+{
+  SrcFixture f ("port=-1 max-message-size=8192");
+  PairPublisher p;
+  fail_unless (f.add (p.server));
+  p.go_live ();
+  PublishScript & s = p.client->script;
+  fail_unless (p.client->send (s.avc_sequence_header (0)));
+  fail_unless (p.client->send (s.message (6, castline::rtmp::kMsgVideo, 1, 33,
+              std::string ("\x27\x01\x00\x00\x00", 5) + std::string (8192, 'x'))));
+  Flv flv = f.read_flv ();
+  fail_unless (flv.eos);
+  fail_unless_equals_int (flv.tags.size (), 1);
+  assert_str_eq (f.disconnect_reason (), "protocol-error");
 }
 GST_END_TEST;
 
@@ -428,6 +436,8 @@ GST_START_TEST (test_standalone_listener)
 
   fail_unless (client.send (s.video_frame (0, true) + s.audio_frame (23)
           + s.unpublish ("the-key")));
+  assert_str_eq (client.wait_code (), "NetStream.Unpublish.Success");
+  client.close ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   fail_unless_equals_int (flv.flags, 0x05);
@@ -460,6 +470,7 @@ rtmpserversrc_suite (void)
   tcase_add_test (tc, test_idle_publisher_times_out);
   tcase_add_test (tc, test_second_connection_refused);
   tcase_add_test (tc, test_protocol_error_ends_the_stream);
+  tcase_add_test (tc, test_message_over_max_message_size);
   tcase_add_test (tc, test_standalone_listener);
   tcase_add_test (tc, test_stream_key_not_readable);
   return s;

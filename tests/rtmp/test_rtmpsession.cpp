@@ -458,12 +458,25 @@ GST_START_TEST (test_protocol_order)
     assert_has (s.error (), "before connect");
   }
   {
-    /* a second publish, a play */
+    /* a second publish */
     Live live;
     Publisher & p = live.p;
     fail_if (feed (live.s, p.command (8, 1, {str ("publish"), num (9), AmfValue::make_null (),
         str ("other"), str ("live")})));
     assert_has (live.s.error (), "second publish");
+  }
+  {
+    /* data on another message stream is dropped, media there is an error */
+    Live live;
+    Publisher & p = live.p;
+    fail_unless (feed (live.s, p.message (8, kMsgDataAmf0, 0, 0, amf ({str ("onMetaData")}))));
+    fail_unless (events (live.s).empty ());
+    fail_if (feed (live.s, p.message (6, kMsgVideo, 0, 0, "\x17\x01")));
+    assert_has (live.s.error (), "media on message stream 0");
+  }
+  {
+    /* a player */
+    Publisher p;
     PublishSession player (PublishSession::Start::AfterHandshake);
     fail_unless (feed (player, p.connect ("live", "rtmp://h/live")));
     fail_if (feed (player, p.command (8, 1, {str ("play"), num (2), AmfValue::make_null (),

@@ -3,6 +3,7 @@
 #include "rawwsclient.h"
 
 #include "../assertions.h"
+#include "../harnessread.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -57,34 +58,6 @@ av_webm ()
 {
   static const std::string s = make_webm (true, true);
   return s;
-}
-
-/* everything h's element pushed until EOS (true) or timeout (false) */
-static bool
-harness_read_to_eos (GstHarness * h, std::string & bytes, GstClockTime timeout = 10 * GST_SECOND)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-  while (g_get_monotonic_time () < deadline) {
-    GstBuffer *b = gst_harness_try_pull (h);
-    if (b) {
-      GstMapInfo map;
-      gst_buffer_map (b, &map, GST_MAP_READ);
-      bytes.append ((const char *) map.data, map.size);
-      gst_buffer_unmap (b, &map);
-      gst_buffer_unref (b);
-      continue;
-    }
-    GstEvent *e = gst_harness_try_pull_event (h);
-    if (e) {
-      bool eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-      gst_event_unref (e);
-      if (eos)
-        return true;
-      continue;
-    }
-    g_usleep (10000);
-  }
-  return false;
 }
 
 struct SrcFixture {
