@@ -5,7 +5,8 @@ lasts as long as what was sent (ffprobe), carries the publisher's own
 H.264 SPS, slices and AAC frames (passed through, not re-encoded) and
 plays to its end in hls.js in Chromium. RTMPS with ffmpeg against a CA the
 test makes. Refusals (wrong key, unknown application, a second publisher
-on a live stream), a publisher that vanishes (kill -9) and resumes within
+on a live stream), a publisher that goes silent (idle_timeout) or vanishes
+(kill -9) and resumes within
 the reconnect window, SIGTERM with two RTMP publishers live. The key is
 never in the launcher's log.
 
@@ -279,6 +280,21 @@ class RefusalTest(RtmpCase):
         self.wait_state(s["id"], "ended")
         files = os.listdir(os.path.join(self.dir, "data", "live", s["id"]))
         self.assertTrue(any(f.startswith("s2-segment") for f in files), files)
+
+
+    def test_a_silent_publisher_times_out(self):
+        # connected but sending nothing for idle_timeout (5 s): lost, like a drop
+        s = self.create()
+        first = ffmpeg_publish(s["rtmp_url"], loop=True)
+        try:
+            self.wait_state(s["id"], "live")
+            first.send_signal(signal.SIGSTOP)
+            got = self.wait_state(s["id"], "interrupted", 25)
+            self.assertIn("timeout", got["reason"])
+        finally:
+            first.kill()
+            first.send_signal(signal.SIGCONT)
+            first.wait(timeout=10)
 
 
 class StartTest(unittest.TestCase):
