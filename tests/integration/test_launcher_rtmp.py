@@ -5,10 +5,10 @@ lasts as long as what was sent (ffprobe), carries the publisher's own
 H.264 SPS, slices and AAC frames (passed through, not re-encoded) and
 plays to its end in hls.js in Chromium. RTMPS with ffmpeg against a CA the
 test makes. Refusals (wrong key, unknown application, a second publisher
-on a live stream), a publisher that goes silent (idle_timeout) or vanishes
-(kill -9) and resumes within
-the reconnect window, SIGTERM with two RTMP publishers live. The key is
-never in the launcher's log.
+on a live stream), a publisher that goes silent (idle_timeout), one that
+vanishes (kill -9) and resumes within the reconnect window, into abr,
+SIGTERM with two RTMP publishers live, a port in use. The key is never
+in the launcher's log.
 
 Standard library only. Shared fixtures: launchercase.py, launcherproc.py.
 Environment (meson sets it): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
