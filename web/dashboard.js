@@ -185,8 +185,12 @@ function showCreated(s) {
   const broadcast = page(`/broadcast/${s.id}#key=${encodeURIComponent(s.key)}`);
   const fields = [
     ['id', 'Stream id', s.id], ['key', 'Stream key', s.key], ['whip_url', 'WHIP URL', s.whip_url],
-    ['ws_url', 'WebSocket URL', s.ws_url], ['playback_url', 'HLS playback', s.playback_url], ['watch', 'Watch page', watch],
-  ];
+    ['ws_url', 'WebSocket URL', s.ws_url],
+    // OBS: Server and Stream Key; ffmpeg: the whole URL (only when RTMP is on)
+    ['rtmp_server', 'RTMP server (OBS)', s.rtmp_server], ['rtmp_url', 'RTMP URL (ffmpeg)', s.rtmp_url],
+    ['rtmps_url', 'RTMPS URL', s.rtmps_url],
+    ['playback_url', 'HLS playback', s.playback_url], ['watch', 'Watch page', watch],
+  ].filter(([, , value]) => value);
   $('#created-fields').replaceChildren(...fields.flatMap(([name, label, value]) => {
     const input = el('input', { type: 'text', readonly: true, name, value, 'aria-label': label });
     const copy = el('button', { type: 'button', class: 'small secondary', onclick: async (e) => {
