@@ -1,6 +1,7 @@
 #include "rtmptestclient.h"
 
 #include "rtmp/amf0.h"
+#include "rtmp/connectionio.h"
 
 #include <sys/socket.h>
 
@@ -173,8 +174,7 @@ TestClient::TestClient (GIOStream * connection, unsigned timeout_s)
     : connection_ (G_IO_STREAM (g_object_ref (connection))),
       reader_ (castline::rtmp::Limits {})
 {
-  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (connection_));
-  g_socket_set_timeout (socket, timeout_s);
+  g_socket_set_timeout (castline::rtmp::socket_of (connection_), timeout_s);
 }
 
 TestClient::~TestClient ()
@@ -190,6 +190,27 @@ TestClient::connect_tcp (int port)
   g_socket_client_set_timeout (client, 5);
   return G_IO_STREAM (g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) port,
           nullptr, nullptr));
+}
+
+GIOStream *
+TestClient::connect_tls (int port)
+{
+  g_autoptr (GIOStream) tcp = connect_tcp (port);
+  if (!tcp)
+    return nullptr;
+  GIOStream *tls = g_tls_client_connection_new (tcp, nullptr, nullptr);
+  if (!tls)
+    return nullptr;
+  /* the tests' certificates are their own: take any */
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (+[] (GTlsConnection *,
+          GTlsCertificate *, GTlsCertificateFlags, gpointer) -> gboolean { return TRUE; }),
+      nullptr);
+  g_socket_set_timeout (castline::rtmp::socket_of (tls), 5);
+  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), nullptr, nullptr)) {
+    g_object_unref (tls);
+    return nullptr;
+  }
+  return tls;
 }
 
 std::pair<GIOStream *, GIOStream *>

@@ -71,6 +71,9 @@ class TestClient {
 
   /* a TCP connection to 127.0.0.1:port, or nullptr */
   static GIOStream *connect_tcp (int port);
+  /* the same with TLS over it, its handshake made (any certificate taken),
+   * or nullptr */
+  static GIOStream *connect_tls (int port);
   /* a connected pair of sockets: (the server's end, the client's end) */
   static std::pair<GIOStream *, GIOStream *> socket_pair ();
 

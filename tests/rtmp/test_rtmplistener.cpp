@@ -284,6 +284,80 @@ GST_START_TEST (test_little_kept_before_the_answer)
 }
 GST_END_TEST;
 
+/* a self-signed certificate for 127.0.0.1 and its key, made once */
+static const std::pair<std::string, std::string> &
+certificate ()
+{
+  static std::pair<std::string, std::string> files = [] {
+    g_autofree gchar *dir = g_dir_make_tmp ("castline-rtmps-XXXXXX", nullptr);
+    std::string cert = std::string (dir) + "/cert.pem", key = std::string (dir) + "/key.pem";
+    const gchar *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.c_str (), "-out",
+        cert.c_str (), "-days", "2", "-subj", "/CN=127.0.0.1", nullptr};
+    gint status = -1;
+    fail_unless (g_spawn_sync (nullptr, (gchar **) argv, nullptr,
+            (GSpawnFlags) (G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL
+                | G_SPAWN_STDERR_TO_DEV_NULL), nullptr, nullptr, nullptr, nullptr, &status,
+            nullptr) && status == 0, "openssl could not make a certificate");
+    return std::make_pair (cert, key);
+  } ();
+  return files;
+}
+
+GST_START_TEST (test_rtmps_publisher)
+{
+  ListenerSettings s = loopback ();
+  s.tls_certificate_file = certificate ().first;
+  s.tls_key_file = certificate ().second;
+  ListenerFixture f (s);
+  g_autoptr (GIOStream) c = TestClient::connect_tls (f.thread.port ());
+  fail_unless (c, "no TLS handshake");
+  TestClient client (c);
+  fail_unless (client.handshake ());
+  std::string exchange = client.script.publish_exchange ("live", "k");
+  fail_unless (client.send (exchange));
+  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
+  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  fail_unless (f.wait ([&] { return !f.ready.empty (); }));
+  std::lock_guard<std::mutex> lk (f.lock);
+  fail_unless (f.ready[0].request.tls);
+  fail_unless (G_IS_TLS_CONNECTION (f.ready[0].connection));
+  assert_str_eq (bytes_of (f.ready[0].replay), exchange);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_rtmps_silent_peer_times_out)
+{
+  ListenerSettings s = loopback ();
+  s.tls_certificate_file = certificate ().first;
+  s.tls_key_file = certificate ().second;
+  s.negotiation_timeout_s = 1;
+  ListenerFixture f (s);
+  /* no TLS ClientHello, nothing */
+  g_autoptr (GIOStream) c = f.connect ();
+  TestClient client (c);
+  fail_unless (client.wait_closed ());
+  fail_unless_equals_int (f.thread.listener ()->timed_out (), 1);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_start_errors)
+{
+  ListenerSettings s = loopback ();
+  s.tls_certificate_file = "/nonexistent/cert.pem";
+  s.tls_key_file = "/nonexistent/key.pem";
+  ListenerThread thread;
+  std::string error;
+  fail_if (thread.start (s, nullptr, nullptr, error));
+  assert_has (error, "certificate");
+  s = loopback ();
+  s.host = "not-an-address";
+  ListenerThread other;
+  fail_if (other.start (s, nullptr, nullptr, error));
+  assert_has (error, "not an IP address");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_stop_closes_connections_not_handed_out)
 {
   auto f = std::make_unique<ListenerFixture> ();
@@ -311,6 +385,9 @@ rtmplistener_suite (void)
   tcase_add_test (tc, test_over_max_pending_closed_at_once);
   tcase_add_test (tc, test_protocol_error_closes);
   tcase_add_test (tc, test_little_kept_before_the_answer);
+  tcase_add_test (tc, test_rtmps_publisher);
+  tcase_add_test (tc, test_rtmps_silent_peer_times_out);
+  tcase_add_test (tc, test_start_errors);
   tcase_add_test (tc, test_stop_closes_connections_not_handed_out);
   return s;
 }

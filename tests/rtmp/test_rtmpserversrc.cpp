@@ -326,6 +326,42 @@ GST_START_TEST (test_idle_publisher_times_out)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_dropped_publisher)
+{
+  SrcFixture f;
+  PairPublisher p;
+  fail_unless (f.add (p.server));
+  p.go_live ();
+  PublishScript & s = p.client->script;
+  fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
+          + s.video_frame (0, true)));
+  f.pull (4);
+  p.client->close ();                  /* gone without unpublishing */
+  Flv flv = f.read_flv ();
+  fail_unless (flv.eos);
+  fail_unless_equals_int (flv.tags.size (), 3);
+  assert_str_eq (f.disconnect_reason (), "closed");
+  fail_unless_equals_int (f.warnings, 1);
+}
+GST_END_TEST;
+
+/* a source stopped while its streaming thread waits on a publisher that
+ * sends nothing (and may wait forever): the read is cancelled */
+GST_START_TEST (test_stop_while_reading)
+{
+  auto f = std::make_unique<SrcFixture> ("port=-1 idle-timeout=0");
+  PairPublisher p;
+  fail_unless (f->add (p.server));
+  p.go_live ();
+  fail_unless (p.client->send (p.client->script.avc_sequence_header (0)));
+  f->pull (2);
+  gint64 start = g_get_monotonic_time ();
+  f.reset ();
+  fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  fail_unless (p.client->wait_closed ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_second_connection_refused)
 {
   SrcFixture f;
@@ -468,6 +504,8 @@ rtmpserversrc_suite (void)
   tcase_add_test (tc, test_header_flags_follow_the_metadata);
   tcase_add_test (tc, test_end_publisher);
   tcase_add_test (tc, test_idle_publisher_times_out);
+  tcase_add_test (tc, test_dropped_publisher);
+  tcase_add_test (tc, test_stop_while_reading);
   tcase_add_test (tc, test_second_connection_refused);
   tcase_add_test (tc, test_protocol_error_ends_the_stream);
   tcase_add_test (tc, test_message_over_max_message_size);
