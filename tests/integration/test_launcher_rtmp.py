@@ -255,6 +255,11 @@ class RefusalTest(RtmpCase):
         first = ffmpeg_publish(s["rtmp_url"], loop=True)
         try:
             self.wait_state(s["id"], "live")
+            # the stats of every ingest: the publisher's H.264 and AAC as they came
+            def stats():
+                got = self.launcher.api("GET", f"/api/streams/{s['id']}")[1].get("stats", {})
+                return got if got.get("video", {}).get("fps") and got.get("audio") else None
+            self.assertTrue(wait_for(stats, 15), "no stats while live")
             self.assert_refused(s["rtmp_url"], "already has a publisher")
             self.assertIsNone(first.poll(), "the first publisher was cut off")
             self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"], "live")
