@@ -60,8 +60,10 @@ def ffmpeg_publish(url, loop=False, extra=()):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def finish(proc, timeout=SECONDS + 30):
-    """Waits for a publisher; its exit code and stderr."""
+def finish(proc, timeout=SECONDS + 30, kill=False):
+    """Waits for a publisher (kill: SIGKILL first); its exit code and stderr."""
+    if kill:
+        proc.kill()
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -273,8 +275,7 @@ class RefusalTest(RtmpCase):
         first = ffmpeg_publish(s["rtmp_url"], loop=True)
         self.wait_state(s["id"], "live")
         wait_for(lambda: self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")[0] == 200, 20)
-        first.kill()                            # SIGKILL: no FCUnpublish, the TCP connection drops
-        first.wait(timeout=10)
+        finish(first, kill=True)                # SIGKILL: no FCUnpublish, the TCP connection drops
         got = self.wait_state(s["id"], "interrupted", 20)
         self.assertIn("RTMP", got["reason"])
         # the same key within the window: live again, then a clean end
@@ -297,9 +298,7 @@ class RefusalTest(RtmpCase):
             got = self.wait_state(s["id"], "interrupted", 25)
             self.assertIn("timeout", got["reason"])
         finally:
-            first.kill()
-            first.send_signal(signal.SIGCONT)
-            first.wait(timeout=10)
+            finish(first, kill=True)
 
 
 class StartTest(unittest.TestCase):
@@ -329,8 +328,7 @@ class ShutdownTest(RtmpCase):
             self.assertEqual(self.launcher.stop(signal.SIGTERM), 0, self.launcher.output())
         finally:
             for p in publishers:
-                p.kill()
-                p.wait(timeout=10)
+                finish(p, kill=True)
         for s in streams:
             with open(os.path.join(self.dir, "data", "live", s["id"], "index.m3u8")) as f:
                 self.assertIn("#EXT-X-ENDLIST", f.read(), f"{s['id']} not finalized")
