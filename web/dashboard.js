@@ -39,6 +39,9 @@ function makeRow(id) {
   return tr;
 }
 
+// the record's ingest as people call it
+const INGESTS = { whip: 'WHIP', websocket: 'WebSocket', rtmp: 'RTMP', rtmps: 'RTMPS' };
+
 function renderRow(s) {
   const tr = rows.get(s.id) || makeRow(s.id);
   const td = (name) => tr.querySelector(`.col-${name}`);
@@ -50,7 +53,7 @@ function renderRow(s) {
   const started = s.started_at && live ? ` · ${formatDuration((Date.now() - Date.parse(s.started_at)) / 1000)}` : '';
   td('state').replaceChildren(el('span', {}, el('span', { class: `state ${s.state}`, title: s.reason || '' },
       STATE_LABELS[s.state] || s.state), started ? el('span', { class: 'muted small' }, started) : ''));
-  td('ingest').textContent = s.ingest ? (s.ingest === 'whip' ? 'WHIP' : 'WebSocket') : '–';
+  td('ingest').textContent = s.ingest ? (INGESTS[s.ingest] || s.ingest) : '–';
   td('bitrate').textContent = stats ? formatBitrate(stats.bitrate) : '–';
   td('fps').textContent = stats && stats.fps !== null ? stats.fps.toFixed(0) : '–';
   const health = td('health');
