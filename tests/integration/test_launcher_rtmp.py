@@ -119,6 +119,16 @@ class RtmpCase(LauncherCase, MetricsMixin):
     def hls_url(self, stream):
         return f"http://127.0.0.1:{self.launcher.port}/live/{stream['id']}/index.m3u8"
 
+    def assert_same_aac(self, sent, url):
+        """url's AAC is what was sent: its config and its frames."""
+        sent_config, sent_frames = aac_frames(sent)
+        got_config, got_frames = aac_frames(url)
+        self.assertEqual(got_config, sent_config, "the AAC AudioSpecificConfig changed")
+        self.assertEqual(got_config[0], 2, "AAC LC")
+        known = set(sent_frames)
+        self.assertGreaterEqual(len(got_frames), 0.9 * len(known))
+        self.assertTrue(all(f in known for f in got_frames), "an AAC frame that was not sent")
+
     def assert_passed_through(self, stream, sent):
         """The stream's final HLS: as long as what was sent, the sender's
         own SPS, slices and AAC frames, and it plays to its end in hls.js."""
@@ -135,13 +145,7 @@ class RtmpCase(LauncherCase, MetricsMixin):
         self.assertGreaterEqual(len(got), 0.9 * len(known))
         self.assertTrue(all(n in known for n in got), "a slice that was not sent: re-encoded")
 
-        sent_config, sent_frames = aac_frames(sent)
-        got_config, got_frames = aac_frames(url)
-        self.assertEqual(got_config, sent_config, "the AAC AudioSpecificConfig changed")
-        self.assertEqual(got_config[0], 2, "AAC LC")
-        known = set(sent_frames)
-        self.assertGreaterEqual(len(got_frames), 0.9 * len(known))
-        self.assertTrue(all(f in known for f in got_frames), "an AAC frame that was not sent")
+        self.assert_same_aac(sent, url)
 
         played = node("hls_player.mjs", "--url", stream["playback_url"], "--to-end", "--rate", "4",
                       "--seconds", str(SECONDS + 2))
@@ -171,6 +175,16 @@ class PublishTest(RtmpCase):
         self.assert_passed_through(s, INPUT)
         samples, _ = self.scrape()
         self.assertGreaterEqual(self.value(samples, "castline_rtmp_connections_accepted_total"), 1)
+
+    def test_ffmpeg_audio_only(self):
+        s = self.create(title="radio")
+        code, err = finish(ffmpeg_publish(s["rtmp_url"], extra=("-vn",)))
+        self.assertEqual(code, 0, err)
+        got = self.wait_state(s["id"], "ended")
+        self.assertEqual(got["pipeline"], "audio-only")
+        url = self.hls_url(s)
+        self.assertAlmostEqual(float(ffprobe(url)["format"]["duration"]), SECONDS, delta=1.0)
+        self.assert_same_aac(INPUT, url)
 
     def test_ffmpeg_into_abr(self):
         # a 320x240 input is below every rung: the lowest alone, the input itself
