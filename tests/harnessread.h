@@ -1,9 +1,25 @@
-/* castline tests: what a source element in a GstHarness pushes. */
+/* castline tests: a source element in a GstHarness, and what it pushes. */
 #pragma once
 
+#include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
 #include <string>
+
+/* the element of desc (gst_parse_launch) in a playing harness, its
+ * messages on a bus of its own (*bus); *element holds a reference */
+inline GstHarness *
+harness_source (const char *desc, GstElement ** element, GstBus ** bus)
+{
+  GError *err = nullptr;
+  *element = gst_parse_launch (desc, &err);
+  fail_unless (*element, "%s", err ? err->message : "?");
+  *bus = gst_bus_new ();
+  gst_element_set_bus (*element, *bus);
+  GstHarness *h = gst_harness_new_with_element (*element, nullptr, "src");
+  gst_harness_play (h);
+  return h;
+}
 
 /* appends b's bytes to bytes, and drops b */
 inline void

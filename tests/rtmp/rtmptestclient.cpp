@@ -306,6 +306,18 @@ TestClient::wait_code ()
   }
 }
 
+std::string
+TestClient::publish (const std::string & app, const std::string & key)
+{
+  if (!handshake ())
+    return "";
+  sent = script.publish_exchange (app, key);
+  if (!send (sent))
+    return "";
+  std::string code = wait_code ();
+  return code == "NetConnection.Connect.Success" ? wait_code () : code;
+}
+
 bool
 TestClient::wait_closed ()
 {

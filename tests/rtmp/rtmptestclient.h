@@ -86,6 +86,13 @@ class TestClient {
    * _error, an onStatus; not onFCPublish): that code; "" when the connection closed or
    * nothing came in time. Every answer read is kept in answers. */
   std::string wait_code ();
+  /* For a listener: the handshake, then publish_exchange (app, key) (kept
+   * in `sent`); the code that answers the publish
+   * ("NetStream.Publish.Start" or a refusal), or the connect's when it is
+   * not NetConnection.Connect.Success, or "". */
+  std::string publish (const std::string & app, const std::string & key);
+  std::string sent;
+
   /* Reads until the server closes: true; false when it did not in time. */
   bool wait_closed ();
 

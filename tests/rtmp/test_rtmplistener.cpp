@@ -96,18 +96,14 @@ GST_START_TEST (test_ready_gets_the_bytes_after_the_handshake)
   ListenerFixture f;
   g_autoptr (GIOStream) c = f.connect ();
   TestClient client (c);
-  fail_unless (client.handshake ());
-  std::string exchange = client.script.publish_exchange ("live", "the-key?token=1");
-  fail_unless (client.send (exchange));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
-  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  assert_str_eq (client.publish ("live", "the-key?token=1"), "NetStream.Publish.Start");
   fail_unless (f.wait ([&] { return !f.ready.empty (); }));
 
   std::lock_guard<std::mutex> lk (f.lock);
   Publisher & p = f.ready[0];
   fail_unless (G_IS_SOCKET_CONNECTION (p.connection));
   /* everything after C0 C1 C2: the replay of a session of its own */
-  assert_str_eq (bytes_of (p.replay), exchange);
+  assert_str_eq (bytes_of (p.replay), client.sent);
   assert_str_eq (p.request.app, "live");
   assert_str_eq (p.request.stream_name, "the-key");
   assert_has (p.request.remote_address, "127.0.0.1:");
@@ -124,10 +120,7 @@ GST_START_TEST (test_reject_publisher_after_ready)
   ListenerFixture f;
   g_autoptr (GIOStream) c = f.connect ();
   TestClient client (c);
-  fail_unless (client.handshake ());
-  fail_unless (client.send (client.script.publish_exchange ("live", "k")));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
-  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  assert_str_eq (client.publish ("live", "k"), "NetStream.Publish.Start");
   fail_unless (f.wait ([&] { return !f.ready.empty (); }));
   Publisher p;
   {
@@ -313,16 +306,12 @@ GST_START_TEST (test_rtmps_publisher)
   g_autoptr (GIOStream) c = TestClient::connect_tls (f.thread.port ());
   fail_unless (c, "no TLS handshake");
   TestClient client (c);
-  fail_unless (client.handshake ());
-  std::string exchange = client.script.publish_exchange ("live", "k");
-  fail_unless (client.send (exchange));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
-  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  assert_str_eq (client.publish ("live", "k"), "NetStream.Publish.Start");
   fail_unless (f.wait ([&] { return !f.ready.empty (); }));
   std::lock_guard<std::mutex> lk (f.lock);
   fail_unless (f.ready[0].request.tls);
   fail_unless (G_IS_TLS_CONNECTION (f.ready[0].connection));
-  assert_str_eq (bytes_of (f.ready[0].replay), exchange);
+  assert_str_eq (bytes_of (f.ready[0].replay), client.sent);
 }
 GST_END_TEST;
 

@@ -81,13 +81,7 @@ struct SrcFixture {
   explicit SrcFixture (const char *props = "port=-1")
   {
     g_autofree gchar *desc = g_strdup_printf ("rtmpserversrc %s", props);
-    GError *err = nullptr;
-    src = gst_parse_launch (desc, &err);
-    fail_unless (src, "%s", err ? err->message : "?");
-    bus = gst_bus_new ();
-    gst_element_set_bus (src, bus);
-    h = gst_harness_new_with_element (src, nullptr, "src");
-    gst_harness_play (h);
+    h = harness_source (desc, &src, &bus);
   }
 
   ~SrcFixture ()
@@ -193,6 +187,15 @@ struct PairPublisher {
     client->close ();
   }
 
+  /* handed over to f's source, then connected and publishing */
+  static std::unique_ptr<PairPublisher> live (SrcFixture & f)
+  {
+    auto p = std::make_unique<PairPublisher> ();
+    fail_unless (f.add (p->server));
+    p->go_live ();
+    return p;
+  }
+
   void go_live ()
   {
     PublishScript & s = client->script;
@@ -209,9 +212,8 @@ struct PairPublisher {
 GST_START_TEST (test_flv_out_of_a_live_publish)
 {
   SrcFixture f;
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   /* the publisher's clock starts anywhere: the tags start at 0 */
   fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (5000)
@@ -270,9 +272,8 @@ GST_END_TEST;
 GST_START_TEST (test_header_flags_follow_the_metadata)
 {
   SrcFixture f;
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   /* an audio-only publisher */
   fail_unless (p.client->send (s.metadata (false, true) + s.aac_sequence_header (0)
@@ -288,9 +289,8 @@ GST_END_TEST;
 GST_START_TEST (test_end_publisher)
 {
   SrcFixture f;
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
           + s.aac_sequence_header (0) + s.video_frame (0, true)));
@@ -310,9 +310,8 @@ GST_END_TEST;
 GST_START_TEST (test_idle_publisher_times_out)
 {
   SrcFixture f ("port=-1 idle-timeout=1");
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
           + s.video_frame (0, true)));
@@ -329,9 +328,8 @@ GST_END_TEST;
 GST_START_TEST (test_dropped_publisher)
 {
   SrcFixture f;
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
           + s.video_frame (0, true)));
@@ -350,9 +348,8 @@ GST_END_TEST;
 GST_START_TEST (test_stop_while_reading)
 {
   auto f = std::make_unique<SrcFixture> ("port=-1 idle-timeout=0");
-  PairPublisher p;
-  fail_unless (f->add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (*f);
+  PairPublisher & p = *live;
   fail_unless (p.client->send (p.client->script.avc_sequence_header (0)));
   f->pull (2);
   gint64 start = g_get_monotonic_time ();
@@ -386,9 +383,8 @@ GST_END_TEST;
 GST_START_TEST (test_protocol_error_ends_the_stream)
 {
   SrcFixture f;
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)));
   /* a type 1 header on chunk stream 40, which never had a type 0 */
@@ -407,9 +403,8 @@ GST_END_TEST;
 GST_START_TEST (test_message_over_max_message_size)
 {
   SrcFixture f ("port=-1 max-message-size=8192");
-  PairPublisher p;
-  fail_unless (f.add (p.server));
-  p.go_live ();
+  auto live = PairPublisher::live (f);
+  PairPublisher & p = *live;
   PublishScript & s = p.client->script;
   fail_unless (p.client->send (s.avc_sequence_header (0)));
   fail_unless (p.client->send (s.message (6, castline::rtmp::kMsgVideo, 1, 33,
@@ -439,21 +434,14 @@ GST_START_TEST (test_standalone_listener)
   {
     g_autoptr (GIOStream) c = TestClient::connect_tcp (f.port ());
     TestClient client (c);
-    fail_unless (client.handshake ());
-    fail_unless (client.send (client.script.connect ("live", "rtmp://127.0.0.1/live")
-            + client.script.publish ("wrong-key")));
-    assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
-    assert_str_eq (client.wait_code (), "NetStream.Publish.BadName");
+    assert_str_eq (client.publish ("live", "wrong-key"), "NetStream.Publish.BadName");
     fail_unless (client.wait_closed ());
   }
   /* the key, with a query tail */
   g_autoptr (GIOStream) c = TestClient::connect_tcp (f.port ());
   TestClient client (c);
-  fail_unless (client.handshake ());
+  assert_str_eq (client.publish ("live", "the-key?token=x"), "NetStream.Publish.Start");
   PublishScript & s = client.script;
-  fail_unless (client.send (s.publish_exchange ("live", "the-key?token=x")));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
-  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
   g_autoptr (GstStructure) connected = f.wait_message ("rtmpserversrc-publisher-connected");
   fail_unless (connected);
   assert_has (gst_structure_get_string (connected, "remote-address"), "127.0.0.1:");
@@ -462,10 +450,7 @@ GST_START_TEST (test_standalone_listener)
   {
     g_autoptr (GIOStream) c2 = TestClient::connect_tcp (f.port ());
     TestClient second (c2);
-    fail_unless (second.handshake ());
-    fail_unless (second.send (second.script.publish_exchange ("live", "the-key")));
-    assert_str_eq (second.wait_code (), "NetConnection.Connect.Success");
-    assert_str_eq (second.wait_code (), "NetStream.Publish.Rejected");
+    assert_str_eq (second.publish ("live", "the-key"), "NetStream.Publish.Rejected");
     assert_str_eq (second.answers.back ().description, "already publishing");
     fail_unless (second.wait_closed ());
   }

@@ -69,13 +69,7 @@ struct SrcFixture {
   explicit SrcFixture (const char *props = "")
   {
     g_autofree gchar *desc = g_strdup_printf ("webmwssrc port=0 path=/in %s", props);
-    GError *err = nullptr;
-    src = gst_parse_launch (desc, &err);
-    fail_unless (src, "%s", err ? err->message : "?");
-    bus = gst_bus_new ();
-    gst_element_set_bus (src, bus);
-    h = gst_harness_new_with_element (src, nullptr, "src");
-    gst_harness_play (h);
+    h = harness_source (desc, &src, &bus);
     g_object_get (src, "bound-port", &port, nullptr);
     fail_unless (port > 0);
   }
