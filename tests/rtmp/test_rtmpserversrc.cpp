@@ -73,22 +73,10 @@ parse_flv (const std::string & bytes)
   return flv;
 }
 
-struct SrcFixture {
-  GstElement *src = nullptr;
-  GstHarness *h = nullptr;
-  GstBus *bus = nullptr;
-
+struct SrcFixture : HarnessSource {
   explicit SrcFixture (const char *props = "port=-1")
+      : HarnessSource (std::string ("rtmpserversrc ") + props)
   {
-    g_autofree gchar *desc = g_strdup_printf ("rtmpserversrc %s", props);
-    h = harness_source (desc, &src, &bus);
-  }
-
-  ~SrcFixture ()
-  {
-    gst_harness_teardown (h);
-    gst_object_unref (src);
-    gst_object_unref (bus);
   }
 
   int port ()
@@ -130,24 +118,16 @@ struct SrcFixture {
    * time-out; warnings and errors seen on the way are counted */
   GstStructure *wait_message (const char *name, GstClockTime timeout = 5 * GST_SECOND)
   {
-    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-    while (g_get_monotonic_time () < deadline) {
-      GstMessage *m = gst_bus_timed_pop (bus, 50 * GST_MSECOND);
-      if (!m)
-        continue;
-      GstStructure *out = nullptr;
+    return wait_bus (timeout, [&] (GstMessage * m) -> GstStructure * {
       if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING)
         warnings++;
       else if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
         errors++;
       else if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
           && gst_structure_has_name (gst_message_get_structure (m), name))
-        out = gst_structure_copy (gst_message_get_structure (m));
-      gst_message_unref (m);
-      if (out)
-        return out;
-    }
-    return nullptr;
+        return gst_structure_copy (gst_message_get_structure (m));
+      return nullptr;
+    });
   }
 
   /* the disconnected message's reason (after its connected message) */
