@@ -194,6 +194,15 @@ TestClient::connect_tcp (int port)
           nullptr, nullptr));
 }
 
+std::unique_ptr<TestClient>
+TestClient::over_tcp (int port, unsigned timeout_s)
+{
+  g_autoptr (GIOStream) connection = connect_tcp (port);
+  if (!connection)
+    return nullptr;
+  return std::make_unique<TestClient> (connection, timeout_s);
+}
+
 GIOStream *
 TestClient::connect_tls (int port)
 {

@@ -15,6 +15,7 @@
 
 #include <gio/gio.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +81,8 @@ class TestClient {
 
   /* a TCP connection to 127.0.0.1:port, or nullptr */
   static GIOStream *connect_tcp (int port);
+  /* a client on a new TCP connection to 127.0.0.1:port, or nullptr */
+  static std::unique_ptr<TestClient> over_tcp (int port, unsigned timeout_s = 5);
   /* the same with TLS over it, its handshake made (any certificate taken),
    * or nullptr */
   static GIOStream *connect_tls (int port);
