@@ -80,6 +80,14 @@ struct ListenerFixture {
     fail_unless (c != nullptr);
     return c;
   }
+
+  /* the same, its handshake made */
+  std::unique_ptr<TestClient> handshaken ()
+  {
+    auto c = client ();
+    fail_unless (c->handshake ());
+    return c;
+  }
 };
 
 std::string
@@ -141,8 +149,7 @@ GST_END_TEST;
 GST_START_TEST (test_decision_answered_later)
 {
   ListenerFixture f (loopback (), true);
-  auto client = f.client ();
-  fail_unless (client->handshake ());
+  auto client = f.handshaken ();
   fail_unless (client->send (client->script.publish_exchange ("live", "no-such-stream")));
   assert_str_eq (client->wait_code (), "NetConnection.Connect.Success");
   fail_unless (f.wait ([&] { return !f.decisions.empty (); }));
@@ -167,8 +174,7 @@ GST_END_TEST;
 GST_START_TEST (test_unknown_application_refused)
 {
   ListenerFixture f;
-  auto client = f.client ();
-  fail_unless (client->handshake ());
+  auto client = f.handshaken ();
   fail_unless (client->send (client->script.connect ("other", "rtmp://127.0.0.1/other")));
   assert_str_eq (client->wait_code (), "NetConnection.Connect.Rejected");
   fail_unless (client->wait_closed ());
@@ -182,8 +188,7 @@ GST_START_TEST (test_negotiation_times_out)
   ListenerSettings s = loopback ();
   s.negotiation_timeout_s = 1;
   ListenerFixture f (s);
-  auto client = f.client ();
-  fail_unless (client->handshake ());
+  auto client = f.handshaken ();
   /* then no publish */
   fail_unless (client->wait_closed ());
   fail_unless_equals_int (f.thread.listener ()->timed_out (), 1);
@@ -195,8 +200,7 @@ GST_START_TEST (test_prelude_times_out_into_ready)
   ListenerSettings s = loopback ();
   s.prelude_timeout_s = 1;
   ListenerFixture f (s);
-  auto client = f.client ();
-  fail_unless (client->handshake ());
+  auto client = f.handshaken ();
   PublishScript & p = client->script;
   std::string bytes = p.set_chunk_size (4096);
   bytes += p.connect ("live", "rtmp://127.0.0.1/live");
@@ -224,8 +228,7 @@ GST_START_TEST (test_over_max_pending_closed_at_once)
   ListenerSettings s = loopback ();
   s.max_pending = 1;
   ListenerFixture f (s);
-  auto first = f.client ();
-  fail_unless (first->handshake ());
+  auto first = f.handshaken ();
   auto second = f.client (2);
   fail_if (second->handshake ());
   fail_unless_equals_int (f.thread.listener ()->refused_over_limit (), 1);
@@ -236,8 +239,7 @@ GST_END_TEST;
 GST_START_TEST (test_protocol_error_closes)
 {
   ListenerFixture f;
-  auto client = f.client ();
-  fail_unless (client->handshake ());
+  auto client = f.handshaken ();
   /* a chunk size with the top bit set */
   fail_unless (client->send (std::string ("\x02\x00\x00\x00\x00\x00\x04\x01\x00\x00\x00\x00"
               "\x80\x00\x00\x00", 16)));
@@ -249,8 +251,7 @@ GST_END_TEST;
 GST_START_TEST (test_little_kept_before_the_answer)
 {
   ListenerFixture f (loopback (), true);
-  auto client = f.client ();
-  fail_unless (client->handshake ());
+  auto client = f.handshaken ();
   /* commands the server answers and forgets, 100 KiB of them, before any
    * publish */
   PublishScript & p = client->script;
@@ -340,8 +341,7 @@ GST_END_TEST;
 GST_START_TEST (test_stop_closes_connections_not_handed_out)
 {
   auto f = std::make_unique<ListenerFixture> ();
-  auto client = f->client ();
-  fail_unless (client->handshake ());
+  auto client = f->handshaken ();
   f.reset ();
   fail_unless (client->wait_closed ());
 }
