@@ -1,4 +1,5 @@
-/* castline tests: a source element in a GstHarness, and what it pushes. */
+/* castline tests: a source element in a GstHarness, what it pushes and
+ * what it posts. */
 #pragma once
 
 #include <gst/check/gstcheck.h>
@@ -55,3 +56,42 @@ harness_read_to_eos (GstHarness * h, std::string & bytes, GstClockTime timeout =
   }
   return false;
 }
+
+/* a source element in a playing harness (harness_source), torn down with
+ * it; its bus messages read with wait_bus */
+struct HarnessSource {
+  GstElement *src = nullptr;
+  GstHarness *h = nullptr;
+  GstBus *bus = nullptr;
+
+  explicit HarnessSource (const std::string & desc)
+  {
+    h = harness_source (desc.c_str (), &src, &bus);
+  }
+  ~HarnessSource ()
+  {
+    gst_harness_teardown (h);
+    gst_object_unref (src);
+    gst_object_unref (bus);
+  }
+  HarnessSource (const HarnessSource &) = delete;
+  HarnessSource & operator= (const HarnessSource &) = delete;
+
+  /* pops messages until pick (message) returns a structure (the caller's
+   * to free); nullptr after the time-out */
+  template <typename Pick>
+  GstStructure *wait_bus (GstClockTime timeout, Pick pick)
+  {
+    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
+    while (g_get_monotonic_time () < deadline) {
+      GstMessage *m = gst_bus_timed_pop (bus, 50 * GST_MSECOND);
+      if (!m)
+        continue;
+      GstStructure *out = pick (m);
+      gst_message_unref (m);
+      if (out)
+        return out;
+    }
+    return nullptr;
+  }
+};

@@ -202,22 +202,22 @@ class PublishTest(RtmpCase):
         self.assertEqual(sps_of(annexb_units(rung)), sps_of(annexb_units(INPUT)))
         self.assertEqual(aac_frames(rung)[0][0], 2, "AAC LC")
 
-    def test_rtmp2sink_is_passed_through(self):
-        s = self.create(title="rtmp2sink")
+    def assert_gst_sink_passes_through(self, title, sink):
+        """sink ({url}: the stream's RTMP URL) publishes; the stream ends
+        with what was sent, untouched"""
+        s = self.create(title=title)
         sent = os.path.join(self.dir, "sent.flv")
-        code, err = finish(gst_publish(f"rtmp2sink location={s['rtmp_url']}", sent))
+        code, err = finish(gst_publish(sink.format(url=s["rtmp_url"]), sent))
         self.assertEqual(code, 0, err)
         self.wait_state(s["id"], "ended")
         self.assert_passed_through(s, sent)
 
+    def test_rtmp2sink_is_passed_through(self):
+        self.assert_gst_sink_passes_through("rtmp2sink", "rtmp2sink location={url}")
+
     def test_librtmp_rtmpsink_is_passed_through(self):
-        s = self.create(title="rtmpsink")
-        sent = os.path.join(self.dir, "sent.flv")
         # librtmp's options follow the URL: a live publish
-        code, err = finish(gst_publish(f"rtmpsink location=\"{s['rtmp_url']} live=1\"", sent))
-        self.assertEqual(code, 0, err)
-        self.wait_state(s["id"], "ended")
-        self.assert_passed_through(s, sent)
+        self.assert_gst_sink_passes_through("rtmpsink", 'rtmpsink location="{url} live=1"')
 
 
 class RtmpsTest(RtmpCase):

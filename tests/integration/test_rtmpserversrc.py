@@ -127,20 +127,22 @@ class RtmpServerSrcTest(unittest.TestCase):
         self.assert_recorded(launch, out)
         self.assertIn("tls=(boolean)false", launch.output)
 
-    def test_rtmp2sink_publishes(self):
-        out = os.path.join(self.dir, "rtmp2sink.ts")
+    def assert_gst_sink_publishes(self, element, url_options=""):
+        """element (location=URL, then url_options) publishes to a server
+        that records what it takes"""
+        out = os.path.join(self.dir, f"{element}.ts")
         launch, port = self.server(out)
-        result = self.gst_publish("rtmp2sink", f"location=rtmp://127.0.0.1:{port}/live/{KEY}")
+        result = self.gst_publish(
+            element, f"location=rtmp://127.0.0.1:{port}/live/{KEY}{url_options}")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_recorded(launch, out)
 
+    def test_rtmp2sink_publishes(self):
+        self.assert_gst_sink_publishes("rtmp2sink")
+
     def test_librtmp_rtmpsink_publishes(self):
-        out = os.path.join(self.dir, "rtmpsink.ts")
-        launch, port = self.server(out)
         # librtmp's options follow its URL, space separated, in one property
-        result = self.gst_publish("rtmpsink", f"location=rtmp://127.0.0.1:{port}/live/{KEY} live=1")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assert_recorded(launch, out)
+        self.assert_gst_sink_publishes("rtmpsink", " live=1")
 
     def test_rtmps_ffmpeg_with_a_ca_made_here(self):
         ca, cert, key = make_ca(self.dir)

@@ -1,6 +1,6 @@
 /* Tests: the launcher's routes called directly, with requests made here
  * and no server (http/message.h), and a StreamManager on a temporary data
- * directory with the shipped pipelines. */
+ * directory with the shipped pipelines, and streams made on it. */
 #pragma once
 
 #include "common/http/message.h"
@@ -133,6 +133,23 @@ make_manager (Config c = test_config ())
   fail_unless (m->init (warnings, error), "%s", error.c_str ());
   fail_unless (warnings.empty (), "%s", warnings.empty () ? "" : warnings[0].c_str ());
   return m;
+}
+
+/* a stream made through m (on the named pipeline, or the default): its id
+ * and its key */
+struct Created {
+  std::string id;
+  std::string key;
+};
+
+inline Created
+create (StreamManager & m, const std::string & pipeline = "")
+{
+  std::string key;
+  castline::launcher::Refusal refusal;
+  auto r = m.create ("t", 0, pipeline, std::nullopt, key, refusal);
+  fail_unless (r.has_value (), "%s", refusal.reason.c_str ());
+  return { r->id, key };
 }
 
 /* runs the default main context until done () or timeout_ms */

@@ -71,21 +71,6 @@ h264_opus ()
   return { { "h264" }, { "opus" } };
 }
 
-struct Created {
-  std::string id;
-  std::string key;
-};
-
-Created
-create (StreamManager & m, const std::string & pipeline = "")
-{
-  std::string key;
-  Refusal refusal;
-  auto r = m.create ("t", 0, pipeline, std::nullopt, key, refusal);
-  fail_unless (r.has_value (), "%s", refusal.reason.c_str ());
-  return { r->id, key };
-}
-
 /* admit with a FakeIngest; the ingest (owned by the stream) or nullptr */
 FakeIngest *
 admit (StreamManager & m, const Created & s, Refusal & refusal,

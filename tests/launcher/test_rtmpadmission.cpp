@@ -28,21 +28,6 @@ class SilentIngest : public Ingest {
   PublisherMedia media_ { { "h264" }, { "opus" } };
 };
 
-struct Created {
-  std::string id;
-  std::string key;
-};
-
-Created
-create (StreamManager & m)
-{
-  std::string key;
-  Refusal refusal;
-  auto r = m.create ("t", 0, "", std::nullopt, key, refusal);
-  fail_unless (r.has_value (), "%s", refusal.reason.c_str ());
-  return { r->id, key };
-}
-
 bool
 load (const std::string & json, Config & c, std::string & error)
 {

@@ -1,6 +1,5 @@
 #include "rtmptestclient.h"
 
-#include "rtmp/amf0.h"
 #include "rtmp/connectionio.h"
 
 #include <sys/socket.h>
@@ -19,6 +18,8 @@ constexpr uint32_t kCsidControl = 2, kCsidCommand = 3, kCsidAudio = 4, kCsidVide
     kCsidStream = 8;
 constexpr uint32_t kStreamId = 1;       /* what createStream answers */
 constexpr size_t kPlainHandshake = 1536;
+
+}  // namespace
 
 AmfValue
 str (const std::string & s)
@@ -40,8 +41,6 @@ amf (const std::vector<AmfValue> & values)
     amf0_encode (out, v);
   return out;
 }
-
-}  // namespace
 
 std::string
 PublishScript::c0c1 ()
@@ -69,6 +68,12 @@ PublishScript::message (uint32_t csid, uint8_t type, uint32_t stream_id, uint32_
 }
 
 std::string
+PublishScript::command (uint32_t csid, uint32_t stream_id, const std::vector<AmfValue> & values)
+{
+  return message (csid, castline::rtmp::kMsgCommandAmf0, stream_id, 0, amf (values));
+}
+
+std::string
 PublishScript::set_chunk_size (uint32_t size)
 {
   std::string p;
@@ -81,17 +86,14 @@ PublishScript::set_chunk_size (uint32_t size)
 std::string
 PublishScript::connect (const std::string & app, const std::string & tc_url)
 {
-  return message (kCsidCommand, castline::rtmp::kMsgCommandAmf0, 0, 0, amf ({str ("connect"),
-      num (1), AmfValue::make_object ({{"app", str (app)}, {"type", str ("nonprivate")},
-          {"flashVer", str ("FMLE/3.0 (compatible; castline test)")}, {"tcUrl", str (tc_url)}})}));
+  return command (kCsidCommand, 0, {str ("connect"), num (1), AmfValue::make_object ({
+      {"app", str (app)}, {"type", str ("nonprivate")},
+      {"flashVer", str ("FMLE/3.0 (compatible; castline test)")}, {"tcUrl", str (tc_url)}})});
 }
 
 std::string
 PublishScript::publish (const std::string & stream_name)
 {
-  auto command = [this] (uint32_t csid, uint32_t stream, std::vector<AmfValue> values) {
-    return message (csid, castline::rtmp::kMsgCommandAmf0, stream, 0, amf (values));
-  };
   return command (kCsidCommand, 0, {str ("releaseStream"), num (2), AmfValue::make_null (),
           str (stream_name)})
       + command (kCsidCommand, 0, {str ("FCPublish"), num (3), AmfValue::make_null (),
@@ -152,10 +154,10 @@ PublishScript::audio_frame (uint32_t ts)
 std::string
 PublishScript::unpublish (const std::string & stream_name)
 {
-  return message (kCsidCommand, castline::rtmp::kMsgCommandAmf0, 0, 0,
-          amf ({str ("FCUnpublish"), num (6), AmfValue::make_null (), str (stream_name)}))
-      + message (kCsidCommand, castline::rtmp::kMsgCommandAmf0, 0, 0,
-          amf ({str ("deleteStream"), num (7), AmfValue::make_null (), num (kStreamId)}));
+  return command (kCsidCommand, 0, {str ("FCUnpublish"), num (6), AmfValue::make_null (),
+          str (stream_name)})
+      + command (kCsidCommand, 0, {str ("deleteStream"), num (7), AmfValue::make_null (),
+          num (kStreamId)});
 }
 
 std::string
@@ -190,6 +192,15 @@ TestClient::connect_tcp (int port)
   g_socket_client_set_timeout (client, 5);
   return G_IO_STREAM (g_socket_client_connect_to_host (client, "127.0.0.1", (guint16) port,
           nullptr, nullptr));
+}
+
+std::unique_ptr<TestClient>
+TestClient::over_tcp (int port, unsigned timeout_s)
+{
+  g_autoptr (GIOStream) connection = connect_tcp (port);
+  if (!connection)
+    return nullptr;
+  return std::make_unique<TestClient> (connection, timeout_s);
 }
 
 GIOStream *

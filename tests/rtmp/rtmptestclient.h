@@ -10,15 +10,22 @@
  * every read is bounded by a time-out. */
 #pragma once
 
+#include "rtmp/amf0.h"
 #include "rtmp/chunkstream.h"
 
 #include <gio/gio.h>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace castline::test {
+
+/* AMF0 values and a payload of them, for scripting commands */
+castline::rtmp::AmfValue str (const std::string & s);
+castline::rtmp::AmfValue num (double n);
+std::string amf (const std::vector<castline::rtmp::AmfValue> & values);
 
 class PublishScript {
  public:
@@ -43,6 +50,9 @@ class PublishScript {
   std::string unpublish (const std::string & stream_name);
   std::string message (uint32_t csid, uint8_t type, uint32_t stream_id, uint32_t ts,
       const std::string & payload);
+  /* an AMF0 command message at ts 0 */
+  std::string command (uint32_t csid, uint32_t stream_id,
+      const std::vector<castline::rtmp::AmfValue> & values);
 
   /* connect to `app`, publish `key`, the metadata and both sequence
    * headers at ts 0: what a listener needs to hand the publisher over */
@@ -71,6 +81,8 @@ class TestClient {
 
   /* a TCP connection to 127.0.0.1:port, or nullptr */
   static GIOStream *connect_tcp (int port);
+  /* a client on a new TCP connection to 127.0.0.1:port, or nullptr */
+  static std::unique_ptr<TestClient> over_tcp (int port, unsigned timeout_s = 5);
   /* the same with TLS over it, its handshake made (any certificate taken),
    * or nullptr */
   static GIOStream *connect_tls (int port);

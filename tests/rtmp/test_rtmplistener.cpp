@@ -73,10 +73,19 @@ struct ListenerFixture {
     return changed.wait_for (lk, std::chrono::seconds (seconds), pred);
   }
 
-  GIOStream *connect ()
+  /* a publisher connected over loopback TCP */
+  std::unique_ptr<TestClient> client (unsigned timeout_s = 5)
   {
-    GIOStream *c = TestClient::connect_tcp (thread.port ());
-    fail_unless (c);
+    auto c = TestClient::over_tcp (thread.port (), timeout_s);
+    fail_unless (c != nullptr);
+    return c;
+  }
+
+  /* the same, its handshake made */
+  std::unique_ptr<TestClient> handshaken ()
+  {
+    auto c = client ();
+    fail_unless (c->handshake ());
     return c;
   }
 };
@@ -94,16 +103,15 @@ bytes_of (GBytes * b)
 GST_START_TEST (test_ready_gets_the_bytes_after_the_handshake)
 {
   ListenerFixture f;
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  assert_str_eq (client.publish ("live", "the-key?token=1"), "NetStream.Publish.Start");
+  auto client = f.client ();
+  assert_str_eq (client->publish ("live", "the-key?token=1"), "NetStream.Publish.Start");
   fail_unless (f.wait ([&] { return !f.ready.empty (); }));
 
   std::lock_guard<std::mutex> lk (f.lock);
   Publisher & p = f.ready[0];
   fail_unless (G_IS_SOCKET_CONNECTION (p.connection));
   /* everything after C0 C1 C2: the replay of a session of its own */
-  assert_str_eq (bytes_of (p.replay), client.sent);
+  assert_str_eq (bytes_of (p.replay), client->sent);
   assert_str_eq (p.request.app, "live");
   assert_str_eq (p.request.stream_name, "the-key");
   assert_has (p.request.remote_address, "127.0.0.1:");
@@ -118,9 +126,8 @@ GST_END_TEST;
 GST_START_TEST (test_reject_publisher_after_ready)
 {
   ListenerFixture f;
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  assert_str_eq (client.publish ("live", "k"), "NetStream.Publish.Start");
+  auto client = f.client ();
+  assert_str_eq (client->publish ("live", "k"), "NetStream.Publish.Start");
   fail_unless (f.wait ([&] { return !f.ready.empty (); }));
   Publisher p;
   {
@@ -133,20 +140,18 @@ GST_START_TEST (test_reject_publisher_after_ready)
     castline::rtmp::reject_publisher (std::move (*shared), "NetStream.Publish.Rejected",
         "no pipeline takes hevc");
   });
-  assert_str_eq (client.wait_code (), "NetStream.Publish.Rejected");
-  assert_str_eq (client.answers.back ().description, "no pipeline takes hevc");
-  fail_unless (client.wait_closed ());
+  assert_str_eq (client->wait_code (), "NetStream.Publish.Rejected");
+  assert_str_eq (client->answers.back ().description, "no pipeline takes hevc");
+  fail_unless (client->wait_closed ());
 }
 GST_END_TEST;
 
 GST_START_TEST (test_decision_answered_later)
 {
   ListenerFixture f (loopback (), true);
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
-  fail_unless (client.send (client.script.publish_exchange ("live", "no-such-stream")));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
+  auto client = f.handshaken ();
+  fail_unless (client->send (client->script.publish_exchange ("live", "no-such-stream")));
+  assert_str_eq (client->wait_code (), "NetConnection.Connect.Success");
   fail_unless (f.wait ([&] { return !f.decisions.empty (); }));
   std::shared_ptr<PublishDecision> d;
   {
@@ -158,9 +163,9 @@ GST_START_TEST (test_decision_answered_later)
     d->refuse ("NetStream.Publish.BadName", "no such stream");
     d->accept ();                      /* a second answer does nothing */
   });
-  assert_str_eq (client.wait_code (), "NetStream.Publish.BadName");
-  assert_str_eq (client.answers.back ().description, "no such stream");
-  fail_unless (client.wait_closed ());
+  assert_str_eq (client->wait_code (), "NetStream.Publish.BadName");
+  assert_str_eq (client->answers.back ().description, "no such stream");
+  fail_unless (client->wait_closed ());
   std::lock_guard<std::mutex> lk (f.lock);
   fail_unless (f.ready.empty ());
 }
@@ -169,12 +174,10 @@ GST_END_TEST;
 GST_START_TEST (test_unknown_application_refused)
 {
   ListenerFixture f;
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
-  fail_unless (client.send (client.script.connect ("other", "rtmp://127.0.0.1/other")));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Rejected");
-  fail_unless (client.wait_closed ());
+  auto client = f.handshaken ();
+  fail_unless (client->send (client->script.connect ("other", "rtmp://127.0.0.1/other")));
+  assert_str_eq (client->wait_code (), "NetConnection.Connect.Rejected");
+  fail_unless (client->wait_closed ());
   std::lock_guard<std::mutex> lk (f.lock);
   fail_unless (f.requests.empty ());
 }
@@ -185,11 +188,9 @@ GST_START_TEST (test_negotiation_times_out)
   ListenerSettings s = loopback ();
   s.negotiation_timeout_s = 1;
   ListenerFixture f (s);
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
+  auto client = f.handshaken ();
   /* then no publish */
-  fail_unless (client.wait_closed ());
+  fail_unless (client->wait_closed ());
   fail_unless_equals_int (f.thread.listener ()->timed_out (), 1);
 }
 GST_END_TEST;
@@ -199,19 +200,17 @@ GST_START_TEST (test_prelude_times_out_into_ready)
   ListenerSettings s = loopback ();
   s.prelude_timeout_s = 1;
   ListenerFixture f (s);
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
-  PublishScript & p = client.script;
+  auto client = f.handshaken ();
+  PublishScript & p = client->script;
   std::string bytes = p.set_chunk_size (4096);
   bytes += p.connect ("live", "rtmp://127.0.0.1/live");
   bytes += p.publish ("k");
   bytes += p.metadata (true, true);
   bytes += p.avc_sequence_header (0);
   /* the metadata promises audio that never comes */
-  fail_unless (client.send (bytes));
-  assert_str_eq (client.wait_code (), "NetConnection.Connect.Success");
-  assert_str_eq (client.wait_code (), "NetStream.Publish.Start");
+  fail_unless (client->send (bytes));
+  assert_str_eq (client->wait_code (), "NetConnection.Connect.Success");
+  assert_str_eq (client->wait_code (), "NetStream.Publish.Start");
   g_usleep (300 * 1000);
   {
     std::lock_guard<std::mutex> lk (f.lock);
@@ -229,12 +228,9 @@ GST_START_TEST (test_over_max_pending_closed_at_once)
   ListenerSettings s = loopback ();
   s.max_pending = 1;
   ListenerFixture f (s);
-  g_autoptr (GIOStream) c1 = f.connect ();
-  TestClient first (c1);
-  fail_unless (first.handshake ());
-  g_autoptr (GIOStream) c2 = f.connect ();
-  TestClient second (c2, 2);
-  fail_if (second.handshake ());
+  auto first = f.handshaken ();
+  auto second = f.client (2);
+  fail_if (second->handshake ());
   fail_unless_equals_int (f.thread.listener ()->refused_over_limit (), 1);
   fail_unless_equals_int (f.thread.listener ()->accepted (), 1);
 }
@@ -243,13 +239,11 @@ GST_END_TEST;
 GST_START_TEST (test_protocol_error_closes)
 {
   ListenerFixture f;
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
+  auto client = f.handshaken ();
   /* a chunk size with the top bit set */
-  fail_unless (client.send (std::string ("\x02\x00\x00\x00\x00\x00\x04\x01\x00\x00\x00\x00"
+  fail_unless (client->send (std::string ("\x02\x00\x00\x00\x00\x00\x04\x01\x00\x00\x00\x00"
               "\x80\x00\x00\x00", 16)));
-  fail_unless (client.wait_closed ());
+  fail_unless (client->wait_closed ());
   fail_unless_equals_int (f.thread.listener ()->protocol_errors (), 1);
 }
 GST_END_TEST;
@@ -257,12 +251,10 @@ GST_END_TEST;
 GST_START_TEST (test_little_kept_before_the_answer)
 {
   ListenerFixture f (loopback (), true);
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
+  auto client = f.handshaken ();
   /* commands the server answers and forgets, 100 KiB of them, before any
    * publish */
-  PublishScript & p = client.script;
+  PublishScript & p = client->script;
   std::string bytes = p.connect ("live", "rtmp://127.0.0.1/live");
   std::string command;
   castline::rtmp::amf0_encode (command, AmfValue::make_string ("_checkbw"));
@@ -271,8 +263,8 @@ GST_START_TEST (test_little_kept_before_the_answer)
   std::string filler = p.message (3, castline::rtmp::kMsgCommandAmf0, 0, 0, command);
   while (bytes.size () < 100 * 1024)
     bytes += filler;
-  client.send (bytes);
-  fail_unless (client.wait_closed ());
+  client->send (bytes);
+  fail_unless (client->wait_closed ());
   fail_unless_equals_int (f.thread.listener ()->protocol_errors (), 1);
 }
 GST_END_TEST;
@@ -323,9 +315,8 @@ GST_START_TEST (test_rtmps_silent_peer_times_out)
   s.negotiation_timeout_s = 1;
   ListenerFixture f (s);
   /* no TLS ClientHello, nothing */
-  g_autoptr (GIOStream) c = f.connect ();
-  TestClient client (c);
-  fail_unless (client.wait_closed ());
+  auto client = f.client ();
+  fail_unless (client->wait_closed ());
   fail_unless_equals_int (f.thread.listener ()->timed_out (), 1);
 }
 GST_END_TEST;
@@ -350,11 +341,9 @@ GST_END_TEST;
 GST_START_TEST (test_stop_closes_connections_not_handed_out)
 {
   auto f = std::make_unique<ListenerFixture> ();
-  g_autoptr (GIOStream) c = f->connect ();
-  TestClient client (c);
-  fail_unless (client.handshake ());
+  auto client = f->handshaken ();
   f.reset ();
-  fail_unless (client.wait_closed ());
+  fail_unless (client->wait_closed ());
 }
 GST_END_TEST;
 

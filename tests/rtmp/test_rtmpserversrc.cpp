@@ -73,22 +73,10 @@ parse_flv (const std::string & bytes)
   return flv;
 }
 
-struct SrcFixture {
-  GstElement *src = nullptr;
-  GstHarness *h = nullptr;
-  GstBus *bus = nullptr;
-
+struct SrcFixture : HarnessSource {
   explicit SrcFixture (const char *props = "port=-1")
+      : HarnessSource (std::string ("rtmpserversrc ") + props)
   {
-    g_autofree gchar *desc = g_strdup_printf ("rtmpserversrc %s", props);
-    h = harness_source (desc, &src, &bus);
-  }
-
-  ~SrcFixture ()
-  {
-    gst_harness_teardown (h);
-    gst_object_unref (src);
-    gst_object_unref (bus);
   }
 
   int port ()
@@ -130,24 +118,16 @@ struct SrcFixture {
    * time-out; warnings and errors seen on the way are counted */
   GstStructure *wait_message (const char *name, GstClockTime timeout = 5 * GST_SECOND)
   {
-    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-    while (g_get_monotonic_time () < deadline) {
-      GstMessage *m = gst_bus_timed_pop (bus, 50 * GST_MSECOND);
-      if (!m)
-        continue;
-      GstStructure *out = nullptr;
+    return wait_bus (timeout, [&] (GstMessage * m) -> GstStructure * {
       if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING)
         warnings++;
       else if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR)
         errors++;
       else if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
           && gst_structure_has_name (gst_message_get_structure (m), name))
-        out = gst_structure_copy (gst_message_get_structure (m));
-      gst_message_unref (m);
-      if (out)
-        return out;
-    }
-    return nullptr;
+        return gst_structure_copy (gst_message_get_structure (m));
+      return nullptr;
+    });
   }
 
   /* the disconnected message's reason (after its connected message) */
@@ -158,6 +138,17 @@ struct SrcFixture {
     /* the warning, when there is one, comes right after */
     g_autoptr (GstStructure) none = wait_message ("none", 200 * GST_MSECOND);
     return gst_structure_get_string (s, "reason");
+  }
+
+  /* reads to the end: EOS after `tags` tags, and the publisher's
+   * disconnected message with that reason */
+  Flv read_to_end (size_t tags, const char *reason)
+  {
+    Flv flv = read_flv ();
+    fail_unless (flv.eos, "no EOS");
+    fail_unless_equals_int (flv.tags.size (), tags);
+    assert_str_eq (disconnect_reason (), reason);
+    return flv;
   }
 
   int warnings = 0;
@@ -187,15 +178,6 @@ struct PairPublisher {
     client->close ();
   }
 
-  /* handed over to f's source, then connected and publishing */
-  static std::unique_ptr<PairPublisher> live (SrcFixture & f)
-  {
-    auto p = std::make_unique<PairPublisher> ();
-    fail_unless (f.add (p->server));
-    p->go_live ();
-    return p;
-  }
-
   void go_live ()
   {
     PublishScript & s = client->script;
@@ -207,20 +189,31 @@ struct PairPublisher {
   }
 };
 
+/* a source with a publisher handed over, connected and publishing live */
+struct LiveSrc : SrcFixture {
+  PairPublisher p;
+  TestClient & client;
+  PublishScript & s;
+
+  explicit LiveSrc (const char *props = "port=-1")
+      : SrcFixture (props), client (*p.client), s (p.client->script)
+  {
+    fail_unless (add (p.server));
+    p.go_live ();
+  }
+};
+
 }  // namespace
 
 GST_START_TEST (test_flv_out_of_a_live_publish)
 {
-  SrcFixture f;
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
+  LiveSrc f;
   /* the publisher's clock starts anywhere: the tags start at 0 */
-  fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (5000)
-          + s.aac_sequence_header (5000) + s.video_frame (5000, true) + s.audio_frame (5023)
-          + s.video_frame (5033, false) + s.audio_frame (5046) + s.video_frame (5066, false)
-          + s.unpublish ("the-key")));
-  p.hang_up ();
+  fail_unless (f.client.send (f.s.metadata () + f.s.avc_sequence_header (5000)
+          + f.s.aac_sequence_header (5000) + f.s.video_frame (5000, true) + f.s.audio_frame (5023)
+          + f.s.video_frame (5033, false) + f.s.audio_frame (5046) + f.s.video_frame (5066, false)
+          + f.s.unpublish ("the-key")));
+  f.p.hang_up ();
 
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
@@ -271,14 +264,11 @@ GST_END_TEST;
 
 GST_START_TEST (test_header_flags_follow_the_metadata)
 {
-  SrcFixture f;
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
+  LiveSrc f;
   /* an audio-only publisher */
-  fail_unless (p.client->send (s.metadata (false, true) + s.aac_sequence_header (0)
-          + s.audio_frame (23) + s.unpublish ("the-key")));
-  p.hang_up ();
+  fail_unless (f.client.send (f.s.metadata (false, true) + f.s.aac_sequence_header (0)
+          + f.s.audio_frame (23) + f.s.unpublish ("the-key")));
+  f.p.hang_up ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   fail_unless_equals_int (flv.flags, 0x04);
@@ -288,57 +278,39 @@ GST_END_TEST;
 
 GST_START_TEST (test_end_publisher)
 {
-  SrcFixture f;
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
-  fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
-          + s.aac_sequence_header (0) + s.video_frame (0, true)));
+  LiveSrc f;
+  fail_unless (f.client.send (f.s.metadata () + f.s.avc_sequence_header (0)
+          + f.s.aac_sequence_header (0) + f.s.video_frame (0, true)));
   f.pull (5);                          /* the header and the 4 tags */
   g_signal_emit_by_name (f.src, "end-publisher", "the stream was deleted");
-  assert_str_eq (p.client->wait_code (), "NetStream.Unpublish.Success");
-  assert_str_eq (p.client->answers.back ().description, "the stream was deleted");
-  fail_unless (p.client->wait_closed ());
-  Flv flv = f.read_flv ();
-  fail_unless (flv.eos);
-  fail_unless_equals_int (flv.tags.size (), 4);   /* every tag read is out */
-  assert_str_eq (f.disconnect_reason (), "ended");
+  assert_str_eq (f.client.wait_code (), "NetStream.Unpublish.Success");
+  assert_str_eq (f.client.answers.back ().description, "the stream was deleted");
+  fail_unless (f.client.wait_closed ());
+  f.read_to_end (4, "ended");   /* every tag read is out */
   fail_unless_equals_int (f.warnings, 0);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_idle_publisher_times_out)
 {
-  SrcFixture f ("port=-1 idle-timeout=1");
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
-  fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
-          + s.video_frame (0, true)));
+  LiveSrc f ("port=-1 idle-timeout=1");
+  fail_unless (f.client.send (f.s.metadata () + f.s.avc_sequence_header (0)
+          + f.s.video_frame (0, true)));
   /* then nothing */
-  Flv flv = f.read_flv ();
-  fail_unless (flv.eos);
-  fail_unless_equals_int (flv.tags.size (), 3);
-  assert_str_eq (f.disconnect_reason (), "timeout");
+  f.read_to_end (3, "timeout");
   fail_unless_equals_int (f.warnings, 1);
-  fail_unless (p.client->wait_closed ());
+  fail_unless (f.client.wait_closed ());
 }
 GST_END_TEST;
 
 GST_START_TEST (test_dropped_publisher)
 {
-  SrcFixture f;
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
-  fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)
-          + s.video_frame (0, true)));
+  LiveSrc f;
+  fail_unless (f.client.send (f.s.metadata () + f.s.avc_sequence_header (0)
+          + f.s.video_frame (0, true)));
   f.pull (4);
-  p.client->close ();                  /* gone without unpublishing */
-  Flv flv = f.read_flv ();
-  fail_unless (flv.eos);
-  fail_unless_equals_int (flv.tags.size (), 3);
-  assert_str_eq (f.disconnect_reason (), "closed");
+  f.client.close ();                  /* gone without unpublishing */
+  f.read_to_end (3, "closed");
   fail_unless_equals_int (f.warnings, 1);
 }
 GST_END_TEST;
@@ -348,8 +320,9 @@ GST_END_TEST;
 GST_START_TEST (test_stop_while_reading)
 {
   auto f = std::make_unique<SrcFixture> ("port=-1 idle-timeout=0");
-  auto live = PairPublisher::live (*f);
-  PairPublisher & p = *live;
+  PairPublisher p;
+  fail_unless (f->add (p.server));
+  p.go_live ();
   fail_unless (p.client->send (p.client->script.avc_sequence_header (0)));
   f->pull (2);
   gint64 start = g_get_monotonic_time ();
@@ -382,37 +355,25 @@ GST_END_TEST;
 
 GST_START_TEST (test_protocol_error_ends_the_stream)
 {
-  SrcFixture f;
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
-  fail_unless (p.client->send (s.metadata () + s.avc_sequence_header (0)));
+  LiveSrc f;
+  fail_unless (f.client.send (f.s.metadata () + f.s.avc_sequence_header (0)));
   /* a type 1 header on chunk stream 40, which never had a type 0 */
-  fail_unless (p.client->send (std::string ("\x68\x00\x00\x00\x00\x00\x10\x09", 8)
+  fail_unless (f.client.send (std::string ("\x68\x00\x00\x00\x00\x00\x10\x09", 8)
           + std::string (16, 'x')));
-  Flv flv = f.read_flv ();
-  fail_unless (flv.eos);
-  fail_unless_equals_int (flv.tags.size (), 2);
-  assert_str_eq (f.disconnect_reason (), "protocol-error");
+  f.read_to_end (2, "protocol-error");
   fail_unless_equals_int (f.warnings, 1);
   fail_unless_equals_int (f.errors, 0);           /* not an error of the element */
-  fail_unless (p.client->wait_closed ());
+  fail_unless (f.client.wait_closed ());
 }
 GST_END_TEST;
 
 GST_START_TEST (test_message_over_max_message_size)
 {
-  SrcFixture f ("port=-1 max-message-size=8192");
-  auto live = PairPublisher::live (f);
-  PairPublisher & p = *live;
-  PublishScript & s = p.client->script;
-  fail_unless (p.client->send (s.avc_sequence_header (0)));
-  fail_unless (p.client->send (s.message (6, castline::rtmp::kMsgVideo, 1, 33,
+  LiveSrc f ("port=-1 max-message-size=8192");
+  fail_unless (f.client.send (f.s.avc_sequence_header (0)));
+  fail_unless (f.client.send (f.s.message (6, castline::rtmp::kMsgVideo, 1, 33,
               std::string ("\x27\x01\x00\x00\x00", 5) + std::string (8192, 'x'))));
-  Flv flv = f.read_flv ();
-  fail_unless (flv.eos);
-  fail_unless_equals_int (flv.tags.size (), 1);
-  assert_str_eq (f.disconnect_reason (), "protocol-error");
+  f.read_to_end (1, "protocol-error");
 }
 GST_END_TEST;
 
@@ -423,42 +384,42 @@ GST_START_TEST (test_standalone_listener)
 
   /* an unknown application */
   {
-    g_autoptr (GIOStream) c = TestClient::connect_tcp (f.port ());
-    TestClient client (c);
-    fail_unless (client.handshake ());
-    fail_unless (client.send (client.script.connect ("other", "rtmp://127.0.0.1/other")));
-    assert_str_eq (client.wait_code (), "NetConnection.Connect.Rejected");
-    fail_unless (client.wait_closed ());
+    auto client = TestClient::over_tcp (f.port ());
+    fail_unless (client);
+    fail_unless (client->handshake ());
+    fail_unless (client->send (client->script.connect ("other", "rtmp://127.0.0.1/other")));
+    assert_str_eq (client->wait_code (), "NetConnection.Connect.Rejected");
+    fail_unless (client->wait_closed ());
   }
   /* a wrong key */
   {
-    g_autoptr (GIOStream) c = TestClient::connect_tcp (f.port ());
-    TestClient client (c);
-    assert_str_eq (client.publish ("live", "wrong-key"), "NetStream.Publish.BadName");
-    fail_unless (client.wait_closed ());
+    auto client = TestClient::over_tcp (f.port ());
+    fail_unless (client);
+    assert_str_eq (client->publish ("live", "wrong-key"), "NetStream.Publish.BadName");
+    fail_unless (client->wait_closed ());
   }
   /* the key, with a query tail */
-  g_autoptr (GIOStream) c = TestClient::connect_tcp (f.port ());
-  TestClient client (c);
-  assert_str_eq (client.publish ("live", "the-key?token=x"), "NetStream.Publish.Start");
-  PublishScript & s = client.script;
+  auto client = TestClient::over_tcp (f.port ());
+  fail_unless (client);
+  assert_str_eq (client->publish ("live", "the-key?token=x"), "NetStream.Publish.Start");
+  PublishScript & s = client->script;
   g_autoptr (GstStructure) connected = f.wait_message ("rtmpserversrc-publisher-connected");
   fail_unless (connected);
   assert_has (gst_structure_get_string (connected, "remote-address"), "127.0.0.1:");
 
   /* a second publisher while this one is live */
   {
-    g_autoptr (GIOStream) c2 = TestClient::connect_tcp (f.port ());
-    TestClient second (c2);
-    assert_str_eq (second.publish ("live", "the-key"), "NetStream.Publish.Rejected");
-    assert_str_eq (second.answers.back ().description, "already publishing");
-    fail_unless (second.wait_closed ());
+    auto second = TestClient::over_tcp (f.port ());
+    fail_unless (second);
+    assert_str_eq (second->publish ("live", "the-key"), "NetStream.Publish.Rejected");
+    assert_str_eq (second->answers.back ().description, "already publishing");
+    fail_unless (second->wait_closed ());
   }
 
-  fail_unless (client.send (s.video_frame (0, true) + s.audio_frame (23)
+  fail_unless (client->send (s.video_frame (0, true) + s.audio_frame (23)
           + s.unpublish ("the-key")));
-  assert_str_eq (client.wait_code (), "NetStream.Unpublish.Success");
-  client.close ();
+  assert_str_eq (client->wait_code (), "NetStream.Unpublish.Success");
+  client->close ();
   Flv flv = f.read_flv ();
   fail_unless (flv.eos);
   fail_unless_equals_int (flv.flags, 0x05);

@@ -11,6 +11,8 @@
 #include "rtmp/rtmpsession.h"
 #include "rtmp/timestamps.h"
 
+#include "rtmptestclient.h"
+
 #include "../assertions.h"
 
 #include <gst/check/gstcheck.h>
@@ -23,82 +25,12 @@ using namespace castline::rtmp;
 
 namespace {
 
-using Props = std::vector<std::pair<std::string, AmfValue>>;
-
-AmfValue
-str (const std::string & s)
-{
-  return AmfValue::make_string (s);
-}
-
-AmfValue
-num (double n)
-{
-  return AmfValue::make_number (n);
-}
-
-std::string
-amf (const std::vector<AmfValue> & values)
-{
-  std::string out;
-  for (const auto & v : values)
-    amf0_encode (out, v);
-  return out;
-}
-
-/* what a publisher sends, on ffmpeg's chunk streams (3 system, 4 audio,
- * 6 video, 8 source) */
-struct Publisher {
-  ChunkWriter writer;
-
-  std::string message (uint32_t csid, uint8_t type, uint32_t stream, uint32_t ts,
-      const std::string & payload)
-  {
-    std::string out;
-    writer.write (out, csid, type, stream, ts, payload);
-    return out;
-  }
-  std::string command (uint32_t csid, uint32_t stream, const std::vector<AmfValue> & values)
-  {
-    return message (csid, kMsgCommandAmf0, stream, 0, amf (values));
-  }
-  std::string set_chunk_size (uint32_t size)
-  {
-    std::string p;
-    put_u32be (p, size);
-    std::string out = message (2, kMsgSetChunkSize, 0, 0, p);
-    writer.set_chunk_size (size);
-    return out;
-  }
-  std::string connect (const std::string & app, const std::string & tc_url)
-  {
-    return command (3, 0, {str ("connect"), num (1), AmfValue::make_object ({
-        {"app", str (app)}, {"type", str ("nonprivate")},
-        {"flashVer", str ("FMLE/3.0 (compatible; Lavf59.27.100)")}, {"tcUrl", str (tc_url)}})});
-  }
-  std::string up_to_publish (const std::string & key)
-  {
-    return command (3, 0, {str ("releaseStream"), num (2), AmfValue::make_null (), str (key)})
-        + command (3, 0, {str ("FCPublish"), num (3), AmfValue::make_null (), str (key)})
-        + command (3, 0, {str ("createStream"), num (4), AmfValue::make_null ()})
-        + command (8, 1, {str ("publish"), num (5), AmfValue::make_null (), str (key), str ("live")});
-  }
-  std::string metadata ()
-  {
-    AmfValue meta;
-    meta.type = AmfType::EcmaArray;
-    meta.properties = {{"width", num (640)}, {"videocodecid", num (7)}, {"audiocodecid", num (10)}};
-    return message (8, kMsgDataAmf0, 1, 0, amf ({str ("@setDataFrame"), str ("onMetaData"), meta}));
-  }
-  std::string video (uint32_t ts, const std::string & body = std::string ("\x17\x01\x00\x00\x00" "frame", 10))
-  {
-    return message (6, kMsgVideo, 1, ts, body);
-  }
-  std::string audio (uint32_t ts)
-  {
-    return message (4, kMsgAudio, 1, ts, std::string ("\xaf\x01" "aac", 5));
-  }
-};
+using castline::test::amf;
+using castline::test::num;
+using castline::test::str;
+/* what a publisher sends, on ffmpeg's chunk streams (2 control, 3
+ * commands, 4 audio, 6 video, 8 the published stream) */
+using Publisher = castline::test::PublishScript;
 
 /* the server's output, read back */
 struct Answers {
@@ -204,7 +136,7 @@ start_publish (PublishSession & s, Publisher & p, Answers & a, const std::string
   /* one after the other: the chunk size applies to what follows */
   std::string bytes = p.set_chunk_size (4096);
   bytes += p.connect ("live", "rtmp://127.0.0.1:1935/live");
-  bytes += p.up_to_publish (key);
+  bytes += p.publish (key);
   fail_unless (feed (s, bytes), "%s", s.error ().c_str ());
   a.take (s);
   auto ev = events (s);
@@ -271,7 +203,7 @@ GST_START_TEST (test_full_publish_exchange)
   assert_str_eq (ev[0].tc_url, "rtmp://127.0.0.1:1935/live");
 
   /* releaseStream, FCPublish, createStream, publish */
-  fail_unless (feed (s, p.up_to_publish ("secret")));
+  fail_unless (feed (s, p.publish ("secret")));
   a.take (s);
   fail_unless_equals_int (a.messages.size (), 3 + 4);
   check_command (a.messages[3], "_result", 2);
@@ -288,8 +220,8 @@ GST_START_TEST (test_full_publish_exchange)
   fail_if (s.publishing ());
 
   /* what comes before the answer is held */
-  fail_unless (feed (s, p.metadata () + p.video (0, std::string ("\x17\x00\x00\x00\x00" "avcC", 9))
-      + p.audio (0) + p.video (40)));
+  fail_unless (feed (s, p.metadata () + p.avc_sequence_header (0)
+      + p.audio_frame (0) + p.video_frame (40, false)));
   fail_unless (events (s).empty ());
   fail_if (s.has_output ());
 
@@ -319,9 +251,7 @@ GST_START_TEST (test_full_publish_exchange)
   fail_unless (s.codecs ().metadata_seen && s.codecs ().video_seen && s.codecs ().audio_seen);
 
   /* the end: FCUnpublish then deleteStream, one Unpublish */
-  fail_unless (feed (s, p.command (3, 0, {str ("FCUnpublish"), num (6), AmfValue::make_null (),
-      str ("secret")}) + p.command (3, 0, {str ("deleteStream"), num (7), AmfValue::make_null (),
-      num (1)})));
+  fail_unless (feed (s, p.unpublish ("secret")));
   ev = events (s);
   fail_unless_equals_int (ev.size (), 1);
   fail_unless (ev[0].type == EventType::Unpublish);
@@ -398,7 +328,7 @@ GST_START_TEST (test_refuse_publish)
   assert_str_eq (v[3].get_string ("code"), "NetStream.Publish.BadName");
   assert_str_eq (v[3].get_string ("description"), "no such stream");
   fail_if (s.publishing ());
-  fail_if (feed (s, p.video (0)));
+  fail_if (feed (s, p.video_frame (0, true)));
   assert_has (s.error (), "refused");
   assert_lacks (s.error (), "secret");
 }
@@ -439,7 +369,7 @@ GST_START_TEST (test_protocol_order)
     PublishSession s (PublishSession::Start::AfterHandshake);
     Publisher p;
     fail_unless (feed (s, p.connect ("live", "rtmp://h/live")));
-    fail_if (feed (s, p.video (0)));
+    fail_if (feed (s, p.video_frame (0, true)));
     assert_has (s.error (), "media before publish");
   }
   {
@@ -549,6 +479,13 @@ GST_END_TEST;
 
 GST_START_TEST (test_limits)
 {
+  /* a connect with that argument to a session with those limits: the error */
+  auto connect_error = [] (const Limits & limits, const AmfValue & argument) {
+    PublishSession s (PublishSession::Start::AfterHandshake, limits);
+    Publisher p;
+    fail_if (feed (s, p.command (3, 0, {str ("connect"), num (1), argument})));
+    return s.error ();
+  };
   {
     /* bytes held while the publish waits, over max_buffered */
     Limits l;
@@ -562,22 +499,16 @@ GST_START_TEST (test_limits)
     /* AMF nesting in a command */
     Limits l;
     l.max_amf_depth = 4;
-    PublishSession s (PublishSession::Start::AfterHandshake, l);
-    Publisher p;
     AmfValue deep = AmfValue::make_object ();
     for (int i = 0; i < 6; i++)
       deep = AmfValue::make_object ({{"o", deep}});
-    fail_if (feed (s, p.command (3, 0, {str ("connect"), num (1), deep})));
-    assert_has (s.error (), "nesting");
+    assert_has (connect_error (l, deep), "nesting");
   }
   {
     /* a message over max_message_size */
     Limits l;
     l.max_message_size = 1000;
-    PublishSession s (PublishSession::Start::AfterHandshake, l);
-    Publisher p;
-    fail_if (feed (s, p.command (3, 0, {str ("connect"), num (1), str (std::string (1000, 'a'))})));
-    assert_has (s.error (), "bytes on chunk stream");
+    assert_has (connect_error (l, str (std::string (1000, 'a'))), "bytes on chunk stream");
   }
 }
 GST_END_TEST;
@@ -595,7 +526,7 @@ GST_START_TEST (test_timestamps_wrap_and_jump)
   uint32_t want[] = {0, 40, 80, 312, 352, 392, 432, 472, 512};
   std::string bytes;
   for (uint32_t ts : in)
-    bytes += p.video (ts);
+    bytes += p.video_frame (ts, true);
   fail_unless (feed (s, bytes));
   auto ev = events (s);
   fail_unless_equals_int (ev.size (), 9);
@@ -634,7 +565,7 @@ GST_START_TEST (test_replay_then_live)
   Answers a;
   std::string read = p.set_chunk_size (4096);
   read += p.connect ("live", "rtmp://h/live");
-  read += p.up_to_publish ("secret");
+  read += p.publish ("secret");
   fail_unless (feed (launcher, read));
   a.take (launcher);
   fail_unless_equals_int (a.messages.size (), 7);
@@ -660,7 +591,7 @@ GST_START_TEST (test_replay_then_live)
   element.accept_publish ();
   fail_if (element.has_output ());
 
-  fail_unless (feed (element, p.video (100) + p.video (140)));
+  fail_unless (feed (element, p.video_frame (100, true) + p.video_frame (140, true)));
   ev = events (element);
   fail_unless_equals_int (ev.size (), 2);
   fail_unless_equals_int (ev[0].tag.timestamp, 0);
@@ -674,7 +605,7 @@ GST_START_TEST (test_replay_from_the_handshake)
   Publisher p;
   std::string sent = c0c1_digest () + std::string (kHandshakeSize, 'c');
   sent += p.connect ("live", "rtmp://h/live");
-  sent += p.up_to_publish ("secret");
+  sent += p.publish ("secret");
   PublishSession element (PublishSession::Start::Handshake);
   element.begin_replay ();
   fail_unless (feed (element, sent));

@@ -60,37 +60,21 @@ av_webm ()
   return s;
 }
 
-struct SrcFixture {
-  GstElement *src = nullptr;
-  GstHarness *h = nullptr;
-  GstBus *bus = nullptr;
+struct SrcFixture : HarnessSource {
   int port = 0;
 
   explicit SrcFixture (const char *props = "")
+      : HarnessSource (std::string ("webmwssrc port=0 path=/in ") + props)
   {
-    g_autofree gchar *desc = g_strdup_printf ("webmwssrc port=0 path=/in %s", props);
-    h = harness_source (desc, &src, &bus);
     g_object_get (src, "bound-port", &port, nullptr);
     fail_unless (port > 0);
-  }
-
-  ~SrcFixture ()
-  {
-    gst_harness_teardown (h);
-    gst_object_unref (src);
-    gst_object_unref (bus);
   }
 
   /* the next element message of that name, or a warning when name is
    * null; nullptr after timeout */
   GstStructure *wait_message (const char *name, GstClockTime timeout = 5 * GST_SECOND)
   {
-    gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-    while (g_get_monotonic_time () < deadline) {
-      GstMessage *m = gst_bus_timed_pop (bus, 50 * GST_MSECOND);
-      if (!m)
-        continue;
-      GstStructure *out = nullptr;
+    return wait_bus (timeout, [&] (GstMessage * m) -> GstStructure * {
       if (!name && GST_MESSAGE_TYPE (m) == GST_MESSAGE_WARNING) {
         GError *e = nullptr;
         g_autofree gchar *debug = nullptr;
@@ -99,18 +83,16 @@ struct SrcFixture {
         fail_if (g_strcmp0 (e->message, debug) == 0, "the same text twice: %s", debug);
         const GstStructure *d = nullptr;
         gst_message_parse_warning_details (m, &d);
-        out = d ? gst_structure_copy (d) : gst_structure_new_empty ("warning");
+        GstStructure *out = d ? gst_structure_copy (d) : gst_structure_new_empty ("warning");
         gst_structure_set (out, "text", G_TYPE_STRING, e->message, NULL);
         g_error_free (e);
-      } else if (name && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
-          && gst_structure_has_name (gst_message_get_structure (m), name)) {
-        out = gst_structure_copy (gst_message_get_structure (m));
-      }
-      gst_message_unref (m);
-      if (out)
         return out;
-    }
-    return nullptr;
+      }
+      if (name && GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT
+          && gst_structure_has_name (gst_message_get_structure (m), name))
+        return gst_structure_copy (gst_message_get_structure (m));
+      return nullptr;
+    });
   }
 
   /* everything pushed until EOS (true) or timeout (false) */
