@@ -43,6 +43,50 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_pids(pid):
+    """pid and its living descendants (nginx's workers), pid first."""
+    pids = [pid]
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                for child in f.read().split():
+                    pids += tree_pids(int(child))
+    except OSError:
+        pass
+    return pids
+
+
+def tree_cpu(pid):
+    """CPU seconds of pid and its living descendants (nginx's workers)."""
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            pass                          # ended meanwhile
+    return total
+
+
+def pss_kib(pid):
+    """Proportional set size: pid's resident pages, each shared page divided
+    among the processes that map it (so a master and its workers add up
+    without counting their shared code and memory twice)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_memory_kib(pid):
+    """(RSS, PSS) of pid and its living descendants, summed, KiB."""
+    pids = tree_pids(pid)
+    return sum(rss_kib(p) for p in pids), sum(pss_kib(p) for p in pids)
+
+
 def _status_kib(pid, key):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
