@@ -1,5 +1,8 @@
 #include "daemon.h"
 
+#include "ingest/rtmp/rtmpingest.h"
+#include "ingest/rtmp/rtmpurls.h"
+#include "streams/elementfactory.h"
 #include "streams/streamjson.h"
 
 namespace castline::launcher {
@@ -22,7 +25,7 @@ Daemon::Daemon (StreamManager & manager)
       events_route_ (manager.config (), events_),
       streams_api_ (manager, views_, public_routes_, events_route_),
       metrics_route_ (manager.config (), metrics_), live_route_ (manager, viewers_),
-      whip_routes_ (manager), ingest_route_ (manager)
+      whip_routes_ (manager), ingest_route_ (manager), rtmp_ (manager)
 {
   manager.add_event_listener ([this] (const StreamEvent & e) {
         webhooks_.post_stream_event (e, manager_.playback_url (e.stream.id));
@@ -64,6 +67,7 @@ Daemon::Daemon (StreamManager & manager)
   metrics_.set_http_stats ([this] {
         return HttpMetrics { server_->refusals (), server_->connections () };
       });
+  metrics_.set_rtmp_stats ([this] { return rtmp_.metrics (); });
 
   tick_ = g_timeout_add_seconds (1, [] (gpointer data) -> gboolean {
         auto *self = static_cast<Daemon *> (data);
@@ -83,7 +87,24 @@ bool
 Daemon::listen (std::string & error)
 {
   const Config & c = manager_.config ();
-  return server_->listen (c.host, c.port, error);
+  if (!server_->listen (c.host, c.port, error))
+    return false;
+  if (!c.rtmp.enabled ())
+    return true;
+  std::vector<std::string> missing = missing_factories (RtmpIngest::required_elements ());
+  if (!missing.empty ()) {
+    g_message ("RTMP off: %s", missing_elements_reason (missing).c_str ());
+    return true;
+  }
+  if (!rtmp_.start (error))
+    return false;
+  views_.set_rtmp_servers (rtmp_.port () ? rtmp_server_url (c, false) : "",
+      rtmp_.tls_port () ? rtmp_server_url (c, true) : "");
+  if (rtmp_.port ())
+    g_message ("RTMP on %s:%d", c.rtmp_host ().c_str (), rtmp_.port ());
+  if (rtmp_.tls_port ())
+    g_message ("RTMPS on %s:%d", c.rtmp_host ().c_str (), rtmp_.tls_port ());
+  return true;
 }
 
 void

@@ -16,6 +16,7 @@
 #include "api/webpages.h"
 #include "common/http/router.h"
 #include "common/http/mhd/mhdserver.h"
+#include "ingest/rtmp/rtmpserver.h"
 #include "ingest/websocket/websocketroute.h"
 #include "ingest/whip/whiproutes.h"
 #include "notify/eventstream.h"
@@ -37,7 +38,9 @@ class Daemon {
   Daemon (const Daemon &) = delete;
   Daemon & operator= (const Daemon &) = delete;
 
-  /* Listens on the configured host and port. */
+  /* Listens on the configured host and port, and the RTMP server on its
+   * own (unless it is off, or its elements are missing: then a line
+   * says so and it stays off). */
   bool listen (std::string & error);
   /* the port listened on (the configured one, or the one picked for 0) */
   int port () const { return server_->port (); }
@@ -66,6 +69,7 @@ class Daemon {
   LiveRoute live_route_;
   WhipRoutes whip_routes_;
   WebSocketIngestRoute ingest_route_;
+  RtmpServer rtmp_;
   guint tick_ = 0;                 /* every second: viewers pruned, events sent */
 };
 

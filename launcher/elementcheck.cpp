@@ -1,5 +1,6 @@
 #include "elementcheck.h"
 
+#include "ingest/rtmp/rtmpingest.h"
 #include "ingest/websocket/websocketingest.h"
 #include "ingest/whip/whipingest.h"
 #include "recording/mp4remux.h"
@@ -19,6 +20,8 @@ check_daemon_elements (const Config & config)
     { "the WHIP ingest", WhipIngest::required_elements () },
     { "the WebSocket ingest", WebSocketIngest::required_elements () },
   };
+  if (config.rtmp.enabled ())
+    parts.push_back ({ "the RTMP ingest", RtmpIngest::required_elements () });
   if (config.record_mp4)
     parts.push_back ({ "the MP4 of recordings (record_mp4)", Mp4Remux::required_elements () });
   std::vector<std::string> problems;

@@ -88,6 +88,7 @@ print_pipeline (StreamManager & m, const std::string & name)
   values.stream_id = "demo";
   values.ladder = ladder;
   values.set_video_codec ("h264");
+  values.set_audio_codec ("opus");
   printf ("%s\n", render_graph (*d, values).c_str ());
   return 0;
 }

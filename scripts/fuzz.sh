@@ -15,6 +15,6 @@ if [[ ! -f $dir/build.ninja ]]; then
 else
   meson configure "$dir" -Dfuzz-seconds="$seconds" -Dfuzz-seed="$seed" >/dev/null
 fi
-meson compile -C "$dir" tests/fuzz/fuzz_webmwssrc tests/fuzz/fuzz_whipsdp tests/fuzz/fuzz_http >/dev/null
+meson compile -C "$dir" tests/fuzz/fuzz_webmwssrc tests/fuzz/fuzz_whipsdp tests/fuzz/fuzz_http tests/fuzz/fuzz_rtmp >/dev/null
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 meson test -C "$dir" --no-rebuild --suite fuzz --print-errorlogs "$@"

@@ -1,21 +1,13 @@
 #include "webmws/wsserver.h"
 
 #include "common/http/replies.h"
+#include "common/secrets.h"
 
 #include <cstring>
 
 namespace castline::webmws {
 
 namespace {
-
-void
-sha256 (const std::string & s, guint8 out[32])
-{
-  g_autoptr (GChecksum) c = g_checksum_new (G_CHECKSUM_SHA256);
-  g_checksum_update (c, (const guchar *) s.data (), (gssize) s.size ());
-  gsize len = 32;
-  g_checksum_get_digest (c, out, &len);
-}
 
 /* ?key=... or Authorization: Bearer ... */
 std::string
@@ -34,18 +26,6 @@ remote_of (const castline::http::Request & req)
 }
 
 }  // namespace
-
-bool
-keys_equal (const std::string & expected, const std::string & offered)
-{
-  guint8 a[32], b[32];
-  sha256 (expected, a);
-  sha256 (offered, b);
-  guint8 diff = 0;
-  for (int i = 0; i < 32; i++)
-    diff |= a[i] ^ b[i];
-  return diff == 0;
-}
 
 WsServer::~WsServer ()
 {

@@ -24,10 +24,6 @@
 
 namespace castline::webmws {
 
-/* Constant time in the contents of both (they are hashed first, so not
- * even the length of the expected key leaks). */
-bool keys_equal (const std::string & expected, const std::string & offered);
-
 struct WsServerConfig {
   std::string host = "127.0.0.1";
   int port = 8090;                 /* 0: any free port */

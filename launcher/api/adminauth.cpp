@@ -1,7 +1,9 @@
 #include "api/adminauth.h"
 
 #include "common/http/replies.h"
-#include "webmws/wsserver.h"
+#include "common/secrets.h"
+
+#include <gio/gio.h>
 
 namespace castline::launcher {
 
@@ -79,7 +81,7 @@ admin_allowed (const Config & config, const http::Request & req)
 {
   if (config.admin_token.empty ())
     return req.remote_is_loopback;
-  return castline::webmws::keys_equal (config.admin_token, http::bearer_token (req));
+  return castline::keys_equal (config.admin_token, http::bearer_token (req));
 }
 
 bool

@@ -21,6 +21,15 @@ StreamViews::stream_json (const StreamRecord & r, const std::string & key) const
     add_string (b, "key", key);
   add_string (b, "whip_url", base + "/whip/" + r.id);
   add_string (b, "ws_url", ws_base + "/ingest/" + r.id);
+  const std::pair<const std::string &, std::string> servers[] = {
+    { rtmp_server_, "rtmp" }, { rtmps_server_, "rtmps" } };
+  for (const auto & [server, scheme] : servers) {
+    if (server.empty ())
+      continue;
+    add_string (b, (scheme + "_server").c_str (), server);
+    if (!key.empty ())
+      add_string (b, (scheme + "_url").c_str (), server + "/" + key);
+  }
   add_string (b, "playback_url", manager_.playback_url (r.id));
   add_audience (b, r);
   json_builder_end_object (b);

@@ -1,7 +1,9 @@
 /* castline-launcher: what the HTTP API shows of a stream, as JSON text.
  *   stream_json   the admin view (GET /api/streams/{id}, the event
- *                 streams): the record, its ingest and playback URLs,
- *                 the key once (when created), viewers and live stats
+ *                 streams): the record, its ingest and playback URLs
+ *                 (WHIP, WebSocket, the RTMP servers), the key once (when
+ *                 created, with the RTMP publish URLs that hold it),
+ *                 viewers and live stats
  *   status_json   the public view (/api/streams/{id}/status, what the
  *                 pages poll): never the key, its hash, the pipeline or
  *                 the ingest URLs
@@ -22,6 +24,15 @@ class StreamViews {
   StreamViews (const StreamManager & manager, const ViewerCounter & viewers)
       : manager_ (manager), viewers_ (viewers) {}
 
+  /* The RTMP servers listening (rtmp_server_url), "" for one that is not:
+   * stream_json gives rtmp_server / rtmps_server, and with the key the
+   * publish URLs rtmp_url / rtmps_url. */
+  void set_rtmp_servers (std::string plain, std::string tls)
+  {
+    rtmp_server_ = std::move (plain);
+    rtmps_server_ = std::move (tls);
+  }
+
   /* key: given out once, when the stream is created; else "" */
   std::string stream_json (const StreamRecord & r, const std::string & key = "") const;
   std::string status_json (const StreamRecord & r) const;
@@ -32,6 +43,7 @@ class StreamViews {
 
   const StreamManager & manager_;
   const ViewerCounter & viewers_;
+  std::string rtmp_server_, rtmps_server_;
 };
 
 }  // namespace castline::launcher

@@ -221,6 +221,27 @@ uint_into (unsigned & u, unsigned min, unsigned max)
   return [&u, min, max] (JsonNode * n, std::string & e) { return read_uint (n, u, min, max, e); };
 }
 
+/* what RTMP settings must hold together */
+bool
+check_rtmp (const RtmpSettings & r, std::string & error)
+{
+  if (r.tls_port && (r.tls_cert.empty () || r.tls_key.empty ())) {
+    error = "rtmp.tls_port needs rtmp.tls_cert and rtmp.tls_key (PEM files)";
+    return false;
+  }
+  if (r.tls_port && r.tls_port == r.port) {
+    error = "rtmp.tls_port must differ from rtmp.port";
+    return false;
+  }
+  /* the application is the first path segment of the publish URL */
+  for (char ch : r.application)
+    if (!(g_ascii_isalnum (ch) || ch == '_' || ch == '-' || ch == '.')) {
+      error = "rtmp.application may hold only A-Z a-z 0-9 _ - . (it is one segment of a URL)";
+      return false;
+    }
+  return true;
+}
+
 }  // namespace
 
 bool
@@ -260,6 +281,15 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "max_connections_per_address", uint_into (c.http.max_connections_per_address, 1, 1000000) },
     { "max_header_bytes", uint_into (c.http.max_header_bytes, 4096, 1024 * 1024) },
   };
+  unsigned rtmp_port = (unsigned) c.rtmp.port, rtmp_tls_port = (unsigned) c.rtmp.tls_port;
+  std::map<std::string, Reader> rtmp = {
+    { "port", uint_into (rtmp_port, 0, 65535) },
+    { "host", string_into (c.rtmp.host) },
+    { "tls_port", uint_into (rtmp_tls_port, 0, 65535) },
+    { "tls_cert", string_into (c.rtmp.tls_cert) },
+    { "tls_key", string_into (c.rtmp.tls_key) },
+    { "application", string_into (c.rtmp.application) },
+  };
   unsigned port = (unsigned) c.port;
   std::map<std::string, Reader> top = {
     { "host", string_into (c.host) },
@@ -296,6 +326,7 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "webhooks", [&webhooks] (JsonNode * n, std::string & e) {
         return read_object (n, webhooks, "webhooks", e);
       } },
+    { "rtmp", [&rtmp] (JsonNode * n, std::string & e) { return read_object (n, rtmp, "rtmp", e); } },
   };
   std::string why;
   if (!read_object (json_parser_get_root (parser), top, "", why)) {
@@ -303,6 +334,12 @@ load_config (const std::string & path, Config & c, std::string & error)
     return false;
   }
   c.port = (int) port;
+  c.rtmp.port = (int) rtmp_port;
+  c.rtmp.tls_port = (int) rtmp_tls_port;
+  if (!check_rtmp (c.rtmp, why)) {
+    error = path + ": " + why;
+    return false;
+  }
   if (c.s3.enabled () && (c.s3.bucket.empty () || c.s3.public_base_url.empty ())) {
     error = path + ": s3 needs bucket and public_base_url along with endpoint";
     return false;

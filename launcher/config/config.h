@@ -38,6 +38,18 @@ struct HttpSettings {
   unsigned max_header_bytes = 32 * 1024;       /* request line and headers of one request */
 };
 
+/* The RTMP server publishers (OBS, ffmpeg, encoders) push to (the
+ * README's RTMP section). */
+struct RtmpSettings {
+  int port = 1935;                 /* 0: no plain RTMP */
+  std::string host;                /* empty: Config::host */
+  int tls_port = 0;                /* RTMPS; 0: none */
+  std::string tls_cert, tls_key;   /* PEM files, both needed with tls_port */
+  std::string application = "live";
+
+  bool enabled () const { return port != 0 || tls_port != 0; }
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -80,6 +92,7 @@ struct Config {
   bool record_mp4 = false;
   S3Output s3;
   WebhookSettings webhooks;
+  RtmpSettings rtmp;
   /* the web pages and their assets (WebPages) */
   std::string web_dir;
   /* hls.js, served as /ui/hls.min.js */
@@ -92,6 +105,8 @@ struct Config {
   std::string output_url (const std::string & id, const std::string & file) const;
   /* where a stream's HLS is played from: its index.m3u8 */
   std::string playback_url (const std::string & id) const { return output_url (id, "index.m3u8"); }
+  /* where the RTMP server listens: rtmp.host, else host */
+  const std::string & rtmp_host () const { return rtmp.host.empty () ? host : rtmp.host; }
   /* a stream's local HLS directory: <data_dir>/live/<id> */
   std::string hls_dir (const std::string & id) const { return data_dir + "/live/" + id; }
 };

@@ -180,6 +180,23 @@ video_decode_for (const std::string & codec)
 }
 
 std::string
+audio_decode_for (const std::string & codec)
+{
+  if (codec == "aac")
+    return "avdec_aac";
+  return "opusdec plc=true";
+}
+
+std::string
+audio_to_aac_for (const std::string & codec)
+{
+  if (codec == "aac")
+    return "aacparse";
+  return audio_decode_for (codec)
+      + " ! audioconvert ! audioresample ! avenc_aac bitrate=128000 ! aacparse";
+}
+
+std::string
 avc1_codec_from_byte_stream (const guint8 * data, gsize size)
 {
   for (gsize i = 0; i + 6 < size; i++) {

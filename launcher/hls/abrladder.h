@@ -81,6 +81,11 @@ std::string ladder_graph (const std::vector<RungPlan> & plans, bool audio, unsig
  * the input's codec (h264, vp8, vp9). */
 std::string video_parse_for (const std::string & codec);
 std::string video_decode_for (const std::string & codec);
+/* What {audio_decode} and {audio_to_aac} become for the input's audio codec
+ * (opus, aac): its decoder; the chain that makes it AAC for HLS (AAC is
+ * only parsed, passed through as it is; Opus is decoded and encoded). */
+std::string audio_decode_for (const std::string & codec);
+std::string audio_to_aac_for (const std::string & codec);
 
 /* "avc1.PPCCLL" from the first SPS in H.264 byte-stream data; "" when
  * there is none. */

@@ -40,6 +40,8 @@ struct OutputSettings {
    * uploads the master playlist (required then) */
   std::vector<Rung> ladder = default_ladder ();
   std::string video_codec = "h264";
+  /* the input's audio codec (opus, aac): {audio_decode}, {audio_to_aac} */
+  std::string audio_codec = "opus";
   /* abr: the publisher's encoder adapts its size (WebRTC): the ladder
    * waits abr_settle seconds for it to settle (0: at once) and grows with
    * it (AbrBuilder::set_size_adapts) */

@@ -68,6 +68,14 @@ number (double v)
   return g_ascii_formatd (buf, sizeof buf, "%.15g", v);
 }
 
+/* a counter without labels */
+void
+counter (std::string & out, const char *name, const char *help, guint64 value)
+{
+  family (out, name, "counter", help);
+  sample (out, name, {}, number (value));
+}
+
 /* a per-branch gauge of every live stream */
 template <typename Get>
 void
@@ -171,17 +179,14 @@ render_metrics (const MetricsSnapshot & m)
   family (out, "castline_s3_bytes_uploaded_total", "counter", "Bytes uploaded to S3 by s3hlssink.");
   sample (out, "castline_s3_bytes_uploaded_total", {}, number (m.s3.bytes));
 
-  family (out, "castline_webhook_deliveries_total", "counter",
-      "Webhook events a URL answered 2xx to.");
-  sample (out, "castline_webhook_deliveries_total", {}, number (m.webhooks.delivered));
-  family (out, "castline_webhook_failures_total", "counter",
-      "Webhook events given up on (not 2xx, or retries spent).");
-  sample (out, "castline_webhook_failures_total", {}, number (m.webhooks.failed));
-  family (out, "castline_webhook_retries_total", "counter", "Webhook attempts after a first one.");
-  sample (out, "castline_webhook_retries_total", {}, number (m.webhooks.retried));
-  family (out, "castline_webhook_dropped_total", "counter",
-      "Webhook events pushed out of a full queue.");
-  sample (out, "castline_webhook_dropped_total", {}, number (m.webhooks.dropped));
+  counter (out, "castline_webhook_deliveries_total", "Webhook events a URL answered 2xx to.",
+      m.webhooks.delivered);
+  counter (out, "castline_webhook_failures_total",
+      "Webhook events given up on (not 2xx, or retries spent).", m.webhooks.failed);
+  counter (out, "castline_webhook_retries_total", "Webhook attempts after a first one.",
+      m.webhooks.retried);
+  counter (out, "castline_webhook_dropped_total", "Webhook events pushed out of a full queue.",
+      m.webhooks.dropped);
 
   family (out, "castline_http_connections", "gauge", "Open HTTP connections.");
   sample (out, "castline_http_connections", {}, number ((guint64) m.http.connections));
@@ -190,6 +195,17 @@ render_metrics (const MetricsSnapshot & m)
       "421, 431, 503) or a connection it closed (connection_limit, timeout).");
   for (auto & [reason, n] : m.http.refused)
     sample (out, "castline_http_refused_total", { { "reason", reason } }, number (n));
+
+  counter (out, "castline_rtmp_connections_accepted_total",
+      "RTMP connections the RTMP server accepted (RTMP and RTMPS).", m.rtmp.accepted);
+  counter (out, "castline_rtmp_connections_refused_total",
+      "RTMP publishers refused: unknown key, stream ended or live, limits, shutting down, "
+      "codecs no pipeline takes, too many connections waiting to publish.", m.rtmp.refused);
+  counter (out, "castline_rtmp_protocol_errors_total",
+      "RTMP connections closed before publishing for breaking the protocol or a limit.",
+      m.rtmp.protocol_errors);
+  counter (out, "castline_rtmp_timeouts_total",
+      "RTMP connections closed for not getting to publish in time.", m.rtmp.timed_out);
   return out;
 }
 
@@ -241,6 +257,8 @@ MetricsCollector::snapshot (gint64 now_us) const
     m.webhooks = webhooks_ ();
   if (http_)
     m.http = http_ ();
+  if (rtmp_)
+    m.rtmp = rtmp_ ();
   return m;
 }
 

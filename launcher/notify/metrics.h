@@ -50,6 +50,15 @@ struct HttpMetrics {
   unsigned connections = 0;
 };
 
+/* The RTMP server's connections (its listeners' counts and the
+ * publishers the launcher refused). */
+struct RtmpMetrics {
+  guint64 accepted = 0;            /* connections accepted */
+  guint64 refused = 0;             /* publishers refused: key, state, limits, codecs, too many pending */
+  guint64 protocol_errors = 0;     /* closed for breaking the protocol or a limit */
+  guint64 timed_out = 0;           /* closed for not getting to publish in time */
+};
+
 struct MetricsSnapshot {
   /* streams by state, indexed by StreamState */
   std::array<guint64, 6> streams = {};
@@ -57,6 +66,7 @@ struct MetricsSnapshot {
   S3Counters s3;                   /* since the daemon started */
   WebhookStats webhooks;
   HttpMetrics http;
+  RtmpMetrics rtmp;
 };
 
 /* The exposition text: HELP and TYPE for every family (samples or not),
@@ -76,6 +86,8 @@ class MetricsCollector {
   void set_webhook_stats (std::function<WebhookStats ()> source) { webhooks_ = std::move (source); }
   /* where the HTTP server's come from (unset: none) */
   void set_http_stats (std::function<HttpMetrics ()> source) { http_ = std::move (source); }
+  /* where the RTMP server's come from (unset: zeros) */
+  void set_rtmp_stats (std::function<RtmpMetrics ()> source) { rtmp_ = std::move (source); }
 
   MetricsSnapshot snapshot (gint64 now_us) const;
 
@@ -84,6 +96,7 @@ class MetricsCollector {
   const ViewerCounter & viewers_;
   std::function<WebhookStats ()> webhooks_;
   std::function<HttpMetrics ()> http_;
+  std::function<RtmpMetrics ()> rtmp_;
   S3Counters finished_s3_;                 /* of the pipelines that ended */
   std::shared_ptr<MetricsCollector *> self_;   /* the event listener's way back */
 };

@@ -16,9 +16,9 @@ namespace castline::launcher {
 namespace {
 
 const std::set<std::string> kVideoCodecs = { "h264", "vp8", "vp9" };
-const std::set<std::string> kAudioCodecs = { "opus" };
+const std::set<std::string> kAudioCodecs = { "opus", "aac" };
 const std::set<std::string> kPlaceholders = { "output", "stream_id", "ladder", "video_parse",
-  "video_decode" };
+  "video_decode", "audio_decode", "audio_to_aac" };
 
 std::string
 trim (const std::string & s)
@@ -59,7 +59,7 @@ placeholders (const std::string & graph, std::set<std::string> & used, std::stri
     std::string name = graph.substr (pos + 1, end - pos - 1);
     if (!kPlaceholders.count (name)) {
       error = "unknown placeholder {" + name + "} (known: {output}, {stream_id}, {ladder}, "
-          "{video_parse}, {video_decode})";
+          "{video_parse}, {video_decode}, {audio_decode}, {audio_to_aac})";
       return false;
     }
     used.insert (name);
@@ -79,7 +79,8 @@ has_free_sink_pad (GstElement * e)
 }
 
 /* Every element the graph can need, whatever the input: the decoder and
- * parser of each codec the header names and, for a {ladder} graph, what
+ * parser of each codec the header names (each video codec with each audio
+ * codec) and, for a {ladder} graph, what
  * the rungs are made of (an encoded and a passed-through rung; their
  * elements do not depend on the ladder's sizes). */
 std::vector<std::string>
@@ -88,8 +89,15 @@ missing_elements (const PipelineDescription & d)
   std::vector<std::string> codecs = d.video_codecs;
   if (codecs.empty ())
     codecs.push_back ("");
+  std::vector<std::string> audio_codecs = d.audio_codecs;
+  if (audio_codecs.empty ())
+    audio_codecs.push_back ("");
+  std::vector<std::pair<std::string, std::string>> inputs;
+  for (const std::string & codec : codecs)
+    for (const std::string & audio : audio_codecs)
+      inputs.emplace_back (codec, audio);
   std::vector<std::string> missing;
-  for (const std::string & codec : codecs) {
+  for (const auto & [codec, audio] : inputs) {
     GraphValues values;
     values.output = std::string ("hlssink2 name=") + names::kOutput;
     values.stream_id = "check";
@@ -97,6 +105,10 @@ missing_elements (const PipelineDescription & d)
       values.video_parse = values.video_decode = "identity";
     else
       values.set_video_codec (codec);
+    if (audio.empty ())
+      values.audio_decode = values.audio_to_aac = "identity";
+    else
+      values.set_audio_codec (audio);
     if (d.ladder) {
       std::vector<RungPlan> plans = select_rungs (default_ladder (), 1920, 1080, 1, 1, true);
       values.ladder = ladder_graph (plans, !d.audio_codecs.empty (), 0,
@@ -123,6 +135,7 @@ check_graph (const PipelineDescription & d, std::string & error)
   values.stream_id = "check";
   /* any codec's parser and decoder would do */
   values.video_parse = values.video_decode = "identity";
+  values.audio_decode = values.audio_to_aac = "identity";
   GstElement *bin = parse_graph (render_graph (d, values), false, error);
   if (!bin)
     return false;
@@ -250,12 +263,20 @@ GraphValues::set_video_codec (const std::string & codec)
   video_decode = video_decode_for (codec);
 }
 
+void
+GraphValues::set_audio_codec (const std::string & codec)
+{
+  audio_decode = audio_decode_for (codec);
+  audio_to_aac = audio_to_aac_for (codec);
+}
+
 std::string
 render_graph (const PipelineDescription & d, const GraphValues & v)
 {
   const std::map<std::string, std::string> values = { { "output", v.output },
     { "stream_id", v.stream_id }, { "ladder", v.ladder }, { "video_parse", v.video_parse },
-    { "video_decode", v.video_decode } };
+    { "video_decode", v.video_decode }, { "audio_decode", v.audio_decode },
+    { "audio_to_aac", v.audio_to_aac } };
   std::string out;
   size_t pos = 0;
   while (true) {

@@ -6,12 +6,14 @@
  * gst-launch-1.0 syntax (its lines are joined; lines starting with '#' are
  * comments). The graph starts at elements named video_in and audio_in (the
  * launcher links the ingest's elementary streams to their sink pads: H.264,
- * VP8 or VP9 video, Opus audio, as the header says) and ends in {output},
+ * VP8 or VP9 video, Opus or AAC audio, as the header says) and ends in {output},
  * which becomes the HLS sink, named out, with request pads out.video and
  * out.audio. Placeholders: {output}, {stream_id}; an adaptive-bitrate
  * graph has {ladder} instead of {output} (the rungs, see abrbuilder.h) and
  * may use {video_parse}, {video_decode} (the input codec's parser and
- * decoder). */
+ * decoder). Any graph may use {audio_decode} (the input audio's decoder)
+ * and {audio_to_aac} (the input audio made AAC: aacparse alone for AAC,
+ * passed through; decoded and encoded at 128 kb/s for Opus). */
 #pragma once
 
 #include <map>
@@ -25,7 +27,7 @@ struct PipelineDescription {
   std::string file;
   std::string description;
   std::vector<std::string> video_codecs;   /* h264, vp8, vp9; empty: no video */
-  std::vector<std::string> audio_codecs;   /* opus; empty: no audio */
+  std::vector<std::string> audio_codecs;   /* opus, aac; empty: no audio */
   std::string graph;
   /* {ladder} instead of {output}: an adaptive-bitrate graph, one sink per
    * rung (AbrBuilder); {video_parse}, {video_decode} follow the input codec */
@@ -48,9 +50,13 @@ struct GraphValues {
   std::string ladder;              /* {ladder}: "" until the rungs are known (AbrBuilder) */
   std::string video_parse;         /* {video_parse}, {video_decode}: set_video_codec */
   std::string video_decode;
+  std::string audio_decode;        /* {audio_decode}, {audio_to_aac}: set_audio_codec */
+  std::string audio_to_aac;
 
   /* {video_parse} and {video_decode} for the input's codec (h264, vp8, vp9) */
   void set_video_codec (const std::string & codec);
+  /* {audio_decode} and {audio_to_aac} for the input's audio (opus, aac) */
+  void set_audio_codec (const std::string & codec);
 };
 
 /* The graph with its placeholders replaced. */

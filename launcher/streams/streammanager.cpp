@@ -143,6 +143,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   out.abr_size_adapts = ingest->video_size_adapts ();
   out.abr_settle = config_.abr_settle;
   out.video_codec = v;
+  out.audio_codec = a;
   out.s3_client = recording_s3_;       /* the master playlist of an abr stream, too */
   StreamPipeline::Listener l;
   l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };

@@ -66,6 +66,11 @@ class StreamManager {
       Refusal & refusal);
   std::optional<StreamRecord> get (const std::string & id) const { return store_.get (id); }
   std::vector<StreamRecord> list () const { return store_.list (); }
+  /* the stream a key belongs to (StreamStore::find_by_key) */
+  std::optional<StreamRecord> find_by_key (const std::string & key) const
+  {
+    return store_.find_by_key (key);
+  }
   /* Ends a stream (a live one is finalized first, an interrupted one ends
    * at once); false for an unknown id. */
   bool end (const std::string & id);

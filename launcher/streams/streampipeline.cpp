@@ -60,6 +60,7 @@ StreamPipeline::create (const PipelineDescription & d, const std::string & strea
   values.output = std::string (outputs->sink_factory ()) + " name=" + names::kOutput;
   values.stream_id = stream_id;
   values.set_video_codec (out.video_codec);
+  values.set_audio_codec (out.audio_codec);
   std::string desc = render_graph (d, values);
   std::string why;
   GstElement *bin = parse_graph (desc, false, why);

@@ -113,6 +113,8 @@ const char *const kMigrations[] = {
   " stream_id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,"
   " duration_us INTEGER NOT NULL, segments INTEGER NOT NULL, created_at INTEGER NOT NULL,"
   " bytes INTEGER NOT NULL, error TEXT NOT NULL, PRIMARY KEY (stream_id, kind, name));",
+  /* 2: streams found by their key's hash (RTMP, issue 16) */
+  "CREATE INDEX streams_key_hash ON streams (key_hash);",
 };
 
 /* Applies the migrations a database lacks, each in a transaction with
@@ -228,6 +230,25 @@ StreamStore::get (const std::string & id) const
   if (sqlite3_step (s.get ()) != SQLITE_ROW)
     return std::nullopt;
   return row (s.get ());
+}
+
+std::optional<StreamRecord>
+StreamStore::find_by_key (const std::string & key) const
+{
+  std::string sql = std::string ("SELECT ") + kColumns + " FROM streams WHERE key_hash = ?";
+  Stmt s = prepare (db_, sql.c_str ());
+  if (!s)
+    return std::nullopt;
+  std::string hash = hash_key (key);
+  sqlite3_bind_text (s.get (), 1, hash.c_str (), -1, SQLITE_TRANSIENT);
+  /* the index finds the row by a hash, which tells nothing of the key;
+   * the key itself is then checked as everywhere, in constant time */
+  while (sqlite3_step (s.get ()) == SQLITE_ROW) {
+    StreamRecord r = row (s.get ());
+    if (key_matches (key, r.key_hash))
+      return r;
+  }
+  return std::nullopt;
 }
 
 std::vector<StreamRecord>

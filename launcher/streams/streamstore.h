@@ -66,6 +66,10 @@ class StreamStore {
 
   bool insert (const StreamRecord & r, std::string & error);
   std::optional<StreamRecord> get (const std::string & id) const;
+  /* The stream whose key this is (an RTMP publisher names its stream by
+   * its key alone): looked up by the key's hash, then checked with
+   * key_matches. */
+  std::optional<StreamRecord> find_by_key (const std::string & key) const;
   std::vector<StreamRecord> list () const;   /* newest first */
   bool save (const StreamRecord & r, std::string & error);   /* by id */
 

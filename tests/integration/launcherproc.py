@@ -68,13 +68,19 @@ def ffprobe(url):
 
 
 class Launcher:
-    """castline-launcher with a config of its own in a temporary data dir."""
+    """castline-launcher with a config of its own in a temporary data dir.
+    RTMP is off (rtmp.port 0: parallel tests never collide on 1935) unless
+    settings has an "rtmp" object; then its port, unless given, is a free
+    one (rtmp_port)."""
 
     def __init__(self, directory, **settings):
         self.dir = directory
         self.port = settings.pop("port", None) or free_port()
+        rtmp = settings.pop("rtmp", None)
+        rtmp = {"port": 0} if rtmp is None else {"port": free_port(), **rtmp}
+        self.rtmp_port = rtmp["port"]
         config = {"port": self.port, "data_dir": os.path.join(directory, "data"),
-                  "idle_timeout": 5, "shutdown_timeout": 15}
+                  "idle_timeout": 5, "shutdown_timeout": 15, "rtmp": rtmp}
         config.update(settings)
         self.config_path = os.path.join(directory, "config.json")
         with open(self.config_path, "w") as f:

@@ -51,7 +51,7 @@ class MissingElementTest(unittest.TestCase):
             f.write(GRAPH.format(element=element))
 
     def test_check_names_what_the_ladder_and_ingest_lack_without_the_castline_plugin(self):
-        launcher = Launcher(self.dir)
+        launcher = Launcher(self.dir, rtmp={})
         empty = os.path.join(self.dir, "no-plugins")
         os.makedirs(empty)
         code, out = check(launcher.config_path, {
@@ -62,6 +62,7 @@ class MissingElementTest(unittest.TestCase):
         # the abr graph itself has no viewerstats: its ladder's rungs do
         self.assertIn("missing GStreamer element 'viewerstats'", abr[0])
         self.assertIn("the WebSocket ingest: missing GStreamer element 'webmwssrc'", out)
+        self.assertIn("the RTMP ingest: missing GStreamer element 'rtmpserversrc'", out)
         self.assertNotIn("CRITICAL", out)
 
     def test_stream_needing_a_missing_element_fails_alone(self):

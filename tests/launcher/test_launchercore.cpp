@@ -238,12 +238,27 @@ GST_START_TEST (test_shipped_pipelines_load)
   fail_unless (cat.choose ({ "vp9" }, { "opus" }, v, a)->name == "transcode-vp9");
   fail_unless (cat.choose ({}, { "opus" }, v, a)->name == "audio-only");
   fail_unless (cat.choose ({ "av1" }, { "opus" }, v, a) == nullptr);
+  /* RTMP: H.264 and AAC, both passed through */
+  fail_unless (cat.choose ({ "h264" }, { "aac" }, v, a)->name == "passthrough");
+  fail_unless (v == "h264" && a == "aac");
+  fail_unless (cat.choose ({}, { "aac" }, v, a)->name == "audio-only");
+  fail_unless (cat.find ("abr")->takes ("audio", "aac"));
 
   GraphValues values;
   values.output = "hlssink2 name=out";
+  values.set_audio_codec ("opus");
   std::string g = render_graph (*cat.find ("passthrough"), values);
   fail_unless (g.find ("{") == std::string::npos);
   fail_unless (g.find ("hlssink2 name=out") != std::string::npos);
+  fail_unless (g.find ("opusdec") != std::string::npos && g.find ("avenc_aac") != std::string::npos);
+  /* AAC in: only parsed, never decoded or encoded */
+  values.set_audio_codec ("aac");
+  g = render_graph (*cat.find ("passthrough"), values);
+  fail_unless (g.find ("queue name=audio_in ! aacparse ! viewerstats") != std::string::npos, "%s",
+      g.c_str ());
+  fail_unless (g.find ("avenc_aac") == std::string::npos && g.find ("avdec_aac") == std::string::npos);
+  g = render_graph (*cat.find ("abr"), values);
+  fail_unless (g.find ("queue name=audio_in ! avdec_aac ! audioconvert") != std::string::npos);
 }
 GST_END_TEST;
 

@@ -171,6 +171,10 @@ static const char *kFamilies[][2] = {
   { "castline_webhook_failures_total", "counter" },
   { "castline_webhook_retries_total", "counter" },
   { "castline_webhook_dropped_total", "counter" },
+  { "castline_rtmp_connections_accepted_total", "counter" },
+  { "castline_rtmp_connections_refused_total", "counter" },
+  { "castline_rtmp_protocol_errors_total", "counter" },
+  { "castline_rtmp_timeouts_total", "counter" },
 };
 
 GST_START_TEST (test_metrics_every_family_and_state)
@@ -207,6 +211,7 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
   m.webhooks.failed = 2;
   m.webhooks.retried = 4;
   m.webhooks.dropped = 1;
+  m.rtmp = { 9, 3, 2, 1 };
   std::string text = render_metrics (m);
   for (const char *line : {
         "castline_streams{state=\"live\"} 1",
@@ -222,7 +227,11 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_webhook_deliveries_total 7",
         "castline_webhook_failures_total 2",
         "castline_webhook_retries_total 4",
-        "castline_webhook_dropped_total 1" })
+        "castline_webhook_dropped_total 1",
+        "castline_rtmp_connections_accepted_total 9",
+        "castline_rtmp_connections_refused_total 3",
+        "castline_rtmp_protocol_errors_total 2",
+        "castline_rtmp_timeouts_total 1" })
     fail_unless (has_line (text, line), "no '%s' in:\n%s", line, text.c_str ());
   /* an audio branch has no frame rate */
   fail_if (text.find ("castline_stream_frames_per_second{stream=\"s1\",kind=\"audio\"}")

@@ -1,7 +1,5 @@
 #include "ingest/websocket/websocketingest.h"
 
-#include "streams/elementfactory.h"
-#include "streams/elementnames.h"
 #include "webmws/trackcodecs.h"
 
 namespace castline::launcher {
@@ -12,25 +10,6 @@ namespace {
 constexpr guint kWebSocketCloseNormal = 1000;
 /* 1003: what the publisher sent cannot be taken */
 constexpr guint kWebSocketCloseUnsupportedData = 1003;
-
-/* the kind of a demuxer pad from its caps or name */
-std::string
-pad_kind (GstPad * pad)
-{
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  const char *name = caps && gst_caps_get_size (caps) > 0
-      ? gst_structure_get_name (gst_caps_get_structure (caps, 0)) : "";
-  if (g_str_has_prefix (name, "video/"))
-    return "video";
-  if (g_str_has_prefix (name, "audio/"))
-    return "audio";
-  g_autofree gchar *pad_name = gst_pad_get_name (pad);
-  if (g_str_has_prefix (pad_name, "video"))
-    return "video";
-  if (g_str_has_prefix (pad_name, "audio"))
-    return "audio";
-  return "";
-}
 
 }  // namespace
 
@@ -63,31 +42,11 @@ bool
 WebSocketIngest::attach (StreamPipeline & pipeline, const std::string &, const std::string &,
     Hooks hooks, std::string & error)
 {
-  GstElement *src = make_element ("webmwssrc", names::kIngest, error);
-  if (!src)
+  if (!parts_.attach (pipeline, "webmwssrc", "matroskademux", idle_timeout_s_, std::move (hooks),
+          error))
     return false;
-  GstElement *demux = make_element ("matroskademux", nullptr, error);
-  if (!demux) {
-    gst_object_unref (gst_object_ref_sink (src));
-    return false;
-  }
-  hooks_ = std::move (hooks);
-  g_object_set (src, "port", -1, "idle-timeout", idle_timeout_s_, nullptr);
-  gst_bin_add_many (GST_BIN (pipeline.pipeline ()), src, demux, nullptr);
-  gst_element_link (src, demux);
-  g_signal_connect (demux, "pad-added", G_CALLBACK (+[] (GstElement *, GstPad * pad, gpointer p) {
-        static_cast<StreamPipeline *> (p)->link_media (pad_kind (pad), pad);
-      }), &pipeline);
-  /* a recording without a track the graph waits for (a mimeType that
-   * promised video): that branch ends at once, or the HLS sink would wait
-   * for it forever */
-  g_signal_connect (demux, "no-more-pads", G_CALLBACK (+[] (GstElement *, gpointer p) {
-        static_cast<StreamPipeline *> (p)->end_unlinked_entries ();
-      }), &pipeline);
   pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
   pipeline.add_problem_handler ([this] (GstMessage * msg) { return on_problem (msg); });
-  src_ = src;
-  demux_ = demux;
   return true;
 }
 
@@ -96,18 +55,8 @@ WebSocketIngest::add_connection (http::WebSocket * connection, const std::string
     GBytes * first_bytes)
 {
   gboolean ok = FALSE;
-  g_signal_emit_by_name (src_, "add-connection-full", connection,
+  g_signal_emit_by_name (parts_.source (), "add-connection-full", connection,
       mime_type.empty () ? nullptr : mime_type.c_str (), first_bytes, &ok);
-}
-
-void
-WebSocketIngest::lose (const std::string & reason, bool media_ended)
-{
-  if (lost_)
-    return;
-  lost_ = true;
-  if (hooks_.publisher_lost)
-    hooks_.publisher_lost (reason, media_ended);
 }
 
 /* webmwssrc's: 1000 is a publisher that stopped (stop-stream, or its own
@@ -118,12 +67,12 @@ WebSocketIngest::on_message (GstMessage * msg)
 {
   const GstStructure *s = gst_message_get_structure (msg);
   guint code = 0;
-  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (src_) || !s
+  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (parts_.source ()) || !s
       || !gst_structure_has_name (s, "webmwssrc-publisher-disconnected")
       || !gst_structure_get_uint (s, "close-code", &code) || code == kWebSocketCloseNormal)
     return;
   const char *why = gst_structure_get_string (s, "reason");
-  lose ("the publisher's WebSocket closed with " + std::to_string (code)
+  parts_.lose ("the publisher's WebSocket closed with " + std::to_string (code)
       + (why && *why ? std::string (" (") + why + ")" : std::string ()), true);
 }
 
@@ -137,7 +86,7 @@ bool
 WebSocketIngest::on_problem (GstMessage * msg)
 {
   GstObject *from = GST_MESSAGE_SRC (msg);
-  if (from != GST_OBJECT (src_) && from != GST_OBJECT (demux_))
+  if (!parts_.posted (msg))
     return false;
   g_autoptr (GError) e = nullptr;
   if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
@@ -145,9 +94,9 @@ WebSocketIngest::on_problem (GstMessage * msg)
     guint code = 0;
     gst_message_parse_warning (msg, &e, nullptr);
     gst_message_parse_warning_details (msg, &details);
-    if (from == GST_OBJECT (src_) && details
+    if (from == GST_OBJECT (parts_.source ()) && details
         && gst_structure_get_uint (details, "close-code", &code) && code != kWebSocketCloseNormal)
-      lose ("the publisher's WebSocket closed with " + std::to_string (code) + " ("
+      parts_.lose ("the publisher's WebSocket closed with " + std::to_string (code) + " ("
           + (e ? e->message : "") + ")", true);
     return false;
   }
@@ -155,11 +104,11 @@ WebSocketIngest::on_problem (GstMessage * msg)
     return false;
   gst_message_parse_error (msg, &e, nullptr);
   std::string what = e ? e->message : "unknown error";
-  if (!lost_) {
+  if (!parts_.lost ()) {
     std::string reason = "the recording cannot be read: " + what;
-    g_signal_emit_by_name (src_, "end-publisher", (guint) kWebSocketCloseUnsupportedData,
-        reason.c_str ());
-    lose (reason + " (closed with 1003)", false);
+    g_signal_emit_by_name (parts_.source (), "end-publisher",
+        (guint) kWebSocketCloseUnsupportedData, reason.c_str ());
+    parts_.lose (reason + " (closed with 1003)", false);
   }
   return true;
 }

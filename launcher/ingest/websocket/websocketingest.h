@@ -13,6 +13,7 @@
 
 #include "common/http/websocket.h"
 #include "ingest/ingest.h"
+#include "ingest/sourcedemux.h"
 #include "webmws/controlmessage.h"
 
 #include <gst/gst.h>
@@ -50,14 +51,10 @@ class WebSocketIngest : public Ingest {
   void on_message (GstMessage * msg);
   /* errors and warnings of the pipeline; true for an error it takes */
   bool on_problem (GstMessage * msg);
-  void lose (const std::string & reason, bool media_ended);
 
   PublisherMedia media_;
   unsigned idle_timeout_s_;
-  Hooks hooks_;
-  GstElement *src_ = nullptr;      /* webmwssrc, owned by the pipeline */
-  GstElement *demux_ = nullptr;    /* matroskademux, owned by the pipeline */
-  bool lost_ = false;              /* publisher_lost was called */
+  SourceDemux parts_;              /* webmwssrc ! matroskademux */
 };
 
 }  // namespace castline::launcher

@@ -1,0 +1,73 @@
+#include "ingest/sourcedemux.h"
+
+#include "streams/elementfactory.h"
+#include "streams/elementnames.h"
+
+namespace castline::launcher {
+
+std::string
+demuxed_pad_kind (GstPad * pad)
+{
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  const char *name = caps && gst_caps_get_size (caps) > 0
+      ? gst_structure_get_name (gst_caps_get_structure (caps, 0)) : "";
+  if (g_str_has_prefix (name, "video/"))
+    return "video";
+  if (g_str_has_prefix (name, "audio/"))
+    return "audio";
+  g_autofree gchar *pad_name = gst_pad_get_name (pad);
+  if (g_str_has_prefix (pad_name, "video"))
+    return "video";
+  if (g_str_has_prefix (pad_name, "audio"))
+    return "audio";
+  return "";
+}
+
+bool
+SourceDemux::attach (StreamPipeline & pipeline, const char *source, const char *demuxer,
+    unsigned idle_timeout_s, Ingest::Hooks hooks, std::string & error)
+{
+  GstElement *src = make_element (source, names::kIngest, error);
+  if (!src)
+    return false;
+  GstElement *demux = make_element (demuxer, nullptr, error);
+  if (!demux) {
+    gst_object_unref (gst_object_ref_sink (src));
+    return false;
+  }
+  hooks_ = std::move (hooks);
+  g_object_set (src, "port", -1, "idle-timeout", idle_timeout_s, nullptr);
+  gst_bin_add_many (GST_BIN (pipeline.pipeline ()), src, demux, nullptr);
+  gst_element_link (src, demux);
+  g_signal_connect (demux, "pad-added", G_CALLBACK (+[] (GstElement *, GstPad * pad, gpointer p) {
+        static_cast<StreamPipeline *> (p)->link_media (demuxed_pad_kind (pad), pad);
+      }), &pipeline);
+  /* a publisher without a track the graph waits for (a mimeType that
+   * promised video, an FLV header without video): that branch ends at
+   * once, or the HLS sink would wait for it for ever */
+  g_signal_connect (demux, "no-more-pads", G_CALLBACK (+[] (GstElement *, gpointer p) {
+        static_cast<StreamPipeline *> (p)->end_unlinked_entries ();
+      }), &pipeline);
+  src_ = src;
+  demux_ = demux;
+  return true;
+}
+
+bool
+SourceDemux::posted (GstMessage * msg) const
+{
+  GstObject *from = GST_MESSAGE_SRC (msg);
+  return from && (from == GST_OBJECT (src_) || from == GST_OBJECT (demux_));
+}
+
+void
+SourceDemux::lose (const std::string & reason, bool media_ended)
+{
+  if (lost_)
+    return;
+  lost_ = true;
+  if (hooks_.publisher_lost)
+    hooks_.publisher_lost (reason, media_ended);
+}
+
+}  // namespace castline::launcher
