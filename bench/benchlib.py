@@ -67,24 +67,36 @@ def tree_cpu(pid):
     return total
 
 
-def pss_kib(pid):
-    """Proportional set size: pid's resident pages, each shared page divided
-    among the processes that map it (so a master and its workers add up
-    without counting their shared code and memory twice)."""
+def smaps_kib(pid):
+    """{"pss", "uss"} of pid (smaps_rollup): its proportional set size
+    (each resident page shared with other processes divided among them,
+    so a master and its workers add up without counting shared pages
+    twice) and its unique set size (private pages only: what ending it
+    would free, whatever else maps the same libraries)."""
+    out = {"pss": 0, "uss": 0}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Pss:"):
-                    return int(line.split()[1])
+                    out["pss"] = int(line.split()[1])
+                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    out["uss"] += int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return out
 
 
 def tree_memory_kib(pid):
-    """(RSS, PSS) of pid and its living descendants, summed, KiB."""
-    pids = tree_pids(pid)
-    return sum(rss_kib(p) for p in pids), sum(pss_kib(p) for p in pids)
+    """{"rss", "pss", "uss"} of pid and its living descendants, summed, KiB."""
+    total = {"rss": 0, "pss": 0, "uss": 0}
+    for p in tree_pids(pid):
+        try:
+            total["rss"] += rss_kib(p)
+        except OSError:
+            continue                      # ended meanwhile
+        for key, value in smaps_kib(p).items():
+            total[key] += value
+    return total
 
 
 def _status_kib(pid, key):

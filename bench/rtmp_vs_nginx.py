@@ -22,9 +22,13 @@ Every publisher is one FFmpeg process pushing it in a loop at real time,
    playlist has a segment and --warmup s more, then a --window s (30)
    measured: the server's CPU (utime + stime from /proc of the server's
    processes only: the launcher; nginx's master and workers) per second
-   and per stream, and its memory: RSS and PSS (smaps_rollup; for nginx
-   summed over its processes) sampled every second, the mean over the
-   window minus the idle server's, per stream.
+   and per stream, and its memory: RSS, USS (private pages) and PSS
+   (smaps_rollup; for nginx summed over its processes) sampled every
+   second, the mean over the window minus the idle server's, per stream.
+   PSS divides a shared library's pages among every process that maps
+   it, the publishers included: castline's falls as FFmpegs start
+   (both map libavcodec, castline through gst-libav), so USS is the
+   figure to compare.
    The publishers (k FFmpeg processes) and this script share the 2 cores
    with the server: their CPU is measured apart (from /proc too) and
    printed, never counted in the server's figure; "machine busy" is the
@@ -286,12 +290,12 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
     try:
         pid = server.pid
         time.sleep(1)
-        idle_rss, idle_pss = benchlib.tree_memory_kib(pid)
+        idle = benchlib.tree_memory_kib(pid)
         cpu0, t0 = benchlib.tree_cpu(pid), time.monotonic()
         time.sleep(2)
         step["idle_cpu_per_s"] = round((benchlib.tree_cpu(pid) - cpu0) / (time.monotonic() - t0), 4)
-        step.update(idle_rss_mib=round(idle_rss / 1024, 1), idle_pss_mib=round(idle_pss / 1024, 1),
-                    processes=len(benchlib.tree_pids(pid)))
+        step.update({f"idle_{key}_mib": round(v / 1024, 1) for key, v in idle.items()})
+        step["processes"] = len(benchlib.tree_pids(pid))
 
         streams = [server.new_stream(i) for i in range(k)]
         watchers = [benchlib.HlsWatcher(s.playlist) for s in streams]
@@ -334,8 +338,7 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
         wall = w1 - w0
 
         server_cores = (c1 - c0) / wall
-        rss = sum(r for r, _ in samples) / len(samples)
-        pss = sum(p for _, p in samples) / len(samples)
+        memory = {key: sum(x[key] for x in samples) / len(samples) for key in idle}
         step.update({
             "server_cpu_cores": round(server_cores, 3),
             "server_cpu_per_stream": round(server_cores / k, 4),
@@ -344,10 +347,10 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
             "script_cpu_cores": round((s1 - s0) / wall, 3),
             "machine_busy": round(benchlib.machine_share(m0, m1), 3),
             "load_average": os.getloadavg()[0],
-            "rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1),
-            "rss_per_stream_mib": round((rss - idle_rss) / 1024 / k, 2),
-            "pss_per_stream_mib": round((pss - idle_pss) / 1024 / k, 2),
         })
+        for key, v in memory.items():
+            step[f"{key}_mib"] = round(v / 1024, 1)
+            step[f"{key}_per_stream_mib"] = round((v - idle[key]) / 1024 / k, 2)
 
         problems, listed, growth = [], [], []
         for i, (w, p) in enumerate(zip(watchers, publishers)):
@@ -379,7 +382,8 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
 def step_line(name, s):
     return (f"  {name} k={s['k']:3}: {'keeps up' if s['keeps_up'] else 'falls behind'}; server "
             f"{s.get('server_cpu_cores')} cores ({s.get('server_cpu_per_stream')} a stream), RSS "
-            f"{s.get('rss_per_stream_mib')} / PSS {s.get('pss_per_stream_mib')} MiB a stream; publishers "
+            f"{s.get('rss_per_stream_mib')} / USS {s.get('uss_per_stream_mib')} / PSS {s.get('pss_per_stream_mib')} "
+            f"MiB a stream; publishers "
             f"{s.get('publishers_cpu_cores')} cores; machine {100 * s.get('machine_busy', 0):.0f} % busy "
             f"(load {s.get('load_average', 0):.1f}); "
             f"least listed {s.get('least_listed_s')} s of {s.get('wall_s')}; {s.get('probe')}"
@@ -576,14 +580,17 @@ def report(results, counts, servers, args):
         for name in servers:
             s = next(x for x in results["servers"][name]["steps"] if x["k"] == k)
             rows.append([k, name, s["server_cpu_cores"], s["server_cpu_per_stream"],
-                         s["rss_per_stream_mib"], s["pss_per_stream_mib"], s["publishers_cpu_cores"],
+                         s["rss_per_stream_mib"], s["uss_per_stream_mib"], s["pss_per_stream_mib"],
+                         s["publishers_cpu_cores"],
                          f"{100 * s['machine_busy']:.0f} %", "yes" if s["keeps_up"] else "no"])
     benchlib.print_table(["streams", "server", "server CPU (cores)", "CPU a stream", "RSS MiB a stream",
-                          "PSS MiB a stream", "publishers' CPU (cores)", "machine busy", "real time"],
+                          "USS MiB a stream", "PSS MiB a stream", "publishers' CPU (cores)",
+                          "machine busy", "real time"],
                          rows)
     print("  server CPU: the server's processes only (/proc); the publishers (one FFmpeg each) ran on "
           "the same cores and are counted apart. Memory a stream: mean over the window minus the idle "
-          "server's.")
+          "server's, over k; USS: private pages only; PSS falls when the publishers map the same "
+          "libraries as the server (castline's libav* through gst-libav).")
     print("\nStreams per machine (every playlist gains segments in real time, publishers on the same cores):")
     benchlib.print_table(["server", "max sustained", "first failing", "largest tried"],
                          [[n, results["servers"][n]["max_sustained"],
