@@ -67,35 +67,43 @@ def tree_cpu(pid):
     return total
 
 
-def smaps_kib(pid):
-    """{"pss", "uss"} of pid (smaps_rollup): its proportional set size
-    (each resident page shared with other processes divided among them,
-    so a master and its workers add up without counting shared pages
-    twice) and its unique set size (private pages only: what ending it
-    would free, whatever else maps the same libraries)."""
-    out = {"pss": 0, "uss": 0}
+def tree_threads(pid):
+    """Threads of pid and its living descendants."""
+    count = 0
+    for p in tree_pids(pid):
+        try:
+            count += len(os.listdir(f"/proc/{p}/task"))
+        except OSError:
+            pass
+    return count
+
+
+def pss_kib(pid):
+    """pid's proportional set size (smaps_rollup): each resident page it
+    shares with other processes divided among them, so a master and its
+    workers add up without counting their shared pages twice."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 if line.startswith("Pss:"):
-                    out["pss"] = int(line.split()[1])
-                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    out["uss"] += int(line.split()[1])
+                    return int(line.split()[1])
     except OSError:
         pass
-    return out
+    return 0
 
 
 def tree_memory_kib(pid):
-    """{"rss", "pss", "uss"} of pid and its living descendants, summed, KiB."""
-    total = {"rss": 0, "pss": 0, "uss": 0}
+    """{"rss", "pss", "anon"} of pid and its living descendants, summed,
+    KiB; anon: resident anonymous memory (heap, stacks: RssAnon), which
+    other processes mapping the same libraries do not change."""
+    total = {"rss": 0, "pss": 0, "anon": 0}
     for p in tree_pids(pid):
         try:
             total["rss"] += rss_kib(p)
+            total["anon"] += _status_kib(p, "RssAnon:")
         except OSError:
             continue                      # ended meanwhile
-        for key, value in smaps_kib(p).items():
-            total[key] += value
+        total["pss"] += pss_kib(p)
     return total
 
 

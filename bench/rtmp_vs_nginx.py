@@ -22,13 +22,13 @@ Every publisher is one FFmpeg process pushing it in a loop at real time,
    playlist has a segment and --warmup s more, then a --window s (30)
    measured: the server's CPU (utime + stime from /proc of the server's
    processes only: the launcher; nginx's master and workers) per second
-   and per stream, and its memory: RSS, USS (private pages) and PSS
-   (smaps_rollup; for nginx summed over its processes) sampled every
-   second, the mean over the window minus the idle server's, per stream.
-   PSS divides a shared library's pages among every process that maps
-   it, the publishers included: castline's falls as FFmpegs start
-   (both map libavcodec, castline through gst-libav), so USS is the
-   figure to compare.
+   and per stream, and its memory: RSS, PSS (smaps_rollup) and anonymous
+   memory (RssAnon: heap and stacks), for nginx summed over its
+   processes, sampled every second, the mean over the window minus the
+   idle server's, per stream. PSS (and a private-pages count alike)
+   moves with what else maps the same files: castline's falls as the
+   FFmpegs start, both mapping libavcodec (castline through gst-libav),
+   so anonymous memory is the figure to compare.
    The publishers (k FFmpeg processes) and this script share the 2 cores
    with the server: their CPU is measured apart (from /proc too) and
    printed, never counted in the server's figure; "machine busy" is the
@@ -296,6 +296,7 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
         step["idle_cpu_per_s"] = round((benchlib.tree_cpu(pid) - cpu0) / (time.monotonic() - t0), 4)
         step.update({f"idle_{key}_mib": round(v / 1024, 1) for key, v in idle.items()})
         step["processes"] = len(benchlib.tree_pids(pid))
+        step["idle_threads"] = benchlib.tree_threads(pid)
 
         streams = [server.new_stream(i) for i in range(k)]
         watchers = [benchlib.HlsWatcher(s.playlist) for s in streams]
@@ -333,6 +334,7 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
                 next_sample += 1.0
             time.sleep(0.5)
         poll()
+        step["threads"] = benchlib.tree_threads(pid)
         c1, p1, s1 = benchlib.tree_cpu(pid), sum(p.cpu() for p in publishers), benchlib.self_cpu_seconds()
         m1, w1 = benchlib.machine_busy(), time.monotonic()
         wall = w1 - w0
@@ -380,13 +382,13 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
 
 
 def step_line(name, s):
-    return (f"  {name} k={s['k']:3}: {'keeps up' if s['keeps_up'] else 'falls behind'}; server "
-            f"{s.get('server_cpu_cores')} cores ({s.get('server_cpu_per_stream')} a stream), RSS "
-            f"{s.get('rss_per_stream_mib')} / USS {s.get('uss_per_stream_mib')} / PSS {s.get('pss_per_stream_mib')} "
-            f"MiB a stream; publishers "
+    return (f"  {name} k={s['k']:3}: {'keeps up' if s['keeps_up'] else 'falls behind'}; "
+            f"server {s.get('server_cpu_cores')} cores ({s.get('server_cpu_per_stream')} a stream, "
+            f"{s.get('threads')} threads), MiB a stream RSS {s.get('rss_per_stream_mib')} / anon "
+            f"{s.get('anon_per_stream_mib')} / PSS {s.get('pss_per_stream_mib')}; publishers "
             f"{s.get('publishers_cpu_cores')} cores; machine {100 * s.get('machine_busy', 0):.0f} % busy "
-            f"(load {s.get('load_average', 0):.1f}); "
-            f"least listed {s.get('least_listed_s')} s of {s.get('wall_s')}; {s.get('probe')}"
+            f"(load {s.get('load_average', 0):.1f}); least listed {s.get('least_listed_s')} s of "
+            f"{s.get('wall_s')}; {s.get('probe')}"
             + (f"; {s['problem_count']} streams: {s['problems'][0]}" if s.get("problems") else ""))
 
 
@@ -580,16 +582,16 @@ def report(results, counts, servers, args):
         for name in servers:
             s = next(x for x in results["servers"][name]["steps"] if x["k"] == k)
             rows.append([k, name, s["server_cpu_cores"], s["server_cpu_per_stream"],
-                         s["rss_per_stream_mib"], s["uss_per_stream_mib"], s["pss_per_stream_mib"],
+                         s["rss_per_stream_mib"], s["anon_per_stream_mib"], s["pss_per_stream_mib"],
                          s["publishers_cpu_cores"],
                          f"{100 * s['machine_busy']:.0f} %", "yes" if s["keeps_up"] else "no"])
     benchlib.print_table(["streams", "server", "server CPU (cores)", "CPU a stream", "RSS MiB a stream",
-                          "USS MiB a stream", "PSS MiB a stream", "publishers' CPU (cores)",
+                          "anon MiB a stream", "PSS MiB a stream", "publishers' CPU (cores)",
                           "machine busy", "real time"],
                          rows)
     print("  server CPU: the server's processes only (/proc); the publishers (one FFmpeg each) ran on "
           "the same cores and are counted apart. Memory a stream: mean over the window minus the idle "
-          "server's, over k; USS: private pages only; PSS falls when the publishers map the same "
+          "server's, over k; anon: heap and stacks; PSS falls when the publishers map the same "
           "libraries as the server (castline's libav* through gst-libav).")
     print("\nStreams per machine (every playlist gains segments in real time, publishers on the same cores):")
     benchlib.print_table(["server", "max sustained", "first failing", "largest tried"],
