@@ -56,7 +56,8 @@ Every publisher is one FFmpeg process pushing it in a loop at real time,
    the server, the segment length and hls.js's hold-back (per setting).
 
   bench/rtmp_vs_nginx.py [--quick] [--json FILE] [--counts 1,16,64] [--max N]
-      [--window S] [--servers nginx,castline] [--no-latency] [--castline-pipeline NAME]
+      [--window S] [--servers nginx,castline] [--no-latency | --latency-only]
+      [--castline-pipeline NAME]
   CASTLINE_BUILD_DIR    the build with castline-launcher (default: build)
 Time: about 50 s per count and server (--window 30) plus the search and
 2 x 60 s of latency: about 12 minutes. --quick: counts 1 and 4, 8 s
@@ -439,7 +440,9 @@ class StampPublisher(threading.Thread):
         self.proc = subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-loglevel", "error",
              "-f", "rawvideo", "-pix_fmt", "gray", "-video_size", f"{w}x{h}", "-framerate", str(FPS),
-             "-i", "pipe:0", "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+             # the frames pace it all: an audio input read at its own pace (-re)
+             # would hold them back in FFmpeg's input queue
+             "-i", "pipe:0", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
              "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
              "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", str(2 * FPS),
              "-keyint_min", str(2 * FPS), "-sc_threshold", "0", "-b:v", "1500k",
@@ -447,7 +450,7 @@ class StampPublisher(threading.Thread):
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
         self.halt = threading.Event()
         self.frames = 0
-        self.late = 0                   # frames painted over a frame interval late
+        self.writes = []                # how long FFmpeg took to take each frame (s)
 
     def run(self):
         start = time.monotonic()
@@ -457,10 +460,11 @@ class StampPublisher(threading.Thread):
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                elif delay < -1 / FPS:
-                    self.late += 1
-                self.proc.stdin.write(stamp_frame(time.time() * 1000))
+                frame = stamp_frame(time.time() * 1000)
+                began = time.monotonic()
+                self.proc.stdin.write(frame)
                 self.proc.stdin.flush()
+                self.writes.append(time.monotonic() - began)
                 self.frames += 1
         except (BrokenPipeError, ValueError):
             pass
@@ -500,7 +504,10 @@ def measure_latency(make_server, workdir, warmup, seconds):
         watcher.poll()
         extinf = [d for _, d in watcher.segments.values()]
         return {"rows": [latency.player_row(p) for p in played["players"]],
-                "frames_painted": publisher.frames, "frames_painted_late": publisher.late,
+                "frames_painted": publisher.frames,
+                "frame_write_ms": {"median": round(1000 * benchlib.percentile(publisher.writes, 0.5), 1),
+                                   "p95": round(1000 * benchlib.percentile(publisher.writes, 0.95), 1),
+                                   "max": round(1000 * max(publisher.writes), 1)},
                 "extinf_median": benchlib.percentile(extinf, 0.5)}
     finally:
         if publisher:
@@ -520,6 +527,7 @@ def main():
     ap.add_argument("--warmup", type=float, default=4, help="seconds after every first segment")
     ap.add_argument("--servers", default="nginx,castline", help="nginx and/or castline")
     ap.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    ap.add_argument("--latency-only", action="store_true", help="only the latency measurement")
     ap.add_argument("--castline-pipeline", help="the pipeline castline streams are created with")
     args = ap.parse_args()
     os.environ["PATH"] += ":/usr/sbin"          # nginx, for a user whose PATH lacks it
@@ -528,7 +536,8 @@ def main():
             sys.exit(f"{tool} is not installed (bench/setup.sh, scripts/setup.sh)")
     if not os.path.exists(RTMP_MODULE):
         sys.exit(f"{RTMP_MODULE} is missing: bench/setup.sh installs libnginx-mod-rtmp")
-    counts = [int(c) for c in (args.counts or ("1,4" if args.quick else "1,16,64")).split(",")]
+    counts = [] if args.latency_only else \
+        [int(c) for c in (args.counts or ("1,4" if args.quick else "1,16,64")).split(",")]
     window = args.window or (8 if args.quick else 30)
     servers = args.servers.split(",")
     lat_warmup, lat_seconds = (5, 10) if args.quick else (10, 30)
@@ -550,7 +559,9 @@ def main():
                 print(step_line(name, s), flush=True)
         for name in servers:
             entry = {"steps": steps[name]}
-            if not args.quick:
+            if not counts:
+                good = bad = None
+            elif not args.quick:
                 def try_k(k, name=name):
                     s = run_step(factories[name], k, input_path, work, args.warmup, window)
                     steps[name].append(s)
@@ -577,6 +588,22 @@ def report(results, counts, servers, args):
     print(f"\nRTMP -> HLS passthrough, {HLS_TIME} s segments, {results['window_s']} s measured a count; "
           f"{m['cpu']} x{m['cores']}, load average at start {m['load_average'][0]:.2f}; input "
           f"{results['input']['probe']}")
+    if counts:
+        report_load(results, counts, servers)
+    if not args.no_latency:
+        print("\nGlass to glass (ms, median / p95): time painted -> FFmpeg x264 -> RTMP -> server -> "
+              "HLS -> hls.js frame shown")
+        benchlib.print_table(["server", "hls.js", "glass to glass", "hold-back", "waiting", "unread"],
+                             [[n, r["name"], latency.fmt(r["glass_ms"]), latency.fmt(r["hold_back_ms"]),
+                               r["waiting"], f"{r['unread']}/{r['samples']}"]
+                              for n in servers for r in results["servers"][n]["latency"]["rows"]])
+        for n in servers:
+            w = results["servers"][n]["latency"]["frame_write_ms"]
+            print(f"  {n}: FFmpeg took each frame in {w['median']} ms (median), {w['p95']} (p95), "
+                  f"{w['max']} (max)")
+
+
+def report_load(results, counts, servers):
     rows = []
     for k in counts:
         for name in servers:
@@ -598,13 +625,6 @@ def report(results, counts, servers, args):
                          [[n, results["servers"][n]["max_sustained"],
                            results["servers"][n]["first_failing"] or "-",
                            max(s["k"] for s in results["servers"][n]["steps"])] for n in servers])
-    if not args.no_latency:
-        print("\nGlass to glass (ms, median / p95): time painted -> FFmpeg x264 -> RTMP -> server -> "
-              "HLS -> hls.js frame shown")
-        benchlib.print_table(["server", "hls.js", "glass to glass", "hold-back", "waiting", "unread"],
-                             [[n, r["name"], latency.fmt(r["glass_ms"]), latency.fmt(r["hold_back_ms"]),
-                               r["waiting"], f"{r['unread']}/{r['samples']}"]
-                              for n in servers for r in results["servers"][n]["latency"]["rows"]])
 
 
 if __name__ == "__main__":
