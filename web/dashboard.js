@@ -39,6 +39,9 @@ function makeRow(id) {
   return tr;
 }
 
+// the record's ingest as people call it
+const INGESTS = { whip: 'WHIP', websocket: 'WebSocket', rtmp: 'RTMP', rtmps: 'RTMPS' };
+
 function renderRow(s) {
   const tr = rows.get(s.id) || makeRow(s.id);
   const td = (name) => tr.querySelector(`.col-${name}`);
@@ -50,7 +53,7 @@ function renderRow(s) {
   const started = s.started_at && live ? ` · ${formatDuration((Date.now() - Date.parse(s.started_at)) / 1000)}` : '';
   td('state').replaceChildren(el('span', {}, el('span', { class: `state ${s.state}`, title: s.reason || '' },
       STATE_LABELS[s.state] || s.state), started ? el('span', { class: 'muted small' }, started) : ''));
-  td('ingest').textContent = s.ingest ? (s.ingest === 'whip' ? 'WHIP' : 'WebSocket') : '–';
+  td('ingest').textContent = s.ingest ? (INGESTS[s.ingest] || s.ingest) : '–';
   td('bitrate').textContent = stats ? formatBitrate(stats.bitrate) : '–';
   td('fps').textContent = stats && stats.fps !== null ? stats.fps.toFixed(0) : '–';
   const health = td('health');
@@ -185,8 +188,12 @@ function showCreated(s) {
   const broadcast = page(`/broadcast/${s.id}#key=${encodeURIComponent(s.key)}`);
   const fields = [
     ['id', 'Stream id', s.id], ['key', 'Stream key', s.key], ['whip_url', 'WHIP URL', s.whip_url],
-    ['ws_url', 'WebSocket URL', s.ws_url], ['playback_url', 'HLS playback', s.playback_url], ['watch', 'Watch page', watch],
-  ];
+    ['ws_url', 'WebSocket URL', s.ws_url],
+    // OBS: Server and Stream Key; ffmpeg: the whole URL (only when RTMP is on)
+    ['rtmp_server', 'RTMP server (OBS)', s.rtmp_server], ['rtmp_url', 'RTMP URL (ffmpeg)', s.rtmp_url],
+    ['rtmps_url', 'RTMPS URL', s.rtmps_url],
+    ['playback_url', 'HLS playback', s.playback_url], ['watch', 'Watch page', watch],
+  ].filter(([, , value]) => value);
   $('#created-fields').replaceChildren(...fields.flatMap(([name, label, value]) => {
     const input = el('input', { type: 'text', readonly: true, name, value, 'aria-label': label });
     const copy = el('button', { type: 'button', class: 'small secondary', onclick: async (e) => {

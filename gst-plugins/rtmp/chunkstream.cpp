@@ -8,6 +8,9 @@ namespace {
 
 constexpr uint32_t kExtendedMarker = 0xffffff;
 constexpr size_t kHeaderSize[4] = {11, 7, 3, 0};
+/* chunk streams known (each has its last header) per one that may hold a
+ * partial message: publishers use five or so */
+constexpr size_t kKnownStreamsPerPartial = 4;
 
 uint32_t
 get_u24be (const uint8_t * p)
@@ -97,6 +100,10 @@ ChunkReader::read_chunk (const uint8_t * data, size_t size, size_t * consumed, S
   if (fmt != 0 && it == streams_.end ()) {
     fail ("a type " + std::to_string (fmt) + " chunk header on chunk stream "
         + std::to_string (csid) + ", which has had no type 0 header");
+    return ChunkStatus::Error;
+  }
+  if (it == streams_.end () && streams_.size () >= kKnownStreamsPerPartial * limits_.max_chunk_streams) {
+    fail ("more than " + std::to_string (streams_.size ()) + " chunk streams in use");
     return ChunkStatus::Error;
   }
   static const Stream fresh;

@@ -6,13 +6,15 @@
  * extended timestamps (the 24-bit field at 0xFFFFFF, then 4 bytes; on
  * type 3 chunks too, which ffmpeg and librtmp repeat on the continuation
  * chunks of a message and some others do not: a continuation's 4 bytes are
- * taken as the extended timestamp only when they equal it, as SRS does).
+ * taken as the extended timestamp only when they equal it, as SRS does;
+ * the reader waits for those 4 bytes to tell).
  * It applies Set Chunk Size and Abort itself; every other message is
  * returned whole.
  *
  * Everything a peer can make it hold is bounded by Limits: one message's
- * length, the chunk size, the chunk streams with a partial message and the
- * partial messages' bytes together. A type 1-3 header on a chunk stream
+ * length, the chunk size, the chunk streams with a partial message (and
+ * the chunk streams in use at all: four times as many), and the partial
+ * messages' bytes together. A type 1-3 header on a chunk stream
  * that has had no type 0, or a new header while a message is incomplete
  * on that chunk stream, is an error.
  *

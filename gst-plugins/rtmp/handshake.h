@@ -1,8 +1,7 @@
 /* castline rtmp: the server side of the RTMP handshake.
  *
  * C0 (version 3) and C1 (1536 bytes) come in; S0 S1 S2 go out; C2 comes
- * in and is read past (clients put anything there; none of ours check
- * what we check).
+ * in and is not checked (clients differ in what they put there).
  *
  * Two kinds of C1:
  *  - plain (the spec's): time, zero, random. S1 is time, zero, random; S2

@@ -60,8 +60,9 @@ PublisherReader::replay (GBytes * bytes, std::deque<FlvTag> & tags)
   auto *data = static_cast<const uint8_t *> (g_bytes_get_data (bytes, &size));
   session_->begin_replay ();
   bool ok = session_->feed (data, size);
-  /* events while replaying: the publish in it is answered already */
-  ok = ok && take_events (tags);
+  /* events while replaying (the publish in it is answered already), and
+   * before an error */
+  ok = take_events (tags) && ok;
   session_->end_replay ();
   if (!ok && reason_ == EndReason::None)
     finish (EndReason::ProtocolError, session_->error ());
@@ -96,6 +97,7 @@ PublisherReader::read (GCancellable * cancellable, std::deque<FlvTag> & tags)
   }
   if (!session_->feed ((const uint8_t *) buffer_.data (), (size_t) n)) {
     std::string why = session_->error ();
+    take_events (tags);                /* what came before the error goes out */
     send_output (nullptr);             /* the error answer, if the session made one */
     finish (EndReason::ProtocolError, why);
     return Read::Ended;

@@ -17,8 +17,10 @@ namespace {
 
 /* C0 + C1 + C2: what a publisher sends before its first chunk, whichever
  * handshake it makes (the digest one hides its digest inside C1). */
-constexpr size_t kHandshakeSize = 1 + 1536 + 1536;
+constexpr size_t kClientHandshakeBytes = 1 + 1536 + 1536;
 constexpr size_t kReadSize = 16 * 1024;
+/* what a connection may send before its publish is accepted */
+constexpr size_t kMaxBeforeAnswer = 64 * 1024;
 /* the answer of a refusal, then the close, at most this long */
 constexpr unsigned kGoodbyeTimeoutS = 3;
 
@@ -98,6 +100,9 @@ class Pending : public std::enable_shared_from_this<Pending> {
   ~Pending ();
 
   void begin ();
+  /* the decision, acted on from a dispatch of its own: never inside the
+   * decide callback (ready is not called from within it) */
+  void answer_later (bool accept, const std::string & code, const std::string & description);
   void accepted ();
   void refused (const std::string & code, const std::string & description);
 
@@ -184,13 +189,13 @@ class Decision : public PublishDecision {
   void accept () override
   {
     if (auto p = answer ())
-      p->accepted ();
+      p->answer_later (true, "", "");
   }
 
   void refuse (const std::string & code, const std::string & description) override
   {
     if (auto p = answer ())
-      p->refused (code, description);
+      p->answer_later (false, code, description);
   }
 
  private:
@@ -349,11 +354,16 @@ Pending::take (const uint8_t * data, size_t size)
   auto core = core_.lock ();
   uint64_t before = received_;
   received_ += size;
-  if (received_ > kHandshakeSize) {
-    size_t skip = before >= kHandshakeSize ? 0 : (size_t) (kHandshakeSize - before);
+  if (received_ > kClientHandshakeBytes) {
+    size_t skip = before >= kClientHandshakeBytes ? 0 : (size_t) (kClientHandshakeBytes - before);
     replay_.append ((const char *) data + skip, size - skip);
-    if (replay_.size () > core->settings.limits.max_buffered) {
-      fail ("prelude", "more than max_buffered bytes before going live", true);
+    /* a peer nobody accepted yet gets little: a real publish exchange is
+     * under a kilobyte */
+    size_t limit = phase_ == Phase::Prelude ? core->settings.limits.max_buffered :
+        kMaxBeforeAnswer;
+    if (replay_.size () > limit) {
+      fail ("prelude", "too many bytes before going live (" + std::to_string (limit) + ")",
+          true);
       return false;
     }
   }
@@ -384,7 +394,8 @@ Pending::handle_events ()
           g_source_destroy (negotiation_timer_);
           g_clear_pointer (&negotiation_timer_, g_source_unref);
         }
-        request_.stream_name = event.stream_name;
+        /* "key?token=..." (some encoders add a query): the key is before it */
+        request_.stream_name = event.stream_name.substr (0, event.stream_name.find ('?'));
         GST_DEBUG ("%s asks to publish (%s)", request_.remote_address.c_str (),
             event.publish_type.c_str ());
         flush ();
@@ -406,6 +417,30 @@ Pending::handle_events ()
   flush ();
   check_ready ();
   return phase_ != Phase::Done;
+}
+
+void
+Pending::answer_later (bool accept, const std::string & code, const std::string & description)
+{
+  struct Answer {
+    std::weak_ptr<Pending> pending;
+    bool accept;
+    std::string code, description;
+  };
+  GSource *source = g_idle_source_new ();
+  g_source_set_callback (source, [] (gpointer data) {
+    auto *a = static_cast<Answer *> (data);
+    if (auto p = a->pending.lock ()) {
+      if (a->accept)
+        p->accepted ();
+      else
+        p->refused (a->code, a->description);
+    }
+    return G_SOURCE_REMOVE;
+  }, new Answer {shared_from_this (), accept, code, description},
+      [] (gpointer data) { delete static_cast<Answer *> (data); });
+  g_source_attach (source, context_);
+  g_source_unref (source);
 }
 
 void

@@ -8,7 +8,9 @@
  * (RTMPS), then a PublishSession: the handshake, connect (the
  * application checked), createStream, publish; then `decide` is called
  * with what the publisher asked for, and answers through the
- * PublishDecision, now or later (on the same context). Refused: the
+ * PublishDecision, now or later (on the same context; the answer takes
+ * effect from a dispatch of its own, so `ready` is never called from
+ * inside `decide`). Refused: the
  * onStatus error is sent and the connection closed. Accepted:
  * NetStream.Publish.Start is sent, and the session reads on (the prelude)
  * until the codecs are known (an audio and a video tag came, or
@@ -19,7 +21,9 @@
  * Bounds: at most max_pending connections before `ready` (more are closed
  * at once, counted), each given negotiation_timeout_s from accept to the
  * publish command and prelude_timeout_s from the answer to `ready`; the
- * session's Limits for everything read. A peer that breaks the protocol is
+ * session's Limits for everything read, and what is kept for the replay at
+ * most 64 KiB until the publish is accepted (then Limits::max_buffered),
+ * so that peers nobody accepted hold little memory. A peer that breaks the protocol is
  * closed with a debug line saying why (never the stream name). */
 #pragma once
 

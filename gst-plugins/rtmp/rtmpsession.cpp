@@ -440,8 +440,7 @@ PublishSession::Private::handle_data (RtmpMessage & m)
   if (!publishing)
     return fail ("media before publish");
   if (m.stream_id != publish_stream)
-    return fail ("data on message stream " + std::to_string (m.stream_id)
-        + ", not the published one");
+    return true;  /* not the published stream's: nothing to pass on */
   if (values[0].string == "@setDataFrame") {
     /* the tag is what follows the "@setDataFrame" string */
     size_t after = start;
@@ -597,9 +596,12 @@ void
 PublishSession::refuse_publish (const std::string & code, const std::string & description)
 {
   Private & p = *priv_;
-  if (p.failed () || !p.publish_pending)
+  /* an accepted publish may be refused too, until it ends (a publisher
+   * that cannot be taken after all: reject_publisher) */
+  if (p.failed () || !(p.publish_pending || p.publishing) || p.ended)
     return;
   p.publish_pending = false;
+  p.publishing = false;
   p.send_on_status (status_object ("error", code, description));
   p.fail ("the publish was refused (" + code + ")");
 }

@@ -44,7 +44,8 @@ namespace castline::rtmp {
 struct Limits {
   size_t max_message_size = 4 * 1024 * 1024;    /* one message's length */
   uint32_t max_chunk_size = 1024 * 1024;         /* what Set Chunk Size may ask */
-  size_t max_chunk_streams = 64;                 /* with a partial message at once */
+  size_t max_chunk_streams = 64;                 /* with a partial message at once
+                                                  * (and 4 times as many in use) */
   size_t max_buffered = 16 * 1024 * 1024;        /* partial messages together */
   unsigned max_amf_depth = 16;                   /* nested objects and arrays */
 };
@@ -122,7 +123,10 @@ class PublishSession {
    * after which the session goes on live. The replay's events are queued
    * as live ones are (its Publish event too, with publishing () already
    * true); after end_replay (), accept_publish () sends the publish's
-   * answer if whoever read the replay did not (call it exactly then). */
+   * answer if whoever read the replay did not (call it exactly then).
+   * A replay may start with the handshake (Start::Handshake: everything
+   * the client sent, from its first byte; the handshake is 1 + 2 * 1536
+   * bytes of it) or after it (Start::AfterHandshake). */
   void begin_replay ();
   void end_replay ();
 
@@ -142,7 +146,8 @@ class PublishSession {
   /* ... or an onStatus error: code "NetStream.Publish.BadName" (wrong
    * key, unknown stream, live already) or "NetStream.Publish.Rejected",
    * with a description the publisher shows; then the caller closes the
-   * connection once the output is sent. */
+   * connection once the output is sent. Also after accept_publish, until
+   * the end (a publisher accepted that cannot be taken after all). */
   void refuse_publish (const std::string & code, const std::string & description);
   /* onStatus NetStream.Unpublish.Success (the server ends the stream, or
    * answers the publisher's own FCUnpublish): before closing. */

@@ -5,9 +5,10 @@ lasts as long as what was sent (ffprobe), carries the publisher's own
 H.264 SPS, slices and AAC frames (passed through, not re-encoded) and
 plays to its end in hls.js in Chromium. RTMPS with ffmpeg against a CA the
 test makes. Refusals (wrong key, unknown application, a second publisher
-on a live stream), a publisher that vanishes (kill -9) and resumes within
-the reconnect window, SIGTERM with two RTMP publishers live. The key is
-never in the launcher's log.
+on a live stream), a publisher that goes silent (idle_timeout), one that
+vanishes (kill -9) and resumes within the reconnect window, into abr,
+SIGTERM with two RTMP publishers live, a port in use. The key is never
+in the launcher's log.
 
 Standard library only. Shared fixtures: launchercase.py, launcherproc.py.
 Environment (meson sets it): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
@@ -28,7 +29,7 @@ import launchercase  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, ffprobe, wait_for  # noqa: E402
 from s3rver import free_port  # noqa: E402
-from launchercase import LauncherCase, MetricsMixin, node  # noqa: E402
+from launchercase import LauncherCase, MetricsMixin, node, stream_inf  # noqa: E402
 from rtmpmedia import aac_frames, annexb_units, make_ca  # noqa: E402
 
 SECONDS = 6           # what every publisher sends
@@ -59,8 +60,10 @@ def ffmpeg_publish(url, loop=False, extra=()):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def finish(proc, timeout=SECONDS + 30):
-    """Waits for a publisher; its exit code and stderr."""
+def finish(proc, timeout=SECONDS + 30, kill=False):
+    """Waits for a publisher (kill: SIGKILL first); its exit code and stderr."""
+    if kill:
+        proc.kill()
     try:
         _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -83,6 +86,14 @@ def gst_publish(sink, sent):
         "! audio/x-raw,rate=44100,channels=2 ! voaacenc ! aacparse ! m.")
     return subprocess.Popen(["gst-launch-1.0", "-e", "-q", *pipeline.split()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=gst_env())
+
+
+def sps_of(nals):
+    return {n for n in nals if n and n[0] & 0x1F == 7}
+
+
+def slices_of(nals):
+    return [n for n in nals if n and n[0] & 0x1F in (1, 5)]
 
 
 class RtmpCase(LauncherCase, MetricsMixin):
@@ -108,6 +119,16 @@ class RtmpCase(LauncherCase, MetricsMixin):
     def hls_url(self, stream):
         return f"http://127.0.0.1:{self.launcher.port}/live/{stream['id']}/index.m3u8"
 
+    def assert_same_aac(self, sent, url):
+        """url's AAC is what was sent: its config and its frames."""
+        sent_config, sent_frames = aac_frames(sent)
+        got_config, got_frames = aac_frames(url)
+        self.assertEqual(got_config, sent_config, "the AAC AudioSpecificConfig changed")
+        self.assertEqual(got_config[0], 2, "AAC LC")
+        known = set(sent_frames)
+        self.assertGreaterEqual(len(got_frames), 0.9 * len(known))
+        self.assertTrue(all(f in known for f in got_frames), "an AAC frame that was not sent")
+
     def assert_passed_through(self, stream, sent):
         """The stream's final HLS: as long as what was sent, the sender's
         own SPS, slices and AAC frames, and it plays to its end in hls.js."""
@@ -117,22 +138,14 @@ class RtmpCase(LauncherCase, MetricsMixin):
         self.assertAlmostEqual(duration, SECONDS, delta=1.0, msg="the HLS lasts as long as sent")
 
         sent_nals, got_nals = annexb_units(sent), annexb_units(url)
-        sps = lambda nals: {n for n in nals if n[0] & 0x1F == 7}  # noqa: E731
-        slices = lambda nals: [n for n in nals if n[0] & 0x1F in (1, 5)]  # noqa: E731
-        self.assertTrue(sps(sent_nals))
-        self.assertEqual(sps(got_nals), sps(sent_nals), "the H.264 SPS changed")
-        known = set(slices(sent_nals))
-        got = slices(got_nals)
+        self.assertTrue(sps_of(sent_nals))
+        self.assertEqual(sps_of(got_nals), sps_of(sent_nals), "the H.264 SPS changed")
+        known = set(slices_of(sent_nals))
+        got = slices_of(got_nals)
         self.assertGreaterEqual(len(got), 0.9 * len(known))
         self.assertTrue(all(n in known for n in got), "a slice that was not sent: re-encoded")
 
-        sent_config, sent_frames = aac_frames(sent)
-        got_config, got_frames = aac_frames(url)
-        self.assertEqual(got_config, sent_config, "the AAC AudioSpecificConfig changed")
-        self.assertEqual(got_config[0], 2, "AAC LC")
-        known = set(sent_frames)
-        self.assertGreaterEqual(len(got_frames), 0.9 * len(known))
-        self.assertTrue(all(f in known for f in got_frames), "an AAC frame that was not sent")
+        self.assert_same_aac(sent, url)
 
         played = node("hls_player.mjs", "--url", stream["playback_url"], "--to-end", "--rate", "4",
                       "--seconds", str(SECONDS + 2))
@@ -162,6 +175,32 @@ class PublishTest(RtmpCase):
         self.assert_passed_through(s, INPUT)
         samples, _ = self.scrape()
         self.assertGreaterEqual(self.value(samples, "castline_rtmp_connections_accepted_total"), 1)
+
+    def test_ffmpeg_audio_only(self):
+        s = self.create(title="radio")
+        code, err = finish(ffmpeg_publish(s["rtmp_url"], extra=("-vn",)))
+        self.assertEqual(code, 0, err)
+        got = self.wait_state(s["id"], "ended")
+        self.assertEqual(got["pipeline"], "audio-only")
+        url = self.hls_url(s)
+        self.assertAlmostEqual(float(ffprobe(url)["format"]["duration"]), SECONDS, delta=1.0)
+        self.assert_same_aac(INPUT, url)
+
+    def test_ffmpeg_into_abr(self):
+        # a 320x240 input is below every rung: the lowest alone, the input itself
+        s = self.create(title="abr", pipeline="abr")
+        code, err = finish(ffmpeg_publish(s["rtmp_url"]))
+        self.assertEqual(code, 0, err)
+        self.wait_state(s["id"], "ended", 60)
+        entries = stream_inf(self.playlist(s))
+        self.assertEqual(len(entries), 1, entries)
+        attrs, uri = entries[0]
+        self.assertEqual(attrs["RESOLUTION"], "320x240")
+        self.assertIn("mp4a.40.2", attrs["CODECS"])
+        rung = f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{uri}"
+        self.assertAlmostEqual(float(ffprobe(rung)["format"]["duration"]), SECONDS, delta=1.0)
+        self.assertEqual(sps_of(annexb_units(rung)), sps_of(annexb_units(INPUT)))
+        self.assertEqual(aac_frames(rung)[0][0], 2, "AAC LC")
 
     def test_rtmp2sink_is_passed_through(self):
         s = self.create(title="rtmp2sink")
@@ -232,6 +271,11 @@ class RefusalTest(RtmpCase):
         first = ffmpeg_publish(s["rtmp_url"], loop=True)
         try:
             self.wait_state(s["id"], "live")
+            # the stats of every ingest: the publisher's H.264 and AAC as they came
+            def stats():
+                got = self.launcher.api("GET", f"/api/streams/{s['id']}")[1].get("stats", {})
+                return got if got.get("video", {}).get("fps") and got.get("audio") else None
+            self.assertTrue(wait_for(stats, 15), "no stats while live")
             self.assert_refused(s["rtmp_url"], "already has a publisher")
             self.assertIsNone(first.poll(), "the first publisher was cut off")
             self.assertEqual(self.launcher.api("GET", f"/api/streams/{s['id']}")[1]["state"], "live")
@@ -245,8 +289,7 @@ class RefusalTest(RtmpCase):
         first = ffmpeg_publish(s["rtmp_url"], loop=True)
         self.wait_state(s["id"], "live")
         wait_for(lambda: self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")[0] == 200, 20)
-        first.kill()                            # SIGKILL: no FCUnpublish, the TCP connection drops
-        first.wait(timeout=10)
+        finish(first, kill=True)                # SIGKILL: no FCUnpublish, the TCP connection drops
         got = self.wait_state(s["id"], "interrupted", 20)
         self.assertIn("RTMP", got["reason"])
         # the same key within the window: live again, then a clean end
@@ -257,6 +300,19 @@ class RefusalTest(RtmpCase):
         self.wait_state(s["id"], "ended")
         files = os.listdir(os.path.join(self.dir, "data", "live", s["id"]))
         self.assertTrue(any(f.startswith("s2-segment") for f in files), files)
+
+
+    def test_a_silent_publisher_times_out(self):
+        # connected but sending nothing for idle_timeout (5 s): lost, like a drop
+        s = self.create()
+        first = ffmpeg_publish(s["rtmp_url"], loop=True)
+        try:
+            self.wait_state(s["id"], "live")
+            first.send_signal(signal.SIGSTOP)
+            got = self.wait_state(s["id"], "interrupted", 25)
+            self.assertIn("timeout", got["reason"])
+        finally:
+            finish(first, kill=True)
 
 
 class StartTest(unittest.TestCase):
@@ -286,8 +342,7 @@ class ShutdownTest(RtmpCase):
             self.assertEqual(self.launcher.stop(signal.SIGTERM), 0, self.launcher.output())
         finally:
             for p in publishers:
-                p.kill()
-                p.wait(timeout=10)
+                finish(p, kill=True)
         for s in streams:
             with open(os.path.join(self.dir, "data", "live", s["id"], "index.m3u8")) as f:
                 self.assertIn("#EXT-X-ENDLIST", f.read(), f"{s['id']} not finalized")

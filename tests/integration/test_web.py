@@ -40,7 +40,7 @@ def driver(script, *args, timeout=180):
 class WebPagesCase(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="castline-web-test-")
-        self.launcher = Launcher(self.dir).start()
+        self.launcher = Launcher(self.dir, rtmp={}).start()
         self.base = f"http://127.0.0.1:{self.launcher.port}"
 
     def tearDown(self):
@@ -68,6 +68,9 @@ class FlowTest(WebPagesCase):
         # which then leaves the address bar
         self.assertGreaterEqual(r["keyLength"], 22, r)
         self.assertTrue(r["linkCarriesKey"], r)
+        # OBS's server and ffmpeg's whole URL, shown with the key
+        self.assertLessEqual({"key", "whip_url", "ws_url", "rtmp_server", "rtmp_url"},
+                             set(r["createdFields"]), r)
         self.assertTrue(r["fragmentRemoved"] and r["keyPrefilled"] and r["idPrefilled"], r)
         self.assertEqual(r["broadcastMessage"], "You are live.", r)
         # the watch page played, counted once everywhere

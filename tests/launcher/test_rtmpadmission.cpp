@@ -3,6 +3,7 @@
  * one admission path's refusals in RTMP's onStatus codes; the codecs a
  * session saw as what the publisher sends; the URLs handed out; the
  * rtmp.* settings. */
+#include "api/streamviews.h"
 #include "ingest/rtmp/rtmpadmission.h"
 #include "ingest/rtmp/rtmpurls.h"
 #include "routetest.h"
@@ -218,6 +219,33 @@ GST_START_TEST (test_server_urls)
 }
 GST_END_TEST;
 
+/* the publish URLs hold the key: only where the key is shown; the
+ * servers in the admin view; nothing of RTMP in the public status */
+GST_START_TEST (test_views_give_rtmp_urls_with_the_key_only)
+{
+  auto m = make_manager ();
+  ViewerCounter viewers (ViewerCounter::settings_for (2));
+  StreamViews views (*m, viewers);
+  Created s = create (*m);
+  auto r = m->get (s.id);
+  fail_if (views.stream_json (*r, s.key).find ("rtmp") != std::string::npos,
+      "RTMP URLs without an RTMP server");
+  views.set_rtmp_servers ("rtmp://h:1935/live", "rtmps://h:1936/live");
+  std::string created = views.stream_json (*r, s.key);
+  for (std::string member : { "\"rtmp_url\":\"rtmp://h:1935/live/" + s.key + "\"",
+           "\"rtmps_url\":\"rtmps://h:1936/live/" + s.key + "\"",
+           std::string ("\"rtmp_server\":\"rtmp://h:1935/live\""),
+           std::string ("\"rtmps_server\":\"rtmps://h:1936/live\"") })
+    fail_unless (created.find (member) != std::string::npos, "no %s in %s", member.c_str (),
+        created.c_str ());
+  std::string later = views.stream_json (*r);
+  fail_unless (later.find ("\"rtmp_server\"") != std::string::npos);
+  fail_if (later.find ("_url\":\"rtmp") != std::string::npos, "%s", later.c_str ());
+  fail_if (later.find (s.key) != std::string::npos);
+  fail_if (views.status_json (*r).find ("rtmp") != std::string::npos);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_rtmp_settings)
 {
   Config c;
@@ -265,6 +293,7 @@ rtmpadmission_suite ()
   tcase_add_test (tc, test_refusals_map_to_status_codes);
   tcase_add_test (tc, test_media_of_codecs);
   tcase_add_test (tc, test_server_urls);
+  tcase_add_test (tc, test_views_give_rtmp_urls_with_the_key_only);
   tcase_add_test (tc, test_rtmp_settings);
   return s;
 }

@@ -283,6 +283,14 @@ GST_START_TEST (test_limits)
         "more than 3 chunk streams");
   }
   {
+    /* twelve chunk streams in use (4 x 3) are fine, a thirteenth not */
+    Reading r (l);
+    for (uint32_t cs = 4; cs < 16; cs++)
+      fail_unless (r.feed (type0 (cs, 0, 1, kMsgAudio, 1) + "a") == ChunkReader::Status::NeedMore);
+    fail_unless_equals_int (r.messages.size (), 12);
+    expect_error (r, type0 (16, 0, 1, kMsgAudio, 1) + "a", "more than 12 chunk streams in use");
+  }
+  {
     /* partial messages together over max_buffered */
     Reading r (l);
     fail_unless (r.feed (set_chunk_size (900)) == ChunkReader::Status::NeedMore);

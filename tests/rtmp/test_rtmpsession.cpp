@@ -458,12 +458,25 @@ GST_START_TEST (test_protocol_order)
     assert_has (s.error (), "before connect");
   }
   {
-    /* a second publish, a play */
+    /* a second publish */
     Live live;
     Publisher & p = live.p;
     fail_if (feed (live.s, p.command (8, 1, {str ("publish"), num (9), AmfValue::make_null (),
         str ("other"), str ("live")})));
     assert_has (live.s.error (), "second publish");
+  }
+  {
+    /* data on another message stream is dropped, media there is an error */
+    Live live;
+    Publisher & p = live.p;
+    fail_unless (feed (live.s, p.message (8, kMsgDataAmf0, 0, 0, amf ({str ("onMetaData")}))));
+    fail_unless (events (live.s).empty ());
+    fail_if (feed (live.s, p.message (6, kMsgVideo, 0, 0, "\x17\x01")));
+    assert_has (live.s.error (), "media on message stream 0");
+  }
+  {
+    /* a player */
+    Publisher p;
     PublishSession player (PublishSession::Start::AfterHandshake);
     fail_unless (feed (player, p.connect ("live", "rtmp://h/live")));
     fail_if (feed (player, p.command (8, 1, {str ("play"), num (2), AmfValue::make_null (),
@@ -655,6 +668,28 @@ GST_START_TEST (test_replay_then_live)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_replay_from_the_handshake)
+{
+  /* everything the client sent, handshake included, replayed: no S0 S1 S2 */
+  Publisher p;
+  std::string sent = c0c1_digest () + std::string (kHandshakeSize, 'c');
+  sent += p.connect ("live", "rtmp://h/live");
+  sent += p.up_to_publish ("secret");
+  PublishSession element (PublishSession::Start::Handshake);
+  element.begin_replay ();
+  fail_unless (feed (element, sent));
+  fail_if (element.has_output ());
+  fail_unless (element.publishing ());
+  element.end_replay ();
+  element.accept_publish ();
+  Answers a;
+  a.take (element);
+  fail_unless_equals_int (a.messages.size (), 2);
+  assert_str_eq (status_code (a.messages.back ()), "NetStream.Publish.Start");
+  fail_unless_equals_int (element.bytes_received (), sent.size ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_aggregate_and_amf3)
 {
   Live live;
@@ -763,6 +798,7 @@ rtmpsession_suite (void)
   tcase_add_test (tc, test_timestamps_wrap_and_jump);
   tcase_add_test (tc, test_media_clock);
   tcase_add_test (tc, test_replay_then_live);
+  tcase_add_test (tc, test_replay_from_the_handshake);
   tcase_add_test (tc, test_aggregate_and_amf3);
   tcase_add_test (tc, test_flv_output);
   tcase_add_test (tc, test_codecs);

@@ -3,6 +3,7 @@
 #include "rawwsclient.h"
 
 #include "../assertions.h"
+#include "../harnessread.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -59,34 +60,6 @@ av_webm ()
   return s;
 }
 
-/* everything h's element pushed until EOS (true) or timeout (false) */
-static bool
-harness_read_to_eos (GstHarness * h, std::string & bytes, GstClockTime timeout = 10 * GST_SECOND)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout / 1000);
-  while (g_get_monotonic_time () < deadline) {
-    GstBuffer *b = gst_harness_try_pull (h);
-    if (b) {
-      GstMapInfo map;
-      gst_buffer_map (b, &map, GST_MAP_READ);
-      bytes.append ((const char *) map.data, map.size);
-      gst_buffer_unmap (b, &map);
-      gst_buffer_unref (b);
-      continue;
-    }
-    GstEvent *e = gst_harness_try_pull_event (h);
-    if (e) {
-      bool eos = GST_EVENT_TYPE (e) == GST_EVENT_EOS;
-      gst_event_unref (e);
-      if (eos)
-        return true;
-      continue;
-    }
-    g_usleep (10000);
-  }
-  return false;
-}
-
 struct SrcFixture {
   GstElement *src = nullptr;
   GstHarness *h = nullptr;
@@ -96,13 +69,7 @@ struct SrcFixture {
   explicit SrcFixture (const char *props = "")
   {
     g_autofree gchar *desc = g_strdup_printf ("webmwssrc port=0 path=/in %s", props);
-    GError *err = nullptr;
-    src = gst_parse_launch (desc, &err);
-    fail_unless (src, "%s", err ? err->message : "?");
-    bus = gst_bus_new ();
-    gst_element_set_bus (src, bus);
-    h = gst_harness_new_with_element (src, nullptr, "src");
-    gst_harness_play (h);
+    h = harness_source (desc, &src, &bus);
     g_object_get (src, "bound-port", &port, nullptr);
     fail_unless (port > 0);
   }
