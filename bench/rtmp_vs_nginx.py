@@ -59,8 +59,8 @@ Every publisher is one FFmpeg process pushing it in a loop at real time,
       [--window S] [--servers nginx,castline] [--no-latency | --latency-only]
       [--castline-pipeline NAME]
   CASTLINE_BUILD_DIR    the build with castline-launcher (default: build)
-Time: about 50 s per count and server (--window 30) plus the search and
-2 x 60 s of latency: about 12 minutes. --quick: counts 1 and 4, 8 s
+Time: about 50 s to 2 min per count and server (--window 30), the
+search, and 2 x 60 s of latency: about 20 minutes. --quick: counts 1 and 4, 8 s
 windows, no search, 5 + 10 s of latency: about 2 minutes.
 Needs nginx with libnginx-mod-rtmp (bench/setup.sh), ffmpeg, node and
 chromium (scripts/setup.sh). Asserts nothing.

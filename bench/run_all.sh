@@ -8,7 +8,7 @@
 # after the machine and the versions (OUT_DIR/machine.json).
 # docs/benchmarks.md holds a run's tables.
 #   bench/run_all.sh [--quick] [OUT_DIR]     (default OUT_DIR: bench-results/)
-# About 35 minutes (--quick: about 8). Nothing else should run meanwhile:
+# About 40 minutes (--quick: about 8). Nothing else should run meanwhile:
 # the figures are CPU times and latencies on a shared 2-core machine.
 # Asserts nothing; a benchmark that fails is reported and the others run.
 set -uo pipefail
