@@ -43,6 +43,70 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_pids(pid):
+    """pid and its living descendants (nginx's workers), pid first."""
+    pids = [pid]
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                for child in f.read().split():
+                    pids += tree_pids(int(child))
+    except OSError:
+        pass
+    return pids
+
+
+def tree_cpu(pid):
+    """CPU seconds of pid and its living descendants (nginx's workers)."""
+    total = 0.0
+    for p in tree_pids(pid):
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            pass                          # ended meanwhile
+    return total
+
+
+def tree_threads(pid):
+    """Threads of pid and its living descendants."""
+    count = 0
+    for p in tree_pids(pid):
+        try:
+            count += len(os.listdir(f"/proc/{p}/task"))
+        except OSError:
+            pass
+    return count
+
+
+def pss_kib(pid):
+    """pid's proportional set size (smaps_rollup): each resident page it
+    shares with other processes divided among them, so a master and its
+    workers add up without counting their shared pages twice."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_memory_kib(pid):
+    """{"rss", "pss", "anon"} of pid and its living descendants, summed,
+    KiB; anon: resident anonymous memory (heap, stacks: RssAnon), which
+    other processes mapping the same libraries do not change."""
+    total = {"rss": 0, "pss": 0, "anon": 0}
+    for p in tree_pids(pid):
+        try:
+            total["rss"] += rss_kib(p)
+            total["anon"] += _status_kib(p, "RssAnon:")
+        except OSError:
+            continue                      # ended meanwhile
+        total["pss"] += pss_kib(p)
+    return total
+
+
 def _status_kib(pid, key):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

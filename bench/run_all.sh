@@ -2,12 +2,13 @@
 # Every benchmark of docs/benchmarks.md, one after the other, in one run on
 # this machine: castline against FFmpeg (cost per stream), streams per
 # machine, HLS serving against nginx, glass-to-glass latency, S3 upload
-# latency and start-up. Installs what they need, builds, runs each with
-# its figures written as JSON (OUT_DIR/NAME.json) and its printed tables
-# kept (OUT_DIR/NAME.txt), after the machine and the versions
-# (OUT_DIR/machine.json). docs/benchmarks.md holds a run's tables.
+# latency, start-up, and RTMP ingest against nginx-rtmp. Installs what
+# they need, builds, runs each with its figures written as JSON
+# (OUT_DIR/NAME.json) and its printed tables kept (OUT_DIR/NAME.txt),
+# after the machine and the versions (OUT_DIR/machine.json).
+# docs/benchmarks.md holds a run's tables.
 #   bench/run_all.sh [--quick] [OUT_DIR]     (default OUT_DIR: bench-results/)
-# About 20 minutes (--quick: about 6). Nothing else should run meanwhile:
+# About 40 minutes (--quick: about 8). Nothing else should run meanwhile:
 # the figures are CPU times and latencies on a shared 2-core machine.
 # Asserts nothing; a benchmark that fails is reported and the others run.
 set -uo pipefail
@@ -18,7 +19,7 @@ out=$(realpath -m "${1:-bench-results}")
 mkdir -p "$out"
 
 bash scripts/build.sh || exit 1      # scripts/setup.sh, then meson + ninja
-bash bench/setup.sh || exit 1        # nginx, wrk
+bash bench/setup.sh || exit 1        # nginx, wrk, nginx-rtmp
 export CASTLINE_BUILD_DIR=${CASTLINE_BUILD_DIR:-$PWD/build}
 export GSETTINGS_BACKEND=memory
 
@@ -45,6 +46,7 @@ run api /usr/bin/python3 bench/api_under_load.py
 run latency /usr/bin/python3 bench/latency.py
 run s3 bash bench/s3_latency.sh
 run startup /usr/bin/python3 bench/startup.py
+run rtmp /usr/bin/python3 bench/rtmp_vs_nginx.py
 
 if ((${#failed[@]})); then
   echo "failed: ${failed[*]} (their logs: $out/<name>.txt)" >&2

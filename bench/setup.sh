@@ -5,10 +5,12 @@
 #   nginx-light  the web server castline's HLS serving is compared with
 #                (bench/viewers.py runs its own, in a temporary prefix)
 #   wrk          the HTTP load generator of bench/viewers.py
+#   libnginx-mod-rtmp  nginx-rtmp, the RTMP-to-HLS server bench/rtmp_vs_nginx.py
+#                compares castline's RTMP ingest with (loaded by its own nginx)
 set -euo pipefail
 
 APT_PACKAGES=(
-  nginx-light wrk
+  nginx-light wrk libnginx-mod-rtmp
 )
 
 missing=()

@@ -46,12 +46,10 @@ import asyncio
 import http.client
 import multiprocessing
 import os
-import pwd
 import random
 import re
 import resource
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -62,7 +60,7 @@ import benchlib
 
 benchlib.setup_paths()
 from launcherproc import MIME, Launcher, make_recording, quote, wait_for  # noqa: E402
-from s3rver import free_port  # noqa: E402
+from nginxproc import Nginx  # noqa: E402
 
 TARGET_DURATION = 2
 REQUEST_TIMEOUT = 10       # a request's hard bound (late already after TARGET_DURATION)
@@ -70,18 +68,6 @@ REQUEST_TIMEOUT = 10       # a request's hard bound (late already after TARGET_D
 
 def ms(seconds):
     return None if seconds is None else round(seconds * 1000, 1)
-
-
-def tree_cpu(pid):
-    """CPU seconds of pid and its living descendants (nginx's workers)."""
-    try:
-        total = benchlib.cpu_seconds(pid)
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                total += sum(tree_cpu(int(c)) for c in f.read().split())
-    except OSError:
-        return 0.0
-    return total
 
 
 def children_cpu():
@@ -135,38 +121,15 @@ class LivePublisher(threading.Thread):
 
 # ---------------------------------------------------------------- nginx
 
-class Nginx:
-    """nginx as this user, with a prefix and configuration of its own,
-    serving `root` on 127.0.0.1:port like the launcher serves HLS."""
-
-    def __init__(self, root, workdir):
-        self.root, self.dir = root, os.path.join(workdir, "nginx")
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        # as root nginx would hand its workers to "nobody", who cannot read
-        # a private temporary directory
-        user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
-        tmp = os.path.join(self.dir, "tmp")
-        conf = f"""
-{user}
-daemon off;
-master_process on;
-worker_processes auto;
-pid {self.dir}/nginx.pid;
-error_log {self.dir}/error.log warn;
-events {{ worker_connections 8192; }}
+def start_nginx(root, workdir):
+    """nginx serving `root` on 127.0.0.1 like the launcher serves HLS."""
+    nginx = Nginx(workdir)
+    return nginx.start(f"""
 http {{
   access_log off;
   sendfile on;
   tcp_nopush on;
-  client_body_temp_path {tmp}/body;
-  proxy_temp_path {tmp}/proxy;
-  fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi;
-  scgi_temp_path {tmp}/scgi;
+{nginx.http_temp_paths()}
   types {{
     application/vnd.apple.mpegurl m3u8;
     video/mp2t ts;
@@ -175,8 +138,8 @@ http {{
   }}
   default_type application/octet-stream;
   server {{
-    listen 127.0.0.1:{self.port};
-    root {self.root};
+    listen 127.0.0.1:{nginx.port};
+    root {root};
     # the headers castline sends
     location ~ \\.m3u8$ {{
       add_header Cache-Control no-cache;
@@ -188,46 +151,7 @@ http {{
     }}
   }}
 }}
-"""
-        path = os.path.join(self.dir, "nginx.conf")
-        with open(path, "w") as f:
-            f.write(conf)
-        self.log = open(os.path.join(self.dir, "stderr.log"), "ab")
-        self.proc = subprocess.Popen(["nginx", "-p", self.dir, "-c", path,
-                                      "-e", os.path.join(self.dir, "error.log")],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
-        if not wait_for(self._listening, 10):
-            self.stop()
-            raise RuntimeError("nginx did not listen: " + self.errors())
-        return self
-
-    def _listening(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError("nginx exited: " + self.errors())
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-
-    def errors(self):
-        try:
-            with open(os.path.join(self.dir, "error.log")) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)     # graceful: workers finish, then exit
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        if self.proc:
-            self.log.close()
+""")
 
 
 def http_get(port, path, timeout=10):
@@ -254,12 +178,12 @@ def run_wrk(url, seconds, close, server_pid):
     cmd = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url]
     if close:
         cmd[1:1] = ["-H", "Connection: close"]
-    cpu0, t0 = tree_cpu(server_pid), time.monotonic()
+    cpu0, t0 = benchlib.tree_cpu(server_pid), time.monotonic()
     wrk0 = children_cpu()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out, _ = proc.communicate(timeout=seconds + 30)
     elapsed = time.monotonic() - t0
-    server_cpu = tree_cpu(server_pid) - cpu0
+    server_cpu = benchlib.tree_cpu(server_pid) - cpu0
     wrk_cpu = children_cpu() - wrk0
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if proc.returncode != 0 or not rps:
@@ -529,7 +453,7 @@ def fd_limit_check(workdir, connections=1100, limit=1024):
                 break
         result["connected"] = len(socks)
         time.sleep(1.0)
-        cpu0 = tree_cpu(pid)
+        cpu0 = benchlib.tree_cpu(pid)
         t0 = time.monotonic()
         try:
             status, _, _ = launcher.request("GET", "/api/streams", timeout=3)
@@ -538,7 +462,7 @@ def fd_limit_check(workdir, connections=1100, limit=1024):
             result["api_while_loaded"] = f"failed after {ms(time.monotonic() - t0)} ms: {e}"
         time.sleep(max(0.0, 3.0 - (time.monotonic() - t0)))
         result["launcher_cpu_cores_while_loaded"] = round(
-            (tree_cpu(pid) - cpu0) / (time.monotonic() - t0), 2)
+            (benchlib.tree_cpu(pid) - cpu0) / (time.monotonic() - t0), 2)
         result["launcher_fds"] = len(os.listdir(f"/proc/{pid}/fd"))
         for s in socks:
             s.close()
@@ -611,11 +535,11 @@ def measure_viewers(plan, launcher, nginx, sid):
         sampler = ViewerCountSampler(launcher, sid) if server == "castline" else None
         if sampler:
             sampler.start()
-        cpu0, clients0, t0 = tree_cpu(pid), children_cpu(), time.monotonic()
+        cpu0, clients0, t0 = benchlib.tree_cpu(pid), children_cpu(), time.monotonic()
         summary = summarize_viewers(run_viewers(port, f"/live/{sid}", plan.viewers,
                                                 plan.viewers_s), plan.viewers_s)
         elapsed = time.monotonic() - t0
-        summary["server_cpu_cores"] = round((tree_cpu(pid) - cpu0) / elapsed, 2)
+        summary["server_cpu_cores"] = round((benchlib.tree_cpu(pid) - cpu0) / elapsed, 2)
         summary["clients_cpu_cores"] = round((children_cpu() - clients0) / elapsed, 2)
         if sampler:
             samples = sampler.stop()
@@ -652,7 +576,7 @@ def live_phase(plan, workdir, figures):
         launcher = Launcher(workdir, idle_timeout=10, hls={
             "target_duration": TARGET_DURATION, "playlist_length": 6, "max_files": 1000}).start()
         data_dir = os.path.join(workdir, "data")
-        nginx = Nginx(data_dir, workdir).start()
+        nginx = start_nginx(data_dir, workdir)
         status, stream = launcher.api("POST", "/api/streams", {"title": "bench viewers"})
         assert status == 201, stream
         sid = stream["id"]
