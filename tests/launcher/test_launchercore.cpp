@@ -254,7 +254,7 @@ GST_START_TEST (test_shipped_pipelines_load)
   /* AAC in: only parsed, never decoded or encoded */
   values.set_audio_codec ("aac");
   g = render_graph (*cat.find ("passthrough"), values);
-  fail_unless (g.find ("queue name=audio_in ! aacparse ! viewerstats") != std::string::npos, "%s",
+  fail_unless (g.find ("! aacparse ! viewerstats name=audio_stats") != std::string::npos, "%s",
       g.c_str ());
   fail_unless (g.find ("avenc_aac") == std::string::npos && g.find ("avdec_aac") == std::string::npos);
   g = render_graph (*cat.find ("abr"), values);
