@@ -18,7 +18,6 @@ fi
 meson compile -C "$dir" tests/fuzz/fuzz_webmwssrc tests/fuzz/fuzz_whipsdp tests/fuzz/fuzz_http tests/fuzz/fuzz_rtmp >/dev/null
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # one target at a time: fuzz_http's promise that a closed connection is
-# released within the server's time-out is about time, and another ASan
-# fuzzer on the same 2 cores starved it past its bound (seen in CI once
-# fuzz_rtmp joined)
+# released within the server's time-out is about time, and is not to
+# share the 2 cores with another ASan fuzzer
 meson test -C "$dir" --no-rebuild --suite fuzz --print-errorlogs --num-processes 1 "$@"
