@@ -11,6 +11,8 @@
 
 namespace castline::launcher::whip {
 
+using namespace webrtc;
+
 namespace {
 
 /* codec-preferences of a receiving transceiver, one structure per codec */
@@ -304,15 +306,9 @@ start_negotiation (const StatePtr & st, const std::string & offer, unsigned time
       dir = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE;
       caps = gst_caps_new_empty ();
       for (guint f = 0; f < gst_sdp_media_formats_len (media); f++) {
-        GstCaps *c = gst_sdp_media_get_caps_from_media (media,
-            atoi (gst_sdp_media_get_format (media, f)));
-        if (!c)
-          continue;
-        /* it names them application/x-unknown */
-        c = gst_caps_make_writable (c);
-        for (guint k = 0; k < gst_caps_get_size (c); k++)
-          gst_structure_set_name (gst_caps_get_structure (c, k), "application/x-rtp");
-        gst_caps_append (caps, c);
+        GstCaps *c = rtp_caps (media, atoi (gst_sdp_media_get_format (media, f)));
+        if (c)
+          gst_caps_append (caps, c);
       }
       GST_INFO ("m-line %u (%s) has no codec we take: answered inactive", i, kind.c_str ());
     }

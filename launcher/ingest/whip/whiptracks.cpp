@@ -13,6 +13,8 @@
 
 namespace castline::launcher::whip {
 
+using namespace webrtc;
+
 namespace {
 
 void
