@@ -132,9 +132,26 @@ format_caps (const GstSDPMedia * media, int pt, const std::string & codec)
       gst_structure_set (s, "level-asymmetry-allowed", G_TYPE_STRING, asymmetry.c_str (),
           nullptr);
   }
+  /* fmtp parameters become fields by their names: a name caps text
+   * cannot carry (a space, a quote) would make the text unreadable */
+  gst_structure_filter_and_map_in_place (gst_caps_get_structure (caps, 0),
+      [] (GQuark field, GValue *, gpointer) -> gboolean {
+        const char *name = g_quark_to_string (field);
+        if (!*name || !g_ascii_isalpha (*name))
+          return FALSE;
+        for (const char *c = name; *c; c++)
+          if (!g_ascii_isalnum (*c) && !strchr ("-_.+", *c))
+            return FALSE;
+        return TRUE;
+      }, nullptr);
   g_autofree gchar *text = gst_caps_to_string (caps);
   gst_caps_unref (caps);
-  return text;
+  /* and the text must read back as what it says */
+  GstCaps *back = gst_caps_from_string (text);
+  bool readable = back && gst_caps_get_size (back) == 1 && gst_caps_is_fixed (back);
+  if (back)
+    gst_caps_unref (back);
+  return readable ? text : "";
 }
 
 }  // namespace

@@ -291,6 +291,17 @@ GST_START_TEST (test_malformed_offers)
       "m=video 9 UDP/TLS/RTP/SAVPF x 300 -1 108\r\n");
   odd = replace_lines (odd, "a=fmtp:108", "a=fmtp:108 ;;=;packetization-mode=1;profile-level-id\r\n");
   fail_unless_equals_int (video_pt (odd, media ("h264", "", "42e01f")), 108);
+  /* an fmtp parameter name caps text cannot carry is left out of the
+   * track's caps (found by fuzz_whepsdp) */
+  std::string spaces = replace_lines (offer, "a=fmtp:111 ",
+      "a=fmtp:111 minpti2.2 9 typ host=1;use\"inbandfec=1;ok=1\r\n");
+  WhepOfferInfo info = accepted (spaces, media ("", "opus"));
+  fail_unless_equals_int (info.tracks.size (), 1);
+  GstCaps *caps = gst_caps_from_string (info.tracks[0].caps.c_str ());
+  fail_unless (caps && gst_caps_is_fixed (caps), "%s", info.tracks[0].caps.c_str ());
+  assert_has (info.tracks[0].caps, "ok=(string)1");
+  assert_lacks (info.tracks[0].caps, "inbandfec");
+  gst_caps_unref (caps);
 }
 GST_END_TEST;
 
