@@ -286,39 +286,45 @@ nal_types (const std::string & au)
   return types;
 }
 
-/* the first access unit with an IDR has SPS and PPS before it */
+/* the IDRs reaching v (three at least) each have SPS and PPS before them
+ * in their access unit */
 void
-check_idr_has_parameter_sets (Viewer & v)
+check_idrs_have_parameter_sets (Viewer & v)
 {
-  fail_unless (spin_until ([&] {
-        for (auto & au : v.got ())
-          for (int t : nal_types (au))
-            if (t == 5)
-              return true;
-        return false;
-      }), "no IDR reached the viewer");
+  auto idrs = [&v] {
+    int n = 0;
+    for (auto & au : v.got ()) {
+      std::vector<int> types = nal_types (au);
+      n += std::find (types.begin (), types.end (), 5) != types.end ();
+    }
+    return n;
+  };
+  fail_unless (spin_until ([&] { return idrs () >= 3; }), "%d IDRs reached the viewer", idrs ());
+  int n = 0;
   for (auto & au : v.got ()) {
     std::vector<int> types = nal_types (au);
     auto idr = std::find (types.begin (), types.end (), 5);
     if (idr == types.end ())
       continue;
-    fail_unless (std::find (types.begin (), idr, 7) != idr, "no SPS before the first IDR");
-    fail_unless (std::find (types.begin (), idr, 8) != idr, "no PPS before the first IDR");
-    return;
+    n++;
+    fail_unless (std::find (types.begin (), idr, 7) != idr, "no SPS before IDR %d", n);
+    fail_unless (std::find (types.begin (), idr, 8) != idr, "no PPS before IDR %d", n);
   }
 }
 
 /* an Opus publisher, as WHIP's (the HLS wants both kinds) */
 constexpr char kOpusSource[] = "audiotestsrc is-live=true ! opusenc ! opusparse";
 
-/* an H.264 publisher, as WHIP's (byte-stream) or RTMP's (avc) */
+/* an H.264 publisher, as WHIP's (byte-stream, SPS/PPS at each IDR) or
+ * RTMP's (avc: SPS/PPS in codec_data only) */
 std::string
 h264_source (const char *format, const char *source_options = "")
 {
+  bool avc = g_str_equal (format, "avc");
   return std::string ("videotestsrc is-live=true ") + source_options
       + " ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
-      "speed-preset=ultrafast key-int-max=15 ! h264parse ! "
-      "capsfilter caps=\"video/x-h264,alignment=au,stream-format=" + format + "\"";
+      "speed-preset=ultrafast key-int-max=15 " + (avc ? "option-string=repeat-headers=0 " : "")
+      + "! capsfilter caps=\"video/x-h264,alignment=au,stream-format=" + format + "\"";
 }
 
 constexpr char kH264Depay[] = "rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au";
@@ -340,7 +346,7 @@ check_h264 (const char *format)
   run_for (1500);
   std::string error;
   Viewer v (s, s.branch ("a", "video", 102), kH264Depay);
-  check_idr_has_parameter_sets (v);
+  check_idrs_have_parameter_sets (v);
   fail_unless (v.all_pt (102));
   fail_if (s.finished, "%s", s.reason.c_str ());
 }
