@@ -174,8 +174,21 @@ class WhipToWhepTest(WhepCase):
         self.assertTrue(session["location"].startswith(f"/whep/{s['id']}/"), session)
         self.webrtc_viewers(s["id"], 0, 10)
 
+        self.check_watch_page_falls_back(s)
         self.check_refusals(s)
         self.check_delete_ends_every_session(s)
+
+    def check_watch_page_falls_back(self, s):
+        # a WebRTC that never connects (the browser's requests answered by
+        # the driver): the watch page plays HLS within a few seconds
+        r = node("whep_player.mjs", "--url", s["whep_url"], "--watch", "--fake-answer",
+                 "--seconds", "2", timeout=150)
+        [page] = r["sessions"]
+        self.assertEqual((page["mode"], page["dataMode"]), ("HLS", "hls"), page)
+        self.assertIn("did not connect within 5 s", page["note"], page)
+        self.assertGreaterEqual(page["advanced"], 1.5, page)
+        self.assertEqual((page["videoWidth"], page["videoHeight"]), (640, 480), page)
+        self.assertEqual(r["errors"], [], r)
 
     def check_refusals(self, s):
         sid = s["id"]

@@ -21,6 +21,9 @@
 // viewers, latency, quality, badge}; with --switch I, page I's switch
 // button is then clicked and its new mode and playback are added as
 // switched {mode, advanced}. errors: console errors and answers >= 400.
+// --fake-answer: the pages' WHEP requests never reach the launcher: the
+// POST is answered 201 with an answer whose only candidate is a closed
+// port (a WebRTC that never connects, as behind a UDP-blocking firewall).
 import { parseArgs, killHard, launch, run } from './chromium.mjs';
 import { watchConsole } from './web_pages.mjs';
 
@@ -128,12 +131,37 @@ async function settled(page, ms) {
   }
 }
 
+// An answer to `offer` that can never connect: the offer's ICE and DTLS
+// lines, sending, one host candidate on the discard port.
+function neverConnects(offer) {
+  const lines = offer.split('\r\n').filter((l) => l && !/^a=(candidate|end-of-candidates|ice-options)/.test(l))
+    .map((l) => l.replace(/^a=recvonly$/, 'a=sendonly').replace(/^a=setup:actpass$/, 'a=setup:active'));
+  const out = [];
+  let first = true;
+  for (const l of lines) {
+    out.push(l);
+    if (first && l.startsWith('a=mid:')) {
+      out.push('a=candidate:1 1 udp 2113937151 127.0.0.1 9 typ host');
+      first = false;
+    }
+  }
+  return `${out.join('\r\n')}\r\n`;
+}
+
+async function fakeWhep(route) {
+  const req = route.request();
+  if (req.method() !== 'POST') return route.fulfill({ status: 200 });
+  return route.fulfill({ status: 201, body: neverConnects(req.postData()),
+    headers: { 'Content-Type': 'application/sdp', Location: `/whep/${encodeURIComponent(streamId)}/never` } });
+}
+
 async function watch(browser) {
   const errors = [];
   const tabs = [];
   for (let i = 0; i < pages; i++) {
     const page = await browser.newPage();
     watchConsole(page, `watch ${i}`, errors);
+    if (args['fake-answer']) await page.route(/\/whep\//, fakeWhep);
     await page.goto(`${url.origin}/watch/${encodeURIComponent(streamId)}`);
     await settled(page, 40000);
     tabs.push(page);
