@@ -279,7 +279,8 @@ class HybridTest(WhepCase):
                               "--seconds", "100"))
         s = self.go_live(s)
         self.assertEqual(s["webrtc_seats"], 2, s)
-        wait_for(lambda: self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")[0] == 200, 20)
+        # HEAD: a GET would count this test as a viewer
+        wait_for(lambda: self.launcher.request("HEAD", f"/live/{s['id']}/index.m3u8")[0] == 200, 20)
 
         # page 0 then switches to HLS by hand
         pages = background("whep_player.mjs", "--url", s["whep_url"], "--watch", "--pages", "3",
