@@ -10,6 +10,11 @@ import { reasonOf } from './publisherror.js';
 const GATHER_MS = 1000;          // loopback and LAN candidates come in well under it
 const CONNECT_MS = 5000;
 const DISCONNECTED_MS = 3000;    // 'disconnected' may recover; a viewer falls back soon
+// A 503 whose Retry-After is this short is a passing state (the stream
+// just went live and its media is not known yet), not full seats: asked
+// again, at most this many times.
+const SHORT_RETRY_S = 2;
+const SHORT_RETRIES = 3;
 
 // Why real-time playback did not start or went on no longer. kind:
 //   'full'        every WebRTC seat is taken (503; retryAfter: seconds, or null)
@@ -72,15 +77,23 @@ export async function playWhep({ url, video, token = '', connectMs = CONNECT_MS,
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, GATHER_MS);
     let res;
-    try {
-      res = await fetch(url, { method: 'POST', body: pc.localDescription.sdp, cache: 'no-store',
-          headers: { 'Content-Type': 'application/sdp', ...auth } });
-    } catch {
-      throw new WhepError('network', 'The server could not be reached.');
+    let body;
+    for (let tries = 0; ; tries++) {
+      try {
+        res = await fetch(url, { method: 'POST', body: pc.localDescription.sdp, cache: 'no-store',
+            headers: { 'Content-Type': 'application/sdp', ...auth } });
+      } catch {
+        throw new WhepError('network', 'The server could not be reached.');
+      }
+      body = await res.text();
+      onStatus(res.status, res.headers);
+      const retryAfter = seconds(res.headers.get('Retry-After'));
+      if (res.status === 201) break;
+      if (res.status !== 503 || retryAfter === null || retryAfter > SHORT_RETRY_S || tries >= SHORT_RETRIES) {
+        throw refusal(res.status, reasonOf(body), retryAfter);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(retryAfter, 0.25) * 1000));
     }
-    const body = await res.text();
-    onStatus(res.status, res.headers);
-    if (res.status !== 201) throw refusal(res.status, reasonOf(body), seconds(res.headers.get('Retry-After')));
     session = new URL(res.headers.get('Location'), new URL(url, location.href));
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
     await connected(pc, connectMs).catch((e) => {
