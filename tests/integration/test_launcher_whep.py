@@ -146,7 +146,7 @@ class WhepCase(LauncherCase):
         self.assertGreaterEqual(session["framesDecoded"], 20, session)
         # still decoding at the end, not a first frame only
         self.assertGreater(session["frames"][-1], session["frames"][0], session)
-        self.assertEqual((session["videoWidth"], session["videoHeight"]), size, session)
+        self.assertEqual((session["frameWidth"], session["frameHeight"]), size, session)
         self.assertEqual(session["videoCodec"], video_codec, session)
         self.assertTrue(session["audioTrack"], session)
         self.assertGreater(session["audioPackets"], 20, session)

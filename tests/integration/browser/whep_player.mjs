@@ -9,7 +9,8 @@
 // --seconds once connected, then stops it (DELETE of its Location). Prints
 // one JSON line {sessions: [...]}, each {status, location, retryAfter,
 // links, error, kind, connected, connectMs, framesDecoded, frames (decoded
-// by each second), videoWidth, videoHeight, videoCodec, audioTrack,
+// by each second), frameWidth, frameHeight (the decoder's), videoWidth,
+// videoHeight (the <video>'s: 0 here, see below), videoCodec, audioTrack,
 // audioCodec, audioPackets, audioSamples, lost (the connection went
 // without a stop: its message), deleteStatus}.
 // --kill-after S: S s after every page connected, the figures are taken and
@@ -39,6 +40,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // or refused, keeping what later calls read in window.whep
 async function start(opts) {
   const { playWhep } = await import('/ui/whep.js');
+  // this <video> (made here, in a page that did not make it) stays at
+  // readyState 0 in headless Chromium 156 though frames are decoded; the
+  // watch page's own plays (--watch)
   const video = document.createElement('video');
   Object.assign(video, { muted: true, autoplay: true, playsInline: true });
   document.body.append(video);
@@ -79,6 +83,8 @@ async function collect(stop) {
     if (s.type !== 'inbound-rtp') return;
     if (s.kind === 'video') {
       out.framesDecoded = s.framesDecoded || 0;
+      out.frameWidth = s.frameWidth || 0;
+      out.frameHeight = s.frameHeight || 0;
       out.videoCodec = codecs[s.codecId] || null;
     } else if (s.kind === 'audio') {
       out.audioPackets = s.packetsReceived || 0;
