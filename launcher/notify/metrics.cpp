@@ -176,18 +176,19 @@ render_metrics (const MetricsSnapshot & m)
 
   family (out, "castline_stream_viewers", "gauge",
       "Concurrent viewers of a live stream: HLS (playlist requests and heartbeats) plus "
-      "WebRTC (WHEP sessions).");
+      "WebRTC (WHEP viewers whose connection is up).");
   for (auto & s : m.live)
     sample (out, "castline_stream_viewers", { { "stream", s.id } }, number ((guint64) s.viewers));
   family (out, "castline_stream_webrtc_viewers", "gauge",
-      "WebRTC (WHEP) sessions of a live stream, being negotiated or connected.");
+      "WebRTC (WHEP) viewers of a live stream whose connection is up.");
   guint64 webrtc = 0;
   for (auto & s : m.live) {
     sample (out, "castline_stream_webrtc_viewers", { { "stream", s.id } },
         number ((guint64) s.webrtc_viewers));
     webrtc += s.webrtc_viewers;
   }
-  family (out, "castline_webrtc_viewers", "gauge", "WebRTC (WHEP) sessions of every stream.");
+  family (out, "castline_webrtc_viewers", "gauge",
+      "WebRTC (WHEP) viewers of every stream whose connection is up.");
   sample (out, "castline_webrtc_viewers", {}, number (webrtc));
   counter (out, "castline_webrtc_viewers_admitted_total",
       "WebRTC viewers answered 201 (their session negotiated).", m.webrtc.admitted);

@@ -109,7 +109,7 @@ class StreamManager {
    * an element it needs is missing (known after init). Live streams get a
    * WebRtcRoom only when on. */
   const std::string & whep_off_reason () const { return whep_off_reason_; }
-  /* a stream's WebRTC viewers now (0 unless live) */
+  /* a stream's WebRTC viewers now, whose connection is up (0 unless live) */
   unsigned webrtc_viewers (const std::string & id) const;
   /* the WHEP URL of a stream, "" while WHEP is off */
   std::string whep_url (const std::string & id) const;

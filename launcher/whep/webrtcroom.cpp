@@ -16,19 +16,6 @@ constexpr unsigned kSeatsRetryAfterS = 10;
 
 }  // namespace
 
-bool
-KeyframeThrottle::want (gint64 now_us)
-{
-  gint64 last = last_us_.load ();
-  do {
-    if (now_us - last < kKeyframeIntervalUs)
-      return false;
-  } while (!last_us_.compare_exchange_weak (last, now_us));
-  if (ask_)
-    ask_ ();
-  return true;
-}
-
 WebRtcRoom::WebRtcRoom (StreamPipeline & pipeline, Settings settings,
     std::function<void ()> request_keyframe)
     : settings_ (std::move (settings)),
@@ -42,7 +29,7 @@ WebRtcRoom::WebRtcRoom (StreamPipeline & pipeline, Settings settings,
   }
   WebRtcMedia::Hooks hooks;
   /* a viewer's PLI, on a streaming thread */
-  hooks.keyframe_wanted = [throttle = keyframes_] { throttle->want (g_get_monotonic_time ()); };
+  hooks.keyframe_wanted = [throttle = keyframes_] { throttle->want (); };
   media_ = std::make_unique<WebRtcMedia> (pipeline, std::move (hooks));
   pipeline_ = pipeline.pipeline ();
   /* a viewer's failure is that viewer's, never the stream's; main context */
@@ -64,6 +51,7 @@ WebRtcRoom::required_elements ()
 WebRtcRoom::~WebRtcRoom ()
 {
   *alive_ = false;
+  keyframes_->cancel ();
   close ();
   media_.reset ();
 }
@@ -105,7 +93,14 @@ WebRtcRoom::join (const std::string & offer, std::function<void (WhepJoin)> done
             drop (*session_of, reason);
         });
   };
-  listener.connected = [throttle = keyframes_] { throttle->want (g_get_monotonic_time ()); };
+  /* any thread: a picture for it soon, and it counts as a viewer */
+  listener.connected = [this, alive, session_of, throttle = keyframes_] {
+    throttle->want ();
+    run_on_main_context ([this, alive, session_of] {
+          if (!alive.expired () && viewers_.count (*session_of))
+            connected_.insert (*session_of);
+        });
+  };
   auto viewer = std::make_unique<WhepViewer> (pipeline_, settings_.ice_servers,
       std::move (listener));
   if (!viewer->error ().empty ()) {
@@ -130,7 +125,7 @@ WebRtcRoom::join (const std::string & offer, std::function<void (WhepJoin)> done
   }
   WhepViewer *v = viewer.get ();
   viewers_[session] = std::move (viewer);
-  GST_INFO ("viewer %s joins (%zu track(s), %zu of %u seats)", session.c_str (),
+  GST_INFO ("viewer %s joins (%zu track(s), %zu of %u seats taken)", session.c_str (),
       info.tracks.size (), viewers_.size (), settings_.seats);
   v->negotiate (offer, info, sources, settings_.negotiation_timeout_ms,
       [this, alive, session, done] (unsigned status, std::string text) {
@@ -211,6 +206,7 @@ void
 WebRtcRoom::close ()
 {
   closed_ = true;
+  keyframes_->cancel ();
   while (!viewers_.empty ())
     drop (viewers_.begin ()->first, "the stream ended");
 }
@@ -223,6 +219,7 @@ WebRtcRoom::drop (const std::string & session, const std::string & reason)
     return;                            /* gone already */
   std::unique_ptr<WhepViewer> viewer = std::move (it->second);
   viewers_.erase (it);
+  connected_.erase (session);
   viewer->close ();
   media_->remove_branches (session);
   GST_INFO ("viewer %s is gone (%s); %zu of %u seats taken", session.c_str (), reason.c_str (),

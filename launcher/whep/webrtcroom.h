@@ -11,12 +11,13 @@
 #pragma once
 
 #include "streams/streampipeline.h"
+#include "whep/keyframethrottle.h"
 #include "whep/webrtcmedia.h"
 #include "whep/whepviewer.h"
 
-#include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,22 +31,6 @@ struct WhepJoin {
   std::string body;
   std::string session;
   unsigned retry_after = 0;
-};
-
-/* At most one keyframe request a second for a stream, from any thread
- * (a viewer connecting, a viewer's PLI): what its callbacks hold, so they
- * never touch a room that is gone. */
-class KeyframeThrottle {
- public:
-  explicit KeyframeThrottle (std::function<void ()> ask) : ask_ (std::move (ask)) {}
-  /* asks, unless it did less than kKeyframeIntervalUs ago; whether it did */
-  bool want (gint64 now_us);
-
-  static constexpr gint64 kKeyframeIntervalUs = G_USEC_PER_SEC;
-
- private:
-  std::function<void ()> ask_;
-  std::atomic<gint64> last_us_ { G_MININT64 / 2 };
 };
 
 class WebRtcRoom {
@@ -68,7 +53,10 @@ class WebRtcRoom {
    * without them WHEP is off) */
   static std::vector<std::string> required_elements ();
 
-  unsigned viewers () const { return (unsigned) viewers_.size (); }
+  /* viewers whose connection is up (the audience) */
+  unsigned viewers () const { return (unsigned) connected_.size (); }
+  /* sessions: being negotiated, answered or connected (the seats taken) */
+  unsigned sessions () const { return (unsigned) viewers_.size (); }
   unsigned seats () const { return settings_.seats; }
   /* viewers ever admitted (201), and refused for want of a seat (metrics) */
   guint64 admitted () const { return admitted_; }
@@ -101,6 +89,7 @@ class WebRtcRoom {
   GstPipeline *pipeline_ = nullptr;    /* the stream's, which outlives the room */
   std::unique_ptr<WebRtcMedia> media_;
   std::map<std::string, std::unique_ptr<WhepViewer>> viewers_;
+  std::set<std::string> connected_;    /* of viewers_ */
   guint64 admitted_ = 0;
   guint64 refused_ = 0;
   std::shared_ptr<KeyframeThrottle> keyframes_;
