@@ -620,6 +620,44 @@ GST_START_TEST (test_keyframe_request_goes_to_the_hook)
 }
 GST_END_TEST;
 
+/* A chain's element failing takes that chain down (its kind is no longer
+ * offered), never the stream: the HLS and the other kind go on. */
+GST_START_TEST (test_failing_chain_leaves_the_stream)
+{
+  PadCount entered;
+  Stream s ("passthrough");
+  s.publish ("video", h264_source ("byte-stream"));
+  s.publish ("audio", kOpusSource);
+  g_autoptr (GstElement) video_in = gst_bin_get_by_name (s.bin (), names::kVideoIn);
+  g_autoptr (GstPad) entry = gst_element_get_static_pad (video_in, "sink");
+  entered.watch (entry);
+  s.start ();
+  s.wait_media (true, true);
+  Viewer seen (s, s.branch ("a", "video", 96), kH264Depay);
+  Viewer heard (s, s.branch ("a", "audio", 111), "");
+  fail_unless (spin_until ([&] { return seen.packets > 10 && heard.packets > 10; }));
+  g_autoptr (GstElement) parse = gst_bin_get_by_name (s.bin (), "webrtcmedia_video_parse");
+  fail_unless (parse != nullptr);
+  GST_ELEMENT_ERROR (parse, STREAM, DECODE, ("a broken stream"), ("the test says so"));
+  fail_unless (spin_until ([&] { return s.media->media ().video.empty (); }),
+      "the failed chain is still offered");
+  fail_unless_equals_int (s.count_ours ("h264parse"), 0);
+  fail_unless_equals_int (s.count_ours ("rtph264pay"), 0);
+  int seen_then = seen.packets, heard_then = heard.packets, entered_then = entered.buffers;
+  run_for (1500);
+  fail_unless_equals_int (seen.packets.load (), seen_then);
+  fail_unless (heard.packets > heard_then + 10, "%d then %d", heard_then, heard.packets.load ());
+  fail_unless (entered.buffers > entered_then + 10, "the HLS stopped");
+  fail_if (s.finished, "the stream failed: %s", s.reason.c_str ());
+  fail_unless (s.media->media ().audio == "opus");
+  std::string error;
+  fail_unless (s.media->add_branch ("b", "video", 96, error) == nullptr);
+  fail_if (error.empty ());
+  s.media->remove_branches ("a");
+  fail_unless_equals_int (s.count_ours ("queue"), 1);     /* the audio chain's */
+}
+GST_END_TEST;
+
 static Suite *
 webrtcmedia_suite (void)
 {
@@ -636,6 +674,7 @@ webrtcmedia_suite (void)
   tcase_add_test (tc, test_two_payload_types_two_payloaders);
   tcase_add_test (tc, test_blocked_viewer_blocks_nobody);
   tcase_add_test (tc, test_failing_viewer_fails_alone);
+  tcase_add_test (tc, test_failing_chain_leaves_the_stream);
   tcase_add_test (tc, test_remove_branches_while_playing);
   tcase_add_test (tc, test_keyframe_request_goes_to_the_hook);
   return s;
