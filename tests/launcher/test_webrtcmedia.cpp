@@ -88,6 +88,21 @@ struct PadCount {
   }
 };
 
+/* an Opus publisher, as WHIP's (the HLS wants both kinds) */
+constexpr char kOpusSource[] = "audiotestsrc is-live=true ! opusenc ! opusparse";
+
+/* an H.264 publisher, as WHIP's (byte-stream, SPS/PPS at each IDR) or
+ * RTMP's (avc: SPS/PPS in codec_data only) */
+std::string
+h264_source (const char *format, const char *source_options = "")
+{
+  bool avc = g_str_equal (format, "avc");
+  return std::string ("videotestsrc is-live=true ") + source_options
+      + " ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
+      "speed-preset=ultrafast key-int-max=15 " + (avc ? "option-string=repeat-headers=0 " : "")
+      + "! capsfilter caps=\"video/x-h264,alignment=au,stream-format=" + format + "\"";
+}
+
 /* a stream's pipeline from a shipped description, with WebRtcMedia made
  * before it starts, as WebRtcRoom does */
 struct Stream {
@@ -146,6 +161,16 @@ struct Stream {
     std::string error;
     fail_unless (pipeline->start (error), "%s", error.c_str ());
     pipeline->end_unlinked_entries ();
+  }
+
+  /* the usual publisher (H.264 byte-stream and Opus, its video counted),
+   * started, its media known */
+  void start_h264 (PadCount * published = nullptr)
+  {
+    publish ("video", h264_source ("byte-stream"), published);
+    publish ("audio", kOpusSource);
+    start ();
+    wait_media (true, true);
   }
 
   /* waits for the taps to tell WebRtcMedia what they carry */
@@ -312,21 +337,6 @@ check_idrs_have_parameter_sets (Viewer & v)
   }
 }
 
-/* an Opus publisher, as WHIP's (the HLS wants both kinds) */
-constexpr char kOpusSource[] = "audiotestsrc is-live=true ! opusenc ! opusparse";
-
-/* an H.264 publisher, as WHIP's (byte-stream, SPS/PPS at each IDR) or
- * RTMP's (avc: SPS/PPS in codec_data only) */
-std::string
-h264_source (const char *format, const char *source_options = "")
-{
-  bool avc = g_str_equal (format, "avc");
-  return std::string ("videotestsrc is-live=true ") + source_options
-      + " ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
-      "speed-preset=ultrafast key-int-max=15 " + (avc ? "option-string=repeat-headers=0 " : "")
-      + "! capsfilter caps=\"video/x-h264,alignment=au,stream-format=" + format + "\"";
-}
-
 constexpr char kH264Depay[] = "rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au";
 
 void
@@ -457,10 +467,7 @@ GST_END_TEST;
 GST_START_TEST (test_two_payload_types_two_payloaders)
 {
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"));
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 ();
   std::string error;
   Viewer a (s, s.branch ("a", "video", 96), kH264Depay);
   Viewer b (s, s.branch ("b", "video", 102), kH264Depay);
@@ -519,10 +526,7 @@ GST_END_TEST;
 GST_START_TEST (test_failing_viewer_fails_alone)
 {
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"));
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 ();
   std::string error;
   std::vector<GstPad *> dead;
   for (GstFlowReturn ret : { GST_FLOW_FLUSHING, GST_FLOW_ERROR }) {
@@ -566,10 +570,7 @@ GST_END_TEST;
 GST_START_TEST (test_remove_branches_while_playing)
 {
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"));
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 ();
   std::string error;
   Viewer a (s, s.branch ("a", "video", 96), kH264Depay);
   Viewer b (s, s.branch ("b", "video", 96), kH264Depay);
@@ -602,10 +603,7 @@ GST_START_TEST (test_keyframe_request_goes_to_the_hook)
 {
   PadCount published;
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"), &published);
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 (&published);
   std::string error;
   Viewer v (s, s.branch ("a", "video", 96), kH264Depay);
   fail_unless (spin_until ([&] { return v.packets > 10; }));
