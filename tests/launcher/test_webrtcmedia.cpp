@@ -428,6 +428,23 @@ GST_START_TEST (test_vp8_of_an_audio_only_stream)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_vp9_to_rtp)
+{
+  Stream s ("audio-only");
+  s.publish ("video", "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! vp9enc deadline=1 cpu-used=8 keyframe-max-dist=15");
+  s.publish ("audio", kOpusSource);
+  s.start ();
+  WhepMedia m = s.wait_media (true, true);
+  fail_unless (m.video == "vp9", "%s", m.video.c_str ());
+  Viewer v (s, s.branch ("a", "video", 98), "rtpvp9depay ! vp9dec");
+  fail_unless (spin_until ([&] { return v.got ().size () >= 5; }), "no VP9 frame decoded");
+  fail_unless (v.all_pt (98));
+  fail_unless_equals_int (s.count_ours ("rtpvp9pay"), 1);
+  fail_if (s.finished, "%s", s.reason.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_opus_passes_through)
 {
   Stream s ("audio-only");
@@ -667,6 +684,7 @@ webrtcmedia_suite (void)
   tcase_add_test (tc, test_h264_byte_stream_to_rtp);
   tcase_add_test (tc, test_h264_avc_to_rtp);
   tcase_add_test (tc, test_vp8_of_an_audio_only_stream);
+  tcase_add_test (tc, test_vp9_to_rtp);
   tcase_add_test (tc, test_opus_passes_through);
   tcase_add_test (tc, test_aac_becomes_opus_once);
   tcase_add_test (tc, test_two_payload_types_two_payloaders);
