@@ -537,7 +537,7 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
       for (auto & handler : self->problem_handlers_)
         taken = handler (msg) || taken;
       if (taken) {
-        GST_INFO_OBJECT (self->pipeline_, "an ingest took the error of %s",
+        GST_INFO_OBJECT (self->pipeline_, "a handler took the error of %s",
             GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
         break;
       }

@@ -76,7 +76,8 @@ class StreamPipeline {
   /* Errors and warnings from the bus, on the main context, before the
    * pipeline acts on them: a handler returns true for an error it takes
    * (an ingest's own element failing on what its publisher sent: the
-   * ingest reports the publisher lost, and the stream does not fail).
+   * ingest reports the publisher lost, and the stream does not fail; a
+   * WebRTC chain's element: that chain goes, the stream does not fail).
    * Before start(). */
   void add_problem_handler (std::function<bool (GstMessage *)> handler);
 

@@ -27,8 +27,10 @@ constexpr char kPrefix[] = "webrtcmedia_";
  * never holds the tap (the publisher, the HLS) */
 constexpr guint64 kChainQueueTime = GST_SECOND;
 constexpr guint kChainQueueBytes = 8 * 1024 * 1024;
-/* a viewer's branch: about half a second of its packets */
+/* a viewer's branch: about half a second of its packets; the bytes bound
+ * only for packets without timestamps, which the time bound cannot see */
 constexpr guint64 kBranchQueueTime = 500 * GST_MSECOND;
+constexpr guint kBranchQueueBytes = 2 * 1024 * 1024;
 constexpr guint kMtu = 1200;
 /* AAC publishers: the stream's one Opus encoder */
 constexpr gint kOpusBitrate = 96000;
@@ -603,7 +605,7 @@ WebRtcMedia::add_branch (const std::string & viewer, const std::string & kind, i
   /* a viewer that stalls (or whose webrtcbin blocks its pad) drops its
    * own oldest packets */
   g_object_set (queue, "leaky", 2 /* downstream */, "max-size-time", kBranchQueueTime,
-      "max-size-buffers", 0, "max-size-bytes", 0, nullptr);
+      "max-size-buffers", 0, "max-size-bytes", kBranchQueueBytes, nullptr);
   GstPad *sink = gst_element_get_static_pad (bin, "sink");
   GstPad *src = gst_element_get_static_pad (bin, "src");
   gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, catch_keyframe_request,

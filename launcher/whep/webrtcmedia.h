@@ -8,24 +8,33 @@
  * context once the tap's caps are known (on the first viewer or earlier:
  * prepare ()):
  *
- *   video tap. ! queue leaky ! h264parse config-interval=-1 (H.264; VP8/VP9
- *     as they are) ! tee  -- per payload type: rtph264pay/rtpvp8pay/
- *     rtpvp9pay pt=N ! tee name=rtp_<kind>_<pt>
- *   audio tap. ! queue leaky ! (Opus: opusparse | AAC: aacparse ! avdec_aac
- *     ! audioconvert ! audioresample ! opusenc, one per stream) ! tee
- *     -- per payload type: rtpopuspay pt=N ! tee
+ *   video tap. ! [queue leaky] ! h264parse config-interval=-1 ! byte-stream
+ *     (H.264; VP8/VP9 as they are) ! tee  -- per payload type:
+ *     rtph264pay/rtpvp8pay/rtpvp9pay pt=N ! tee name=webrtcmedia_video_rtpN
+ *   audio tap. ! [queue leaky] ! (Opus: opusparse | AAC: aacparse ! avdec_aac
+ *     ! audioconvert ! audioresample ! 48 kHz stereo ! opusenc, one per
+ *     stream) ! tee  -- per payload type: rtpopuspay pt=N ! tee
  *
- * and per viewer track a branch: rtp tee ! queue (leaky=downstream,
+ * and per viewer track a branch: rtp tee ! [queue] (leaky=downstream,
  * bounded: a stalled viewer drops its own packets, never slows the
  * publisher or the others) whose src pad the viewer links to its
- * webrtcbin. A viewer's keyframe request (the upstream GstForceKeyUnit
- * webrtcbin sends for a PLI or FIR) is caught on its branch and reported
- * through keyframe_wanted (the caller throttles it); it never travels
- * further up.
+ * webrtcbin. Each [queue] is a bin whose sink pad never hands a failure
+ * upstream (whep/flowguard.h: a tee would stop every branch for one
+ * branch's failure, a viewer's webrtcbin flushing as it closes). A
+ * viewer's keyframe request (the upstream GstForceKeyUnit webrtcbin sends
+ * for a PLI or FIR) is caught on its branch and reported through
+ * keyframe_wanted (the caller throttles it); it never travels further up.
  *
- * Elements are added to the stream's pipeline; errors from them are
- * taken by a problem handler (StreamPipeline::add_problem_handler) and
- * reported, never failing the stream. */
+ * Elements, named webrtcmedia_*, are added to the stream's pipeline;
+ * errors from them are taken by a problem handler
+ * (StreamPipeline::add_problem_handler) and logged, never failing the
+ * stream: a chain's error takes that chain down (its kind is no longer
+ * in media ()), a branch's stays in the branch (its viewer's webrtcbin
+ * reports its own failure).
+ *
+ * A chain joining H.264 byte-stream mid-way waits for an IDR with its
+ * SPS/PPS (browsers, x264 and ffmpeg send them with every IDR; avc
+ * brings them in codec_data). */
 #pragma once
 
 #include "streams/streampipeline.h"

@@ -88,6 +88,21 @@ struct PadCount {
   }
 };
 
+/* an Opus publisher, as WHIP's (the HLS wants both kinds) */
+constexpr char kOpusSource[] = "audiotestsrc is-live=true ! opusenc ! opusparse";
+
+/* an H.264 publisher, as WHIP's (byte-stream, SPS/PPS at each IDR) or
+ * RTMP's (avc: SPS/PPS in codec_data only) */
+std::string
+h264_source (const char *format, const char *source_options = "")
+{
+  bool avc = g_str_equal (format, "avc");
+  return std::string ("videotestsrc is-live=true ") + source_options
+      + " ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
+      "speed-preset=ultrafast key-int-max=15 " + (avc ? "option-string=repeat-headers=0 " : "")
+      + "! capsfilter caps=\"video/x-h264,alignment=au,stream-format=" + format + "\"";
+}
+
 /* a stream's pipeline from a shipped description, with WebRtcMedia made
  * before it starts, as WebRtcRoom does */
 struct Stream {
@@ -146,6 +161,16 @@ struct Stream {
     std::string error;
     fail_unless (pipeline->start (error), "%s", error.c_str ());
     pipeline->end_unlinked_entries ();
+  }
+
+  /* the usual publisher (H.264 byte-stream and Opus, its video counted),
+   * started, its media known */
+  void start_h264 (PadCount * published = nullptr)
+  {
+    publish ("video", h264_source ("byte-stream"), published);
+    publish ("audio", kOpusSource);
+    start ();
+    wait_media (true, true);
   }
 
   /* waits for the taps to tell WebRtcMedia what they carry */
@@ -312,21 +337,6 @@ check_idrs_have_parameter_sets (Viewer & v)
   }
 }
 
-/* an Opus publisher, as WHIP's (the HLS wants both kinds) */
-constexpr char kOpusSource[] = "audiotestsrc is-live=true ! opusenc ! opusparse";
-
-/* an H.264 publisher, as WHIP's (byte-stream, SPS/PPS at each IDR) or
- * RTMP's (avc: SPS/PPS in codec_data only) */
-std::string
-h264_source (const char *format, const char *source_options = "")
-{
-  bool avc = g_str_equal (format, "avc");
-  return std::string ("videotestsrc is-live=true ") + source_options
-      + " ! video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
-      "speed-preset=ultrafast key-int-max=15 " + (avc ? "option-string=repeat-headers=0 " : "")
-      + "! capsfilter caps=\"video/x-h264,alignment=au,stream-format=" + format + "\"";
-}
-
 constexpr char kH264Depay[] = "rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au";
 
 void
@@ -418,6 +428,23 @@ GST_START_TEST (test_vp8_of_an_audio_only_stream)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_vp9_to_rtp)
+{
+  Stream s ("audio-only");
+  s.publish ("video", "videotestsrc is-live=true ! video/x-raw,width=320,height=240,"
+      "framerate=30/1 ! vp9enc deadline=1 cpu-used=8 keyframe-max-dist=15");
+  s.publish ("audio", kOpusSource);
+  s.start ();
+  WhepMedia m = s.wait_media (true, true);
+  fail_unless (m.video == "vp9", "%s", m.video.c_str ());
+  Viewer v (s, s.branch ("a", "video", 98), "rtpvp9depay ! vp9dec");
+  fail_unless (spin_until ([&] { return v.got ().size () >= 5; }), "no VP9 frame decoded");
+  fail_unless (v.all_pt (98));
+  fail_unless_equals_int (s.count_ours ("rtpvp9pay"), 1);
+  fail_if (s.finished, "%s", s.reason.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_opus_passes_through)
 {
   Stream s ("audio-only");
@@ -457,10 +484,7 @@ GST_END_TEST;
 GST_START_TEST (test_two_payload_types_two_payloaders)
 {
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"));
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 ();
   std::string error;
   Viewer a (s, s.branch ("a", "video", 96), kH264Depay);
   Viewer b (s, s.branch ("b", "video", 102), kH264Depay);
@@ -519,10 +543,7 @@ GST_END_TEST;
 GST_START_TEST (test_failing_viewer_fails_alone)
 {
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"));
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 ();
   std::string error;
   std::vector<GstPad *> dead;
   for (GstFlowReturn ret : { GST_FLOW_FLUSHING, GST_FLOW_ERROR }) {
@@ -566,10 +587,7 @@ GST_END_TEST;
 GST_START_TEST (test_remove_branches_while_playing)
 {
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"));
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 ();
   std::string error;
   Viewer a (s, s.branch ("a", "video", 96), kH264Depay);
   Viewer b (s, s.branch ("b", "video", 96), kH264Depay);
@@ -602,10 +620,7 @@ GST_START_TEST (test_keyframe_request_goes_to_the_hook)
 {
   PadCount published;
   Stream s ("passthrough");
-  s.publish ("video", h264_source ("byte-stream"), &published);
-  s.publish ("audio", kOpusSource);
-  s.start ();
-  s.wait_media (true, false);
+  s.start_h264 (&published);
   std::string error;
   Viewer v (s, s.branch ("a", "video", 96), kH264Depay);
   fail_unless (spin_until ([&] { return v.packets > 10; }));
@@ -620,6 +635,44 @@ GST_START_TEST (test_keyframe_request_goes_to_the_hook)
 }
 GST_END_TEST;
 
+/* A chain's element failing takes that chain down (its kind is no longer
+ * offered), never the stream: the HLS and the other kind go on. */
+GST_START_TEST (test_failing_chain_leaves_the_stream)
+{
+  PadCount entered;
+  Stream s ("passthrough");
+  s.publish ("video", h264_source ("byte-stream"));
+  s.publish ("audio", kOpusSource);
+  g_autoptr (GstElement) video_in = gst_bin_get_by_name (s.bin (), names::kVideoIn);
+  g_autoptr (GstPad) entry = gst_element_get_static_pad (video_in, "sink");
+  entered.watch (entry);
+  s.start ();
+  s.wait_media (true, true);
+  Viewer seen (s, s.branch ("a", "video", 96), kH264Depay);
+  Viewer heard (s, s.branch ("a", "audio", 111), "");
+  fail_unless (spin_until ([&] { return seen.packets > 10 && heard.packets > 10; }));
+  g_autoptr (GstElement) parse = gst_bin_get_by_name (s.bin (), "webrtcmedia_video_parse");
+  fail_unless (parse != nullptr);
+  GST_ELEMENT_ERROR (parse, STREAM, DECODE, ("a broken stream"), ("the test says so"));
+  fail_unless (spin_until ([&] { return s.media->media ().video.empty (); }),
+      "the failed chain is still offered");
+  fail_unless_equals_int (s.count_ours ("h264parse"), 0);
+  fail_unless_equals_int (s.count_ours ("rtph264pay"), 0);
+  int seen_then = seen.packets, heard_then = heard.packets, entered_then = entered.buffers;
+  run_for (1500);
+  fail_unless_equals_int (seen.packets.load (), seen_then);
+  fail_unless (heard.packets > heard_then + 10, "%d then %d", heard_then, heard.packets.load ());
+  fail_unless (entered.buffers > entered_then + 10, "the HLS stopped");
+  fail_if (s.finished, "the stream failed: %s", s.reason.c_str ());
+  fail_unless (s.media->media ().audio == "opus");
+  std::string error;
+  fail_unless (s.media->add_branch ("b", "video", 96, error) == nullptr);
+  fail_if (error.empty ());
+  s.media->remove_branches ("a");
+  fail_unless_equals_int (s.count_ours ("queue"), 1);     /* the audio chain's */
+}
+GST_END_TEST;
+
 static Suite *
 webrtcmedia_suite (void)
 {
@@ -631,11 +684,13 @@ webrtcmedia_suite (void)
   tcase_add_test (tc, test_h264_byte_stream_to_rtp);
   tcase_add_test (tc, test_h264_avc_to_rtp);
   tcase_add_test (tc, test_vp8_of_an_audio_only_stream);
+  tcase_add_test (tc, test_vp9_to_rtp);
   tcase_add_test (tc, test_opus_passes_through);
   tcase_add_test (tc, test_aac_becomes_opus_once);
   tcase_add_test (tc, test_two_payload_types_two_payloaders);
   tcase_add_test (tc, test_blocked_viewer_blocks_nobody);
   tcase_add_test (tc, test_failing_viewer_fails_alone);
+  tcase_add_test (tc, test_failing_chain_leaves_the_stream);
   tcase_add_test (tc, test_remove_branches_while_playing);
   tcase_add_test (tc, test_keyframe_request_goes_to_the_hook);
   return s;
