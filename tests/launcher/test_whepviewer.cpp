@@ -6,6 +6,7 @@
 #include "whep/whepviewer.h"
 
 #include "../assertions.h"
+#include "webrtctest.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/sdp/sdp.h>
@@ -18,21 +19,6 @@
 #include <vector>
 
 using namespace castline::launcher;
-
-/* iterates the default main context until pred () or timeout_ms */
-template <typename Pred>
-static bool
-wait_for (Pred pred, unsigned timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  while (!pred ()) {
-    if (g_get_monotonic_time () > end)
-      return false;
-    if (!g_main_context_iteration (nullptr, FALSE))
-      g_usleep (5000);
-  }
-  return true;
-}
 
 /* the offer's H.264 payload type: not rtph264pay's default (96) */
 constexpr int kVideoPt = 102;
@@ -175,50 +161,8 @@ struct Viewer {
     gst_object_unref (out);
   }
 
-  /* the offer, set locally, with all its candidates */
-  std::string offer ()
-  {
-    GstPromise *p = gst_promise_new ();
-    g_signal_emit_by_name (webrtc, "create-offer", nullptr, p);
-    fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-    GstWebRTCSessionDescription *offer = nullptr;
-    gst_structure_get (gst_promise_get_reply (p), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-        &offer, nullptr);
-    gst_promise_unref (p);
-    fail_unless (offer != nullptr);
-    p = gst_promise_new ();
-    g_signal_emit_by_name (webrtc, "set-local-description", offer, p);
-    fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-    gst_promise_unref (p);
-    gst_webrtc_session_description_free (offer);
-    fail_unless (wait_for ([this] {
-              GstWebRTCICEGatheringState s;
-              g_object_get (webrtc, "ice-gathering-state", &s, nullptr);
-              return s == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
-            }, 10000), "the viewer did not gather its candidates");
-    GstWebRTCSessionDescription *local = nullptr;
-    g_object_get (webrtc, "local-description", &local, nullptr);
-    gchar *text = gst_sdp_message_as_text (local->sdp);
-    std::string ret = text;
-    g_free (text);
-    gst_webrtc_session_description_free (local);
-    return ret;
-  }
-
-  void answer (const std::string & sdp_text)
-  {
-    GstSDPMessage *sdp = nullptr;
-    fail_unless (gst_sdp_message_new_from_text (sdp_text.c_str (), &sdp) == GST_SDP_OK);
-    GstWebRTCSessionDescription *desc =
-        gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-    GstPromise *p = gst_promise_new ();
-    g_signal_emit_by_name (webrtc, "set-remote-description", desc, p);
-    fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-    const GstStructure *reply = gst_promise_get_reply (p);
-    fail_if (reply && gst_structure_has_field (reply, "error"), "the viewer refuses the answer");
-    gst_promise_unref (p);
-    gst_webrtc_session_description_free (desc);
-  }
+  std::string offer () { return gathered_offer (webrtc); }
+  void answer (const std::string & sdp) { apply_answer (webrtc, sdp); }
 };
 
 /* what negotiate's done and the listener were called with */
