@@ -371,6 +371,43 @@ GST_START_TEST (test_mline_without_track_is_inactive)
 }
 GST_END_TEST;
 
+/* a viewer of audio alone gets twice kSilentViewerS: a browser sends its
+ * audio receiver reports only every 5 s or so */
+GST_START_TEST (test_audio_only_viewer_gets_a_longer_silence)
+{
+  Stream stream;
+  Viewer viewer;
+  std::string offer = viewer.offer ();
+  WhepMedia media = h264_opus ();
+  media.video = "";
+  WhepOfferInfo info = inspected (offer, media);
+  fail_unless_equals_int (info.tracks.size (), 1);
+  assert_str_eq (info.tracks[0].kind, "audio");
+
+  Calls calls;
+  WhepViewer v (GST_PIPELINE (stream.pipeline), {}, calls.listener ());
+  GstPad *audio = stream.branch ("aq");
+  v.negotiate (offer, info, { audio }, 5000, calls.callback ());
+  fail_unless (wait_for ([&calls] { return calls.answered (); }, 10000), "no answer");
+  fail_unless_equals_int (calls.status, 201);
+  viewer.answer (calls.text);
+  fail_unless (wait_for ([&] { return viewer.audio > 20 && calls.connected > 0; }, 20000),
+      "audio %d", viewer.audio.load ());
+
+  gst_element_set_state (viewer.pipeline, GST_STATE_NULL);
+  gint64 killed = g_get_monotonic_time ();
+  wait_for ([] { return false; }, (kSilentViewerS + 2) * 1000);
+  fail_unless_equals_int (calls.ended, 0);
+  fail_unless (wait_for ([&calls] { return calls.ended > 0; }, (kSilentViewerS + 3) * 1000),
+      "the viewer was not reaped");
+  GST_INFO ("silent audio viewer reaped after %" G_GINT64_FORMAT " ms",
+      (g_get_monotonic_time () - killed) / 1000);
+  assert_has (calls.reason, "no packet");
+  v.close ();
+  gst_object_unref (audio);
+}
+GST_END_TEST;
+
 /* the room tells the viewer's bus messages apart; a bad call is refused */
 GST_START_TEST (test_owns_and_refusals)
 {
@@ -450,6 +487,7 @@ whepviewer_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_viewer_plays_and_is_reaped_when_silent);
   tcase_add_test (tc, test_mline_without_track_is_inactive);
+  tcase_add_test (tc, test_audio_only_viewer_gets_a_longer_silence);
   tcase_add_test (tc, test_owns_and_refusals);
   return s;
 }
