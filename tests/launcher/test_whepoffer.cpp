@@ -96,7 +96,6 @@ GST_START_TEST (test_chromium_offer_h264_and_opus)
   assert_str_eq (gst_structure_get_string (s, "profile-level-id"), "42e01f");
   /* as offered: not GStreamer's `profile` reading of it */
   fail_if (gst_structure_has_field (s, "profile"));
-  assert_str_eq (gst_structure_get_string (s, "level-asymmetry-allowed"), "1");
   assert_str_eq (gst_structure_get_string (s, "packetization-mode"), "1");
   int pt = 0, clock = 0;
   fail_unless (gst_structure_get_int (s, "payload", &pt) && pt == 108);

@@ -269,6 +269,10 @@ GST_START_TEST (test_viewer_plays_and_is_reaped_when_silent)
   assert_has (vm, "profile-level-id=42e01f");
   assert_lacks (vm, "64000d");
   assert_has (vm, "a=rtcp-fb:102 nack");
+  /* each fmtp parameter once */
+  size_t asym = vm.find ("level-asymmetry-allowed=1");
+  fail_unless (asym != std::string::npos && vm.find ("level-asymmetry-allowed", asym + 1)
+      == std::string::npos, "%s", vm.c_str ());
   assert_has (am, "a=sendonly");
   assert_has (am, "a=rtpmap:111 OPUS/48000/2");
   assert_has (answer, "a=candidate:");
