@@ -75,7 +75,7 @@ on_silence_check (gpointer data)
 {
   WhepViewerPtr st = viewer_of (data);
   gint64 silent_us = g_get_monotonic_time () - st->last_packet_us.load ();
-  if (silent_us < (gint64) kSilentViewerS * G_USEC_PER_SEC) {
+  if (silent_us < st->silence_limit_us.load ()) {
     if (silent_us > 2 * G_USEC_PER_SEC)
       GST_DEBUG ("%s: no packet for %" G_GINT64_FORMAT " ms", st->name.c_str (),
           silent_us / 1000);
@@ -95,6 +95,12 @@ on_silence_check (gpointer data)
 }
 
 }  // namespace
+
+gint64
+silence_limit_us (bool receives_video)
+{
+  return (gint64) kSilentViewerS * G_USEC_PER_SEC * (receives_video ? 1 : 2);
+}
 
 void
 watch_silence (const WhepViewerPtr & st)

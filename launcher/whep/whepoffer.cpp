@@ -108,10 +108,10 @@ choose_format (const GstSDPMedia * media, const std::string & kind, const std::s
 }
 
 /* format pt's caps as the offer gives them, as text. For H.264, GStreamer
- * reads profile-level-id into a `profile` name and drops it and
- * level-asymmetry-allowed: they are put back as offered, since webrtcbin
- * writes the answer's fmtp from these caps and a browser matches its
- * H.264 formats by profile-level-id. */
+ * reads profile-level-id into a `profile` name and drops it: it is put
+ * back as offered, since webrtcbin writes the answer's fmtp from these
+ * caps and a browser matches its H.264 formats by profile-level-id
+ * (webrtcbin adds level-asymmetry-allowed=1 itself). */
 std::string
 format_caps (const GstSDPMedia * media, int pt, const std::string & codec)
 {
@@ -126,10 +126,6 @@ format_caps (const GstSDPMedia * media, int pt, const std::string & codec)
     std::string plid = fmtp_parameter (media, fmt.c_str (), "profile-level-id");
     if (h264_profile (plid, idc, iop))
       gst_structure_set (s, "profile-level-id", G_TYPE_STRING, lower (plid.c_str ()).c_str (),
-          nullptr);
-    std::string asymmetry = fmtp_parameter (media, fmt.c_str (), "level-asymmetry-allowed");
-    if (asymmetry == "0" || asymmetry == "1")
-      gst_structure_set (s, "level-asymmetry-allowed", G_TYPE_STRING, asymmetry.c_str (),
           nullptr);
   }
   /* fmtp parameters become fields by their names: a name caps text

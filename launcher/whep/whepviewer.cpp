@@ -82,6 +82,10 @@ WhepViewer::negotiate (const std::string & offer, const WhepOfferInfo & info,
     done (500, "a WHEP viewer needs one source per track");
     return;
   }
+  bool video = false;
+  for (auto & t : info.tracks)
+    video = video || t.kind == "video";
+  state_->silence_limit_us.store (silence_limit_us (video));
   GstElement *webrtc = nullptr;
   webrtc::SdpMessagePtr msg = webrtc::begin_negotiation (state_, offer, timeout_ms,
       std::move (done), webrtc);

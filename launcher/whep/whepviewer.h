@@ -10,8 +10,9 @@
  * answered inactive), answers the offer once ICE gathering is complete (or
  * at the time-out with the candidates so far), takes trickled candidates,
  * and reports the viewer gone: ICE/DTLS failed, disconnected for over 5 s,
- * or silent (no packet from the browser, RTCP or ICE consent, for
- * kSilentViewerS: a browser killed without a goodbye).
+ * or silent (no packet from the browser for kSilentViewerS, twice that for
+ * a viewer of audio alone, whose RTCP comes every 5 s: a browser killed
+ * without a goodbye; whep/silentviewer.h).
  *
  * Like WhipIngest, webrtcbin's callbacks hold a shared state, never `this`.
  * Reuses the WHIP ingest's trickle-ICE parser and ICE server settings. */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "webrtc/peerstate.h"
+#include "whep/whepviewer.h"
 
 #include <gst/gst.h>
 
@@ -17,6 +18,9 @@ struct WhepViewerState : webrtc::PeerState {
   /* the time (g_get_monotonic_time) of the last packet from the browser;
    * the packet probes set it on webrtcbin's network threads */
   std::atomic<gint64> last_packet_us { 0 };
+  /* how long a connected browser may stay silent (silentviewer.h); set by
+   * negotiate */
+  std::atomic<gint64> silence_limit_us { (gint64) kSilentViewerS * G_USEC_PER_SEC };
 
   /* under `lock` */
   struct Source {

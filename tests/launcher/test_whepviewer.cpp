@@ -6,6 +6,7 @@
 #include "whep/whepviewer.h"
 
 #include "../assertions.h"
+#include "webrtctest.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/sdp/sdp.h>
@@ -18,21 +19,6 @@
 #include <vector>
 
 using namespace castline::launcher;
-
-/* iterates the default main context until pred () or timeout_ms */
-template <typename Pred>
-static bool
-wait_for (Pred pred, unsigned timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  while (!pred ()) {
-    if (g_get_monotonic_time () > end)
-      return false;
-    if (!g_main_context_iteration (nullptr, FALSE))
-      g_usleep (5000);
-  }
-  return true;
-}
 
 /* the offer's H.264 payload type: not rtph264pay's default (96) */
 constexpr int kVideoPt = 102;
@@ -175,50 +161,8 @@ struct Viewer {
     gst_object_unref (out);
   }
 
-  /* the offer, set locally, with all its candidates */
-  std::string offer ()
-  {
-    GstPromise *p = gst_promise_new ();
-    g_signal_emit_by_name (webrtc, "create-offer", nullptr, p);
-    fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-    GstWebRTCSessionDescription *offer = nullptr;
-    gst_structure_get (gst_promise_get_reply (p), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-        &offer, nullptr);
-    gst_promise_unref (p);
-    fail_unless (offer != nullptr);
-    p = gst_promise_new ();
-    g_signal_emit_by_name (webrtc, "set-local-description", offer, p);
-    fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-    gst_promise_unref (p);
-    gst_webrtc_session_description_free (offer);
-    fail_unless (wait_for ([this] {
-              GstWebRTCICEGatheringState s;
-              g_object_get (webrtc, "ice-gathering-state", &s, nullptr);
-              return s == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
-            }, 10000), "the viewer did not gather its candidates");
-    GstWebRTCSessionDescription *local = nullptr;
-    g_object_get (webrtc, "local-description", &local, nullptr);
-    gchar *text = gst_sdp_message_as_text (local->sdp);
-    std::string ret = text;
-    g_free (text);
-    gst_webrtc_session_description_free (local);
-    return ret;
-  }
-
-  void answer (const std::string & sdp_text)
-  {
-    GstSDPMessage *sdp = nullptr;
-    fail_unless (gst_sdp_message_new_from_text (sdp_text.c_str (), &sdp) == GST_SDP_OK);
-    GstWebRTCSessionDescription *desc =
-        gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-    GstPromise *p = gst_promise_new ();
-    g_signal_emit_by_name (webrtc, "set-remote-description", desc, p);
-    fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-    const GstStructure *reply = gst_promise_get_reply (p);
-    fail_if (reply && gst_structure_has_field (reply, "error"), "the viewer refuses the answer");
-    gst_promise_unref (p);
-    gst_webrtc_session_description_free (desc);
-  }
+  std::string offer () { return gathered_offer (webrtc); }
+  void answer (const std::string & sdp) { apply_answer (webrtc, sdp); }
 };
 
 /* what negotiate's done and the listener were called with */
@@ -325,6 +269,10 @@ GST_START_TEST (test_viewer_plays_and_is_reaped_when_silent)
   assert_has (vm, "profile-level-id=42e01f");
   assert_lacks (vm, "64000d");
   assert_has (vm, "a=rtcp-fb:102 nack");
+  /* each fmtp parameter once */
+  size_t asym = vm.find ("level-asymmetry-allowed=1");
+  fail_unless (asym != std::string::npos && vm.find ("level-asymmetry-allowed", asym + 1)
+      == std::string::npos, "%s", vm.c_str ());
   assert_has (am, "a=sendonly");
   assert_has (am, "a=rtpmap:111 OPUS/48000/2");
   assert_has (answer, "a=candidate:");
@@ -427,6 +375,43 @@ GST_START_TEST (test_mline_without_track_is_inactive)
 }
 GST_END_TEST;
 
+/* a viewer of audio alone gets twice kSilentViewerS: a browser sends its
+ * audio receiver reports only every 5 s or so */
+GST_START_TEST (test_audio_only_viewer_gets_a_longer_silence)
+{
+  Stream stream;
+  Viewer viewer;
+  std::string offer = viewer.offer ();
+  WhepMedia media = h264_opus ();
+  media.video = "";
+  WhepOfferInfo info = inspected (offer, media);
+  fail_unless_equals_int (info.tracks.size (), 1);
+  assert_str_eq (info.tracks[0].kind, "audio");
+
+  Calls calls;
+  WhepViewer v (GST_PIPELINE (stream.pipeline), {}, calls.listener ());
+  GstPad *audio = stream.branch ("aq");
+  v.negotiate (offer, info, { audio }, 5000, calls.callback ());
+  fail_unless (wait_for ([&calls] { return calls.answered (); }, 10000), "no answer");
+  fail_unless_equals_int (calls.status, 201);
+  viewer.answer (calls.text);
+  fail_unless (wait_for ([&] { return viewer.audio > 20 && calls.connected > 0; }, 20000),
+      "audio %d", viewer.audio.load ());
+
+  gst_element_set_state (viewer.pipeline, GST_STATE_NULL);
+  gint64 killed = g_get_monotonic_time ();
+  wait_for ([] { return false; }, (kSilentViewerS + 2) * 1000);
+  fail_unless_equals_int (calls.ended, 0);
+  fail_unless (wait_for ([&calls] { return calls.ended > 0; }, (kSilentViewerS + 3) * 1000),
+      "the viewer was not reaped");
+  GST_INFO ("silent audio viewer reaped after %" G_GINT64_FORMAT " ms",
+      (g_get_monotonic_time () - killed) / 1000);
+  assert_has (calls.reason, "no packet");
+  v.close ();
+  gst_object_unref (audio);
+}
+GST_END_TEST;
+
 /* the room tells the viewer's bus messages apart; a bad call is refused */
 GST_START_TEST (test_owns_and_refusals)
 {
@@ -506,6 +491,7 @@ whepviewer_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_viewer_plays_and_is_reaped_when_silent);
   tcase_add_test (tc, test_mline_without_track_is_inactive);
+  tcase_add_test (tc, test_audio_only_viewer_gets_a_longer_silence);
   tcase_add_test (tc, test_owns_and_refusals);
   return s;
 }

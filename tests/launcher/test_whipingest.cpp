@@ -2,6 +2,8 @@
  * webrtcbin in this process, over loopback ICE. */
 #include "ingest/whip/whipingest.h"
 
+#include "webrtctest.h"
+
 #include <gst/check/gstcheck.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -15,21 +17,6 @@
 #include <vector>
 
 using namespace castline::launcher;
-
-/* iterates the default main context until pred () or timeout_ms */
-template <typename Pred>
-static bool
-wait_for (Pred pred, unsigned timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  while (!pred ()) {
-    if (g_get_monotonic_time () > end)
-      return false;
-    if (!g_main_context_iteration (nullptr, FALSE))
-      g_usleep (5000);
-  }
-  return true;
-}
 
 enum class Video { vp8, h264 };
 
@@ -79,50 +66,16 @@ static std::string
 take_offer (GstElement * pipeline)
 {
   GstElement *send = sender_webrtc (pipeline);
-  GstPromise *p = gst_promise_new ();
-  g_signal_emit_by_name (send, "create-offer", nullptr, p);
-  fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-  GstWebRTCSessionDescription *offer = nullptr;
-  gst_structure_get (gst_promise_get_reply (p), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-      &offer, nullptr);
-  gst_promise_unref (p);
-  fail_unless (offer != nullptr);
-  p = gst_promise_new ();
-  g_signal_emit_by_name (send, "set-local-description", offer, p);
-  fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-  gst_promise_unref (p);
-  gst_webrtc_session_description_free (offer);
-
-  fail_unless (wait_for ([send] {
-            GstWebRTCICEGatheringState s;
-            g_object_get (send, "ice-gathering-state", &s, nullptr);
-            return s == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE;
-          }, 10000), "the sender did not gather its candidates");
-  GstWebRTCSessionDescription *local = nullptr;
-  g_object_get (send, "local-description", &local, nullptr);
-  gchar *text = gst_sdp_message_as_text (local->sdp);
-  std::string ret = text;
-  g_free (text);
-  gst_webrtc_session_description_free (local);
+  std::string offer = gathered_offer (send);
   gst_object_unref (send);
-  return ret;
+  return offer;
 }
 
 static void
 set_answer (GstElement * pipeline, const std::string & answer)
 {
-  GstSDPMessage *sdp = nullptr;
-  fail_unless (gst_sdp_message_new_from_text (answer.c_str (), &sdp) == GST_SDP_OK);
-  GstWebRTCSessionDescription *desc =
-      gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   GstElement *send = sender_webrtc (pipeline);
-  GstPromise *p = gst_promise_new ();
-  g_signal_emit_by_name (send, "set-remote-description", desc, p);
-  fail_unless (gst_promise_wait (p) == GST_PROMISE_RESULT_REPLIED);
-  const GstStructure *reply = gst_promise_get_reply (p);
-  fail_if (reply && gst_structure_has_field (reply, "error"), "the sender refuses the answer");
-  gst_promise_unref (p);
-  gst_webrtc_session_description_free (desc);
+  apply_answer (send, answer);
   gst_object_unref (send);
 }
 
@@ -141,23 +94,6 @@ offer_of_a_sender (Video video, bool with_pcma = false)
   std::string offer = take_offer (sender);
   stop_pipeline (sender);
   return offer;
-}
-
-/* `text` with each line starting with `prefix` replaced (removed by default) */
-static std::string
-replace_lines (const std::string & text, const std::string & prefix,
-    const std::string & replacement = "")
-{
-  std::string out;
-  size_t pos = 0;
-  while (pos < text.size ()) {
-    size_t end = text.find ('\n', pos);
-    end = end == std::string::npos ? text.size () : end + 1;
-    std::string line = text.substr (pos, end - pos);
-    out += line.compare (0, prefix.size (), prefix) == 0 ? replacement : line;
-    pos = end;
-  }
-  return out;
 }
 
 /* what negotiate's done was called with */
