@@ -11,7 +11,9 @@
 // links, error, kind, connected, connectMs, framesDecoded, frames (decoded
 // by each second), frameWidth, frameHeight (the decoder's), videoWidth,
 // videoHeight (the <video>'s: 0 here, see below), videoCodec, audioTrack,
-// audioCodec, audioPackets, audioSamples, lost (the connection went
+// videoReceiver (what its inbound-rtp says: frames received, dropped,
+// keyframes, freezes, PLIs...), audioCodec, audioPackets, audioSamples,
+// lost (the connection went
 // without a stop: its message), deleteStatus}.
 // --kill-after S: S s after every page connected, the figures are taken and
 // the whole browser is SIGKILLed (no DELETE, no goodbye: a viewer gone as
@@ -83,6 +85,10 @@ async function collect(stop) {
     if (s.type !== 'inbound-rtp') return;
     if (s.kind === 'video') {
       out.framesDecoded = s.framesDecoded || 0;
+      out.videoReceiver = { framesReceived: s.framesReceived, framesDropped: s.framesDropped,
+        keyFramesDecoded: s.keyFramesDecoded, freezeCount: s.freezeCount, pauseCount: s.pauseCount,
+        jitterBufferMs: s.jitterBufferEmittedCount ? Math.round(1000 * s.jitterBufferDelay / s.jitterBufferEmittedCount) : null,
+        pliCount: s.pliCount, nackCount: s.nackCount, packetsLost: s.packetsLost };
       out.frameWidth = s.frameWidth || 0;
       out.frameHeight = s.frameHeight || 0;
       out.videoCodec = codecs[s.codecId] || null;
