@@ -17,6 +17,7 @@ import { playWhep } from './whep.js';
 const STATUS_MS = 3000;
 const HEARTBEAT_MS = 10000;
 const MAX_RETRY_S = 30;
+const PICTURE_MS = 6000;    // connected in real time, but nothing plays: HLS
 
 const video = $('#video');
 const overlay = $('#overlay');
@@ -133,6 +134,13 @@ async function startRealtime(s) {
   quality.replaceChildren(el('option', { value: '-1' }, 'Source'));
   quality.disabled = true;
   video.play().catch(() => {});
+  // a connection that carries nothing the <video> can play is no better
+  // than none
+  setTimeout(() => {
+    if (rtc === session && video.readyState < 2) {
+      realtimeLost(new Error(`Nothing played over real time within ${PICTURE_MS / 1000} s.`));
+    }
+  }, PICTURE_MS);
 }
 
 // WHEP was refused, failed or did not connect in time: HLS, saying why.

@@ -163,7 +163,7 @@ class WhipToWhepTest(WhepCase):
     def test_whip_publisher_to_whep(self):
         s = self.create(title="whip to whep")
         self.start(background("whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"],
-                              "--seconds", "60"))
+                              "--seconds", "150"))
         s = self.go_live(s)
         self.assertEqual((s["webrtc_viewers"], s["webrtc_seats"]), (0, 100), s)
         status, public = self.launcher.api("GET", f"/api/streams/{s['id']}/status")
