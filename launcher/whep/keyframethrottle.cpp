@@ -2,11 +2,6 @@
 
 namespace castline::launcher {
 
-KeyframeThrottle::~KeyframeThrottle ()
-{
-  /* a pending timer holds a reference: there is none now */
-}
-
 bool
 KeyframeThrottle::want ()
 {

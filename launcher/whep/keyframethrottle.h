@@ -20,10 +20,10 @@ class KeyframeThrottle : public std::enable_shared_from_this<KeyframeThrottle> {
 
   /* ask: Ingest::request_keyframe (any thread) */
   explicit KeyframeThrottle (std::function<void ()> ask) : ask_ (std::move (ask)) {}
-  ~KeyframeThrottle ();
 
   /* Asks now (true), or once at the end of the second since the last
-   * request (a timer on the default main context; false). Any thread. */
+   * request (a timer on the default main context, which holds a
+   * reference to this; false). Any thread. */
   bool want ();
   /* No request after it returns. Main context. */
   void cancel ();
