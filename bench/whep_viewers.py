@@ -12,7 +12,9 @@ H.264 as it came and the AAC as Opus (one encoder for the stream).
 
 Then, for each count N: bench/whep_load (built with the project: N
 webrtcbin viewers in one process, each POSTing a recvonly offer to
-/whep/{id}, counting RTP and frames, decoding nothing) is started; once
+/whep/{id}, counting RTP and frames, decoding nothing; --drop-rtp: counted
+off the socket and dropped there, which the server cannot tell, unless
+--full-receivers) is started; once
 every viewer is connected (or the bound passes), a warm-up of --warmup s,
 then --window s measured:
   - the launcher's CPU (utime + stime of every thread, /proc), in cores,
@@ -77,9 +79,10 @@ def whep_load_path():
 class LoadClient:
     """bench/whep_load with N viewers; its latest JSON line in .latest."""
 
-    def __init__(self, target, viewers, log_path):
+    def __init__(self, target, viewers, log_path, full=False):
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen([whep_load_path(), *target, "--viewers", str(viewers),
+        light = [] if full else ["--drop-rtp"]
+        self.proc = subprocess.Popen([whep_load_path(), *target, *light, "--viewers", str(viewers),
                                       "--spread-ms", "40", "--seconds", str(RUN_BOUND_S)],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log)
         self.latest = {}
@@ -211,11 +214,11 @@ def cores(before, after, key, name=None):
     return (a - b) / (after["at"] - before["at"])
 
 
-def run_step(server, n, warmup, window, workdir):
+def run_step(server, n, warmup, window, workdir, full):
     """One count: figures of the server, the clients and every viewer."""
     publisher = server.publisher
-    client = (LoadClient(server.target(), n, os.path.join(workdir, f"whep_load-{server.name}-{n}.log"))
-              if n else None)
+    client = (LoadClient(server.target(), n, os.path.join(workdir, f"whep_load-{server.name}-{n}.log"),
+                         full) if n else None)
     row = {"server": server.name, "viewers": n, "load_before": os.getloadavg()[0]}
     try:
         if client:
@@ -278,13 +281,13 @@ def next_counts(counts, largest):
         yield n
 
 
-def measure(make_server, workdir, input_path, counts, largest, warmup, window):
+def measure(make_server, workdir, input_path, counts, largest, warmup, window, full):
     server = make_server(workdir, max(largest, max(counts)) + 10)
     rows = []
     try:
         server.start(input_path)
         for n in [0, *next_counts(counts, largest)]:
-            row = run_step(server, n, warmup, window, workdir)
+            row = run_step(server, n, warmup, window, workdir, full)
             rows.append(row)
             print(step_line(row, rows[0]), flush=True)
             if n and not row["holds"]:
@@ -356,6 +359,8 @@ def main():
     ap.add_argument("--warmup", type=float, default=6)
     ap.add_argument("--window", type=float, default=20)
     ap.add_argument("--servers", default="castline", help="castline and/or janus, comma-separated")
+    ap.add_argument("--full-receivers", action="store_true",
+                    help="whep_load without --drop-rtp: every packet through webrtcbin's receive path")
     args = ap.parse_args()
     servers = args.servers.split(",")
     if any(s not in SERVERS for s in servers):
@@ -377,9 +382,11 @@ def main():
     with tempfile.TemporaryDirectory(prefix="castline-whep-viewers-") as workdir:
         input_path = rtmp_vs_nginx.make_input(workdir, x264=X264)
         for name in servers:
-            results[name] = measure(SERVERS[name], workdir, input_path, counts, largest, warmup, window)
+            results[name] = measure(SERVERS[name], workdir, input_path, counts, largest, warmup, window,
+                                    args.full_receivers)
     result = {"benchmark": "whep_viewers", "machine": benchlib.machine(), "load_before": load,
               "source_fps": FPS, "keep_up": KEEP_UP, "warmup_s": warmup, "window_s": window,
+              "client": "full receivers" if args.full_receivers else "whep_load --drop-rtp",
               "servers": results, "command": "bench/whep_viewers.py " + " ".join(sys.argv[1:])}
     report(result)
     benchlib.write_json(args.json, result)
