@@ -4,6 +4,7 @@
 #include <libsoup/soup.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <map>
 
@@ -242,6 +243,27 @@ check_rtmp (const RtmpSettings & r, std::string & error)
   return true;
 }
 
+/* RFC 6750 2.1: what a Bearer token is made of (b64token), so that a
+ * client can send it; the token itself is never in the message */
+bool
+check_webrtc (const WebRtcSettings & w, std::string & error)
+{
+  size_t end = w.token.find_last_not_of ('=');
+  for (size_t i = 0; end != std::string::npos && i <= end; i++) {
+    char ch = w.token[i];
+    if (!(g_ascii_isalnum (ch) || strchr ("-._~+/", ch))) {
+      error = "webrtc.token may hold only A-Z a-z 0-9 - . _ ~ + / (and = at its end): it is "
+          "sent as a Bearer token";
+      return false;
+    }
+  }
+  if (!w.token.empty () && end == std::string::npos) {
+    error = "webrtc.token cannot be only '='";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool
@@ -290,6 +312,10 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "tls_key", string_into (c.rtmp.tls_key) },
     { "application", string_into (c.rtmp.application) },
   };
+  std::map<std::string, Reader> webrtc = {
+    { "max_viewers", uint_into (c.webrtc.max_viewers, 0, 10000) },
+    { "token", string_into (c.webrtc.token) },
+  };
   unsigned port = (unsigned) c.port;
   std::map<std::string, Reader> top = {
     { "host", string_into (c.host) },
@@ -327,6 +353,9 @@ load_config (const std::string & path, Config & c, std::string & error)
         return read_object (n, webhooks, "webhooks", e);
       } },
     { "rtmp", [&rtmp] (JsonNode * n, std::string & e) { return read_object (n, rtmp, "rtmp", e); } },
+    { "webrtc", [&webrtc] (JsonNode * n, std::string & e) {
+        return read_object (n, webrtc, "webrtc", e);
+      } },
   };
   std::string why;
   if (!read_object (json_parser_get_root (parser), top, "", why)) {
@@ -336,7 +365,7 @@ load_config (const std::string & path, Config & c, std::string & error)
   c.port = (int) port;
   c.rtmp.port = (int) rtmp_port;
   c.rtmp.tls_port = (int) rtmp_tls_port;
-  if (!check_rtmp (c.rtmp, why)) {
+  if (!check_rtmp (c.rtmp, why) || !check_webrtc (c.webrtc, why)) {
     error = path + ": " + why;
     return false;
   }

@@ -50,6 +50,17 @@ struct RtmpSettings {
   bool enabled () const { return port != 0 || tls_port != 0; }
 };
 
+/* WebRTC playback (WHEP, the README's WHEP section). */
+struct WebRtcSettings {
+  /* WebRTC viewers of one stream at once; 0: no WHEP (POST /whep 503) */
+  unsigned max_viewers = 100;
+  /* Bearer token POST/PATCH/DELETE /whep need; empty: public, like the
+   * HLS. Never logged. */
+  std::string token;
+
+  bool enabled () const { return max_viewers > 0; }
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -93,6 +104,7 @@ struct Config {
   S3Output s3;
   WebhookSettings webhooks;
   RtmpSettings rtmp;
+  WebRtcSettings webrtc;
   /* the web pages and their assets (WebPages) */
   std::string web_dir;
   /* hls.js, served as /ui/hls.min.js */

@@ -22,6 +22,11 @@ inline constexpr const char kVideoRawTee[] = "video_raw";
 inline constexpr const char kAudioRawTee[] = "audio_raw";
 /* an ingest's source element, when it has one in the pipeline */
 inline constexpr const char kIngest[] = "ingest";
+/* the tees between the ingest's pads and the entries (StreamPipeline's
+ * taps: the publisher's media as it came, for WebRTC viewers); made by
+ * the launcher, never by a description */
+inline constexpr const char kVideoTap[] = "video_tap";
+inline constexpr const char kAudioTap[] = "audio_tap";
 
 /* the entry of a kind: video_in for "video", audio_in for "audio", else
  * nullptr */
@@ -29,6 +34,14 @@ inline const char *
 entry_for (std::string_view kind)
 {
   return kind == "video" ? kVideoIn : kind == "audio" ? kAudioIn : nullptr;
+}
+
+/* the tap of a kind: video_tap for "video", audio_tap for "audio", else
+ * nullptr */
+inline const char *
+tap_for (std::string_view kind)
+{
+  return kind == "video" ? kVideoTap : kind == "audio" ? kAudioTap : nullptr;
 }
 
 }  // namespace castline::launcher::names

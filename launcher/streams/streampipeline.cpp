@@ -223,33 +223,113 @@ StreamPipeline::add_problem_handler (std::function<bool (GstMessage *)> handler)
 void
 StreamPipeline::link_media (const std::string & kind, GstPad * pad)
 {
+  g_autoptr (GstPad) dest = graph_sink_for (kind);
+  if (!dest)
+    return;
+  g_autoptr (GstElement) tap = make_tap (kind, dest);
+  g_autoptr (GstPad) tap_sink = tap ? gst_element_get_static_pad (tap, "sink") : nullptr;
+  GstPadLinkReturn r = gst_pad_link (pad, tap_sink ? tap_sink : dest);
+  g_autoptr (GstElement) to = gst_pad_get_parent_element (dest);
+  if (r != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT (pipeline_, "cannot link %s to %s: %s", GST_PAD_NAME (pad),
+        GST_OBJECT_NAME (to), gst_pad_link_get_name (r));
+  else
+    GST_INFO_OBJECT (pipeline_, "%s (%s) linked to %s%s", GST_PAD_NAME (pad), kind.c_str (),
+        GST_OBJECT_NAME (to), tap ? " through its tap" : "");
+}
+
+GstPad *
+StreamPipeline::graph_sink_for (const std::string & kind)
+{
   const char *entry_name = names::entry_for (kind);
   g_autoptr (GstElement) entry = entry_name
       ? gst_bin_get_by_name (GST_BIN (pipeline_), entry_name) : nullptr;
-  g_autoptr (GstPad) sinkpad = entry ? gst_element_get_static_pad (entry, "sink") : nullptr;
-  if (sinkpad && !gst_pad_is_linked (sinkpad)) {
-    GstPadLinkReturn r = gst_pad_link (pad, sinkpad);
-    if (r != GST_PAD_LINK_OK)
-      GST_WARNING_OBJECT (pipeline_, "cannot link %s to %s: %s", GST_PAD_NAME (pad), entry_name,
-          gst_pad_link_get_name (r));
-    else
-      GST_INFO_OBJECT (pipeline_, "%s linked to %s", GST_PAD_NAME (pad), entry_name);
-    return;
-  }
-  /* a track the graph does not take: drop it, without stalling the ingest */
+  GstPad *sinkpad = entry ? gst_element_get_static_pad (entry, "sink") : nullptr;
+  if (sinkpad && !gst_pad_is_linked (sinkpad))
+    return sinkpad;
+  g_clear_object (&sinkpad);
+  /* a track the graph does not take: dropped, without stalling the ingest */
   std::string error;
   GstElement *fake = make_element ("fakesink", nullptr, error);
   if (!fake) {
     post_error (GST_ELEMENT (pipeline_), error);   /* the stream fails with it */
-    return;
+    return nullptr;
   }
   g_object_set (fake, "sync", FALSE, "async", FALSE, nullptr);
   gst_bin_add (GST_BIN (pipeline_), fake);
   gst_element_sync_state_with_parent (fake);
-  g_autoptr (GstPad) fpad = gst_element_get_static_pad (fake, "sink");
-  gst_pad_link (pad, fpad);
-  GST_INFO_OBJECT (pipeline_, "%s (%s) dropped: the graph takes no more %s", GST_PAD_NAME (pad),
-      kind.c_str (), kind.empty () ? "streams" : kind.c_str ());
+  GST_INFO_OBJECT (pipeline_, "a %s track goes to %s: the graph takes no more %s", kind.c_str (),
+      GST_OBJECT_NAME (fake), kind.empty () ? "streams" : kind.c_str ());
+  return gst_element_get_static_pad (fake, "sink");
+}
+
+namespace {
+
+struct TapWatch {
+  std::string kind;
+  const std::vector<std::function<void (const std::string &, GstCaps *)>> *listeners;
+};
+
+/* a streaming thread: the tap's caps, told to the listeners */
+GstPadProbeReturn
+tell_tap_caps (GstPad *, GstPadProbeInfo * info, gpointer data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  auto *w = static_cast<TapWatch *> (data);
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps (event, &caps);
+  for (auto & listener : *w->listeners)
+    listener (w->kind, caps);
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
+GstElement *
+StreamPipeline::make_tap (const std::string & kind, GstPad * dest)
+{
+  const char *name = names::tap_for (kind);
+  if (!name)
+    return nullptr;
+  if (g_autoptr (GstElement) had = gst_bin_get_by_name (GST_BIN (pipeline_), name))
+    return nullptr;                /* a second track of kind: the first is tapped */
+  std::string error;
+  GstElement *tee = make_element ("tee", name, error);
+  if (!tee) {
+    GST_WARNING_OBJECT (pipeline_, "%s: no tap", error.c_str ());
+    return nullptr;
+  }
+  g_object_set (tee, "allow-not-linked", TRUE, nullptr);
+  if (!gst_bin_add (GST_BIN (pipeline_), tee))
+    return nullptr;                /* the same kind linked at once from two threads */
+  /* the graph's branch first: the tap's caps are the graph's caps */
+  g_autoptr (GstPad) src = gst_element_request_pad_simple (tee, "src_%u");
+  GstPadLinkReturn r = gst_pad_link (src, dest);
+  if (r != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT (pipeline_, "cannot link %s to the graph: %s", name,
+        gst_pad_link_get_name (r));
+  g_autoptr (GstPad) sink = gst_element_get_static_pad (tee, "sink");
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, tell_tap_caps,
+      new TapWatch { kind, &tap_listeners_ },
+      [] (gpointer data) { delete static_cast<TapWatch *> (data); });
+  gst_element_sync_state_with_parent (tee);
+  return GST_ELEMENT (gst_object_ref (tee));
+}
+
+GstElement *
+StreamPipeline::media_tap (const std::string & kind) const
+{
+  const char *name = names::tap_for (kind);
+  return name ? gst_bin_get_by_name (GST_BIN (pipeline_), name) : nullptr;
+}
+
+void
+StreamPipeline::add_tap_listener (
+    std::function<void (const std::string & kind, GstCaps * caps)> listener)
+{
+  tap_listeners_.push_back (std::move (listener));
 }
 
 void

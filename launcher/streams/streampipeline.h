@@ -2,7 +2,9 @@
  * from start to finish.
  *
  * The ingest's elementary streams are linked into the graph's video_in and
- * audio_in (link_media, from any thread); the graph ends in its HLS sinks
+ * audio_in (link_media, from any thread) through a tap each, a tee that
+ * lets the publisher's media be taken as it came (WebRtcMedia) without
+ * touching the graph; the graph ends in its HLS sinks
  * (HlsOutputs: `out`, or one per rung of an abr description, made at the
  * input's first caps by AbrBuilder, with a master playlist over them). The
  * bus is watched on the main context: the last HLS sink's EOS (every
@@ -50,8 +52,16 @@ class StreamPipeline {
 
   /* Links a source pad carrying kind ("video"/"audio") to the graph's
    * entry; a pad the graph has no free entry for goes to a fakesink (a
-   * video track into an audio-only pipeline). Any thread. */
+   * video track into an audio-only pipeline). The first pad of each kind
+   * goes through that kind's tap (names::tap_for: a tee,
+   * allow-not-linked), entry or fakesink alike. Any thread. */
   void link_media (const std::string & kind, GstPad * pad);
+  /* The tap of kind, reffed (the caller unrefs), or nullptr while no pad
+   * of that kind was linked. Any thread. */
+  GstElement *media_tap (const std::string & kind) const;
+  /* Called on the streaming thread each time a tap gets caps (its sink
+   * pad's CAPS event: the publisher's codec of that kind). Before start(). */
+  void add_tap_listener (std::function<void (const std::string & kind, GstCaps * caps)> listener);
   /* Sends EOS into video_in/audio_in when nothing is linked to them (the
    * ingest has no such track). Any thread. */
   void end_unlinked_entries ();
@@ -109,6 +119,11 @@ class StreamPipeline {
   /* {ladder}: the rungs' sinks and master playlist, at the input's caps */
   bool install_ladder (const PipelineDescription & d, std::string & error);
   void watch_entries ();
+  /* the tap of kind linked to dest, or nullptr: kind has one already */
+  GstElement *make_tap (const std::string & kind, GstPad * dest);
+  /* dest: the free entry of kind, or a new fakesink's; nullptr when none
+   * can be made (reported) */
+  GstPad *graph_sink_for (const std::string & kind);
   void on_element (GstMessage * msg);
   void finish (bool ok, const std::string & reason);
   void arm_stop_timer (unsigned timeout_s);
@@ -121,6 +136,7 @@ class StreamPipeline {
   std::function<void ()> keyframe_request_;
   std::vector<std::function<void (GstMessage *)>> element_handlers_;
   std::vector<std::function<bool (GstMessage *)>> problem_handlers_;
+  std::vector<std::function<void (const std::string &, GstCaps *)>> tap_listeners_;
   guint bus_watch_ = 0;
   guint stop_timer_ = 0;
   unsigned end_timeout_s_ = 0;     /* set_end_timeout */

@@ -72,14 +72,21 @@ class WhepViewer {
   bool add_remote_candidates (const std::string & sdpfrag, std::string & error,
       bool *ice_restart = nullptr);
 
-  /* Unlinks the sources, sets webrtcbin to NULL and removes it from the
-   * pipeline. Idempotent. Main context. */
+  /* Sets webrtcbin to NULL, removes it from the pipeline and unlinks the
+   * sources. Idempotent. Main context. */
   void close ();
+
+  /* true when `object` is this viewer's webrtcbin or inside it (a bus
+   * message's source: the room keeps the viewer's errors from failing the
+   * stream), also after close. Any thread. */
+  bool owns (GstObject * object) const;
 
  private:
   std::shared_ptr<WhepViewerState> state_;
   std::string error_;
   std::string session_;
+  /* the webrtcbin's address, only compared (owns), never dereferenced */
+  const void *webrtc_id_ = nullptr;
 };
 
 }  // namespace castline::launcher

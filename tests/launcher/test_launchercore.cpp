@@ -81,6 +81,38 @@ GST_START_TEST (test_config_web_and_reconnect_keys)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_config_webrtc_keys)
+{
+  Config c = default_config ();
+  fail_unless_equals_int (c.webrtc.max_viewers, 100);
+  fail_unless (c.webrtc.enabled () && c.webrtc.token.empty ());
+  std::string dir = temp_dir ();
+  std::string path = write_file (dir, "c.json",
+      "{\"webrtc\": {\"max_viewers\": 2, \"token\": \"Ab-._~+/9==\"}}");
+  std::string error;
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless_equals_int (c.webrtc.max_viewers, 2);
+  fail_unless (c.webrtc.token == "Ab-._~+/9==");
+  path = write_file (dir, "off.json", "{\"webrtc\": {\"max_viewers\": 0}}");
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_if (c.webrtc.enabled ());
+  const char *bad[] = { "{\"webrtc\": {\"max_viewers\": -1}}",
+    "{\"webrtc\": {\"max_viewers\": 10001}}", "{\"webrtc\": {\"max_viewers\": \"2\"}}",
+    "{\"webrtc\": {\"seats\": 2}}", "{\"webrtc\": 2}", "{\"webrtc\": {\"token\": 5}}",
+    "{\"webrtc\": {\"token\": \"has space\"}}", "{\"webrtc\": {\"token\": \"a=b\"}}",
+    "{\"webrtc\": {\"token\": \"==\"}}" };
+  for (const char *b : bad) {
+    Config d = default_config ();
+    path = write_file (dir, "bad.json", b);
+    error.clear ();
+    fail_if (load_config (path, d, error), "accepted %s", b);
+    fail_unless (!error.empty ());
+    /* a token in the file is never repeated in the error */
+    fail_if (error.find ("has space") != std::string::npos, "%s", error.c_str ());
+  }
+}
+GST_END_TEST;
+
 /* What a daemon killed in the middle of a stream left: the store keeps
  * its states, and the next daemon settles them before it serves: live
  * playlists ended, the recording written from the journal, the stream
@@ -314,6 +346,7 @@ launchercore_suite (void)
   tcase_add_test (tc, test_config_defaults_and_file);
   tcase_add_test (tc, test_store_keeps_streams_on_reopen);
   tcase_add_test (tc, test_config_web_and_reconnect_keys);
+  tcase_add_test (tc, test_config_webrtc_keys);
   tcase_add_test (tc, test_manager_settles_what_a_dead_daemon_left);
   tcase_add_test (tc, test_sessions_name_their_files_apart);
   tcase_add_test (tc, test_shipped_pipelines_load);

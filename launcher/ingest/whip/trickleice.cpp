@@ -7,6 +7,8 @@
 
 namespace castline::launcher::whip {
 
+using namespace webrtc;
+
 namespace {
 
 bool

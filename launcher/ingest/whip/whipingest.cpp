@@ -1,13 +1,13 @@
 #include "ingest/whip/whipingest.h"
 
 #include "ingest/whip/iceservers.h"
-#include "ingest/whip/trickleice.h"
 #include "ingest/whip/whipdebug.h"
 #include "ingest/whip/whipingeststate.h"
 #include "ingest/whip/whipnegotiation.h"
-#include "ingest/whip/whippeer.h"
 #include "ingest/whip/whiptracks.h"
 #include "streams/elementfactory.h"
+#include "webrtc/negotiation.h"
+#include "webrtc/peerconnection.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -19,17 +19,19 @@ GST_DEBUG_CATEGORY (castline_whip_debug);
 namespace castline::launcher {
 
 using namespace whip;
+using namespace webrtc;
 
 namespace {
 
 void
-init_debug ()
+init_whip_debug ()
 {
   static std::once_flag once;
   std::call_once (once, [] {
         GST_DEBUG_CATEGORY_INIT (castline_whip_debug, "castline-whip", 0,
             "castline WHIP ingest");
       });
+  webrtc::init_debug ();
 }
 
 }  // namespace
@@ -37,8 +39,11 @@ init_debug ()
 WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_servers,
     Listener listener) : state_ (std::make_shared<WhipIngestState> ())
 {
-  init_debug ();
+  init_whip_debug ();
   WhipIngestState & st = *state_;
+  st.name = "WHIP publisher";
+  st.answer_direction = "recvonly";
+  st.ended = listener.ended;
   st.listener = std::move (listener);
   st.pipeline = GST_PIPELINE (gst_object_ref (pipeline));
   GstElement *webrtc = make_element ("webrtcbin", nullptr, error_);
@@ -61,8 +66,7 @@ WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_ser
     { "notify::connection-state", G_CALLBACK (on_connection_state) },
   };
   for (auto & h : handlers)
-    st.handlers.push_back (g_signal_connect_data (webrtc, h.signal, h.callback, hold (state_),
-            release_closure, GConnectFlags (0)));
+    connect_handler (state_, h.signal, h.callback);
 
   gst_bin_add (GST_BIN (pipeline), webrtc);
   gst_element_sync_state_with_parent (webrtc);
@@ -103,92 +107,13 @@ bool
 WhipIngest::add_remote_candidates (const std::string & sdpfrag, std::string & error,
     bool *ice_restart)
 {
-  if (ice_restart)
-    *ice_restart = false;
-  std::vector<std::string> mids;
-  std::string ufrag;
-  {
-    std::lock_guard<std::mutex> lk (state_->lock);
-    if (!state_->negotiation_started) {
-      /* webrtcbin would drop them: it takes nothing before READY */
-      error = "the WHIP session has no offer yet";
-      return false;
-    }
-    mids = state_->mids;
-    ufrag = state_->ice_ufrag;
-  }
-  TrickleIce frag;
-  if (!parse_trickle_ice (sdpfrag, mids, ufrag, frag, error)) {
-    if (ice_restart)
-      *ice_restart = frag.ice_restart;
-    return false;
-  }
-  GstElement *webrtc = webrtc_of (state_);
-  if (!webrtc) {
-    error = "the WHIP session is closed";
-    return false;
-  }
-  for (auto & c : frag.candidates)
-    g_signal_emit_by_name (webrtc, "add-ice-candidate", c.first, c.second.c_str ());
-  gst_object_unref (webrtc);
-  return true;
+  return webrtc::add_remote_candidates (state_, sdpfrag, error, ice_restart);
 }
 
 void
 WhipIngest::close ()
 {
-  StatePtr st = state_;
-  GstPipeline *pipeline;
-  GstElement *webrtc;
-  std::vector<GstElement *> elements;
-  std::vector<gulong> handlers;
-  GSource *timer;
-  GstPromise *promise;
-  {
-    std::lock_guard<std::recursive_mutex> call (st->call_lock);
-    std::lock_guard<std::mutex> lk (st->lock);
-    if (st->closed)
-      return;
-    st->closed = true;
-    promise = std::exchange (st->promise, nullptr);
-    pipeline = std::exchange (st->pipeline, nullptr);
-    webrtc = std::exchange (st->webrtc, nullptr);
-    elements = std::move (st->elements);
-    st->elements.clear ();
-    handlers = std::move (st->handlers);
-    st->handlers.clear ();
-    timer = std::exchange (st->disconnect_timer, nullptr);
-  }
-  drop_source (timer);
-  finish_negotiation (st, 503, "the stream ended before the offer was answered");
-  /* no-op when answered; its callback finds `done` gone */
-  if (promise)
-    gst_promise_interrupt (promise);
-
-  /* not under call_lock: the streaming threads the state change joins may
-   * be waiting for it */
-  if (webrtc) {
-    for (gulong id : handlers)
-      g_signal_handler_disconnect (webrtc, id);
-    gst_element_set_state (webrtc, GST_STATE_NULL);
-  }
-  for (GstElement *e : elements)
-    gst_element_set_state (e, GST_STATE_NULL);
-  if (webrtc) {
-    if (GST_OBJECT_PARENT (webrtc) == GST_OBJECT (pipeline))
-      gst_bin_remove (GST_BIN (pipeline), webrtc);
-    gst_object_unref (webrtc);
-  }
-  for (GstElement *e : elements) {
-    if (GST_OBJECT_PARENT (e) == GST_OBJECT (pipeline))
-      gst_bin_remove (GST_BIN (pipeline), e);
-    gst_object_unref (e);
-  }
-  if (pipeline)
-    gst_object_unref (pipeline);
-  if (promise)
-    gst_promise_unref (promise);
-  GST_INFO ("WHIP ingest closed");
+  close_peer (state_);
 }
 
 }  // namespace castline::launcher

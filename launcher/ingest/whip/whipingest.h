@@ -10,11 +10,12 @@
  *
  * webrtcbin signals come from its own threads and may outlive the
  * WhipIngest: every callback holds a shared state with an `alive` flag,
- * never `this` (whipingeststate.h). The parts, each in its own file:
- * whipoffer (the offer), whipnegotiation (the answer), trickleice (PATCH
- * bodies), iceservers (STUN/TURN), whippeer (connection state),
- * whiptracks (received tracks); whipingest.cpp sets webrtcbin up, passes
- * the calls on and closes. */
+ * never `this` (whipingeststate.h, webrtc/peerstate.h). The parts, each in
+ * its own file: whipoffer (the offer), whipnegotiation (the receiving
+ * transceivers), trickleice (PATCH bodies), iceservers (STUN/TURN),
+ * whiptracks (received tracks); the answer and the connection state are
+ * shared with WHEP playback (webrtc/negotiation, webrtc/peerconnection);
+ * whipingest.cpp sets webrtcbin up, passes the calls on and closes. */
 #pragma once
 
 #include "ingest/whip/whipoffer.h"   /* inspect_whip_offer, OfferInfo */

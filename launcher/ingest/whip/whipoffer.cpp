@@ -6,26 +6,7 @@ namespace castline::launcher {
 
 namespace whip {
 
-SdpMessagePtr
-parse_sdp (const std::string & text)
-{
-  if (text.empty ())
-    return nullptr;
-  GstSDPMessage *msg = nullptr;
-  gst_sdp_message_new (&msg);
-  SdpMessagePtr ret (msg);
-  if (gst_sdp_message_parse_buffer (reinterpret_cast<const guint8 *> (text.data ()),
-          text.size (), msg) != GST_SDP_OK || !gst_sdp_message_get_version (msg))
-    return nullptr;
-  return ret;
-}
-
-std::string
-lower (const char *s)
-{
-  g_autofree gchar *l = g_ascii_strdown (s ? s : "", -1);
-  return l;
-}
+using namespace webrtc;
 
 namespace {
 
@@ -35,61 +16,15 @@ std::string
 takeable_codec (const GstSDPMedia * media, const char *fmt)
 {
   std::string kind = lower (gst_sdp_media_get_media (media));
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
-    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-    if (g_strcmp0 (a->key, "rtpmap") != 0 || !a->value)
-      continue;
-    std::string v = a->value;
-    size_t space = v.find (' ');
-    if (space == std::string::npos || v.compare (0, space, fmt) != 0)
-      continue;
-    std::string enc = lower (v.substr (space + 1, v.find ('/', space) - space - 1).c_str ());
-    if (kind == "video" && (enc == "h264" || enc == "vp8" || enc == "vp9"))
-      return enc;
-    if (kind == "audio" && enc == "opus")
-      return enc;
-    return "";
-  }
+  std::string enc = encoding (media, fmt);
+  if (kind == "video" && (enc == "h264" || enc == "vp8" || enc == "vp9"))
+    return enc;
+  if (kind == "audio" && enc == "opus")
+    return enc;
   return "";
 }
 
-bool
-has_attribute (const GstSDPMessage * msg, const GstSDPMedia * media, const char *key)
-{
-  const char *v = gst_sdp_media_get_attribute_val (media, key);
-  if (!v || !*v)
-    v = gst_sdp_message_get_attribute_val (msg, key);
-  return v && *v;
-}
-
-/* port 0 without bundle-only: a disabled m-line */
-bool
-disabled (const GstSDPMedia * media)
-{
-  return gst_sdp_media_get_port (media) == 0
-      && !gst_sdp_media_get_attribute_val (media, "bundle-only");
-}
-
 }  // namespace
-
-std::string
-direction (const GstSDPMessage * msg, const GstSDPMedia * media)
-{
-  static const char *const dirs[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
-  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
-    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-    for (const char *d : dirs)
-      if (g_strcmp0 (a->key, d) == 0)
-        return d;
-  }
-  for (guint i = 0; i < gst_sdp_message_attributes_len (msg); i++) {
-    const GstSDPAttribute *a = gst_sdp_message_get_attribute (msg, i);
-    for (const char *d : dirs)
-      if (g_strcmp0 (a->key, d) == 0)
-        return d;
-  }
-  return "sendrecv";
-}
 
 std::vector<std::string>
 takeable_codecs (const GstSDPMedia * media)
@@ -106,6 +41,7 @@ takeable_codecs (const GstSDPMedia * media)
 }  // namespace whip
 
 using namespace whip;
+using namespace webrtc;
 
 bool
 inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & error)
@@ -130,15 +66,8 @@ inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & err
   for (guint i = 0; i < n; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
     std::string kind = lower (gst_sdp_media_get_media (media));
-    if (!has_attribute (msg.get (), media, "ice-ufrag")
-        || !has_attribute (msg.get (), media, "ice-pwd")) {
-      error = "m-line " + std::to_string (i) + " (" + kind + ") has no ice-ufrag or ice-pwd";
+    if (!has_credentials (msg.get (), i, error))
       return false;
-    }
-    if (!has_attribute (msg.get (), media, "fingerprint")) {
-      error = "m-line " + std::to_string (i) + " (" + kind + ") has no DTLS fingerprint";
-      return false;
-    }
     if ((kind != "video" && kind != "audio") || disabled (media))
       continue;
     av = true;

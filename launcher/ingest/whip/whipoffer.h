@@ -1,7 +1,10 @@
 /* castline-launcher: a WHIP publisher's SDP offer, read before anything is
- * built (inspect_whip_offer), and the SDP helpers the rest of the WHIP
- * ingest shares. Pure functions of their arguments: any thread. */
+ * built (inspect_whip_offer), and the codecs of an m-line we can take
+ * (SDP helpers shared with WHEP: webrtc/sdputil.h). Pure functions of
+ * their arguments: any thread. */
 #pragma once
+
+#include "webrtc/sdputil.h"
 
 #include <gst/sdp/sdp.h>
 
@@ -33,25 +36,9 @@ bool inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string 
 
 namespace whip {
 
-struct SdpMessageFree {
-  void operator() (GstSDPMessage * m) const { gst_sdp_message_free (m); }
-};
-using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageFree>;
-
-/* nullptr unless the text is SDP: gst_sdp_message_parse_buffer takes about
- * anything, so a v= line is required too */
-SdpMessagePtr parse_sdp (const std::string & text);
-
-/* ASCII lower case; "" for NULL */
-std::string lower (const char *s);
-
 /* the codecs of `media` we can take, our names ("h264", "vp8", "vp9" for
  * video, "opus" for audio), in format order, each once */
 std::vector<std::string> takeable_codecs (const GstSDPMedia * media);
-
-/* "sendrecv" (the default), "sendonly", "recvonly" or "inactive", from the
- * media's attributes or else the session's */
-std::string direction (const GstSDPMessage * msg, const GstSDPMedia * media);
 
 }  // namespace whip
 

@@ -1,5 +1,6 @@
 #include "ingest/whip/whiproutes.h"
 
+#include "api/webrtchttp.h"
 #include "common/http/replies.h"
 #include "ingest/whip/whippublisher.h"
 
@@ -9,74 +10,26 @@ namespace {
 
 constexpr unsigned kNegotiationTimeoutMs = 5000;
 
-/* an RFC 9110 quoted-string */
-std::string
-quoted (const char *value)
-{
-  std::string q = "\"";
-  for (const char *c = value; *c; c++) {
-    if (*c == '"' || *c == '\\')
-      q += '\\';
-    q += *c;
-  }
-  return q + "\"";
-}
-
-/* RFC 9725 4.5 (and RFC 6750): a 401 says how to authenticate */
+/* RFC 9725 4.5: a 401 says how to authenticate */
 void
 refuse_key (http::Response & res)
 {
-  res.headers.set ("WWW-Authenticate", "Bearer realm=\"castline\"");
-  http::reply_error (res, 401, "unknown stream or wrong stream key");
+  refuse_bearer (res, "unknown stream or wrong stream key");
 }
 
 }  // namespace
 
-std::string
-ice_server_link (const std::string & url)
-{
-  /* turn://user:pass@host:port -> <turn:host:port>; username=...; credential=... */
-  if (g_str_has_prefix (url.c_str (), "turn://") || g_str_has_prefix (url.c_str (), "turns://")) {
-    g_autoptr (GUri) uri = g_uri_parse (url.c_str (), G_URI_FLAGS_HAS_PASSWORD, nullptr);
-    if (!uri)
-      return "";
-    std::string scheme = g_uri_get_scheme (uri);
-    std::string link = "<" + scheme + ":" + g_uri_get_host (uri)
-        + (g_uri_get_port (uri) > 0 ? ":" + std::to_string (g_uri_get_port (uri)) : "")
-        + ">; rel=\"ice-server\"";
-    const char *user = g_uri_get_user (uri);
-    const char *pass = g_uri_get_password (uri);
-    if (user)
-      link += "; username=" + quoted (user);
-    if (pass)
-      link += "; credential=" + quoted (pass) + "; credential-type=\"password\"";
-    return link;
-  }
-  return "<" + url + ">; rel=\"ice-server\"";
-}
-
-
 void
 WhipRoutes::handle (const http::Request & req, http::Response & res)
 {
-  const std::string & origin = manager_.config ().cors_origin;
-  if (!origin.empty ()) {
-    res.headers.set ("Access-Control-Allow-Origin", origin);
-    res.headers.set ("Access-Control-Expose-Headers", "Location, Link, ETag");
-  }
+  set_signalling_cors (manager_.config (), res);
   std::string id, session;
-  if (!http::split_path (req.path, "/whip/", id, session) || !valid_stream_id (id)
-      || session.find ('/') != std::string::npos) {
+  if (!split_signalling_path (req.path, "/whip/", id, session)) {
     http::reply_error (res, 400, "not a stream id");
     return;
   }
   if (req.is ("OPTIONS")) {
-    res.headers.set ("Access-Control-Allow-Methods",
-        session.empty () ? "POST, OPTIONS" : "PATCH, DELETE, OPTIONS");
-    res.headers.set ("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");
-    if (session.empty ())
-      res.headers.set ("Accept-Post", "application/sdp");
-    res.status = 204;
+    answer_signalling_preflight (res, !session.empty ());
     return;
   }
   if (!session.empty ())
@@ -171,11 +124,7 @@ WhipRoutes::post (const http::Request & req, http::Response & res, const std::st
         answer.headers = cors;
         if (status == 201) {
           answer.headers.set ("Location", "/whip/" + id + "/" + session);
-          for (auto & url : manager->config ().ice_servers) {
-            std::string link = ice_server_link (url);
-            if (!link.empty ())
-              answer.headers.append ("Link", link);
-          }
+          add_ice_server_links (answer, manager->config ().ice_servers);
           answer.status = 201;
           answer.set_body ("application/sdp", text);
         } else {

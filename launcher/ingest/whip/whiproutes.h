@@ -12,13 +12,11 @@
  * Main context. */
 #pragma once
 
+#include "api/webrtchttp.h"
 #include "common/http/message.h"
 #include "streams/streammanager.h"
 
 namespace castline::launcher {
-
-/* the largest SDP offer (or trickle-ICE fragment) taken */
-constexpr size_t kMaxOffer = 128 * 1024;
 
 class WhipRoutes {
  public:
@@ -34,9 +32,5 @@ class WhipRoutes {
 
   StreamManager & manager_;
 };
-
-/* RFC 9725 4.6: the Link header of a STUN/TURN server (as the
- * configuration's ice_servers name them), or "" for one it cannot say */
-std::string ice_server_link (const std::string & url);
 
 }  // namespace castline::launcher

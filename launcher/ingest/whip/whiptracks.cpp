@@ -13,6 +13,8 @@
 
 namespace castline::launcher::whip {
 
+using namespace webrtc;
+
 namespace {
 
 void
@@ -88,7 +90,7 @@ required_elements ()
 void
 on_pad_added (GstElement *, GstPad * pad, gpointer data)
 {
-  StatePtr st = held (data);
+  StatePtr st = ingest_state (data);
   if (GST_PAD_DIRECTION (pad) != GST_PAD_SRC)
     return;
   std::lock_guard<std::recursive_mutex> call (st->call_lock);

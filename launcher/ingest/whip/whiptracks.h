@@ -16,7 +16,8 @@ namespace castline::launcher::whip {
  * check at start) */
 std::vector<std::string> required_elements ();
 
-/* webrtcbin's pad-added handler; data: a held StatePtr. Streaming thread. */
+/* webrtcbin's pad-added handler; data: a held webrtc::PeerPtr of the
+ * ingest's state. Streaming thread. */
 void on_pad_added (GstElement * webrtc, GstPad * pad, gpointer data);
 
 }  // namespace castline::launcher::whip

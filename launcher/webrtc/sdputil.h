@@ -1,0 +1,45 @@
+/* castline-launcher: SDP helpers shared by the WHIP ingest and WHEP
+ * playback (both read a browser's offer). Pure functions of their
+ * arguments: any thread. */
+#pragma once
+
+#include <gst/sdp/sdp.h>
+
+#include <memory>
+#include <string>
+
+namespace castline::launcher::webrtc {
+
+struct SdpMessageFree {
+  void operator() (GstSDPMessage * m) const { gst_sdp_message_free (m); }
+};
+using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageFree>;
+
+/* nullptr unless the text is SDP: gst_sdp_message_parse_buffer takes about
+ * anything, so a v= line is required too */
+SdpMessagePtr parse_sdp (const std::string & text);
+
+/* ASCII lower case; "" for NULL */
+std::string lower (const char *s);
+
+/* "sendrecv" (the default), "sendonly", "recvonly" or "inactive", from the
+ * media's attributes or else the session's */
+std::string direction (const GstSDPMessage * msg, const GstSDPMedia * media);
+
+/* the encoding name of format `fmt` of `media` in lower case ("h264",
+ * "opus"), from its rtpmap, and its clock rate; "" without an rtpmap */
+std::string encoding (const GstSDPMedia * media, const char *fmt, int *clock_rate = nullptr);
+
+/* format pt of `media` as caps (application/x-rtp with media,
+ * encoding-name, clock-rate, payload, the fmtp parameters, rtcp-fb-*);
+ * nullptr when the m-line has no such format. Caller owns. */
+GstCaps *rtp_caps (const GstSDPMedia * media, int pt);
+
+/* port 0 without bundle-only: a disabled m-line */
+bool disabled (const GstSDPMedia * media);
+
+/* false and the reason, for a person, when m-line `index` lacks ice-ufrag,
+ * ice-pwd or a DTLS fingerprint (on the m-line or the session) */
+bool has_credentials (const GstSDPMessage * msg, guint index, std::string & error);
+
+}  // namespace castline::launcher::webrtc
