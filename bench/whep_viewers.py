@@ -265,6 +265,8 @@ def run_step(server, n, warmup, window, workdir, full):
     finally:
         if client:
             client.stop()
+            with open(client.log.name, errors="replace") as f:
+                row["client_errors"] = f.read().splitlines()[:3]
     # the seats are free again before the next count
     if n:
         row["seats_freed"] = server.seats_freed()
@@ -336,6 +338,8 @@ def report(result):
               + (f"; first count that did not: {failed[0]['viewers']} ({failed[0]['keeping_up']} kept "
                  f"up, {failed[0]['connected']} connected, statuses {failed[0]['statuses']})" if failed
                  else "; no count failed (raise --max)"))
+        for line in failed[0].get("client_errors", []) if failed else []:
+            print(f"  whep_load: {line}")
     print("  mcores a viewer: (server cores - its cores with no viewer) / viewers, in thousandths "
           "of a core; castline's cores with no viewer are the publisher's own cost (RTMP ingest + "
           "HLS), Janus's its RTP relay's; FFmpeg cores: the publisher (for Janus it also encodes "
