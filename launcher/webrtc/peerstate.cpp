@@ -1,7 +1,12 @@
 #include "webrtc/peerstate.h"
 
+#include "ingest/whip/iceservers.h"
+#include "streams/elementfactory.h"
 #include "webrtc/negotiation.h"
+#include "webrtc/peerconnection.h"
 #include "webrtc/webrtcdebug.h"
+
+#include <gst/webrtc/webrtc.h>
 
 #include <utility>
 
@@ -17,6 +22,42 @@ init_debug ()
         GST_DEBUG_CATEGORY_INIT (castline_webrtc_debug, "castline-webrtc", 0,
             "castline webrtcbin peers (WHIP ingest, WHEP viewers)");
       });
+}
+
+bool
+add_webrtcbin (const PeerPtr & st, GstPipeline * pipeline,
+    const std::vector<std::string> & ice_servers, std::string & error)
+{
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    st->pipeline = GST_PIPELINE (gst_object_ref (pipeline));
+  }
+  GstElement *webrtc = make_element ("webrtcbin", nullptr, error);
+  if (!webrtc) {
+    GST_ERROR ("%s: %s", st->name.c_str (), error.c_str ());
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lk (st->lock);
+    st->webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
+  }
+  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+  whip::set_ice_servers (webrtc, ice_servers);
+
+  struct {
+    const char *signal;
+    GCallback callback;
+  } const handlers[] = {
+    { "notify::ice-gathering-state", G_CALLBACK (on_ice_gathering_state) },
+    { "notify::ice-connection-state", G_CALLBACK (on_ice_connection_state) },
+    { "notify::connection-state", G_CALLBACK (on_connection_state) },
+  };
+  for (auto & h : handlers)
+    connect_handler (st, h.signal, h.callback);
+
+  gst_bin_add (GST_BIN (pipeline), webrtc);
+  gst_element_sync_state_with_parent (webrtc);
+  return true;
 }
 
 void

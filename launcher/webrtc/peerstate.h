@@ -106,6 +106,14 @@ drop_source (GSource * source)
   }
 }
 
+/* Makes the peer's webrtcbin (max-bundle, STUN/TURN from `ice_servers`:
+ * whip::set_ice_servers), connects what every peer needs (ICE gathering:
+ * the answer; the ICE and peer connection states) and adds it to
+ * `pipeline`, in the pipeline's state. false and the reason when no
+ * webrtcbin can be made. Main context, once, before anything else. */
+bool add_webrtcbin (const PeerPtr & st, GstPipeline * pipeline,
+    const std::vector<std::string> & ice_servers, std::string & error);
+
 /* Connects `handler` to `signal` of the peer's webrtcbin (before close),
  * holding the state; close disconnects it. Main context. */
 void connect_handler (const PeerPtr & st, const char *signal, GCallback handler);

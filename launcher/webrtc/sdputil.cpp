@@ -94,8 +94,8 @@ has_attribute (const GstSDPMessage * msg, const GstSDPMedia * media, const char 
   return v && *v;
 }
 
-}  // namespace
-
+/* false and the reason when m-line `index` lacks ice-ufrag, ice-pwd or a
+ * DTLS fingerprint (on the m-line or the session) */
 bool
 has_credentials (const GstSDPMessage * msg, guint index, std::string & error)
 {
@@ -111,6 +111,32 @@ has_credentials (const GstSDPMessage * msg, guint index, std::string & error)
     return false;
   }
   return true;
+}
+
+}  // namespace
+
+SdpMessagePtr
+parse_offer (const std::string & text, guint max_mlines, std::string & error)
+{
+  SdpMessagePtr msg = parse_sdp (text);
+  if (!msg) {
+    error = "the offer is not SDP";
+    return nullptr;
+  }
+  guint n = gst_sdp_message_medias_len (msg.get ());
+  if (n == 0) {
+    error = "the offer has no m-line";
+    return nullptr;
+  }
+  if (n > max_mlines) {
+    error = "the offer has " + std::to_string (n) + " m-lines, over "
+        + std::to_string (max_mlines);
+    return nullptr;
+  }
+  for (guint i = 0; i < n; i++)
+    if (!has_credentials (msg.get (), i, error))
+      return nullptr;
+  return msg;
 }
 
 }  // namespace castline::launcher::webrtc

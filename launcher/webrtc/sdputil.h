@@ -19,6 +19,11 @@ using SdpMessagePtr = std::unique_ptr<GstSDPMessage, SdpMessageFree>;
  * anything, so a v= line is required too */
 SdpMessagePtr parse_sdp (const std::string & text);
 
+/* A browser's offer, parsed; nullptr and the reason, for a person, when
+ * it is not SDP, has no m-line or more than max_mlines, or an m-line lacks
+ * ice-ufrag, ice-pwd or a DTLS fingerprint (on it or the session). */
+SdpMessagePtr parse_offer (const std::string & text, guint max_mlines, std::string & error);
+
 /* ASCII lower case; "" for NULL */
 std::string lower (const char *s);
 
@@ -38,8 +43,5 @@ GstCaps *rtp_caps (const GstSDPMedia * media, int pt);
 /* port 0 without bundle-only: a disabled m-line */
 bool disabled (const GstSDPMedia * media);
 
-/* false and the reason, for a person, when m-line `index` lacks ice-ufrag,
- * ice-pwd or a DTLS fingerprint (on the m-line or the session) */
-bool has_credentials (const GstSDPMessage * msg, guint index, std::string & error);
 
 }  // namespace castline::launcher::webrtc

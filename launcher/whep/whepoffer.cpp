@@ -162,26 +162,13 @@ inspect_whep_offer (const std::string & sdp, const WhepMedia & stream, WhepOffer
 {
   info = WhepOfferInfo ();
   status = 400;
-  SdpMessagePtr msg = parse_sdp (sdp);
-  if (!msg) {
-    error = "the offer is not SDP";
+  SdpMessagePtr msg = parse_offer (sdp, kMaxWhepMLines, error);
+  if (!msg)
     return false;
-  }
   guint n = gst_sdp_message_medias_len (msg.get ());
-  if (n == 0) {
-    error = "the offer has no m-line";
-    return false;
-  }
-  if (n > kMaxWhepMLines) {
-    error = "the offer has " + std::to_string (n) + " m-lines, over "
-        + std::to_string (kMaxWhepMLines);
-    return false;
-  }
   bool receives = false;
   for (guint i = 0; i < n; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
-    if (!has_credentials (msg.get (), i, error))
-      return false;
     const char *mid = gst_sdp_media_get_attribute_val (media, "mid");
     info.mids.push_back (mid ? mid : "");
     const char *ufrag = gst_sdp_media_get_attribute_val (media, "ice-ufrag");

@@ -1,10 +1,7 @@
 #include "whep/whepviewer.h"
 
-#include "ingest/whip/iceservers.h"
-#include "streams/elementfactory.h"
 #include "streams/streamstore.h"
 #include "webrtc/negotiation.h"
-#include "webrtc/peerconnection.h"
 #include "whep/silentviewer.h"
 #include "whep/viewertracks.h"
 #include "whep/whepdebug.h"
@@ -54,30 +51,10 @@ WhepViewer::WhepViewer (GstPipeline * pipeline, std::vector<std::string> ice_ser
     if (connected)
       connected ();
   };
-  st.pipeline = GST_PIPELINE (gst_object_ref (pipeline));
-  GstElement *webrtc = make_element ("webrtcbin", nullptr, error_);
-  if (!webrtc) {
-    GST_ERROR ("%s", error_.c_str ());
+  if (!webrtc::add_webrtcbin (state_, pipeline, ice_servers, error_))
     return;
-  }
-  st.webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
-  webrtc_id_ = webrtc;
-  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
-  whip::set_ice_servers (webrtc, ice_servers);
-
-  struct {
-    const char *signal;
-    GCallback callback;
-  } const handlers[] = {
-    { "notify::ice-gathering-state", G_CALLBACK (webrtc::on_ice_gathering_state) },
-    { "notify::ice-connection-state", G_CALLBACK (webrtc::on_ice_connection_state) },
-    { "notify::connection-state", G_CALLBACK (webrtc::on_connection_state) },
-  };
-  for (auto & h : handlers)
-    webrtc::connect_handler (state_, h.signal, h.callback);
-
-  gst_bin_add (GST_BIN (pipeline), webrtc);
-  gst_element_sync_state_with_parent (webrtc);
+  std::lock_guard<std::mutex> lk (st.lock);
+  webrtc_id_ = st.webrtc;
 }
 
 WhepViewer::~WhepViewer ()
@@ -156,7 +133,6 @@ WhepViewer::add_remote_candidates (const std::string & sdpfrag, std::string & er
 void
 WhepViewer::close ()
 {
-  stop_watching_silence (state_);
   std::vector<WhepViewerState::Source> sources;
   {
     std::lock_guard<std::mutex> lk (state_->lock);
@@ -166,6 +142,9 @@ WhepViewer::close ()
   /* webrtcbin stops first: a branch pushing into it meanwhile gets
    * FLUSHING (it pauses quietly), never NOT_LINKED (an error) */
   webrtc::close_peer (state_);
+  /* after close_peer: a connection coming up meanwhile starts no timer
+   * once `closed` is set */
+  stop_watching_silence (state_);
   for (auto & s : sources)
     unlink_track (s);
 }

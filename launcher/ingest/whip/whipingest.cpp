@@ -1,13 +1,10 @@
 #include "ingest/whip/whipingest.h"
 
-#include "ingest/whip/iceservers.h"
 #include "ingest/whip/whipdebug.h"
 #include "ingest/whip/whipingeststate.h"
 #include "ingest/whip/whipnegotiation.h"
 #include "ingest/whip/whiptracks.h"
-#include "streams/elementfactory.h"
 #include "webrtc/negotiation.h"
-#include "webrtc/peerconnection.h"
 
 #include <gst/webrtc/webrtc.h>
 
@@ -45,31 +42,9 @@ WhipIngest::WhipIngest (GstPipeline * pipeline, std::vector<std::string> ice_ser
   st.answer_direction = "recvonly";
   st.ended = listener.ended;
   st.listener = std::move (listener);
-  st.pipeline = GST_PIPELINE (gst_object_ref (pipeline));
-  GstElement *webrtc = make_element ("webrtcbin", nullptr, error_);
-  if (!webrtc) {
-    GST_ERROR ("%s", error_.c_str ());
+  if (!add_webrtcbin (state_, pipeline, ice_servers, error_))
     return;
-  }
-  st.webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
-  g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
-
-  set_ice_servers (webrtc, ice_servers);
-
-  struct {
-    const char *signal;
-    GCallback callback;
-  } const handlers[] = {
-    { "pad-added", G_CALLBACK (on_pad_added) },
-    { "notify::ice-gathering-state", G_CALLBACK (on_ice_gathering_state) },
-    { "notify::ice-connection-state", G_CALLBACK (on_ice_connection_state) },
-    { "notify::connection-state", G_CALLBACK (on_connection_state) },
-  };
-  for (auto & h : handlers)
-    connect_handler (state_, h.signal, h.callback);
-
-  gst_bin_add (GST_BIN (pipeline), webrtc);
-  gst_element_sync_state_with_parent (webrtc);
+  connect_handler (state_, "pad-added", G_CALLBACK (on_pad_added));
 }
 
 std::vector<std::string>

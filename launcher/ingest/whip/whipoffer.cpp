@@ -47,27 +47,14 @@ bool
 inspect_whip_offer (const std::string & sdp, OfferInfo & info, std::string & error)
 {
   info = OfferInfo ();
-  SdpMessagePtr msg = parse_sdp (sdp);
-  if (!msg) {
-    error = "the offer is not SDP";
+  SdpMessagePtr msg = parse_offer (sdp, kMaxOfferMLines, error);
+  if (!msg)
     return false;
-  }
   guint n = gst_sdp_message_medias_len (msg.get ());
-  if (n == 0) {
-    error = "the offer has no m-line";
-    return false;
-  }
-  if (n > kMaxOfferMLines) {
-    error = "the offer has " + std::to_string (n) + " m-lines, over "
-        + std::to_string (kMaxOfferMLines);
-    return false;
-  }
   bool av = false, sends = false;
   for (guint i = 0; i < n; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
     std::string kind = lower (gst_sdp_media_get_media (media));
-    if (!has_credentials (msg.get (), i, error))
-      return false;
     if ((kind != "video" && kind != "audio") || disabled (media))
       continue;
     av = true;
