@@ -25,7 +25,7 @@ Daemon::Daemon (StreamManager & manager)
       events_route_ (manager.config (), events_),
       streams_api_ (manager, views_, public_routes_, events_route_),
       metrics_route_ (manager.config (), metrics_), live_route_ (manager, viewers_),
-      whip_routes_ (manager), ingest_route_ (manager), rtmp_ (manager)
+      whip_routes_ (manager), whep_routes_ (manager), ingest_route_ (manager), rtmp_ (manager)
 {
   manager.add_event_listener ([this] (const StreamEvent & e) {
         webhooks_.post_stream_event (e, manager_.playback_url (e.stream.id));
@@ -45,7 +45,7 @@ Daemon::Daemon (StreamManager & manager)
       target.handle (req, res);
     };
   };
-  /* the API, WHIP and the ingest run on the main context, which owns the
+  /* the API, WHIP, WHEP and the ingest run on the main context, which owns the
    * streams; files and pages on the server's threads */
   const http::RouteOptions files { true, 0 };
   router_.add ("/api/streams", route (streams_api_), { false, kMaxApiBody });
@@ -53,6 +53,7 @@ Daemon::Daemon (StreamManager & manager)
   router_.add ("/metrics", route (metrics_route_), { false, 0 });
   router_.add ("/live", route (live_route_), files);
   router_.add ("/whip", route (whip_routes_), { false, kMaxOffer });
+  router_.add ("/whep", route (whep_routes_), { false, kMaxOffer });
   /* every path the others do not take */
   router_.add ("/", route (pages_), files);
   router_.add_websocket ("/ingest", ingest_route_.route ());
@@ -89,6 +90,8 @@ Daemon::listen (std::string & error)
   const Config & c = manager_.config ();
   if (!server_->listen (c.host, c.port, error))
     return false;
+  if (!manager_.whep_off_reason ().empty ())
+    g_message ("WHEP off: %s", manager_.whep_off_reason ().c_str ());
   if (!c.rtmp.enabled ())
     return true;
   std::vector<std::string> missing = missing_factories (RtmpIngest::required_elements ());

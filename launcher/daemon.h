@@ -24,6 +24,7 @@
 #include "notify/viewercounter.h"
 #include "notify/webhooks.h"
 #include "streams/streammanager.h"
+#include "whep/wheproutes.h"
 
 #include <functional>
 #include <memory>
@@ -40,7 +41,7 @@ class Daemon {
 
   /* Listens on the configured host and port, and the RTMP server on its
    * own (unless it is off, or its elements are missing: then a line
-   * says so and it stays off). */
+   * says so and it stays off; a line says so of WHEP too). */
   bool listen (std::string & error);
   /* the port listened on (the configured one, or the one picked for 0) */
   int port () const { return server_->port (); }
@@ -68,6 +69,7 @@ class Daemon {
   MetricsRoute metrics_route_;
   LiveRoute live_route_;
   WhipRoutes whip_routes_;
+  WhepRoutes whep_routes_;
   WebSocketIngestRoute ingest_route_;
   RtmpServer rtmp_;
   guint tick_ = 0;                 /* every second: viewers pruned, events sent */

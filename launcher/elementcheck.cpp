@@ -5,6 +5,7 @@
 #include "ingest/whip/whipingest.h"
 #include "recording/mp4remux.h"
 #include "streams/elementfactory.h"
+#include "whep/webrtcroom.h"
 
 namespace castline::launcher {
 
@@ -22,6 +23,8 @@ check_daemon_elements (const Config & config)
   };
   if (config.rtmp.enabled ())
     parts.push_back ({ "the RTMP ingest", RtmpIngest::required_elements () });
+  if (config.webrtc.enabled ())
+    parts.push_back ({ "WebRTC playback (WHEP)", WebRtcRoom::required_elements () });
   if (config.record_mp4)
     parts.push_back ({ "the MP4 of recordings (record_mp4)", Mp4Remux::required_elements () });
   std::vector<std::string> problems;

@@ -1,7 +1,7 @@
 /* castline-launcher: at start (and with --check), whether every GStreamer
  * element the daemon's own parts make at run time is installed: the HLS
- * sink of the configured output, the WHIP, WebSocket and RTMP ingests, and the
- * MP4 remux of recordings (record_mp4). The pipeline descriptions and the
+ * sink of the configured output, the WHIP, WebSocket and RTMP ingests,
+ * WebRTC playback (WHEP) and the MP4 remux of recordings (record_mp4). The pipeline descriptions and the
  * abr ladder are checked by the catalog as they load.
  *
  * A missing element does not stop the daemon: the part that needs it

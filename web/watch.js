@@ -1,11 +1,18 @@
-// The watch page (/watch/{id}): plays the stream's HLS with hls.js (or the
-// browser's own HLS, as Safari has, where there is no MSE), with a LIVE
-// badge, the viewer count, a quality menu, the delay behind live, and
-// plain messages for a stream not started, interrupted, ended or failing
-// to play (retried by itself). It counts as one viewer: a random id per
-// tab, sent as heartbeats and on every playlist request castline serves.
+// The watch page (/watch/{id}): plays the stream in real time over WebRTC
+// (WHEP) while the stream has a seat free, else its HLS with hls.js (or the
+// browser's own HLS, as Safari has, where there is no MSE), and says which
+// ("Real-time" or "HLS"; the viewer can switch by hand). A LIVE badge, the
+// viewer count, a quality menu, the delay behind live, and plain messages
+// for a stream not started, interrupted, ended or failing to play (retried
+// by itself). The hybrid rule: WHEP first; its refusal (503: every seat
+// taken), a failure, or no connection within 5 s falls back to HLS, as
+// does a real-time connection lost while the stream is live.
+// An HLS viewer counts as one: a random id per tab, sent as heartbeats and
+// on every playlist request castline serves. A WebRTC viewer is counted by
+// its session: no heartbeat.
 /* global Hls */
 import { $, ApiError, el, formatBitrate, formatTime, showMessage, sleep, streamStatus } from './api.js';
+import { playWhep } from './whep.js';
 
 const STATUS_MS = 3000;
 const HEARTBEAT_MS = 10000;
@@ -17,13 +24,33 @@ const badge = $('#badge');
 const message = $('#message');
 const quality = $('#quality');
 const toLive = $('#to-live');
+const modeBadge = $('#mode');
+const switchMode = $('#switch-mode');
+const modeNote = $('#mode-note');
 
 const streamId = decodeURIComponent((location.pathname.match(/^\/watch\/([^/]+)/) || [])[1] || '');
 // 128 random bits, hex (crypto.randomUUID needs a secure context; this does not)
 const viewer = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
 
+// A stream that asks for a token (webrtc.token) gets it in the link's
+// fragment (/watch/{id}#token=…: never sent to a server), kept for this tab.
+const TOKEN_KEY = `castline.webrtcToken.${streamId}`;
+{
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (token) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+}
+
 let hls = null;
-let playing = null;         // the playback URL the player was started with
+let rtc = null;             // the WHEP session while playing in real time
+let mode = null;            // 'rtc', 'hls', 'connecting' (to WHEP) or null
+let attempt = 0;            // bumped by stopPlayer: a late WHEP answer is dropped
+let wantRealtime = true;    // false once the viewer switched to HLS by hand
+let rtcDelay = null;        // the WHEP session's estimated delay (s)
+let playing = null;         // the URL the player was started with
+let status = null;          // the stream's last status
 let state = null;           // the stream's last known state
 let retries = 0;
 let retryTimer = null;
@@ -43,6 +70,7 @@ function withViewer(url) {
 
 function heartbeat() {
   if (state !== 'live' && state !== 'interrupted') return;
+  if (mode !== 'hls') return;           // a WebRTC session counts itself
   const url = `/api/streams/${encodeURIComponent(streamId)}/heartbeat`;
   const body = JSON.stringify({ viewer });
   // text/plain: no preflight, and it still goes as the tab closes
@@ -56,18 +84,110 @@ function heartbeat() {
 function stopPlayer() {
   clearTimeout(retryTimer);
   clearTimeout(endTimer);
+  attempt++;
   if (hls) hls.destroy();
   hls = null;
+  if (rtc) rtc.stop();
+  rtc = null;
+  rtcDelay = null;
   playing = null;
+  setMode(null);
+  video.srcObject = null;
   video.removeAttribute('src');
   video.load();
   quality.replaceChildren(el('option', { value: '-1' }, 'Auto'));
   quality.disabled = true;
 }
 
+// Real time when the stream offers it and the viewer has not chosen HLS;
+// HLS otherwise.
+function startPlayback(s) {
+  if (s.whep_url && wantRealtime) startRealtime(s);
+  else startPlayer(s.playback_url);
+}
+
+async function startRealtime(s) {
+  stopPlayer();
+  const mine = attempt;
+  playing = s.whep_url;
+  setMode('connecting');
+  showOverlay('Connecting in real time…');
+  let session;
+  try {
+    session = await playWhep({ url: s.whep_url, video, token: sessionStorage.getItem(TOKEN_KEY) || '',
+        onEnd: (e) => {
+          if (rtc === session) realtimeLost(e);
+        } });
+  } catch (e) {
+    if (mine === attempt) fallBack(`Real-time: ${e.message} Playing HLS instead.`);
+    return;
+  }
+  if (mine !== attempt) {
+    session.stop();
+    return;
+  }
+  rtc = session;
+  setMode('rtc');
+  modeNote.textContent = '';
+  // one quality: the publisher's, as it comes (no simulcast)
+  quality.replaceChildren(el('option', { value: '-1' }, 'Source'));
+  quality.disabled = true;
+  video.play().catch(() => {});
+}
+
+// WHEP was refused, failed or did not connect in time: HLS, saying why.
+function fallBack(why) {
+  if (state !== 'live' || !status) return;
+  startPlayer(status.playback_url);
+  modeNote.textContent = why;
+  heartbeat();
+}
+
+// An established real-time connection went: HLS if the stream is still
+// live (asked first: an ended stream's playlist would play from its start).
+async function realtimeLost(e) {
+  stopPlayer();
+  showOverlay('The real-time connection was lost…');
+  const mine = attempt;
+  try {
+    const s = await streamStatus(streamId);
+    if (mine !== attempt) return;
+    if (s.state === 'live') {
+      status = s;
+      state = s.state;
+      fallBack(`${e.message} Playing HLS instead.`);
+    } else {
+      applyStatus(s);
+    }
+  } catch {
+    // the next status poll decides
+  }
+}
+
+function setMode(m) {
+  mode = m;
+  const shown = m === 'rtc' || m === 'hls';
+  modeBadge.dataset.mode = m || '';
+  modeBadge.textContent = { rtc: 'Real-time', hls: 'HLS', connecting: 'Connecting…' }[m] || '';
+  modeBadge.title = { rtc: 'WebRTC: well under a second behind live', hls: 'HLS: a few seconds behind live' }[m] || '';
+  modeBadge.classList.toggle('hidden', !m);
+  const offered = state === 'live' && status && status.whep_url;
+  switchMode.classList.toggle('hidden', !(offered && shown));
+  switchMode.textContent = m === 'rtc' ? 'Switch to HLS' : 'Try real-time';
+}
+
+switchMode.addEventListener('click', () => {
+  if (state !== 'live' || !status) return;
+  wantRealtime = mode !== 'rtc';
+  retries = 0;
+  modeNote.textContent = '';
+  startPlayback(status);
+});
+
 function startPlayer(url) {
   stopPlayer();
   playing = url;
+  setMode('hls');
   showOverlay('Starting…');
   if (window.Hls && Hls.isSupported()) {
     hls = new Hls({
@@ -162,6 +282,7 @@ quality.addEventListener('change', () => {
 // Seconds behind real time: from EXT-X-PROGRAM-DATE-TIME (the launcher
 // dates every segment at ingest), else behind the playlist's live edge.
 function delay() {
+  if (rtc) return rtcDelay;
   if (hls) {
     if (hls.playingDate) return (Date.now() - hls.playingDate.getTime()) / 1000;
     return Number.isFinite(hls.latency) ? hls.latency : null;
@@ -172,6 +293,7 @@ function delay() {
 }
 
 function atLiveEdge() {
+  if (rtc) return true;
   if (hls) return Number.isFinite(hls.latency) && hls.latency <= (hls.targetLatency || 6) + 4;
   const s = video.seekable;
   return s.length > 0 && s.end(s.length - 1) - video.currentTime < 10;
@@ -187,6 +309,13 @@ function showBadge() {
   const d = playingNow ? delay() : null;
   $('#latency').textContent = d !== null && d >= 0 ? `${d.toFixed(1)} s behind live` : '–';
   if (playingNow && overlay.dataset.kind === 'player') hideOverlay();
+  if (rtc) {
+    const session = rtc;
+    session.stats().then((st) => {
+      if (rtc === session) rtcDelay = st.delay;
+    }, () => {});
+    if (video.videoHeight) quality.options[0].textContent = `Source (${video.videoHeight}p)`;
+  }
 }
 
 toLive.addEventListener('click', () => {
@@ -213,6 +342,7 @@ function hideOverlay() {
 function applyStatus(s) {
   const was = state;
   state = s.state;
+  status = s;
   $('#title').textContent = s.title || 'Untitled stream';
   document.title = `${s.title || 'castline'} · watch`;
   $('#viewers').textContent = String(s.viewers ?? 0);
@@ -222,9 +352,10 @@ function applyStatus(s) {
     // (again) live: a new session's playlist replaces the old one
     if (!playing || was !== 'live') {
       retries = 0;
-      startPlayer(s.playback_url);
+      startPlayback(s);
       if (was !== 'live') heartbeat();
     }
+    setMode(mode);          // the switch button follows what the stream offers
     return;
   }
   const texts = {
@@ -235,11 +366,12 @@ function applyStatus(s) {
     failed: `This stream failed${s.reason ? `: ${s.reason}` : ''}.`,
   };
   showOverlay(texts[s.state] || s.state, 'state');
-  if (s.state === 'ended' && playing && was === 'live') {
+  if (s.state === 'ended' && playing && was === 'live' && mode === 'hls') {
     // what is buffered plays to the end (the playlist has its ENDLIST)
     video.addEventListener('ended', stopPlayer, { once: true });
     endTimer = setTimeout(stopPlayer, 20000);
-  } else if (s.state !== 'ended') {
+  } else if (s.state !== 'ended' || mode !== 'hls') {
+    // real time has nothing buffered to play out: it stops at once
     stopPlayer();
   }
 }
@@ -265,6 +397,10 @@ async function pollStatus() {
 if (!streamId) {
   showOverlay('No stream: the address should be /watch/<stream id>.', 'state');
 } else {
+  // a WebRTC seat is freed at once, not when the server notices the silence
+  window.addEventListener('pagehide', () => {
+    if (rtc) rtc.stop();
+  });
   pollStatus();
   setInterval(heartbeat, HEARTBEAT_MS);
   setInterval(showBadge, 1000);

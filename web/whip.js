@@ -3,22 +3,12 @@
 // launcher answers with all of its own: no trickle needed), DELETE of the
 // session's Location to stop. The launcher picks the codec (H.264 when
 // offered, so nothing is re-encoded).
+import { connected, gathered, watchConnection } from './peer.js';
 import { PublishError, reasonOf } from './publisherror.js';
 
 const GATHER_MS = 2000;          // loopback and LAN candidates come in well under it
 const CONNECT_MS = 15000;
 const DISCONNECTED_MS = 5000;    // 'disconnected' often recovers by itself
-
-function gathered(pc) {
-  return new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const done = () => {
-      if (pc.iceGatheringState === 'complete') resolve();
-    };
-    pc.addEventListener('icegatheringstatechange', done);
-    setTimeout(resolve, GATHER_MS);
-  });
-}
 
 function refusal(status, reason) {
   if (status === 401 || status === 403 || status === 404) return new PublishError('key', 'Wrong stream id or key.');
@@ -39,13 +29,15 @@ export async function publishWhip({ id, key, media, onDrop }) {
   const auth = { Authorization: `Bearer ${key}` };
   let session = null;
   let finished = false;
+  let unwatch = () => {};
   const close = () => {
     finished = true;
+    unwatch();
     pc.close();
   };
   try {
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
+    await gathered(pc, GATHER_MS);
     let res;
     try {
       res = await fetch(`/whip/${encodeURIComponent(id)}`, { method: 'POST', body: pc.localDescription.sdp,
@@ -57,23 +49,20 @@ export async function publishWhip({ id, key, media, onDrop }) {
     if (res.status !== 201) throw refusal(res.status, reasonOf(body));
     session = new URL(res.headers.get('Location'), location.href);
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
-    await connected(pc);
+    await connected(pc, CONNECT_MS).catch((e) => {
+      throw new PublishError('network', e.message === 'timeout' ? 'WebRTC did not connect within 15 s.'
+        : 'WebRTC could not connect to the server (ICE failed).');
+    });
   } catch (e) {
     if (session) fetch(session, { method: 'DELETE', headers: auth }).catch(() => {});
     close();
     throw e instanceof PublishError ? e : new PublishError('network', `WebRTC failed: ${e.message}`);
   }
 
-  let dropTimer = null;
-  const drop = () => {
+  unwatch = watchConnection(pc, DISCONNECTED_MS, () => {
     if (finished) return;
     close();
     onDrop(new PublishError('network', 'The connection to the server was lost.'));
-  };
-  pc.addEventListener('connectionstatechange', () => {
-    clearTimeout(dropTimer);
-    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') drop();
-    else if (pc.connectionState === 'disconnected') dropTimer = setTimeout(drop, DISCONNECTED_MS);
   });
 
   return {
@@ -95,16 +84,4 @@ export async function publishWhip({ id, key, media, onDrop }) {
       return bytes;
     },
   };
-}
-
-function connected(pc) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (pc.connectionState === 'connected') resolve();
-      else if (pc.connectionState === 'failed') reject(new PublishError('network', 'WebRTC could not connect to the server (ICE failed).'));
-    };
-    pc.addEventListener('connectionstatechange', check);
-    check();
-    setTimeout(() => reject(new PublishError('network', 'WebRTC did not connect within 15 s.')), CONNECT_MS);
-  });
 }

@@ -40,7 +40,18 @@ void
 StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
 {
   json_builder_set_member_name (b, "viewers");
-  json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ()));
+  json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ())
+      + manager_.webrtc_viewers (r.id));
+  std::string whep = manager_.whep_url (r.id);
+  json_builder_set_member_name (b, "whep_url");
+  if (whep.empty ())
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_string_value (b, whep.c_str ());
+  json_builder_set_member_name (b, "webrtc_viewers");
+  json_builder_add_int_value (b, manager_.webrtc_viewers (r.id));
+  json_builder_set_member_name (b, "webrtc_seats");
+  json_builder_add_int_value (b, whep.empty () ? 0 : manager_.config ().webrtc.max_viewers);
   const LiveStream *ls = r.state == StreamState::live ? manager_.live (r.id) : nullptr;
   if (ls) {
     g_autoptr (GstStructure) s = ls->pipeline->stats ();

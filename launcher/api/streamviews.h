@@ -3,10 +3,13 @@
  *                 streams): the record, its ingest and playback URLs
  *                 (WHIP, WebSocket, the RTMP servers), the key once (when
  *                 created, with the RTMP publish URLs that hold it),
- *                 viewers and live stats
+ *                 the audience and live stats
  *   status_json   the public view (/api/streams/{id}/status, what the
  *                 pages poll): never the key, its hash, the pipeline or
  *                 the ingest URLs
+ * Both give the audience: viewers (HLS viewers, ViewerCounter, plus
+ * WebRTC viewers), whep_url (null while WHEP is off), webrtc_viewers and
+ * webrtc_seats (0 while off).
  * Main context. */
 #pragma once
 
@@ -38,7 +41,8 @@ class StreamViews {
   std::string status_json (const StreamRecord & r) const;
 
  private:
-  /* "viewers", and "stats" while live: what both views share */
+  /* "viewers", the WebRTC seats, and "stats" while live: what both
+   * views share */
   void add_audience (JsonBuilder * b, const StreamRecord & r) const;
 
   const StreamManager & manager_;

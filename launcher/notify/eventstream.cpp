@@ -167,10 +167,13 @@ EventStream::tick (gint64 now_us)
   std::set<std::string> ids;
   for (auto & id : viewers_.streams ())
     ids.insert (id);
+  for (auto & id : manager_.live_ids ())
+    ids.insert (id);
   for (auto & [id, n] : last_viewers_)
     ids.insert (id);
   for (auto & id : ids) {
-    unsigned n = viewers_.count (id, now_us);
+    /* HLS and WebRTC viewers, as the stream's `viewers` */
+    unsigned n = viewers_.count (id, now_us) + manager_.webrtc_viewers (id);
     auto it = last_viewers_.find (id);
     if (n == (it == last_viewers_.end () ? 0 : it->second))
       continue;

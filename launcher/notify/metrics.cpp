@@ -147,6 +147,24 @@ S3Counters::from_stats (const GstStructure * s)
   return c;
 }
 
+WebRtcCounters &
+WebRtcCounters::operator+= (const WebRtcCounters & o)
+{
+  admitted += o.admitted;
+  refused += o.refused;
+  return *this;
+}
+
+namespace {
+
+WebRtcCounters
+room_counters (const LiveStream & ls)
+{
+  return ls.room ? WebRtcCounters { ls.room->admitted (), ls.room->refused () } : WebRtcCounters {};
+}
+
+}  // namespace
+
 std::string
 render_metrics (const MetricsSnapshot & m)
 {
@@ -157,9 +175,25 @@ render_metrics (const MetricsSnapshot & m)
         number (m.streams[(size_t) st]));
 
   family (out, "castline_stream_viewers", "gauge",
-      "Concurrent viewers of a live stream (playlist requests and heartbeats).");
+      "Concurrent viewers of a live stream: HLS (playlist requests and heartbeats) plus "
+      "WebRTC (WHEP sessions).");
   for (auto & s : m.live)
     sample (out, "castline_stream_viewers", { { "stream", s.id } }, number ((guint64) s.viewers));
+  family (out, "castline_stream_webrtc_viewers", "gauge",
+      "WebRTC (WHEP) sessions of a live stream, being negotiated or connected.");
+  guint64 webrtc = 0;
+  for (auto & s : m.live) {
+    sample (out, "castline_stream_webrtc_viewers", { { "stream", s.id } },
+        number ((guint64) s.webrtc_viewers));
+    webrtc += s.webrtc_viewers;
+  }
+  family (out, "castline_webrtc_viewers", "gauge", "WebRTC (WHEP) sessions of every stream.");
+  sample (out, "castline_webrtc_viewers", {}, number (webrtc));
+  counter (out, "castline_webrtc_viewers_admitted_total",
+      "WebRTC viewers answered 201 (their session negotiated).", m.webrtc.admitted);
+  counter (out, "castline_webrtc_viewers_refused_total",
+      "WebRTC viewers refused because every seat of the stream was taken (503).",
+      m.webrtc.refused);
 
   branch_family (out, m, "castline_stream_bitrate_bits_per_second",
       "Bitrate of a live stream's branch into the HLS sink (viewerstats), bits/s.", false,
@@ -224,6 +258,7 @@ MetricsCollector::MetricsCollector (StreamManager & manager, const ViewerCounter
         if (LiveStream *ls = c->manager_.live (e.stream.id)) {
           g_autoptr (GstStructure) s = ls->pipeline->output_stats ();
           c->finished_s3_ += S3Counters::from_stats (s);
+          c->finished_webrtc_ += room_counters (*ls);
         }
       });
 }
@@ -235,11 +270,14 @@ MetricsCollector::snapshot (gint64 now_us) const
   for (auto & r : manager_.list ())
     m.streams[(size_t) r.state]++;
   m.s3 = finished_s3_;
+  m.webrtc = finished_webrtc_;
   for (auto & id : manager_.live_ids ()) {
     LiveStream *ls = manager_.live (id);
     LiveStreamMetrics lm;
     lm.id = id;
-    lm.viewers = viewers_.count (id, now_us);
+    lm.webrtc_viewers = manager_.webrtc_viewers (id);
+    lm.viewers = viewers_.count (id, now_us) + lm.webrtc_viewers;
+    m.webrtc += room_counters (*ls);
     g_autoptr (GstStructure) stats = ls->pipeline->stats ();
     for (const char *kind : { "video", "audio" }) {
       const GValue *v = gst_structure_get_value (stats, kind);

@@ -29,8 +29,9 @@ struct BranchMetrics {
 
 struct LiveStreamMetrics {
   std::string id;
-  unsigned viewers = 0;
+  unsigned viewers = 0;            /* HLS (ViewerCounter) and WebRTC */
   std::vector<BranchMetrics> branches;
+  unsigned webrtc_viewers = 0;     /* WHEP sessions */
 };
 
 /* s3hlssink's counters (its stats: uploads-completed, uploads-failed,
@@ -59,6 +60,15 @@ struct RtmpMetrics {
   guint64 timed_out = 0;           /* closed for not getting to publish in time */
 };
 
+/* WebRTC viewers (WHEP) let in and turned away, over every stream since
+ * the daemon started. */
+struct WebRtcCounters {
+  guint64 admitted = 0;            /* answered 201 */
+  guint64 refused = 0;             /* 503: every seat taken */
+
+  WebRtcCounters & operator+= (const WebRtcCounters & o);
+};
+
 struct MetricsSnapshot {
   /* streams by state, indexed by StreamState */
   std::array<guint64, 6> streams = {};
@@ -67,6 +77,7 @@ struct MetricsSnapshot {
   WebhookStats webhooks;
   HttpMetrics http;
   RtmpMetrics rtmp;
+  WebRtcCounters webrtc;
 };
 
 /* The exposition text: HELP and TYPE for every family (samples or not),
@@ -98,6 +109,7 @@ class MetricsCollector {
   std::function<HttpMetrics ()> http_;
   std::function<RtmpMetrics ()> rtmp_;
   S3Counters finished_s3_;                 /* of the pipelines that ended */
+  WebRtcCounters finished_webrtc_;         /* of the rooms that closed */
   std::shared_ptr<MetricsCollector *> self_;   /* the event listener's way back */
 };
 

@@ -1,10 +1,12 @@
-/* castline-launcher: a stream while it has a publisher: its ingest and
- * its pipeline, and what the manager keeps of the session. */
+/* castline-launcher: a stream while it has a publisher: its ingest, its
+ * pipeline and its WebRTC viewers, and what the manager keeps of the
+ * session. */
 #pragma once
 
 #include "ingest/ingest.h"
 #include "streams/streampipeline.h"
 #include "streams/streamstore.h"
+#include "whep/webrtcroom.h"
 
 #include <memory>
 #include <string>
@@ -17,6 +19,10 @@ struct LiveStream {
    * ingest is torn down. */
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<StreamPipeline> pipeline;
+  /* its WebRTC viewers (none when WHEP is off): declared after the
+   * pipeline, so destroyed before it, while its elements' pipeline is
+   * there to leave */
+  std::unique_ptr<WebRtcRoom> room;
   std::string pipeline_name;
   /* what the publisher is to send, of what it offered: the codec the
    * pipeline takes ("" for a kind the pipeline has no branch for) */

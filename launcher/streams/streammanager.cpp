@@ -3,6 +3,7 @@
 #include "common/http/replies.h"
 #include "hls/playlistend.h"
 #include "recording/segmentjournal.h"
+#include "streams/elementfactory.h"
 #include "streams/maincontext.h"
 
 #include <glib/gstdio.h>
@@ -47,6 +48,13 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
   }
   recordings_ = std::make_unique<Recordings> (config_, store_, recording_s3_);
   recordings_->set_idle_callback ([this] { check_shutdown_done (); });
+  if (!config_.webrtc.enabled ()) {
+    whep_off_reason_ = "webrtc.max_viewers is 0";
+  } else {
+    std::vector<std::string> missing = missing_factories (WebRtcRoom::required_elements ());
+    if (!missing.empty ())
+      whep_off_reason_ = missing_elements_reason (missing);
+  }
   if (!catalog_.load (config_.pipeline_dirs, warnings)) {
     error = "no usable pipeline description in";
     for (auto & d : config_.pipeline_dirs)
@@ -168,10 +176,20 @@ StreamManager::admit (const std::string & id, const std::string & key,
   pipeline->set_end_timeout (config_.shutdown_timeout);
   if (r->record)
     recordings_->start (id, session, *pipeline);
+  std::unique_ptr<WebRtcRoom> room;
+  if (whep_off_reason_.empty ()) {
+    WebRtcRoom::Settings seats;
+    seats.seats = config_.webrtc.max_viewers;
+    seats.ice_servers = config_.ice_servers;
+    /* the publisher is asked as for the HLS: the ingest outlives the room */
+    room = std::make_unique<WebRtcRoom> (*pipeline, std::move (seats),
+        [asked] { asked->request_keyframe (); });
+  }
   LiveStream & ls = live_[id];
   ls.session_number = session;
   ls.ingest = std::move (ingest);
   ls.pipeline = std::move (pipeline);
+  ls.room = std::move (room);
   ls.pipeline_name = d->name;
   ls.video_codec = v;
   ls.audio_codec = a;
@@ -247,6 +265,19 @@ StreamManager::abandon (const std::string & id, const std::string & ingest_sessi
   /* a stream that was resuming waits for its publisher again, a new window */
   if (before.state == StreamState::interrupted)
     start_window (id, session - 1);
+}
+
+std::string
+StreamManager::whep_url (const std::string & id) const
+{
+  return whep_off_reason_.empty () ? config_.base_url () + "/whep/" + id : "";
+}
+
+unsigned
+StreamManager::webrtc_viewers (const std::string & id) const
+{
+  const LiveStream *ls = live (id);
+  return ls && ls->room ? ls->room->viewers () : 0;
 }
 
 bool
@@ -383,6 +414,9 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
 {
   LiveStream *ls = live (id);
   unsigned session = ls ? ls->session_number : 1;
+  /* its media is over: every viewer session ends with it */
+  if (ls && ls->room)
+    ls->room->close ();
   if (auto r = store_.get (id)) {
     /* finalized like any end; but its publisher may come back, even when
      * the pipeline could not be finalized in time (a publisher lost while

@@ -105,6 +105,14 @@ class StreamManager {
   std::vector<std::string> live_ids () const;
 
   std::string playback_url (const std::string & id) const { return config_.playback_url (id); }
+  /* Why WebRTC playback is off ("" when on): webrtc.max_viewers is 0, or
+   * an element it needs is missing (known after init). Live streams get a
+   * WebRtcRoom only when on. */
+  const std::string & whep_off_reason () const { return whep_off_reason_; }
+  /* a stream's WebRTC viewers now (0 unless live) */
+  unsigned webrtc_viewers (const std::string & id) const;
+  /* the WHEP URL of a stream, "" while WHEP is off */
+  std::string whep_url (const std::string & id) const;
   std::string hls_dir (const std::string & id) const { return config_.hls_dir (id); }
 
   /* A stream's recordings, once written (empty before its end). */
@@ -180,6 +188,7 @@ class StreamManager {
   std::vector<guint> settle_timers_;   /* settle_s3's retries */
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
   bool shutting_down_ = false;
+  std::string whep_off_reason_;
 };
 
 }  // namespace castline::launcher

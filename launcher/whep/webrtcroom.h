@@ -6,13 +6,15 @@
  *
  * Made by the StreamManager with the stream's pipeline (before it starts),
  * closed when the stream's pipeline is finished: every viewer session
- * ends. Main context. */
+ * ends. A viewer's webrtcbin error ends that viewer, never the stream
+ * (a problem handler on the pipeline). Main context. */
 #pragma once
 
 #include "streams/streampipeline.h"
 #include "whep/webrtcmedia.h"
 #include "whep/whepviewer.h"
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +22,31 @@
 #include <vector>
 
 namespace castline::launcher {
+
+/* What a WHEP POST gets: 201 with the answer and the session, or a status
+ * with the reason (retry_after: seconds for a 503's Retry-After). */
+struct WhepJoin {
+  unsigned status = 0;
+  std::string body;
+  std::string session;
+  unsigned retry_after = 0;
+};
+
+/* At most one keyframe request a second for a stream, from any thread
+ * (a viewer connecting, a viewer's PLI): what its callbacks hold, so they
+ * never touch a room that is gone. */
+class KeyframeThrottle {
+ public:
+  explicit KeyframeThrottle (std::function<void ()> ask) : ask_ (std::move (ask)) {}
+  /* asks, unless it did less than kKeyframeIntervalUs ago; whether it did */
+  bool want (gint64 now_us);
+
+  static constexpr gint64 kKeyframeIntervalUs = G_USEC_PER_SEC;
+
+ private:
+  std::function<void ()> ask_;
+  std::atomic<gint64> last_us_ { G_MININT64 / 2 };
+};
 
 class WebRtcRoom {
  public:
@@ -37,17 +64,23 @@ class WebRtcRoom {
   WebRtcRoom (const WebRtcRoom &) = delete;
   WebRtcRoom & operator= (const WebRtcRoom &) = delete;
 
+  /* the elements its media and viewers may make (the check at start:
+   * without them WHEP is off) */
+  static std::vector<std::string> required_elements ();
+
   unsigned viewers () const { return (unsigned) viewers_.size (); }
   unsigned seats () const { return settings_.seats; }
-  /* viewers ever admitted (metrics) */
+  /* viewers ever admitted (201), and refused for want of a seat (metrics) */
   guint64 admitted () const { return admitted_; }
+  guint64 refused () const { return refused_; }
 
-  /* A WHEP POST: 503 when every seat is taken (retry_after set), 503 while
-   * the stream's media is not known yet, 400/406 for the offer
-   * (inspect_whep_offer), else a viewer: done (201, answer, session) or
-   * done (status, reason, "") once, from the main context. */
-  void join (const std::string & offer,
-      std::function<void (unsigned status, std::string body, std::string session)> done);
+  /* A WHEP POST: 503 when every seat is taken (a viewer being negotiated
+   * holds one), 503 while the stream's media is not known yet
+   * (retry_after set), 400/406 for the offer (inspect_whep_offer), 409
+   * once closed, else a viewer: done with 201, the answer and the session,
+   * or the status and the reason, once, from the main context (at once
+   * for a refusal). */
+  void join (const std::string & offer, std::function<void (WhepJoin)> done);
   /* PATCH: false with the status (404 unknown session, 400 bad fragment,
    * 422 ICE restart) and the reason */
   bool trickle (const std::string & session, const std::string & sdpfrag, unsigned & status,
@@ -60,13 +93,17 @@ class WebRtcRoom {
 
  private:
   void drop (const std::string & session, const std::string & reason);
+  /* a bus error of a viewer's webrtcbin: that viewer goes, and the error
+   * is taken (the stream goes on); main context */
+  bool take_problem (GstMessage * msg);
 
   Settings settings_;
-  std::function<void ()> request_keyframe_;
+  GstPipeline *pipeline_ = nullptr;    /* the stream's, which outlives the room */
   std::unique_ptr<WebRtcMedia> media_;
   std::map<std::string, std::unique_ptr<WhepViewer>> viewers_;
   guint64 admitted_ = 0;
-  gint64 last_keyframe_us_ = 0;
+  guint64 refused_ = 0;
+  std::shared_ptr<KeyframeThrottle> keyframes_;
   bool closed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
 };

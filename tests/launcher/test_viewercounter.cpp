@@ -175,6 +175,10 @@ static const char *kFamilies[][2] = {
   { "castline_rtmp_connections_refused_total", "counter" },
   { "castline_rtmp_protocol_errors_total", "counter" },
   { "castline_rtmp_timeouts_total", "counter" },
+  { "castline_stream_webrtc_viewers", "gauge" },
+  { "castline_webrtc_viewers", "gauge" },
+  { "castline_webrtc_viewers_admitted_total", "counter" },
+  { "castline_webrtc_viewers_refused_total", "counter" },
 };
 
 GST_START_TEST (test_metrics_every_family_and_state)
@@ -194,6 +198,8 @@ GST_START_TEST (test_metrics_every_family_and_state)
   fail_unless (has_line (text, "castline_streams{state=\"ended\"} 3"));
   fail_unless (has_line (text, "castline_s3_uploads_total 0"));
   fail_unless (has_line (text, "castline_webhook_deliveries_total 0"));
+  fail_unless (has_line (text, "castline_webrtc_viewers 0"));
+  fail_unless (has_line (text, "castline_webrtc_viewers_refused_total 0"));
   /* no live stream: no per-stream sample */
   fail_if (text.find ("stream=") != std::string::npos);
   fail_unless (g_str_has_suffix (text.c_str (), "\n"));
@@ -205,13 +211,16 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
 {
   MetricsSnapshot m;
   m.streams[(size_t) StreamState::live] = 1;
-  m.live.push_back ({ "s1", 5, { { "video", 2500000.5, 29.97, 100 }, { "audio", 128000, 46.875, 85 } } });
+  m.live.push_back ({ "s1", 5, { { "video", 2500000.5, 29.97, 100 }, { "audio", 128000, 46.875, 85 } },
+      2 });
+  m.live.push_back ({ "s2", 3, {}, 3 });
   m.s3 = { 12, 1, 123456789012ULL };
   m.webhooks.delivered = 7;
   m.webhooks.failed = 2;
   m.webhooks.retried = 4;
   m.webhooks.dropped = 1;
   m.rtmp = { 9, 3, 2, 1 };
+  m.webrtc = { 11, 4 };
   std::string text = render_metrics (m);
   for (const char *line : {
         "castline_streams{state=\"live\"} 1",
@@ -231,7 +240,12 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_rtmp_connections_accepted_total 9",
         "castline_rtmp_connections_refused_total 3",
         "castline_rtmp_protocol_errors_total 2",
-        "castline_rtmp_timeouts_total 1" })
+        "castline_rtmp_timeouts_total 1",
+        "castline_stream_webrtc_viewers{stream=\"s1\"} 2",
+        "castline_stream_webrtc_viewers{stream=\"s2\"} 3",
+        "castline_webrtc_viewers 5",
+        "castline_webrtc_viewers_admitted_total 11",
+        "castline_webrtc_viewers_refused_total 4" })
     fail_unless (has_line (text, line), "no '%s' in:\n%s", line, text.c_str ());
   /* an audio branch has no frame rate */
   fail_if (text.find ("castline_stream_frames_per_second{stream=\"s1\",kind=\"audio\"}")
@@ -255,7 +269,7 @@ GST_START_TEST (test_metrics_label_values_are_escaped)
   assert_str_eq (escape_label_value ("été"), "été");
 
   MetricsSnapshot m;
-  m.live.push_back ({ "x\"}\nevil 1", 1, {} });
+  m.live.push_back ({ "x\"}\nevil 1", 1, {}, 0 });
   std::string text = render_metrics (m);
   fail_unless (has_line (text, "castline_stream_viewers{stream=\"x\\\"}\\nevil 1\"} 1"), "%s",
       text.c_str ());

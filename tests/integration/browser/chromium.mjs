@@ -58,7 +58,27 @@ export async function launch(extraArgs = []) {
     await browser.close().catch(() => {});
     fs.rmSync(userDataDir, { recursive: true, force: true });
   };
-  return { browser, close };
+  return { browser, close, userDataDir };
+}
+
+// SIGKILLs a browser from launch() with no goodbye (as a crash or a pulled
+// plug would): its main process, found by its own user-data dir; its
+// children go with it. The pids killed.
+export function killHard(userDataDir) {
+  const pids = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    let cmd;
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (cmd.includes(`--user-data-dir=${userDataDir}`) && !cmd.some((a) => a.startsWith('--type='))) {
+      process.kill(Number(pid), 'SIGKILL');
+      pids.push(Number(pid));
+    }
+  }
+  return pids;
 }
 
 // Opens `html` (served with `files`) in a fresh Chromium and returns what

@@ -2,9 +2,10 @@
 //   node web_flow.mjs --base http://127.0.0.1:PORT --ingest whip|websocket --artifacts DIR
 // The dashboard creates a stream through its form (the id and key read off
 // the page); its "Open broadcast page" link goes live with the fake camera
-// over --ingest; the watch page plays until video.currentTime advances
-// 2 s and shows 1 viewer, as the dashboard and the broadcast page do; the
-// dashboard ends the stream and every page then says so. Screenshots of
+// over --ingest; the watch page plays (in real time: WHEP) until
+// video.currentTime advances 2 s and shows 1 viewer, as the dashboard and
+// the broadcast page do; the dashboard ends the stream and every page then
+// says so. Screenshots of
 // each page (desktop and phone) go to DIR as <ingest>-<page>-<moment>-*.png.
 // Prints one JSON line of what the pages showed (see `out` below).
 import { parseArgs, launch, run } from './chromium.mjs';
@@ -70,6 +71,7 @@ async function flow(browser, pages) {
   out.watchLive = await watch.locator('#badge').evaluate((b) => b.classList.contains('live'));
   out.watchLatency = await waitText(watch, '#latency', /s behind live/, 10000);
   out.watchQuality = await watch.locator('#quality option').allTextContents();
+  out.watchMode = await watch.locator('#mode').textContent();
   out.dashboardViewers = await waitText(dash, `${row} .col-viewers`, /^1$/, 15000);
   out.dashboardState = await waitText(dash, `${row} .col-state`, /Live/);
   out.dashboardIngest = await waitText(dash, `${row} .col-ingest`, /WHIP|WebSocket/);
