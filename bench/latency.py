@@ -161,7 +161,7 @@ def player_row(player):
     samples = player["samples"]
     glass = [s[0] for s in samples]
     pdt = [s[1] for s in samples]
-    row = {"name": player["name"], "hls": player["hls"], "samples": len(samples),
+    row = {"name": player["name"], "hls": player.get("hls"), "samples": len(samples),
            "unread": player["unread"], "glass_ms": spread(glass), "pdt_ms": spread(pdt),
            "capture_to_ingest_ms": spread([g - p for g, p, *_ in samples
                                            if g is not None and p is not None]),

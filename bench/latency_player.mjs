@@ -38,6 +38,7 @@ const configs = args.whep ? [{ name: 'WHEP (WebRTC)', whep: args.whep }]
   : JSON.parse(args.configs || '[{"name":"defaults","hls":{}}]');
 
 const page_html = `<!doctype html><meta charset="utf-8"><title>latency player</title>
+<video id="rtc" controls muted autoplay playsinline></video>
 <script src="/hls.min.js"></script>
 <script src="/latency_stamp.js"></script>
 <script>
@@ -69,7 +70,13 @@ function whepSource(v, cfg, opts, out) {
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
   const stream = new MediaStream();
-  pc.ontrack = (e) => { stream.addTrack(e.track); v.srcObject = stream; };
+  // play() again once there is a source: the first one, with none, is
+  // aborted by the load the source starts
+  pc.ontrack = (e) => {
+    stream.addTrack(e.track);
+    if (v.srcObject !== stream) v.srcObject = stream;
+    v.play().catch(() => {});
+  };
   out.webrtc = { status: null, postToFirstFrameMs: null };
   let session = null;
   const postedAt = performance.now();
@@ -116,7 +123,10 @@ function whepSource(v, cfg, opts, out) {
 
 // one player; its own video element, canvas and counters
 const playOne = (cfg, opts) => new Promise((resolve) => {
-  const v = document.createElement('video');
+  // over WebRTC, the page's own <video>: one a script makes stays at
+  // readyState 0 in headless Chromium 156 though its frames are decoded
+  // (tests/integration/browser/whep_player.mjs)
+  const v = cfg.whep ? document.getElementById('rtc') : document.createElement('video');
   v.muted = true;
   v.autoplay = true;
   v.playsInline = true;
@@ -145,8 +155,8 @@ const playOne = (cfg, opts) => new Promise((resolve) => {
     if (waitingSince !== null) out.stalledMs += performance.now() - waitingSince;
     waitingSince = null;
   });
-  const sample = (displayTime) => {
-    ctx.drawImage(v, 0, 0, canvas.width, canvas.height);
+  const sample = (displayTime, image) => {
+    ctx.drawImage(image, 0, 0, canvas.width, canvas.height);
     const stamp = LatencyStamp.read(ctx.getImageData(0, 0, canvas.width, canvas.height));
     const shownAt = performance.timeOrigin + displayTime;
     // a black or half-decoded frame may pass the checksum by chance: only
@@ -159,7 +169,9 @@ const playOne = (cfg, opts) => new Promise((resolve) => {
     out.samples.push([plausible ? shownAt - stamp : null, date ? Date.now() - date.getTime() : null,
         edge !== null ? (edge - v.currentTime) * 1000 : null, ahead * 1000, v.playbackRate]);
   };
-  const onFrame = (now, meta) => {
+  // a frame shown by the <video> (hls.js), or handed over by the WebRTC
+  // track (image: the VideoFrame)
+  const onFrame = (now, meta, image) => {
     if (done) return;
     if (firstFrameAt === null) {
       firstFrameAt = now;
@@ -170,16 +182,16 @@ const playOne = (cfg, opts) => new Promise((resolve) => {
     }
     if (measuring && now - lastSample >= 200) {
       lastSample = now;
-      sample(meta.expectedDisplayTime || now);
+      sample(meta.expectedDisplayTime || now, image || v);
     }
-    v.requestVideoFrameCallback(onFrame);
+    if (!image) v.requestVideoFrameCallback(onFrame);
   };
   const finish = () => {
     if (done) return;
     done = true;
     if (waitingSince !== null) out.stalledMs += performance.now() - waitingSince;
-    out.width = v.videoWidth;
-    out.height = v.videoHeight;
+    out.width = out.width || v.videoWidth;
+    out.height = out.height || v.videoHeight;
     out.targetDuration = source.targetDuration();
     source.finish().finally(() => resolve(out));
   };
