@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Glass-to-glass latency: Chromium WHIP publisher -> castline -> hls.js.
+"""Glass-to-glass latency: Chromium WHIP publisher -> castline -> hls.js or WHEP.
 
 Issue 7, item 4. Runs the launcher built in $CASTLINE_BUILD_DIR (default
 build/) on 127.0.0.1 with 1 s segments and a stream on the `passthrough`
@@ -19,10 +19,19 @@ screen. Prints and writes (--json FILE):
   date + EXTINF) to the file closed on disk (mtime), and to the segment
   listed in the served playlist (polled every 50 ms).
 
-  bench/latency.py [--quick] [--json FILE] [--configs JSON]
+With --whep (issue 17) the player plays the stream over WebRTC instead:
+Chromium POSTs a recvonly offer to the stream's WHEP URL and shows what
+it receives; the figures are glass-to-glass p50 / p90 / max (target: p50
+<= 400 ms on loopback), POST -> first frame, and the receiver's own
+view (frames decoded and dropped, freezes, jitter-buffer delay).
+
+  bench/latency.py [--quick] [--json FILE] [--configs JSON] [--whep]
   --quick     10 s warm-up, 15 s measured: about 45 s in all
+              (--whep: 5 s warm-up, 20 s measured)
   (default)   15 s warm-up, 45 s measured: about 80 s in all
+              (--whep: 10 s warm-up, 60 s measured)
   --configs   the hls.js settings to compare, as [{"name", "hls": {...}}]
+  --whep      play over WHEP, not HLS
   Every wait is bounded; the whole run is killed past 4 minutes.
 Needs node, Debian's chromium and node_modules (scripts/setup.sh).
 Asserts nothing."""
@@ -48,6 +57,7 @@ from launcherproc import Launcher, wait_for  # noqa: E402
 
 SEGMENT_SECONDS = 1
 TARGET_MS = 3000
+WHEP_TARGET_MS = 400   # glass to glass, p50, over WHEP
 RUN_BOUND_S = 240     # the whole run; the finally blocks still clean up
 
 # hls.js 1.7.4 defaults (liveSyncDurationCount 3: three target durations
@@ -67,9 +77,10 @@ CONFIGS = [
 def spread(values):
     values = [v for v in values if v is not None]
     if not values:
-        return {"n": 0, "median": None, "p95": None}
+        return {"n": 0, "median": None, "p90": None, "p95": None, "max": None}
     return {"n": len(values), "median": round(benchlib.percentile(values, 0.5)),
-            "p95": round(benchlib.percentile(values, 0.95))}
+            "p90": round(benchlib.percentile(values, 0.9)),
+            "p95": round(benchlib.percentile(values, 0.95)), "max": round(max(values))}
 
 
 def parse_time(iso):
@@ -150,7 +161,7 @@ def player_row(player):
     samples = player["samples"]
     glass = [s[0] for s in samples]
     pdt = [s[1] for s in samples]
-    row = {"name": player["name"], "hls": player["hls"], "samples": len(samples),
+    row = {"name": player["name"], "hls": player.get("hls"), "samples": len(samples),
            "unread": player["unread"], "glass_ms": spread(glass), "pdt_ms": spread(pdt),
            "capture_to_ingest_ms": spread([g - p for g, p, *_ in samples
                                            if g is not None and p is not None]),
@@ -164,12 +175,17 @@ def player_row(player):
            "fatal": player["fatal"], "size": f"{player.get('width')}x{player.get('height')}",
            "visibility": player["visibility"], "started": player["started"],
            "glass_ms_by_5s": [spread(glass[i:i + 25])["median"] for i in range(0, len(glass), 25)]}
-    row["meets_target"] = (row["glass_ms"]["p95"] is not None and row["glass_ms"]["p95"] <= TARGET_MS
-                           and not player["waiting"] and not player["fatal"])
+    if player.get("webrtc") is not None:
+        row["webrtc"] = player["webrtc"]
+        row["meets_target"] = (row["glass_ms"]["median"] is not None
+                               and row["glass_ms"]["median"] <= WHEP_TARGET_MS and not player["fatal"])
+    else:
+        row["meets_target"] = (row["glass_ms"]["p95"] is not None and row["glass_ms"]["p95"] <= TARGET_MS
+                               and not player["waiting"] and not player["fatal"])
     return row
 
 
-def measure(directory, warmup, seconds, configs):
+def measure(directory, warmup, seconds, configs, whep=False):
     launcher = Launcher(directory, hls={"target_duration": SEGMENT_SECONDS, "playlist_length": 6,
                                         "max_files": 12}).start()
     publisher = None
@@ -191,9 +207,11 @@ def measure(directory, warmup, seconds, configs):
         if publisher.poll() is not None:
             publisher_log.seek(0)
             raise RuntimeError("the publisher ended:\n" + publisher_log.read()[-2000:])
-        player = subprocess.run(["node", os.path.join(HERE, "latency_player.mjs"), "--url", playlist,
-                                 "--configs", json.dumps(configs), "--warmup", str(warmup),
-                                 "--seconds", str(seconds)],
+        source = (["--whep", stream.get("whep_url")
+                   or f"http://127.0.0.1:{launcher.port}/whep/{stream['id']}"] if whep
+                  else ["--url", playlist, "--configs", json.dumps(configs)])
+        player = subprocess.run(["node", os.path.join(HERE, "latency_player.mjs"), *source,
+                                 "--warmup", str(warmup), "--seconds", str(seconds)],
                                 capture_output=True, text=True, timeout=warmup + seconds + 120)
         played = last_json_line(player.stdout)
         if not played:
@@ -221,6 +239,27 @@ def fmt(s):
     return "-" if s["median"] is None else f"{s['median']} / {s['p95']}"
 
 
+def report_whep(result):
+    print(f"glass-to-glass latency, Chromium WHIP -> castline -> WHEP -> Chromium; ms; "
+          f"target p50 <= {WHEP_TARGET_MS} ms")
+    rows = []
+    for r in result["rows"]:
+        g, w = r["glass_ms"], r.get("webrtc") or {}
+        rows.append([r["name"], g["median"], g["p90"], g["max"], f"{r['unread']}/{r['samples']}",
+                     w.get("postToFirstFrameMs"), w.get("jitterBufferMs"),
+                     f"{w.get('framesDecoded')}/{w.get('framesDropped')}",
+                     f"{w.get('freezeCount')} ({w.get('totalFreezesDuration')} s)", w.get("packetsLost"),
+                     r["size"], "met" if r["meets_target"] else "missed"])
+    benchlib.print_table(["player", "p50", "p90", "max", "unread", "POST->1st frame",
+                          "jitter buffer", "decoded/dropped", "freezes", "lost", "size", "target"], rows)
+    for r in result["rows"]:
+        if r["fatal"]:
+            print(f"  {r['name']}: fatal {r['fatal']}")
+    print("  jitter buffer: the receiver's mean jitterBufferDelay a frame (inbound-rtp); "
+          "freezes: its freezeCount (totalFreezesDuration)")
+    report_publisher(result["publisher"])
+
+
 def report(result):
     print(f"glass-to-glass latency, Chromium WHIP -> castline (passthrough, {SEGMENT_SECONDS} s "
           f"segments) -> hls.js; ms, median / p95; target p95 <= {TARGET_MS} ms")
@@ -245,7 +284,10 @@ def report(result):
           f"({s['over_target']} over it, rounded as RFC 8216 rounds); "
           f"segment end -> file closed {fmt(s['end_to_file_closed_ms'])} ms, "
           f"-> listed in the playlist {fmt(s['end_to_listed_ms'])} ms")
-    p = result["publisher"]
+    report_publisher(result["publisher"])
+
+
+def report_publisher(p):
     print(f"publisher: {p.get('codec')} ({p.get('encoder')}) {p.get('width')}x{p.get('height')}, "
           f"{p.get('framesEncoded')} frames, {p.get('keyFramesEncoded')} keyframes "
           f"(PLI {p.get('pliCount')}, FIR {p.get('firCount')}), quality limit "
@@ -265,22 +307,27 @@ def main():
     ap.add_argument("--quick", action="store_true", help="15 s measured instead of 45 s")
     ap.add_argument("--json", metavar="FILE", help="write the figures there as JSON")
     ap.add_argument("--configs", help="hls.js settings to compare, as JSON")
+    ap.add_argument("--whep", action="store_true", help="play over WHEP (WebRTC), not HLS")
     args = ap.parse_args()
     for tool in ("node", "chromium"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is not installed (scripts/setup.sh)")
-    warmup, seconds = (10, 15) if args.quick else (15, 45)
+    if args.whep:
+        warmup, seconds = (5, 20) if args.quick else (10, 60)
+    else:
+        warmup, seconds = (10, 15) if args.quick else (15, 45)
     configs = json.loads(args.configs) if args.configs else CONFIGS
     load = os.getloadavg()
     signal.signal(signal.SIGALRM, overrun)
     signal.alarm(RUN_BOUND_S)
     with tempfile.TemporaryDirectory(prefix="castline-latency-") as directory:
-        result = measure(directory, warmup, seconds, configs)
-    result.update({"benchmark": "latency", "machine": benchlib.machine(), "load_before": load,
-                   "segment_seconds": SEGMENT_SECONDS, "warmup_s": warmup, "measured_s": seconds,
-                   "target_ms": TARGET_MS,
-                   "command": "bench/latency.py" + (" --quick" if args.quick else "")})
-    report(result)
+        result = measure(directory, warmup, seconds, configs, whep=args.whep)
+    result.update({"benchmark": "latency-whep" if args.whep else "latency", "machine": benchlib.machine(),
+                   "load_before": load, "segment_seconds": SEGMENT_SECONDS, "warmup_s": warmup,
+                   "measured_s": seconds, "target_ms": WHEP_TARGET_MS if args.whep else TARGET_MS,
+                   "command": "bench/latency.py" + (" --whep" if args.whep else "")
+                   + (" --quick" if args.quick else "")})
+    (report_whep if args.whep else report)(result)
     benchlib.write_json(args.json, result)
 
 

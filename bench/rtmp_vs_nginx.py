@@ -94,13 +94,16 @@ STAMP_SIZE = (640, 480)
 LATENCY_CONFIGS = latency.CONFIGS[:2]     # hls.js defaults, one segment of hold-back
 
 
-def make_input(directory, seconds=10):
-    """The publishers' file: 720p30 H.264 (2 s GOP) + AAC in MP4."""
+def make_input(directory, seconds=10, x264=()):
+    """The publishers' file: 720p30 H.264 (2 s GOP) + AAC in MP4; x264:
+    more FFmpeg options for its encoder (bench/whep_viewers.py: what a
+    WebRTC audience needs, no B-frames)."""
     path = os.path.join(directory, "in.mp4")
     subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
                     "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                    *x264,
                     "-g", str(2 * FPS), "-keyint_min", str(2 * FPS), "-sc_threshold", "0",
                     "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "5000k",
                     "-c:a", "aac", "-b:a", "128k", path], check=True, timeout=120)
@@ -241,14 +244,14 @@ def end_process(proc, sig=None):
 
 
 class Publisher:
-    """One FFmpeg pushing the file in a loop at real time."""
+    """One FFmpeg pushing the file in a loop at real time (over RTMP, or
+    as argv says: bench/janusproc.py's RTP)."""
 
-    def __init__(self, input_path, url, log_path):
+    def __init__(self, input_path, url, log_path, argv=None):
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                                      "-re", "-stream_loop", "-1", "-i", input_path,
-                                      "-c", "copy", "-f", "flv", url],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        argv = argv or ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+                        "-re", "-stream_loop", "-1", "-i", input_path, "-c", "copy", "-f", "flv", url]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.log)
         self.cpu_seen = 0.0
 

@@ -2,7 +2,8 @@
 # Every benchmark of docs/benchmarks.md, one after the other, in one run on
 # this machine: castline against FFmpeg (cost per stream), streams per
 # machine, HLS serving against nginx, glass-to-glass latency, S3 upload
-# latency, start-up, and RTMP ingest against nginx-rtmp. Installs what
+# latency, start-up, RTMP ingest against nginx-rtmp, and WebRTC playback
+# (WHEP latency, viewers against Janus). Installs what
 # they need, builds, runs each with its figures written as JSON
 # (OUT_DIR/NAME.json) and its printed tables kept (OUT_DIR/NAME.txt),
 # after the machine and the versions (OUT_DIR/machine.json).
@@ -19,7 +20,7 @@ out=$(realpath -m "${1:-bench-results}")
 mkdir -p "$out"
 
 bash scripts/build.sh || exit 1      # scripts/setup.sh, then meson + ninja
-bash bench/setup.sh || exit 1        # nginx, wrk, nginx-rtmp
+bash bench/setup.sh || exit 1        # nginx, wrk, nginx-rtmp, janus
 export CASTLINE_BUILD_DIR=${CASTLINE_BUILD_DIR:-$PWD/build}
 export GSETTINGS_BACKEND=memory
 
@@ -47,6 +48,8 @@ run latency /usr/bin/python3 bench/latency.py
 run s3 bash bench/s3_latency.sh
 run startup /usr/bin/python3 bench/startup.py
 run rtmp /usr/bin/python3 bench/rtmp_vs_nginx.py
+run whep-latency /usr/bin/python3 bench/latency.py --whep
+run whep-viewers /usr/bin/python3 bench/whep_viewers.py --servers castline,janus
 
 if ((${#failed[@]})); then
   echo "failed: ${failed[*]} (their logs: $out/<name>.txt)" >&2

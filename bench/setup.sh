@@ -7,10 +7,13 @@
 #   wrk          the HTTP load generator of bench/viewers.py
 #   libnginx-mod-rtmp  nginx-rtmp, the RTMP-to-HLS server bench/rtmp_vs_nginx.py
 #                compares castline's RTMP ingest with (loaded by its own nginx)
+#   janus        the WebRTC server bench/whep_viewers.py --servers janus
+#                compares castline's WHEP viewers with (run by bench/janusproc.py
+#                with a configuration of its own; the service is left stopped)
 set -euo pipefail
 
 APT_PACKAGES=(
-  nginx-light wrk libnginx-mod-rtmp
+  nginx-light wrk libnginx-mod-rtmp janus
 )
 
 missing=()
@@ -32,4 +35,8 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
 if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null 2>&1 \
     && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+if [[ " ${missing[*]} " == *" janus "* ]] && command -v systemctl >/dev/null 2>&1 \
+    && systemctl is-active --quiet janus 2>/dev/null; then
+  $SUDO systemctl disable --now janus >/dev/null 2>&1 || true
 fi

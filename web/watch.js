@@ -88,7 +88,9 @@ function stopPlayer() {
   attempt++;
   if (hls) hls.destroy();
   hls = null;
-  if (rtc) rtc.stop();
+  // an ended stream's sessions are gone already: no DELETE
+  if (rtc && (state === 'ended' || state === 'failed')) rtc.release();
+  else if (rtc) rtc.stop();
   rtc = null;
   rtcDelay = null;
   playing = null;

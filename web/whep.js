@@ -122,6 +122,10 @@ export async function playWhep({ url, video, token = '', connectMs = CONNECT_MS,
       close();
       return hangUp();
     },
+    // the stream is over (its sessions ended by the server): only let go here
+    release() {
+      close();
+    },
     // what the page shows: the video's decoded frames and size, and an
     // estimate of the delay behind the publisher (s): the jitter buffer
     // plus half the round trip (the publisher's own delay not included)

@@ -72,6 +72,7 @@ async function flow(browser, pages) {
   out.watchLatency = await waitText(watch, '#latency', /s behind live/, 10000);
   out.watchQuality = await watch.locator('#quality option').allTextContents();
   out.watchMode = await watch.locator('#mode').textContent();
+  out.watchModeNote = await watch.locator('#mode-note').textContent();
   out.dashboardViewers = await waitText(dash, `${row} .col-viewers`, /^1$/, 15000);
   out.dashboardState = await waitText(dash, `${row} .col-state`, /Live/);
   out.dashboardIngest = await waitText(dash, `${row} .col-ingest`, /WHIP|WebSocket/);
