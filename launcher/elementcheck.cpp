@@ -15,23 +15,28 @@ check_daemon_elements (const Config & config)
   struct Part {
     const char *what;
     std::vector<std::string> needs;
+    const char *then;                /* what a missing element does */
   };
+  constexpr char kFails[] = "its streams will fail";
   std::vector<Part> parts = {
-    { "the HLS output", { config.s3.enabled () ? "s3hlssink" : "hlssink2" } },
-    { "the WHIP ingest", WhipIngest::required_elements () },
-    { "the WebSocket ingest", WebSocketIngest::required_elements () },
+    { "the HLS output", { config.s3.enabled () ? "s3hlssink" : "hlssink2" }, kFails },
+    { "the WHIP ingest", WhipIngest::required_elements (), kFails },
+    { "the WebSocket ingest", WebSocketIngest::required_elements (), kFails },
   };
   if (config.rtmp.enabled ())
-    parts.push_back ({ "the RTMP ingest", RtmpIngest::required_elements () });
+    parts.push_back ({ "the RTMP ingest", RtmpIngest::required_elements (), "RTMP stays off" });
   if (config.webrtc.enabled ())
-    parts.push_back ({ "WebRTC playback (WHEP)", WebRtcRoom::required_elements () });
+    parts.push_back ({ "WebRTC playback (WHEP)", WebRtcRoom::required_elements (),
+        "WHEP stays off: viewers get HLS" });
   if (config.record_mp4)
-    parts.push_back ({ "the MP4 of recordings (record_mp4)", Mp4Remux::required_elements () });
+    parts.push_back ({ "the MP4 of recordings (record_mp4)", Mp4Remux::required_elements (),
+        "recordings get no MP4" });
   std::vector<std::string> problems;
   for (const Part & p : parts) {
     std::vector<std::string> missing = missing_factories (p.needs);
     if (!missing.empty ())
-      problems.push_back (std::string (p.what) + ": " + missing_elements_reason (missing));
+      problems.push_back (std::string (p.what) + ": " + missing_elements_reason (missing)
+          + "; " + p.then);
   }
   return problems;
 }

@@ -132,7 +132,7 @@ main (int argc, char **argv)
     fprintf (stderr, "castline-launcher: pipeline skipped: %s\n", w.c_str ());
   std::vector<std::string> missing = check_daemon_elements (config);
   for (auto & m : missing)
-    fprintf (stderr, "castline-launcher: %s; its streams will fail\n", m.c_str ());
+    fprintf (stderr, "castline-launcher: %s\n", m.c_str ());
   if (!ok) {
     fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
     return 1;
