@@ -212,7 +212,7 @@ WebRtcRoom::close ()
 }
 
 void
-WebRtcRoom::drop (const std::string & session, const std::string & reason)
+WebRtcRoom::drop (std::string session, const std::string & reason)
 {
   auto it = viewers_.find (session);
   if (it == viewers_.end ())

@@ -80,7 +80,9 @@ class WebRtcRoom {
   void close ();
 
  private:
-  void drop (const std::string & session, const std::string & reason);
+  /* session by value: a caller may pass a key of viewers_, which this
+   * erases */
+  void drop (std::string session, const std::string & reason);
   /* a bus error of a viewer's webrtcbin: that viewer goes, and the error
    * is taken (the stream goes on); main context */
   bool take_problem (GstMessage * msg);
