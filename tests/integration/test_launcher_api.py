@@ -165,7 +165,8 @@ class StreamStatusTest(LauncherCase):
     """GET /api/streams/{id}/status: public, CORS, never the key."""
     settings = {"admin_token": "admin-secret-token", "idle_timeout": 30}
     FIELDS = {"id", "title", "state", "reason", "ingest", "scheduled_at", "started_at",
-              "ended_at", "viewers", "playback_url"}
+              "ended_at", "viewers", "playback_url", "whep_url", "webrtc_viewers",
+              "webrtc_seats"}
 
     def admin(self, method, path, body=None):
         return self.launcher.api(method, path, body, {"Authorization": "Bearer admin-secret-token"})
