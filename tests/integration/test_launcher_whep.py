@@ -312,7 +312,11 @@ class HybridTest(WhepCase):
             self.assertEqual((page["videoWidth"], page["videoHeight"]), (640, 480), page)
             self.assertEqual(page["viewers"], "3", page)
             self.assertRegex(page["latency"], r"s behind live", page)
-        self.assertIn("seat", r["sessions"][2]["note"], r)
+        # refused a seat; or, when one of the first two let its seat go for
+        # the known problem before it opened, given it and the same problem
+        third = r["sessions"][2]["note"]
+        firsts_fell_back = any(p["dataMode"] != "rtc" for p in r["sessions"][:2])
+        self.assertTrue("seat" in third or (firsts_fell_back and "Nothing played" in third), r)
         self.assertEqual(r["sessions"][2]["quality"][0], "Auto", r)
         # the switch by hand, from real time to the HLS (a page already on
         # the HLS would switch to real time, which may show nothing)
