@@ -90,4 +90,18 @@ refuse_bearer (http::Response & res, const std::string & reason)
   http::reply_error (res, 401, reason);
 }
 
+bool
+offer_body_ok (const http::Request & req, http::Response & res)
+{
+  if (req.content_type != "application/sdp") {
+    http::reply_error (res, 415, "send the offer as application/sdp");
+    return false;
+  }
+  if (req.body.size () > kMaxOffer) {
+    http::reply_error (res, 413, "the offer is over 128 KiB");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace castline::launcher

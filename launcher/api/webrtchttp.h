@@ -37,4 +37,8 @@ void add_ice_server_links (http::Response & res, const std::vector<std::string> 
 /* RFC 6750: 401 with WWW-Authenticate: Bearer realm="castline" */
 void refuse_bearer (http::Response & res, const std::string & reason);
 
+/* A WHIP or WHEP offer's body checked: false, with 415 (not
+ * application/sdp) or 413 (over kMaxOffer) answered */
+bool offer_body_ok (const http::Request & req, http::Response & res);
+
 }  // namespace castline::launcher

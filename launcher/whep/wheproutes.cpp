@@ -89,14 +89,8 @@ WhepRoutes::session (const http::Request & req, http::Response & res, const std:
 void
 WhepRoutes::post (const http::Request & req, http::Response & res, const std::string & id)
 {
-  if (req.content_type != "application/sdp") {
-    http::reply_error (res, 415, "send the offer as application/sdp");
+  if (!offer_body_ok (req, res))
     return;
-  }
-  if (req.body.size () > kMaxOffer) {
-    http::reply_error (res, 413, "the offer is over 128 KiB");
-    return;
-  }
   if (!manager_.whep_off_reason ().empty ()) {
     http::reply_error (res, 503, "WebRTC playback is off: " + manager_.whep_off_reason ()
         + "; watch the HLS");

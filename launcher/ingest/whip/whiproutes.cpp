@@ -79,14 +79,8 @@ WhipRoutes::session (const http::Request & req, http::Response & res, const std:
 void
 WhipRoutes::post (const http::Request & req, http::Response & res, const std::string & id)
 {
-  if (req.content_type != "application/sdp") {
-    http::reply_error (res, 415, "send the offer as application/sdp");
+  if (!offer_body_ok (req, res))
     return;
-  }
-  if (req.body.size () > kMaxOffer) {
-    http::reply_error (res, 413, "the offer is over 128 KiB");
-    return;
-  }
   std::string key = http::bearer_token (req);
   Refusal refusal = manager_.check_publisher (id, key);
   if (refusal.status == 401) {
