@@ -50,6 +50,8 @@ run startup /usr/bin/python3 bench/startup.py
 run rtmp /usr/bin/python3 bench/rtmp_vs_nginx.py
 run whep-latency /usr/bin/python3 bench/latency.py --whep
 run whep-viewers /usr/bin/python3 bench/whep_viewers.py --servers castline,janus
+run llhls-latency /usr/bin/python3 bench/latency.py --llhls
+run llhls-viewers /usr/bin/python3 bench/llhls_viewers.py
 
 if ((${#failed[@]})); then
   echo "failed: ${failed[*]} (their logs: $out/<name>.txt)" >&2
