@@ -1,5 +1,17 @@
 /* castline: the CMAF boxes llhlssink writes; see fmp4writer.h. Every
- * integer is big-endian, written by BoxWriter only. */
+ * integer is big-endian, written by BoxWriter only.
+ *
+ * init:      ftyp (iso6; iso6 cmfc)
+ *            moov  mvhd (timescale 1000, duration 0)
+ *                  trak* tkhd (enabled, in movie) mdia [mdhd (und) hdlr
+ *                        minf [vmhd|smhd dinf/dref/url  stbl [stsd/avc1/avcC
+ *                        | stsd/mp4a/esds, empty stts stsc stco stsz]]]
+ *                  mvex  trex* (sample description 1, no defaults)
+ * fragment:  moof  mfhd (sequence number)
+ *                  traf* tfhd (default-base-is-moof) tfdt (v1)
+ *                        trun (v1: data offset; per sample duration,
+ *                        size, flags, signed composition offset)
+ *            mdat  the samples, run after run */
 #include "llhls/fmp4writer.h"
 
 #include <gst/gst.h>
