@@ -474,6 +474,76 @@ GST_START_TEST (test_reader_refuses_truncated_fields)
 }
 GST_END_TEST;
 
+/* big-endian bytes for boxes the writer does not make */
+struct Bytes {
+  std::vector<guint8> v;
+  Bytes & u (guint64 x, int n)
+  {
+    for (int i = n - 1; i >= 0; i--)
+      v.push_back (static_cast<guint8> (x >> (8 * i)));
+    return *this;
+  }
+  Bytes & box (const char *type, const Bytes & payload)
+  {
+    u (8 + payload.v.size (), 4);
+    v.insert (v.end (), type, type + 4);
+    v.insert (v.end (), payload.v.begin (), payload.v.end ());
+    return *this;
+  }
+};
+
+/* what other writers use: tfhd's optional fields, tfdt version 0, trun
+ * version 0 (unsigned offsets) with first-sample-flags and no durations */
+GST_START_TEST (test_reader_decodes_other_flags)
+{
+  Bytes tfhd, tfdt, trun, traf, moof;
+  tfhd.u (0, 1).u (0x00003b, 3).u (9, 4).u (G_GUINT64_CONSTANT (0x100000000), 8).u (2, 4)
+      .u (1024, 4).u (77, 4).u (0x01010000, 4);
+  tfdt.u (0, 1).u (0, 3).u (123456, 4);
+  trun.u (0, 1).u (0x000a05, 3).u (2, 4).u (100, 4).u (0x02000000, 4)
+      .u (10, 4).u (0xfffffff0, 4).u (20, 4).u (5, 4);
+  traf.box ("tfhd", tfhd).box ("tfdt", tfdt).box ("trun", trun);
+  moof.box ("traf", traf);
+  Bytes file;
+  file.box ("moof", moof);
+  std::vector<Box> boxes = parse_ok (file.v);
+
+  Tfhd h;
+  assert_read (read_tfhd, need (boxes, "moof/traf/tfhd"), h);
+  fail_unless_equals_int (h.track_id, 9);
+  fail_if (h.default_base_is_moof ());
+  fail_unless_equals_uint64 (h.base_data_offset, G_GUINT64_CONSTANT (0x100000000));
+  fail_unless_equals_int (h.sample_description_index, 2);
+  fail_unless_equals_int (h.default_sample_duration, 1024);
+  fail_unless_equals_int (h.default_sample_size, 77);
+  fail_unless_equals_int (h.default_sample_flags, 0x01010000);
+
+  Tfdt d;
+  assert_read (read_tfdt, need (boxes, "moof/traf/tfdt"), d);
+  fail_unless_equals_int (d.version, 0);
+  fail_unless_equals_uint64 (d.base_media_decode_time, 123456);
+
+  Trun r;
+  assert_read (read_trun, need (boxes, "moof/traf/trun"), r);
+  fail_unless_equals_int (r.version, 0);
+  fail_unless_equals_int (r.data_offset, 100);
+  fail_unless_equals_int (r.first_sample_flags, 0x02000000);
+  fail_unless_equals_int (r.samples.size (), 2);
+  fail_unless_equals_int (r.samples[0].size, 10);
+  fail_unless_equals_int64 (r.samples[0].composition_offset, G_GINT64_CONSTANT (0xfffffff0));
+  fail_unless_equals_int (r.samples[1].size, 20);
+  fail_unless_equals_int64 (r.samples[1].composition_offset, 5);
+  fail_unless_equals_int (r.samples[1].duration, 0);
+
+  /* a reader given another box says so */
+  std::string error;
+  fail_if (read_trun (need (boxes, "moof/traf/tfdt"), r, error));
+  assert_str_eq (error, "expected a 'trun' box, got 'tfdt'");
+  fail_unless (find (boxes, "moof/trun") == nullptr);
+  fail_unless_equals_int (find_all (boxes, "moof/traf/*").size (), 0);
+}
+GST_END_TEST;
+
 /* ---- real H.264 and AAC, read back by qtdemux and ffprobe ---- */
 
 struct Encoded {
@@ -820,6 +890,7 @@ fmp4writer_suite ()
   tcase_add_test (tc, test_codec_string);
   tcase_add_test (tc, test_reader_refuses_truncated_and_overlong);
   tcase_add_test (tc, test_reader_refuses_truncated_fields);
+  tcase_add_test (tc, test_reader_decodes_other_flags);
 
   TCase *peers = tcase_create ("readers");
   suite_add_tcase (s, peers);
