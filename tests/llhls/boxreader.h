@@ -12,7 +12,8 @@
  * parse_boxes descends into the containers (moov trak mdia minf dinf stbl
  * mvex moof traf edts) and into stsd's sample entries (avc1: avcC;
  * mp4a: esds) and dref's entries. Every read checks its bounds: bad input
- * gives false and a message in error, never a read outside the buffer. */
+ * gives false and a message in error, never a read outside the buffer.
+ * Boxes point into the buffer given to parse_boxes: keep it alive. */
 #pragma once
 
 #include <glib.h>

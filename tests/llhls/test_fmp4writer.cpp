@@ -24,6 +24,7 @@ using namespace castline::llhls::test;
     fail_unless (reader (box, out, read_error_), "%s: %s", #reader, read_error_.c_str ()); \
   } G_STMT_END
 
+/* (the boxes point into bytes) */
 static std::vector<Box>
 parse_ok (const std::vector<guint8> & bytes)
 {
@@ -98,6 +99,16 @@ track (TrackInfo::Kind kind, std::vector<guint8> codec_data)
   t.kind = kind;
   t.codec_data = std::move (codec_data);
   return t;
+}
+
+/* bytes that say which sample they are */
+static std::vector<guint8>
+payload (guint8 tag, size_t size)
+{
+  std::vector<guint8> v (size);
+  for (size_t i = 0; i < size; i++)
+    v[i] = static_cast<guint8> (tag + i);
+  return v;
 }
 
 GST_START_TEST (test_init_ftyp_and_moov)
@@ -217,7 +228,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_init_audio_only)
 {
-  std::vector<Box> boxes = parse_ok (write_init ({ audio_track (1) }));
+  std::vector<guint8> init = write_init ({ audio_track (1) });
+  std::vector<Box> boxes = parse_ok (init);
   fail_unless_equals_int (find_all (boxes, "moov/trak").size (), 1);
   Mvhd mvhd;
   assert_read (read_mvhd, need (boxes, "moov/mvhd"), mvhd);
@@ -225,6 +237,20 @@ GST_START_TEST (test_init_audio_only)
   Mp4a mp4a;
   assert_read (read_mp4a, need (boxes, "moov/trak/mdia/minf/stbl/stsd/mp4a"), mp4a);
   fail_unless_equals_int (mp4a.es_id, 1);
+}
+GST_END_TEST;
+
+/* a DecoderSpecificInfo of 200 bytes needs a two-byte descriptor size */
+GST_START_TEST (test_init_long_audio_config)
+{
+  TrackInfo a = audio_track (1);
+  a.codec_data = payload (0x11, 200);
+  std::vector<guint8> init = write_init ({ a });
+  std::vector<Box> boxes = parse_ok (init);
+  Mp4a mp4a;
+  assert_read (read_mp4a, need (boxes, "moov/trak/mdia/minf/stbl/stsd/mp4a"), mp4a);
+  fail_unless (mp4a.decoder_specific_info == a.codec_data);
+  fail_unless_equals_int (mp4a.object_type, 0x40);
 }
 GST_END_TEST;
 
@@ -248,16 +274,6 @@ GST_START_TEST (test_init_refuses_what_it_cannot_describe)
   fail_unless (write_init ({ a }).empty ());
 }
 GST_END_TEST;
-
-/* bytes that say which sample they are */
-static std::vector<guint8>
-payload (guint8 tag, size_t size)
-{
-  std::vector<guint8> v (size);
-  for (size_t i = 0; i < size; i++)
-    v[i] = static_cast<guint8> (tag + i);
-  return v;
-}
 
 GST_START_TEST (test_fragment_boxes)
 {
@@ -471,6 +487,55 @@ GST_START_TEST (test_reader_refuses_truncated_fields)
   Mp4a mp4a;
   fail_if (read_mp4a (need (bboxes, "moov/trak/mdia/minf/stbl/stsd/mp4a"), mp4a, error));
   assert_has (error, "runs past its box");
+}
+GST_END_TEST;
+
+/* every reader on every box it knows; the results do not matter */
+static void
+read_everything (const std::vector<Box> & boxes)
+{
+  std::string e;
+  for (const Box & b : boxes) {
+    Mfhd mfhd; Tfhd tfhd; Tfdt tfdt; Trun trun; Tkhd tkhd; Mvhd mvhd; Mdhd mdhd;
+    Hdlr hdlr; Trex trex; Avc1 avc1; Mp4a mp4a;
+    guint32 entries;
+    read_mfhd (b, mfhd, e); read_tfhd (b, tfhd, e); read_tfdt (b, tfdt, e);
+    read_trun (b, trun, e); read_tkhd (b, tkhd, e); read_mvhd (b, mvhd, e);
+    read_mdhd (b, mdhd, e); read_hdlr (b, hdlr, e); read_trex (b, trex, e);
+    read_avc1 (b, avc1, e); read_mp4a (b, mp4a, e); read_stsd (b, entries, e);
+    read_everything (b.children);
+  }
+}
+
+/* each byte of an init and a fragment set to 0x00, 0x7f, 0x80 and 0xff:
+ * the reader fails or reads, and stays inside the buffer (run it under
+ * valgrind or ASan to see that) */
+GST_START_TEST (test_reader_survives_corrupted_bytes)
+{
+  std::vector<guint8> bytes = payload (1, 40);
+  TrackRun run;
+  run.samples = { { bytes.data (), bytes.size (), 3000, -5, true },
+    { bytes.data (), bytes.size (), 3000, 5, false } };
+  std::vector<guint8> file = write_init ({ video_track (), audio_track () });
+  std::vector<guint8> frag = write_fragment (1, { run });
+  file.insert (file.end (), frag.begin (), frag.end ());
+  size_t parsed = 0;
+  for (size_t i = 0; i < file.size (); i++) {
+    for (guint8 value : { 0x00, 0x7f, 0x80, 0xff }) {
+      /* a copy of exactly its size, so any read past it is outside the heap block */
+      std::vector<guint8> bad (file);
+      bad[i] = value;
+      std::vector<Box> boxes;
+      std::string error;
+      if (parse_boxes (bad.data (), bad.size (), boxes, error)) {
+        parsed++;
+        read_everything (boxes);
+      } else {
+        fail_if (error.empty ());
+      }
+    }
+  }
+  fail_unless (parsed > 0);
 }
 GST_END_TEST;
 
@@ -883,6 +948,7 @@ fmp4writer_suite ()
   tcase_add_test (tc, test_init_ftyp_and_moov);
   tcase_add_test (tc, test_init_traks);
   tcase_add_test (tc, test_init_audio_only);
+  tcase_add_test (tc, test_init_long_audio_config);
   tcase_add_test (tc, test_init_refuses_what_it_cannot_describe);
   tcase_add_test (tc, test_fragment_boxes);
   tcase_add_test (tc, test_fragment_is_deterministic);
@@ -891,6 +957,7 @@ fmp4writer_suite ()
   tcase_add_test (tc, test_reader_refuses_truncated_and_overlong);
   tcase_add_test (tc, test_reader_refuses_truncated_fields);
   tcase_add_test (tc, test_reader_decodes_other_flags);
+  tcase_add_test (tc, test_reader_survives_corrupted_bytes);
 
   TCase *peers = tcase_create ("readers");
   suite_add_tcase (s, peers);
