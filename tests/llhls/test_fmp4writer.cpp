@@ -719,8 +719,10 @@ run_of (const Encoded & e, const Timed & t, guint32 track_id, size_t from, size_
 }
 
 /* 60 frames of H.264 (2 s, keyframes at 0 and 30, B-frames) and 2 s of
- * AAC, in an init and two fragments of a second each: a temporary file */
+ * AAC (or the AAC alone), in an init and two fragments of a second each:
+ * a temporary file */
 struct Movie {
+  bool with_video = true;   /* else audio alone, track 1 */
   Encoded video, audio;
   Timed vt, at;
   size_t audio_split = 0;
@@ -737,29 +739,40 @@ struct Movie {
 static void
 make_movie (Movie & m)
 {
-  encode ("videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=320,height=240,"
-      "framerate=30/1 ! x264enc key-int-max=30 bframes=2 speed-preset=ultrafast ! "
-      "h264parse ! capsfilter caps=video/x-h264,stream-format=avc,alignment=au", m.video);
+  if (m.with_video) {
+    encode ("videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=320,height=240,"
+        "framerate=30/1 ! x264enc key-int-max=30 bframes=2 speed-preset=ultrafast ! "
+        "h264parse ! capsfilter caps=video/x-h264,stream-format=avc,alignment=au", m.video);
+    fail_unless_equals_int (m.video.frames.size (), 60);
+    fail_unless (m.video.frames[0].sync && m.video.frames[30].sync);
+    m.vt = to_ticks (m.video, 90000, GST_SECOND / 30);
+  }
   encode ("audiotestsrc num-buffers=94 samplesperbuffer=1024 ! audio/x-raw,rate=48000,"
       "channels=2 ! avenc_aac ! aacparse ! capsfilter caps=audio/mpeg,stream-format=raw", m.audio);
-  fail_unless_equals_int (m.video.frames.size (), 60);
-  fail_unless (m.video.frames[0].sync && m.video.frames[30].sync);
-  m.vt = to_ticks (m.video, 90000, GST_SECOND / 30);
   m.at = to_ticks (m.audio, 48000, gst_util_uint64_scale (1024, GST_SECOND, 48000));
   while (m.audio_split < m.at.dts.size () && m.at.dts[m.audio_split] < 48000)
     m.audio_split++;
 
-  TrackInfo v = video_track ();
-  v.codec_data = caps_codec_data (m.video.caps);
-  v.width = 320;
-  v.height = 240;
-  TrackInfo a = audio_track ();
+  std::vector<TrackInfo> tracks;
+  if (m.with_video) {
+    TrackInfo v = video_track ();
+    v.codec_data = caps_codec_data (m.video.caps);
+    v.width = 320;
+    v.height = 240;
+    tracks.push_back (v);
+  }
+  const guint32 audio_id = m.with_video ? 2 : 1;
+  TrackInfo a = audio_track (audio_id);
   a.codec_data = caps_codec_data (m.audio.caps);
-  std::vector<guint8> file = write_init ({ v, a });
+  tracks.push_back (a);
+  std::vector<guint8> file = write_init (tracks);
   for (int f = 0; f < 2; f++) {
-    std::vector<guint8> frag = write_fragment (f + 1, {
-        run_of (m.video, m.vt, 1, f * 30, f * 30 + 30),
-        run_of (m.audio, m.at, 2, f ? m.audio_split : 0, f ? m.at.dts.size () : m.audio_split) });
+    std::vector<TrackRun> runs;
+    if (m.with_video)
+      runs.push_back (run_of (m.video, m.vt, 1, f * 30, f * 30 + 30));
+    runs.push_back (run_of (m.audio, m.at, audio_id, f ? m.audio_split : 0,
+        f ? m.at.dts.size () : m.audio_split));
+    std::vector<guint8> frag = write_fragment (f + 1, runs);
     file.insert (file.end (), frag.begin (), frag.end ());
   }
   GError *err = nullptr;
@@ -792,17 +805,18 @@ static void
 demux (const Movie & m, bool push_mode, std::vector<Demuxed> & video,
     std::vector<Demuxed> & audio)
 {
-  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" %s ! qtdemux name=d "
-      "d.video_0 ! queue ! fakesink name=v signal-handoffs=true sync=false "
+  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" %s ! qtdemux name=d %s "
       "d.audio_0 ! queue ! fakesink name=a signal-handoffs=true sync=false",
-      m.path, push_mode ? "! queue" : "");
+      m.path, push_mode ? "! queue" : "",
+      m.with_video ? "d.video_0 ! queue ! fakesink name=v signal-handoffs=true sync=false" : "");
   GError *err = nullptr;
   GstElement *pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
   fail_unless (pipeline, "%s", err ? err->message : "?");
   GstElement *v = gst_bin_get_by_name (GST_BIN (pipeline), "v");
   GstElement *a = gst_bin_get_by_name (GST_BIN (pipeline), "a");
-  g_signal_connect (v, "handoff", G_CALLBACK (on_handoff), &video);
+  if (v)
+    g_signal_connect (v, "handoff", G_CALLBACK (on_handoff), &video);
   g_signal_connect (a, "handoff", G_CALLBACK (on_handoff), &audio);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus (pipeline);
@@ -818,7 +832,7 @@ demux (const Movie & m, bool push_mode, std::vector<Demuxed> & video,
   gst_message_unref (msg);
   gst_object_unref (bus);
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (v);
+  gst_clear_object (&v);
   gst_object_unref (a);
   gst_object_unref (pipeline);
 }
@@ -851,18 +865,21 @@ check_demuxed (const Encoded & e, const Timed & t, const std::vector<Demuxed> & 
 }
 
 static void
-check_qtdemux (bool push_mode)
+check_qtdemux (bool push_mode, bool with_video = true)
 {
   Movie m;
+  m.with_video = with_video;
   make_movie (m);
   std::vector<Demuxed> video, audio;
   demux (m, push_mode, video, audio);
-  /* the B-frames made composition offsets */
-  bool reordered = false;
-  for (gint32 c : m.vt.cto)
-    reordered |= c != m.vt.cto[0];
-  fail_unless (reordered);
-  check_demuxed (m.video, m.vt, video, "video");
+  if (with_video) {
+    /* the B-frames made composition offsets */
+    bool reordered = false;
+    for (gint32 c : m.vt.cto)
+      reordered |= c != m.vt.cto[0];
+    fail_unless (reordered);
+    check_demuxed (m.video, m.vt, video, "video");
+  }
   check_demuxed (m.audio, m.at, audio, "audio");
 }
 
@@ -875,6 +892,12 @@ GST_END_TEST;
 GST_START_TEST (test_qtdemux_push_mode)
 {
   check_qtdemux (true);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_qtdemux_audio_only)
+{
+  check_qtdemux (true, false);
 }
 GST_END_TEST;
 
@@ -964,6 +987,7 @@ fmp4writer_suite ()
   tcase_set_timeout (peers, 100);
   tcase_add_test (peers, test_qtdemux_pull_mode);
   tcase_add_test (peers, test_qtdemux_push_mode);
+  tcase_add_test (peers, test_qtdemux_audio_only);
   tcase_add_test (peers, test_ffprobe_reads_packets);
   return s;
 }
