@@ -279,6 +279,20 @@ parse_boxes (const guint8 * data, size_t size, std::vector<Box> & out, std::stri
   return parse_level (data, size, out, error, 0);
 }
 
+std::string
+describe (const std::vector<Box> & boxes)
+{
+  std::string out;
+  for (const Box & b : boxes) {
+    if (!out.empty ())
+      out += ' ';
+    out += b.type;
+    if (!b.children.empty ())
+      out += '[' + describe (b.children) + ']';
+  }
+  return out;
+}
+
 std::vector<const Box *>
 find_all (const std::vector<Box> & boxes, const std::string & path)
 {

@@ -38,6 +38,10 @@ struct Box {
 bool parse_boxes (const guint8 * data, size_t size, std::vector<Box> & out,
     std::string & error);
 
+/* The tree of types, for comparing a whole layout at once:
+ * "moof[mfhd traf[tfhd tfdt trun]] mdat" */
+std::string describe (const std::vector<Box> & boxes);
+
 /* The first box at a path of types ("moof/traf/trun"), or nullptr. */
 const Box * find (const std::vector<Box> & boxes, const std::string & path);
 /* Every box at that path, in file order ("moof/traf" gives each traf). */
