@@ -370,8 +370,9 @@ write_fragment (guint32 sequence_number, const std::vector<TrackRun> & runs)
 {
   init_debug ();
   std::vector<guint8> out;
-  /* the mdat's payload must be reachable with trun's signed 32-bit offsets */
-  guint64 payload = 0;
+  /* the mdat's payload must be reachable with trun's signed 32-bit offsets,
+   * past the moof's 16 bytes per sample */
+  guint64 payload = 0, reach = 0;
   for (const TrackRun & run : runs) {
     for (const Sample & s : run.samples) {
       if (s.size > 0 && s.data == nullptr) {
@@ -380,7 +381,8 @@ write_fragment (guint32 sequence_number, const std::vector<TrackRun> & runs)
         return out;
       }
       payload += s.size;
-      if (payload > G_MAXINT32 / 2) {
+      reach += s.size + 16;
+      if (reach > G_MAXINT32 / 2) {
         GST_WARNING ("a fragment of more than 1 GiB cannot be written");
         return out;
       }

@@ -346,10 +346,14 @@ GST_START_TEST (test_fragment_is_deterministic)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_fragment_refuses_sample_without_data)
+GST_START_TEST (test_fragment_refuses_what_it_cannot_write)
 {
   TrackRun run;
   run.samples = { { nullptr, 10, 3000, 0, true } };
+  fail_unless (write_fragment (1, { run }).empty ());
+  /* more than trun's offsets reach: refused before any byte is read */
+  guint8 byte = 0;
+  run.samples = { { &byte, size_t (1) << 30, 3000, 0, true } };
   fail_unless (write_fragment (1, { run }).empty ());
 }
 GST_END_TEST;
@@ -955,7 +959,7 @@ fmp4writer_suite ()
   tcase_add_test (tc, test_init_refuses_what_it_cannot_describe);
   tcase_add_test (tc, test_fragment_boxes);
   tcase_add_test (tc, test_fragment_is_deterministic);
-  tcase_add_test (tc, test_fragment_refuses_sample_without_data);
+  tcase_add_test (tc, test_fragment_refuses_what_it_cannot_write);
   tcase_add_test (tc, test_codec_string);
   tcase_add_test (tc, test_reader_refuses_truncated_and_overlong);
   tcase_add_test (tc, test_reader_refuses_truncated_fields);
