@@ -395,6 +395,9 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
   if (parts_in_segment_ == 0 && !end_stream)
     return "";
 
+  /* the playlist that comes out no longer names what leaves it; the
+   * deletions follow it */
+  std::vector<PlaylistSegment> gone = playlist_.trim ();
   WriterEvent pl {WriterEvent::Kind::kPlaylist};
   pl.text = *playlist_.render (false, date_offset_);
   auto delta = playlist_.render (true, date_offset_);
@@ -410,10 +413,10 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
   }
   events.push_back (std::move (pl));
 
-  for (auto & gone : playlist_.trim ()) {
+  for (const auto & g : gone) {
     WriterEvent e {WriterEvent::Kind::kDelete};
-    e.msn = gone.msn;
-    e.text = gone.uri;
+    e.msn = g.msn;
+    e.text = g.uri;
     events.push_back (std::move (e));
   }
   return "";

@@ -53,6 +53,8 @@ struct WriterEvent {
     kKeyframeRequest,    /* running_time, count */
     kWarning,            /* text */
   };
+  explicit WriterEvent (Kind k) : kind (k) {}
+
   Kind kind;
   guint64 msn = 0;
   guint part = 0;
