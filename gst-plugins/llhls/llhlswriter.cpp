@@ -472,8 +472,12 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
     return "";
   }
 
-  last_driver_ = kind;
   const CollectedSample & held = *t->collector.held ();
+  if (started_ && kind != last_driver_) {
+    const auto & ready = t->collector.ready ();
+    cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
+  }
+  last_driver_ = kind;
   if (!started_) {
     const auto & ready = t->collector.ready ();
     GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;

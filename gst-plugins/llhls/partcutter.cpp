@@ -26,6 +26,13 @@ PartCutter::next (GstClockTime dts, GstClockTime duration, bool keyframe)
   return Cut::kNone;
 }
 
+void
+PartCutter::driver_changed (GstClockTime first_dts)
+{
+  if (GST_CLOCK_TIME_IS_VALID (part_start_) && first_dts < part_start_)
+    part_start_ = first_dts;
+}
+
 GstClockTime
 PartCutter::segment_due () const
 {

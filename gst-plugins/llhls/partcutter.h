@@ -33,6 +33,11 @@ class PartCutter {
    * caps changed: the next segment needs a new init segment). */
   void force_segment () { force_segment_ = true; }
 
+  /* Another track drives from now on (the video ended): its samples may
+   * lag behind where the open part started; the part counts from its
+   * first one then. */
+  void driver_changed (GstClockTime first_dts);
+
   /* when the open segment started, and when it reaches target-duration
    * (where a keyframe is wanted); NONE before the first sample */
   GstClockTime segment_start () const { return segment_start_; }

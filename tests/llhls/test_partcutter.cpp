@@ -139,6 +139,22 @@ GST_START_TEST (test_forced_segment_and_due_time)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_a_lagging_new_driver_still_cuts_parts)
+{
+  /* video cut a part at 4.9 s, then ended; audio lags at 2.5 s */
+  PartCutter c (kPartTarget, kTarget);
+  c.next (4 * GST_SECOND, 0, true);
+  c.next (4900 * GST_MSECOND, 0, false);
+  c.driver_changed (2500 * GST_MSECOND);
+  GstClockTime frame = gst_util_uint64_scale (1024, GST_SECOND, 48000);
+  int cuts = 0;
+  for (int i = 1; i < 40; i++)
+    cuts += c.next (2500 * GST_MSECOND + i * frame, frame, true) != Cut::kNone;
+  /* 0.83 s of audio: two cuts, not one part of it all */
+  fail_unless_equals_int (cuts, 2);
+}
+GST_END_TEST;
+
 static Suite *
 partcutter_suite (void)
 {
@@ -151,6 +167,7 @@ partcutter_suite (void)
   tcase_add_test (tc, test_long_gop_segment_waits_for_the_keyframe);
   tcase_add_test (tc, test_sample_longer_than_part_target_makes_its_own_part);
   tcase_add_test (tc, test_forced_segment_and_due_time);
+  tcase_add_test (tc, test_a_lagging_new_driver_still_cuts_parts);
   return s;
 }
 
