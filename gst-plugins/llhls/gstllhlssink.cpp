@@ -431,7 +431,7 @@ gst_llhls_sink_change_state (GstElement * element, GstStateChange transition)
   GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    std::lock_guard<std::mutex> emit (priv->emit_lock);
+    /* the pads are inactive now; events being emitted own their data */
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->writer.reset ();
   }
