@@ -131,9 +131,10 @@ LlHlsWriter::track (TrackInfo::Kind kind)
 LlHlsWriter::Track *
 LlHlsWriter::driver ()
 {
-  /* video drives the cuts while it flows, audio otherwise */
+  /* video drives the cuts while it flows, audio otherwise (and when a
+   * video pad never got caps, once the audio gave up waiting) */
   Track *v = track (TrackInfo::Kind::kVideo);
-  if (v && !v->eos)
+  if (v && !v->eos && (v->collector.has_info () || !video_abandoned_))
     return v;
   Track *a = track (TrackInfo::Kind::kAudio);
   if (a && !a->eos)
@@ -299,9 +300,9 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     std::vector<WriterEvent> & events)
 {
   /* the part's duration and independence follow the driving track, or
-   * the last one that drove (at EOS) */
+   * the last one that drove (at EOS, or when a late video takes over) */
   Track *d = driver ();
-  if (!d)
+  if (!d || !d->in_init)
     d = track (last_driver_);
   std::vector<std::vector<CollectedSample>> taken;
   std::vector<TrackRun> runs;
@@ -443,10 +444,13 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
     return "a buffer for a track the element does not have";
   if (ended_ || t->eos)
     return "";
-  if (started_ && !t->in_init)
-    return "";                  /* it joins with the next init */
   Track *d = driver ();
   bool is_driver = t == d;
+  /* a track that came late joins with the next init: the audio at the
+   * next segment, a video (that then drives) at its first keyframe */
+  bool late = started_ && !t->in_init;
+  if (late && (!is_driver || GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)))
+    return "";
   if (is_driver && !started_ && kind == TrackInfo::Kind::kVideo
       && t->collector.ready ().empty () && !t->collector.held ()
       && GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
@@ -459,6 +463,18 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
   if (!t->collector.held ())
     return "";                  /* an empty buffer */
 
+  if (!is_driver && !started_ && !d->collector.has_info () && !t->collector.ready ().empty ()
+      && t->collector.held ()->dts_ns - t->collector.ready ().front ().dts_ns > kMaxWait) {
+    /* a video pad that never got caps: the audio goes alone; the video
+     * joins at a segment of its own if it comes */
+    video_abandoned_ = true;
+    d = driver ();
+    is_driver = true;
+    WriterEvent e {WriterEvent::Kind::kWarning};
+    e.text = "no video caps after " + std::to_string (kMaxWait / GST_SECOND)
+        + " s of audio: the audio goes alone";
+    events.push_back (std::move (e));
+  }
   if (!is_driver) {
     GstClockTime wait = started_ ? kMaxWait : std::max (kMaxWait, settings_.target_duration);
     size_t dropped = t->collector.drop_older_than (wait);
@@ -472,16 +488,28 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
     return "";
   }
 
+  err = cut_before_held (t, late, events);
+  last_driver_ = kind;
+  return err;
+}
+
+/* the driving track's new sample is held: close the part (and segment)
+ * before it if the cutter says so */
+std::string
+LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events)
+{
+  std::string err;
   const CollectedSample & held = *t->collector.held ();
-  if (started_ && kind != last_driver_) {
+  if (started_ && t->collector.kind () != last_driver_) {
     const auto & ready = t->collector.ready ();
     cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
   }
-  last_driver_ = kind;
+  if (late)
+    cutter_.force_segment ();
   if (!started_) {
     const auto & ready = t->collector.ready ();
     GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
-    if (waiting_for_caps (d) && held.dts_ns - first < settings_.part_target)
+    if (waiting_for_caps (t) && held.dts_ns - first < settings_.part_target)
       return "";
     err = start (events);
     if (!err.empty () || ready.empty ())

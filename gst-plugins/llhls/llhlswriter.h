@@ -117,6 +117,7 @@ class LlHlsWriter {
   Track * driver ();
   bool waiting_for_caps (const Track * driver) const;
   std::string start (std::vector<WriterEvent> & events);
+  std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
   std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
       std::vector<WriterEvent> & events);
@@ -132,6 +133,7 @@ class LlHlsWriter {
   LlHlsPlaylist playlist_;
   TrackInfo::Kind last_driver_ = TrackInfo::Kind::kVideo;
   bool started_ = false;
+  bool video_abandoned_ = false; /* its pad never got caps: audio drives */
   bool ended_ = false;
   bool reinit_ = false;          /* the next segment needs a new init */
   guint init_count_ = 0;         /* inits written */

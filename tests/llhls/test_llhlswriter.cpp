@@ -224,6 +224,41 @@ GST_START_TEST (test_audio_waiting_for_video_is_bounded)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_audio_goes_alone_when_video_never_gets_caps)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  /* 10 s of audio wait for the video's caps, then the audio goes alone */
+  int i = 0;
+  for (; i < 9 * 47; i++)
+    fail_unless (push_audio (w, i, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 0);
+  for (; i < 15 * 47; i++)
+    fail_unless (push_audio (w, i, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (count (ev, EK::kWarning), 1);
+  fail_unless (count (ev, EK::kSegment) >= 2);
+  /* every audio frame is a keyframe: every part is independent */
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart)
+      fail_unless (e.flag);
+  /* the video comes: it drives from its first keyframe on, in a segment
+   * with an init of both tracks */
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int f = 15 * 30; f < 20 * 30; f++) {
+    fail_unless (push_video (w, f, 30, ev).empty ());
+    while (gst_util_uint64_scale (i * 1024, GST_SECOND, 48000)
+        < gst_util_uint64_scale (f, GST_SECOND, 30))
+      fail_unless (push_audio (w, i++, ev).empty ());
+  }
+  fail_unless_equals_int (count (ev, EK::kInit), 2);
+  assert_has (last (ev, EK::kPlaylist).text, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init1.mp4\"\n");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_huge_sample_is_refused)
 {
   LlHlsWriter w (no_files ());
@@ -291,6 +326,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_caps_change_gives_new_init_and_discontinuity);
   tcase_add_test (tc, test_late_audio_joins_at_the_next_segment);
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
+  tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
   tcase_add_test (tc, test_huge_sample_is_refused);
   tcase_add_test (tc, test_eos_without_data_says_nothing);
   tcase_add_test (tc, test_deletes_after_the_playlist_and_delta_when_skippable);
