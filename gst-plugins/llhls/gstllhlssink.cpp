@@ -125,7 +125,9 @@ struct TrackPad {
 struct GstLlHlsSinkPrivate {
   LlHlsSinkSettings settings;      /* under the object lock */
 
-  GstElement *inner = nullptr;     /* the writer element, a child of the bin */
+  /* the writer element, a child of the bin; a reference of our own, as
+   * request pads are released after the bin's children have gone */
+  GstElement *inner = nullptr;
 
   std::mutex lock;                 /* guards the fields below */
   std::unique_ptr<LlHlsWriter> writer;   /* from READY->PAUSED to PAUSED->READY */
@@ -179,6 +181,7 @@ static GstStateChangeReturn gst_llhls_sink_change_state (GstElement * element,
     GstStateChange transition);
 static GstPad *gst_llhls_sink_request_new_pad (GstElement * element,
     GstPadTemplate * templ, const gchar * name, const GstCaps * caps);
+static void gst_llhls_sink_release_pad (GstElement * element, GstPad * pad);
 static GstFlowReturn writer_chain (GstPad * pad, GstObject * parent, GstBuffer * buffer);
 static gboolean writer_event (GstPad * pad, GstObject * parent, GstEvent * event);
 
@@ -187,7 +190,11 @@ gst_llhls_sink_class_init (GstLlHlsSinkClass * klass)
 {
   auto *gobject_class = G_OBJECT_CLASS (klass);
   auto *element_class = GST_ELEMENT_CLASS (klass);
-  const auto flags = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /* read when the element starts (READY->PAUSED) */
+  const auto flags = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_READY);
+  const auto live = (GParamFlags) (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_PLAYING);
 
   gobject_class->finalize = gst_llhls_sink_finalize;
   gobject_class->set_property = gst_llhls_sink_set_property;
@@ -234,7 +241,7 @@ gst_llhls_sink_class_init (GstLlHlsSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_SEND_KEYFRAME_REQUESTS,
       g_param_spec_boolean ("send-keyframe-requests", "Send keyframe requests",
           "Ask upstream for a keyframe where each segment reaches target-duration "
-          "(may change while running)", DEFAULT_SEND_KEYFRAME_REQUESTS, flags));
+          "(may change while running)", DEFAULT_SEND_KEYFRAME_REQUESTS, live));
   g_object_class_install_property (gobject_class, PROP_PROGRAM_DATE_TIME,
       g_param_spec_boolean ("program-date-time", "Program date time",
           "An EXT-X-PROGRAM-DATE-TIME before every segment: the real time of its first "
@@ -303,6 +310,7 @@ gst_llhls_sink_class_init (GstLlHlsSinkClass * klass)
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_llhls_sink_change_state);
   element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_llhls_sink_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_llhls_sink_release_pad);
 }
 
 static void
@@ -312,7 +320,7 @@ gst_llhls_sink_init (GstLlHlsSink * self)
   auto *inner = GST_LLHLS_SINK_WRITER (g_object_new (GST_TYPE_LLHLS_SINK_WRITER,
           "name", "writer", nullptr));
   inner->sink = self;
-  self->priv->inner = GST_ELEMENT (inner);
+  self->priv->inner = GST_ELEMENT (gst_object_ref_sink (inner));
   gst_bin_add (GST_BIN (self), self->priv->inner);
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SINK);
 }
@@ -320,7 +328,9 @@ gst_llhls_sink_init (GstLlHlsSink * self)
 static void
 gst_llhls_sink_finalize (GObject * object)
 {
-  delete GST_LLHLS_SINK (object)->priv;
+  auto *priv = GST_LLHLS_SINK (object)->priv;
+  gst_object_unref (priv->inner);
+  delete priv;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -676,4 +686,43 @@ writer_event (GstPad * pad, GstObject * parent, GstEvent * event)
   }
   gst_event_unref (event);
   return ok;
+}
+
+/* A pad given back: its track ends (as at EOS: the other one goes on),
+ * its parser and the inner pad go. */
+static void
+gst_llhls_sink_release_pad (GstElement * element, GstPad * pad)
+{
+  auto *self = GST_LLHLS_SINK (element);
+  auto *priv = self->priv;
+  g_autoptr (GstPad) target = gst_ghost_pad_get_target (GST_GHOST_PAD (pad));
+  g_autoptr (GstElement) parser = target ? gst_pad_get_parent_element (target) : nullptr;
+  g_autoptr (GstPad) inner_pad = gst_element_get_static_pad (priv->inner, GST_PAD_NAME (pad));
+  g_autoptr (GstPad) filter_src = inner_pad ? gst_pad_get_peer (inner_pad) : nullptr;
+  g_autoptr (GstElement) filter = filter_src ? gst_pad_get_parent_element (filter_src) : nullptr;
+
+  if (inner_pad) {
+    /* waits for its streaming thread to leave the chain function */
+    gst_pad_set_active (inner_pad, FALSE);
+    auto *track = static_cast<TrackPad *> (gst_pad_get_element_private (inner_pad));
+    run_and_emit (self, [&] (LlHlsWriter & w, std::vector<WriterEvent> & ev, bool & done) {
+          return w.eos (track->kind, ev, &done);
+        }, priv->inner);
+    gst_element_remove_pad (priv->inner, inner_pad);
+    std::lock_guard<std::mutex> lk (priv->lock);
+    for (auto it = priv->pads.begin (); it != priv->pads.end (); ++it)
+      if (it->get () == track) {
+        priv->pads.erase (it);
+        break;
+      }
+  }
+  for (GstElement *e : {parser, filter}) {
+    if (!e)
+      continue;
+    gst_element_set_locked_state (e, TRUE);
+    gst_element_set_state (e, GST_STATE_NULL);
+    if (GST_OBJECT_PARENT (e) == GST_OBJECT (self))
+      gst_bin_remove (GST_BIN (self), e);
+  }
+  gst_element_remove_pad (element, pad);
 }

@@ -484,7 +484,8 @@ GST_START_TEST (test_keyframe_requests_cut_long_gops)
     run_pipeline (run, "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,"
         "framerate=30/1 ! x264enc key-int-max=1000 tune=zerolatency speed-preset=ultrafast ! "
         "llhlssink name=out location=" + run.dir + "/segment%05d.m4s playlist-location="
-        + run.dir + "/index.m3u8 init-location=\"\" program-date-time=false send-keyframe-requests="
+        + run.dir + "/index.m3u8 init-location=\"\" program-date-time=false write-parts=false "
+        "send-keyframe-requests="
         + (requests ? "true" : "false"));
     fail_unless (run.errors.empty ());
     std::string playlist = read_text (run.dir + "/index.m3u8");
@@ -492,8 +493,31 @@ GST_START_TEST (test_keyframe_requests_cut_long_gops)
     assert_has (playlist, requests ? "#EXTINF:2,\nsegment00000.m4s\n" : "#EXTINF:4,\n");
     assert_lacks (playlist, "PROGRAM-DATE-TIME");
     fail_unless (!g_file_test ((run.dir + "/init.mp4").c_str (), G_FILE_TEST_EXISTS));
+    fail_unless (g_file_test ((run.dir + "/segment00000.m4s").c_str (), G_FILE_TEST_EXISTS));
+    fail_unless (!g_file_test ((run.dir + "/segment00000.0.m4s").c_str (), G_FILE_TEST_EXISTS));
     remove_dir (run.dir);
   }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_request_and_release_pads)
+{
+  GstElement *sink = gst_element_factory_make ("llhlssink", nullptr);
+  fail_unless (sink);
+  GstPad *video = gst_element_request_pad_simple (sink, "video");
+  GstPad *audio = gst_element_request_pad_simple (sink, "audio");
+  fail_unless (video && audio);
+  fail_unless_equals_int (GST_ELEMENT (sink)->numsinkpads, 2);
+  gst_element_release_request_pad (sink, video);
+  gst_object_unref (video);
+  fail_unless_equals_int (GST_ELEMENT (sink)->numsinkpads, 1);
+  /* the bin keeps the writer and the audio's parser and capsfilter */
+  fail_unless_equals_int (GST_BIN (sink)->numchildren, 3);
+  video = gst_element_request_pad_simple (sink, "video");
+  fail_unless (video);
+  gst_object_unref (video);
+  gst_object_unref (audio);
+  gst_object_unref (sink);
 }
 GST_END_TEST;
 
@@ -509,6 +533,7 @@ llhlssink_suite (void)
   tcase_add_test (tc, test_files_playlist_and_messages);
   tcase_add_test (tc, test_audio_only_and_bad_location);
   tcase_add_test (tc, test_keyframe_requests_cut_long_gops);
+  tcase_add_test (tc, test_request_and_release_pads);
   return s;
 }
 
