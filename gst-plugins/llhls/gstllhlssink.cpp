@@ -521,7 +521,7 @@ gst_llhls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
 /* ---- the streaming side: the inner element's pads ---- */
 
 static void
-emit_events (GstLlHlsSink * self, TrackPad * video, std::vector<WriterEvent> & events)
+emit_events (GstLlHlsSink * self, GstPad * video, std::vector<WriterEvent> & events)
 {
   auto *priv = self->priv;
   for (auto & e : events) {
@@ -567,7 +567,7 @@ emit_events (GstLlHlsSink * self, TrackPad * video, std::vector<WriterEvent> & e
                 "count", G_TYPE_UINT, e.part, nullptr));
         GST_DEBUG_OBJECT (self, "asking for a keyframe at %" GST_TIME_FORMAT,
             GST_TIME_ARGS (e.running_time));
-        gst_pad_push_event (video->pad, ev);
+        gst_pad_push_event (video, ev);
         break;
       }
       case WriterEvent::Kind::kWarning:
@@ -590,14 +590,15 @@ run_and_emit (GstLlHlsSink * self, Work work, GstElement * post_eos_from = nullp
   std::vector<WriterEvent> events;
   std::string err;
   bool done = false;
-  TrackPad *video = nullptr;
+  /* a reference: the video pad may be released while this thread emits */
+  g_autoptr (GstPad) video = nullptr;
   std::unique_lock<std::mutex> lk (priv->lock);
   if (!priv->writer)
     return Outcome::kStopped;   /* not started, or stopping */
   err = work (*priv->writer, events, done);
   for (const auto & p : priv->pads)
     if (p->kind == TrackInfo::Kind::kVideo)
-      video = p.get ();
+      video = GST_PAD (gst_object_ref (p->pad));
   std::unique_lock<std::mutex> emit (priv->emit_lock);
   lk.unlock ();
   emit_events (self, video, events);
