@@ -299,25 +299,29 @@ std::string
 LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     std::vector<WriterEvent> & events)
 {
-  /* the part's duration and independence follow the driving track, or
-   * the last one that drove (at EOS, or when a late video takes over) */
+  /* the part's duration follows the driving track, or the last one that
+   * drove (at EOS, or when a late video takes over) */
   Track *d = driver ();
   if (!d || !d->in_init)
     d = track (last_driver_);
   std::vector<std::vector<CollectedSample>> taken;
   std::vector<TrackRun> runs;
   GstClockTime duration = 0;
-  bool independent = false;
+  /* independent: every track in it starts with a sync sample (audio
+   * always does; video with a keyframe) */
+  bool independent = true;
   Track *v = track (TrackInfo::Kind::kVideo);
   Track *a = track (TrackInfo::Kind::kAudio);
   taken.reserve (2);
   for (Track *t : {v, a}) {
     if (!t || !t->in_init)
       continue;
-    taken.push_back (t->collector.take (before));
+    /* a track that ended has nothing coming after: all of it goes now */
+    taken.push_back (t->collector.take (t->eos ? GST_CLOCK_TIME_NONE : before));
     const auto & samples = taken.back ();
     if (samples.empty ())
       continue;
+    independent = independent && samples.front ().sync;
     TrackRun run;
     run.track_id = (t == a && v && v->in_init) ? 2 : 1;
     run.base_decode_time = samples.front ().dts;
@@ -332,12 +336,8 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       run.samples.push_back (out);
       ticks += s.duration;
     }
-    /* the part lasts what the driving track's samples last (or, with no
-     * driving track left at EOS, the longest track's) */
-    if (t == d) {
+    if (t == d)
       duration = t->collector.ticks_to_ns (ticks);
-      independent = samples.front ().sync;
-    }
     runs.push_back (std::move (run));
   }
 

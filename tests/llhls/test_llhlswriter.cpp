@@ -8,6 +8,7 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -259,6 +260,53 @@ GST_START_TEST (test_audio_goes_alone_when_video_never_gets_caps)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_video_ending_first_leaves_nothing_behind)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  /* video runs ahead to 1 s and ends; audio lags at 0.5 s */
+  for (int i = 0; i < 30; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  int a = 0;
+  for (; a < 23; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  size_t video_parts = count (ev, EK::kPart);
+  fail_unless_equals_int (video_parts, 3);
+  /* the audio drives on: its next part takes all the video left (frames
+   * 27..29, not starting with a keyframe: not independent); no later part
+   * has video */
+  for (; a < 94; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  size_t n = 0;
+  for (const auto & e : ev) {
+    if (e.kind != EK::kPart || n++ < video_parts)
+      continue;
+    /* the samples are zeros: "traf" appears once per track in the moof */
+    gsize size = 0;
+    auto *data = static_cast<const char *> (g_bytes_get_data (e.bytes.get (), &size));
+    int trafs = 0;
+    for (gsize i = 0; i + 4 <= size; i++)
+      trafs += memcmp (data + i, "traf", 4) == 0;
+    if (n == video_parts + 1) {
+      fail_unless (!e.flag, "a part with video from a delta frame on is not independent");
+      fail_unless_equals_int (trafs, 2);
+    } else {
+      fail_unless (e.flag);
+      fail_unless_equals_int (trafs, 1);
+    }
+  }
+  fail_unless (n > video_parts + 2);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_huge_sample_is_refused)
 {
   LlHlsWriter w (no_files ());
@@ -327,6 +375,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_late_audio_joins_at_the_next_segment);
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
+  tcase_add_test (tc, test_video_ending_first_leaves_nothing_behind);
   tcase_add_test (tc, test_huge_sample_is_refused);
   tcase_add_test (tc, test_eos_without_data_says_nothing);
   tcase_add_test (tc, test_deletes_after_the_playlist_and_delta_when_skippable);
