@@ -471,6 +471,13 @@ GST_START_TEST (test_audio_only_and_bad_location)
       "location=" + run.dir + "/seg%s%d.m4s");
   fail_unless_equals_int (bad.errors.size (), 1);
   assert_has (bad.errors[0], "exactly one %d");
+
+  /* a directory that is not there: an error naming the file, no crash */
+  Run missing;
+  run_pipeline (missing, "audiotestsrc num-buffers=100 ! avenc_aac ! aacparse ! llhlssink name=out "
+      "location=" + run.dir + "/none/segment%05d.m4s init-location=\"\" playlist-location=\"\"");
+  fail_unless_equals_int (missing.errors.size (), 1);
+  assert_has (missing.errors[0], "could not open " + run.dir + "/none/segment00000.m4s.tmp");
   remove_dir (run.dir);
 }
 GST_END_TEST;
