@@ -1,5 +1,17 @@
 /* castline: the CMAF boxes llhlssink writes; see fmp4writer.h. Every
- * integer is big-endian, written by BoxWriter only. */
+ * integer is big-endian, written by BoxWriter only.
+ *
+ * init:      ftyp (iso6; iso6 cmfc)
+ *            moov  mvhd (timescale 1000, duration 0)
+ *                  trak* tkhd (enabled, in movie) mdia [mdhd (und) hdlr
+ *                        minf [vmhd|smhd dinf/dref/url  stbl [stsd/avc1/avcC
+ *                        | stsd/mp4a/esds, empty stts stsc stco stsz]]]
+ *                  mvex  trex* (sample description 1, no defaults)
+ * fragment:  moof  mfhd (sequence number)
+ *                  traf* tfhd (default-base-is-moof) tfdt (v1)
+ *                        trun (v1: data offset; per sample duration,
+ *                        size, flags, signed composition offset)
+ *            mdat  the samples, run after run */
 #include "llhls/fmp4writer.h"
 
 #include <gst/gst.h>
@@ -358,8 +370,9 @@ write_fragment (guint32 sequence_number, const std::vector<TrackRun> & runs)
 {
   init_debug ();
   std::vector<guint8> out;
-  /* the mdat's payload must be reachable with trun's signed 32-bit offsets */
-  guint64 payload = 0;
+  /* the mdat's payload must be reachable with trun's signed 32-bit offsets,
+   * past the moof's 16 bytes per sample */
+  guint64 payload = 0, reach = 0;
   for (const TrackRun & run : runs) {
     for (const Sample & s : run.samples) {
       if (s.size > 0 && s.data == nullptr) {
@@ -368,7 +381,8 @@ write_fragment (guint32 sequence_number, const std::vector<TrackRun> & runs)
         return out;
       }
       payload += s.size;
-      if (payload > G_MAXINT32 / 2) {
+      reach += s.size + 16;
+      if (reach > G_MAXINT32 / 2) {
         GST_WARNING ("a fragment of more than 1 GiB cannot be written");
         return out;
       }

@@ -17,6 +17,16 @@ struct Cursor {
 
   Cursor (const guint8 * data, size_t size, const char *box, std::string & err)
       : pos (data), end (data + size), what (box), error (&err) {}
+  /* over a box's payload, which must be of this type (else every read fails) */
+  Cursor (const Box & box, const char *type, std::string & err)
+      : Cursor (box.data, box.size, type, err)
+  {
+    err.clear ();
+    if (box.type != type) {
+      err = std::string ("expected a '") + type + "' box, got '" + box.type + "'";
+      pos = end;
+    }
+  }
 
   bool ok () const { return error->empty (); }
   size_t left () const { return end - pos; }
@@ -67,10 +77,14 @@ struct Cursor {
     return v;
   }
   /* a full box's version and flags */
-  void full (guint8 & version, guint32 & flags)
+  struct FullHeader {
+    guint8 version;
+    guint32 flags;
+  };
+  FullHeader full ()
   {
-    version = u8 ();
-    flags = u24 ();
+    guint8 version = u8 ();
+    return { version, u24 () };
   }
 };
 
@@ -168,16 +182,6 @@ collect (const std::vector<Box> & boxes, const std::vector<std::string> & path,
   }
 }
 
-bool
-expect_type (const Box & box, const char *type, std::string & error)
-{
-  error.clear ();
-  if (box.type == type)
-    return true;
-  error = std::string ("expected a '") + type + "' box, got '" + box.type + "'";
-  return false;
-}
-
 /* 14496-1 descriptors: tag, expandable size (at most 4 bytes) */
 bool
 read_descriptor (Cursor & c, guint8 & tag, size_t & size)
@@ -208,10 +212,8 @@ read_descriptor (Cursor & c, guint8 & tag, size_t & size)
 bool
 read_esds (const Box & box, Mp4a & out, std::string & error)
 {
-  Cursor c (box.data, box.size, "esds", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
+  Cursor c (box, "esds", error);
+  c.full ();
   guint8 tag;
   size_t size;
   if (!read_descriptor (c, tag, size))
@@ -277,6 +279,20 @@ parse_boxes (const guint8 * data, size_t size, std::vector<Box> & out, std::stri
   return parse_level (data, size, out, error, 0);
 }
 
+std::string
+describe (const std::vector<Box> & boxes)
+{
+  std::string out;
+  for (const Box & b : boxes) {
+    if (!out.empty ())
+      out += ' ';
+    out += b.type;
+    if (!b.children.empty ())
+      out += '[' + describe (b.children) + ']';
+  }
+  return out;
+}
+
 std::vector<const Box *>
 find_all (const std::vector<Box> & boxes, const std::string & path)
 {
@@ -301,12 +317,8 @@ find (const std::vector<Box> & boxes, const std::string & path)
 bool
 read_mfhd (const Box & box, Mfhd & out, std::string & error)
 {
-  if (!expect_type (box, "mfhd", error))
-    return false;
-  Cursor c (box.data, box.size, "mfhd", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
+  Cursor c (box, "mfhd", error);
+  c.full ();
   out.sequence_number = c.u32 ();
   return c.ok ();
 }
@@ -314,11 +326,8 @@ read_mfhd (const Box & box, Mfhd & out, std::string & error)
 bool
 read_tfhd (const Box & box, Tfhd & out, std::string & error)
 {
-  if (!expect_type (box, "tfhd", error))
-    return false;
-  Cursor c (box.data, box.size, "tfhd", error);
-  guint8 version;
-  c.full (version, out.flags);
+  Cursor c (box, "tfhd", error);
+  out.flags = c.full ().flags;
   out.track_id = c.u32 ();
   if (out.flags & 0x000001)
     out.base_data_offset = c.u64 ();
@@ -336,11 +345,8 @@ read_tfhd (const Box & box, Tfhd & out, std::string & error)
 bool
 read_tfdt (const Box & box, Tfdt & out, std::string & error)
 {
-  if (!expect_type (box, "tfdt", error))
-    return false;
-  Cursor c (box.data, box.size, "tfdt", error);
-  guint32 flags;
-  c.full (out.version, flags);
+  Cursor c (box, "tfdt", error);
+  out.version = c.full ().version;
   out.base_media_decode_time = out.version == 1 ? c.u64 () : c.u32 ();
   return c.ok ();
 }
@@ -348,10 +354,10 @@ read_tfdt (const Box & box, Tfdt & out, std::string & error)
 bool
 read_trun (const Box & box, Trun & out, std::string & error)
 {
-  if (!expect_type (box, "trun", error))
-    return false;
-  Cursor c (box.data, box.size, "trun", error);
-  c.full (out.version, out.flags);
+  Cursor c (box, "trun", error);
+  Cursor::FullHeader header = c.full ();
+  out.version = header.version;
+  out.flags = header.flags;
   guint32 count = c.u32 ();
   if (out.flags & 0x000001)
     out.data_offset = static_cast<gint32> (c.u32 ());
@@ -393,10 +399,10 @@ read_trun (const Box & box, Trun & out, std::string & error)
 bool
 read_tkhd (const Box & box, Tkhd & out, std::string & error)
 {
-  if (!expect_type (box, "tkhd", error))
-    return false;
-  Cursor c (box.data, box.size, "tkhd", error);
-  c.full (out.version, out.flags);
+  Cursor c (box, "tkhd", error);
+  Cursor::FullHeader header = c.full ();
+  out.version = header.version;
+  out.flags = header.flags;
   const int t = out.version == 1 ? 8 : 4;
   c.skip (2 * t);     /* creation, modification */
   out.track_id = c.u32 ();
@@ -413,13 +419,8 @@ read_tkhd (const Box & box, Tkhd & out, std::string & error)
 bool
 read_mvhd (const Box & box, Mvhd & out, std::string & error)
 {
-  if (!expect_type (box, "mvhd", error))
-    return false;
-  Cursor c (box.data, box.size, "mvhd", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
-  const int t = version == 1 ? 8 : 4;
+  Cursor c (box, "mvhd", error);
+  const int t = c.full ().version == 1 ? 8 : 4;
   c.skip (2 * t);
   out.timescale = c.u32 ();
   out.duration = c.uint (t);
@@ -431,13 +432,8 @@ read_mvhd (const Box & box, Mvhd & out, std::string & error)
 bool
 read_mdhd (const Box & box, Mdhd & out, std::string & error)
 {
-  if (!expect_type (box, "mdhd", error))
-    return false;
-  Cursor c (box.data, box.size, "mdhd", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
-  const int t = version == 1 ? 8 : 4;
+  Cursor c (box, "mdhd", error);
+  const int t = c.full ().version == 1 ? 8 : 4;
   c.skip (2 * t);
   out.timescale = c.u32 ();
   out.duration = c.uint (t);
@@ -452,12 +448,8 @@ read_mdhd (const Box & box, Mdhd & out, std::string & error)
 bool
 read_hdlr (const Box & box, Hdlr & out, std::string & error)
 {
-  if (!expect_type (box, "hdlr", error))
-    return false;
-  Cursor c (box.data, box.size, "hdlr", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
+  Cursor c (box, "hdlr", error);
+  c.full ();
   c.skip (4);         /* pre_defined */
   out.handler_type = c.fourcc ();
   c.skip (12);        /* reserved */
@@ -471,12 +463,8 @@ read_hdlr (const Box & box, Hdlr & out, std::string & error)
 bool
 read_trex (const Box & box, Trex & out, std::string & error)
 {
-  if (!expect_type (box, "trex", error))
-    return false;
-  Cursor c (box.data, box.size, "trex", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
+  Cursor c (box, "trex", error);
+  c.full ();
   out.track_id = c.u32 ();
   out.default_sample_description_index = c.u32 ();
   out.default_sample_duration = c.u32 ();
@@ -488,12 +476,8 @@ read_trex (const Box & box, Trex & out, std::string & error)
 bool
 read_stsd (const Box & box, guint32 & entry_count, std::string & error)
 {
-  if (!expect_type (box, "stsd", error))
-    return false;
-  Cursor c (box.data, box.size, "stsd", error);
-  guint8 version;
-  guint32 flags;
-  c.full (version, flags);
+  Cursor c (box, "stsd", error);
+  c.full ();
   entry_count = c.u32 ();
   return c.ok ();
 }
@@ -501,9 +485,7 @@ read_stsd (const Box & box, guint32 & entry_count, std::string & error)
 bool
 read_avc1 (const Box & box, Avc1 & out, std::string & error)
 {
-  if (!expect_type (box, "avc1", error))
-    return false;
-  Cursor c (box.data, box.size, "avc1", error);
+  Cursor c (box, "avc1", error);
   c.skip (6);
   out.data_reference_index = c.u16 ();
   c.skip (2 + 2 + 12);  /* pre_defined, reserved, pre_defined */
@@ -523,9 +505,7 @@ read_avc1 (const Box & box, Avc1 & out, std::string & error)
 bool
 read_mp4a (const Box & box, Mp4a & out, std::string & error)
 {
-  if (!expect_type (box, "mp4a", error))
-    return false;
-  Cursor c (box.data, box.size, "mp4a", error);
+  Cursor c (box, "mp4a", error);
   c.skip (6);
   out.data_reference_index = c.u16 ();
   c.skip (8);         /* reserved */

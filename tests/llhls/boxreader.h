@@ -12,7 +12,8 @@
  * parse_boxes descends into the containers (moov trak mdia minf dinf stbl
  * mvex moof traf edts) and into stsd's sample entries (avc1: avcC;
  * mp4a: esds) and dref's entries. Every read checks its bounds: bad input
- * gives false and a message in error, never a read outside the buffer. */
+ * gives false and a message in error, never a read outside the buffer.
+ * Boxes point into the buffer given to parse_boxes: keep it alive. */
 #pragma once
 
 #include <glib.h>
@@ -36,6 +37,10 @@ struct Box {
  * size 0 runs to the end of its parent, size 1 reads a 64-bit largesize. */
 bool parse_boxes (const guint8 * data, size_t size, std::vector<Box> & out,
     std::string & error);
+
+/* The tree of types, for comparing a whole layout at once:
+ * "moof[mfhd traf[tfhd tfdt trun]] mdat" */
+std::string describe (const std::vector<Box> & boxes);
 
 /* The first box at a path of types ("moof/traf/trun"), or nullptr. */
 const Box * find (const std::vector<Box> & boxes, const std::string & path);

@@ -24,6 +24,7 @@ using namespace castline::llhls::test;
     fail_unless (reader (box, out, read_error_), "%s: %s", #reader, read_error_.c_str ()); \
   } G_STMT_END
 
+/* (the boxes point into bytes) */
 static std::vector<Box>
 parse_ok (const std::vector<guint8> & bytes)
 {
@@ -39,24 +40,6 @@ need (const std::vector<Box> & boxes, const char *path)
   const Box *b = find (boxes, path);
   fail_unless (b != nullptr, "no %s", path);
   return *b;
-}
-
-static std::vector<std::string>
-types (const std::vector<Box> & boxes)
-{
-  std::vector<std::string> out;
-  for (const Box & b : boxes)
-    out.push_back (b.type);
-  return out;
-}
-
-static std::string
-joined (const std::vector<std::string> & v)
-{
-  std::string out;
-  for (const std::string & s : v)
-    out += (out.empty () ? "" : " ") + s;
-  return out;
 }
 
 /* an avcC of High profile level 3.1 with one SPS and one PPS (the bytes
@@ -100,11 +83,27 @@ track (TrackInfo::Kind kind, std::vector<guint8> codec_data)
   return t;
 }
 
+/* bytes that say which sample they are */
+static std::vector<guint8>
+payload (guint8 tag, size_t size)
+{
+  std::vector<guint8> v (size);
+  for (size_t i = 0; i < size; i++)
+    v[i] = static_cast<guint8> (tag + i);
+  return v;
+}
+
 GST_START_TEST (test_init_ftyp_and_moov)
 {
   std::vector<guint8> init = write_init ({ video_track (), audio_track () });
   std::vector<Box> boxes = parse_ok (init);
-  assert_str_eq (joined (types (boxes)), "ftyp moov");
+  assert_str_eq (describe (boxes), "ftyp moov["
+      "mvhd "
+      "trak[tkhd mdia[mdhd hdlr minf[vmhd dinf[dref[url ]] "
+      "stbl[stsd[avc1[avcC]] stts stsc stco stsz]]]] "
+      "trak[tkhd mdia[mdhd hdlr minf[smhd dinf[dref[url ]] "
+      "stbl[stsd[mp4a[esds]] stts stsc stco stsz]]]] "
+      "mvex[trex trex]]");
 
   const Box & ftyp = boxes[0];
   fail_unless_equals_int (ftyp.size, 16);
@@ -112,7 +111,6 @@ GST_START_TEST (test_init_ftyp_and_moov)
   fail_unless_equals_int (GST_READ_UINT32_BE (ftyp.data + 4), 0);         /* minor */
   assert_str_eq (std::string ((const char *) ftyp.data + 8, 8), "iso6cmfc");
 
-  assert_str_eq (joined (types (boxes[1].children)), "mvhd trak trak mvex");
   Mvhd mvhd;
   assert_read (read_mvhd, need (boxes, "moov/mvhd"), mvhd);
   fail_unless_equals_int (mvhd.duration, 0);
@@ -132,12 +130,6 @@ GST_START_TEST (test_init_traks)
   for (int i = 0; i < 2; i++) {
     const std::vector<Box> & trak = traks[i]->children;
     const bool video = i == 0;
-    assert_str_eq (joined (types (trak)), "tkhd mdia");
-    assert_str_eq (joined (types (need (trak, "mdia").children)), "mdhd hdlr minf");
-    assert_str_eq (joined (types (need (trak, "mdia/minf").children)),
-        video ? "vmhd dinf stbl" : "smhd dinf stbl");
-    assert_str_eq (joined (types (need (trak, "mdia/minf/stbl").children)),
-        "stsd stts stsc stco stsz");
 
     Tkhd tkhd;
     assert_read (read_tkhd, need (trak, "tkhd"), tkhd);
@@ -217,7 +209,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_init_audio_only)
 {
-  std::vector<Box> boxes = parse_ok (write_init ({ audio_track (1) }));
+  std::vector<guint8> init = write_init ({ audio_track (1) });
+  std::vector<Box> boxes = parse_ok (init);
   fail_unless_equals_int (find_all (boxes, "moov/trak").size (), 1);
   Mvhd mvhd;
   assert_read (read_mvhd, need (boxes, "moov/mvhd"), mvhd);
@@ -225,6 +218,20 @@ GST_START_TEST (test_init_audio_only)
   Mp4a mp4a;
   assert_read (read_mp4a, need (boxes, "moov/trak/mdia/minf/stbl/stsd/mp4a"), mp4a);
   fail_unless_equals_int (mp4a.es_id, 1);
+}
+GST_END_TEST;
+
+/* a DecoderSpecificInfo of 200 bytes needs a two-byte descriptor size */
+GST_START_TEST (test_init_long_audio_config)
+{
+  TrackInfo a = audio_track (1);
+  a.codec_data = payload (0x11, 200);
+  std::vector<guint8> init = write_init ({ a });
+  std::vector<Box> boxes = parse_ok (init);
+  Mp4a mp4a;
+  assert_read (read_mp4a, need (boxes, "moov/trak/mdia/minf/stbl/stsd/mp4a"), mp4a);
+  fail_unless (mp4a.decoder_specific_info == a.codec_data);
+  fail_unless_equals_int (mp4a.object_type, 0x40);
 }
 GST_END_TEST;
 
@@ -249,16 +256,6 @@ GST_START_TEST (test_init_refuses_what_it_cannot_describe)
 }
 GST_END_TEST;
 
-/* bytes that say which sample they are */
-static std::vector<guint8>
-payload (guint8 tag, size_t size)
-{
-  std::vector<guint8> v (size);
-  for (size_t i = 0; i < size; i++)
-    v[i] = static_cast<guint8> (tag + i);
-  return v;
-}
-
 GST_START_TEST (test_fragment_boxes)
 {
   std::vector<std::vector<guint8>> data = { payload (0x10, 1000), payload (0x20, 300),
@@ -282,8 +279,8 @@ GST_START_TEST (test_fragment_boxes)
   };
   std::vector<guint8> frag = write_fragment (7, { video, empty, audio });
   std::vector<Box> boxes = parse_ok (frag);
-  assert_str_eq (joined (types (boxes)), "moof mdat");
-  assert_str_eq (joined (types (boxes[0].children)), "mfhd traf traf");
+  /* no traf for the empty run */
+  assert_str_eq (describe (boxes), "moof[mfhd traf[tfhd tfdt trun] traf[tfhd tfdt trun]] mdat");
 
   Mfhd mfhd;
   assert_read (read_mfhd, need (boxes, "moof/mfhd"), mfhd);
@@ -302,7 +299,6 @@ GST_START_TEST (test_fragment_boxes)
   for (int i = 0; i < 2; i++) {
     const TrackRun & run = *runs[i];
     const std::vector<Box> & traf = trafs[i]->children;
-    assert_str_eq (joined (types (traf)), "tfhd tfdt trun");
     Tfhd tfhd;
     assert_read (read_tfhd, need (traf, "tfhd"), tfhd);
     fail_unless_equals_int (tfhd.flags, 0x020000);
@@ -350,10 +346,14 @@ GST_START_TEST (test_fragment_is_deterministic)
 }
 GST_END_TEST;
 
-GST_START_TEST (test_fragment_refuses_sample_without_data)
+GST_START_TEST (test_fragment_refuses_what_it_cannot_write)
 {
   TrackRun run;
   run.samples = { { nullptr, 10, 3000, 0, true } };
+  fail_unless (write_fragment (1, { run }).empty ());
+  /* more than trun's offsets reach: refused before any byte is read */
+  guint8 byte = 0;
+  run.samples = { { &byte, size_t (1) << 30, 3000, 0, true } };
   fail_unless (write_fragment (1, { run }).empty ());
 }
 GST_END_TEST;
@@ -474,6 +474,125 @@ GST_START_TEST (test_reader_refuses_truncated_fields)
 }
 GST_END_TEST;
 
+/* every reader on every box it knows; the results do not matter */
+static void
+read_everything (const std::vector<Box> & boxes)
+{
+  std::string e;
+  for (const Box & b : boxes) {
+    Mfhd mfhd; Tfhd tfhd; Tfdt tfdt; Trun trun; Tkhd tkhd; Mvhd mvhd; Mdhd mdhd;
+    Hdlr hdlr; Trex trex; Avc1 avc1; Mp4a mp4a;
+    guint32 entries;
+    read_mfhd (b, mfhd, e); read_tfhd (b, tfhd, e); read_tfdt (b, tfdt, e);
+    read_trun (b, trun, e); read_tkhd (b, tkhd, e); read_mvhd (b, mvhd, e);
+    read_mdhd (b, mdhd, e); read_hdlr (b, hdlr, e); read_trex (b, trex, e);
+    read_avc1 (b, avc1, e); read_mp4a (b, mp4a, e); read_stsd (b, entries, e);
+    read_everything (b.children);
+  }
+}
+
+/* each byte of an init and a fragment set to 0x00, 0x7f, 0x80 and 0xff:
+ * the reader fails or reads, and stays inside the buffer (run it under
+ * valgrind or ASan to see that) */
+GST_START_TEST (test_reader_survives_corrupted_bytes)
+{
+  std::vector<guint8> bytes = payload (1, 40);
+  TrackRun run;
+  run.samples = { { bytes.data (), bytes.size (), 3000, -5, true },
+    { bytes.data (), bytes.size (), 3000, 5, false } };
+  std::vector<guint8> file = write_init ({ video_track (), audio_track () });
+  std::vector<guint8> frag = write_fragment (1, { run });
+  file.insert (file.end (), frag.begin (), frag.end ());
+  size_t parsed = 0;
+  for (size_t i = 0; i < file.size (); i++) {
+    for (guint8 value : { 0x00, 0x7f, 0x80, 0xff }) {
+      /* a copy of exactly its size, so any read past it is outside the heap block */
+      std::vector<guint8> bad (file);
+      bad[i] = value;
+      std::vector<Box> boxes;
+      std::string error;
+      if (parse_boxes (bad.data (), bad.size (), boxes, error)) {
+        parsed++;
+        read_everything (boxes);
+      } else {
+        fail_if (error.empty ());
+      }
+    }
+  }
+  fail_unless (parsed > 0);
+}
+GST_END_TEST;
+
+/* big-endian bytes for boxes the writer does not make */
+struct Bytes {
+  std::vector<guint8> v;
+  Bytes & u (guint64 x, int n)
+  {
+    for (int i = n - 1; i >= 0; i--)
+      v.push_back (static_cast<guint8> (x >> (8 * i)));
+    return *this;
+  }
+  Bytes & box (const char *type, const Bytes & payload)
+  {
+    u (8 + payload.v.size (), 4);
+    v.insert (v.end (), type, type + 4);
+    v.insert (v.end (), payload.v.begin (), payload.v.end ());
+    return *this;
+  }
+};
+
+/* what other writers use: tfhd's optional fields, tfdt version 0, trun
+ * version 0 (unsigned offsets) with first-sample-flags and no durations */
+GST_START_TEST (test_reader_decodes_other_flags)
+{
+  Bytes tfhd, tfdt, trun, traf, moof;
+  tfhd.u (0, 1).u (0x00003b, 3).u (9, 4).u (G_GUINT64_CONSTANT (0x100000000), 8).u (2, 4)
+      .u (1024, 4).u (77, 4).u (0x01010000, 4);
+  tfdt.u (0, 1).u (0, 3).u (123456, 4);
+  trun.u (0, 1).u (0x000a05, 3).u (2, 4).u (100, 4).u (0x02000000, 4)
+      .u (10, 4).u (0xfffffff0, 4).u (20, 4).u (5, 4);
+  traf.box ("tfhd", tfhd).box ("tfdt", tfdt).box ("trun", trun);
+  moof.box ("traf", traf);
+  Bytes file;
+  file.box ("moof", moof);
+  std::vector<Box> boxes = parse_ok (file.v);
+
+  Tfhd h;
+  assert_read (read_tfhd, need (boxes, "moof/traf/tfhd"), h);
+  fail_unless_equals_int (h.track_id, 9);
+  fail_if (h.default_base_is_moof ());
+  fail_unless_equals_uint64 (h.base_data_offset, G_GUINT64_CONSTANT (0x100000000));
+  fail_unless_equals_int (h.sample_description_index, 2);
+  fail_unless_equals_int (h.default_sample_duration, 1024);
+  fail_unless_equals_int (h.default_sample_size, 77);
+  fail_unless_equals_int (h.default_sample_flags, 0x01010000);
+
+  Tfdt d;
+  assert_read (read_tfdt, need (boxes, "moof/traf/tfdt"), d);
+  fail_unless_equals_int (d.version, 0);
+  fail_unless_equals_uint64 (d.base_media_decode_time, 123456);
+
+  Trun r;
+  assert_read (read_trun, need (boxes, "moof/traf/trun"), r);
+  fail_unless_equals_int (r.version, 0);
+  fail_unless_equals_int (r.data_offset, 100);
+  fail_unless_equals_int (r.first_sample_flags, 0x02000000);
+  fail_unless_equals_int (r.samples.size (), 2);
+  fail_unless_equals_int (r.samples[0].size, 10);
+  fail_unless_equals_int64 (r.samples[0].composition_offset, G_GINT64_CONSTANT (0xfffffff0));
+  fail_unless_equals_int (r.samples[1].size, 20);
+  fail_unless_equals_int64 (r.samples[1].composition_offset, 5);
+  fail_unless_equals_int (r.samples[1].duration, 0);
+
+  /* a reader given another box says so */
+  std::string error;
+  fail_if (read_trun (need (boxes, "moof/traf/tfdt"), r, error));
+  assert_str_eq (error, "expected a 'trun' box, got 'tfdt'");
+  fail_unless (find (boxes, "moof/trun") == nullptr);
+  fail_unless_equals_int (find_all (boxes, "moof/traf/*").size (), 0);
+}
+GST_END_TEST;
+
 /* ---- real H.264 and AAC, read back by qtdemux and ffprobe ---- */
 
 struct Encoded {
@@ -584,8 +703,10 @@ run_of (const Encoded & e, const Timed & t, guint32 track_id, size_t from, size_
 }
 
 /* 60 frames of H.264 (2 s, keyframes at 0 and 30, B-frames) and 2 s of
- * AAC, in an init and two fragments of a second each: a temporary file */
+ * AAC (or the AAC alone), in an init and two fragments of a second each:
+ * a temporary file */
 struct Movie {
+  bool with_video = true;   /* else audio alone, track 1 */
   Encoded video, audio;
   Timed vt, at;
   size_t audio_split = 0;
@@ -602,29 +723,40 @@ struct Movie {
 static void
 make_movie (Movie & m)
 {
-  encode ("videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=320,height=240,"
-      "framerate=30/1 ! x264enc key-int-max=30 bframes=2 speed-preset=ultrafast ! "
-      "h264parse ! capsfilter caps=video/x-h264,stream-format=avc,alignment=au", m.video);
+  if (m.with_video) {
+    encode ("videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=320,height=240,"
+        "framerate=30/1 ! x264enc key-int-max=30 bframes=2 speed-preset=ultrafast ! "
+        "h264parse ! capsfilter caps=video/x-h264,stream-format=avc,alignment=au", m.video);
+    fail_unless_equals_int (m.video.frames.size (), 60);
+    fail_unless (m.video.frames[0].sync && m.video.frames[30].sync);
+    m.vt = to_ticks (m.video, 90000, GST_SECOND / 30);
+  }
   encode ("audiotestsrc num-buffers=94 samplesperbuffer=1024 ! audio/x-raw,rate=48000,"
       "channels=2 ! avenc_aac ! aacparse ! capsfilter caps=audio/mpeg,stream-format=raw", m.audio);
-  fail_unless_equals_int (m.video.frames.size (), 60);
-  fail_unless (m.video.frames[0].sync && m.video.frames[30].sync);
-  m.vt = to_ticks (m.video, 90000, GST_SECOND / 30);
   m.at = to_ticks (m.audio, 48000, gst_util_uint64_scale (1024, GST_SECOND, 48000));
   while (m.audio_split < m.at.dts.size () && m.at.dts[m.audio_split] < 48000)
     m.audio_split++;
 
-  TrackInfo v = video_track ();
-  v.codec_data = caps_codec_data (m.video.caps);
-  v.width = 320;
-  v.height = 240;
-  TrackInfo a = audio_track ();
+  std::vector<TrackInfo> tracks;
+  if (m.with_video) {
+    TrackInfo v = video_track ();
+    v.codec_data = caps_codec_data (m.video.caps);
+    v.width = 320;
+    v.height = 240;
+    tracks.push_back (v);
+  }
+  const guint32 audio_id = m.with_video ? 2 : 1;
+  TrackInfo a = audio_track (audio_id);
   a.codec_data = caps_codec_data (m.audio.caps);
-  std::vector<guint8> file = write_init ({ v, a });
+  tracks.push_back (a);
+  std::vector<guint8> file = write_init (tracks);
   for (int f = 0; f < 2; f++) {
-    std::vector<guint8> frag = write_fragment (f + 1, {
-        run_of (m.video, m.vt, 1, f * 30, f * 30 + 30),
-        run_of (m.audio, m.at, 2, f ? m.audio_split : 0, f ? m.at.dts.size () : m.audio_split) });
+    std::vector<TrackRun> runs;
+    if (m.with_video)
+      runs.push_back (run_of (m.video, m.vt, 1, f * 30, f * 30 + 30));
+    runs.push_back (run_of (m.audio, m.at, audio_id, f ? m.audio_split : 0,
+        f ? m.at.dts.size () : m.audio_split));
+    std::vector<guint8> frag = write_fragment (f + 1, runs);
     file.insert (file.end (), frag.begin (), frag.end ());
   }
   GError *err = nullptr;
@@ -657,17 +789,18 @@ static void
 demux (const Movie & m, bool push_mode, std::vector<Demuxed> & video,
     std::vector<Demuxed> & audio)
 {
-  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" %s ! qtdemux name=d "
-      "d.video_0 ! queue ! fakesink name=v signal-handoffs=true sync=false "
+  gchar *desc = g_strdup_printf ("filesrc location=\"%s\" %s ! qtdemux name=d %s "
       "d.audio_0 ! queue ! fakesink name=a signal-handoffs=true sync=false",
-      m.path, push_mode ? "! queue" : "");
+      m.path, push_mode ? "! queue" : "",
+      m.with_video ? "d.video_0 ! queue ! fakesink name=v signal-handoffs=true sync=false" : "");
   GError *err = nullptr;
   GstElement *pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
   fail_unless (pipeline, "%s", err ? err->message : "?");
   GstElement *v = gst_bin_get_by_name (GST_BIN (pipeline), "v");
   GstElement *a = gst_bin_get_by_name (GST_BIN (pipeline), "a");
-  g_signal_connect (v, "handoff", G_CALLBACK (on_handoff), &video);
+  if (v)
+    g_signal_connect (v, "handoff", G_CALLBACK (on_handoff), &video);
   g_signal_connect (a, "handoff", G_CALLBACK (on_handoff), &audio);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus (pipeline);
@@ -683,7 +816,7 @@ demux (const Movie & m, bool push_mode, std::vector<Demuxed> & video,
   gst_message_unref (msg);
   gst_object_unref (bus);
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (v);
+  gst_clear_object (&v);
   gst_object_unref (a);
   gst_object_unref (pipeline);
 }
@@ -716,18 +849,21 @@ check_demuxed (const Encoded & e, const Timed & t, const std::vector<Demuxed> & 
 }
 
 static void
-check_qtdemux (bool push_mode)
+check_qtdemux (bool push_mode, bool with_video = true)
 {
   Movie m;
+  m.with_video = with_video;
   make_movie (m);
   std::vector<Demuxed> video, audio;
   demux (m, push_mode, video, audio);
-  /* the B-frames made composition offsets */
-  bool reordered = false;
-  for (gint32 c : m.vt.cto)
-    reordered |= c != m.vt.cto[0];
-  fail_unless (reordered);
-  check_demuxed (m.video, m.vt, video, "video");
+  if (with_video) {
+    /* the B-frames made composition offsets */
+    bool reordered = false;
+    for (gint32 c : m.vt.cto)
+      reordered |= c != m.vt.cto[0];
+    fail_unless (reordered);
+    check_demuxed (m.video, m.vt, video, "video");
+  }
   check_demuxed (m.audio, m.at, audio, "audio");
 }
 
@@ -740,6 +876,12 @@ GST_END_TEST;
 GST_START_TEST (test_qtdemux_push_mode)
 {
   check_qtdemux (true);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_qtdemux_audio_only)
+{
+  check_qtdemux (true, false);
 }
 GST_END_TEST;
 
@@ -813,19 +955,23 @@ fmp4writer_suite ()
   tcase_add_test (tc, test_init_ftyp_and_moov);
   tcase_add_test (tc, test_init_traks);
   tcase_add_test (tc, test_init_audio_only);
+  tcase_add_test (tc, test_init_long_audio_config);
   tcase_add_test (tc, test_init_refuses_what_it_cannot_describe);
   tcase_add_test (tc, test_fragment_boxes);
   tcase_add_test (tc, test_fragment_is_deterministic);
-  tcase_add_test (tc, test_fragment_refuses_sample_without_data);
+  tcase_add_test (tc, test_fragment_refuses_what_it_cannot_write);
   tcase_add_test (tc, test_codec_string);
   tcase_add_test (tc, test_reader_refuses_truncated_and_overlong);
   tcase_add_test (tc, test_reader_refuses_truncated_fields);
+  tcase_add_test (tc, test_reader_decodes_other_flags);
+  tcase_add_test (tc, test_reader_survives_corrupted_bytes);
 
   TCase *peers = tcase_create ("readers");
   suite_add_tcase (s, peers);
   tcase_set_timeout (peers, 100);
   tcase_add_test (peers, test_qtdemux_pull_mode);
   tcase_add_test (peers, test_qtdemux_push_mode);
+  tcase_add_test (peers, test_qtdemux_audio_only);
   tcase_add_test (peers, test_ffprobe_reads_packets);
   return s;
 }
