@@ -218,6 +218,8 @@ LlHlsWriter::write_init (std::vector<WriterEvent> & events)
   if (infos.empty ())
     return "no track has caps";
   std::vector<guint8> init = castline::llhls::write_init (infos);
+  if (init.empty ())
+    return "the tracks' caps cannot be described in an init segment";
 
   std::string name = settings_.init_location.empty () ? "init.mp4" : settings_.init_location;
   if (init_count_ > 0) {
@@ -343,6 +345,8 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
 
   if (!runs.empty ()) {
     std::vector<guint8> frag = write_fragment (++sequence_number_, runs);
+    if (frag.empty ())
+      return "a part could not be written (more than 1 GiB of samples)";
     guint part = playlist_.add_part (duration, uri_of (part_name (msn_, parts_in_segment_)),
         independent);
     parts_in_segment_++;

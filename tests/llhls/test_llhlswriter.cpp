@@ -111,6 +111,11 @@ GST_START_TEST (test_caps_without_codec_data_or_before_data_are_errors)
   assert_has (set_caps (w, Kind::kAudio, gst_caps_from_string ("audio/mpeg, mpegversion=4, "
               "stream-format=adts"), ev), "not raw AAC");
   fail_unless (ev.empty ());
+  /* caps the init segment cannot describe: an error at the first part */
+  LlHlsWriter huge (no_files ());
+  huge.add_track (Kind::kVideo);
+  fail_unless (set_caps (huge, Kind::kVideo, video_caps (70000), ev).empty ());
+  assert_has (push_video (huge, 0, 30, ev), "cannot be described in an init segment");
   LlHlsWriter bad ([] { auto s = no_files (); s.location = "seg%s%d.m4s"; return s; } ());
   assert_has (bad.check_settings (), "exactly one %d");
 }
