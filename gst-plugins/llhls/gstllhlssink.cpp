@@ -496,7 +496,6 @@ gst_llhls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
   gst_pad_set_element_private (pad, track.get ());
   gst_pad_set_chain_function (pad, GST_DEBUG_FUNCPTR (writer_chain));
   gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (writer_event));
-  GST_PAD_SET_PROXY_CAPS (pad);
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     if (priv->writer)
@@ -507,7 +506,12 @@ gst_llhls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
     gst_pad_set_active (pad, TRUE);
   gst_element_add_pad (priv->inner, pad);
 
-  gst_element_link_many (parser, filter, priv->inner, nullptr);
+  gst_element_link (parser, filter);
+  {
+    /* this pad, not whichever of the writer's pads link would pick */
+    g_autoptr (GstPad) filter_src = gst_element_get_static_pad (filter, "src");
+    gst_pad_link (filter_src, pad);
+  }
   gst_element_sync_state_with_parent (filter);
   gst_element_sync_state_with_parent (parser);
 
