@@ -378,8 +378,11 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       segment_file_ = nullptr;
       if (!ok || g_rename (tmp.c_str (), open_files_.path.c_str ()) != 0)
         return "could not write " + open_files_.path + ": " + g_strerror (errno);
-      written_.push_back (std::move (open_files_));
-      expire_files ();
+      /* with max-files 0 every file stays: nothing to remember */
+      if (settings_.max_files > 0) {
+        written_.push_back (std::move (open_files_));
+        expire_files ();
+      }
     }
     playlist_.end_segment ();
     const PlaylistSegment & s = playlist_.segments ().back ();
@@ -390,7 +393,7 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     events.push_back (e);
     WriterEvent closed {WriterEvent::Kind::kFragmentClosed};
     closed.msn = msn_;
-    closed.text = settings_.location.empty () ? s.uri : written_.back ().path;
+    closed.text = settings_.location.empty () ? s.uri : segment_name (msn_);
     closed.running_time = segment_start_ + s.duration ();
     events.push_back (std::move (closed));
     segment_open_ = false;
