@@ -59,6 +59,7 @@ static std::string
 push_video (LlHlsWriter & w, int i, int gop, std::vector<WriterEvent> & ev, size_t size = 100)
 {
   g_autoptr (GstBuffer) b = gst_buffer_new_allocate (nullptr, size, nullptr);
+  gst_buffer_memset (b, 0, 0, size);
   GstClockTime t = gst_util_uint64_scale (i, GST_SECOND, 30);
   GST_BUFFER_PTS (b) = GST_BUFFER_DTS (b) = t;
   GST_BUFFER_DURATION (b) = gst_util_uint64_scale (i + 1, GST_SECOND, 30) - t;
@@ -72,6 +73,7 @@ static std::string
 push_audio (LlHlsWriter & w, int i, std::vector<WriterEvent> & ev)
 {
   g_autoptr (GstBuffer) b = gst_buffer_new_allocate (nullptr, 20, nullptr);
+  gst_buffer_memset (b, 0, 0, 20);
   GstClockTime t = gst_util_uint64_scale (i * 1024, GST_SECOND, 48000);
   GST_BUFFER_PTS (b) = GST_BUFFER_DTS (b) = t;
   return w.push (Kind::kAudio, b, t, t, ev);
