@@ -150,6 +150,8 @@ validate_playlist (const std::string & text, bool want_end)
   int target = -1, segments = 0, parts_in_segment = 0;
   long long media_sequence = -1;
   bool ended = false, hinted = false;
+  /* each date is the one before plus the segment between them */
+  double last_date = -1, since_date = 0;
   fail_unless (std::getline (in, line) && line == "#EXTM3U");
   while (std::getline (in, line)) {
     fail_unless (!line.empty (), "an empty line in\n%s", text.c_str ());
@@ -184,8 +186,18 @@ validate_playlist (const std::string & text, bool want_end)
           line.c_str (), part_target);
       parts_sum += d;
       parts_in_segment++;
+    } else if (g_str_has_prefix (line.c_str (), "#EXT-X-PROGRAM-DATE-TIME:")) {
+      g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (line.c_str () + 25, nullptr);
+      fail_unless (dt, "a bad date in %s", line.c_str ());
+      double date = g_date_time_to_unix (dt) + g_date_time_get_microsecond (dt) / 1e6;
+      if (last_date >= 0)
+        fail_unless (fabs (date - last_date - since_date) < 0.0025, "%s is not %f s after the "
+            "date before", line.c_str (), since_date);
+      last_date = date;
+      since_date = 0;
     } else if (g_str_has_prefix (line.c_str (), "#EXTINF:")) {
       double d = g_ascii_strtod (line.c_str () + 8, nullptr);
+      since_date += d;
       fail_unless (target > 0 && (int) (d + 0.5) <= target, "%s over TARGETDURATION %d",
           line.c_str (), target);
       /* each is rounded to the millisecond */
