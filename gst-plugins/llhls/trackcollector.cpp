@@ -75,7 +75,7 @@ TrackCollector::set_caps (const GstCaps * caps, bool * changed)
 GstClockTime
 TrackCollector::ticks_to_ns (guint64 ticks) const
 {
-  return gst_util_uint64_scale (ticks, GST_SECOND, info_.timescale);
+  return gst_util_uint64_scale_round (ticks, GST_SECOND, info_.timescale);
 }
 
 void
@@ -108,12 +108,12 @@ TrackCollector::push (GstBuffer * buffer, GstClockTime dts_rt, GstClockTime pts_
     return "a buffer without timestamps";
 
   CollectedSample s;
-  s.dts = gst_util_uint64_scale (dts_rt, info_.timescale, GST_SECOND);
+  s.dts = gst_util_uint64_scale_round (dts_rt, info_.timescale, GST_SECOND);
   /* decode times never go back */
   guint64 last = held_ ? held_->dts : (!ready_.empty () ? ready_.back ().dts : 0);
   if ((held_ || !ready_.empty ()) && s.dts < last)
     s.dts = last;
-  guint64 pts = gst_util_uint64_scale (pts_rt, info_.timescale, GST_SECOND);
+  guint64 pts = gst_util_uint64_scale_round (pts_rt, info_.timescale, GST_SECOND);
   gint64 cto = (gint64) pts - (gint64) s.dts;
   s.composition_offset = (gint32) CLAMP (cto, G_MININT32, G_MAXINT32);
   s.sync = info_.kind == TrackInfo::Kind::kAudio
@@ -143,7 +143,7 @@ TrackCollector::finish ()
   if (!held_)
     return;
   guint64 d = GST_CLOCK_TIME_IS_VALID (held_buffer_duration_)
-      ? gst_util_uint64_scale (held_buffer_duration_, info_.timescale, GST_SECOND)
+      ? gst_util_uint64_scale_round (held_buffer_duration_, info_.timescale, GST_SECOND)
       : last_duration_;
   complete_held (held_->dts + d);
 }
