@@ -265,6 +265,18 @@ struct LiveHlsStore::State {
   /* ---- under lock ---- */
 
   void
+  keep_init (const std::string & name, Init init)
+  {
+    if (!inits.count (name))
+      init_order.push_back (name);
+    inits[name] = std::move (init);
+    while (init_order.size () > kMaxInits) {
+      inits.erase (init_order.front ());
+      init_order.pop_front ();
+    }
+  }
+
+  void
   forget_segment (std::map<guint64, Segment>::iterator it)
   {
     for (const Part & p : it->second.parts)
@@ -561,13 +573,7 @@ LiveHlsStore::State::put_init (const std::string & name,
   std::lock_guard<std::mutex> lk (lock);
   if (closed)
     return;
-  if (!inits.count (name))
-    init_order.push_back (name);
-  inits[name] = { http::Bytes (g_bytes_ref (init)), time (nullptr) };
-  while (init_order.size () > kMaxInits) {
-    inits.erase (init_order.front ());
-    init_order.pop_front ();
-  }
+  keep_init (name, { http::Bytes (g_bytes_ref (init)), time (nullptr) });
   GST_DEBUG ("init %s: %" G_GSIZE_FORMAT " bytes", name.c_str (), g_bytes_get_size (init));
 }
 
@@ -688,6 +694,11 @@ LiveHlsStore::State::put_playlist (const std::string & text,
     if (!target.empty ())
       part_target = g_ascii_strtod (target.c_str (), nullptr);
     hint = ended ? "" : name_of (tag_attribute (text, "#EXT-X-PRELOAD-HINT:", "URI"));
+    /* the init the playlist maps now, by the name its EXT-X-MAP gives
+     * (init-ready carries no name: follow () guesses it from init-location) */
+    std::string map = name_of (tag_attribute (text, "#EXT-X-MAP:", "URI"));
+    if (!map.empty () && !inits.count (map) && !init_order.empty ())
+      keep_init (map, inits[init_order.back ()]);
     /* the safety net: what is older than the playlist's first segment
      * leaves, whether or not delete-fragment said so */
     if (auto first = tag_number (text, "#EXT-X-MEDIA-SEQUENCE:"))

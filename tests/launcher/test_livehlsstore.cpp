@@ -345,6 +345,22 @@ GST_START_TEST (test_init_parts_and_segments_are_served_from_memory)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_init_is_also_served_by_the_name_the_playlist_maps)
+{
+  LiveHlsStore store (2.0);
+  g_autoptr (GBytes) init = g_bytes_new_static ("ftyp+moov", 9);
+  store.put_init ("init.mp4", init);
+  g_autoptr (GBytes) data = part_bytes (0, 0);
+  store.put_part (0, 0, part_name (0, 0), data);
+  store.put_playlist ("#EXTM3U\n#EXT-X-MAP:URI=\"cam-init.mp4\"\n", "", 0, 0, false);
+  Call mapped (store, "/cam-init.mp4");
+  fail_unless_equals_int (mapped.res.status, 200);
+  fail_unless (body_of (mapped.res) == "ftyp+moov");
+  Call named (store, "/init.mp4");
+  fail_unless (body_of (named.res) == "ftyp+moov");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_segments_older_than_the_playlist_leave)
 {
   LiveHlsStore store (2.0);
@@ -554,6 +570,7 @@ livehlsstore_suite ()
   tcase_add_test (tc, test_skip_gives_the_delta_playlist);
   tcase_add_test (tc, test_preload_hint_part_is_held_then_served);
   tcase_add_test (tc, test_init_parts_and_segments_are_served_from_memory);
+  tcase_add_test (tc, test_init_is_also_served_by_the_name_the_playlist_maps);
   tcase_add_test (tc, test_segments_older_than_the_playlist_leave);
   tcase_add_test (tc, test_close_answers_parked_requests);
   tcase_add_test (tc, test_ended_playlist_answers_every_blocking_request);
