@@ -606,11 +606,12 @@ LiveHlsStore::State::put_part (guint64 msn, guint part,
     seg.parts[part] = { name, http::Bytes (g_bytes_ref (data)) };
     seg.mtime = time (nullptr);
     names[name] = { msn, (gint) part };
+    time_t mtime = seg.mtime;
+    http::Bytes bytes = seg.parts[part].data;
+    /* seg may go here (a feed far behind what is held): not used below */
     while (segments.size () > kMaxSegments)
       forget_segment (segments.begin ());
     /* requests parked on this part's preload hint */
-    time_t mtime = seg.mtime;
-    http::Bytes bytes = seg.parts[part].data;
     for (auto it = parked.begin (); it != parked.end ();) {
       auto next = std::next (it);
       if (!it->playlist && it->name == name) {
@@ -791,11 +792,13 @@ LiveHlsStore::serve (const http::Request & req, http::Response & res, const std:
     return true;
   }
   if (auto it = s.names.find (name); it != s.names.end ()) {
-    const Segment & seg = s.segments.at (it->second.first);
-    const http::Bytes & data = it->second.second < 0 ? seg.whole
-        : seg.parts[it->second.second].data;
-    serve_hls_bytes (req, res, name, data, seg.mtime, options);
-    return true;
+    auto seg = s.segments.find (it->second.first);
+    gint part = it->second.second;
+    if (seg != s.segments.end () && (part < 0 || (size_t) part < seg->second.parts.size ())) {
+      const http::Bytes & data = part < 0 ? seg->second.whole : seg->second.parts[part].data;
+      serve_hls_bytes (req, res, name, data, seg->second.mtime, options);
+      return true;
+    }
   }
   if (!s.hint.empty () && name == s.hint) {
     /* RFC 8216bis 6.2.6: a request for a resource a Preload Hint names
