@@ -43,11 +43,15 @@ struct TrackRun {
   std::vector<Sample> samples;     /* may be empty: no traf then */
 };
 
-/* ftyp (major cmfc, compatible iso6 cmfc mp41 dash? see .cpp) + moov. */
+/* ftyp (major iso6, compatible iso6 cmfc; see .cpp) + moov. Empty (and a
+ * warning in the log) when a track cannot be described: no tracks, no
+ * codec_data, a zero timescale, video without width/height or over
+ * 65535, audio without channels or rate. */
 std::vector<guint8> write_init (const std::vector<TrackInfo> & tracks);
 
 /* moof (mfhd with sequence_number, counted from 1) + mdat, the runs'
- * samples in the order given (track after track). */
+ * samples in the order given (track after track). Empty (and a warning)
+ * for a sample with a size and no data, or more than 1 GiB of samples. */
 std::vector<guint8> write_fragment (guint32 sequence_number, const std::vector<TrackRun> & runs);
 
 /* "avc1.64001f" from an avcC record, "mp4a.40.2" from an
