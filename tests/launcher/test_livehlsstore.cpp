@@ -9,6 +9,7 @@
 
 #include <gst/check/gstcheck.h>
 
+#include <mutex>
 #include <string>
 
 using namespace castline::launcher;
@@ -556,6 +557,111 @@ GST_START_TEST (test_follow_takes_what_the_signals_carry)
 }
 GST_END_TEST;
 
+/* ---- follow (): the real llhlssink ---- */
+
+/* a deferred answer that may come from a streaming thread */
+class LockedTransport : public http::Transport {
+ public:
+  struct Pending : http::PendingResponse {
+    LockedTransport *t;
+    explicit Pending (LockedTransport * t) : t (t) {}
+    void finish (http::Response response) override
+    {
+      std::lock_guard<std::mutex> lk (t->lock);
+      t->finished = std::make_unique<http::Response> (std::move (response));
+    }
+  };
+  std::shared_ptr<http::PendingResponse> defer () override
+  {
+    return std::make_shared<Pending> (this);
+  }
+  std::shared_ptr<http::ResponseStream> start_stream (const http::Response &) override
+  {
+    return nullptr;
+  }
+  bool done ()
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    return finished != nullptr;
+  }
+
+  std::mutex lock;
+  std::unique_ptr<http::Response> finished;
+};
+
+/* the last URI of the lines of text that begin with tag */
+static std::string
+last_uri (const std::string & text, const std::string & tag)
+{
+  std::string found;
+  size_t at = 0;
+  while ((at = text.find (tag, at)) != std::string::npos) {
+    size_t q = text.find ("URI=\"", at);
+    size_t end = q == std::string::npos ? q : text.find ('"', q + 5);
+    if (end != std::string::npos)
+      found = text.substr (q + 5, end - q - 5);
+    at += tag.size ();
+  }
+  return found;
+}
+
+GST_START_TEST (test_follow_a_real_llhlssink)
+{
+  g_autoptr (GError) error = nullptr;
+  GstElement *pipeline = gst_parse_launch ("videotestsrc is-live=true num-buffers=100 "
+      "! video/x-raw,width=160,height=120,framerate=30/1 ! x264enc key-int-max=30 "
+      "tune=zerolatency speed-preset=ultrafast ! h264parse ! llhlssink name=out location=\"\" "
+      "init-location=\"\" playlist-location=\"\" target-duration=1 part-target=0.2", &error);
+  fail_unless (pipeline != nullptr, "%s", error ? error->message : "");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  LiveHlsStore store (1.0);
+  store.follow (sink);
+  gst_object_unref (sink);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+
+  /* the first playlist, then a request for segment 1, which is not there yet */
+  auto ask = [&] (const std::string & path, http::Response & res) {
+    http::Request req = request ("GET", path);
+    return store.serve (req, res, req.path.substr (1), HlsServeOptions ());
+  };
+  http::Response head;
+  fail_unless (iterate_until ([&] {
+            head = http::Response ();
+            return ask ("/index.m3u8", head);
+          }, 20000));
+  fail_unless_equals_int (head.status, 200);
+  LockedTransport transport;
+  http::Response waiting (&transport);
+  fail_unless (ask ("/index.m3u8?_HLS_msn=1", waiting));
+  fail_unless (waiting.taken ());
+  fail_unless (iterate_until ([&] { return transport.done (); }, 20000));
+  const http::Response & answer = *transport.finished;
+  fail_unless_equals_int (answer.status, 200);
+  std::string playlist = body_of (answer);
+  fail_unless (playlist.find ("#EXTINF:") != std::string::npos, "%s", playlist.c_str ());
+
+  /* what it names is served: its init, its last part, its first segment */
+  std::string init = last_uri (playlist, "#EXT-X-MAP:");
+  http::Response i;
+  fail_unless (ask ("/" + init, i), "%s", init.c_str ());
+  fail_unless (body_of (i).substr (4, 4) == "ftyp");
+  std::string part = last_uri (playlist, "#EXT-X-PART:");
+  http::Response p;
+  fail_unless (ask ("/" + part, p), "%s", part.c_str ());
+  fail_unless (body_of (p).substr (4, 4) == "moof");
+  size_t extinf = playlist.find ("#EXTINF:");
+  size_t line = playlist.find ('\n', extinf) + 1;
+  std::string segment = playlist.substr (line, playlist.find ('\n', line) - line);
+  http::Response seg;
+  fail_unless (ask ("/" + segment, seg), "%s", segment.c_str ());
+  fail_unless (body_of (seg).substr (4, 4) == "moof");
+  fail_unless (seg.body.size () > p.body.size ());
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
 static Suite *
 livehlsstore_suite ()
 {
@@ -576,6 +682,7 @@ livehlsstore_suite ()
   tcase_add_test (tc, test_ended_playlist_answers_every_blocking_request);
   tcase_add_test (tc, test_registry_finds_and_removes_streams);
   tcase_add_test (tc, test_follow_takes_what_the_signals_carry);
+  tcase_add_test (tc, test_follow_a_real_llhlssink);
   return s;
 }
 
