@@ -198,8 +198,8 @@ parse_blocking_request (const http::Request & req, BlockingRequest & out, std::s
     out.msn = v;
   }
   if (part) {
-    /* RFC 8216bis 6.2.5.2: "It is an error for the client to include an
-     * _HLS_part directive without an _HLS_msn directive." */
+    /* RFC 8216bis 6.2.5.2, in substance: a request with _HLS_part and no
+     * _HLS_msn is a client error (the server answers 400) */
     if (!msn) {
       error = "_HLS_part needs _HLS_msn";
       return false;
@@ -780,9 +780,9 @@ LiveHlsStore::serve (const http::Request & req, http::Response & res, const std:
       s.answer_playlist (req, options, want.skip, res);
       return true;
     }
-    /* 6.2.5.2 bounds the wait: "If the Playlist does not contain the
-     * requested segment or part within three times the Target Duration,
-     * the server SHOULD return 503" (the timer) */
+    /* 6.2.5.2 bounds the wait, in substance: a server that does not have
+     * the requested segment or part within three times the Target
+     * Duration answers 503 (Service Unavailable); the store's timer */
     if (!s.park (req, res, options, true, want, ""))
       reply_unavailable (options, res, "too many requests are waiting");
     return true;
@@ -801,9 +801,9 @@ LiveHlsStore::serve (const http::Request & req, http::Response & res, const std:
     }
   }
   if (!s.hint.empty () && name == s.hint) {
-    /* RFC 8216bis 6.2.6: a request for a resource a Preload Hint names
-     * "SHOULD be held" until it is available (a blocking preload hint),
-     * bounded as a blocking playlist request is */
+    /* RFC 8216bis (blocking preload hints, EXT-X-PRELOAD-HINT and 6.2.5),
+     * in substance: a request for the resource a Preload Hint names is held
+     * until it is available; bounded as a blocking playlist request is */
     if (answer_hls_method (req, res, options))
       return true;
     if (!s.park (req, res, options, false, {}, name))
