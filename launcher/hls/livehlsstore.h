@@ -45,7 +45,10 @@ bool parse_blocking_request (const http::Request & req, BlockingRequest & out, s
 
 class LiveHlsStore {
  public:
-  /* target_duration: the output's, in seconds (how long a request may park) */
+  /* target_duration: the output's, in seconds (how long a request may park).
+   * The store's one timer (a GSource whose ready time is the earliest
+   * parked deadline) runs on the thread-default main context of the
+   * thread that makes the store: make it on the launcher's main context. */
   explicit LiveHlsStore (double target_duration);
   ~LiveHlsStore ();
   LiveHlsStore (const LiveHlsStore &) = delete;

@@ -9,7 +9,8 @@
  *     from a client, which then half-closes; what the server answers is read.
  *     The server has a route of each kind the launcher uses: answered on a
  *     server thread, a file by sendfile with ranges, on the main context
- *     with a body limit, deferred, streamed (SSE), and a WebSocket.
+ *     with a body limit, deferred (from the main context and from a server
+ *     thread), streamed (SSE), and a WebSocket.
  *
  * Findings: crashes, sanitizer reports and leaks, and broken promises:
  *  - a range outside the file, or unsatisfiable for a range that fits;
@@ -68,8 +69,8 @@ struct Harness {
 
 Harness *harness;
 
-/* runs fn on the main context (the thread-default one of the route
- * calling it) after ms */
+/* runs fn on the main context (the server's, which the harness thread
+ * runs) after ms; any thread */
 void
 later (guint ms, std::function<void ()> fn)
 {
@@ -79,7 +80,7 @@ later (guint ms, std::function<void ()> fn)
         return G_SOURCE_REMOVE;
       }, new std::function<void ()> (std::move (fn)),
       [] (gpointer data) { delete static_cast<std::function<void ()> *> (data); });
-  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_attach (source, harness->context);
   g_source_unref (source);
 }
 
@@ -128,6 +129,16 @@ add_routes (Router & router, const std::string & file_path)
               pending->finish (std::move (answer));
             });
       });
+  /* deferred by a route on the server's thread (a parked LL-HLS
+   * playlist request), answered from the main context */
+  router.add ("/park", [] (const Request &, Response & res) {
+        std::shared_ptr<PendingResponse> pending = res.defer ();
+        later (1, [pending] {
+              Response answer;
+              reply_plain_text (answer, 200, "unparked");
+              pending->finish (std::move (answer));
+            });
+      }, on_thread);
   router.add ("/events", [] (const Request &, Response & res) {
         res.status = 200;
         res.headers.set ("Content-Type", "text/event-stream");
