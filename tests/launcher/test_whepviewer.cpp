@@ -412,6 +412,19 @@ GST_START_TEST (test_audio_only_viewer_gets_a_longer_silence)
 }
 GST_END_TEST;
 
+/* the viewer's webrtcbin searches for no UPnP router */
+GST_START_TEST (test_upnp_is_off)
+{
+  Stream stream;
+  Calls calls;
+  WhepViewer v (GST_PIPELINE (stream.pipeline), {}, calls.listener ());
+  g_autoptr (GstElement) webrtc = find_webrtcbin (stream.pipeline);
+  fail_unless (webrtc != nullptr);
+  fail_unless (upnp_is_off (webrtc));
+  v.close ();
+}
+GST_END_TEST;
+
 /* the room tells the viewer's bus messages apart; a bad call is refused */
 GST_START_TEST (test_owns_and_refusals)
 {
@@ -493,6 +506,7 @@ whepviewer_suite (void)
   tcase_add_test (tc, test_mline_without_track_is_inactive);
   tcase_add_test (tc, test_audio_only_viewer_gets_a_longer_silence);
   tcase_add_test (tc, test_owns_and_refusals);
+  tcase_add_test (tc, test_upnp_is_off);
   return s;
 }
 
