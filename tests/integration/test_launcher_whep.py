@@ -263,13 +263,15 @@ class RtmpToWhepTest(WhepCase):
 
 class MediaRecorderToWhepTest(WhepCase):
     """Chromium's MediaRecorder (VP8 + Opus WebM over the WebSocket): the
-    VP8 goes to viewers as it came."""
+    VP8 goes to viewers as it came. A keyframe every 2 s, as the broadcast
+    page asks (nothing can ask a MediaRecorder for one: a viewer waits for
+    the next)."""
 
     def test_mediarecorder_publisher_to_whep(self):
         s = self.create(title="mediarecorder to whep")
         url = f"{s['ws_url']}?key={quote(s['key'])}&mimeType={quote(MIME['vp8'])}"
         self.start(background("webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"],
-                              "--seconds", "40"))
+                              "--seconds", "40", "--keyframe-ms", "2000"))
         s = self.go_live(s)
         [session] = self.play(s, "--seconds", "4")
         self.assert_played(session, (640, 480), "video/VP8")
