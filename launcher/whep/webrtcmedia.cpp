@@ -304,8 +304,8 @@ remove_chain (WebRtcMediaState & st, const std::string & kind)
  * aggregation sends them as the previous access unit's end: a packet with
  * the marker bit and the keyframe's timestamp, ahead of the keyframe.
  * Browsers take that as a frame of its own, fail to decode it and ask for
- * a keyframe again (a loop, at the throttle's pace), and Chromium then
- * shows none of the frames it decodes. SPS/PPS need no announcement here:
+ * a keyframe again: a loop at the throttle's pace, a PLI and a dropped
+ * frame every second. SPS/PPS need no announcement here:
  * they go in band before every IDR (h264parse config-interval=-1). */
 GstPadProbeReturn
 drop_keyframe_announcement (GstPad *, GstPadProbeInfo * info, gpointer)
