@@ -24,6 +24,26 @@ init_debug ()
       });
 }
 
+namespace {
+
+/* libnice's UPnP off on webrtcbin's ICE agent (GstWebRTCNice's NiceAgent):
+ * a server has no router to open a port in; the search only filled the log
+ * with gupnp warnings */
+void
+turn_off_upnp (GstElement * webrtc)
+{
+  g_autoptr (GObject) ice = nullptr;
+  g_object_get (webrtc, "ice-agent", &ice, nullptr);
+  if (!ice || !g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    return;
+  g_autoptr (GObject) agent = nullptr;
+  g_object_get (ice, "agent", &agent, nullptr);
+  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
+    g_object_set (agent, "upnp", FALSE, nullptr);
+}
+
+}  // namespace
+
 bool
 add_webrtcbin (const PeerPtr & st, GstPipeline * pipeline,
     const std::vector<std::string> & ice_servers, std::string & error)
@@ -42,6 +62,7 @@ add_webrtcbin (const PeerPtr & st, GstPipeline * pipeline,
     st->webrtc = GST_ELEMENT (gst_object_ref_sink (webrtc));
   }
   g_object_set (webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+  turn_off_upnp (webrtc);
   whip::set_ice_servers (webrtc, ice_servers);
 
   struct {

@@ -107,7 +107,7 @@ drop_source (GSource * source)
 }
 
 /* Makes the peer's webrtcbin (max-bundle, STUN/TURN from `ice_servers`:
- * whip::set_ice_servers), connects what every peer needs (ICE gathering:
+ * whip::set_ice_servers, libnice's UPnP off), connects what every peer needs (ICE gathering:
  * the answer; the ICE and peer connection states) and adds it to
  * `pipeline`, in the pipeline's state. false and the reason when no
  * webrtcbin can be made. Main context, once, before anything else. */

@@ -92,6 +92,13 @@ link_track (GstElement * webrtc, const WhepTrack & track, GstPad * source,
     error = "the offer's " + track.kind + " format is not usable caps";
     return false;
   }
+  /* the answer names the SSRC the branch sends with. Without it, webrtcbin
+   * names the SSRC of the caps the branch has sent by then; before the
+   * first packet, none, and with retransmissions "FID 0 <rtx>": Chromium
+   * then takes the track to be SSRC 0, decodes what comes on the real
+   * SSRC, and gives the track none of it (the <video> stays empty). */
+  if (track.ssrc)
+    gst_caps_set_simple (offered, "ssrc", G_TYPE_UINT, track.ssrc, nullptr);
   g_autofree gchar *name = g_strdup_printf ("sink_%u", track.mline);
   GstPad *sink = gst_element_request_pad_simple (webrtc, name);
   if (!sink) {

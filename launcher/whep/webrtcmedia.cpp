@@ -101,6 +101,7 @@ set_caps (GstElement * capsfilter, const char *text)
 struct RtpOut {
   GstElement *pay = nullptr;
   GstElement *tee = nullptr;
+  guint ssrc = 0;                  /* the payloader's, chosen here */
 };
 
 /* a kind's chain: the tap's media parsed (AAC: encoded to Opus) once,
@@ -296,6 +297,24 @@ remove_chain (WebRtcMediaState & st, const std::string & kind)
   st.chains.erase (it);
 }
 
+/* a streaming thread (the tap's): a downstream GstForceKeyUnit stays out
+ * of the chain. The WHIP ingest's h264parse sends one (all-headers) ahead
+ * of each keyframe the publisher made on request. rtph264pay answers it by
+ * inserting SPS/PPS before the access unit delimiter, where its
+ * aggregation sends them as the previous access unit's end: a packet with
+ * the marker bit and the keyframe's timestamp, ahead of the keyframe.
+ * Browsers take that as a frame of its own, fail to decode it and ask for
+ * a keyframe again: a loop at the throttle's pace, a PLI and a dropped
+ * frame every second. SPS/PPS need no announcement here:
+ * they go in band before every IDR (h264parse config-interval=-1). */
+GstPadProbeReturn
+drop_keyframe_announcement (GstPad *, GstPadProbeInfo * info, gpointer)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  return GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM
+      && gst_video_event_is_force_key_unit (event) ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
 /* the chain of kind, made now if needed; nullptr with the reason. Main
  * context. */
 Chain *
@@ -365,6 +384,8 @@ ensure_chain (WebRtcMediaState & st, const std::string & kind, std::string & err
   for (auto e = elements.rbegin (); e != elements.rend (); ++e)
     gst_element_sync_state_with_parent (*e);
   GstPad *tap_pad = gst_element_request_pad_simple (tap, "src_%u");
+  gst_pad_add_probe (tap_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, drop_keyframe_announcement,
+      nullptr, nullptr);
   g_autoptr (GstPad) sink = gst_element_get_static_pad (entry, "sink");
   GstPadLinkReturn r = gst_pad_link (tap_pad, sink);
   if (r != GST_PAD_LINK_OK) {
@@ -383,15 +404,15 @@ ensure_chain (WebRtcMediaState & st, const std::string & kind, std::string & err
   return &c;
 }
 
-/* the tee of a payload type's RTP, its payloader made now if needed;
- * nullptr with the reason. Main context. */
-GstElement *
+/* the payload type's RTP (its tee, its SSRC), its payloader made now if
+ * needed; nullptr with the reason. Main context. */
+const RtpOut *
 ensure_rtp_tee (GstBin * pipeline, Chain & c, const std::string & kind, int pt,
     std::string & error)
 {
   auto it = c.outs.find (pt);
   if (it != c.outs.end ())
-    return it->second.tee;
+    return &it->second;
   if (pt < 0 || pt > 127) {
     error = "payload type " + std::to_string (pt) + " is out of range";
     return nullptr;
@@ -406,7 +427,12 @@ ensure_rtp_tee (GstBin * pipeline, Chain & c, const std::string & kind, int pt,
     gst_object_unref (gst_object_ref_sink (pay));
     return nullptr;
   }
-  g_object_set (pay, "pt", (guint) pt, "mtu", kMtu, nullptr);
+  /* chosen here rather than by the payloader when it starts: a viewer's
+   * answer names it before the first packet reaches its webrtcbin */
+  guint ssrc = 0;
+  while (ssrc == 0)
+    ssrc = g_random_int ();
+  g_object_set (pay, "pt", (guint) pt, "mtu", kMtu, "ssrc", ssrc, nullptr);
   if (c.codec == "h264") {
     g_object_set (pay, "config-interval", -1, nullptr);
     gst_util_set_object_arg (G_OBJECT (pay), "aggregate-mode", "zero-latency");
@@ -430,11 +456,11 @@ ensure_rtp_tee (GstBin * pipeline, Chain & c, const std::string & kind, int pt,
     remove_elements (pipeline, made);
     return nullptr;
   }
-  c.outs[pt] = { pay, tee };
+  c.outs[pt] = { pay, tee, ssrc };
   c.elements.push_back (GST_ELEMENT (gst_object_ref (pay)));
   c.elements.push_back (GST_ELEMENT (gst_object_ref (tee)));
-  GST_INFO ("%s: payload type %d", GST_OBJECT_NAME (pay), pt);
-  return tee;
+  GST_INFO ("%s: payload type %d, SSRC %u", GST_OBJECT_NAME (pay), pt, ssrc);
+  return &c.outs[pt];
 }
 
 /* a streaming thread (webrtcbin's, for a viewer's PLI or FIR): its
@@ -590,15 +616,17 @@ WebRtcMedia::prepare ()
 
 GstPad *
 WebRtcMedia::add_branch (const std::string & viewer, const std::string & kind, int pt,
-    std::string & error)
+    guint & ssrc, std::string & error)
 {
   WebRtcMediaState & st = *state_;
   Chain *c = ensure_chain (st, kind, error);
   if (!c)
     return nullptr;
-  GstElement *rtp = ensure_rtp_tee (st.pipeline, *c, kind, pt, error);
-  if (!rtp)
+  const RtpOut *out = ensure_rtp_tee (st.pipeline, *c, kind, pt, error);
+  if (!out)
     return nullptr;
+  GstElement *rtp = out->tee;
+  ssrc = out->ssrc;
 
   std::string base = kPrefix + ("b" + std::to_string (st.next_branch++));
   GstElement *queue = nullptr;

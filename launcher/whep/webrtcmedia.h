@@ -78,10 +78,11 @@ class WebRtcMedia {
 
   /* A branch for one viewer's track (kind "video"/"audio", the offer's
    * payload type): the payloader for pt is made on first use. The branch
-   * queue's src pad, reffed and unlinked; nullptr and the reason when the
-   * kind has no chain. Main context. */
+   * queue's src pad, reffed and unlinked, and in ssrc the SSRC its packets
+   * carry (the viewer's answer must name it); nullptr and the reason when
+   * the kind has no chain. Main context. */
   GstPad *add_branch (const std::string & viewer, const std::string & kind, int pt,
-      std::string & error);
+      guint & ssrc, std::string & error);
   /* Removes a viewer's branches (their queues stopped and gone; the
    * payloader stays for the next viewer). Call after the viewer closed.
    * Main context. */

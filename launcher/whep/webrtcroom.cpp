@@ -111,8 +111,9 @@ WebRtcRoom::join (const std::string & offer, std::function<void (WhepJoin)> done
   *session_of = session;
 
   std::vector<GstPad *> sources;
-  for (const WhepTrack & t : info.tracks) {
-    GstPad *pad = media_->add_branch (session, t.kind, t.pt, error);
+  WhepOfferInfo tracks = info;
+  for (WhepTrack & t : tracks.tracks) {
+    GstPad *pad = media_->add_branch (session, t.kind, t.pt, t.ssrc, error);
     if (!pad) {
       for (GstPad *p : sources)
         gst_object_unref (p);
@@ -127,7 +128,7 @@ WebRtcRoom::join (const std::string & offer, std::function<void (WhepJoin)> done
   viewers_[session] = std::move (viewer);
   GST_INFO ("viewer %s joins (%zu track(s), %zu of %u seats taken)", session.c_str (),
       info.tracks.size (), viewers_.size (), settings_.seats);
-  v->negotiate (offer, info, sources, settings_.negotiation_timeout_ms,
+  v->negotiate (offer, tracks, sources, settings_.negotiation_timeout_ms,
       [this, alive, session, done] (unsigned status, std::string text) {
         /* any thread; the answer goes out from the main context */
         run_on_main_context ([this, alive, session, done, status, text] {

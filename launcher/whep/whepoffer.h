@@ -30,6 +30,8 @@ struct WhepTrack {
   std::string kind;                    /* "video" or "audio" */
   std::string codec;                   /* as in WhepMedia */
   int pt = -1;                         /* the offer's payload type for it */
+  /* the SSRC we send it with (WebRtcMedia::add_branch; 0 until known) */
+  guint ssrc = 0;
   /* that format's caps as the offer gives them (application/x-rtp with
    * encoding-name, clock-rate, payload, fmtp fields, rtcp-fb-*), text */
   std::string caps;

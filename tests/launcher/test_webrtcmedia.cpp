@@ -144,8 +144,10 @@ struct Stream {
   GstBin *bin () { return GST_BIN (pipeline->pipeline ()); }
 
   /* a publisher: desc (gst-launch syntax) in the pipeline, its one
-   * unlinked src pad linked as kind, as an ingest does; counted */
-  void publish (const std::string & kind, const std::string & desc, PadCount * count = nullptr)
+   * unlinked src pad linked as kind, as an ingest does; counted. That
+   * pad, with a ref, in *out when asked. */
+  void publish (const std::string & kind, const std::string & desc, PadCount * count = nullptr,
+      GstPad ** out = nullptr)
   {
     GstElement *src = make_bin (desc);
     gst_bin_add (bin (), src);
@@ -153,6 +155,8 @@ struct Stream {
     if (count)
       count->watch (pad);
     pipeline->link_media (kind, pad);
+    if (out)
+      *out = GST_PAD (gst_object_ref (pad));
   }
 
   /* as an ingest's no-more-pads: the entries nothing is linked to end */
@@ -183,11 +187,14 @@ struct Stream {
     return media->media ();
   }
 
-  /* a viewer's branch, which must be made */
-  GstPad *branch (const char *viewer, const char *kind, int pt)
+  /* a viewer's branch, which must be made; its SSRC in *ssrc if asked */
+  GstPad *branch (const char *viewer, const char *kind, int pt, guint * ssrc = nullptr)
   {
     std::string error;
-    GstPad *pad = media->add_branch (viewer, kind, pt, error);
+    guint made = 0;
+    GstPad *pad = media->add_branch (viewer, kind, pt, made, error);
+    if (ssrc)
+      *ssrc = made;
     fail_unless (pad != nullptr, "no %s branch: %s", kind, error.c_str ());
     return pad;
   }
@@ -218,6 +225,9 @@ struct Viewer {
   GstElement *bin = nullptr;
   std::mutex lock;
   std::vector<int> pts;                 /* each packet's */
+  /* each packet's RTP timestamp and marker bit */
+  std::vector<std::pair<guint32, bool>> stamps;
+  std::vector<guint32> ssrcs;           /* each packet's */
   std::vector<std::string> frames;      /* what reaches the fakesink */
   std::atomic<int> packets { 0 };
 
@@ -272,8 +282,11 @@ struct Viewer {
     gst_buffer_map (b, &map, GST_MAP_READ);
     {
       std::lock_guard<std::mutex> lk (lock);
-      if (map.size >= 12)
+      if (map.size >= 12) {
         pts.push_back (map.data[1] & 0x7f);
+        stamps.emplace_back (GST_READ_UINT32_BE (map.data + 4), (map.data[1] & 0x80) != 0);
+        ssrcs.push_back (GST_READ_UINT32_BE (map.data + 8));
+      }
     }
     gst_buffer_unmap (b, &map);
     packets++;
@@ -284,6 +297,15 @@ struct Viewer {
   {
     std::lock_guard<std::mutex> lk (lock);
     return frames;
+  }
+  /* every packet had SSRC ssrc, and there was one */
+  bool all_ssrc (guint32 ssrc)
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    for (guint32 s : ssrcs)
+      if (s != ssrc)
+        return false;
+    return !ssrcs.empty ();
   }
   /* every packet had payload type pt, and there was one */
   bool all_pt (int pt)
@@ -396,6 +418,43 @@ GST_START_TEST (test_h264_byte_stream_to_rtp)
 }
 GST_END_TEST;
 
+/* A keyframe the publisher made on request comes after a downstream
+ * GstForceKeyUnit (all-headers) from the ingest's h264parse, as WHIP's
+ * does. Each frame still ends with the marker bit on its last packet:
+ * nothing of a frame's timestamp comes after its marker (rtph264pay sent
+ * SPS/PPS ahead of the keyframe with the marker, a frame of their own that
+ * browsers failed to decode, asking for a keyframe again). */
+GST_START_TEST (test_keyframes_on_request_keep_frames_whole)
+{
+  Stream s ("passthrough");
+  g_autoptr (GstPad) published = nullptr;
+  s.publish ("video", h264_source ("byte-stream") + " ! h264parse", nullptr, &published);
+  s.publish ("audio", kOpusSource);
+  s.start ();
+  s.wait_media (true, false);
+  Viewer v (s, s.branch ("a", "video", 102), kH264Depay);
+  fail_unless (spin_until ([&] { return v.packets > 10; }));
+  /* the publisher asked for keyframes, as the room does for viewers */
+  for (int i = 0; i < 5; i++) {
+    fail_unless (gst_pad_send_event (published,
+            gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, i)));
+    run_for (200);
+  }
+  run_for (300);
+  std::lock_guard<std::mutex> lk (v.lock);
+  fail_unless (v.stamps.size () > 20);
+  int frames = 0;
+  for (size_t i = 0; i + 1 < v.stamps.size (); i++) {
+    if (!v.stamps[i].second)
+      continue;
+    frames++;
+    fail_if (v.stamps[i + 1].first == v.stamps[i].first,
+        "packet %zu (timestamp %u) follows its frame's marker", i + 1, v.stamps[i].first);
+  }
+  fail_unless (frames > 10, "%d frames", frames);
+}
+GST_END_TEST;
+
 /* RTMP's H.264: SPS/PPS only in codec_data */
 GST_START_TEST (test_h264_avc_to_rtp)
 {
@@ -486,19 +545,25 @@ GST_START_TEST (test_two_payload_types_two_payloaders)
   Stream s ("passthrough");
   s.start_h264 ();
   std::string error;
-  Viewer a (s, s.branch ("a", "video", 96), kH264Depay);
-  Viewer b (s, s.branch ("b", "video", 102), kH264Depay);
-  Viewer c (s, s.branch ("c", "video", 102), kH264Depay);
+  guint ssrc_a = 0, ssrc_b = 0, ssrc_c = 0, ssrc = 0;
+  Viewer a (s, s.branch ("a", "video", 96, &ssrc_a), kH264Depay);
+  Viewer b (s, s.branch ("b", "video", 102, &ssrc_b), kH264Depay);
+  Viewer c (s, s.branch ("c", "video", 102, &ssrc_c), kH264Depay);
   fail_unless (spin_until ([&] { return a.packets > 20 && b.packets > 20 && c.packets > 20; }));
   fail_unless (a.all_pt (96) && b.all_pt (102) && c.all_pt (102));
+  /* each payloader's SSRC, told before its first packet (a viewer's
+   * answer names it), is the one its packets carry */
+  fail_unless (ssrc_a != 0 && ssrc_b != 0 && ssrc_a != ssrc_b);
+  fail_unless_equals_int (ssrc_c, ssrc_b);
+  fail_unless (a.all_ssrc (ssrc_a) && b.all_ssrc (ssrc_b) && c.all_ssrc (ssrc_c));
   fail_unless_equals_int (s.count_ours ("rtph264pay"), 2);
   fail_unless_equals_int (s.count_ours ("h264parse"), 1);
   /* a bad payload type, a kind unknown: reasons, no branch */
   error.clear ();
-  fail_unless (s.media->add_branch ("d", "data", 111, error) == nullptr);
+  fail_unless (s.media->add_branch ("d", "data", 111, ssrc, error) == nullptr);
   fail_if (error.empty ());
   error.clear ();
-  fail_unless (s.media->add_branch ("d", "video", 300, error) == nullptr);
+  fail_unless (s.media->add_branch ("d", "video", 300, ssrc, error) == nullptr);
   fail_if (error.empty ());
 }
 GST_END_TEST;
@@ -545,10 +610,11 @@ GST_START_TEST (test_failing_viewer_fails_alone)
   Stream s ("passthrough");
   s.start_h264 ();
   std::string error;
+  guint ssrc = 0;
   std::vector<GstPad *> dead;
   for (GstFlowReturn ret : { GST_FLOW_FLUSHING, GST_FLOW_ERROR }) {
     GstPad *branch = s.media->add_branch (ret == GST_FLOW_ERROR ? "error" : "flushing", "video",
-        96, error);
+        96, ssrc, error);
     fail_unless (branch != nullptr, "%s", error.c_str ());
     GstPad *sink = gst_pad_new ("sink", GST_PAD_SINK);
     gst_pad_set_event_function (sink, [] (GstPad *, GstObject *, GstEvent * e) -> gboolean {
@@ -666,7 +732,8 @@ GST_START_TEST (test_failing_chain_leaves_the_stream)
   fail_if (s.finished, "the stream failed: %s", s.reason.c_str ());
   fail_unless (s.media->media ().audio == "opus");
   std::string error;
-  fail_unless (s.media->add_branch ("b", "video", 96, error) == nullptr);
+  guint ssrc = 0;
+  fail_unless (s.media->add_branch ("b", "video", 96, ssrc, error) == nullptr);
   fail_if (error.empty ());
   s.media->remove_branches ("a");
   fail_unless_equals_int (s.count_ours ("queue"), 1);     /* the audio chain's */
@@ -683,6 +750,7 @@ webrtcmedia_suite (void)
   tcase_add_test (tc, test_tap_codecs);
   tcase_add_test (tc, test_h264_byte_stream_to_rtp);
   tcase_add_test (tc, test_h264_avc_to_rtp);
+  tcase_add_test (tc, test_keyframes_on_request_keep_frames_whole);
   tcase_add_test (tc, test_vp8_of_an_audio_only_stream);
   tcase_add_test (tc, test_vp9_to_rtp);
   tcase_add_test (tc, test_opus_passes_through);

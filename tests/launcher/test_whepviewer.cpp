@@ -22,6 +22,8 @@ using namespace castline::launcher;
 
 /* the offer's H.264 payload type: not rtph264pay's default (96) */
 constexpr int kVideoPt = 102;
+/* the test stream's video SSRC (WebRtcMedia chooses its payloaders') */
+constexpr guint kVideoSsrc = 212162833;
 
 /* The stream: test video as H.264 High (x264enc's default, not the
  * offer's constrained baseline) and Opus, each payloaded once and teed,
@@ -35,7 +37,8 @@ struct Stream {
         "video/x-raw,width=320,height=240,framerate=30/1,format=I420 ! "
         "x264enc tune=zerolatency key-int-max=30 ! "
         "h264parse config-interval=-1 ! rtph264pay config-interval=-1 "
-        "aggregate-mode=zero-latency pt=" + std::to_string (video_pt) + " ! "
+        "aggregate-mode=zero-latency ssrc=" + std::to_string (kVideoSsrc) + " pt="
+        + std::to_string (video_pt) + " ! "
         "tee name=vt allow-not-linked=true ! queue name=vq leaky=downstream "
         "audiotestsrc is-live=true ! opusenc ! rtpopuspay pt=111 ! "
         "tee name=at allow-not-linked=true ! queue name=aq leaky=downstream";
@@ -412,6 +415,46 @@ GST_START_TEST (test_audio_only_viewer_gets_a_longer_silence)
 }
 GST_END_TEST;
 
+/* the viewer's webrtcbin searches for no UPnP router */
+GST_START_TEST (test_upnp_is_off)
+{
+  Stream stream;
+  Calls calls;
+  WhepViewer v (GST_PIPELINE (stream.pipeline), {}, calls.listener ());
+  g_autoptr (GstElement) webrtc = find_webrtcbin (stream.pipeline);
+  fail_unless (webrtc != nullptr);
+  fail_unless (upnp_is_off (webrtc));
+  v.close ();
+}
+GST_END_TEST;
+
+/* The answer names the SSRC the branch sends with (WhepTrack::ssrc), even
+ * when nothing reached webrtcbin before it answered: webrtcbin alone
+ * answered "ssrc-group:FID 0 <rtx>" then, and Chromium showed nothing. */
+GST_START_TEST (test_answer_names_the_branch_ssrc)
+{
+  Stream stream;
+  Viewer viewer;
+  std::string offer = viewer.offer ();
+  WhepOfferInfo info = inspected (offer, h264_opus ());
+  info.tracks[0].ssrc = kVideoSsrc;
+  Calls calls;
+  WhepViewer v (GST_PIPELINE (stream.pipeline), {}, calls.listener ());
+  /* nothing leaves the video branch until the answer is made */
+  GstPad *video = stream.branch ("vq"), *audio = stream.branch ("aq");
+  gulong block = gst_pad_add_probe (video, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM,
+      [] (GstPad *, GstPadProbeInfo *, gpointer) { return GST_PAD_PROBE_OK; }, nullptr, nullptr);
+  v.negotiate (offer, info, { video, audio }, 5000, calls.callback ());
+  fail_unless (wait_for ([&calls] { return calls.answered (); }, 10000), "no answer");
+  fail_unless_equals_int (calls.status, 201);
+  std::string vm = mline (calls.text, "video");
+  std::string ssrc = std::to_string (kVideoSsrc);
+  assert_has (vm, "a=ssrc:" + ssrc + " msid:");
+  gst_pad_remove_probe (video, block);
+  v.close ();
+}
+GST_END_TEST;
+
 /* the room tells the viewer's bus messages apart; a bad call is refused */
 GST_START_TEST (test_owns_and_refusals)
 {
@@ -493,6 +536,8 @@ whepviewer_suite (void)
   tcase_add_test (tc, test_mline_without_track_is_inactive);
   tcase_add_test (tc, test_audio_only_viewer_gets_a_longer_silence);
   tcase_add_test (tc, test_owns_and_refusals);
+  tcase_add_test (tc, test_upnp_is_off);
+  tcase_add_test (tc, test_answer_names_the_branch_ssrc);
   return s;
 }
 

@@ -360,23 +360,6 @@ GST_START_TEST (test_only_restricted_codecs_are_answered)
 }
 GST_END_TEST;
 
-static GstElement *
-find_webrtcbin (GstElement * pipeline)
-{
-  GstIterator *it = gst_bin_iterate_elements (GST_BIN (pipeline));
-  GValue v = G_VALUE_INIT;
-  GstElement *found = nullptr;
-  while (!found && gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
-    auto *e = GST_ELEMENT (g_value_get_object (&v));
-    if (g_str_equal (GST_OBJECT_NAME (gst_element_get_factory (e)), "webrtcbin"))
-      found = GST_ELEMENT (gst_object_ref (e));
-    g_value_reset (&v);
-  }
-  g_value_unset (&v);
-  gst_iterator_free (it);
-  return found;
-}
-
 GST_START_TEST (test_slow_gathering_answers_at_the_timeout)
 {
   std::string offer = offer_of_a_sender (Video::vp8);
@@ -399,6 +382,18 @@ GST_START_TEST (test_slow_gathering_answers_at_the_timeout)
   fail_unless (o.text.find ("a=candidate:") != std::string::npos, "%s", o.text.c_str ());
   ingest.close ();
   stop_pipeline (r.pipeline);
+}
+GST_END_TEST;
+
+/* the ingest's webrtcbin searches for no UPnP router */
+GST_START_TEST (test_upnp_is_off)
+{
+  Receiver r;
+  WhipIngest ingest (GST_PIPELINE (r.pipeline), {}, r.listener ());
+  g_autoptr (GstElement) webrtc = find_webrtcbin (r.pipeline);
+  fail_unless (webrtc != nullptr);
+  fail_unless (upnp_is_off (webrtc));
+  ingest.close ();
 }
 GST_END_TEST;
 
@@ -545,6 +540,7 @@ whipingest_suite (void)
   tcase_add_test (tc, test_only_restricted_codecs_are_answered);
   tcase_add_test (tc, test_slow_gathering_answers_at_the_timeout);
   tcase_add_test (tc, test_unusable_offer_is_refused);
+  tcase_add_test (tc, test_upnp_is_off);
   tcase_add_test (tc, test_destroyed_during_negotiation_answers_once);
   tcase_add_test (tc, test_bad_candidates_are_refused);
   tcase_add_test (tc, test_ice_failure_is_reported_once);

@@ -9,6 +9,41 @@
 
 #include <string>
 
+/* the first webrtcbin directly in pipeline (ref), or nullptr */
+static inline GstElement *
+find_webrtcbin (GstElement * pipeline)
+{
+  GstIterator *it = gst_bin_iterate_elements (GST_BIN (pipeline));
+  GValue v = G_VALUE_INIT;
+  GstElement *found = nullptr;
+  while (!found && gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    auto *e = GST_ELEMENT (g_value_get_object (&v));
+    if (g_str_equal (GST_OBJECT_NAME (gst_element_get_factory (e)), "webrtcbin"))
+      found = GST_ELEMENT (gst_object_ref (e));
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
+  gst_iterator_free (it);
+  return found;
+}
+
+/* webrtcbin's ICE agent (libnice's NiceAgent under GstWebRTCNice) has
+ * UPnP off */
+static inline bool
+upnp_is_off (GstElement * webrtc)
+{
+  GObject *ice = nullptr, *agent = nullptr;
+  g_object_get (webrtc, "ice-agent", &ice, nullptr);
+  fail_unless (ice != nullptr);
+  g_object_get (ice, "agent", &agent, nullptr);
+  fail_unless (agent != nullptr);
+  gboolean upnp = TRUE;
+  g_object_get (agent, "upnp", &upnp, nullptr);
+  g_object_unref (agent);
+  g_object_unref (ice);
+  return !upnp;
+}
+
 /* iterates the default main context until pred () or timeout_ms */
 template <typename Pred>
 static bool

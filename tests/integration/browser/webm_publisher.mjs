@@ -3,12 +3,14 @@
 // webmwssrc):
 //   node webm_publisher.mjs --url ws://127.0.0.1:PORT/ingest?key=KEY
 //        [--mime 'video/webm;codecs=vp8,opus'] [--seconds 6] [--timeslice 500]
-//        [--abrupt] [--no-start]
+//        [--abrupt] [--no-start] [--keyframe-ms MS]
 // Sends {"type":"start","mimeType":...} (not with --no-start: the server
 // has only the recording's header to go by), then every chunk as a binary
 // message; after --seconds it stops the recorder, sends the last chunk and
 // {"type":"stop-stream"} and waits for the server's close (--abrupt: closes
-// the socket mid-stream with no stop-stream instead). Prints one JSON line:
+// the socket mid-stream with no stop-stream instead). --keyframe-ms: a
+// keyframe at least that often (videoKeyFrameIntervalDuration, as
+// web/wsingest.js asks; Chromium's own default is rarer). Prints one JSON line:
 // {mimeType, chunks, bytes, closeCode, closeReason, error}.
 import { parseArgs, evaluateInPage, run } from './chromium.mjs';
 
@@ -41,7 +43,8 @@ window.publish = async (opts) => {
     out.error = 'the WebSocket did not open';
     return out;
   }
-  const recorder = new MediaRecorder(stream, { mimeType: opts.mime });
+  const recorder = new MediaRecorder(stream, { mimeType: opts.mime,
+    ...(opts.keyframeMs ? { videoKeyFrameIntervalDuration: opts.keyframeMs } : {}) });
   out.mimeType = recorder.mimeType;
   if (!opts.noStart)
     ws.send(JSON.stringify({ type: 'start', mimeType: recorder.mimeType }));
@@ -73,4 +76,5 @@ run(() => evaluateInPage(page_html, 'publish', {
       url: args.url, mime: args.mime || 'video/webm;codecs=vp8,opus',
       seconds: Number(args.seconds || 6), timeslice: Number(args.timeslice || 500),
       abrupt: !!args.abrupt, noStart: !!args['no-start'],
+      keyframeMs: Number(args['keyframe-ms'] || 0),
     }), 90000);

@@ -10,7 +10,8 @@
 // one JSON line {sessions: [...]}, each {status, location, retryAfter,
 // links, error, kind, connected, connectMs, framesDecoded, frames (decoded
 // by each second), frameWidth, frameHeight (the decoder's), videoWidth,
-// videoHeight (the <video>'s: at times 0, see below), videoCodec,
+// videoHeight (the <video>'s), shownFor (how far the <video>'s currentTime
+// ran while the session played, in seconds), videoCodec,
 // audioTrack, videoReceiver (its inbound-rtp: frames received, dropped,
 // keyframes, freezes, PLIs...), audioCodec, audioPackets, audioSamples,
 // lost (the connection went without a stop: its message), deleteStatus}.
@@ -41,9 +42,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // or refused, keeping what later calls read in window.whep
 async function start(opts) {
   const { playWhep } = await import('/ui/whep.js');
-  // this <video> at times stays at readyState 0 in headless Chromium 156
-  // though frames are decoded (seen on a busy machine): the decoder's
-  // figures are what the tests check
   const video = document.createElement('video');
   Object.assign(video, { muted: true, autoplay: true, playsInline: true });
   document.body.append(video);
@@ -62,6 +60,7 @@ async function start(opts) {
   out.connected = true;
   out.connectMs = Math.round(performance.now() - t0);
   video.play().catch(() => {});
+  window.whep.startTime = video.currentTime;
   window.whep.sampler = setInterval(async () => {
     const st = await window.whep.session.stats().catch(() => null);
     if (st) out.frames.push(st.framesDecoded);
@@ -99,6 +98,7 @@ async function collect(stop) {
   });
   out.videoWidth = video.videoWidth;
   out.videoHeight = video.videoHeight;
+  out.shownFor = Math.round(10 * (video.currentTime - window.whep.startTime)) / 10;
   out.audioTrack = !!(video.srcObject && video.srcObject.getAudioTracks().length);
   if (stop) out.deleteStatus = await session.stop();
   return out;
