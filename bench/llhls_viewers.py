@@ -106,7 +106,7 @@ class Castline:
 
 
 def run_step(server, n, warmup, window, workdir):
-    row = {"viewers": n, "load_before": os.getloadavg()[0]}
+    row = {"viewers": n, "load_before": os.getloadavg()[0], "run_s": RAMP_MS / 1000 + warmup + window}
     client = None
     log = open(os.path.join(workdir, f"llhls_load-{n}.log"), "wb")
     if n:
@@ -185,14 +185,14 @@ def report(rows):
           (f"{r.get('part_delay_p50_ms')} / {r.get('part_delay_p99_ms')} / {r.get('part_delay_max_ms')}"
            if r["viewers"] else "-"),
           r.get("blocking_wait_p50_ms", "-"),
-          round(r.get("requests", 0) / max(r.get("seconds", 1), 1)) if r["viewers"] else "-",
+          round(r.get("requests", 0) / r["run_s"]) if r["viewers"] else "-",
           r["launcher_cores"], per_viewer(r, base) if r["viewers"] else "(publisher's cost)",
           r["launcher_rss_mib"], r["launcher_threads"], r["client_cores"], r["publisher_cores"],
           f"{r['machine_busy']:.0%} ({r['load_after']:.1f})",
           ("yes" if r.get("holds") else "NO") if r["viewers"] else "-"] for r in rows])
     held = [r["viewers"] for r in rows if r["viewers"] and r.get("holds")]
     print(f"most viewers with every one on time: {max(held) if held else 0} (goal {GOAL})")
-    print("  requests/s counts the whole run (ramp and warm-up too); mcores a viewer: (launcher "
+    print("  requests/s: over the whole run (ramp and warm-up too); mcores a viewer: (launcher "
           "cores - its cores with no viewer) / viewers, in thousandths of a core")
 
 
