@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <fcntl.h>
 #include <string_view>
 #include <sys/stat.h>
@@ -50,8 +51,10 @@ file_type (const std::string & name)
   return nullptr;
 }
 
+}  // namespace
+
 void
-add_cors (http::Headers & h, const HlsServeOptions & options)
+add_hls_cors (http::Headers & h, const HlsServeOptions & options)
 {
   if (options.cors_origin.empty ())
     return;
@@ -59,7 +62,12 @@ add_cors (http::Headers & h, const HlsServeOptions & options)
   h.set ("Access-Control-Expose-Headers", "Content-Length, Content-Range");
 }
 
-}  // namespace
+const char *
+hls_content_type (const std::string & name)
+{
+  const FileType *type = file_type (name);
+  return type ? type->content_type : nullptr;
+}
 
 bool
 valid_hls_file_name (const std::string & name)
@@ -90,7 +98,7 @@ serve_hls_path (const http::Request & req, http::Response & res, const std::stri
   }
   std::string folder = path.substr (0, slash), name = path.substr (slash + 1);
   if (!valid_hls_folder_name (folder)) {
-    add_cors (res.headers, options);
+    add_hls_cors (res.headers, options);
     http::reply_plain_text (res, 400, "not an HLS folder name");
     return;
   }
@@ -98,7 +106,7 @@ serve_hls_path (const http::Request & req, http::Response & res, const std::stri
   std::string sub = dir + G_DIR_SEPARATOR_S + folder;
   struct stat st;
   if (lstat (sub.c_str (), &st) != 0 || !S_ISDIR (st.st_mode)) {
-    add_cors (res.headers, options);
+    add_hls_cors (res.headers, options);
     http::reply_plain_text (res, 404, "no such file");
     return;
   }
@@ -106,12 +114,11 @@ serve_hls_path (const http::Request & req, http::Response & res, const std::stri
   serve_hls_file (req, res, sub, name, options);
 }
 
-void
-serve_hls_file (const http::Request & req, http::Response & res, const std::string & dir,
-    const std::string & name, const HlsServeOptions & options)
+bool
+answer_hls_method (const http::Request & req, http::Response & res, const HlsServeOptions & options)
 {
   http::Headers & h = res.headers;
-  add_cors (h, options);
+  add_hls_cors (h, options);
   if (req.is ("OPTIONS")) {
     h.set ("Allow", kAllow);
     if (!options.cors_origin.empty ()) {
@@ -120,14 +127,85 @@ serve_hls_file (const http::Request & req, http::Response & res, const std::stri
       h.set ("Access-Control-Max-Age", "86400");
     }
     res.status = 204;
-    return;
+    return true;
   }
-  bool head = req.is ("HEAD");
-  if (!head && !req.is ("GET")) {
+  if (!req.is ("HEAD") && !req.is ("GET")) {
     h.set ("Allow", kAllow);
     http::reply_plain_text (res, 405, "use GET or HEAD");
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+/* The answer to a GET or HEAD of a whole file of size bytes: its headers,
+ * 416 for a range it cannot satisfy, else 200 or 206 with body (first,
+ * length) setting the bytes. */
+void
+answer_ranged (const http::Request & req, http::Response & res, const FileType & type,
+    guint64 size, time_t mtime, const HlsServeOptions & options,
+    const std::function<void (guint64 first, guint64 length)> & body)
+{
+  http::Headers & h = res.headers;
+  std::string last_modified = http::http_date (mtime);
+  h.set ("Content-Type", type.content_type);
+  h.set ("Cache-Control", type.playlist ? options.playlist_cache_control
+      : options.segment_cache_control);
+  h.set ("Accept-Ranges", "bytes");
+  h.set ("X-Content-Type-Options", "nosniff");
+  if (!last_modified.empty ())
+    h.set ("Last-Modified", last_modified);
+  http::ByteRange range = req.is ("HEAD") ? http::ByteRange ()
+      : http::parse_range (req.header ("Range"), size);
+  if (range.kind != http::RangeKind::none
+      && !http::if_range_matches (req.header ("If-Range"), last_modified, mtime))
+    range.kind = http::RangeKind::none;
+  if (range.kind == http::RangeKind::unsatisfiable) {
+    h.set ("Content-Range", "bytes */" + std::to_string (size));
+    h.remove ("Content-Type");
+    h.set ("Cache-Control", "no-cache");
+    res.status = 416;
     return;
   }
+  guint64 first = range.kind == http::RangeKind::single ? range.first : 0;
+  guint64 length = range.kind == http::RangeKind::single ? range.last - range.first + 1 : size;
+  body (first, length);
+  if (range.kind == http::RangeKind::single) {
+    h.set ("Content-Range", "bytes " + std::to_string (first) + "-"
+        + std::to_string (first + length - 1) + "/" + std::to_string (size));
+    res.status = 206;
+  } else {
+    res.status = 200;
+  }
+}
+
+}  // namespace
+
+void
+serve_hls_bytes (const http::Request & req, http::Response & res, const std::string & name,
+    const http::Bytes & content, time_t mtime, const HlsServeOptions & options)
+{
+  if (answer_hls_method (req, res, options))
+    return;
+  const FileType *type = file_type (name);
+  if (!type) {
+    http::reply_plain_text (res, 400, "not an HLS file name");
+    return;
+  }
+  answer_ranged (req, res, *type, content.size (), mtime, options,
+      [&] (guint64 first, guint64 length) {
+        res.body = length == content.size () ? content
+            : http::Bytes (g_bytes_new_from_bytes (content.get (), first, length));
+      });
+}
+
+void
+serve_hls_file (const http::Request & req, http::Response & res, const std::string & dir,
+    const std::string & name, const HlsServeOptions & options)
+{
+  if (answer_hls_method (req, res, options))
+    return;
   if (!valid_hls_file_name (name)) {
     http::reply_plain_text (res, 400, "not an HLS file name");
     return;
@@ -155,75 +233,40 @@ serve_hls_file (const http::Request & req, http::Response & res, const std::stri
     http::reply_plain_text (res, 404, "no such file");
     return;
   }
-  guint64 size = st.st_size;
-  std::string last_modified = http::http_date (st.st_mtime);
-  auto describe = [&] {
-    h.set ("Content-Type", type->content_type);
-    h.set ("Cache-Control", type->playlist ? options.playlist_cache_control
-        : options.segment_cache_control);
-    h.set ("Accept-Ranges", "bytes");
-    h.set ("X-Content-Type-Options", "nosniff");
-    if (!last_modified.empty ())
-      h.set ("Last-Modified", last_modified);
-  };
-  http::ByteRange range = head ? http::ByteRange ()
-      : http::parse_range (req.header ("Range"), size);
-  if (range.kind != http::RangeKind::none
-      && !http::if_range_matches (req.header ("If-Range"), last_modified, st.st_mtime))
-    range.kind = http::RangeKind::none;
-  if (range.kind == http::RangeKind::unsatisfiable) {
-    describe ();
-    h.set ("Content-Range", "bytes */" + std::to_string (size));
-    h.remove ("Content-Type");
-    h.set ("Cache-Control", "no-cache");
-    res.status = 416;
-    return;
-  }
-  guint64 first = range.kind == http::RangeKind::single ? range.first : 0;
-  guint64 length = range.kind == http::RangeKind::single ? range.last - range.first + 1 : size;
   if (!type->playlist) {
     /* a segment or a recording: the server sends it from the file itself
      * (sendfile), whatever its size, never read into memory here */
-    describe ();
-    res.file = std::make_shared<http::FileBody> (fd.release (), first, length);
-  } else {
-    /* a playlist is read, to see whether it is complete: hlssink2 replaces
-     * playlists whole, but one written in place shows up empty or cut
-     * mid-line; the player asks again shortly. Whole: the last line ends,
-     * or is the ENDLIST tag (hlssink2 writes no newline after it in a
-     * final playlist). */
-    if (size > kMaxPlaylistSize) {
-      http::reply_plain_text (res, 500, "playlist too large");
-      return;
-    }
-    http::Bytes content (http::read_up_to (fd.get (), size));
-    if (!content.get ()) {
-      http::reply_plain_text (res, 500, "cannot read the file");
-      return;
-    }
-    std::string_view all = content.view ();
-    constexpr std::string_view kEndList = "#EXT-X-ENDLIST";
-    bool whole = !all.empty () && (all.back () == '\n'
-        || (all.size () >= kEndList.size ()
-            && all.compare (all.size () - kEndList.size (), kEndList.size (), kEndList) == 0));
-    if (!whole) {
-      h.set ("Retry-After", "1");
-      http::reply_plain_text (res, 503, "the playlist is being written");
-      return;
-    }
-    describe ();
-    size = content.size ();
-    length = std::min (length, size - std::min (first, size));
-    res.body = range.kind == http::RangeKind::single
-        ? http::Bytes (g_bytes_new_from_bytes (content.get (), first, length)) : std::move (content);
+    answer_ranged (req, res, *type, st.st_size, st.st_mtime, options,
+        [&] (guint64 first, guint64 length) {
+          res.file = std::make_shared<http::FileBody> (fd.release (), first, length);
+        });
+    return;
   }
-  if (range.kind == http::RangeKind::single) {
-    h.set ("Content-Range", "bytes " + std::to_string (first) + "-"
-        + std::to_string (first + length - 1) + "/" + std::to_string (size));
-    res.status = 206;
-  } else {
-    res.status = 200;
+  /* a playlist is read, to see whether it is complete: hlssink2 replaces
+   * playlists whole, but one written in place shows up empty or cut
+   * mid-line; the player asks again shortly. Whole: the last line ends,
+   * or is the ENDLIST tag (hlssink2 writes no newline after it in a
+   * final playlist). */
+  if ((guint64) st.st_size > kMaxPlaylistSize) {
+    http::reply_plain_text (res, 500, "playlist too large");
+    return;
   }
+  http::Bytes content (http::read_up_to (fd.get (), st.st_size));
+  if (!content.get ()) {
+    http::reply_plain_text (res, 500, "cannot read the file");
+    return;
+  }
+  std::string_view all = content.view ();
+  constexpr std::string_view kEndList = "#EXT-X-ENDLIST";
+  bool whole = !all.empty () && (all.back () == '\n'
+      || (all.size () >= kEndList.size ()
+          && all.compare (all.size () - kEndList.size (), kEndList.size (), kEndList) == 0));
+  if (!whole) {
+    res.headers.set ("Retry-After", "1");
+    http::reply_plain_text (res, 503, "the playlist is being written");
+    return;
+  }
+  serve_hls_bytes (req, res, name, content, st.st_mtime, options);
 }
 
 }  // namespace castline::launcher

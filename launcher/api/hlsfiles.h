@@ -7,6 +7,7 @@
 
 #include "common/http/message.h"
 
+#include <ctime>
 #include <string>
 
 namespace castline::launcher {
@@ -32,6 +33,26 @@ bool valid_hls_folder_name (const std::string & name);
  * rung's files), both checked (400 otherwise), then as serve_hls_file. */
 void serve_hls_path (const http::Request & req, http::Response & res, const std::string & dir,
     const std::string & path, const HlsServeOptions & options);
+
+/* The CORS headers of an HLS answer (none when options.cors_origin is
+ * empty). */
+void add_hls_cors (http::Headers & h, const HlsServeOptions & options);
+
+/* the Content-Type of an HLS file, by its extension; nullptr for another */
+const char *hls_content_type (const std::string & name);
+
+/* CORS headers, then the answer to a method that is not GET or HEAD:
+ * 204 for a CORS preflight (OPTIONS), 405 for another; true when it
+ * answered (the caller stops), false for GET and HEAD. */
+bool answer_hls_method (const http::Request & req, http::Response & res,
+    const HlsServeOptions & options);
+
+/* Answers @req (GET, HEAD, OPTIONS...) with @content, the bytes of @name
+ * held in memory (an LL-HLS part, its playlist), as serve_hls_file does a
+ * file: type and cache headers by name, 200, 206 for a single range,
+ * 416, If-Range against @mtime (as the file's Last-Modified). */
+void serve_hls_bytes (const http::Request & req, http::Response & res, const std::string & name,
+    const http::Bytes & content, time_t mtime, const HlsServeOptions & options);
 
 /* Answers @req with @dir/@name: 200/206/416 for the file, 204 for a CORS
  * preflight, 400 for a bad name, 404 when missing, 405 for other methods,

@@ -15,10 +15,18 @@ LiveRoute::handle (const http::Request & req, http::Response & res)
   }
   HlsServeOptions options;
   options.cors_origin = manager_.config ().cors_origin;
-  /* file, or rung/file of an abr stream */
-  serve_hls_path (req, res, manager_.hls_dir (id), file, options);
-  if (!req.is ("GET") || (res.status != 200 && res.status != 206)
-      || !g_str_has_suffix (file.c_str (), ".m3u8"))
+  /* file, or rung/file of an abr stream: from the output's LL-HLS store
+   * when it holds the file (it may park a blocking playlist request, and
+   * answer it later), from the disk otherwise */
+  size_t slash = file.find ('/');
+  std::string rung = slash == std::string::npos ? "" : file.substr (0, slash);
+  std::string name = slash == std::string::npos ? file : file.substr (slash + 1);
+  auto store = manager_.live_hls ().find (id, rung);
+  if (!store || !store->serve (req, res, name, options))
+    serve_hls_path (req, res, manager_.hls_dir (id), file, options);
+  /* a parked playlist request is a viewer polling, whatever it gets */
+  bool answered = res.taken () || res.status == 200 || res.status == 206;
+  if (!req.is ("GET") || !answered || !g_str_has_suffix (file.c_str (), ".m3u8"))
     return;
   gint64 now = g_get_monotonic_time ();
   const char *viewer = req.param ("viewer");

@@ -3,7 +3,9 @@
  * viewers it counts: a player polling a playlist is one (the one its
  * heartbeats name when it says which with ?viewer=, as the watch page
  * does, so a player that does both counts once; else its address and
- * User-Agent). Main context. */
+ * User-Agent). A stream's LL-HLS output is answered from its store
+ * (hls/livehlsstore.h), blocking playlist requests parked there. On the
+ * HTTP server's threads. */
 #pragma once
 
 #include "common/http/message.h"

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "config/config.h"
+#include "hls/livehlsstore.h"
 #include "ingest/ingest.h"
 #include "recording/recordings.h"
 #include "streams/livestream.h"
@@ -114,6 +115,11 @@ class StreamManager {
   /* the WHEP URL of a stream, "" while WHEP is off */
   std::string whep_url (const std::string & id) const;
   std::string hls_dir (const std::string & id) const { return config_.hls_dir (id); }
+  /* The in-memory stores of the live LL-HLS outputs, which /live/ serves
+   * from (a stream's are added when it starts and removed when it ends).
+   * Thread-safe: the HTTP server's threads read it. */
+  LiveHlsRegistry & live_hls () { return live_hls_; }
+  const LiveHlsRegistry & live_hls () const { return live_hls_; }
 
   /* A stream's recordings, once written (empty before its end). */
   std::vector<RecordingRecord> recordings (const std::string & id) const
@@ -173,6 +179,7 @@ class StreamManager {
   void settle_s3 (const std::string & id, unsigned attempt);
 
   Config config_;
+  LiveHlsRegistry live_hls_;
   StreamStore store_;
   PipelineCatalog catalog_;
   std::map<std::string, LiveStream> live_;

@@ -356,6 +356,58 @@ GST_START_TEST (test_live_route_serves_and_counts_viewers)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_live_route_serves_ll_hls_from_the_store)
+{
+  auto m = make_manager ();
+  std::string key;
+  Refusal refusal;
+  std::string id = m->create ("t", 0, "", std::nullopt, key, refusal)->id;
+  std::string dir = m->hls_dir (id);
+  fail_unless (g_mkdir_with_parents ((dir + "/720p").c_str (), 0755) == 0);
+  fail_unless (g_file_set_contents ((dir + "/old.m3u8").c_str (), "#EXTM3U\n", -1, nullptr));
+  auto own = std::make_shared<LiveHlsStore> (30.0);
+  auto rung = std::make_shared<LiveHlsStore> (30.0);
+  m->live_hls ().add (id, "", own);
+  m->live_hls ().add (id, "720p", rung);
+  g_autoptr (GBytes) part = g_bytes_new_static ("part", 4);
+  own->put_part (0, 0, "seg0.0.m4s", part);
+  own->put_playlist ("#EXTM3U\n#own\n", "", 0, 0, false);
+  rung->put_part (0, 0, "seg0.0.m4s", part);
+  rung->put_playlist ("#EXTM3U\n#rung\n", "", 0, 0, false);
+  ViewerCounter viewers (ViewerCounter::settings_for (2));
+  LiveRoute live (*m, viewers);
+
+  http::Response res;
+  live.handle (request ("GET", "/live/" + id + "/index.m3u8"), res);
+  fail_unless_equals_int (res.status, 200);
+  fail_unless (body_of (res) == "#EXTM3U\n#own\n");
+  http::Response r2;
+  live.handle (request ("GET", "/live/" + id + "/720p/index.m3u8"), r2);
+  fail_unless (body_of (r2) == "#EXTM3U\n#rung\n");
+  http::Response p;
+  live.handle (request ("GET", "/live/" + id + "/720p/seg0.0.m4s"), p);
+  fail_unless (body_of (p) == "part");
+  /* what the store does not hold comes from the disk */
+  http::Response disk;
+  live.handle (request ("GET", "/live/" + id + "/old.m3u8"), disk);
+  fail_unless_equals_int (disk.status, 200);
+  http::Response missing;
+  live.handle (request ("GET", "/live/" + id + "/seg9.0.m4s"), missing);
+  fail_unless_equals_int (missing.status, 404);
+
+  /* a parked blocking request counts its viewer at once */
+  TestTransport transport;
+  http::Response parked (&transport);
+  live.handle (request ("GET", "/live/" + id + "/index.m3u8?_HLS_msn=0&_HLS_part=1&viewer=w9"),
+      parked);
+  fail_unless (parked.taken () && !transport.finished);
+  fail_unless_equals_int (viewers.count (id, g_get_monotonic_time ()), 2);
+  /* the stream ends: the parked request is answered */
+  m->live_hls ().remove_stream (id);
+  fail_unless (transport.finished && transport.finished->status == 200);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_websocket_ingest_is_checked_before_the_upgrade)
 {
   auto m = make_manager ();
@@ -448,6 +500,7 @@ routes_suite ()
   tcase_add_test (tc, test_heartbeat_and_status_are_public);
   tcase_add_test (tc, test_events_stream_starts_with_the_state);
   tcase_add_test (tc, test_live_route_serves_and_counts_viewers);
+  tcase_add_test (tc, test_live_route_serves_ll_hls_from_the_store);
   tcase_add_test (tc, test_websocket_ingest_is_checked_before_the_upgrade);
   tcase_add_test (tc, test_whip_refusals_before_any_webrtc);
   return s;

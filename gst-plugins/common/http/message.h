@@ -118,7 +118,8 @@ struct Request {
 
 class Response;
 
-/* An answer that comes later. Main context. */
+/* An answer that comes later: finish () from any thread (a route on the
+ * main context or on the server's thread may defer). */
 class PendingResponse {
  public:
   virtual ~PendingResponse ();

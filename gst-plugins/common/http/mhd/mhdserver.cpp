@@ -400,8 +400,36 @@ drop_stream_ref (void *cls)
   delete static_cast<std::shared_ptr<MhdStream> *> (cls);
 }
 
-/* ---- answers given on the main context ---- */
+/* ---- answers given later ---- */
 
+/* On the connection's server thread, in the access handler: the
+ * connection waits (suspended, holding no thread) for an answer that
+ * queue_and_resume gives from any thread. false when the server is
+ * stopping (nothing suspended: answer 503 at once). */
+bool
+suspend_for_answer (State * server, const ExchangePtr & ex)
+{
+  {
+    std::lock_guard<std::mutex> slk (server->lock);
+    if (server->stopping)
+      return false;
+    server->waiting.insert (ex.get ());
+  }
+  std::lock_guard<std::mutex> lk (ex->lock);
+  ex->suspended = true;
+  MHD_suspend_connection (ex->connection);
+  return true;
+}
+
+void
+reply_stopping (Response & res)
+{
+  res.headers.set ("Retry-After", "10");
+  reply_error (res, 503, "the server is stopping");
+}
+
+/* finish () may come from any thread: the connection is suspended until
+ * then (a null exchange: nothing to answer) */
 class MhdPending : public PendingResponse {
  public:
   explicit MhdPending (ExchangePtr ex) : ex_ (std::move (ex)) {}
@@ -421,6 +449,39 @@ class MhdPending : public PendingResponse {
 
  private:
   ExchangePtr ex_;
+};
+
+/* The transport of a route run on the server's thread (on_server_thread):
+ * it may defer (a blocking playlist reload parks its request until the
+ * part it asks for exists, and is answered from whatever thread makes
+ * it); it does not stream. */
+class ServerThreadTransport : public Transport {
+ public:
+  ServerThreadTransport (State * server, ExchangePtr ex) : server_ (server), ex_ (std::move (ex)) {}
+
+  std::shared_ptr<PendingResponse> defer () override
+  {
+    if (!suspend_for_answer (server_, ex_)) {
+      refused_ = true;
+      return std::make_shared<MhdPending> (nullptr);
+    }
+    return std::make_shared<MhdPending> (ex_);
+  }
+
+  std::shared_ptr<ResponseStream> start_stream (const Response &) override
+  {
+    g_critical ("http: a route on the server's thread cannot stream");
+    refused_ = true;
+    return nullptr;
+  }
+
+  /* defer () found the server stopping: the caller answers 503 */
+  bool refused () const { return refused_; }
+
+ private:
+  State *server_;
+  ExchangePtr ex_;
+  bool refused_ = false;
 };
 
 class MhdTransport : public Transport {
@@ -676,24 +737,22 @@ on_request (void *cls, MHD_Connection * connection, const char *url, const char 
     return queue (server, connection, res);
   }
   if (ex->route->options.on_server_thread && !ex->route->is_websocket ()) {
-    Response res;
+    ServerThreadTransport transport (server, ex);
+    Response res (&transport);
     ex->route->handler (ex->request, res);
-    return queue (server, connection, res);
-  }
-  {
-    std::lock_guard<std::mutex> slk (server->lock);
-    if (server->stopping) {
-      Response res;
-      res.headers.set ("Retry-After", "10");
-      reply_error (res, 503, "the server is stopping");
+    if (!res.taken ())
       return queue (server, connection, res);
+    if (transport.refused ()) {
+      Response stopping;
+      reply_stopping (stopping);
+      return queue (server, connection, stopping);
     }
-    server->waiting.insert (ex.get ());
+    return MHD_YES;                    /* suspended; its answer comes later */
   }
-  {
-    std::lock_guard<std::mutex> lk (ex->lock);
-    ex->suspended = true;
-    MHD_suspend_connection (connection);
+  if (!suspend_for_answer (server, ex)) {
+    Response res;
+    reply_stopping (res);
+    return queue (server, connection, res);
   }
   ExchangePtr job = ex;
   run_on (server->context, [job] { run_route (job); });
@@ -815,8 +874,7 @@ MhdHttpServer::~MhdHttpServer ()
       continue;
     }
     Response res;
-    res.headers.set ("Retry-After", "10");
-    reply_error (res, 503, "the server is stopping");
+    reply_stopping (res);
     answer_later (ex, res);
   }
   gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;

@@ -4,7 +4,9 @@
  * Threads: libmicrohttpd runs a pool of server threads (epoll). They parse
  * requests, enforce the limits (ServerLimits), read bodies and send
  * answers, files by sendfile. A route marked on_server_thread (HLS files,
- * the pages) is answered there; any other is handed to the server's
+ * the pages) is answered there, at once or later (a deferred answer, a
+ * blocking playlist reload: the connection is suspended, and the answer
+ * may come from any thread); any other is handed to the server's
  * context (the launcher's main context, which owns the streams): the
  * connection is suspended, the route runs on that context, and its answer
  * is queued and the connection resumed from there. No server thread ever
