@@ -1,0 +1,530 @@
+/* castline: llhlssink's cutting, writing and bookkeeping (see the header). */
+#include "llhls/llhlswriter.h"
+
+#include "llhls/fmp4writer.h"
+
+#include <glib/gstdio.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+/* the element's category ("llhlssink"), defined here so that the unit
+ * tests that link this file alone log too */
+GST_DEBUG_CATEGORY (gst_llhls_sink_debug);
+#define GST_CAT_DEFAULT gst_llhls_sink_debug
+
+namespace castline::llhls {
+
+std::optional<std::string>
+format_location (const std::string & pattern, guint64 n)
+{
+  std::string out;
+  bool seen = false;
+  for (size_t i = 0; i < pattern.size (); i++) {
+    char c = pattern[i];
+    if (c != '%') {
+      out += c;
+      continue;
+    }
+    if (i + 1 < pattern.size () && pattern[i + 1] == '%') {
+      out += '%';
+      i++;
+      continue;
+    }
+    if (seen)
+      return std::nullopt;
+    seen = true;
+    size_t j = i + 1;
+    bool zero = j < pattern.size () && pattern[j] == '0';
+    if (zero)
+      j++;
+    int width = 0;
+    while (j < pattern.size () && g_ascii_isdigit (pattern[j]) && width < 100)
+      width = width * 10 + (pattern[j++] - '0');
+    while (j < pattern.size () && pattern[j] == 'l')
+      j++;
+    if (j >= pattern.size () || (pattern[j] != 'd' && pattern[j] != 'u' && pattern[j] != 'i')
+        || width > 20)
+      return std::nullopt;
+    std::string digits = std::to_string (n);
+    if ((int) digits.size () < width)
+      digits.insert (0, width - digits.size (), zero ? '0' : ' ');
+    out += digits;
+    i = j;
+  }
+  if (!seen)
+    return std::nullopt;
+  return out;
+}
+
+/* a GBytes holding a copy of the bytes, shared by the events */
+static std::shared_ptr<GBytes>
+to_bytes (const std::vector<guint8> & v)
+{
+  return std::shared_ptr<GBytes> (g_bytes_new (v.data (), v.size ()), g_bytes_unref);
+}
+
+/* write a whole file under a temporary name, then rename it into place */
+static std::string
+write_file (const std::string & path, const void *data, size_t size)
+{
+  g_autoptr (GError) error = nullptr;
+  if (!g_file_set_contents (path.c_str (), (const gchar *) data, size, &error))
+    return std::string ("could not write ") + path + ": " + error->message;
+  return "";
+}
+
+static std::string
+basename_of (const std::string & path)
+{
+  g_autofree gchar *b = g_path_get_basename (path.c_str ());
+  return b;
+}
+
+LlHlsWriter::LlHlsWriter (WriterSettings settings)
+  : settings_ (std::move (settings)),
+    cutter_ (settings_.part_target, settings_.target_duration),
+    playlist_ (LlHlsPlaylist::Config {settings_.target_duration, settings_.part_target,
+        settings_.playlist_length,
+        [this] (guint64 msn, guint part) { return uri_of (part_name (msn, part)); }})
+{
+  if (!gst_llhls_sink_debug)
+    GST_DEBUG_CATEGORY_INIT (gst_llhls_sink_debug, "llhlssink", 0, "Low-Latency HLS sink");
+}
+
+LlHlsWriter::~LlHlsWriter ()
+{
+  if (segment_file_) {
+    fclose (segment_file_);
+    g_unlink ((open_files_.path + ".tmp").c_str ());
+  }
+}
+
+std::string
+LlHlsWriter::check_settings () const
+{
+  if (!settings_.location.empty () && !format_location (settings_.location, 0))
+    return "location '" + settings_.location
+        + "' needs exactly one %d-style number (as segment%05d.m4s) and no other %";
+  if (settings_.part_target > settings_.target_duration)
+    return "part-target is longer than target-duration";
+  return "";
+}
+
+void
+LlHlsWriter::add_track (TrackInfo::Kind kind)
+{
+  if (!track (kind))
+    tracks_.emplace_back (kind, kind == TrackInfo::Kind::kVideo ? 1 : 2);
+}
+
+LlHlsWriter::Track *
+LlHlsWriter::track (TrackInfo::Kind kind)
+{
+  for (auto & t : tracks_)
+    if (t.collector.kind () == kind)
+      return &t;
+  return nullptr;
+}
+
+LlHlsWriter::Track *
+LlHlsWriter::driver ()
+{
+  /* video drives the cuts while it flows, audio otherwise */
+  Track *v = track (TrackInfo::Kind::kVideo);
+  if (v && !v->eos)
+    return v;
+  Track *a = track (TrackInfo::Kind::kAudio);
+  if (a && !a->eos)
+    return a;
+  return nullptr;
+}
+
+bool
+LlHlsWriter::waiting_for_caps (const Track * d) const
+{
+  for (const auto & t : tracks_)
+    if (&t != d && !t.eos && !t.collector.has_info ())
+      return true;
+  return false;
+}
+
+std::string
+LlHlsWriter::segment_name (guint64 msn) const
+{
+  const std::string & pattern = settings_.location.empty () ? std::string ("segment%05d.m4s")
+      : settings_.location;
+  return format_location (pattern, msn).value_or ("segment" + std::to_string (msn) + ".m4s");
+}
+
+std::string
+LlHlsWriter::part_name (guint64 msn, guint part) const
+{
+  std::string seg = segment_name (msn);
+  if (g_str_has_suffix (seg.c_str (), ".m4s"))
+    seg.resize (seg.size () - 4);
+  return seg + "." + std::to_string (part) + ".m4s";
+}
+
+std::string
+LlHlsWriter::uri_of (const std::string & name) const
+{
+  return settings_.uri_prefix + basename_of (name);
+}
+
+std::string
+LlHlsWriter::set_caps (TrackInfo::Kind kind, const GstCaps * caps,
+    std::vector<WriterEvent> & events)
+{
+  (void) events;
+  Track *t = track (kind);
+  if (!t)
+    return "caps for a track the element does not have";
+  bool had = t->collector.has_info ();
+  bool changed = false;
+  std::string err = t->collector.set_caps (caps, &changed);
+  if (!err.empty ())
+    return err;
+  if (started_ && (changed || (!had && !t->in_init))) {
+    /* a new init for the next segment: a track that came late waits for
+     * the next segment; new codec settings cut at the next keyframe */
+    GST_INFO ("%s caps %s: a new init segment follows",
+        kind == TrackInfo::Kind::kVideo ? "video" : "audio", changed ? "changed" : "arrived");
+    reinit_ = true;
+    if (changed)
+      cutter_.force_segment ();
+  }
+  return "";
+}
+
+std::string
+LlHlsWriter::write_init (std::vector<WriterEvent> & events)
+{
+  std::vector<TrackInfo> infos;
+  Track *v = track (TrackInfo::Kind::kVideo);
+  Track *a = track (TrackInfo::Kind::kAudio);
+  for (Track *t : {v, a}) {
+    if (!t)
+      continue;
+    t->in_init = t->collector.has_info ();
+    if (!t->in_init)
+      continue;
+    TrackInfo info = t->collector.info ();
+    info.track_id = (t == a && v && v->in_init) ? 2 : 1;
+    infos.push_back (std::move (info));
+  }
+  if (infos.empty ())
+    return "no track has caps";
+  std::vector<guint8> init = castline::llhls::write_init (infos);
+
+  std::string name = settings_.init_location.empty () ? "init.mp4" : settings_.init_location;
+  if (init_count_ > 0) {
+    if (g_str_has_suffix (name.c_str (), ".mp4"))
+      name.resize (name.size () - 4);
+    name += std::to_string (init_count_) + ".mp4";
+  }
+  init_count_++;
+  if (!settings_.init_location.empty ()) {
+    std::string err = write_file (name, init.data (), init.size ());
+    if (!err.empty ())
+      return err;
+  }
+  map_uri_ = uri_of (name);
+  WriterEvent e {WriterEvent::Kind::kInit};
+  e.bytes = to_bytes (init);
+  e.text = map_uri_;
+  events.push_back (std::move (e));
+  return "";
+}
+
+std::string
+LlHlsWriter::start (std::vector<WriterEvent> & events)
+{
+  Track *d = driver ();
+  const CollectedSample *first = !d->collector.ready ().empty ()
+      ? &d->collector.ready ().front () : &*d->collector.held ();
+  started_ = true;
+  std::string err = write_init (events);
+  if (!err.empty ())
+    return err;
+  cutter_.next (first->dts_ns, 0, true);
+  return open_segment (*first, events);
+}
+
+std::string
+LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEvent> & events)
+{
+  bool discontinuity = false;
+  if (reinit_) {
+    reinit_ = false;
+    std::string err = write_init (events);
+    if (!err.empty ())
+      return err;
+    discontinuity = true;
+  }
+  GstClockTime rt = first.pts_ns;
+  std::string seg = segment_name (playlist_.segments ().empty () ? 0
+      : playlist_.segments ().back ().msn + 1);
+  msn_ = playlist_.begin_segment (uri_of (seg), map_uri_, discontinuity, rt);
+  segment_open_ = true;
+  parts_in_segment_ = 0;
+  segment_start_ = rt;
+  open_files_ = WrittenSegment {};
+  if (!settings_.location.empty ()) {
+    open_files_.path = seg;
+    std::string tmp = seg + ".tmp";
+    segment_file_ = g_fopen (tmp.c_str (), "wb");
+    if (!segment_file_)
+      return "could not open " + tmp + ": " + g_strerror (errno);
+  }
+  WriterEvent opened {WriterEvent::Kind::kFragmentOpened};
+  opened.text = settings_.location.empty () ? uri_of (seg) : seg;
+  opened.running_time = rt;
+  opened.msn = msn_;
+  events.push_back (std::move (opened));
+
+  Track *v = track (TrackInfo::Kind::kVideo);
+  if (v && v->in_init && !v->eos) {
+    WriterEvent k {WriterEvent::Kind::kKeyframeRequest};
+    k.running_time = rt + settings_.target_duration;
+    k.part = ++keyframe_requests_;
+    events.push_back (std::move (k));
+  }
+  return "";
+}
+
+std::string
+LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
+    std::vector<WriterEvent> & events)
+{
+  /* the part's duration and independence follow the driving track, or
+   * the last one that drove (at EOS) */
+  Track *d = driver ();
+  if (!d)
+    d = track (last_driver_);
+  std::vector<std::vector<CollectedSample>> taken;
+  std::vector<TrackRun> runs;
+  GstClockTime duration = 0;
+  bool independent = false;
+  Track *v = track (TrackInfo::Kind::kVideo);
+  Track *a = track (TrackInfo::Kind::kAudio);
+  taken.reserve (2);
+  for (Track *t : {v, a}) {
+    if (!t || !t->in_init)
+      continue;
+    taken.push_back (t->collector.take (before));
+    const auto & samples = taken.back ();
+    if (samples.empty ())
+      continue;
+    TrackRun run;
+    run.track_id = (t == a && v && v->in_init) ? 2 : 1;
+    run.base_decode_time = samples.front ().dts;
+    guint64 ticks = 0;
+    for (const auto & s : samples) {
+      Sample out;
+      out.data = s.data.data ();
+      out.size = s.data.size ();
+      out.duration = s.duration;
+      out.composition_offset = s.composition_offset;
+      out.sync = s.sync;
+      run.samples.push_back (out);
+      ticks += s.duration;
+    }
+    /* the part lasts what the driving track's samples last (or, with no
+     * driving track left at EOS, the longest track's) */
+    if (t == d) {
+      duration = t->collector.ticks_to_ns (ticks);
+      independent = samples.front ().sync;
+    }
+    runs.push_back (std::move (run));
+  }
+
+  if (!runs.empty ()) {
+    std::vector<guint8> frag = write_fragment (++sequence_number_, runs);
+    guint part = playlist_.add_part (duration, uri_of (part_name (msn_, parts_in_segment_)),
+        independent);
+    parts_in_segment_++;
+    std::string part_path = part_name (msn_, part);
+    if (!settings_.location.empty ()) {
+      if (settings_.write_parts) {
+        std::string err = write_file (part_path, frag.data (), frag.size ());
+        if (!err.empty ())
+          return err;
+        open_files_.part_paths.push_back (part_path);
+      }
+      if (fwrite (frag.data (), 1, frag.size (), segment_file_) != frag.size ())
+        return "could not write " + open_files_.path + ".tmp: " + g_strerror (errno);
+    }
+    WriterEvent e {WriterEvent::Kind::kPart};
+    e.msn = msn_;
+    e.part = part;
+    e.bytes = to_bytes (frag);
+    e.flag = independent;
+    e.duration = duration;
+    e.text = uri_of (part_path);
+    events.push_back (std::move (e));
+  }
+
+  if (end_segment && parts_in_segment_ > 0) {
+    if (segment_file_) {
+      std::string tmp = open_files_.path + ".tmp";
+      bool ok = fclose (segment_file_) == 0;
+      segment_file_ = nullptr;
+      if (!ok || g_rename (tmp.c_str (), open_files_.path.c_str ()) != 0)
+        return "could not write " + open_files_.path + ": " + g_strerror (errno);
+      written_.push_back (std::move (open_files_));
+      expire_files ();
+    }
+    playlist_.end_segment ();
+    const PlaylistSegment & s = playlist_.segments ().back ();
+    WriterEvent e {WriterEvent::Kind::kSegment};
+    e.msn = msn_;
+    e.duration = s.duration ();
+    e.text = s.uri;
+    events.push_back (e);
+    WriterEvent closed {WriterEvent::Kind::kFragmentClosed};
+    closed.msn = msn_;
+    closed.text = settings_.location.empty () ? s.uri : written_.back ().path;
+    closed.running_time = segment_start_ + s.duration ();
+    events.push_back (std::move (closed));
+    segment_open_ = false;
+  }
+  if (end_stream)
+    playlist_.end ();
+  if (parts_in_segment_ == 0 && !end_stream)
+    return "";
+
+  /* the playlist that comes out no longer names what leaves it; the
+   * deletions follow it */
+  std::vector<PlaylistSegment> gone = playlist_.trim ();
+  WriterEvent pl {WriterEvent::Kind::kPlaylist};
+  pl.text = *playlist_.render (false, date_offset_);
+  auto delta = playlist_.render (true, date_offset_);
+  pl.has_delta = delta.has_value ();
+  pl.delta = delta.value_or ("");
+  pl.msn = msn_;
+  pl.part = parts_in_segment_ > 0 ? parts_in_segment_ - 1 : 0;
+  pl.flag = end_stream;
+  if (!settings_.playlist_location.empty ()) {
+    std::string err = write_file (settings_.playlist_location, pl.text.data (), pl.text.size ());
+    if (!err.empty ())
+      return err;
+  }
+  events.push_back (std::move (pl));
+
+  for (const auto & g : gone) {
+    WriterEvent e {WriterEvent::Kind::kDelete};
+    e.msn = g.msn;
+    e.text = g.uri;
+    events.push_back (std::move (e));
+  }
+  return "";
+}
+
+void
+LlHlsWriter::expire_files ()
+{
+  while (settings_.max_files > 0 && written_.size () > settings_.max_files) {
+    const WrittenSegment & w = written_.front ();
+    for (const auto & p : w.part_paths)
+      g_unlink (p.c_str ());
+    g_unlink (w.path.c_str ());
+    written_.pop_front ();
+  }
+}
+
+std::string
+LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt,
+    GstClockTime pts_rt, std::vector<WriterEvent> & events)
+{
+  Track *t = track (kind);
+  if (!t)
+    return "a buffer for a track the element does not have";
+  if (ended_ || t->eos)
+    return "";
+  if (started_ && !t->in_init)
+    return "";                  /* it joins with the next init */
+  Track *d = driver ();
+  bool is_driver = t == d;
+  if (is_driver && !started_ && kind == TrackInfo::Kind::kVideo
+      && t->collector.ready ().empty () && !t->collector.held ()
+      && GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
+    GST_DEBUG ("dropping video before its first keyframe");
+    return "";
+  }
+  std::string err = t->collector.push (buffer, dts_rt, pts_rt);
+  if (!err.empty ())
+    return err;
+  if (!t->collector.held ())
+    return "";                  /* an empty buffer */
+
+  if (!is_driver) {
+    GstClockTime wait = started_ ? kMaxWait : std::max (kMaxWait, settings_.target_duration);
+    size_t dropped = t->collector.drop_older_than (wait);
+    if (dropped && !t->dropping_warned) {
+      t->dropping_warned = true;
+      WriterEvent e {WriterEvent::Kind::kWarning};
+      e.text = std::string (kind == TrackInfo::Kind::kVideo ? "video" : "audio")
+          + " waits for the other track too long: its oldest samples are dropped";
+      events.push_back (std::move (e));
+    }
+    return "";
+  }
+
+  const CollectedSample & held = *t->collector.held ();
+  if (started_ && kind != last_driver_) {
+    const auto & ready = t->collector.ready ();
+    cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
+  }
+  last_driver_ = kind;
+  if (!started_) {
+    const auto & ready = t->collector.ready ();
+    GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
+    if (waiting_for_caps (d) && held.dts_ns - first < settings_.part_target)
+      return "";
+    err = start (events);
+    if (!err.empty () || ready.empty ())
+      return err;
+  }
+  PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
+      held.sync);
+  if (cut == PartCutter::Cut::kNone)
+    return "";
+  GstClockTime at = held.dts_ns;
+  err = close_part (at, cut == PartCutter::Cut::kSegment, false, events);
+  if (!err.empty () || cut != PartCutter::Cut::kSegment)
+    return err;
+  return open_segment (*t->collector.held (), events);
+}
+
+std::string
+LlHlsWriter::eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool * all_done)
+{
+  *all_done = false;
+  Track *t = track (kind);
+  if (!t || t->eos)
+    return "";
+  Track *d = driver ();
+  t->collector.finish ();
+  if (!started_ && t == d && (t->collector.held () || !t->collector.ready ().empty ())) {
+    std::string err = start (events);
+    if (!err.empty ())
+      return err;
+  }
+  t->eos = true;
+  for (const auto & other : tracks_)
+    if (!other.eos)
+      return "";
+  *all_done = true;
+  if (ended_)
+    return "";
+  ended_ = true;
+  if (!started_)
+    return "";                  /* nothing ever came */
+  for (auto & other : tracks_)
+    other.collector.finish ();
+  return close_part (GST_CLOCK_TIME_NONE, true, true, events);
+}
+
+}  // namespace castline::llhls

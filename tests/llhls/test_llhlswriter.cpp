@@ -1,0 +1,300 @@
+/* LlHlsWriter: llhlssink's cutting and bookkeeping, fed synthetic samples
+ * (the bytes do not matter to it): caps errors, caps changes, a track
+ * that comes late or never, bounded waits, huge samples, delta playlists
+ * and deletions. No files: every location is empty. */
+#include "llhls/llhlswriter.h"
+
+#include "../assertions.h"
+
+#include <gst/check/gstcheck.h>
+
+#include <string>
+#include <vector>
+
+using namespace castline::llhls;
+using Kind = TrackInfo::Kind;
+using EK = WriterEvent::Kind;
+
+static WriterSettings
+no_files ()
+{
+  WriterSettings s;
+  s.location = "";
+  s.init_location = "";
+  s.playlist_location = "";
+  return s;
+}
+
+static GstCaps *
+video_caps (int width = 320, guint8 profile = 0x64)
+{
+  const guint8 avcc[] = {1, profile, 0, 0x1f, 0xff, 0xe0, 0};
+  g_autoptr (GstBuffer) cd = gst_buffer_new_memdup (avcc, sizeof (avcc));
+  return gst_caps_new_simple ("video/x-h264", "stream-format", G_TYPE_STRING, "avc",
+      "alignment", G_TYPE_STRING, "au", "width", G_TYPE_INT, width, "height", G_TYPE_INT, 240,
+      "codec_data", GST_TYPE_BUFFER, cd, nullptr);
+}
+
+static GstCaps *
+audio_caps ()
+{
+  const guint8 asc[] = {0x11, 0x90};
+  g_autoptr (GstBuffer) cd = gst_buffer_new_memdup (asc, sizeof (asc));
+  return gst_caps_new_simple ("audio/mpeg", "mpegversion", G_TYPE_INT, 4, "stream-format",
+      G_TYPE_STRING, "raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT, 2,
+      "codec_data", GST_TYPE_BUFFER, cd, nullptr);
+}
+
+static std::string
+set_caps (LlHlsWriter & w, Kind kind, GstCaps * caps, std::vector<WriterEvent> & ev)
+{
+  std::string err = w.set_caps (kind, caps, ev);
+  gst_caps_unref (caps);
+  return err;
+}
+
+/* video frame i of 30 fps, a keyframe every `gop` */
+static std::string
+push_video (LlHlsWriter & w, int i, int gop, std::vector<WriterEvent> & ev, size_t size = 100)
+{
+  g_autoptr (GstBuffer) b = gst_buffer_new_allocate (nullptr, size, nullptr);
+  GstClockTime t = gst_util_uint64_scale (i, GST_SECOND, 30);
+  GST_BUFFER_PTS (b) = GST_BUFFER_DTS (b) = t;
+  GST_BUFFER_DURATION (b) = gst_util_uint64_scale (i + 1, GST_SECOND, 30) - t;
+  if (i % gop != 0)
+    GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_DELTA_UNIT);
+  return w.push (Kind::kVideo, b, t, t, ev);
+}
+
+/* AAC frame i of 48 kHz */
+static std::string
+push_audio (LlHlsWriter & w, int i, std::vector<WriterEvent> & ev)
+{
+  g_autoptr (GstBuffer) b = gst_buffer_new_allocate (nullptr, 20, nullptr);
+  GstClockTime t = gst_util_uint64_scale (i * 1024, GST_SECOND, 48000);
+  GST_BUFFER_PTS (b) = GST_BUFFER_DTS (b) = t;
+  return w.push (Kind::kAudio, b, t, t, ev);
+}
+
+static int
+count (const std::vector<WriterEvent> & ev, EK kind)
+{
+  int n = 0;
+  for (const auto & e : ev)
+    n += e.kind == kind;
+  return n;
+}
+
+static const WriterEvent &
+last (const std::vector<WriterEvent> & ev, EK kind)
+{
+  for (auto it = ev.rbegin (); it != ev.rend (); ++it)
+    if (it->kind == kind)
+      return *it;
+  fail ("no such event");
+  return ev.front ();
+}
+
+GST_START_TEST (test_caps_without_codec_data_or_before_data_are_errors)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  assert_has (push_video (w, 0, 30, ev), "before the caps");
+  GstCaps *bare = gst_caps_from_string ("video/x-h264, stream-format=avc, alignment=au, "
+      "width=320, height=240");
+  assert_has (set_caps (w, Kind::kVideo, bare, ev), "codec_data");
+  assert_has (set_caps (w, Kind::kAudio, gst_caps_from_string ("audio/mpeg, mpegversion=4, "
+              "stream-format=raw, rate=48000, channels=2"), ev), "AudioSpecificConfig");
+  assert_has (set_caps (w, Kind::kAudio, gst_caps_from_string ("audio/mpeg, mpegversion=4, "
+              "stream-format=adts"), ev), "not raw AAC");
+  fail_unless (ev.empty ());
+  LlHlsWriter bad ([] { auto s = no_files (); s.location = "seg%s%d.m4s"; return s; } ());
+  assert_has (bad.check_settings (), "exactly one %d");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_format_location)
+{
+  assert_str_eq (*format_location ("segment%05d.m4s", 42), "segment00042.m4s");
+  assert_str_eq (*format_location ("/a/b%u-100%%.m4s", 7), "/a/b7-100%.m4s");
+  assert_str_eq (*format_location ("s%lu", 3), "s3");
+  fail_unless (!format_location ("s%d%d", 1));
+  fail_unless (!format_location ("s%s", 1));
+  fail_unless (!format_location ("plain.m4s", 1));
+  fail_unless (!format_location ("s%", 1));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_caps_change_gives_new_init_and_discontinuity)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int i = 0; i < 75; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  assert_str_eq (ev.front ().text, "init.mp4");
+  /* same caps again: nothing new */
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (push_video (w, 75, 30, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  /* new resolution: the segment closes at the next keyframe (frame 90,
+   * 1 s into segment 1), with init1.mp4 */
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (640), ev).empty ());
+  for (int i = 76; i < 100; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 2);
+  assert_str_eq (last (ev, EK::kInit).text, "init1.mp4");
+  const WriterEvent & seg = last (ev, EK::kSegment);
+  fail_unless_equals_uint64 (seg.msn, 1);
+  fail_unless_equals_uint64 (seg.duration, GST_SECOND);
+  const std::string & pl = last (ev, EK::kPlaylist).text;
+  assert_has (pl, "#EXTINF:1,\nsegment00001.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init1.mp4\"\n"
+      "#EXT-X-PART:DURATION=0.3,URI=\"segment00002.0.m4s\",INDEPENDENT=YES\n");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_late_audio_joins_at_the_next_segment)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  /* video waits for the audio's caps one part target, then goes alone */
+  for (int i = 0; i < 9; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 0);
+  for (int i = 9; i < 30; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless (count (ev, EK::kPart) >= 2);
+  /* audio arrives at 1 s: it is in the init of segment 1 */
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 47;
+  for (int i = 30; i < 75; i++) {
+    fail_unless (push_video (w, i, 30, ev).empty ());
+    while (gst_util_uint64_scale (a * 1024, GST_SECOND, 48000)
+        < gst_util_uint64_scale (i, GST_SECOND, 30))
+      fail_unless (push_audio (w, a++, ev).empty ());
+  }
+  fail_unless_equals_int (count (ev, EK::kInit), 2);
+  assert_has (last (ev, EK::kPlaylist).text, "segment00000.m4s\n#EXT-X-DISCONTINUITY\n"
+      "#EXT-X-MAP:URI=\"init1.mp4\"\n");
+  /* the parts of segment 1 carry two tracks: bigger than video alone */
+  gsize before = 0, after = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart && e.part == 0)
+      (e.msn == 0 ? before : after) = g_bytes_get_size (e.bytes.get ());
+  fail_unless (after > before, "%" G_GSIZE_FORMAT " <= %" G_GSIZE_FORMAT, after, before);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_audio_waiting_for_video_is_bounded)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  /* a minute of audio, no video: nothing cut, one warning */
+  for (int i = 0; i < 60 * 47; i++)
+    fail_unless (push_audio (w, i, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kPart), 0);
+  fail_unless_equals_int (count (ev, EK::kWarning), 1);
+  /* the video's EOS: audio drives and the last 10 s (no more) go out */
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  fail_unless (!done);
+  fail_unless (push_audio (w, 60 * 47, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  GstClockTime total = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kSegment)
+      total += e.duration;
+  fail_unless (total <= LlHlsWriter::kMaxWait + 100 * GST_MSECOND, "%" GST_TIME_FORMAT " of audio",
+      GST_TIME_ARGS (total));
+  fail_unless (total >= LlHlsWriter::kMaxWait - GST_SECOND);
+  fail_unless (last (ev, EK::kPlaylist).flag);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_huge_sample_is_refused)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  assert_has (push_video (w, 0, 30, ev, TrackCollector::kMaxSampleSize + 1), "bytes, more than");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_without_data_says_nothing)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  bool done = false;
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  fail_unless (ev.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_deletes_after_the_playlist_and_delta_when_skippable)
+{
+  WriterSettings s = no_files ();
+  s.playlist_length = 8;
+  LlHlsWriter w (s);
+  w.add_track (Kind::kVideo);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  /* 20 s: segments 0..9 */
+  for (int i = 0; i < 600; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  bool delta = false;
+  for (size_t i = 0; i < ev.size (); i++) {
+    if (ev[i].kind == EK::kPlaylist && ev[i].has_delta) {
+      delta = true;
+      assert_has (ev[i].delta, "#EXT-X-SKIP:SKIPPED-SEGMENTS=");
+    }
+    if (ev[i].kind == EK::kDelete) {
+      /* after the playlist that no longer names it */
+      fail_unless (i > 0 && (ev[i - 1].kind == EK::kPlaylist || ev[i - 1].kind == EK::kDelete));
+      g_autofree gchar *uri = g_strdup_printf ("segment%05" G_GUINT64_FORMAT ".m4s", ev[i].msn);
+      assert_str_eq (ev[i].text, uri);
+      const WriterEvent *pl = &ev[i - 1];
+      for (size_t j = i - 1; ev[j].kind != EK::kPlaylist; j--)
+        pl = &ev[j - 1];
+      assert_lacks (pl->text, std::string ("\n") + uri);
+    }
+  }
+  fail_unless (delta);
+  fail_unless_equals_int (count (ev, EK::kDelete), 1);   /* 9 complete, 8 named */
+  assert_str_eq (last (ev, EK::kDelete).text, "segment00000.m4s");
+}
+GST_END_TEST;
+
+static Suite *
+llhlswriter_suite (void)
+{
+  Suite *s = suite_create ("llhlswriter");
+  TCase *tc = tcase_create ("general");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_caps_without_codec_data_or_before_data_are_errors);
+  tcase_add_test (tc, test_format_location);
+  tcase_add_test (tc, test_caps_change_gives_new_init_and_discontinuity);
+  tcase_add_test (tc, test_late_audio_joins_at_the_next_segment);
+  tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
+  tcase_add_test (tc, test_huge_sample_is_refused);
+  tcase_add_test (tc, test_eos_without_data_says_nothing);
+  tcase_add_test (tc, test_deletes_after_the_playlist_and_delta_when_skippable);
+  return s;
+}
+
+GST_CHECK_MAIN (llhlswriter);
