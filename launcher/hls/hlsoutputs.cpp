@@ -69,6 +69,7 @@ HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyfr
   o.init = fmp4 ? init_name (out.segment_prefix) : "";
   std::string tmpl = o.segment_stem + "%05d" + o.segment_ext;
   std::shared_ptr<PlaylistDates> dates;
+  std::shared_ptr<LiveHlsStore> store;
   if (out.s3.enabled ()) {
     o.key_prefix = output_key_prefix (out.s3, stream_id_, rung);
     g_object_set (sink, "endpoint", out.s3.endpoint.c_str (), "bucket", out.s3.bucket.c_str (),
@@ -87,11 +88,18 @@ HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyfr
     g_object_set (sink, "location", location.c_str (), "playlist-location", playlist.c_str (),
         nullptr);
     if (fmp4) {
-      /* the init is named per session as the segments are (served
-       * immutable) */
+      if (!out.live_hls) {
+        error = "an LL-HLS output needs the registry of live stores";
+        return false;
+      }
+      /* parts are served from memory (the store), never from disk; the
+       * init is named per session as the segments are (served immutable) */
       std::string init = o.dir + G_DIR_SEPARATOR_S + o.init;
-      g_object_set (sink, "init-location", init.c_str (), "program-date-time", TRUE, nullptr);
+      g_object_set (sink, "init-location", init.c_str (), "write-parts", FALSE,
+          "program-date-time", TRUE, nullptr);
       set_number (sink, "part-target", out.part_target);
+      store = std::make_shared<LiveHlsStore> ((double) out.target_duration);
+      store->follow (sink);
     } else {
       dates = PlaylistDates::attach (sink, playlist);
     }
@@ -100,6 +108,8 @@ HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyfr
   set_number (sink, "playlist-length", out.playlist_length);
   set_number (sink, "max-files", out.max_files);
   g_object_set (sink, "send-keyframe-requests", request_keyframes, nullptr);
+  if (store)
+    out.live_hls->add (stream_id_, rung, store);
 
   std::function<void (const HlsOutput &)> hook;
   {

@@ -6,8 +6,13 @@
  * playlist's length, whether it asks upstream for keyframes. Its media
  * playlists get EXT-X-PROGRAM-DATE-TIME (llhlssink's and s3hlssink's own
  * program-date-time, PlaylistDates for hlssink2), from the running time
- * each fragment opened at and the pipeline's offset to real time. The
- * stream is over once every sink has posted EOS (its final playlist).
+ * each fragment opened at and the pipeline's offset to real time. An
+ * llhlssink's parts and playlists are handed to a LiveHlsStore, which the
+ * HTTP server serves them from (blocking playlist reload), registered
+ * under (stream id, rung) until the stream ends; only its segments, init
+ * segments and playlist go to disk (what a recording and a late viewer
+ * need). The stream is over once every sink has posted EOS (its final
+ * playlist).
  *
  * A graph has one sink (`out`) made with it, or, for an abr description,
  * one per rung made on a streaming thread at the input's first caps: so
@@ -16,6 +21,7 @@
 
 #include "config/config.h"
 #include "hls/abrladder.h"
+#include "hls/livehlsstore.h"
 #include "hls/playlistdates.h"
 #include "s3/s3client.h"
 
@@ -36,9 +42,11 @@ struct OutputSettings {
   unsigned playlist_length = 6;
   unsigned max_files = 10;
   S3Output s3;                     /* enabled: s3hlssink instead of hlssink2 */
-  /* local output in LL-HLS (llhlssink, fMP4 parts of part_target s) */
+  /* local output in LL-HLS (llhlssink, fMP4 parts of part_target s),
+   * its stores registered in live_hls (required then) */
   bool low_latency = false;
   double part_target = 0.3;
+  LiveHlsRegistry *live_hls = nullptr;   /* the StreamManager's, which outlives its pipelines */
   /* abr descriptions: the ladder, the input's video codec (h264, vp8,
    * vp9: its parser and decoder), and with S3 output the client that
    * uploads the master playlist (required then) */
