@@ -81,6 +81,13 @@ class LlHlsTest(LlHlsCase):
             self.assertEqual(pl.map_uri, "init.mp4")
             self.assertEqual(pl.part_target, 0.3)
             self.assertEqual(pl.target, 2)
+            # the dates are the media's real time: the newest segment ended
+            # a moment ago (a paced publisher: media time is real time)
+            from datetime import datetime
+            newest = pl.complete[-1]
+            end = datetime.fromisoformat(newest.date.replace("Z", "+00:00")).timestamp() \
+                + newest.duration
+            self.assertLess(abs(time.time() - end), 5, newest.date)
             # every part listed is served (from memory), as are init and segments
             for seg in pl.segments:
                 for p in seg.parts:
@@ -247,7 +254,7 @@ class LlHlsBrowserTest(LlHlsCase):
     def test_whip_publisher_plays_in_low_latency_mode(self):
         s = self.create(title="ll whip")
         played, result = self.play_while_publishing(
-            s, "whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"], "--seconds", "16")
+            s, "whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"], "--seconds", "30")
         self.assertEqual((result["status"], result["connected"]), (201, True), result)
         self.assertEqual((played["videoWidth"], played["videoHeight"]), (640, 480))
         self.assertIsNotNone(played["delay"], played)
@@ -257,7 +264,7 @@ class LlHlsBrowserTest(LlHlsCase):
         s = self.create(title="ll mediarecorder")
         url = f"{s['ws_url']}?key={quote(s['key'])}&mimeType={quote(MIME['vp8'])}"
         played, result = self.play_while_publishing(
-            s, "webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"], "--seconds", "16")
+            s, "webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"], "--seconds", "30")
         self.assertEqual(result["closeCode"], 1000, result)
         self.assertEqual(self.wait_state(s["id"], "ended")["pipeline"], "transcode")
 
