@@ -301,9 +301,21 @@ def segment_ext(playlist_url):
 
 
 def init_url(segment_url):
-    """The init segment of an fMP4 (LL-HLS) segment's URL: next to it, with
-    its session prefix ("s2-segment00003.m4s": "s2-init.mp4")."""
+    """The init segment of an fMP4 (LL-HLS) segment's URL: the EXT-X-MAP
+    before it in the index.m3u8 next to it (init1.mp4 after a caps change),
+    else the session's first ("s2-segment00003.m4s": "s2-init.mp4")."""
+    import urllib.request
     base, _, name = segment_url.rpartition("/")
+    current = None
+    try:
+        text = urllib.request.urlopen(f"{base}/index.m3u8", timeout=10).read().decode()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MAP:"):
+            current = line.split('URI="', 1)[1].split('"', 1)[0]
+        elif line == name and current:
+            return f"{base}/{current}"
     return f"{base}/{name[:name.index('segment')]}init.mp4"
 
 
