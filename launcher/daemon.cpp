@@ -92,6 +92,9 @@ Daemon::listen (std::string & error)
     return false;
   if (!manager_.whep_off_reason ().empty ())
     g_message ("WHEP off: %s", manager_.whep_off_reason ().c_str ());
+  if (c.hls_low_latency && c.s3.enabled ())
+    g_message ("hls.low_latency ignored: S3 output stays classic HLS for CDNs (blocking "
+        "playlist reload needs an origin that holds requests)");
   if (!c.rtmp.enabled ())
     return true;
   std::vector<std::string> missing = missing_factories (RtmpIngest::required_elements ());

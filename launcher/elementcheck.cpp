@@ -1,5 +1,6 @@
 #include "elementcheck.h"
 
+#include "hls/hlsoutputs.h"
 #include "ingest/rtmp/rtmpingest.h"
 #include "ingest/websocket/websocketingest.h"
 #include "ingest/whip/whipingest.h"
@@ -19,7 +20,8 @@ check_daemon_elements (const Config & config)
   };
   constexpr char kFails[] = "its streams will fail";
   std::vector<Part> parts = {
-    { "the HLS output", { config.s3.enabled () ? "s3hlssink" : "hlssink2" }, kFails },
+    { "the HLS output", { hls_sink_factory (config.s3.enabled (), config.low_latency ()) },
+      kFails },
     { "the WHIP ingest", WhipIngest::required_elements (), kFails },
     { "the WebSocket ingest", WebSocketIngest::required_elements (), kFails },
   };

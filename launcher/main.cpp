@@ -6,6 +6,7 @@
 #include "config/config.h"
 #include "daemon.h"
 #include "elementcheck.h"
+#include "hls/hlsoutputs.h"
 #include "streams/elementnames.h"
 #include "streams/streammanager.h"
 
@@ -69,14 +70,22 @@ print_pipeline (StreamManager & m, const std::string & name)
     fprintf (stderr, "no pipeline named '%s'\n", name.c_str ());
     return 1;
   }
-  auto sink = [&name] (const std::string & element, const std::string & folder) {
+  /* the sink the launcher makes with its configuration (HlsOutputs) */
+  const Config & c = m.config ();
+  auto sink = [&name, &c] (const std::string & element, const std::string & folder) {
     std::string dir = "/tmp/castline-" + name + folder;
-    return "hlssink2 name=" + element + " location=" + dir + "/segment%05d.ts playlist-location="
-        + dir + "/index.m3u8 target-duration=2";
+    std::string factory = hls_sink_factory (false, c.low_latency ());
+    std::string text = factory + " name=" + element + " playlist-location=" + dir
+        + "/index.m3u8 target-duration=" + std::to_string (c.hls_target_duration);
+    if (factory == "hlssink2")
+      return text + " location=" + dir + "/segment%05d.ts";
+    gchar part[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_dtostr (part, sizeof (part), c.hls_part_target);
+    return text + " location=" + dir + "/segment%05d.m4s init-location=" + dir
+        + "/init.mp4 part-target=" + part;
   };
   /* an abr graph: its rungs for a 1920x1080 H.264 input, keyframes every
    * 60 frames (the launcher forces them at the input's instead) */
-  const Config & c = m.config ();
   std::vector<RungPlan> rungs = select_rungs (c.ladder, 1920, 1080, 1, 1, true);
   std::string ladder = ladder_graph (rungs, !d->audio_codecs.empty (), 60,
       [&sink] (const RungPlan & p) {

@@ -194,48 +194,82 @@ switchMode.addEventListener('click', () => {
   startPlayback(status);
 });
 
+// Whether the stream's media playlists have LL-HLS parts (hls.low_latency):
+// the playlist at url, or a master's first variant. hls.js then keeps the
+// playlist's PART-HOLD-BACK behind live (a liveSyncDurationCount given
+// would override it); classic HLS keeps the page's two segments.
+async function hasParts(url) {
+  try {
+    let text = await (await fetch(withViewer(url), { cache: 'no-store' })).text();
+    const variant = /#EXT-X-STREAM-INF:[^\n]*\n([^#\s][^\n]*)/.exec(text);
+    if (variant) {
+      const u = new URL(variant[1].trim(), new URL(url, location.href));
+      text = await (await fetch(withViewer(u.href), { cache: 'no-store' })).text();
+    }
+    return text.includes('#EXT-X-PART-INF');
+  } catch {
+    return false;
+  }
+}
+
 function startPlayer(url) {
   stopPlayer();
   playing = url;
   setMode('hls');
   showOverlay('Starting…');
   if (window.Hls && Hls.isSupported()) {
-    hls = new Hls({
-      // an xhr opened here keeps it: hls.js then only sends it
-      xhrSetup: (xhr, u) => {
-        const v = withViewer(u);
-        if (v !== u) xhr.open('GET', v, true);
-      },
-      // two segments behind the newest (hls.js's default is three), and up
-      // to 10 % faster playback to get back there after a late start or a
-      // stall (bench/latency.py: 1 s segments, about 2.8 s glass to glass
-      // with one segment; two leave more room for a slow network)
-      liveSyncDurationCount: 2,
-      maxLiveSyncPlaybackRate: 1.1,
-      manifestLoadingMaxRetry: 3,
-      levelLoadingMaxRetry: 4,
+    const mine = attempt;              // a later start or stop wins
+    hasParts(url).then((parts) => {
+      if (attempt === mine && playing === url) startHls(url, parts);
     });
-    let recovered = false;
-    hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => fillQuality(d.levels));
-    hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => labelAuto(d.level));
-    hls.on(Hls.Events.ERROR, (_, d) => {
-      if (!d.fatal) return;
-      // a decoder hiccup is worth one in-place recovery before a reload
-      if (d.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
-        recovered = true;
-        hls.recoverMediaError();
-        return;
-      }
-      playbackFailed(describe(d));
-    });
-    hls.loadSource(url);
-    hls.attachMedia(video);
-  } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    return;
+  }
+  if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    // Safari plays LL-HLS (parts, blocking reloads) by itself
     video.src = withViewer(url);
   } else {
     showOverlay('This browser cannot play HLS video.');
     return;
   }
+  video.play().catch(() => {});
+}
+
+function startHls(url, parts) {
+  const config = {
+    // an xhr opened here keeps it: hls.js then only sends it
+    xhrSetup: (xhr, u) => {
+      const v = withViewer(u);
+      if (v !== u) xhr.open('GET', v, true);
+    },
+    // LL-HLS: parts loaded as they are announced, blocking playlist
+    // reloads, PART-HOLD-BACK (three parts) behind the newest part
+    lowLatencyMode: true,
+    // up to 10 % faster playback to get back to the target after a late
+    // start or a stall
+    maxLiveSyncPlaybackRate: 1.1,
+    manifestLoadingMaxRetry: 3,
+    levelLoadingMaxRetry: 4,
+  };
+  // classic HLS: two segments behind the newest (hls.js's default is
+  // three; bench/latency.py: 1 s segments, about 2.8 s glass to glass with
+  // one segment; two leave more room for a slow network)
+  if (!parts) config.liveSyncDurationCount = 2;
+  hls = new Hls(config);
+  let recovered = false;
+  hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => fillQuality(d.levels));
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => labelAuto(d.level));
+  hls.on(Hls.Events.ERROR, (_, d) => {
+    if (!d.fatal) return;
+    // a decoder hiccup is worth one in-place recovery before a reload
+    if (d.type === Hls.ErrorTypes.MEDIA_ERROR && !recovered) {
+      recovered = true;
+      hls.recoverMediaError();
+      return;
+    }
+    playbackFailed(describe(d));
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
   video.play().catch(() => {});
 }
 

@@ -96,6 +96,25 @@ read_uint (JsonNode * node, unsigned & out, unsigned min, unsigned max, std::str
   return true;
 }
 
+/* a JSON number (integer or not) between min and max */
+bool
+read_double (JsonNode * node, double & out, double min, double max, std::string & error)
+{
+  GType type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
+  if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE) {
+    error = "must be a number";
+    return false;
+  }
+  double v = type == G_TYPE_INT64 ? (double) json_node_get_int (node) : json_node_get_double (node);
+  if (!(v >= min && v <= max)) {
+    g_autofree gchar *text = g_strdup_printf ("must be between %g and %g (seconds)", min, max);
+    error = text;
+    return false;
+  }
+  out = v;
+  return true;
+}
+
 bool
 read_strings (JsonNode * node, std::vector<std::string> & out, std::string & error)
 {
@@ -288,6 +307,12 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "target_duration", uint_into (c.hls_target_duration, 1, 60) },
     { "playlist_length", uint_into (c.hls_playlist_length, 1, 1000) },
     { "max_files", uint_into (c.hls_max_files, 1, 100000) },
+    { "low_latency", [&c] (JsonNode * n, std::string & e) {
+        return read_bool (n, c.hls_low_latency, e);
+      } },
+    { "part_target", [&c] (JsonNode * n, std::string & e) {
+        return read_double (n, c.hls_part_target, 0.1, 2.0, e);
+      } },
   };
   std::map<std::string, Reader> webhooks = {
     { "urls", [&c] (JsonNode * n, std::string & e) {

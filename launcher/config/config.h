@@ -87,6 +87,11 @@ struct Config {
   unsigned hls_target_duration = 2;    /* s */
   unsigned hls_playlist_length = 6;    /* segments named by the live playlist */
   unsigned hls_max_files = 10;         /* segments kept on disk */
+  /* LL-HLS (llhlssink: CMAF parts, blocking playlist reload) for output
+   * castline serves itself; ignored with S3 output, which stays classic
+   * HLS (blocking reload needs an origin that holds requests) */
+  bool hls_low_latency = true;
+  double hls_part_target = 0.3;        /* s, 0.1 to 2.0: LL-HLS parts */
   std::vector<std::string> ice_servers;  /* stun:host:port, turn://user:pass@host:port */
   std::string cors_origin = "*";
   /* the rungs of the abr pipeline (README, "Adaptive bitrate") */
@@ -121,6 +126,8 @@ struct Config {
   const std::string & rtmp_host () const { return rtmp.host.empty () ? host : rtmp.host; }
   /* a stream's local HLS directory: <data_dir>/live/<id> */
   std::string hls_dir (const std::string & id) const { return data_dir + "/live/" + id; }
+  /* the outputs are LL-HLS: hls.low_latency, and served by castline */
+  bool low_latency () const { return hls_low_latency && !s3.enabled (); }
 };
 
 /* The defaults, with the pipelines shipped in this tree. */

@@ -18,6 +18,38 @@ output_key_prefix (const S3Output & s3, const std::string & stream_id, const std
   return s3.key_prefix + stream_id + "/" + (rung.empty () ? "" : rung + "/");
 }
 
+std::string
+HlsOutput::segment_name (guint n) const
+{
+  g_autofree gchar *number = g_strdup_printf ("%05u", n);
+  return segment_stem + number + segment_ext;
+}
+
+std::string
+init_name (const std::string & segment_prefix)
+{
+  return segment_prefix + "init.mp4";
+}
+
+const char *
+hls_sink_factory (bool s3, bool low_latency)
+{
+  return s3 ? "s3hlssink" : low_latency ? "llhlssink" : "hlssink2";
+}
+
+namespace {
+
+/* llhlssink's numbers whatever their GType (unsigned, double) */
+void
+set_number (GstElement * sink, const char *property, double value)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_dtostr (buf, sizeof (buf), value);
+  gst_util_set_object_arg (G_OBJECT (sink), property, buf);
+}
+
+}  // namespace
+
 HlsOutputs::HlsOutputs (std::string stream_id, OutputSettings settings)
     : stream_id_ (std::move (stream_id)), settings_ (std::move (settings))
 {
@@ -31,8 +63,13 @@ HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyfr
   HlsOutput o;
   o.name = rung;
   o.sink = sink;
-  std::string tmpl = out.segment_prefix + "segment%05d.ts";
+  bool fmp4 = g_strcmp0 (sink_factory (), "llhlssink") == 0;
+  o.segment_stem = out.segment_prefix + "segment";
+  o.segment_ext = fmp4 ? ".m4s" : ".ts";
+  o.init = fmp4 ? init_name (out.segment_prefix) : "";
+  std::string tmpl = o.segment_stem + "%05d" + o.segment_ext;
   std::shared_ptr<PlaylistDates> dates;
+  std::shared_ptr<LiveHlsStore> store;
   if (out.s3.enabled ()) {
     o.key_prefix = output_key_prefix (out.s3, stream_id_, rung);
     g_object_set (sink, "endpoint", out.s3.endpoint.c_str (), "bucket", out.s3.bucket.c_str (),
@@ -50,11 +87,29 @@ HlsOutputs::add (GstElement * sink, const std::string & rung, bool request_keyfr
     std::string playlist = o.dir + G_DIR_SEPARATOR_S + "index.m3u8";
     g_object_set (sink, "location", location.c_str (), "playlist-location", playlist.c_str (),
         nullptr);
-    dates = PlaylistDates::attach (sink, playlist);
+    if (fmp4) {
+      if (!out.live_hls) {
+        error = "an LL-HLS output needs the registry of live stores";
+        return false;
+      }
+      /* parts are served from memory (the store), never from disk; the
+       * init is named per session as the segments are (served immutable) */
+      std::string init = o.dir + G_DIR_SEPARATOR_S + o.init;
+      g_object_set (sink, "init-location", init.c_str (), "write-parts", FALSE,
+          "program-date-time", TRUE, nullptr);
+      set_number (sink, "part-target", out.part_target);
+      store = std::make_shared<LiveHlsStore> ((double) out.target_duration);
+      store->follow (sink);
+    } else {
+      dates = PlaylistDates::attach (sink, playlist);
+    }
   }
-  g_object_set (sink, "target-duration", out.target_duration, "playlist-length",
-      out.playlist_length, "max-files", out.max_files, "send-keyframe-requests",
-      request_keyframes, nullptr);
+  set_number (sink, "target-duration", out.target_duration);
+  set_number (sink, "playlist-length", out.playlist_length);
+  set_number (sink, "max-files", out.max_files);
+  g_object_set (sink, "send-keyframe-requests", request_keyframes, nullptr);
+  if (store)
+    out.live_hls->add (stream_id_, rung, store);
 
   std::function<void (const HlsOutput &)> hook;
   {

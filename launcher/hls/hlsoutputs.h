@@ -1,12 +1,18 @@
 /* castline-launcher: the HLS sinks of one stream's pipeline.
  *
- * Each sink (hlssink2 into the data directory, or s3hlssink) is
- * configured here: where it writes (its directory, or its S3 key prefix),
- * its segment names, its playlist's length, whether it asks upstream for
- * keyframes. Its media playlists get EXT-X-PROGRAM-DATE-TIME (PlaylistDates
- * for hlssink2, s3hlssink's own program-date-time), from the running time
- * each fragment opened at and the pipeline's offset to real time. The
- * stream is over once every sink has posted EOS (its final playlist).
+ * Each sink (llhlssink for LL-HLS into the data directory, hlssink2 there
+ * with hls.low_latency off, or s3hlssink) is configured here: where it
+ * writes (its directory, or its S3 key prefix), its segment names, its
+ * playlist's length, whether it asks upstream for keyframes. Its media
+ * playlists get EXT-X-PROGRAM-DATE-TIME (llhlssink's and s3hlssink's own
+ * program-date-time, PlaylistDates for hlssink2), from the running time
+ * each fragment opened at and the pipeline's offset to real time. An
+ * llhlssink's parts and playlists are handed to a LiveHlsStore, which the
+ * HTTP server serves them from (blocking playlist reload), registered
+ * under (stream id, rung) until the stream ends; only its segments, init
+ * segments and playlist go to disk (what a recording and a late viewer
+ * need). The stream is over once every sink has posted EOS (its final
+ * playlist).
  *
  * A graph has one sink (`out`) made with it, or, for an abr description,
  * one per rung made on a streaming thread at the input's first caps: so
@@ -15,6 +21,7 @@
 
 #include "config/config.h"
 #include "hls/abrladder.h"
+#include "hls/livehlsstore.h"
 #include "hls/playlistdates.h"
 #include "s3/s3client.h"
 
@@ -35,6 +42,11 @@ struct OutputSettings {
   unsigned playlist_length = 6;
   unsigned max_files = 10;
   S3Output s3;                     /* enabled: s3hlssink instead of hlssink2 */
+  /* local output in LL-HLS (llhlssink, fMP4 parts of part_target s),
+   * its stores registered in live_hls (required then) */
+  bool low_latency = false;
+  double part_target = 0.3;
+  LiveHlsRegistry *live_hls = nullptr;   /* the StreamManager's, which outlives its pipelines */
   /* abr descriptions: the ladder, the input's video codec (h264, vp8,
    * vp9: its parser and decoder), and with S3 output the client that
    * uploads the master playlist (required then) */
@@ -60,7 +72,24 @@ struct HlsOutput {
   GstElement *sink = nullptr;      /* hlssink2 or s3hlssink, owned by the pipeline */
   std::string dir;                 /* local output: its directory (segments, index.m3u8) */
   std::string key_prefix;          /* S3 output: its key prefix, ending in '/' */
+  /* its segments' file names: stem, five digits of the segment's number
+   * (from 0), extension: "segment" ".ts", "s2-segment" ".m4s" */
+  std::string segment_stem;
+  std::string segment_ext;
+  /* fMP4 segments (llhlssink): the init segment's file name, next to the
+   * segments ("init.mp4", "s2-init.mp4"); "" for MPEG-TS */
+  std::string init;
+
+  std::string segment_name (guint n) const;
 };
+
+/* the init segment of a session's fMP4 output: "init.mp4", "s2-init.mp4" */
+std::string init_name (const std::string & segment_prefix);
+
+/* The element HLS outputs are made of: s3hlssink with S3 output (classic
+ * HLS whatever low_latency says), llhlssink with low latency, else
+ * hlssink2. */
+const char *hls_sink_factory (bool s3, bool low_latency);
 
 /* Where an output's files go: the folder of rung ("" for the single
  * output) under a stream's hls_dir, or its S3 key prefix (ending in '/'). */
@@ -76,8 +105,11 @@ class HlsOutputs {
 
   const OutputSettings & settings () const { return settings_; }
 
-  /* The sink element the outputs are made of: "hlssink2" or "s3hlssink". */
-  const char *sink_factory () const { return settings_.s3.enabled () ? "s3hlssink" : "hlssink2"; }
+  /* The sink element the outputs are made of (hls_sink_factory). */
+  const char *sink_factory () const
+  {
+    return hls_sink_factory (settings_.s3.enabled (), settings_.low_latency);
+  }
 
   /* Configures sink (rung: its folder, "" for the stream's own) and adds
    * it, then tells the hook. False with the reason (a directory that

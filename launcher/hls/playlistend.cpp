@@ -49,6 +49,16 @@ rung_of (const std::string & uri)
   return uri.substr (0, slash);
 }
 
+/* LL-HLS lines about parts and what comes next: meaningless once ended */
+bool
+is_live_only (const std::string & line)
+{
+  for (const char *tag : { "#EXT-X-PART:", "#EXT-X-PRELOAD-HINT:", "#EXT-X-RENDITION-REPORT:" })
+    if (line.rfind (tag, 0) == 0)
+      return true;
+  return false;
+}
+
 }  // namespace
 
 std::string
@@ -56,10 +66,21 @@ playlist_with_endlist (const std::string & text)
 {
   if (!is_media_playlist (text))
     return "";
-  for (const std::string & l : lines_of (text))
+  bool low_latency = false;
+  for (const std::string & l : lines_of (text)) {
     if (l == kEndList)
       return "";
-  return text + (text.empty () || text.back () == '\n' ? "" : "\n") + kEndList + "\n";
+    low_latency = low_latency || is_live_only (l);
+  }
+  if (!low_latency)
+    return text + (text.empty () || text.back () == '\n' ? "" : "\n") + kEndList + "\n";
+  /* an LL-HLS playlist: its parts were served from the dead daemon's
+   * memory (never written to disk), and nothing is coming */
+  std::string out;
+  for (const std::string & l : lines_of (text))
+    if (!is_live_only (l))
+      out += l + "\n";
+  return out + kEndList + "\n";
 }
 
 std::string

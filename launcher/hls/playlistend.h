@@ -18,7 +18,10 @@
 namespace castline::launcher {
 
 /* A media playlist's text with #EXT-X-ENDLIST added at its end; "" when it
- * has one already, or is not a media playlist (a master, not a playlist). */
+ * has one already, or is not a media playlist (a master, not a playlist).
+ * An LL-HLS playlist also loses its EXT-X-PART, EXT-X-PRELOAD-HINT and
+ * EXT-X-RENDITION-REPORT lines: the parts lived in the dead daemon's
+ * memory, and the part of a segment never completed has no file. */
 std::string playlist_with_endlist (const std::string & text);
 
 /* The URI of the last segment a media playlist names; "" for none. */

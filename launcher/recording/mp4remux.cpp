@@ -9,9 +9,43 @@ GST_DEBUG_CATEGORY_STATIC (castline_mp4remux_debug);
 
 namespace castline::launcher {
 
+namespace {
+
+/* The worker thread's job: inputs appended, in order, into out. */
+struct Concat {
+  std::vector<std::string> inputs;
+  std::string out;
+  std::weak_ptr<Mp4Remux *> remux;
+};
+
+void
+concatenate (GTask * task, gpointer, gpointer data, GCancellable * cancel)
+{
+  auto *c = static_cast<Concat *> (data);
+  GError *err = nullptr;
+  g_autoptr (GFile) out = g_file_new_for_path (c->out.c_str ());
+  g_autoptr (GFileOutputStream) os = g_file_replace (out, nullptr, FALSE, G_FILE_CREATE_NONE,
+      cancel, &err);
+  for (size_t i = 0; os && !err && i < c->inputs.size (); i++) {
+    g_autoptr (GFile) in = g_file_new_for_path (c->inputs[i].c_str ());
+    g_autoptr (GFileInputStream) is = g_file_read (in, cancel, &err);
+    if (is)
+      g_output_stream_splice (G_OUTPUT_STREAM (os), G_INPUT_STREAM (is),
+          G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, cancel, &err);
+  }
+  if (os && !err)
+    g_output_stream_close (G_OUTPUT_STREAM (os), cancel, &err);
+  if (err)
+    g_task_return_error (task, err);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+}  // namespace
+
 std::unique_ptr<Mp4Remux>
 Mp4Remux::start (const std::vector<std::string> & segments, const std::string & out_path,
-    guint timeout_s, Done done, std::string & error)
+    guint timeout_s, Done done, std::string & error, const std::string & init)
 {
   static gsize once = 0;
   if (g_once_init_enter (&once)) {
@@ -28,12 +62,14 @@ Mp4Remux::start (const std::vector<std::string> & segments, const std::string & 
   r->out_path_ = out_path;
   r->part_path_ = out_path + ".part";
   r->done_ = std::move (done);
+  bool fmp4 = !init.empty ();
 
-  GstElement *src = make_element ("splitmuxsrc", "src", error);
-  GstElement *mux = src ? make_element ("mp4mux", "mux", error) : nullptr;
+  GstElement *src = make_element (fmp4 ? "filesrc" : "splitmuxsrc", "src", error);
+  GstElement *demux = fmp4 && src ? make_element ("qtdemux", "demux", error) : nullptr;
+  GstElement *mux = src && (demux || !fmp4) ? make_element ("mp4mux", "mux", error) : nullptr;
   GstElement *sink = mux ? make_element ("filesink", "file", error) : nullptr;
   if (!src || !mux || !sink) {
-    for (GstElement *e : { src, mux, sink })
+    for (GstElement *e : { src, demux, mux, sink })
       if (e)
         gst_object_unref (gst_object_ref_sink (e));
     return nullptr;
@@ -44,16 +80,24 @@ Mp4Remux::start (const std::vector<std::string> & segments, const std::string & 
   gst_bin_add_many (GST_BIN (r->pipeline_), src, mux, sink, nullptr);
   gst_element_link (mux, sink);
   r->mux_ = mux;
-  /* exactly the recorded segments (a failed stream's unfinished last one
-   * is on disk too, and not in the recording) */
-  g_signal_connect (src, "format-location", G_CALLBACK (+[] (GstElement *, gpointer self) {
-        auto *m = static_cast<Mp4Remux *> (self);
-        gchar **paths = g_new0 (gchar *, m->segments_.size () + 1);
-        for (size_t i = 0; i < m->segments_.size (); i++)
-          paths[i] = g_strdup (m->segments_[i].c_str ());
-        return paths;
-      }), r.get ());
-  g_signal_connect (src, "pad-added", G_CALLBACK (on_pad_added), r.get ());
+  if (fmp4) {
+    r->cmaf_path_ = out_path + ".cmaf";
+    g_object_set (src, "location", r->cmaf_path_.c_str (), nullptr);
+    gst_bin_add (GST_BIN (r->pipeline_), demux);
+    gst_element_link (src, demux);
+    g_signal_connect (demux, "pad-added", G_CALLBACK (on_pad_added), r.get ());
+  } else {
+    /* exactly the recorded segments (a failed stream's unfinished last
+     * one is on disk too, and not in the recording) */
+    g_signal_connect (src, "format-location", G_CALLBACK (+[] (GstElement *, gpointer self) {
+          auto *m = static_cast<Mp4Remux *> (self);
+          gchar **paths = g_new0 (gchar *, m->segments_.size () + 1);
+          for (size_t i = 0; i < m->segments_.size (); i++)
+            paths[i] = g_strdup (m->segments_[i].c_str ());
+          return paths;
+        }), r.get ());
+    g_signal_connect (src, "pad-added", G_CALLBACK (on_pad_added), r.get ());
+  }
   g_autoptr (GstBus) bus = gst_pipeline_get_bus (GST_PIPELINE (r->pipeline_));
   r->bus_watch_ = gst_bus_add_watch (bus, on_bus, r.get ());
   r->timer_ = g_timeout_add_seconds (timeout_s, [] (gpointer self) -> gboolean {
@@ -62,12 +106,52 @@ Mp4Remux::start (const std::vector<std::string> & segments, const std::string & 
         m->finish (false, "the remux did not finish in time");
         return G_SOURCE_REMOVE;
       }, r.get ());
+  if (fmp4) {
+    /* the pipeline plays once the concatenation is written */
+    r->alive_ = std::make_shared<Mp4Remux *> (r.get ());
+    r->cancel_ = g_cancellable_new ();
+    auto *job = new Concat { { init }, r->cmaf_path_, r->alive_ };
+    job->inputs.insert (job->inputs.end (), segments.begin (), segments.end ());
+    g_autoptr (GTask) task = g_task_new (nullptr, r->cancel_, [] (GObject *, GAsyncResult * res,
+            gpointer data) {
+          auto *c = static_cast<Concat *> (data);
+          g_autoptr (GError) err = nullptr;
+          bool ok = g_task_propagate_boolean (G_TASK (res), &err);
+          if (auto self = c->remux.lock ())
+            (*self)->concatenated (ok, ok ? "" : err->message);
+          else
+            g_unlink (c->out.c_str ());    /* abandoned meanwhile */
+        }, job);
+    g_task_set_task_data (task, job, [] (gpointer data) { delete static_cast<Concat *> (data); });
+    r->concatenating_ = true;
+    g_task_run_in_thread (task, concatenate);
+    GST_INFO ("concatenating %zu fMP4 segments for %s", segments.size (), out_path.c_str ());
+    return r;
+  }
   if (gst_element_set_state (r->pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     error = "the remux pipeline does not start";
     return nullptr;
   }
   GST_INFO ("remuxing %zu segments into %s", segments.size (), out_path.c_str ());
   return r;
+}
+
+void
+Mp4Remux::concatenated (bool ok, const std::string & error)
+{
+  concatenating_ = false;
+  if (!done_) {                        /* finished meanwhile (the time bound) */
+    g_unlink (cmaf_path_.c_str ());
+    return;
+  }
+  if (!ok) {
+    finish (false, "cannot concatenate the fMP4 segments: " + error);
+    return;
+  }
+  if (gst_element_set_state (pipeline_, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    finish (false, "the remux pipeline does not start");
+  else
+    GST_INFO ("remuxing %zu fMP4 segments into %s", segments_.size (), out_path_.c_str ());
 }
 
 Mp4Remux::~Mp4Remux ()
@@ -82,6 +166,13 @@ Mp4Remux::~Mp4Remux ()
   }
   if (done_)                           /* abandoned: no partial file left */
     g_unlink (part_path_.c_str ());
+  alive_.reset ();
+  if (concatenating_)
+    g_cancellable_cancel (cancel_);    /* its end removes the file */
+  else if (!cmaf_path_.empty ())
+    g_unlink (cmaf_path_.c_str ());
+  if (cancel_)
+    g_object_unref (cancel_);
 }
 
 /* a streaming thread of splitmuxsrc: its video and audio pads into the
@@ -161,6 +252,10 @@ Mp4Remux::finish (bool ok, const std::string & error)
     bus_watch_ = 0;
   }
   gst_element_set_state (pipeline_, GST_STATE_NULL);   /* filesink closes the file */
+  if (concatenating_)
+    g_cancellable_cancel (cancel_);    /* its end removes the file */
+  else if (!cmaf_path_.empty ())
+    g_unlink (cmaf_path_.c_str ());
   std::string why = error;
   GStatBuf st;
   guint64 bytes = 0;

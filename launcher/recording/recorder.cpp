@@ -194,7 +194,7 @@ Recorder::finish (Done done)
     bool mp4 = first && mp4_ && o.where.key_prefix.empty ();
     if (mp4)
       start_mp4 (o, segments, r);
-    store (o.where.dir, o.where.key_prefix, render_vod_playlist (segments), r);
+    store (o.where.dir, o.where.key_prefix, render_vod_playlist (segments, o.where.init), r);
   }
   output_done (std::nullopt);          /* the + 1 */
 }
@@ -364,7 +364,7 @@ Recorder::start_mp4 (const Output & o, const std::vector<VodSegment> & segments,
         }
         /* the remux is in its own callback: it goes with the Recorder */
         output_done (mp4);
-      }, error);
+      }, error, o.where.init.empty () ? "" : o.where.dir + G_DIR_SEPARATOR_S + o.where.init);
   if (!remux_) {
     g_warning ("stream %s: no MP4 of its recording: %s", stream_id_.c_str (), error.c_str ());
     mp4.error = error;

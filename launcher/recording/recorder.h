@@ -6,7 +6,7 @@
  *
  * Segments are followed through splitmuxsink's `splitmuxsink-fragment-opened`
  * and `-closed` element messages, which hlssink2 (inside s3hlssink too)
- * passes up to the pipeline bus, rather than by reading playlists: the
+ * passes up to the pipeline bus, and llhlssink posts the same way, rather than by reading playlists: the
  * live playlist names only the last playlist_length segments, and with S3
  * there is no local file to read. The durations are those hlssink2 itself
  * puts in its playlist (closing minus opening running time). The messages
@@ -51,11 +51,14 @@ struct RecordedOutput {
   /* the output's folder under the stream's: "" for the single output
    * `out`, an abr rung's name ("720p") */
   std::string name;
-  GstElement *sink = nullptr;      /* hlssink2 or s3hlssink; not owned (the log refs it) */
+  GstElement *sink = nullptr;      /* hlssink2, llhlssink or s3hlssink; not owned (the log refs it) */
   std::string dir;                 /* local output: its directory; "" with S3 */
   std::string key_prefix;          /* S3 output: "<key_prefix><id>/[name/]"; "" locally */
   /* the file name of the sink's segment n, as its location template makes it */
   std::function<std::string (guint)> segment_name;
+  /* fMP4 segments (llhlssink): their init segment's file name, next to
+   * them (the VOD's EXT-X-MAP, the MP4's start); "" for MPEG-TS */
+  std::string init;
 };
 
 /* The segments one HLS sink has closed, from its fragment messages. */

@@ -34,11 +34,11 @@ Recordings::~Recordings () = default;
 /* Every HLS output of the pipeline is recorded: the single sink `out`, or
  * one sink per rung of an abr pipeline (made on a streaming thread at the
  * input's first caps: the hook then runs there, before the sink gets
- * data). Each writes segment%05d.ts next to its index.m3u8. */
+ * data). Each writes segment%05d.ts (or, LL-HLS, segment%05d.m4s and
+ * its init.mp4) next to its index.m3u8, with the session's prefix. */
 void
 Recordings::start (const std::string & id, unsigned session, StreamPipeline & pipeline)
 {
-  std::string prefix = session_prefix (session);
   auto recorder = make_recorder (id, session);
   std::string error;
   if (auto journal = SegmentJournal::open (SegmentJournal::path (config_.data_dir, id, session),
@@ -51,16 +51,14 @@ Recordings::start (const std::string & id, unsigned session, StreamPipeline & pi
   /* the recorder outlives the pipeline's streaming threads (it goes once
    * the pipeline is at NULL and its VODs are written) */
   Recorder *rec = recorder.get ();
-  pipeline.outputs ().set_hook ([rec, prefix] (const HlsOutput & out) {
+  pipeline.outputs ().set_hook ([rec] (const HlsOutput & out) {
         RecordedOutput o;
         o.name = out.name;
         o.sink = out.sink;
         o.dir = out.key_prefix.empty () ? out.dir : "";
         o.key_prefix = out.key_prefix;
-        o.segment_name = [prefix] (guint n) {
-          g_autofree gchar *name = g_strdup_printf ("segment%05u.ts", n);
-          return prefix + name;
-        };
+        o.init = out.init;
+        o.segment_name = [out] (guint n) { return out.segment_name (n); };
         rec->attach (std::move (o));
       });
   recorders_[recorder_key (id, session)] = std::move (recorder);
@@ -116,6 +114,9 @@ Recordings::settle (const std::string & id, unsigned session,
     }
     if (segments.empty ())
       continue;
+    /* fMP4 segments (LL-HLS) start from the session's init segment */
+    if (g_str_has_suffix (segments.front ().uri.c_str (), ".m4s"))
+      o.init = init_name (session_prefix (session));
     kept += segments.size ();
     recorder->attach_closed (std::move (o), std::move (segments));
   }

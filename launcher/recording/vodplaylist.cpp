@@ -27,7 +27,7 @@ total_duration (const std::vector<VodSegment> & segments)
 }
 
 std::string
-render_vod_playlist (const std::vector<VodSegment> & segments)
+render_vod_playlist (const std::vector<VodSegment> & segments, const std::string & init)
 {
   GstClockTime longest = 0;
   for (auto & s : segments)
@@ -36,9 +36,14 @@ render_vod_playlist (const std::vector<VodSegment> & segments)
    * (and breaks RFC 8216's rule for EXTINF) */
   guint64 target = std::max<guint64> (1, (longest + GST_SECOND - 1) / GST_SECOND);
 
-  std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n";
+  /* EXT-X-MAP outside an I-frame playlist needs version 6 (RFC 8216
+   * 7); 7 as the live LL-HLS playlists' fMP4 segments are announced */
+  std::string text = "#EXTM3U\n#EXT-X-VERSION:" + std::string (init.empty () ? "3" : "7")
+      + "\n#EXT-X-PLAYLIST-TYPE:VOD\n";
   text += "#EXT-X-TARGETDURATION:" + std::to_string (target) + "\n";
   text += "#EXT-X-MEDIA-SEQUENCE:0\n";
+  if (!init.empty ())
+    text += "#EXT-X-MAP:URI=\"" + init + "\"\n";
   for (auto & s : segments)
     text += "#EXTINF:" + seconds (s.duration) + ",\n" + s.uri + "\n";
   text += "#EXT-X-ENDLIST\n";

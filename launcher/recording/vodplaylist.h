@@ -20,8 +20,11 @@ struct VodSegment {
 /* The VOD playlist of segments (HLS version 3: decimal EXTINF durations
  * with millisecond precision). EXT-X-TARGETDURATION is the longest
  * segment rounded up to whole seconds (at least 1), as RFC 8216 4.3.3.1
- * requires of every EXTINF. */
-std::string render_vod_playlist (const std::vector<VodSegment> & segments);
+ * requires of every EXTINF. init: the init segment of fMP4 segments
+ * ("init.mp4", relative to the playlist), named by EXT-X-MAP (version 7
+ * then); "" for MPEG-TS segments. */
+std::string render_vod_playlist (const std::vector<VodSegment> & segments,
+    const std::string & init = "");
 
 /* The VOD master playlist of an abr recording, from its live master: every
  * variant whose URI is "<rung>/index.m3u8" with rung in rungs (those with

@@ -153,12 +153,16 @@ StreamManager::admit (const std::string & id, const std::string & key,
   out.video_codec = v;
   out.audio_codec = a;
   out.s3_client = recording_s3_;       /* the master playlist of an abr stream, too */
+  out.low_latency = config_.low_latency ();
+  out.part_target = config_.hls_part_target;
+  out.live_hls = &live_hls_;
   StreamPipeline::Listener l;
   l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };
   l.idle = [this, id] (const std::string & reason) { on_publisher_lost (id, reason); };
   std::string error;
   auto pipeline = StreamPipeline::create (*d, id, out, l, error);
   if (!pipeline) {
+    live_hls_.remove_stream (id);
     refusal = { 500, error };
     fail_unbuilt (*r, error);
     return nullptr;
@@ -167,6 +171,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   hooks.publisher_lost = [this, id, which = ingest->session ()] (const std::string & reason,
       bool media_ended) { lose_publisher (id, which, reason, media_ended); };
   if (!ingest->attach (*pipeline, v, a, std::move (hooks), error)) {
+    live_hls_.remove_stream (id);
     refusal = { 500, error };
     fail_unbuilt (*r, error);
     return nullptr;
@@ -196,6 +201,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   ls.before_admit = *r;
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
+    live_hls_.remove_stream (id);
     recordings_->drop (id, session);
     refusal = { 500, error };
     return nullptr;
@@ -256,6 +262,7 @@ StreamManager::abandon (const std::string & id, const std::string & ingest_sessi
   unsigned session = it->second.session_number;
   StreamRecord before = std::move (it->second.before_admit);
   live_.erase (it);
+  live_hls_.remove_stream (id);
   recordings_->drop (id, session);
   /* the record as admit found it (state, reason, pipeline, ingest, start):
    * nothing of the refused publisher stays */
@@ -438,6 +445,8 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
     return;
   auto *doomed = new LiveStream (std::move (it->second));
   live_.erase (it);
+  /* its final playlists are on disk: served from there from now on */
+  live_hls_.remove_stream (id);
   g_idle_add_full (G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
         delete static_cast<LiveStream *> (data);
         return G_SOURCE_REMOVE;

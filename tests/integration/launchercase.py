@@ -292,10 +292,53 @@ def stream_inf(master):
     return out
 
 
+def segment_ext(playlist_url):
+    """The extension of a media playlist's segments: ".m4s" for fMP4 (an
+    LL-HLS output, EXT-X-MAP), ".ts" for MPEG-TS (hls.low_latency off, S3)."""
+    import urllib.request
+    text = urllib.request.urlopen(playlist_url, timeout=10).read().decode()
+    return ".m4s" if "#EXT-X-MAP:" in text else ".ts"
+
+
+def init_url(segment_url):
+    """The init segment of an fMP4 (LL-HLS) segment's URL: the EXT-X-MAP
+    before it in the index.m3u8 next to it (init1.mp4 after a caps change),
+    else the session's first ("s2-segment00003.m4s": "s2-init.mp4")."""
+    import urllib.request
+    base, _, name = segment_url.rpartition("/")
+    current = None
+    try:
+        text = urllib.request.urlopen(f"{base}/index.m3u8", timeout=10).read().decode()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MAP:"):
+            current = line.split('URI="', 1)[1].split('"', 1)[0]
+        elif line == name and current:
+            return f"{base}/{current}"
+    return f"{base}/{name[:name.index('segment')]}init.mp4"
+
+
+def probe_path(url):
+    """What ffprobe reads for a segment's URL: the URL of an MPEG-TS one;
+    for an fMP4 one (LL-HLS), a temporary file of its init segment and it
+    (a CMAF segment alone has no moov)."""
+    if not url.endswith(".m4s"):
+        return url
+    import urllib.request
+    data = b"".join(urllib.request.urlopen(u, timeout=10).read()
+                    for u in (init_url(url), url))
+    fd, path = tempfile.mkstemp(suffix=".mp4", dir=WORK)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return path
+
+
 def first_video_pts(url):
-    """pts_time of the first video packet of a segment."""
+    """pts_time of the first video packet of a segment (MPEG-TS or fMP4)."""
     out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                          "packet=pts_time", "-read_intervals", "%+#1", "-of", "json", url],
+                          "packet=pts_time", "-read_intervals", "%+#1", "-of", "json",
+                          probe_path(url)],
                          capture_output=True, timeout=60, check=True)
     return float(json.loads(out.stdout)["packets"][0]["pts_time"])
 

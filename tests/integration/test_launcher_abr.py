@@ -24,7 +24,7 @@ from launcherproc import MIME, Launcher, ffprobe, quote, wait_for  # noqa: E402
 from wsclient import WsClient  # noqa: E402
 from launchercase import (  # noqa: E402
     RECORDINGS, LauncherCase, Publisher, S3Case, abr_recording, first_video_pts, recording,
-    stream_inf)
+    segment_ext, stream_inf)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 
@@ -83,8 +83,9 @@ class AbrMixin:
                 target = self.LADDER[rung][1]
                 self.assertLess(abs(kbps - target) / target, 0.35, f"{rung}: {kbps:.0f} kb/s")
         # every rung's segment N starts at the same instant (one frame)
+        ext = segment_ext(url_of(want[0][0], "index.m3u8"))
         for n in (1, 2, 3):
-            pts = [first_video_pts(url_of(rung, f"segment{n:05d}.ts")) for rung, _, _ in want]
+            pts = [first_video_pts(url_of(rung, f"segment{n:05d}{ext}")) for rung, _, _ in want]
             self.assertLess(max(pts) - min(pts), 1 / 30 + 0.001, f"segment {n}: {pts}")
 
     def check_dates(self, playlist):

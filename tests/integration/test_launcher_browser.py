@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gstlaunch import SOURCE  # noqa: E402
 from launcherproc import MIME, ffprobe, quote, wait_for  # noqa: E402
 from launchercase import (  # noqa: E402
-    BROWSER_DIR, LauncherCase, abr_recording, first_video_pts, node, stream_inf)
+    BROWSER_DIR, LauncherCase, abr_recording, first_video_pts, node, probe_path,
+    segment_ext, stream_inf)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 
@@ -192,9 +193,10 @@ class AbrBrowserTest(LauncherCase):
         self.assertEqual(rungs[-1], "360p", entries)
         # WebRTC caps carry no frame rate: measured
         self.assertTrue(all(10 <= float(a["FRAME-RATE"]) <= 61 for a, _ in entries), entries)
+        base = f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}"
+        ext = segment_ext(f"{base}/{rungs[0]}/index.m3u8")
         for n in (1, 2):
-            pts = [first_video_pts(f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/{r}/"
-                                   f"segment{n:05d}.ts") for r in rungs]
+            pts = [first_video_pts(f"{base}/{r}/segment{n:05d}{ext}") for r in rungs]
             self.assertLess(max(pts) - min(pts), 0.05, f"segment {n}: {pts}")
 
 
@@ -238,10 +240,10 @@ class WhipAbrSizes(LauncherCase):
     def segments(self, s, rung):
         status, _, body = self.launcher.request("GET", f"/live/{s['id']}/{rung}/index.m3u8")
         self.assertEqual(status, 200, rung)
-        return [line for line in body.decode().splitlines() if line.endswith(".ts")]
+        return [line for line in body.decode().splitlines() if line.endswith((".ts", ".m4s"))]
 
     def size_of(self, url):
-        video = [st for st in ffprobe(url)["streams"] if st["codec_type"] == "video"][0]
+        video = [st for st in ffprobe(probe_path(url))["streams"] if st["codec_type"] == "video"][0]
         return f"{video['width']}x{video['height']}"
 
 

@@ -92,7 +92,7 @@ class CrashLocalTest(CrashMixin, unittest.TestCase):
             # the newest segment file is still being written
             s = self.go_live_and_kill(first, lambda s: len([
                 f for f in os.listdir(os.path.join(self.dir, "data", "live", s["id"]))
-                if f.endswith(".ts")]) - 1)
+                if f.endswith((".ts", ".m4s"))]) - 1)
         finally:
             first.stop()
         folder = os.path.join(self.dir, "data", "live", s["id"])
@@ -110,7 +110,8 @@ class CrashLocalTest(CrashMixin, unittest.TestCase):
                 vod = f.read()
             uris = segments_of(vod)
             self.assertGreaterEqual(len(uris), 3, vod)
-            self.assertEqual(uris, [f"segment{i:05d}.ts" for i in range(len(uris))])
+            ext = ".m4s" if "#EXT-X-MAP:" in vod else ".ts"
+            self.assertEqual(uris, [f"segment{i:05d}{ext}" for i in range(len(uris))])
             self.assertEqual(vod.rstrip().splitlines()[-1], "#EXT-X-ENDLIST")
             self.assertEqual(recs[0]["segments"], len(uris))
             info = ffprobe(recs[0]["url"])
@@ -148,7 +149,7 @@ class CrashAbrTest(CrashMixin, unittest.TestCase):
         try:
             s = self.go_live_and_kill(first, lambda s: len([
                 f for f in os.listdir(os.path.join(directory, "data", "live", s["id"], "360p"))
-                if f.endswith(".ts")]) - 1 if os.path.isdir(os.path.join(
+                if f.endswith((".ts", ".m4s"))]) - 1 if os.path.isdir(os.path.join(
                     directory, "data", "live", s["id"], "360p")) else 0, kind, pipeline="abr")
         finally:
             first.stop()

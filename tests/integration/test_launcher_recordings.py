@@ -35,6 +35,14 @@ def playlist_entries(text):
 
 
 
+def segment_names(playlist, count):
+    """segment00000 ... of count segments, with the extension a media
+    playlist's segments have: .m4s after an EXT-X-MAP (fMP4, LL-HLS),
+    else .ts"""
+    ext = ".m4s" if "#EXT-X-MAP:" in playlist else ".ts"
+    return [f"segment{i:05d}{ext}" for i in range(count)]
+
+
 def playlist_tag(text, tag):
     for line in text.splitlines():
         if line.startswith(tag + ":"):
@@ -65,10 +73,10 @@ class RecordingMixin:
         self.assertEqual(vod_text.rstrip().splitlines()[-1], "#EXT-X-ENDLIST", vod_text)
         self.assertEqual(playlist_tag(vod_text, "#EXT-X-MEDIA-SEQUENCE"), "0")
         vod = playlist_entries(vod_text)
-        self.assertEqual([u for u, _ in vod], [f"segment{i:05d}.ts" for i in range(len(vod))],
-                         vod_text)
+        self.assertEqual([u for u, _ in vod], segment_names(vod_text, len(vod)), vod_text)
         live = playlist_entries(live_text)
-        self.assertNotEqual(live[0][0], "segment00000.ts", "the live playlist did not roll")
+        self.assertNotEqual(live[0][0], segment_names(vod_text, 1)[0],
+                            "the live playlist did not roll")
         self.assertLess(len(live), len(vod))
         self.assertEqual([u for u, _ in vod[-len(live):]], [u for u, _ in live])
         for (_, d_vod), (_, d_live) in zip(vod[-len(live):], live):
@@ -147,12 +155,14 @@ class RecordingTest(RecordingMixin, WebhookCase):
         self.assertFalse(s["record"])
         self.publish(s, "h264long")
         self.wait_state(s["id"], "ended")
-        live = playlist_entries(self.playlist(s))
-        self.assertNotEqual(live[0][0], "segment00000.ts")
+        playlist = self.playlist(s)
+        live = playlist_entries(playlist)
+        first = segment_names(playlist, 1)[0]
+        self.assertNotEqual(live[0][0], first)
         d = os.path.join(self.dir, "data", "live", s["id"])
-        segments = sorted(f for f in os.listdir(d) if f.endswith(".ts"))
+        segments = sorted(f for f in os.listdir(d) if f.endswith((".ts", ".m4s")))
         self.assertLessEqual(len(segments), RECORDING_HLS["max_files"], segments)
-        self.assertNotIn("segment00000.ts", segments, "an old segment was kept")
+        self.assertNotIn(first, segments, "an old segment was kept")
         self.assertFalse(os.path.exists(os.path.join(d, "vod.m3u8")))
         self.assertEqual(self.launcher.request("GET", f"/live/{s['id']}/vod.m3u8")[0], 404)
         time.sleep(1)
@@ -252,7 +262,7 @@ class AbrRecordingTest(LauncherCase):
         status, _, rung = self.launcher.request("GET", f"/live/{s['id']}/360p/vod.m3u8")
         self.assertEqual(status, 200)
         segs = playlist_entries(rung.decode())
-        self.assertEqual([u for u, _ in segs], [f"segment{i:05d}.ts" for i in range(len(segs))])
+        self.assertEqual([u for u, _ in segs], segment_names(rung.decode(), len(segs)))
         self.assertIn("#EXT-X-PLAYLIST-TYPE:VOD", rung.decode())
         self.assertAlmostEqual(recs[1]["duration"], sum(d for _, d in segs), delta=0.01)
         info = ffprobe(base + "/vod.m3u8")

@@ -113,6 +113,43 @@ GST_START_TEST (test_config_webrtc_keys)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_config_low_latency_keys)
+{
+  Config c = default_config ();
+  fail_unless (c.hls_low_latency && c.low_latency ());
+  fail_unless (c.hls_part_target == 0.3);
+  std::string dir = temp_dir ();
+  std::string path = write_file (dir, "c.json",
+      "{\"hls\": {\"low_latency\": false, \"part_target\": 0.5}}");
+  std::string error;
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_if (c.hls_low_latency || c.low_latency ());
+  fail_unless (c.hls_part_target == 0.5);
+  path = write_file (dir, "int.json", "{\"hls\": {\"part_target\": 2}}");
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless (c.hls_part_target == 2.0);
+  /* S3 output stays classic HLS whatever hls.low_latency says */
+  Config s = default_config ();
+  path = write_file (dir, "s3.json", "{\"s3\": {\"endpoint\": \"http://x\", \"bucket\": \"b\","
+      " \"public_base_url\": \"http://cdn\"}}");
+  fail_unless (load_config (path, s, error), "%s", error.c_str ());
+  fail_unless (s.hls_low_latency && !s.low_latency ());
+  for (const char *b : { "{\"hls\": {\"part_target\": 0.09}}", "{\"hls\": {\"part_target\": 2.01}}",
+           "{\"hls\": {\"part_target\": \"0.3\"}}", "{\"hls\": {\"low_latency\": 1}}" }) {
+    Config d = default_config ();
+    path = write_file (dir, "bad.json", b);
+    error.clear ();
+    fail_if (load_config (path, d, error), "accepted %s", b);
+    fail_unless (error.find ("hls.") != std::string::npos, "%s", error.c_str ());
+  }
+  /* the range is in the error */
+  Config d = default_config ();
+  path = write_file (dir, "bad.json", "{\"hls\": {\"part_target\": 5}}");
+  fail_if (load_config (path, d, error));
+  fail_unless (error.find ("between 0.1 and 2") != std::string::npos, "%s", error.c_str ());
+}
+GST_END_TEST;
+
 /* What a daemon killed in the middle of a stream left: the store keeps
  * its states, and the next daemon settles them before it serves: live
  * playlists ended, the recording written from the journal, the stream
@@ -347,6 +384,7 @@ launchercore_suite (void)
   tcase_add_test (tc, test_store_keeps_streams_on_reopen);
   tcase_add_test (tc, test_config_web_and_reconnect_keys);
   tcase_add_test (tc, test_config_webrtc_keys);
+  tcase_add_test (tc, test_config_low_latency_keys);
   tcase_add_test (tc, test_manager_settles_what_a_dead_daemon_left);
   tcase_add_test (tc, test_sessions_name_their_files_apart);
   tcase_add_test (tc, test_shipped_pipelines_load);

@@ -101,6 +101,29 @@ GST_START_TEST (test_vod_target_duration_rounds_up)
 }
 GST_END_TEST;
 
+/* fMP4 segments (LL-HLS outputs): the init segment named by EXT-X-MAP
+ * before the first segment, version 7; MPEG-TS ones get neither */
+GST_START_TEST (test_vod_playlist_maps_the_init_of_fmp4_segments)
+{
+  std::vector<VodSegment> segs = { { "s2-segment00000.m4s", 2 * GST_SECOND },
+    { "s2-segment00001.m4s", GST_SECOND } };
+  auto l = lines (render_vod_playlist (segs, "s2-init.mp4"));
+  std::vector<std::string> want = {
+    "#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-TARGETDURATION:2",
+    "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-MAP:URI=\"s2-init.mp4\"",
+    "#EXTINF:2.000,", "s2-segment00000.m4s",
+    "#EXTINF:1.000,", "s2-segment00001.m4s",
+    "#EXT-X-ENDLIST", "",
+  };
+  fail_unless_equals_int (l.size (), want.size ());
+  for (size_t i = 0; i < want.size (); i++)
+    fail_unless (l[i] == want[i], "line %zu: '%s', not '%s'", i, l[i].c_str (), want[i].c_str ());
+  std::string ts = render_vod_playlist ({ { "segment00000.ts", GST_SECOND } });
+  fail_unless (ts.find ("#EXT-X-MAP") == std::string::npos, "%s", ts.c_str ());
+  fail_unless (ts.find ("#EXT-X-VERSION:3\n") != std::string::npos, "%s", ts.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_segment_log_follows_one_sinks_fragments)
 {
   GstElement *out = gst_bin_new ("out");
@@ -401,9 +424,84 @@ make_segments (const std::string & dir)
   return out;
 }
 
+/* fMP4 segments as llhlssink keeps them: an init (ftyp+moov) and
+ * segments of moof+mdat pairs on one timeline, here cut from mp4mux's
+ * fragmented output (one fragment a second) at its top-level boxes; the
+ * paths of the segments, init set to the init's */
+static std::vector<std::string>
+make_fmp4_segments (const std::string & dir, std::string & init)
+{
+  std::string file = dir + "/fragmented.mp4";
+  std::string desc = "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
+      "mp4mux name=mux fragment-duration=1000 streamable=true ! filesink location=" + file
+      + " audiotestsrc num-buffers=172 ! audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! mux.";
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch (desc.c_str (), &err);
+  fail_unless (p != nullptr, "%s", err ? err->message : "?");
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  g_autoptr (GstBus) bus = gst_element_get_bus (p);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+
+  g_autofree gchar *data = nullptr;
+  gsize size = 0;
+  fail_unless (g_file_get_contents (file.c_str (), &data, &size, nullptr));
+  std::string head, current;
+  std::vector<std::string> segments;
+  auto flush = [&] () {
+    if (current.empty ())
+      return;
+    g_autofree gchar *name = g_strdup_printf ("%s/segment%05zu.m4s", dir.c_str (), segments.size ());
+    fail_unless (g_file_set_contents (name, current.data (), current.size (), nullptr));
+    segments.push_back (name);
+    current.clear ();
+  };
+  for (gsize pos = 0; pos + 8 <= size;) {
+    guint32 len = GST_READ_UINT32_BE (data + pos);
+    fail_unless (len >= 8 && pos + len <= size, "a box of %u bytes at %zu", len, pos);
+    std::string type (data + pos + 4, 4), box (data + pos, len);
+    if (type == "ftyp" || type == "moov")
+      head += box;
+    else if (type == "moof") {
+      flush ();                    /* a moof starts a segment */
+      current = box;
+    } else if (type == "mdat")
+      current += box;
+    pos += len;
+  }
+  flush ();
+  init = dir + "/init.mp4";
+  fail_unless (g_file_set_contents (init.c_str (), head.data (), head.size (), nullptr));
+  g_unlink (file.c_str ());
+  return segments;
+}
+
+/* path plays as H.264 and AAC for longer than min, shorter than max */
+static void
+check_mp4_duration (const std::string & path, GstClockTime min, GstClockTime max)
+{
+  g_autofree gchar *uri = g_filename_to_uri (path.c_str (), nullptr, nullptr);
+  std::string desc = std::string ("uridecodebin uri=") + uri + " name=d d. ! fakesink d. ! fakesink";
+  GstElement *p = gst_parse_launch (desc.c_str (), nullptr);
+  gst_element_set_state (p, GST_STATE_PAUSED);
+  fail_unless (gst_element_get_state (p, nullptr, nullptr, 10 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS);
+  gint64 dur = 0;
+  fail_unless (gst_element_query_duration (p, GST_FORMAT_TIME, &dur));
+  fail_unless ((GstClockTime) dur > min && (GstClockTime) dur < max, "%" GST_TIME_FORMAT,
+      GST_TIME_ARGS (dur));
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
 static void
 remux (const std::vector<std::string> & segments, const std::string & out, bool & ok,
-    guint64 & bytes, std::string & error)
+    guint64 & bytes, std::string & error, const std::string & init = "")
 {
   GMainLoop *loop = g_main_loop_new (nullptr, FALSE);
   bool called = false;
@@ -414,7 +512,7 @@ remux (const std::vector<std::string> & segments, const std::string & out, bool 
         bytes = b;
         error = e;
         g_main_loop_quit (loop);
-      }, start_error);
+      }, start_error, init);
   if (r)
     g_main_loop_run (loop);
   else {
@@ -443,18 +541,45 @@ GST_START_TEST (test_mp4_remux_of_kept_segments)
   fail_if (g_file_test ((dir + "/recording.mp4.part").c_str (), G_FILE_TEST_EXISTS));
 
   /* what it holds: H.264 and AAC, as long as the segments given */
-  g_autofree gchar *uri = g_filename_to_uri ((dir + "/recording.mp4").c_str (), nullptr, nullptr);
-  std::string desc = std::string ("uridecodebin uri=") + uri + " name=d d. ! fakesink d. ! fakesink";
-  GstElement *p = gst_parse_launch (desc.c_str (), nullptr);
-  gst_element_set_state (p, GST_STATE_PAUSED);
-  fail_unless (gst_element_get_state (p, nullptr, nullptr, 10 * GST_SECOND)
-      == GST_STATE_CHANGE_SUCCESS);
-  gint64 dur = 0;
-  fail_unless (gst_element_query_duration (p, GST_FORMAT_TIME, &dur));
-  fail_unless (dur > 2 * GST_SECOND && dur < 3500 * GST_MSECOND, "%" GST_TIME_FORMAT,
-      GST_TIME_ARGS (dur));
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (p);
+  check_mp4_duration (dir + "/recording.mp4", 2 * GST_SECOND, 3500 * GST_MSECOND);
+}
+GST_END_TEST;
+
+/* LL-HLS recordings: fMP4 segments after their init segment, remuxed into
+ * one MP4 (not fragmented: a moov with every sample); the concatenation
+ * made on the way is gone */
+GST_START_TEST (test_mp4_remux_of_fmp4_segments)
+{
+  std::string dir = temp_dir ();
+  std::string init;
+  auto segments = make_fmp4_segments (dir, init);
+  fail_unless (segments.size () >= 3, "%zu segments", segments.size ());
+  bool ok = false;
+  guint64 bytes = 0;
+  std::string error;
+  std::vector<std::string> kept (segments.begin (), segments.end () - 1);
+  remux (kept, dir + "/recording.mp4", ok, bytes, error, init);
+  fail_unless (ok, "%s", error.c_str ());
+  GStatBuf st;
+  fail_unless (g_stat ((dir + "/recording.mp4").c_str (), &st) == 0);
+  fail_unless_equals_uint64 ((guint64) st.st_size, bytes);
+  fail_if (g_file_test ((dir + "/recording.mp4.part").c_str (), G_FILE_TEST_EXISTS));
+  fail_if (g_file_test ((dir + "/recording.mp4.cmaf").c_str (), G_FILE_TEST_EXISTS));
+  g_autofree gchar *mp4 = nullptr;
+  gsize size = 0;
+  fail_unless (g_file_get_contents ((dir + "/recording.mp4").c_str (), &mp4, &size, nullptr));
+  fail_unless (size > 16 && memcmp (mp4 + 4, "ftyp", 4) == 0);
+  fail_if (g_strstr_len (mp4, size, "moof") != nullptr, "the MP4 is still fragmented");
+  check_mp4_duration (dir + "/recording.mp4", 2 * GST_SECOND,
+      (GstClockTime) (kept.size () + 1) * GST_SECOND);
+
+  /* a broken init: an error, no file left */
+  g_file_set_contents (init.c_str (), "not an init segment", -1, nullptr);
+  remux (kept, dir + "/broken.mp4", ok, bytes, error, init);
+  fail_if (ok);
+  fail_unless (!error.empty ());
+  for (const char *f : { "/broken.mp4", "/broken.mp4.part", "/broken.mp4.cmaf" })
+    fail_if (g_file_test ((dir + f).c_str (), G_FILE_TEST_EXISTS), "%s left", f);
 }
 GST_END_TEST;
 
@@ -542,6 +667,17 @@ GST_START_TEST (test_open_playlists_are_ended_once)
   fail_unless (ended == live + "#EXT-X-ENDLIST\n", "%s", ended.c_str ());
   fail_unless (playlist_with_endlist (ended).empty ());
   fail_unless (last_segment_uri (live) == "segment00004.ts");
+  /* LL-HLS: the parts (in the dead daemon's memory) and the hint go */
+  std::string ll = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n"
+      "#EXT-X-PART-INF:PART-TARGET=0.3\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+      "#EXT-X-PART:DURATION=0.3,URI=\"segment00004.0.m4s\",INDEPENDENT=YES\n"
+      "#EXTINF:0.300,\nsegment00004.m4s\n"
+      "#EXT-X-PART:DURATION=0.3,URI=\"segment00005.0.m4s\",INDEPENDENT=YES\n"
+      "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"segment00005.1.m4s\"\n";
+  std::string ll_ended = playlist_with_endlist (ll);
+  fail_unless (ll_ended == "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n"
+      "#EXT-X-PART-INF:PART-TARGET=0.3\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+      "#EXTINF:0.300,\nsegment00004.m4s\n#EXT-X-ENDLIST\n", "%s", ll_ended.c_str ());
   std::string master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n720p/index.m3u8\n"
       "#EXT-X-STREAM-INF:BANDWIDTH=2\n360p/index.m3u8\n";
   fail_unless (playlist_with_endlist (master).empty ());
@@ -573,6 +709,7 @@ recorder_suite (void)
   tcase_add_test (tc, test_journal_reads_back_the_closed_segments);
   tcase_add_test (tc, test_open_playlists_are_ended_once);
   tcase_add_test (tc, test_vod_target_duration_rounds_up);
+  tcase_add_test (tc, test_vod_playlist_maps_the_init_of_fmp4_segments);
   tcase_add_test (tc, test_segment_log_follows_one_sinks_fragments);
   tcase_add_test (tc, test_recorder_writes_the_vod_next_to_the_live_playlist);
   tcase_add_test (tc, test_recorder_without_segments_records_nothing);
@@ -580,6 +717,7 @@ recorder_suite (void)
   tcase_add_test (tc, test_store_refuses_a_newer_schema);
   tcase_add_test (tc, test_mp4_remux_of_kept_segments);
   tcase_add_test (tc, test_mp4_remux_failure_is_reported);
+  tcase_add_test (tc, test_mp4_remux_of_fmp4_segments);
   tcase_add_test (tc, test_config_record_settings);
   tcase_add_test (tc, test_vod_master_points_at_the_rungs_vods);
   tcase_add_test (tc, test_recorder_writes_rung_vods_and_their_master);

@@ -7,6 +7,12 @@
 // rung forced, as a throttled player would switch down); playback counts
 // from when that level shows; the result adds levels ([{width, height,
 // bitrate}]) and switched (each LEVEL_SWITCHED's level, in order).
+//   node hls_player.mjs --url .../index.m3u8 --low-latency [--seconds 5]
+// --low-latency: hls.js in its low-latency mode (LL-HLS parts, blocking
+// playlist reloads; off otherwise); the result adds lowLatencyMode (what
+// hls.js says it is in), parts (FRAG_LOADED events of a part),
+// partList (the most parts a loaded media playlist listed) and delay (s
+// behind the broadcaster at the end, from PROGRAM-DATE-TIME; null without).
 // Prints one JSON line: {advanced, currentTime, videoWidth, videoHeight, errors,
 // ended, duration, startTime}. With --to-end it plays (at --rate, 1 by
 // default) until the video's `ended` event, --seconds bounding the media
@@ -25,8 +31,14 @@ const page_html = `<!doctype html><meta charset="utf-8"><title>play</title>
 window.play = (opts) => new Promise((resolve) => {
   const v = document.getElementById('v');
   const errors = [];
-  const hls = new Hls({ lowLatencyMode: false });
+  const hls = new Hls({ lowLatencyMode: opts.lowLatency });
   hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) errors.push(d.type + ':' + d.details); });
+  let parts = 0;
+  let partList = 0;
+  hls.on(Hls.Events.FRAG_LOADED, (_, d) => { if (d.part) parts++; });
+  hls.on(Hls.Events.LEVEL_LOADED, (_, d) => {
+    partList = Math.max(partList, (d.details.partList || []).length);
+  });
   const switched = [];
   let levels = [];
   hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => {
@@ -51,7 +63,8 @@ window.play = (opts) => new Promise((resolve) => {
       clearInterval(tick);
       resolve({ advanced, currentTime: v.currentTime, videoWidth: v.videoWidth,
           videoHeight: v.videoHeight, errors, ended: v.ended, duration: v.duration,
-          startTime: start, levels, switched });
+          startTime: start, levels, switched, lowLatencyMode: hls.lowLatencyMode, parts, partList,
+          delay: hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null });
       hls.destroy();
     }
   }, 200);
@@ -62,6 +75,7 @@ const seconds = Number(args.seconds || 5);
 const rate = Number(args.rate || 1);
 const toEnd = Boolean(args['to-end']);
 const level = args.level === undefined ? null : Number(args.level);
+const lowLatency = Boolean(args['low-latency']);
 run(() => evaluateInPage(page_html, 'play',
-    { url: args.url, seconds, rate, toEnd, level, bound: seconds / rate + 25 },
+    { url: args.url, seconds, rate, toEnd, level, lowLatency, bound: seconds / rate + 25 },
     { '/hls.min.js': hlsjs }), 60000);
