@@ -83,10 +83,14 @@ class ViewersTest(LauncherCase):
             return lambda: self.launcher.request("POST", f"/api/streams/{sid}/heartbeat",
                                                  {"viewer": viewer})[0]
 
+        # fMP4 (LL-HLS) or MPEG-TS; asked as the first player, which is not one more viewer
+        text = self.launcher.request("GET", playlist, headers={"User-Agent": "TestPlayer/0"})[2]
+        segment = "segment00000" + (".m4s" if b"#EXT-X-MAP:" in text else ".ts")
+
         def decoy():
             """a segment, a missing playlist and a HEAD: none makes a viewer"""
             return [self.launcher.request(m, p, headers={"User-Agent": "Decoy"})[0]
-                    for m, p in [("GET", f"/live/{sid}/segment00000.ts"),
+                    for m, p in [("GET", f"/live/{sid}/{segment}"),
                                  ("GET", f"/live/{sid}/no.m3u8"), ("HEAD", playlist)]]
 
         players = [Poller(player(f"TestPlayer/{i}")) for i in range(3)] + [Poller(decoy)]
