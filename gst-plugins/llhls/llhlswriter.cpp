@@ -255,26 +255,12 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   if (!err.empty ())
     return err;
   cutter_.next (first->dts_ns, 0, true);
-  /* the samples that waited behind the first (for the other track's
-   * caps) are cut as they would have been had they not waited; copied
-   * without their data, as each cut takes samples out of the collector */
-  std::vector<CollectedSample> waited;
-  for (size_t i = 1; i < ready.size (); i++) {
-    const CollectedSample & r = ready[i];
-    CollectedSample meta;
-    meta.dts_ns = r.dts_ns;
-    meta.pts_ns = r.pts_ns;
-    meta.duration = r.duration;
-    meta.sync = r.sync;
-    waited.push_back (std::move (meta));
-  }
   size_t from = events.size ();
+  bool waited = !ready.empty ();
   err = open_segment (*first, events);
-  for (const auto & w : waited) {
-    if (!err.empty ())
-      break;
-    err = cut_before (w, d->collector.ticks_to_ns (w.duration), events);
-  }
+  /* the samples that waited behind the first (for the other track's caps) */
+  if (err.empty () && waited)
+    err = cut_waiting (d, 1, events);
   /* only the segment still open asks for a keyframe: the others' time
    * has passed */
   auto is_request = [] (const WriterEvent & e) {
@@ -356,6 +342,9 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     const auto & samples = taken.back ();
     if (samples.empty ())
       continue;
+    GST_LOG ("%s: %zu samples from %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT,
+        t == a ? "audio" : "video", samples.size (), GST_TIME_ARGS (samples.front ().dts_ns),
+        GST_TIME_ARGS (samples.back ().dts_ns));
     independent = independent && samples.front ().sync;
     TrackRun run;
     run.track_id = (t == a && v && v->in_init) ? 2 : 1;
@@ -394,6 +383,10 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       if (fwrite (frag.data (), 1, frag.size (), segment_file_) != frag.size ())
         return "could not write " + open_files_.path + ".tmp: " + g_strerror (errno);
     }
+    GST_DEBUG ("part %" G_GUINT64_FORMAT ".%u before %" GST_TIME_FORMAT ": %" GST_TIME_FORMAT
+        " of the %s%s%s", msn_, part, GST_TIME_ARGS (before), GST_TIME_ARGS (duration),
+        d == a ? "audio" : "video", end_segment ? ", ends the segment" : "",
+        end_stream ? ", ends the stream" : "");
     WriterEvent e {WriterEvent::Kind::kPart};
     e.msn = msn_;
     e.part = part;
@@ -542,7 +535,16 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   const CollectedSample & held = *t->collector.held ();
   if (started_ && t->collector.kind () != last_driver_) {
     const auto & ready = t->collector.ready ();
-    cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
+    GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
+    GST_DEBUG ("the %s drives from %" GST_TIME_FORMAT,
+        t->collector.kind () == TrackInfo::Kind::kAudio ? "audio" : "video",
+        GST_TIME_ARGS (first));
+    cutter_.driver_changed (first);
+    /* what it delivered while the other drove, not yet in a part, is cut
+     * first: it may span more than a part target */
+    err = cut_waiting (t, 0, events);
+    if (!err.empty ())
+      return err;
   }
   if (late)
     cutter_.force_segment ();
@@ -569,6 +571,33 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
       return err;
   }
   return cut_before (held, t->collector.held_duration_estimate (), events);
+}
+
+/* The driving track's complete samples from ready()[from] on, which
+ * waited in its collector (for the other track's caps at the start, or
+ * behind the video's cuts before the audio took over), cut as they
+ * would have been had they come one by one. */
+std::string
+LlHlsWriter::cut_waiting (Track * d, size_t from, std::vector<WriterEvent> & events)
+{
+  /* copied without their data, as each cut takes samples out of the
+   * collector */
+  std::vector<CollectedSample> waited;
+  const auto & ready = d->collector.ready ();
+  for (size_t i = from; i < ready.size (); i++) {
+    CollectedSample meta;
+    meta.dts_ns = ready[i].dts_ns;
+    meta.pts_ns = ready[i].pts_ns;
+    meta.duration = ready[i].duration;
+    meta.sync = ready[i].sync;
+    waited.push_back (std::move (meta));
+  }
+  for (const auto & w : waited) {
+    std::string err = cut_before (w, d->collector.ticks_to_ns (w.duration), events);
+    if (!err.empty ())
+      return err;
+  }
+  return "";
 }
 
 /* the driving track's next sample `s` (of `duration` ns): close the part

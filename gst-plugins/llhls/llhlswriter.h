@@ -123,6 +123,7 @@ class LlHlsWriter {
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
   std::string cut_before (const CollectedSample & s, GstClockTime duration,
       std::vector<WriterEvent> & events);
+  std::string cut_waiting (Track * d, size_t from, std::vector<WriterEvent> & events);
   std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
       std::vector<WriterEvent> & events);
