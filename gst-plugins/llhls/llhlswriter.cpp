@@ -5,8 +5,10 @@
 
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 /* the element's category ("llhlssink"), defined here so that the unit
@@ -146,7 +148,8 @@ bool
 LlHlsWriter::waiting_for_caps (const Track * d) const
 {
   for (const auto & t : tracks_)
-    if (&t != d && !t.eos && !t.collector.has_info ())
+    if (&t != d && !t.eos && !t.collector.has_info ()
+        && !(video_abandoned_ && t.collector.kind () == TrackInfo::Kind::kVideo))
       return true;
   return false;
 }
@@ -245,14 +248,30 @@ std::string
 LlHlsWriter::start (std::vector<WriterEvent> & events)
 {
   Track *d = driver ();
-  const CollectedSample *first = !d->collector.ready ().empty ()
-      ? &d->collector.ready ().front () : &*d->collector.held ();
+  const auto & ready = d->collector.ready ();
+  const CollectedSample *first = !ready.empty () ? &ready.front () : &*d->collector.held ();
   started_ = true;
   std::string err = write_init (events);
   if (!err.empty ())
     return err;
   cutter_.next (first->dts_ns, 0, true);
-  return open_segment (*first, events);
+  size_t from = events.size ();
+  bool waited = !ready.empty ();
+  err = open_segment (*first, events);
+  /* the samples that waited behind the first (for the other track's caps) */
+  if (err.empty () && waited)
+    err = cut_waiting (d, 1, events);
+  /* only the segment still open asks for a keyframe: the others' time
+   * has passed */
+  auto is_request = [] (const WriterEvent & e) {
+    return e.kind == WriterEvent::Kind::kKeyframeRequest;
+  };
+  auto last_request = std::find_if (events.rbegin (), events.rend () - from, is_request);
+  if (last_request != events.rend () - from) {
+    auto end = std::prev (last_request.base ());
+    events.erase (std::remove_if (events.begin () + from, end, is_request), end);
+  }
+  return err;
 }
 
 std::string
@@ -323,6 +342,9 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     const auto & samples = taken.back ();
     if (samples.empty ())
       continue;
+    GST_LOG ("%s: %zu samples from %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT,
+        t == a ? "audio" : "video", samples.size (), GST_TIME_ARGS (samples.front ().dts_ns),
+        GST_TIME_ARGS (samples.back ().dts_ns));
     independent = independent && samples.front ().sync;
     TrackRun run;
     run.track_id = (t == a && v && v->in_init) ? 2 : 1;
@@ -361,6 +383,10 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       if (fwrite (frag.data (), 1, frag.size (), segment_file_) != frag.size ())
         return "could not write " + open_files_.path + ".tmp: " + g_strerror (errno);
     }
+    GST_DEBUG ("part %" G_GUINT64_FORMAT ".%u before %" GST_TIME_FORMAT ": %" GST_TIME_FORMAT
+        " of the %s%s%s", msn_, part, GST_TIME_ARGS (before), GST_TIME_ARGS (duration),
+        d == a ? "audio" : "video", end_segment ? ", ends the segment" : "",
+        end_stream ? ", ends the stream" : "");
     WriterEvent e {WriterEvent::Kind::kPart};
     e.msn = msn_;
     e.part = part;
@@ -509,28 +535,85 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   const CollectedSample & held = *t->collector.held ();
   if (started_ && t->collector.kind () != last_driver_) {
     const auto & ready = t->collector.ready ();
-    cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
+    GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
+    GST_DEBUG ("the %s drives from %" GST_TIME_FORMAT,
+        t->collector.kind () == TrackInfo::Kind::kAudio ? "audio" : "video",
+        GST_TIME_ARGS (first));
+    cutter_.driver_changed (first);
+    /* what it delivered while the other drove, not yet in a part, is cut
+     * first: it may span more than a part target */
+    err = cut_waiting (t, 0, events);
+    if (!err.empty ())
+      return err;
   }
   if (late)
     cutter_.force_segment ();
   if (!started_) {
     const auto & ready = t->collector.ready ();
     GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
-    if (waiting_for_caps (t) && held.dts_ns - first < settings_.part_target)
-      return "";
+    /* The other track's caps: waited for as long as the audio waits for
+     * the video's (kMaxWait of this track), not less. Without a live
+     * source this track's time runs as fast as its thread does, so a
+     * shorter wait (it was one part target) made whether the first
+     * segment had audio, or got it only at the next segment with a new
+     * init, depend on how the two streaming threads were scheduled. */
+    if (waiting_for_caps (t)) {
+      if (held.dts_ns - first <= kMaxWait)
+        return "";
+      WriterEvent e {WriterEvent::Kind::kWarning};
+      e.text = "no audio caps after " + std::to_string (kMaxWait / GST_SECOND)
+          + " s of video: the video goes alone";
+      events.push_back (std::move (e));
+    }
+    bool held_is_first = ready.empty ();
     err = start (events);
-    if (!err.empty () || ready.empty ())
+    if (!err.empty () || held_is_first)
       return err;
   }
-  PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
-      held.sync);
+  return cut_before (held, t->collector.held_duration_estimate (), events);
+}
+
+/* The driving track's complete samples from ready()[from] on, which
+ * waited in its collector (for the other track's caps at the start, or
+ * behind the video's cuts before the audio took over), cut as they
+ * would have been had they come one by one. */
+std::string
+LlHlsWriter::cut_waiting (Track * d, size_t from, std::vector<WriterEvent> & events)
+{
+  /* copied without their data, as each cut takes samples out of the
+   * collector */
+  std::vector<CollectedSample> waited;
+  const auto & ready = d->collector.ready ();
+  for (size_t i = from; i < ready.size (); i++) {
+    CollectedSample meta;
+    meta.dts_ns = ready[i].dts_ns;
+    meta.pts_ns = ready[i].pts_ns;
+    meta.duration = ready[i].duration;
+    meta.sync = ready[i].sync;
+    waited.push_back (std::move (meta));
+  }
+  for (const auto & w : waited) {
+    std::string err = cut_before (w, d->collector.ticks_to_ns (w.duration), events);
+    if (!err.empty ())
+      return err;
+  }
+  return "";
+}
+
+/* the driving track's next sample `s` (of `duration` ns): close the part
+ * (and segment) before it if the cutter says so; a new segment opens
+ * with it */
+std::string
+LlHlsWriter::cut_before (const CollectedSample & s, GstClockTime duration,
+    std::vector<WriterEvent> & events)
+{
+  PartCutter::Cut cut = cutter_.next (s.dts_ns, duration, s.sync);
   if (cut == PartCutter::Cut::kNone)
     return "";
-  GstClockTime at = held.dts_ns;
-  err = close_part (at, cut == PartCutter::Cut::kSegment, false, events);
+  std::string err = close_part (s.dts_ns, cut == PartCutter::Cut::kSegment, false, events);
   if (!err.empty () || cut != PartCutter::Cut::kSegment)
     return err;
-  return open_segment (*t->collector.held (), events);
+  return open_segment (s, events);
 }
 
 std::string

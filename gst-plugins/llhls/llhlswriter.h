@@ -10,7 +10,8 @@
  *
  * Single-threaded: the element calls it under one lock from its two
  * streaming threads. Memory is bounded: a track that the driving track
- * leaves waiting keeps at most kMaxWait of samples, a sample at most
+ * leaves waiting, or the driving track waiting for the other's caps at the
+ * start, keeps at most kMaxWait of samples, a sample at most
  * TrackCollector::kMaxSampleSize, a segment goes to disk part by part. */
 #pragma once
 
@@ -74,7 +75,9 @@ std::optional<std::string> format_location (const std::string & pattern, guint64
 class LlHlsWriter {
  public:
   /* how long a track may wait for the driving one before its oldest
-   * samples are dropped (say audio while the video never comes) */
+   * samples are dropped (say audio while the video never comes), and how
+   * much of the driving track waits at the start for the other's caps
+   * before it goes alone (either way round) */
   static constexpr GstClockTime kMaxWait = 10 * GST_SECOND;
 
   explicit LlHlsWriter (WriterSettings settings);
@@ -118,6 +121,9 @@ class LlHlsWriter {
   bool waiting_for_caps (const Track * driver) const;
   std::string start (std::vector<WriterEvent> & events);
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
+  std::string cut_before (const CollectedSample & s, GstClockTime duration,
+      std::vector<WriterEvent> & events);
+  std::string cut_waiting (Track * d, size_t from, std::vector<WriterEvent> & events);
   std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
       std::vector<WriterEvent> & events);

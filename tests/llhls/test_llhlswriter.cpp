@@ -165,6 +165,43 @@ GST_START_TEST (test_caps_change_gives_new_init_and_discontinuity)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_video_waits_for_the_audio_caps)
+{
+  /* the audio's caps after 0.6 s of video (a non-live video thread that
+   * ran ahead): the same output as if they had come first, one init of
+   * both tracks, parts cut as if the video had not waited */
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int i = 0; i < 18; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless (ev.empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  for (int i = 18; i < 75; i++) {
+    fail_unless (push_video (w, i, 30, ev).empty ());
+    while (gst_util_uint64_scale (a * 1024, GST_SECOND, 48000)
+        < gst_util_uint64_scale (i, GST_SECOND, 30))
+      fail_unless (push_audio (w, a++, ev).empty ());
+  }
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (count (ev, EK::kWarning), 0);
+  fail_unless_equals_int (count (ev, EK::kSegment), 1);
+  guint next = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart) {
+      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter, "part %u: %"
+          GST_TIME_FORMAT, e.part, GST_TIME_ARGS (e.duration));
+      fail_unless_equals_int (e.part, e.msn == 0 ? next++ : e.part);
+    }
+  /* 2 s of 0.3 s parts */
+  fail_unless_equals_int (next, 7);
+  assert_lacks (last (ev, EK::kPlaylist).text, "DISCONTINUITY");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_late_audio_joins_at_the_next_segment)
 {
   LlHlsWriter w (no_files ());
@@ -172,31 +209,40 @@ GST_START_TEST (test_late_audio_joins_at_the_next_segment)
   w.add_track (Kind::kAudio);
   std::vector<WriterEvent> ev;
   fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
-  /* video waits for the audio's caps one part target, then goes alone */
-  for (int i = 0; i < 9; i++)
+  /* video waits for the audio's caps kMaxWait (10 s), then goes alone,
+   * cut as if it had not waited */
+  for (int i = 0; i <= 300; i++)
     fail_unless (push_video (w, i, 30, ev).empty ());
   fail_unless_equals_int (count (ev, EK::kInit), 0);
-  for (int i = 9; i < 30; i++)
-    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless (push_video (w, 301, 30, ev).empty ());
   fail_unless_equals_int (count (ev, EK::kInit), 1);
-  fail_unless (count (ev, EK::kPart) >= 2);
-  /* audio arrives at 1 s: it is in the init of segment 1 */
+  fail_unless_equals_int (count (ev, EK::kWarning), 1);
+  assert_has (last (ev, EK::kWarning).text, "no audio caps after 10 s");
+  fail_unless_equals_int (count (ev, EK::kSegment), 5);
+  fail_unless_equals_int (count (ev, EK::kPart), 5 * 7);
+  /* a keyframe is asked for the open segment only: the others have passed */
+  fail_unless_equals_int (count (ev, EK::kKeyframeRequest), 1);
+  fail_unless_equals_uint64 (last (ev, EK::kKeyframeRequest).running_time, 12 * GST_SECOND);
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart)
+      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter);
+  /* audio arrives at 10 s: it is in the init of segment 6 */
   fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
-  int a = 47;
-  for (int i = 30; i < 75; i++) {
+  int a = 469;
+  for (int i = 302; i < 375; i++) {
     fail_unless (push_video (w, i, 30, ev).empty ());
     while (gst_util_uint64_scale (a * 1024, GST_SECOND, 48000)
         < gst_util_uint64_scale (i, GST_SECOND, 30))
       fail_unless (push_audio (w, a++, ev).empty ());
   }
   fail_unless_equals_int (count (ev, EK::kInit), 2);
-  assert_has (last (ev, EK::kPlaylist).text, "segment00000.m4s\n#EXT-X-DISCONTINUITY\n"
+  assert_has (last (ev, EK::kPlaylist).text, "segment00005.m4s\n#EXT-X-DISCONTINUITY\n"
       "#EXT-X-MAP:URI=\"init1.mp4\"\n");
-  /* the parts of segment 1 carry two tracks: bigger than video alone */
+  /* the parts of segment 6 carry two tracks: bigger than video alone */
   gsize before = 0, after = 0;
   for (const auto & e : ev)
-    if (e.kind == EK::kPart && e.part == 0)
-      (e.msn == 0 ? before : after) = g_bytes_get_size (e.bytes.get ());
+    if (e.kind == EK::kPart && e.part == 0 && e.msn >= 5)
+      (e.msn == 5 ? before : after) = g_bytes_get_size (e.bytes.get ());
   fail_unless (after > before, "%" G_GSIZE_FORMAT " <= %" G_GSIZE_FORMAT, after, before);
 }
 GST_END_TEST;
@@ -294,6 +340,11 @@ GST_START_TEST (test_video_ending_first_leaves_nothing_behind)
   fail_unless (done);
   size_t n = 0;
   for (const auto & e : ev) {
+    /* the audio that waited while the video drove (0 to 0.47 s) is cut
+     * into parts of at most part-target too, not sent as one */
+    if (e.kind == EK::kPart)
+      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter, "part %"
+          G_GUINT64_FORMAT ".%u: %" GST_TIME_FORMAT, e.msn, e.part, GST_TIME_ARGS (e.duration));
     if (e.kind != EK::kPart || n++ < video_parts)
       continue;
     /* the samples are zeros: "traf" appears once per track in the moof */
@@ -379,6 +430,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_caps_without_codec_data_or_before_data_are_errors);
   tcase_add_test (tc, test_format_location);
   tcase_add_test (tc, test_caps_change_gives_new_init_and_discontinuity);
+  tcase_add_test (tc, test_video_waits_for_the_audio_caps);
   tcase_add_test (tc, test_late_audio_joins_at_the_next_segment);
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
