@@ -5,6 +5,7 @@
 
 #include <glib/gstdio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -255,6 +256,7 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   if (!err.empty ())
     return err;
   cutter_.next (first->dts_ns, 0, true);
+  timeline_end_ = driven_to_ = first->dts_ns;
   err = open_segment (*first, events);
   if (!err.empty ())
     return err;
@@ -340,7 +342,7 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     d = track (last_driver_);
   std::vector<std::vector<CollectedSample>> taken;
   std::vector<TrackRun> runs;
-  GstClockTime duration = 0;
+  GstClockTime duration = 0, end = 0;
   /* independent: every track in it starts with a sync sample (audio
    * always does; video with a keyframe) */
   bool independent = true;
@@ -359,7 +361,6 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     TrackRun run;
     run.track_id = (t == a && v && v->in_init) ? 2 : 1;
     run.base_decode_time = samples.front ().dts;
-    guint64 ticks = 0;
     for (const auto & s : samples) {
       Sample out;
       out.data = s.data.data ();
@@ -368,10 +369,13 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       out.composition_offset = s.composition_offset;
       out.sync = s.sync;
       run.samples.push_back (out);
-      ticks += s.duration;
     }
-    if (t == d)
-      duration = t->collector.ticks_to_ns (ticks);
+    if (t == d) {
+      /* what the part adds to the timeline: samples of a driver that
+       * lags behind it (catching up) add nothing */
+      end = t->collector.ticks_to_ns (samples.back ().dts + samples.back ().duration);
+      duration = end > timeline_end_ ? end - timeline_end_ : 0;
+    }
     runs.push_back (std::move (run));
   }
 
@@ -379,6 +383,7 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     std::vector<guint8> frag = write_fragment (++sequence_number_, runs);
     if (frag.empty ())
       return "a part could not be written (more than 1 GiB of samples)";
+    timeline_end_ = std::max (timeline_end_, end);
     guint part = playlist_.add_part (duration, uri_of (part_name (msn_, parts_in_segment_)),
         independent);
     parts_in_segment_++;
@@ -565,9 +570,13 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
     }
     bool first_is_held = ready.empty ();
     err = start (events);
+    driven_to_ = held.dts_ns;
     if (!err.empty () || first_is_held)
       return err;
+  } else if (!late && held.dts_ns < driven_to_) {
+    return "";                  /* catching up: no cut before it has */
   }
+  driven_to_ = held.dts_ns;
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
       held.sync);
   if (cut == PartCutter::Cut::kNone)

@@ -146,6 +146,12 @@ class LlHlsWriter {
   guint64 msn_ = 0;              /* of the open segment */
   guint parts_in_segment_ = 0;
   GstClockTime segment_start_ = GST_CLOCK_TIME_NONE;
+  /* where the last part ended on the timeline the playlist counts, and
+   * the latest decode time a driving track reached: a track that takes
+   * over behind it (audio late in a stream faster than real time, when
+   * the video ends) catches up without adding to the timeline */
+  GstClockTime timeline_end_ = 0;
+  GstClockTime driven_to_ = 0;
   GstClockTime segment_pts_ = GST_CLOCK_TIME_NONE;
   GstClockTime segment_written_ = 0;
   guint32 sequence_number_ = 0;  /* mfhd */
