@@ -386,6 +386,43 @@ GST_START_TEST (test_video_ending_first_leaves_nothing_behind)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_audio_far_behind_an_ended_video_adds_no_time)
+{
+  /* a stream faster than real time: the video (3 s) is through before the
+   * audio encoder has given more than its first frames */
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  for (; a < 5; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  for (int i = 0; i < 90; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  for (; a < 141; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  /* the playlist counts 3 s (the audio's end), not the audio again after
+   * the video; no part longer than the target */
+  GstClockTime total = 0;
+  for (const auto & e : ev) {
+    if (e.kind == EK::kSegment)
+      total += e.duration;
+    if (e.kind == EK::kPart)
+      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter, "a part of %"
+          GST_TIME_FORMAT, GST_TIME_ARGS (e.duration));
+  }
+  GstClockTime audio_end = gst_util_uint64_scale (141 * 1024, GST_SECOND, 48000);
+  fail_unless (total >= 3 * GST_SECOND && total <= audio_end + GST_MSECOND,
+      "%" GST_TIME_FORMAT " in the playlist", GST_TIME_ARGS (total));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_huge_sample_is_refused)
 {
   LlHlsWriter w (no_files ());
@@ -530,6 +567,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
   tcase_add_test (tc, test_video_ending_first_leaves_nothing_behind);
+  tcase_add_test (tc, test_audio_far_behind_an_ended_video_adds_no_time);
   tcase_add_test (tc, test_huge_sample_is_refused);
   tcase_add_test (tc, test_eos_without_data_says_nothing);
   tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
