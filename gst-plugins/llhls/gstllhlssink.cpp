@@ -17,7 +17,7 @@
  * are cut on the video's timeline (the audio's when alone) and carry what
  * each track delivered since the cut before: the tracks never wait for
  * each other's samples. The first init waits for every pad's caps (up to
- * 5 s of the video's media), so that it names both tracks; a track whose
+ * 10 s of the video's media), so that it names both tracks; a track whose
  * caps come later joins at a keyframe with a new init.
  *
  * Files go to location, init-location and playlist-location (each written

@@ -78,7 +78,7 @@ class LlHlsWriter {
   static constexpr GstClockTime kMaxWait = 10 * GST_SECOND;
   /* how much of the driving track the first init waits for the other
    * pad's caps (in media time), then goes without that track */
-  static constexpr GstClockTime kMaxCapsWait = 5 * GST_SECOND;
+  static constexpr GstClockTime kMaxCapsWait = kMaxWait;
 
   explicit LlHlsWriter (WriterSettings settings);
   ~LlHlsWriter ();
