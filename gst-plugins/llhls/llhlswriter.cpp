@@ -256,7 +256,7 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   if (!err.empty ())
     return err;
   cutter_.next (first->dts_ns, 0, true);
-  timeline_end_ = driven_to_ = first->dts_ns;
+  timeline_end_ = driven_to_ = stream_start_ = first->dts_ns;
   err = open_segment (*first, events);
   if (!err.empty ())
     return err;
@@ -275,16 +275,57 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
             ready[i].sync});
   for (const auto & w : waited) {
     PartCutter::Cut cut = cutter_.next (w.dts, w.duration, w.sync);
-    if (cut == PartCutter::Cut::kNone)
+    if (cut != PartCutter::Cut::kNone)
+      pending_cuts_.push_back (PendingCut {w.dts, cut == PartCutter::Cut::kSegment,
+              d->collector.kind ()});
+  }
+  return run_pending_cuts (events);
+}
+
+/* every track in the init but d has samples up to `at`, has ended, or
+ * lags too far behind d to be waited for */
+bool
+LlHlsWriter::others_reached (const Track * d, GstClockTime at) const
+{
+  auto latest = [this] (const Track & t) {
+    const auto & c = t.collector;
+    if (c.held ())
+      return c.held ()->dts_ns;
+    return c.ready ().empty () ? stream_start_ : c.ready ().back ().dts_ns;
+  };
+  GstClockTime lead = latest (*d);
+  for (const auto & t : tracks_) {
+    if (&t == d || !t.in_init || t.eos)
       continue;
-    err = close_part (w.dts, cut == PartCutter::Cut::kSegment, false, events);
+    GstClockTime got = latest (t);
+    if (got < at && lead - std::min (lead, got) <= kMaxWait)
+      return false;
+  }
+  return true;
+}
+
+std::string
+LlHlsWriter::run_pending_cuts (std::vector<WriterEvent> & events)
+{
+  while (!pending_cuts_.empty ()) {
+    PendingCut c = pending_cuts_.front ();
+    Track *d = track (c.driver);
+    if (!others_reached (d, c.at))
+      return "";
+    pending_cuts_.pop_front ();
+    std::string err = close_part (c.at, c.segment, false, events, d);
     if (!err.empty ())
       return err;
-    if (cut == PartCutter::Cut::kSegment) {
-      err = open_segment (d->collector.ready ().front (), events);
-      if (!err.empty ())
-        return err;
-    }
+    if (!c.segment)
+      continue;
+    const auto & c_ready = d->collector.ready ();
+    const CollectedSample *first = !c_ready.empty () ? &c_ready.front ()
+        : d->collector.held () ? &*d->collector.held () : nullptr;
+    if (!first)
+      return "a segment was cut where its track has no sample";
+    err = open_segment (*first, events);
+    if (!err.empty ())
+      return err;
   }
   return "";
 }
@@ -333,11 +374,12 @@ LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEven
 
 std::string
 LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
-    std::vector<WriterEvent> & events)
+    std::vector<WriterEvent> & events, Track * timed_by)
 {
-  /* the part's duration follows the driving track, or the last one that
-   * drove (at EOS, or when a late video takes over) */
-  Track *d = driver ();
+  /* the part's duration follows the track that asked for the cut, else
+   * the driving track, or the last one that drove (at EOS, or when a
+   * late video takes over) */
+  Track *d = timed_by ? timed_by : driver ();
   if (!d || !d->in_init)
     d = track (last_driver_);
   std::vector<std::vector<CollectedSample>> taken;
@@ -352,8 +394,9 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
   for (Track *t : {v, a}) {
     if (!t || !t->in_init)
       continue;
-    /* a track that ended has nothing coming after: all of it goes now */
-    taken.push_back (t->collector.take (t->eos ? GST_CLOCK_TIME_NONE : before));
+    /* a track that ended has nothing coming after: all of it goes now,
+     * unless the cut is its own (made late, once the others caught up) */
+    taken.push_back (t->collector.take (t->eos && t != d ? GST_CLOCK_TIME_NONE : before));
     const auto & samples = taken.back ();
     if (samples.empty ())
       continue;
@@ -530,7 +573,8 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
           + " waits for the other track too long: its oldest samples are dropped";
       events.push_back (std::move (e));
     }
-    return "";
+    /* its samples may be what a cut waits for */
+    return started_ ? run_pending_cuts (events) : "";
   }
 
   err = cut_before_held (t, late, events);
@@ -574,18 +618,18 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
     if (!err.empty () || first_is_held)
       return err;
   } else if (!late && held.dts_ns < driven_to_) {
-    return "";                  /* catching up: no cut before it has */
+    /* catching up: no cut of its own before it has (the cuts the last
+     * driver made may wait for its samples) */
+    return run_pending_cuts (events);
   }
   driven_to_ = held.dts_ns;
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
       held.sync);
   if (cut == PartCutter::Cut::kNone)
     return "";
-  GstClockTime at = held.dts_ns;
-  err = close_part (at, cut == PartCutter::Cut::kSegment, false, events);
-  if (!err.empty () || cut != PartCutter::Cut::kSegment)
-    return err;
-  return open_segment (*t->collector.held (), events);
+  pending_cuts_.push_back (PendingCut {held.dts_ns, cut == PartCutter::Cut::kSegment,
+          t->collector.kind ()});
+  return run_pending_cuts (events);
 }
 
 std::string
@@ -605,7 +649,7 @@ LlHlsWriter::eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool 
   t->eos = true;
   for (const auto & other : tracks_)
     if (!other.eos)
-      return "";
+      return started_ ? run_pending_cuts (events) : "";
   *all_done = true;
   if (ended_)
     return "";
@@ -614,6 +658,9 @@ LlHlsWriter::eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool 
     return "";                  /* nothing ever came */
   for (auto & other : tracks_)
     other.collector.finish ();
+  std::string err = run_pending_cuts (events);
+  if (!err.empty ())
+    return err;
   return close_part (GST_CLOCK_TIME_NONE, true, true, events);
 }
 

@@ -123,7 +123,9 @@ class LlHlsWriter {
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
   std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
-      std::vector<WriterEvent> & events);
+      std::vector<WriterEvent> & events, Track * timed_by = nullptr);
+  bool others_reached (const Track * d, GstClockTime at) const;
+  std::string run_pending_cuts (std::vector<WriterEvent> & events);
   std::string write_init (std::vector<WriterEvent> & events);
   std::string part_name (guint64 msn, guint part) const;
   std::string segment_name (guint64 msn) const;
@@ -152,6 +154,18 @@ class LlHlsWriter {
    * the video ends) catches up without adding to the timeline */
   GstClockTime timeline_end_ = 0;
   GstClockTime driven_to_ = 0;
+  /* cuts the driving track asked for, made once every other track has
+   * delivered its samples up to them (or ended, or lags more than
+   * kMaxWait): a stream faster than real time, whose video runs ahead of
+   * its audio, still gets parts with both; memory stays bounded by the
+   * wait */
+  struct PendingCut {
+    GstClockTime at;
+    bool segment;
+    TrackInfo::Kind driver;
+  };
+  std::deque<PendingCut> pending_cuts_;
+  GstClockTime stream_start_ = 0;
   GstClockTime segment_pts_ = GST_CLOCK_TIME_NONE;
   GstClockTime segment_written_ = 0;
   guint32 sequence_number_ = 0;  /* mfhd */
