@@ -15,8 +15,9 @@
  * Request pads "video" (H.264; an h264parse inside makes it avc/au) and
  * "audio" (AAC; an aacparse inside makes it raw); either alone works. Parts
  * are cut on the video's timeline (the audio's when alone) and carry what
- * each track delivered since the cut before: the tracks never wait for
- * each other's samples. The first init waits for every pad's caps (up to
+ * each track delivered since the cut before; a cut waits (without
+ * blocking) until the other track has delivered up to it, ended, or lags
+ * more than 10 s. The first init waits for every pad's caps (up to
  * 10 s of the video's media), so that it names both tracks; a track whose
  * caps come later joins at a keyframe with a new init.
  *

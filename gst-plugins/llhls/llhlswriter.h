@@ -1,8 +1,9 @@
 /* castline: what llhlssink does with its tracks' samples: cuts them into
  * parts and segments (PartCutter, on the driving track's timeline: video,
  * or audio when there is no video), writes each part as one moof+mdat
- * (fmp4writer) with whatever each track delivered since the last cut,
- * keeps the playlist (LlHlsPlaylist), writes the files (each to a
+ * (fmp4writer) with whatever each track delivered since the last cut
+ * (a cut waits, as a pending cut, until the other track has delivered up
+ * to it, ended, or lags more than kMaxWait), keeps the playlist (LlHlsPlaylist), writes the files (each to a
  * temporary name, then renamed, so a reader never sees half a file),
  * deletes the files past max-files, and says what happened as a list of
  * events in the contract's order, for the element to emit once its lock
