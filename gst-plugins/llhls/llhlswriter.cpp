@@ -91,6 +91,7 @@ LlHlsWriter::LlHlsWriter (WriterSettings settings)
 {
   if (!gst_llhls_sink_debug)
     GST_DEBUG_CATEGORY_INIT (gst_llhls_sink_debug, "llhlssink", 0, "Low-Latency HLS sink");
+  cutter_.set_external_cuts (settings_.external_cuts);
 }
 
 LlHlsWriter::~LlHlsWriter ()
@@ -251,7 +252,7 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   std::string err = write_init (events);
   if (!err.empty ())
     return err;
-  cutter_.next (first->dts_ns, 0, true);
+  cutter_.next (first->dts_ns, 0, true, first->pts_ns);
   return open_segment (*first, events);
 }
 
@@ -288,7 +289,7 @@ LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEven
   events.push_back (std::move (opened));
 
   Track *v = track (TrackInfo::Kind::kVideo);
-  if (v && v->in_init && !v->eos) {
+  if (v && v->in_init && !v->eos && !settings_.external_cuts) {
     WriterEvent k {WriterEvent::Kind::kKeyframeRequest};
     k.running_time = rt + settings_.target_duration;
     k.part = ++keyframe_requests_;
@@ -523,7 +524,7 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
       return err;
   }
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
-      held.sync);
+      held.sync, held.pts_ns);
   if (cut == PartCutter::Cut::kNone)
     return "";
   GstClockTime at = held.dts_ns;
