@@ -16,7 +16,9 @@
  * "audio" (AAC; an aacparse inside makes it raw); either alone works. Parts
  * are cut on the video's timeline (the audio's when alone) and carry what
  * each track delivered since the cut before: the tracks never wait for
- * each other.
+ * each other's samples. The first init waits for every pad's caps (up to
+ * 5 s of the video's media), so that it names both tracks; a track whose
+ * caps come later joins at a keyframe with a new init.
  *
  * Files go to location, init-location and playlist-location (each written
  * under a temporary name and renamed, so a reader never sees half of

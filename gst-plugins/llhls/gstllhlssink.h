@@ -20,7 +20,8 @@
  *    (with send-keyframe-requests, a keyframe is asked upstream there); so
  *    each segment starts with a keyframe, and its first part is INDEPENDENT;
  *  - each part is one moof+mdat (a traf per track, whatever samples each
- *    track delivered since the last cut: the tracks are never waited for),
+ *    track delivered since the last cut: samples are never waited for;
+ *    the first init waits, bounded, for every pad's caps),
  *    and a segment is the concatenation of its parts.
  *
  * Properties (all read at READY->PAUSED but the keyframe switch):

@@ -189,12 +189,15 @@ LlHlsWriter::set_caps (TrackInfo::Kind kind, const GstCaps * caps,
   if (!err.empty ())
     return err;
   if (started_ && (changed || (!had && !t->in_init))) {
-    /* a new init for the next segment: a track that came late waits for
-     * the next segment; new codec settings cut at the next keyframe */
+    /* a new init for the next segment, cut at the driving track's next
+     * keyframe however short the segment is: new codec settings, or an
+     * audio that came late (a late video drives from its own first
+     * keyframe, where push () cuts) */
     GST_INFO ("%s caps %s: a new init segment follows",
         kind == TrackInfo::Kind::kVideo ? "video" : "audio", changed ? "changed" : "arrived");
     reinit_ = true;
-    if (changed)
+    Track *d = driver ();
+    if (changed || (d && d != t && d->in_init))
       cutter_.force_segment ();
   }
   return "";
@@ -253,7 +256,36 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   if (!err.empty ())
     return err;
   cutter_.next (first->dts_ns, 0, true, first->pts_ns);
-  return open_segment (*first, events);
+  err = open_segment (*first, events);
+  if (!err.empty ())
+    return err;
+
+  /* what waited for the other track's caps is cut as if it had just come
+   * (its times, not one part of all of it); the cuts take samples from
+   * the collector, so their times are read first */
+  struct Waited {
+    GstClockTime dts, pts, duration;
+    bool sync;
+  };
+  std::vector<Waited> waited;
+  const auto & ready = d->collector.ready ();
+  for (size_t i = 1; i < ready.size (); i++)
+    waited.push_back (Waited {ready[i].dts_ns, ready[i].pts_ns,
+            d->collector.ticks_to_ns (ready[i].duration), ready[i].sync});
+  for (const auto & w : waited) {
+    PartCutter::Cut cut = cutter_.next (w.dts, w.duration, w.sync, w.pts);
+    if (cut == PartCutter::Cut::kNone)
+      continue;
+    err = close_part (w.dts, cut == PartCutter::Cut::kSegment, false, events);
+    if (!err.empty ())
+      return err;
+    if (cut == PartCutter::Cut::kSegment) {
+      err = open_segment (d->collector.ready ().front (), events);
+      if (!err.empty ())
+        return err;
+    }
+  }
+  return "";
 }
 
 std::string
@@ -455,7 +487,8 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
   Track *d = driver ();
   bool is_driver = t == d;
   /* a track that came late joins with the next init: the audio at the
-   * next segment, a video (that then drives) at its first keyframe */
+   * driving video's next keyframe, a video (that then drives) at its
+   * first keyframe */
   bool late = started_ && !t->in_init;
   if (late && (!is_driver || GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)))
     return "";
@@ -517,10 +550,23 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   if (!started_) {
     const auto & ready = t->collector.ready ();
     GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
-    if (waiting_for_caps (t) && held.dts_ns - first < settings_.part_target)
-      return "";
+    /* the first init names every track: the driver waits for the other
+     * pad's caps, bounded in media time (a publisher faster than real
+     * time delivers seconds of video at once), then goes alone; the
+     * other track joins later at a keyframe with a new init */
+    if (waiting_for_caps (t) && !video_abandoned_) {
+      if (held.dts_ns - first <= kMaxCapsWait)
+        return "";
+      bool video = t->collector.kind () == TrackInfo::Kind::kVideo;
+      WriterEvent e {WriterEvent::Kind::kWarning};
+      e.text = std::string ("no ") + (video ? "audio" : "video") + " caps after "
+          + std::to_string (kMaxCapsWait / GST_SECOND) + " s of " + (video ? "video" : "audio")
+          + ": it goes alone until they come";
+      events.push_back (std::move (e));
+    }
+    bool first_is_held = ready.empty ();
     err = start (events);
-    if (!err.empty () || ready.empty ())
+    if (!err.empty () || first_is_held)
       return err;
   }
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),

@@ -77,6 +77,9 @@ class LlHlsWriter {
   /* how long a track may wait for the driving one before its oldest
    * samples are dropped (say audio while the video never comes) */
   static constexpr GstClockTime kMaxWait = 10 * GST_SECOND;
+  /* how much of the driving track the first init waits for the other
+   * pad's caps (in media time), then goes without that track */
+  static constexpr GstClockTime kMaxCapsWait = 5 * GST_SECOND;
 
   explicit LlHlsWriter (WriterSettings settings);
   ~LlHlsWriter ();

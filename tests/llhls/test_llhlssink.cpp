@@ -519,6 +519,59 @@ GST_START_TEST (test_keyframe_requests_cut_long_gops)
 }
 GST_END_TEST;
 
+/* the tracks of the first init the element handed over */
+static size_t
+tracks_in_first_init (Run & run)
+{
+  using namespace castline::llhls::test;
+  for (const auto & rec : run.capture.records) {
+    if (rec.kind != "init")
+      continue;
+    std::vector<Box> boxes;
+    std::string error;
+    fail_unless (parse_boxes (rec.data.data (), rec.data.size (), boxes, error), "%s",
+        error.c_str ());
+    return find_all (boxes, "moov/trak").size ();
+  }
+  fail ("no init");
+  return 0;
+}
+
+GST_START_TEST (test_eos_on_a_pad_that_never_got_caps)
+{
+  /* the audio encoder gets no samples: the audio pad sees EOS and nothing
+   * else; the element ends (no "No valid frames" from its parser) */
+  Run run;
+  run.dir = make_dir ();
+  run_pipeline (run, "videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 tune=zerolatency speed-preset=ultrafast ! "
+      "llhlssink name=out location=" + run.dir + "/segment%05d.m4s init-location=\"\" "
+      "playlist-location=" + run.dir + "/index.m3u8 audiotestsrc num-buffers=0 ! avenc_aac ! "
+      "out.audio");
+  fail_unless (run.errors.empty (), "%s", run.errors.empty () ? "" : run.errors[0].c_str ());
+  fail_unless (validate_playlist (read_text (run.dir + "/index.m3u8"), true) >= 1);
+  fail_unless_equals_int (tracks_in_first_init (run), 1);
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_on_audio_before_the_init)
+{
+  /* two AAC frames end the audio long before the video's first part */
+  Run run;
+  run.dir = make_dir ();
+  run_pipeline (run, "videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 tune=zerolatency speed-preset=ultrafast ! "
+      "llhlssink name=out location=" + run.dir + "/segment%05d.m4s init-location=\"\" "
+      "playlist-location=" + run.dir + "/index.m3u8 audiotestsrc num-buffers=2 "
+      "samplesperbuffer=1024 ! avenc_aac ! aacparse ! out.audio");
+  fail_unless (run.errors.empty (), "%s", run.errors.empty () ? "" : run.errors[0].c_str ());
+  fail_unless (validate_playlist (read_text (run.dir + "/index.m3u8"), true) >= 1);
+  fail_unless_equals_int (tracks_in_first_init (run), 2);
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_request_and_release_pads)
 {
   GstElement *sink = gst_element_factory_make ("llhlssink", nullptr);
@@ -553,6 +606,8 @@ llhlssink_suite (void)
   tcase_add_test (tc, test_audio_only_and_bad_location);
   tcase_add_test (tc, test_keyframe_requests_cut_long_gops);
   tcase_add_test (tc, test_request_and_release_pads);
+  tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
+  tcase_add_test (tc, test_eos_on_audio_before_the_init);
   return s;
 }
 
