@@ -92,6 +92,7 @@ LlHlsWriter::LlHlsWriter (WriterSettings settings)
 {
   if (!gst_llhls_sink_debug)
     GST_DEBUG_CATEGORY_INIT (gst_llhls_sink_debug, "llhlssink", 0, "Low-Latency HLS sink");
+  cutter_.set_external_cuts (settings_.external_cuts);
 }
 
 LlHlsWriter::~LlHlsWriter ()
@@ -255,7 +256,7 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   std::string err = write_init (events);
   if (!err.empty ())
     return err;
-  cutter_.next (first->dts_ns, 0, true);
+  cutter_.next (first->dts_ns, 0, true, first->pts_ns);
   timeline_end_ = driven_to_ = stream_start_ = first->dts_ns;
   err = open_segment (*first, events);
   if (!err.empty ())
@@ -265,16 +266,16 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
    * (its times, not one part of all of it); the cuts take samples from
    * the collector, so their times are read first */
   struct Waited {
-    GstClockTime dts, duration;
+    GstClockTime dts, pts, duration;
     bool sync;
   };
   std::vector<Waited> waited;
   const auto & ready = d->collector.ready ();
   for (size_t i = 1; i < ready.size (); i++)
-    waited.push_back (Waited {ready[i].dts_ns, d->collector.ticks_to_ns (ready[i].duration),
-            ready[i].sync});
+    waited.push_back (Waited {ready[i].dts_ns, ready[i].pts_ns,
+            d->collector.ticks_to_ns (ready[i].duration), ready[i].sync});
   for (const auto & w : waited) {
-    PartCutter::Cut cut = cutter_.next (w.dts, w.duration, w.sync);
+    PartCutter::Cut cut = cutter_.next (w.dts, w.duration, w.sync, w.pts);
     if (cut != PartCutter::Cut::kNone)
       pending_cuts_.push_back (PendingCut {w.dts, cut == PartCutter::Cut::kSegment,
               d->collector.kind ()});
@@ -363,7 +364,7 @@ LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEven
   events.push_back (std::move (opened));
 
   Track *v = track (TrackInfo::Kind::kVideo);
-  if (v && v->in_init && !v->eos) {
+  if (v && v->in_init && !v->eos && !settings_.external_cuts) {
     WriterEvent k {WriterEvent::Kind::kKeyframeRequest};
     k.running_time = rt + settings_.target_duration;
     k.part = ++keyframe_requests_;
@@ -624,7 +625,7 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   }
   driven_to_ = held.dts_ns;
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
-      held.sync);
+      held.sync, held.pts_ns);
   if (cut == PartCutter::Cut::kNone)
     return "";
   pending_cuts_.push_back (PendingCut {held.dts_ns, cut == PartCutter::Cut::kSegment,

@@ -40,6 +40,7 @@ struct WriterSettings {
   GstClockTime part_target = 300 * GST_MSECOND;
   guint playlist_length = 6;
   guint max_files = 10;
+  bool external_cuts = false;   /* segments close only at split_at () times */
 };
 
 struct WriterEvent {
@@ -100,6 +101,10 @@ class LlHlsWriter {
   /* EOS on one track; when all have it, the last part and segment close
    * and the final playlist comes (kPlaylist with flag). *all_done then. */
   std::string eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool * all_done);
+
+  /* the segment closes before the first keyframe presented at or after
+   * running time rt (PartCutter::split_at) */
+  void split_at (GstClockTime rt) { cutter_.split_at (rt); }
 
   /* running time + offset = ns since 1970: dates the segments */
   void set_date_offset (gint64 rt_to_unix_ns) { date_offset_ = rt_to_unix_ns; }
