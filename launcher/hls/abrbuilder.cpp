@@ -554,6 +554,9 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     error = "rung " + plan.rung.name + ": cannot link it to the shared tees";
     return false;
   }
+  end_if_tee_ended (video_tee, video);
+  if (audio)
+    end_if_tee_ended (audio_raw_, audio);
   return true;
 }
 
