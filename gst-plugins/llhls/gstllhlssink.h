@@ -10,7 +10,11 @@
  * A GstBin, like hlssink2: request pads "video" (H.264, byte-stream or avc,
  * a parser inside makes it avc/au) and "audio" (AAC, raw with codec_data, or
  * ADTS through the aacparse inside). One of each at most; either alone works
- * (audio-only: audio frames drive the cuts).
+ * (audio-only: audio frames drive the cuts). With both pads, the first
+ * segment waits for both tracks' caps (up to 10 s of either track's
+ * samples, which are kept and cut as if they had not waited), so that
+ * how the two streaming threads are scheduled does not change the output;
+ * a track whose caps come later joins at the next segment with a new init.
  *
  * Cutting (on the video timeline, or the audio's when there is no video):
  *  - a part closes before the sample that would make it longer than

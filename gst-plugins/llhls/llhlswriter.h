@@ -11,7 +11,8 @@
  *
  * Single-threaded: the element calls it under one lock from its two
  * streaming threads. Memory is bounded: a track that the driving track
- * leaves waiting keeps at most kMaxWait of samples, a sample at most
+ * leaves waiting, or the driving track waiting for the other's caps at the
+ * start, keeps at most kMaxWait of samples, a sample at most
  * TrackCollector::kMaxSampleSize, a segment goes to disk part by part. */
 #pragma once
 
@@ -76,7 +77,9 @@ std::optional<std::string> format_location (const std::string & pattern, guint64
 class LlHlsWriter {
  public:
   /* how long a track may wait for the driving one before its oldest
-   * samples are dropped (say audio while the video never comes) */
+   * samples are dropped (say audio while the video never comes), and how
+   * much of the driving track waits at the start for the other's caps
+   * before it goes alone (either way round) */
   static constexpr GstClockTime kMaxWait = 10 * GST_SECOND;
   /* how much of the driving track the first init waits for the other
    * pad's caps (in media time), then goes without that track */

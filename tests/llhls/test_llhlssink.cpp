@@ -3,7 +3,9 @@
  * splitmuxsink messages, ffprobe on init + segment. */
 /* the C++ headers first: gst-check defines a `fail` macro that <sstream>
  * would trip on */
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -310,11 +312,27 @@ read_text (const std::string & path)
   return std::string (text, size);
 }
 
-GST_START_TEST (test_signals_come_in_order_with_consistent_numbers)
+/* the records around r[i], for a failure's message */
+static std::string
+records_around (const std::vector<Record> & r, size_t i)
 {
-  Run run;
-  run.dir = make_dir ();
-  run_pipeline (run, av_pipeline (run.dir, 150));
+  std::string out;
+  for (size_t j = i >= 5 ? i - 5 : 0; j < r.size () && j <= i + 2; j++) {
+    g_autofree gchar *one = g_strdup_printf ("%s%s %" G_GUINT64_FORMAT ".%u", j == i ? " >" : " ",
+        r[j].kind.c_str (), r[j].msn, r[j].part);
+    out += one;
+  }
+  return out;
+}
+
+/* the signals of a run of av_pipeline (150 frames): one init (both
+ * tracks' caps come before the first part, however late one track's
+ * streaming thread brings them), parts numbered in order, each followed
+ * by its playlist (after segment-ready when it closed the segment), three
+ * segments, the last playlist ended */
+static void
+check_signal_order (const Run & run)
+{
   fail_unless (run.errors.empty (), "%s", run.errors.empty () ? "" : run.errors[0].c_str ());
   const auto & r = run.capture.records;
   fail_unless (!r.empty ());
@@ -328,7 +346,8 @@ GST_START_TEST (test_signals_come_in_order_with_consistent_numbers)
       bool next_segment = (gint64) r[i].msn == msn + 1 && r[i].part == 0 && i >= 2
           && r[i - 2].kind == "segment";
       fail_unless (next_part || next_segment, "part %" G_GUINT64_FORMAT ".%u after %"
-          G_GINT64_FORMAT ".%" G_GINT64_FORMAT, r[i].msn, r[i].part, msn, part);
+          G_GINT64_FORMAT ".%" G_GINT64_FORMAT ":%s", r[i].msn, r[i].part, msn, part,
+          records_around (r, i).c_str ());
       msn = r[i].msn;
       part = r[i].part;
       /* a playlist follows each part, or the segment and then the playlist */
@@ -343,7 +362,8 @@ GST_START_TEST (test_signals_come_in_order_with_consistent_numbers)
       assert_str_eq (r[i].text, uri);
       assert_has (r[pl].text, std::string ("URI=\"") + uri + "\"");
     } else if (r[i].kind == "segment") {
-      assert_str_eq (r[i - 1].kind, "part");
+      fail_unless (r[i - 1].kind == "part", "a segment after no part:%s",
+          records_around (r, i).c_str ());
       fail_unless_equals_uint64 (r[i].msn, msn);
       fail_unless_equals_int (r[i].msn, segments);
       segments++;
@@ -355,8 +375,89 @@ GST_START_TEST (test_signals_come_in_order_with_consistent_numbers)
   assert_str_eq (last.kind, "playlist");
   fail_unless (last.flag);
   assert_has (last.text, "#EXT-X-ENDLIST\n");
-  for (size_t i = 0; i + 1 < r.size (); i++)
+  for (size_t i = 0; i + 1 < r.size (); i++) {
     fail_unless (r[i].kind != "playlist" || !r[i].flag, "ended before the last playlist");
+    fail_unless (i == 0 || r[i].kind != "init", "a second init:%s",
+        records_around (r, i).c_str ());
+  }
+}
+
+GST_START_TEST (test_signals_come_in_order_with_consistent_numbers)
+{
+  Run run;
+  run.dir = make_dir ();
+  run_pipeline (run, av_pipeline (run.dir, 150));
+  check_signal_order (run);
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
+/* The audio's caps held back until the video has sent 1 s: what a loaded
+ * machine did now and then to this non-live pipeline, whose video thread
+ * may run ahead of the audio's. */
+struct HoldAudioCaps {
+  std::mutex lock;
+  std::condition_variable cond;
+  int video_frames = 0;            /* that went into the element */
+};
+
+static GstPadProbeReturn
+video_runs (GstPad *, GstPadProbeInfo *, HoldAudioCaps * h)
+{
+  /* buffers, not timestamps: the encoder's do not start at 0 */
+  std::lock_guard<std::mutex> lk (h->lock);
+  if (++h->video_frames == 30)
+    h->cond.notify_all ();
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+audio_caps_wait (GstPad *, GstPadProbeInfo * info, HoldAudioCaps * h)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) == GST_EVENT_CAPS) {
+    std::unique_lock<std::mutex> lk (h->lock);
+    /* bounded: a video that never gets there fails the test, not hangs it */
+    h->cond.wait_for (lk, std::chrono::seconds (20), [h] { return h->video_frames >= 30; });
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Seen under load when the video waited for the audio's caps one part
+ * target only: segment 0 had no audio, and segment 1 came after a second
+ * init (init1.mp4), so the first check of check_signal_order failed with
+ * "part 1.0 after 0.6". The video now waits for the audio's caps as the
+ * audio waits for the video's, and the output is the same as when both
+ * come together. */
+GST_START_TEST (test_audio_caps_after_the_video_started)
+{
+  Run run;
+  run.dir = make_dir ();
+  HoldAudioCaps hold;
+  run_pipeline (run, av_pipeline (run.dir, 150), [&hold] (GstElement * sink) {
+        g_autoptr (GstPad) video = gst_element_get_static_pad (sink, "video");
+        g_autoptr (GstPad) audio = gst_element_get_static_pad (sink, "audio");
+        fail_unless (video && audio);
+        gst_pad_add_probe (video, GST_PAD_PROBE_TYPE_BUFFER, (GstPadProbeCallback) video_runs,
+            &hold, nullptr);
+        gst_pad_add_probe (audio, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+            (GstPadProbeCallback) audio_caps_wait, &hold, nullptr);
+      });
+  fail_unless (hold.video_frames >= 30);
+  check_signal_order (run);
+  /* none of the audio was dropped: its first sample (in whichever part
+   * it came: the tracks are never waited for) is at the start, not at
+   * segment 1's 2 s (its timescale is its rate, 44100) */
+  bool audio = false;
+  for (const auto & rec : run.capture.records) {
+    if (rec.kind != "part" || audio)
+      continue;
+    for (const auto & t : read_fragment (rec.data))
+      if (t.track_id == 2 && !audio) {
+        audio = true;
+        fail_unless (t.tfdt < 4410, "the audio starts at tick %" G_GUINT64_FORMAT, t.tfdt);
+      }
+  }
+  fail_unless (audio);
   remove_dir (run.dir);
 }
 GST_END_TEST;
@@ -661,6 +762,7 @@ llhlssink_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_signals_come_in_order_with_consistent_numbers);
+  tcase_add_test (tc, test_audio_caps_after_the_video_started);
   tcase_add_test (tc, test_parts_continue_and_segments_start_on_keyframes);
   tcase_add_test (tc, test_files_playlist_and_messages);
   tcase_add_test (tc, test_audio_only_and_bad_location);

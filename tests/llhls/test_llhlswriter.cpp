@@ -289,6 +289,43 @@ GST_START_TEST (test_audio_later_than_the_wait_joins_at_the_next_keyframe)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_video_waits_for_the_audio_caps)
+{
+  /* the audio's caps after 0.6 s of video (a non-live video thread that
+   * ran ahead): the same output as if they had come first, one init of
+   * both tracks, parts cut as if the video had not waited */
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int i = 0; i < 18; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless (ev.empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  for (int i = 18; i < 75; i++) {
+    fail_unless (push_video (w, i, 30, ev).empty ());
+    while (gst_util_uint64_scale (a * 1024, GST_SECOND, 48000)
+        < gst_util_uint64_scale (i, GST_SECOND, 30))
+      fail_unless (push_audio (w, a++, ev).empty ());
+  }
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (count (ev, EK::kWarning), 0);
+  fail_unless_equals_int (count (ev, EK::kSegment), 1);
+  guint next = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart) {
+      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter, "part %u: %"
+          GST_TIME_FORMAT, e.part, GST_TIME_ARGS (e.duration));
+      fail_unless_equals_int (e.part, e.msn == 0 ? next++ : e.part);
+    }
+  /* 2 s of 0.3 s parts */
+  fail_unless_equals_int (next, 7);
+  assert_lacks (last (ev, EK::kPlaylist).text, "DISCONTINUITY");
+}
+GST_END_TEST;
+
 GST_START_TEST (test_audio_waiting_for_video_is_bounded)
 {
   LlHlsWriter w (no_files ());
@@ -577,6 +614,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_caps_change_gives_new_init_and_discontinuity);
   tcase_add_test (tc, test_first_init_waits_for_audio_caps_a_second_late);
   tcase_add_test (tc, test_audio_later_than_the_wait_joins_at_the_next_keyframe);
+  tcase_add_test (tc, test_video_waits_for_the_audio_caps);
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
   tcase_add_test (tc, test_video_ending_first_leaves_nothing_behind);
