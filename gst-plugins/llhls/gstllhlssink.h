@@ -14,7 +14,7 @@
  * segment waits for both tracks' caps (up to 10 s of either track's
  * samples, which are kept and cut as if they had not waited), so that
  * how the two streaming threads are scheduled does not change the output;
- * a track whose caps come later joins at the next segment with a new init.
+ * a track whose caps come later joins at the next keyframe with a new init.
  *
  * Cutting (on the video timeline, or the audio's when there is no video):
  *  - a part closes before the sample that would make it longer than
