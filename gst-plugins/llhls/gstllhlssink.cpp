@@ -15,8 +15,11 @@
  * Request pads "video" (H.264; an h264parse inside makes it avc/au) and
  * "audio" (AAC; an aacparse inside makes it raw); either alone works. Parts
  * are cut on the video's timeline (the audio's when alone) and carry what
- * each track delivered since the cut before: the tracks never wait for
- * each other.
+ * each track delivered since the cut before; a cut waits (without
+ * blocking) until the other track has delivered up to it, ended, or lags
+ * more than 10 s. The first init waits for every pad's caps (up to
+ * 10 s of the video's media), so that it names both tracks; a track whose
+ * caps come later joins at a keyframe with a new init.
  *
  * Files go to location, init-location and playlist-location (each written
  * under a temporary name and renamed, so a reader never sees half of
@@ -68,6 +71,29 @@ using namespace castline::llhls;
 #define DEFAULT_WRITE_PARTS TRUE
 #define DEFAULT_SEND_KEYFRAME_REQUESTS TRUE
 #define DEFAULT_PROGRAM_DATE_TIME TRUE
+#define DEFAULT_SEGMENT_CUTS GST_LLHLS_SINK_SEGMENT_CUTS_AUTO
+
+/* who decides where segments close */
+enum GstLlHlsSinkSegmentCuts {
+  GST_LLHLS_SINK_SEGMENT_CUTS_AUTO,
+  GST_LLHLS_SINK_SEGMENT_CUTS_EXTERNAL,
+};
+
+static GType
+gst_llhls_sink_segment_cuts_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_LLHLS_SINK_SEGMENT_CUTS_AUTO, "At a keyframe near target-duration, and where "
+          "split-at-running-time asks", "auto"},
+    {GST_LLHLS_SINK_SEGMENT_CUTS_EXTERNAL, "Only where split-at-running-time asks (and at "
+          "a caps change)", "external"},
+    {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLlHlsSinkSegmentCuts", values));
+  return type;
+}
 
 enum {
   PROP_0,
@@ -82,6 +108,7 @@ enum {
   PROP_WRITE_PARTS,
   PROP_SEND_KEYFRAME_REQUESTS,
   PROP_PROGRAM_DATE_TIME,
+  PROP_SEGMENT_CUTS,
 };
 
 enum {
@@ -112,6 +139,7 @@ struct LlHlsSinkSettings {
   gboolean write_parts = DEFAULT_WRITE_PARTS;
   gboolean send_keyframe_requests = DEFAULT_SEND_KEYFRAME_REQUESTS;
   gboolean program_date_time = DEFAULT_PROGRAM_DATE_TIME;
+  GstLlHlsSinkSegmentCuts segment_cuts = DEFAULT_SEGMENT_CUTS;
 };
 
 /* A pad of the inner writer: which track, and its segment (streaming
@@ -136,6 +164,12 @@ struct GstLlHlsSinkPrivate {
   /* taken before `lock` is released and held while the events of one cut
    * are emitted: the signals keep the order the cuts were made in */
   std::mutex emit_lock;
+
+  /* split-at-running-time times not yet handed to the writer: the signal
+   * comes on another streaming thread, which must not wait for `lock`
+   * (held while a part is written) */
+  std::mutex splits_lock;
+  std::vector<GstClockTime> splits;
 };
 
 struct _GstLlHlsSink {
@@ -173,6 +207,7 @@ gst_llhls_sink_writer_init (GstLlHlsSinkWriter * self)
 }
 
 static void gst_llhls_sink_finalize (GObject * object);
+static void gst_llhls_sink_split_at_running_time (GstLlHlsSink * self, guint64 rt);
 static void gst_llhls_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
 static void gst_llhls_sink_get_property (GObject * object, guint prop_id,
@@ -246,6 +281,14 @@ gst_llhls_sink_class_init (GstLlHlsSinkClass * klass)
       g_param_spec_boolean ("program-date-time", "Program date time",
           "An EXT-X-PROGRAM-DATE-TIME before every segment: the real time of its first "
           "sample on the pipeline clock", DEFAULT_PROGRAM_DATE_TIME, flags));
+  g_object_class_install_property (gobject_class, PROP_SEGMENT_CUTS,
+      g_param_spec_enum ("segment-cuts", "Segment cuts",
+          "Where segments close: auto (at the first keyframe from target-duration on, or "
+          "one a tenth early when the next would be a tenth late; and where "
+          "split-at-running-time asks) or external (only where split-at-running-time asks, "
+          "as splitmuxsink with max-size-time 0; no keyframe requests). Parts are still cut "
+          "by part-target", gst_llhls_sink_segment_cuts_get_type (), DEFAULT_SEGMENT_CUTS,
+          flags));
 
   /**
    * GstLlHlsSink::init-ready:
@@ -296,6 +339,26 @@ gst_llhls_sink_class_init (GstLlHlsSinkClass * klass)
    *
    * The segment (and its parts) left the playlist.
    */
+  /**
+   * GstLlHlsSink::split-at-running-time:
+   * @rt: a running time
+   *
+   * Action signal, as splitmuxsink's: the open segment closes before the
+   * first keyframe whose presentation running time is at or after @rt (a
+   * time at or before the segment's start, or before a time already
+   * asked for, is ignored). May be emitted from any thread. With
+   * segment-cuts=external these are the only cuts, so sinks told the same
+   * times cut at the same keyframes.
+   *
+   * |[
+   * g_signal_emit_by_name (sink, "split-at-running-time", (guint64) rt);
+   * ]|
+   */
+  g_signal_new_class_handler ("split-at-running-time", G_TYPE_FROM_CLASS (klass),
+      (GSignalFlags) (G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK (gst_llhls_sink_split_at_running_time), nullptr, nullptr, nullptr,
+      G_TYPE_NONE, 1, G_TYPE_UINT64);
+
   signals[SIGNAL_DELETE_FRAGMENT] = g_signal_new ("delete-fragment", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 2, G_TYPE_STRING,
       G_TYPE_UINT64);
@@ -360,6 +423,9 @@ gst_llhls_sink_set_property (GObject * object, guint prop_id, const GValue * val
     case PROP_WRITE_PARTS: s.write_parts = g_value_get_boolean (value); break;
     case PROP_SEND_KEYFRAME_REQUESTS: s.send_keyframe_requests = g_value_get_boolean (value); break;
     case PROP_PROGRAM_DATE_TIME: s.program_date_time = g_value_get_boolean (value); break;
+    case PROP_SEGMENT_CUTS:
+      s.segment_cuts = (GstLlHlsSinkSegmentCuts) g_value_get_enum (value);
+      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -384,6 +450,7 @@ gst_llhls_sink_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_WRITE_PARTS: g_value_set_boolean (value, s.write_parts); break;
     case PROP_SEND_KEYFRAME_REQUESTS: g_value_set_boolean (value, s.send_keyframe_requests); break;
     case PROP_PROGRAM_DATE_TIME: g_value_set_boolean (value, s.program_date_time); break;
+    case PROP_SEGMENT_CUTS: g_value_set_enum (value, s.segment_cuts); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec); break;
   }
   GST_OBJECT_UNLOCK (self);
@@ -404,6 +471,7 @@ writer_settings (GstLlHlsSink * self)
   w.part_target = (GstClockTime) (s.part_target * GST_SECOND + 0.5);
   w.playlist_length = s.playlist_length;
   w.max_files = s.max_files;
+  w.external_cuts = s.segment_cuts == GST_LLHLS_SINK_SEGMENT_CUTS_EXTERNAL;
   GST_OBJECT_UNLOCK (self);
   return w;
 }
@@ -444,6 +512,8 @@ gst_llhls_sink_change_state (GstElement * element, GstStateChange transition)
     /* the pads are inactive now; events being emitted own their data */
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->writer.reset ();
+    std::lock_guard<std::mutex> slk (priv->splits_lock);
+    priv->splits.clear ();   /* running times of the run that ended */
   }
   return ret;
 }
@@ -525,6 +595,18 @@ gst_llhls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
 /* ---- the streaming side: the inner element's pads ---- */
 
 static void
+gst_llhls_sink_split_at_running_time (GstLlHlsSink * self, guint64 rt)
+{
+  auto *priv = self->priv;
+  GST_DEBUG_OBJECT (self, "split at %" GST_TIME_FORMAT, GST_TIME_ARGS (rt));
+  std::lock_guard<std::mutex> lk (priv->splits_lock);
+  /* bounded while nothing streams: the writer keeps as many at most */
+  if (priv->splits.size () >= PartCutter::kMaxSplits)
+    priv->splits.erase (priv->splits.begin ());
+  priv->splits.push_back (rt);
+}
+
+static void
 emit_events (GstLlHlsSink * self, GstPad * video, std::vector<WriterEvent> & events)
 {
   auto *priv = self->priv;
@@ -599,6 +681,12 @@ run_and_emit (GstLlHlsSink * self, Work work, GstElement * post_eos_from = nullp
   std::unique_lock<std::mutex> lk (priv->lock);
   if (!priv->writer)
     return Outcome::kStopped;   /* not started, or stopping */
+  {
+    std::lock_guard<std::mutex> slk (priv->splits_lock);
+    for (GstClockTime rt : priv->splits)
+      priv->writer->split_at (rt);
+    priv->splits.clear ();
+  }
   err = work (*priv->writer, events, done);
   for (const auto & p : priv->pads)
     if (p->kind == TrackInfo::Kind::kVideo)

@@ -14,17 +14,30 @@
  * segment waits for both tracks' caps (up to 10 s of either track's
  * samples, which are kept and cut as if they had not waited), so that
  * how the two streaming threads are scheduled does not change the output;
- * a track whose caps come later joins at the next segment with a new init.
+ * a track whose caps come later joins at the next keyframe with a new init.
  *
  * Cutting (on the video timeline, or the audio's when there is no video):
  *  - a part closes before the sample that would make it longer than
  *    part-target; a part never exceeds part-target by more than one frame's
  *    jitter;
- *  - a segment closes at the first keyframe at or after target-duration
- *    (with send-keyframe-requests, a keyframe is asked upstream there); so
- *    each segment starts with a keyframe, and its first part is INDEPENDENT;
+ *  - a segment closes at a keyframe, so each segment starts with one and
+ *    its first part is INDEPENDENT. With segment-cuts=auto (the default):
+ *    at the first keyframe at or after target-duration (with
+ *    send-keyframe-requests, a keyframe is asked upstream there), or at one
+ *    that comes a little early (from 90 % of target-duration) when the
+ *    next, a GOP as long as the last later, would be more than a tenth
+ *    late (a publisher asked for keyframes a little under each segment
+ *    gets one GOP a segment, not two; audio and all-intra video still fill
+ *    the target); EXT-X-TARGETDURATION rounds up the target and is never
+ *    below the longest segment rounded, when keyframes are rarer;
+ *  - split-at-running-time (below) closes a segment too; with
+ *    segment-cuts=external it is the only thing that does (and a caps
+ *    change): sinks told the same times cut at the same keyframes, as
+ *    splitmuxsinks with max-size-time 0 do;
  *  - each part is one moof+mdat (a traf per track, whatever samples each
- *    track delivered since the last cut: the tracks are never waited for),
+ *    track delivered since the last cut; a cut is made once the other
+ *    track has delivered up to it, ended, or lags more than 10 s; the
+ *    first init waits, bounded, for every pad's caps),
  *    and a segment is the concatenation of its parts.
  *
  * Properties (all read at READY->PAUSED but the keyframe switch):
@@ -39,6 +52,8 @@
  *   target-duration (2 s), part-target (0.3 s, 0.1 to 2.0),
  *   playlist-length (segments the playlist names, 6), max-files (segment
  *     files kept on disk, 10; 0 keeps them all, as a recording needs),
+ *   segment-cuts (auto; external: segments close only where
+ *     split-at-running-time asks, and no keyframe requests are made),
  *   send-keyframe-requests (true), program-date-time (true: an
  *     EXT-X-PROGRAM-DATE-TIME before every segment, from the running time
  *     its first sample has and the pipeline clock's offset to real time).
@@ -72,6 +87,13 @@
  *     can be skipped), and ended (EOS: the last playlist, with ENDLIST).
  *   "delete-fragment" (const gchar *uri, guint64 msn): segment msn left
  *     the playlist (its parts with it): memory holding it may let go.
+ * Action signal (any thread, even before the element starts; it never
+ * waits for the streaming thread):
+ *   "split-at-running-time" (guint64 rt): as splitmuxsink's, the open
+ *     segment closes before the first keyframe of the driving track whose
+ *     presentation running time is at or after rt; a time at or before
+ *     the open segment's start, or before one asked for earlier, is
+ *     ignored; at most 64 wait for their keyframe (the oldest go).
  * Each segment also posts splitmuxsink's element messages from inside
  * the bin, so code that follows hlssink2's segments follows these:
  * "splitmuxsink-fragment-opened" and "splitmuxsink-fragment-closed", with

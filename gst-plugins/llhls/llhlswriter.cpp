@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <iterator>
 #include <utility>
 
 /* the element's category ("llhlssink"), defined here so that the unit
@@ -93,6 +92,7 @@ LlHlsWriter::LlHlsWriter (WriterSettings settings)
 {
   if (!gst_llhls_sink_debug)
     GST_DEBUG_CATEGORY_INIT (gst_llhls_sink_debug, "llhlssink", 0, "Low-Latency HLS sink");
+  cutter_.set_external_cuts (settings_.external_cuts);
 }
 
 LlHlsWriter::~LlHlsWriter ()
@@ -148,8 +148,7 @@ bool
 LlHlsWriter::waiting_for_caps (const Track * d) const
 {
   for (const auto & t : tracks_)
-    if (&t != d && !t.eos && !t.collector.has_info ()
-        && !(video_abandoned_ && t.collector.kind () == TrackInfo::Kind::kVideo))
+    if (&t != d && !t.eos && !t.collector.has_info ())
       return true;
   return false;
 }
@@ -191,12 +190,15 @@ LlHlsWriter::set_caps (TrackInfo::Kind kind, const GstCaps * caps,
   if (!err.empty ())
     return err;
   if (started_ && (changed || (!had && !t->in_init))) {
-    /* a new init for the next segment: a track that came late waits for
-     * the next segment; new codec settings cut at the next keyframe */
+    /* a new init for the next segment, cut at the driving track's next
+     * keyframe however short the segment is: new codec settings, or an
+     * audio that came late (a late video drives from its own first
+     * keyframe, where push () cuts) */
     GST_INFO ("%s caps %s: a new init segment follows",
         kind == TrackInfo::Kind::kVideo ? "video" : "audio", changed ? "changed" : "arrived");
     reinit_ = true;
-    if (changed)
+    Track *d = driver ();
+    if (changed || (d && d != t && d->in_init))
       cutter_.force_segment ();
   }
   return "";
@@ -248,30 +250,85 @@ std::string
 LlHlsWriter::start (std::vector<WriterEvent> & events)
 {
   Track *d = driver ();
-  const auto & ready = d->collector.ready ();
-  const CollectedSample *first = !ready.empty () ? &ready.front () : &*d->collector.held ();
+  const CollectedSample *first = !d->collector.ready ().empty ()
+      ? &d->collector.ready ().front () : &*d->collector.held ();
   started_ = true;
   std::string err = write_init (events);
   if (!err.empty ())
     return err;
-  cutter_.next (first->dts_ns, 0, true);
-  size_t from = events.size ();
-  bool waited = !ready.empty ();
+  cutter_.next (first->dts_ns, 0, true, first->pts_ns);
+  timeline_end_ = driven_to_ = stream_start_ = first->dts_ns;
   err = open_segment (*first, events);
-  /* the samples that waited behind the first (for the other track's caps) */
-  if (err.empty () && waited)
-    err = cut_waiting (d, 1, events);
-  /* only the segment still open asks for a keyframe: the others' time
-   * has passed */
-  auto is_request = [] (const WriterEvent & e) {
-    return e.kind == WriterEvent::Kind::kKeyframeRequest;
+  if (!err.empty ())
+    return err;
+
+  /* what waited for the other track's caps is cut as if it had just come
+   * (its times, not one part of all of it); the cuts take samples from
+   * the collector, so their times are read first */
+  struct Waited {
+    GstClockTime dts, pts, duration;
+    bool sync;
   };
-  auto last_request = std::find_if (events.rbegin (), events.rend () - from, is_request);
-  if (last_request != events.rend () - from) {
-    auto end = std::prev (last_request.base ());
-    events.erase (std::remove_if (events.begin () + from, end, is_request), end);
+  std::vector<Waited> waited;
+  const auto & ready = d->collector.ready ();
+  for (size_t i = 1; i < ready.size (); i++)
+    waited.push_back (Waited {ready[i].dts_ns, ready[i].pts_ns,
+            d->collector.ticks_to_ns (ready[i].duration), ready[i].sync});
+  for (const auto & w : waited) {
+    PartCutter::Cut cut = cutter_.next (w.dts, w.duration, w.sync, w.pts);
+    if (cut != PartCutter::Cut::kNone)
+      pending_cuts_.push_back (PendingCut {w.dts, cut == PartCutter::Cut::kSegment,
+              d->collector.kind ()});
   }
-  return err;
+  return run_pending_cuts (events);
+}
+
+/* every track in the init but d has samples up to `at`, has ended, or
+ * lags too far behind d to be waited for */
+bool
+LlHlsWriter::others_reached (const Track * d, GstClockTime at) const
+{
+  auto latest = [this] (const Track & t) {
+    const auto & c = t.collector;
+    if (c.held ())
+      return c.held ()->dts_ns;
+    return c.ready ().empty () ? stream_start_ : c.ready ().back ().dts_ns;
+  };
+  GstClockTime lead = latest (*d);
+  for (const auto & t : tracks_) {
+    if (&t == d || !t.in_init || t.eos)
+      continue;
+    GstClockTime got = latest (t);
+    if (got < at && lead - std::min (lead, got) <= kMaxWait)
+      return false;
+  }
+  return true;
+}
+
+std::string
+LlHlsWriter::run_pending_cuts (std::vector<WriterEvent> & events)
+{
+  while (!pending_cuts_.empty ()) {
+    PendingCut c = pending_cuts_.front ();
+    Track *d = track (c.driver);
+    if (!others_reached (d, c.at))
+      return "";
+    pending_cuts_.pop_front ();
+    std::string err = close_part (c.at, c.segment, false, events, d);
+    if (!err.empty ())
+      return err;
+    if (!c.segment)
+      continue;
+    const auto & c_ready = d->collector.ready ();
+    const CollectedSample *first = !c_ready.empty () ? &c_ready.front ()
+        : d->collector.held () ? &*d->collector.held () : nullptr;
+    if (!first)
+      return "a segment was cut where its track has no sample";
+    err = open_segment (*first, events);
+    if (!err.empty ())
+      return err;
+  }
+  return "";
 }
 
 std::string
@@ -307,7 +364,7 @@ LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEven
   events.push_back (std::move (opened));
 
   Track *v = track (TrackInfo::Kind::kVideo);
-  if (v && v->in_init && !v->eos) {
+  if (v && v->in_init && !v->eos && !settings_.external_cuts) {
     WriterEvent k {WriterEvent::Kind::kKeyframeRequest};
     k.running_time = rt + settings_.target_duration;
     k.part = ++keyframe_requests_;
@@ -318,16 +375,17 @@ LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEven
 
 std::string
 LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
-    std::vector<WriterEvent> & events)
+    std::vector<WriterEvent> & events, Track * timed_by)
 {
-  /* the part's duration follows the driving track, or the last one that
-   * drove (at EOS, or when a late video takes over) */
-  Track *d = driver ();
+  /* the part's duration follows the track that asked for the cut, else
+   * the driving track, or the last one that drove (at EOS, or when a
+   * late video takes over) */
+  Track *d = timed_by ? timed_by : driver ();
   if (!d || !d->in_init)
     d = track (last_driver_);
   std::vector<std::vector<CollectedSample>> taken;
   std::vector<TrackRun> runs;
-  GstClockTime duration = 0;
+  GstClockTime duration = 0, end = 0;
   /* independent: every track in it starts with a sync sample (audio
    * always does; video with a keyframe) */
   bool independent = true;
@@ -337,19 +395,16 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
   for (Track *t : {v, a}) {
     if (!t || !t->in_init)
       continue;
-    /* a track that ended has nothing coming after: all of it goes now */
-    taken.push_back (t->collector.take (t->eos ? GST_CLOCK_TIME_NONE : before));
+    /* a track that ended has nothing coming after: all of it goes now,
+     * unless the cut is its own (made late, once the others caught up) */
+    taken.push_back (t->collector.take (t->eos && t != d ? GST_CLOCK_TIME_NONE : before));
     const auto & samples = taken.back ();
     if (samples.empty ())
       continue;
-    GST_LOG ("%s: %zu samples from %" GST_TIME_FORMAT " to %" GST_TIME_FORMAT,
-        t == a ? "audio" : "video", samples.size (), GST_TIME_ARGS (samples.front ().dts_ns),
-        GST_TIME_ARGS (samples.back ().dts_ns));
     independent = independent && samples.front ().sync;
     TrackRun run;
     run.track_id = (t == a && v && v->in_init) ? 2 : 1;
     run.base_decode_time = samples.front ().dts;
-    guint64 ticks = 0;
     for (const auto & s : samples) {
       Sample out;
       out.data = s.data.data ();
@@ -358,10 +413,13 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       out.composition_offset = s.composition_offset;
       out.sync = s.sync;
       run.samples.push_back (out);
-      ticks += s.duration;
     }
-    if (t == d)
-      duration = t->collector.ticks_to_ns (ticks);
+    if (t == d) {
+      /* what the part adds to the timeline: samples of a driver that
+       * lags behind it (catching up) add nothing */
+      end = t->collector.ticks_to_ns (samples.back ().dts + samples.back ().duration);
+      duration = end > timeline_end_ ? end - timeline_end_ : 0;
+    }
     runs.push_back (std::move (run));
   }
 
@@ -369,6 +427,7 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     std::vector<guint8> frag = write_fragment (++sequence_number_, runs);
     if (frag.empty ())
       return "a part could not be written (more than 1 GiB of samples)";
+    timeline_end_ = std::max (timeline_end_, end);
     guint part = playlist_.add_part (duration, uri_of (part_name (msn_, parts_in_segment_)),
         independent);
     parts_in_segment_++;
@@ -383,10 +442,6 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       if (fwrite (frag.data (), 1, frag.size (), segment_file_) != frag.size ())
         return "could not write " + open_files_.path + ".tmp: " + g_strerror (errno);
     }
-    GST_DEBUG ("part %" G_GUINT64_FORMAT ".%u before %" GST_TIME_FORMAT ": %" GST_TIME_FORMAT
-        " of the %s%s%s", msn_, part, GST_TIME_ARGS (before), GST_TIME_ARGS (duration),
-        d == a ? "audio" : "video", end_segment ? ", ends the segment" : "",
-        end_stream ? ", ends the stream" : "");
     WriterEvent e {WriterEvent::Kind::kPart};
     e.msn = msn_;
     e.part = part;
@@ -480,7 +535,8 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
   Track *d = driver ();
   bool is_driver = t == d;
   /* a track that came late joins with the next init: the audio at the
-   * next segment, a video (that then drives) at its first keyframe */
+   * driving video's next keyframe, a video (that then drives) at its
+   * first keyframe */
   bool late = started_ && !t->in_init;
   if (late && (!is_driver || GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT)))
     return "";
@@ -518,7 +574,8 @@ LlHlsWriter::push (TrackInfo::Kind kind, GstBuffer * buffer, GstClockTime dts_rt
           + " waits for the other track too long: its oldest samples are dropped";
       events.push_back (std::move (e));
     }
-    return "";
+    /* its samples may be what a cut waits for */
+    return started_ ? run_pending_cuts (events) : "";
   }
 
   err = cut_before_held (t, late, events);
@@ -535,85 +592,45 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   const CollectedSample & held = *t->collector.held ();
   if (started_ && t->collector.kind () != last_driver_) {
     const auto & ready = t->collector.ready ();
-    GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
-    GST_DEBUG ("the %s drives from %" GST_TIME_FORMAT,
-        t->collector.kind () == TrackInfo::Kind::kAudio ? "audio" : "video",
-        GST_TIME_ARGS (first));
-    cutter_.driver_changed (first);
-    /* what it delivered while the other drove, not yet in a part, is cut
-     * first: it may span more than a part target */
-    err = cut_waiting (t, 0, events);
-    if (!err.empty ())
-      return err;
+    cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
   }
   if (late)
     cutter_.force_segment ();
   if (!started_) {
     const auto & ready = t->collector.ready ();
     GstClockTime first = ready.empty () ? held.dts_ns : ready.front ().dts_ns;
-    /* The other track's caps: waited for as long as the audio waits for
-     * the video's (kMaxWait of this track), not less. Without a live
-     * source this track's time runs as fast as its thread does, so a
-     * shorter wait (it was one part target) made whether the first
-     * segment had audio, or got it only at the next segment with a new
-     * init, depend on how the two streaming threads were scheduled. */
-    if (waiting_for_caps (t)) {
-      if (held.dts_ns - first <= kMaxWait)
+    /* the first init names every track: the driver waits for the other
+     * pad's caps, bounded in media time (a publisher faster than real
+     * time delivers seconds of video at once), then goes alone; the
+     * other track joins later at a keyframe with a new init */
+    if (waiting_for_caps (t) && !video_abandoned_) {
+      if (held.dts_ns - first <= kMaxCapsWait)
         return "";
+      bool video = t->collector.kind () == TrackInfo::Kind::kVideo;
       WriterEvent e {WriterEvent::Kind::kWarning};
-      e.text = "no audio caps after " + std::to_string (kMaxWait / GST_SECOND)
-          + " s of video: the video goes alone";
+      e.text = std::string ("no ") + (video ? "audio" : "video") + " caps after "
+          + std::to_string (kMaxCapsWait / GST_SECOND) + " s of " + (video ? "video" : "audio")
+          + ": it goes alone until they come";
       events.push_back (std::move (e));
     }
-    bool held_is_first = ready.empty ();
+    bool first_is_held = ready.empty ();
     err = start (events);
-    if (!err.empty () || held_is_first)
+    driven_to_ = held.dts_ns;
+    if (!err.empty () || first_is_held)
       return err;
+  } else if (!late && held.dts_ns < driven_to_) {
+    /* catching up: no cut of its own before it has (the cuts the last
+     * driver made may wait for its samples) */
+    return run_pending_cuts (events);
   }
-  return cut_before (held, t->collector.held_duration_estimate (), events);
-}
-
-/* The driving track's complete samples from ready()[from] on, which
- * waited in its collector (for the other track's caps at the start, or
- * behind the video's cuts before the audio took over), cut as they
- * would have been had they come one by one. */
-std::string
-LlHlsWriter::cut_waiting (Track * d, size_t from, std::vector<WriterEvent> & events)
-{
-  /* copied without their data, as each cut takes samples out of the
-   * collector */
-  std::vector<CollectedSample> waited;
-  const auto & ready = d->collector.ready ();
-  for (size_t i = from; i < ready.size (); i++) {
-    CollectedSample meta;
-    meta.dts_ns = ready[i].dts_ns;
-    meta.pts_ns = ready[i].pts_ns;
-    meta.duration = ready[i].duration;
-    meta.sync = ready[i].sync;
-    waited.push_back (std::move (meta));
-  }
-  for (const auto & w : waited) {
-    std::string err = cut_before (w, d->collector.ticks_to_ns (w.duration), events);
-    if (!err.empty ())
-      return err;
-  }
-  return "";
-}
-
-/* the driving track's next sample `s` (of `duration` ns): close the part
- * (and segment) before it if the cutter says so; a new segment opens
- * with it */
-std::string
-LlHlsWriter::cut_before (const CollectedSample & s, GstClockTime duration,
-    std::vector<WriterEvent> & events)
-{
-  PartCutter::Cut cut = cutter_.next (s.dts_ns, duration, s.sync);
+  driven_to_ = held.dts_ns;
+  PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
+      held.sync, held.pts_ns);
   if (cut == PartCutter::Cut::kNone)
     return "";
-  std::string err = close_part (s.dts_ns, cut == PartCutter::Cut::kSegment, false, events);
-  if (!err.empty () || cut != PartCutter::Cut::kSegment)
-    return err;
-  return open_segment (s, events);
+  pending_cuts_.push_back (PendingCut {held.dts_ns, cut == PartCutter::Cut::kSegment,
+          t->collector.kind ()});
+  return run_pending_cuts (events);
 }
 
 std::string
@@ -633,7 +650,7 @@ LlHlsWriter::eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool 
   t->eos = true;
   for (const auto & other : tracks_)
     if (!other.eos)
-      return "";
+      return started_ ? run_pending_cuts (events) : "";
   *all_done = true;
   if (ended_)
     return "";
@@ -642,6 +659,9 @@ LlHlsWriter::eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool 
     return "";                  /* nothing ever came */
   for (auto & other : tracks_)
     other.collector.finish ();
+  std::string err = run_pending_cuts (events);
+  if (!err.empty ())
+    return err;
   return close_part (GST_CLOCK_TIME_NONE, true, true, events);
 }
 

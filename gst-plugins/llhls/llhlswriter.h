@@ -1,8 +1,9 @@
 /* castline: what llhlssink does with its tracks' samples: cuts them into
  * parts and segments (PartCutter, on the driving track's timeline: video,
  * or audio when there is no video), writes each part as one moof+mdat
- * (fmp4writer) with whatever each track delivered since the last cut,
- * keeps the playlist (LlHlsPlaylist), writes the files (each to a
+ * (fmp4writer) with whatever each track delivered since the last cut
+ * (a cut waits, as a pending cut, until the other track has delivered up
+ * to it, ended, or lags more than kMaxWait), keeps the playlist (LlHlsPlaylist), writes the files (each to a
  * temporary name, then renamed, so a reader never sees half a file),
  * deletes the files past max-files, and says what happened as a list of
  * events in the contract's order, for the element to emit once its lock
@@ -40,6 +41,7 @@ struct WriterSettings {
   GstClockTime part_target = 300 * GST_MSECOND;
   guint playlist_length = 6;
   guint max_files = 10;
+  bool external_cuts = false;   /* segments close only at split_at () times */
 };
 
 struct WriterEvent {
@@ -79,6 +81,9 @@ class LlHlsWriter {
    * much of the driving track waits at the start for the other's caps
    * before it goes alone (either way round) */
   static constexpr GstClockTime kMaxWait = 10 * GST_SECOND;
+  /* how much of the driving track the first init waits for the other
+   * pad's caps (in media time), then goes without that track */
+  static constexpr GstClockTime kMaxCapsWait = kMaxWait;
 
   explicit LlHlsWriter (WriterSettings settings);
   ~LlHlsWriter ();
@@ -99,6 +104,10 @@ class LlHlsWriter {
   /* EOS on one track; when all have it, the last part and segment close
    * and the final playlist comes (kPlaylist with flag). *all_done then. */
   std::string eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool * all_done);
+
+  /* the segment closes before the first keyframe presented at or after
+   * running time rt (PartCutter::split_at) */
+  void split_at (GstClockTime rt) { cutter_.split_at (rt); }
 
   /* running time + offset = ns since 1970: dates the segments */
   void set_date_offset (gint64 rt_to_unix_ns) { date_offset_ = rt_to_unix_ns; }
@@ -121,12 +130,11 @@ class LlHlsWriter {
   bool waiting_for_caps (const Track * driver) const;
   std::string start (std::vector<WriterEvent> & events);
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
-  std::string cut_before (const CollectedSample & s, GstClockTime duration,
-      std::vector<WriterEvent> & events);
-  std::string cut_waiting (Track * d, size_t from, std::vector<WriterEvent> & events);
   std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
-      std::vector<WriterEvent> & events);
+      std::vector<WriterEvent> & events, Track * timed_by = nullptr);
+  bool others_reached (const Track * d, GstClockTime at) const;
+  std::string run_pending_cuts (std::vector<WriterEvent> & events);
   std::string write_init (std::vector<WriterEvent> & events);
   std::string part_name (guint64 msn, guint part) const;
   std::string segment_name (guint64 msn) const;
@@ -149,6 +157,24 @@ class LlHlsWriter {
   guint64 msn_ = 0;              /* of the open segment */
   guint parts_in_segment_ = 0;
   GstClockTime segment_start_ = GST_CLOCK_TIME_NONE;
+  /* where the last part ended on the timeline the playlist counts, and
+   * the latest decode time a driving track reached: a track that takes
+   * over behind it (audio late in a stream faster than real time, when
+   * the video ends) catches up without adding to the timeline */
+  GstClockTime timeline_end_ = 0;
+  GstClockTime driven_to_ = 0;
+  /* cuts the driving track asked for, made once every other track has
+   * delivered its samples up to them (or ended, or lags more than
+   * kMaxWait): a stream faster than real time, whose video runs ahead of
+   * its audio, still gets parts with both; memory stays bounded by the
+   * wait */
+  struct PendingCut {
+    GstClockTime at;
+    bool segment;
+    TrackInfo::Kind driver;
+  };
+  std::deque<PendingCut> pending_cuts_;
+  GstClockTime stream_start_ = 0;
   GstClockTime segment_pts_ = GST_CLOCK_TIME_NONE;
   GstClockTime segment_written_ = 0;
   guint32 sequence_number_ = 0;  /* mfhd */

@@ -510,7 +510,8 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     return false;
   }
   if (cuts_ && !cuts_->add (sink))
-    GST_WARNING_OBJECT (sink, "rung %s: no splitmuxsink: its segments may not line up",
+    GST_WARNING_OBJECT (sink,
+        "rung %s: not an llhlssink nor a splitmuxsink inside: its segments may not line up",
         plan.rung.name.c_str ());
   gst_bin_add_many (pipeline_, sink, video, nullptr);
   if (audio)
@@ -553,6 +554,9 @@ AbrBuilder::build_rung (const RungPlan & plan, std::string & error)
     error = "rung " + plan.rung.name + ": cannot link it to the shared tees";
     return false;
   }
+  end_if_tee_ended (video_tee, video);
+  if (audio)
+    end_if_tee_ended (audio_raw_, audio);
   return true;
 }
 

@@ -68,4 +68,20 @@ continue_rung_stream (GstPad * src)
           | GST_PAD_PROBE_TYPE_EVENT_UPSTREAM), rung_stream, nullptr, nullptr);
 }
 
+void
+end_if_tee_ended (GstElement * tee, GstElement * branch)
+{
+  g_autoptr (GstPad) in = gst_element_get_static_pad (tee, "sink");
+  g_autoptr (GstPad) to = gst_element_get_static_pad (branch, "sink");
+  if (!in || !to)
+    return;
+  g_autoptr (GstEvent) eos = gst_pad_get_sticky_event (in, GST_EVENT_EOS, 0);
+  g_autoptr (GstEvent) got = gst_pad_get_sticky_event (to, GST_EVENT_EOS, 0);
+  if (!eos || got)
+    return;
+  /* the tee may be pushing it right now: a second EOS is refused */
+  GST_INFO_OBJECT (branch, "linked after %s ended: EOS", GST_OBJECT_NAME (tee));
+  gst_pad_send_event (to, gst_event_new_eos ());
+}
+
 }  // namespace castline::launcher

@@ -27,4 +27,11 @@ void join_at_forced_keyframe (GstPad * pad);
  * does). */
 void continue_rung_stream (GstPad * src);
 
+/* After linking `branch` (its sink pad) to `tee`: a tee that already
+ * passed its EOS sends nothing more, not even that EOS (a new source pad
+ * only stores it), so the branch and the rung's sink would wait for ever
+ * (an audio that ended while the ladder waited for the video's size to
+ * settle); the branch gets an EOS of its own then. */
+void end_if_tee_ended (GstElement * tee, GstElement * branch);
+
 }  // namespace castline::launcher

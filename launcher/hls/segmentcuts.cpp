@@ -7,14 +7,46 @@ namespace castline::launcher {
 
 namespace {
 
+/* an llhlssink cuts by itself unless segment-cuts is external */
+bool
+is_llhlssink (GstElement * e)
+{
+  return g_object_class_find_property (G_OBJECT_GET_CLASS (e), "segment-cuts") != nullptr;
+}
+
 /* cuts only where told; no keyframe requests of its own (the stream asks
  * the publisher when keyframes are due). Set again at its first keyframe:
  * s3hlssink configures its hlssink2 (so the splitmuxsink's max-size-time)
  * when it starts. */
 void
-cut_only_where_told (GstElement * splitmux)
+cut_only_where_told (GstElement * e)
 {
-  g_object_set (splitmux, "max-size-time", (guint64) 0, "send-keyframe-requests", FALSE, nullptr);
+  if (is_llhlssink (e))
+    gst_util_set_object_arg (G_OBJECT (e), "segment-cuts", "external");
+  else
+    g_object_set (e, "max-size-time", (guint64) 0, nullptr);
+  g_object_set (e, "send-keyframe-requests", FALSE, nullptr);
+}
+
+/* what cuts the sink's segments, a reference: the llhlssink itself, or
+ * the splitmuxsink inside hlssink2 or s3hlssink; null for anything else */
+GstElement *
+cutter_of (GstElement * sink)
+{
+  if (is_llhlssink (sink))
+    return GST_ELEMENT (gst_object_ref (sink));
+  if (!GST_IS_BIN (sink))
+    return nullptr;
+  GstElement *splitmux = nullptr;
+  GstIterator *it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (sink), "splitmuxsink");
+  GValue v = G_VALUE_INIT;
+  if (it && gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    splitmux = GST_ELEMENT (g_value_dup_object (&v));
+    g_value_unset (&v);
+  }
+  if (it)
+    gst_iterator_free (it);
+  return splitmux;
 }
 
 }  // namespace
@@ -30,20 +62,12 @@ SegmentCuts::~SegmentCuts ()
 bool
 SegmentCuts::add (GstElement * sink)
 {
-  GstElement *splitmux = nullptr;
-  GstIterator *it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (sink), "splitmuxsink");
-  GValue v = G_VALUE_INIT;
-  if (it && gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
-    splitmux = GST_ELEMENT (g_value_dup_object (&v));
-    g_value_unset (&v);
-  }
-  if (it)
-    gst_iterator_free (it);
-  if (!splitmux)
+  GstElement *cutter = cutter_of (sink);
+  if (!cutter)
     return false;
-  cut_only_where_told (splitmux);
+  cut_only_where_told (cutter);
   std::lock_guard<std::mutex> lk (lock_);
-  starting_.push_back (splitmux);
+  starting_.push_back (cutter);
   return true;
 }
 

@@ -8,8 +8,9 @@
  * AbrBuilder forces, seen upstream of every rung), the stream decides
  * whether a segment starts there (a target duration, give or take a
  * tenth, since the last cut; or at once when asked: a rung was added) and
- * tells every rung's splitmuxsink, before the frame reaches it
- * (split-at-running-time). A rung added starts its first segment at its
+ * tells every rung's sink, before the frame reaches it
+ * (split-at-running-time: splitmuxsink's, or llhlssink's own with
+ * segment-cuts=external). A rung added starts its first segment at its
  * first keyframe, which is such a cut, and is told of the cuts after it.
  * Thread-safe; the keyframes come on the streaming thread. */
 #pragma once
@@ -28,9 +29,9 @@ class SegmentCuts {
   SegmentCuts (const SegmentCuts &) = delete;
   SegmentCuts & operator= (const SegmentCuts &) = delete;
 
-  /* A rung's HLS sink (its splitmuxsink inside: hlssink2, s3hlssink), not
-   * fed yet: its own cutting turned off, told of the cuts after its first
-   * keyframe. False when it holds no splitmuxsink. */
+  /* A rung's HLS sink (llhlssink, or a splitmuxsink inside: hlssink2,
+   * s3hlssink), not fed yet: its own cutting turned off, told of the cuts
+   * after its first keyframe. False when it is none of those. */
   bool add (GstElement * sink);
 
   /* The next keyframe starts a segment in every rung. */
@@ -49,7 +50,7 @@ class SegmentCuts {
   std::mutex lock_;
   bool cut_next_ = false;
   GstClockTime last_ = GST_CLOCK_TIME_NONE;
-  std::vector<GstElement *> cutting_;   /* splitmuxsinks, owned refs */
+  std::vector<GstElement *> cutting_;   /* llhlssinks or splitmuxsinks, owned refs */
   std::vector<GstElement *> starting_;  /* added, their first keyframe to come */
 };
 

@@ -230,9 +230,10 @@ struct Run {
   std::vector<std::string> errors;
 };
 
+/* prepare: called with the sink before the pipeline starts */
 static void
 run_pipeline (Run & run, const std::string & description,
-    const std::function<void (GstElement * sink)> & before_playing = nullptr)
+    const std::function<void (GstElement *)> & prepare = {})
 {
   g_autoptr (GError) error = nullptr;
   GstElement *pipeline = gst_parse_launch (description.c_str (), &error);
@@ -244,8 +245,8 @@ run_pipeline (Run & run, const std::string & description,
   g_signal_connect (sink, "segment-ready", G_CALLBACK (on_segment), c);
   g_signal_connect (sink, "playlist-ready", G_CALLBACK (on_playlist), c);
   g_signal_connect (sink, "delete-fragment", G_CALLBACK (on_delete), c);
-  if (before_playing)
-    before_playing (sink);
+  if (prepare)
+    prepare (sink);
   g_autoptr (GstBus) bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (;;) {
@@ -624,6 +625,114 @@ GST_START_TEST (test_keyframe_requests_cut_long_gops)
 }
 GST_END_TEST;
 
+static std::string
+half_second_gops (const std::string & dir, const std::string & extra)
+{
+  return "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,framerate=30/1 ! "
+      "x264enc key-int-max=15 tune=zerolatency speed-preset=ultrafast ! llhlssink name=out "
+      "location=" + dir + "/segment%05d.m4s playlist-location=" + dir + "/index.m3u8 "
+      "init-location=\"\" write-parts=false " + extra;
+}
+
+GST_START_TEST (test_external_cuts_only_at_split_times)
+{
+  /* keyframes every 0.5 s for 4 s; told to split at 1.2 s and 3.0 s:
+   * segments close at the keyframes at 1.5 s and 3.0 s, not at 2 s */
+  Run run;
+  run.dir = make_dir ();
+  run_pipeline (run, half_second_gops (run.dir, "segment-cuts=external"), [] (GstElement * sink) {
+        g_signal_emit_by_name (sink, "split-at-running-time", (guint64) (1200 * GST_MSECOND));
+        g_signal_emit_by_name (sink, "split-at-running-time", (guint64) (3 * GST_SECOND));
+      });
+  fail_unless (run.errors.empty ());
+  std::string playlist = read_text (run.dir + "/index.m3u8");
+  fail_unless_equals_int (validate_playlist (playlist, true), 3);
+  assert_has (playlist, "#EXTINF:1.5,\nsegment00000.m4s\n");
+  assert_has (playlist, "#EXTINF:1.5,\nsegment00001.m4s\n");
+  assert_has (playlist, "#EXTINF:1,\nsegment00002.m4s\n");
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_external_cuts_without_split_times_make_one_segment)
+{
+  /* and auto (the default) cuts at target-duration, a split time too */
+  for (bool external : {true, false}) {
+    Run run;
+    run.dir = make_dir ();
+    run_pipeline (run, half_second_gops (run.dir, external ? "segment-cuts=external" : ""),
+        [external] (GstElement * sink) {
+          if (!external)
+            g_signal_emit_by_name (sink, "split-at-running-time", (guint64) GST_SECOND);
+        });
+    fail_unless (run.errors.empty ());
+    std::string playlist = read_text (run.dir + "/index.m3u8");
+    if (external) {
+      fail_unless_equals_int (validate_playlist (playlist, true), 1);
+      assert_has (playlist, "#EXTINF:4,\nsegment00000.m4s\n");
+    } else {
+      fail_unless_equals_int (validate_playlist (playlist, true), 3);
+      assert_has (playlist, "#EXTINF:1,\nsegment00000.m4s\n");
+      assert_has (playlist, "#EXTINF:2,\nsegment00001.m4s\n");
+    }
+    remove_dir (run.dir);
+  }
+}
+GST_END_TEST;
+
+/* the tracks of the first init the element handed over */
+static size_t
+tracks_in_first_init (Run & run)
+{
+  using namespace castline::llhls::test;
+  for (const auto & rec : run.capture.records) {
+    if (rec.kind != "init")
+      continue;
+    std::vector<Box> boxes;
+    std::string error;
+    fail_unless (parse_boxes (rec.data.data (), rec.data.size (), boxes, error), "%s",
+        error.c_str ());
+    return find_all (boxes, "moov/trak").size ();
+  }
+  fail ("no init");
+  return 0;
+}
+
+GST_START_TEST (test_eos_on_a_pad_that_never_got_caps)
+{
+  /* the audio encoder gets no samples: the audio pad sees EOS and nothing
+   * else; the element ends (no "No valid frames" from its parser) */
+  Run run;
+  run.dir = make_dir ();
+  run_pipeline (run, "videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 tune=zerolatency speed-preset=ultrafast ! "
+      "llhlssink name=out location=" + run.dir + "/segment%05d.m4s init-location=\"\" "
+      "playlist-location=" + run.dir + "/index.m3u8 audiotestsrc num-buffers=0 ! avenc_aac ! "
+      "out.audio");
+  fail_unless (run.errors.empty (), "%s", run.errors.empty () ? "" : run.errors[0].c_str ());
+  fail_unless (validate_playlist (read_text (run.dir + "/index.m3u8"), true) >= 1);
+  fail_unless_equals_int (tracks_in_first_init (run), 1);
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_on_audio_before_the_init)
+{
+  /* two AAC frames end the audio long before the video's first part */
+  Run run;
+  run.dir = make_dir ();
+  run_pipeline (run, "videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 tune=zerolatency speed-preset=ultrafast ! "
+      "llhlssink name=out location=" + run.dir + "/segment%05d.m4s init-location=\"\" "
+      "playlist-location=" + run.dir + "/index.m3u8 audiotestsrc num-buffers=2 "
+      "samplesperbuffer=1024 ! avenc_aac ! aacparse ! out.audio");
+  fail_unless (run.errors.empty (), "%s", run.errors.empty () ? "" : run.errors[0].c_str ());
+  fail_unless (validate_playlist (read_text (run.dir + "/index.m3u8"), true) >= 1);
+  fail_unless_equals_int (tracks_in_first_init (run), 2);
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_request_and_release_pads)
 {
   GstElement *sink = gst_element_factory_make ("llhlssink", nullptr);
@@ -658,7 +767,11 @@ llhlssink_suite (void)
   tcase_add_test (tc, test_files_playlist_and_messages);
   tcase_add_test (tc, test_audio_only_and_bad_location);
   tcase_add_test (tc, test_keyframe_requests_cut_long_gops);
+  tcase_add_test (tc, test_external_cuts_only_at_split_times);
+  tcase_add_test (tc, test_external_cuts_without_split_times_make_one_segment);
   tcase_add_test (tc, test_request_and_release_pads);
+  tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
+  tcase_add_test (tc, test_eos_on_audio_before_the_init);
   return s;
 }
 

@@ -89,6 +89,16 @@ count (const std::vector<WriterEvent> & ev, EK kind)
 }
 
 static const WriterEvent &
+first_of (const std::vector<WriterEvent> & ev, EK kind)
+{
+  for (const auto & e : ev)
+    if (e.kind == kind)
+      return e;
+  fail ("no such event");
+  return ev.front ();
+}
+
+static const WriterEvent &
 last (const std::vector<WriterEvent> & ev, EK kind)
 {
   for (auto it = ev.rbegin (); it != ev.rend (); ++it)
@@ -165,6 +175,120 @@ GST_START_TEST (test_caps_change_gives_new_init_and_discontinuity)
 }
 GST_END_TEST;
 
+/* how many times a four-character box type appears in the bytes (the
+ * samples are zeros: a count of "traf" is the tracks of a part, of "trak"
+ * the tracks of an init) */
+static int
+boxes_named (const std::shared_ptr<GBytes> & bytes, const char *type)
+{
+  gsize size = 0;
+  auto *data = static_cast<const char *> (g_bytes_get_data (bytes.get (), &size));
+  int n = 0;
+  for (gsize i = 0; i + 4 <= size; i++)
+    n += memcmp (data + i, type, 4) == 0;
+  return n;
+}
+
+/* video frames from..to (30 fps, keyframe every gop) with the audio
+ * frames (from *a on) that come before each, as interleaved as a muxer
+ * delivers them */
+static void
+push_both (LlHlsWriter & w, int from, int to, int gop, int *a, std::vector<WriterEvent> & ev)
+{
+  for (int i = from; i < to; i++) {
+    fail_unless (push_video (w, i, gop, ev).empty ());
+    while (gst_util_uint64_scale (*a * 1024, GST_SECOND, 48000)
+        < gst_util_uint64_scale (i, GST_SECOND, 30))
+      fail_unless (push_audio (w, (*a)++, ev).empty ());
+  }
+}
+
+GST_START_TEST (test_first_init_waits_for_audio_caps_a_second_late)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  /* a second of video (a publisher faster than real time, an encoder
+   * that starts late): nothing is cut yet */
+  for (int i = 0; i < 30; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless (ev.empty ());
+  /* the audio's caps and samples come from 1 s on */
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 47;
+  push_both (w, 30, 150, 30, &a, ev);
+  /* one init, with both tracks; the first segment starts at the first
+   * video frame, and parts after the first second carry both tracks */
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (boxes_named (first_of (ev, EK::kInit).bytes, "trak"), 2);
+  fail_unless_equals_int (count (ev, EK::kWarning), 0);
+  fail_unless (count (ev, EK::kSegment) >= 2);
+  fail_unless_equals_uint64 (first_of (ev, EK::kSegment).duration, 2 * GST_SECOND);
+  int with_audio = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart)
+      with_audio += boxes_named (e.bytes, "traf") == 2;
+  fail_unless (with_audio >= 8, "%d parts with both tracks", with_audio);
+  assert_has (last (ev, EK::kPlaylist).text, "#EXT-X-MAP:URI=\"init.mp4\"\n");
+  fail_if (last (ev, EK::kPlaylist).text.find ("DISCONTINUITY") != std::string::npos);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_audio_later_than_the_wait_joins_at_the_next_keyframe)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  /* the video waits for the audio's caps kMaxCapsWait of its media, no
+   * more (memory stays bounded), then goes alone with a warning */
+  int wait_frames = (int) (LlHlsWriter::kMaxCapsWait * 30 / GST_SECOND);
+  for (int i = 0; i <= wait_frames; i++)
+    fail_unless (push_video (w, i, 15, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 0);
+  fail_unless (push_video (w, wait_frames + 1, 15, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (boxes_named (first_of (ev, EK::kInit).bytes, "trak"), 1);
+  fail_unless_equals_int (count (ev, EK::kWarning), 1);
+  assert_has (last (ev, EK::kWarning).text, "no audio caps");
+  /* everything waited goes out: segments of 2 s (keyframes every 0.5 s) */
+  int msn = wait_frames / 60;
+  fail_unless_equals_int (count (ev, EK::kSegment), msn);
+  /* the audio comes 0.4 s later: the open segment closes at the next
+   * keyframe (0.5 s in, not 2 s) and the next one has an init of both
+   * tracks */
+  int v = wait_frames + 2;
+  for (; v < wait_frames + 12; v++)
+    fail_unless (push_video (w, v, 15, ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  while (gst_util_uint64_scale (a * 1024, GST_SECOND, 48000)
+      < gst_util_uint64_scale (v, GST_SECOND, 30))
+    a++;
+  push_both (w, v, wait_frames + 90, 15, &a, ev);
+  fail_unless_equals_int (count (ev, EK::kInit), 2);
+  fail_unless_equals_int (boxes_named (last (ev, EK::kInit).bytes, "trak"), 2);
+  bool short_segment = false;
+  for (const auto & e : ev)
+    short_segment |= e.kind == EK::kSegment && e.msn == (guint64) msn
+        && e.duration == 500 * GST_MSECOND;
+  fail_unless (short_segment, "segment %d does not end at the keyframe after the audio came", msn);
+  g_autofree gchar *join = g_strdup_printf ("segment%05d.m4s\n#EXT-X-DISCONTINUITY\n"
+      "#EXT-X-MAP:URI=\"init1.mp4\"\n", msn);
+  assert_has (last (ev, EK::kPlaylist).text, join);
+  int joined = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart && e.msn == (guint64) msn + 1) {
+      fail_unless_equals_int (boxes_named (e.bytes, "traf"), 2);
+      joined++;
+    }
+  fail_unless (joined > 0);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_video_waits_for_the_audio_caps)
 {
   /* the audio's caps after 0.6 s of video (a non-live video thread that
@@ -199,51 +323,6 @@ GST_START_TEST (test_video_waits_for_the_audio_caps)
   /* 2 s of 0.3 s parts */
   fail_unless_equals_int (next, 7);
   assert_lacks (last (ev, EK::kPlaylist).text, "DISCONTINUITY");
-}
-GST_END_TEST;
-
-GST_START_TEST (test_late_audio_joins_at_the_next_segment)
-{
-  LlHlsWriter w (no_files ());
-  w.add_track (Kind::kVideo);
-  w.add_track (Kind::kAudio);
-  std::vector<WriterEvent> ev;
-  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
-  /* video waits for the audio's caps kMaxWait (10 s), then goes alone,
-   * cut as if it had not waited */
-  for (int i = 0; i <= 300; i++)
-    fail_unless (push_video (w, i, 30, ev).empty ());
-  fail_unless_equals_int (count (ev, EK::kInit), 0);
-  fail_unless (push_video (w, 301, 30, ev).empty ());
-  fail_unless_equals_int (count (ev, EK::kInit), 1);
-  fail_unless_equals_int (count (ev, EK::kWarning), 1);
-  assert_has (last (ev, EK::kWarning).text, "no audio caps after 10 s");
-  fail_unless_equals_int (count (ev, EK::kSegment), 5);
-  fail_unless_equals_int (count (ev, EK::kPart), 5 * 7);
-  /* a keyframe is asked for the open segment only: the others have passed */
-  fail_unless_equals_int (count (ev, EK::kKeyframeRequest), 1);
-  fail_unless_equals_uint64 (last (ev, EK::kKeyframeRequest).running_time, 12 * GST_SECOND);
-  for (const auto & e : ev)
-    if (e.kind == EK::kPart)
-      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter);
-  /* audio arrives at 10 s: it is in the init of segment 6 */
-  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
-  int a = 469;
-  for (int i = 302; i < 375; i++) {
-    fail_unless (push_video (w, i, 30, ev).empty ());
-    while (gst_util_uint64_scale (a * 1024, GST_SECOND, 48000)
-        < gst_util_uint64_scale (i, GST_SECOND, 30))
-      fail_unless (push_audio (w, a++, ev).empty ());
-  }
-  fail_unless_equals_int (count (ev, EK::kInit), 2);
-  assert_has (last (ev, EK::kPlaylist).text, "segment00005.m4s\n#EXT-X-DISCONTINUITY\n"
-      "#EXT-X-MAP:URI=\"init1.mp4\"\n");
-  /* the parts of segment 6 carry two tracks: bigger than video alone */
-  gsize before = 0, after = 0;
-  for (const auto & e : ev)
-    if (e.kind == EK::kPart && e.part == 0 && e.msn >= 5)
-      (e.msn == 5 ? before : after) = g_bytes_get_size (e.bytes.get ());
-  fail_unless (after > before, "%" G_GSIZE_FORMAT " <= %" G_GSIZE_FORMAT, after, before);
 }
 GST_END_TEST;
 
@@ -321,7 +400,8 @@ GST_START_TEST (test_video_ending_first_leaves_nothing_behind)
   std::vector<WriterEvent> ev;
   fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
   fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
-  /* video runs ahead to 1 s and ends; audio lags at 0.5 s */
+  /* video runs ahead to 1 s and ends; audio lags at 0.5 s: the parts the
+   * video asked for wait for the audio to reach them (one is out) */
   for (int i = 0; i < 30; i++)
     fail_unless (push_video (w, i, 30, ev).empty ());
   int a = 0;
@@ -329,39 +409,67 @@ GST_START_TEST (test_video_ending_first_leaves_nothing_behind)
     fail_unless (push_audio (w, a, ev).empty ());
   bool done = false;
   fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
-  size_t video_parts = count (ev, EK::kPart);
-  fail_unless_equals_int (video_parts, 3);
-  /* the audio drives on: its next part takes all the video left (frames
-   * 27..29, not starting with a keyframe: not independent); no later part
-   * has video */
+  fail_unless_equals_int (count (ev, EK::kPart), 1);
+  /* the audio drives on: the video's parts (0.3, 0.6, 0.9 and the rest
+   * to 1 s) carry both tracks, only the first starts with a keyframe; no
+   * later part has video, each starts with an audio frame */
   for (; a < 94; a++)
     fail_unless (push_audio (w, a, ev).empty ());
   fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
   fail_unless (done);
-  size_t n = 0;
+  int n = 0;
+  GstClockTime total = 0;
   for (const auto & e : ev) {
-    /* the audio that waited while the video drove (0 to 0.47 s) is cut
-     * into parts of at most part-target too, not sent as one */
-    if (e.kind == EK::kPart)
-      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter, "part %"
-          G_GUINT64_FORMAT ".%u: %" GST_TIME_FORMAT, e.msn, e.part, GST_TIME_ARGS (e.duration));
-    if (e.kind != EK::kPart || n++ < video_parts)
+    if (e.kind == EK::kSegment)
+      total += e.duration;
+    if (e.kind != EK::kPart)
       continue;
-    /* the samples are zeros: "traf" appears once per track in the moof */
-    gsize size = 0;
-    auto *data = static_cast<const char *> (g_bytes_get_data (e.bytes.get (), &size));
-    int trafs = 0;
-    for (gsize i = 0; i + 4 <= size; i++)
-      trafs += memcmp (data + i, "traf", 4) == 0;
-    if (n == video_parts + 1) {
-      fail_unless (!e.flag, "a part with video from a delta frame on is not independent");
-      fail_unless_equals_int (trafs, 2);
-    } else {
-      fail_unless (e.flag);
-      fail_unless_equals_int (trafs, 1);
-    }
+    n++;
+    fail_unless_equals_int (boxes_named (e.bytes, "traf"), n <= 4 ? 2 : 1);
+    fail_unless_equals_int (e.flag, n == 1 || n > 4);
   }
-  fail_unless (n > video_parts + 2);
+  fail_unless (n > 6);
+  /* the timeline is the audio's end, nothing counted twice */
+  GstClockTime audio_end = gst_util_uint64_scale (94 * 1024, GST_SECOND, 48000);
+  fail_unless (total + GST_MSECOND >= audio_end && total <= audio_end + GST_MSECOND,
+      "%" GST_TIME_FORMAT, GST_TIME_ARGS (total));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_audio_far_behind_an_ended_video_adds_no_time)
+{
+  /* a stream faster than real time: the video (3 s) is through before the
+   * audio encoder has given more than its first frames */
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  for (; a < 5; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  for (int i = 0; i < 90; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  for (; a < 141; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  /* the playlist counts 3 s (the audio's end), not the audio again after
+   * the video; no part longer than the target */
+  GstClockTime total = 0;
+  for (const auto & e : ev) {
+    if (e.kind == EK::kSegment)
+      total += e.duration;
+    if (e.kind == EK::kPart)
+      fail_unless (e.duration <= 300 * GST_MSECOND + PartCutter::kJitter, "a part of %"
+          GST_TIME_FORMAT, GST_TIME_ARGS (e.duration));
+  }
+  GstClockTime audio_end = gst_util_uint64_scale (141 * 1024, GST_SECOND, 48000);
+  fail_unless (total >= 3 * GST_SECOND && total <= audio_end + GST_MSECOND,
+      "%" GST_TIME_FORMAT " in the playlist", GST_TIME_ARGS (total));
 }
 GST_END_TEST;
 
@@ -384,6 +492,80 @@ GST_START_TEST (test_eos_without_data_says_nothing)
   fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
   fail_unless (done);
   fail_unless (ev.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_on_a_pad_that_never_got_caps)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int i = 0; i < 10; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  /* the audio pad ends without caps: the video stops waiting for it */
+  bool done = false;
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (!done);
+  fail_unless (push_video (w, 10, 30, ev).empty ());
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (count (ev, EK::kWarning), 0);
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  fail_unless (done);
+  fail_unless (last (ev, EK::kPlaylist).flag);
+  /* and the other way round: the video pad never gets caps and ends
+   * before the audio does; both pads without caps end too */
+  LlHlsWriter w2 (no_files ());
+  w2.add_track (Kind::kVideo);
+  w2.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev2;
+  fail_unless (set_caps (w2, Kind::kAudio, audio_caps (), ev2).empty ());
+  for (int i = 0; i < 20; i++)
+    fail_unless (push_audio (w2, i, ev2).empty ());
+  fail_unless (w2.eos (Kind::kVideo, ev2, &done).empty ());
+  fail_unless (!done);
+  fail_unless (w2.eos (Kind::kAudio, ev2, &done).empty ());
+  fail_unless (done);
+  fail_unless (last (ev2, EK::kPlaylist).flag);
+  LlHlsWriter w3 (no_files ());
+  w3.add_track (Kind::kVideo);
+  w3.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev3;
+  fail_unless (w3.eos (Kind::kVideo, ev3, &done).empty ());
+  fail_unless (!done);
+  fail_unless (w3.eos (Kind::kAudio, ev3, &done).empty ());
+  fail_unless (done);
+  fail_unless (ev3.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_on_audio_before_the_init)
+{
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  /* a short audio ends before the video has made its first part */
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  for (int i = 0; i < 10; i++)
+    fail_unless (push_audio (w, i, ev).empty ());
+  bool done = false;
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (!done);
+  fail_unless (ev.empty ());
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int i = 0; i < 45; i++)
+    fail_unless (push_video (w, i, 30, ev).empty ());
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  fail_unless (done);
+  /* the init has both tracks, the audio is in the first part */
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (boxes_named (first_of (ev, EK::kInit).bytes, "trak"), 2);
+  for (const auto & e : ev)
+    if (e.kind == EK::kPart)
+      fail_unless_equals_int (boxes_named (e.bytes, "traf"), e.msn == 0 && e.part == 0 ? 2 : 1);
+  fail_unless (last (ev, EK::kPlaylist).flag);
 }
 GST_END_TEST;
 
@@ -430,13 +612,17 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_caps_without_codec_data_or_before_data_are_errors);
   tcase_add_test (tc, test_format_location);
   tcase_add_test (tc, test_caps_change_gives_new_init_and_discontinuity);
+  tcase_add_test (tc, test_first_init_waits_for_audio_caps_a_second_late);
+  tcase_add_test (tc, test_audio_later_than_the_wait_joins_at_the_next_keyframe);
   tcase_add_test (tc, test_video_waits_for_the_audio_caps);
-  tcase_add_test (tc, test_late_audio_joins_at_the_next_segment);
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
   tcase_add_test (tc, test_video_ending_first_leaves_nothing_behind);
+  tcase_add_test (tc, test_audio_far_behind_an_ended_video_adds_no_time);
   tcase_add_test (tc, test_huge_sample_is_refused);
   tcase_add_test (tc, test_eos_without_data_says_nothing);
+  tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
+  tcase_add_test (tc, test_eos_on_audio_before_the_init);
   tcase_add_test (tc, test_deletes_after_the_playlist_and_delta_when_skippable);
   return s;
 }

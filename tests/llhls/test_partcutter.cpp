@@ -155,6 +155,97 @@ GST_START_TEST (test_a_lagging_new_driver_still_cuts_parts)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_keyframes_a_little_early_or_late_make_one_gop_segments)
+{
+  /* a publisher asked for keyframes a little under each segment (every
+   * 1.8 s), or one that makes them a little late (2.1 s): each segment is
+   * one GOP, not two (3.6 s) */
+  for (int gop : {54, 63}) {
+    Run r = cut (30 * 20, 1, 30, gop);
+    check_parts_within_target (r);
+    fail_unless (r.segments.size () >= 8);
+    for (size_t i = 0; i < r.segments.size (); i++) {
+      fail_unless_equals_uint64 (r.segments[i], gst_util_uint64_scale (gop, GST_SECOND, 30));
+      fail_unless (r.segment_starts_on_keyframe[i]);
+    }
+  }
+  /* too early (1.7 s, under 90 %): the next one, 3.4 s */
+  Run r = cut (30 * 20, 1, 30, 51);
+  for (GstClockTime s : r.segments)
+    fail_unless_equals_uint64 (s, gst_util_uint64_scale (102, GST_SECOND, 30));
+  /* keyframes every 0.3 s: the one at 1.8 s is passed over, as the next
+   * comes on target */
+  Run q = cut (300, 1, 30, 9);
+  for (GstClockTime s : q.segments)
+    fail_unless_equals_uint64 (s, gst_util_uint64_scale (63, GST_SECOND, 30));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_external_cuts_only_where_told)
+{
+  PartCutter c (kPartTarget, kTarget);
+  c.set_external_cuts (true);
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (c.segment_due ()));
+  /* told before the first sample: a time at its start has nothing to cut */
+  c.split_at (GST_SECOND);
+  c.split_at (3500 * GST_MSECOND);
+  fail_unless (c.next (GST_SECOND, 0, true) == Cut::kNone);
+  fail_unless (!GST_CLOCK_TIME_IS_VALID (c.segment_due ()));
+  /* keyframes past target-duration and not yet at the split: no cut */
+  int segments = 0;
+  for (int i = 1; i <= 24; i++)
+    segments += c.next (GST_SECOND + i * 100 * GST_MSECOND, 0, i % 5 == 0) == Cut::kSegment;
+  fail_unless_equals_int (segments, 0);
+  /* a delta frame past the split time: still no cut; the keyframe after it */
+  fail_unless (c.next (3600 * GST_MSECOND, 0, false) != Cut::kSegment);
+  fail_unless (c.next (3700 * GST_MSECOND, 0, true) == Cut::kSegment);
+  fail_unless_equals_uint64 (c.segment_start (), 3700 * GST_MSECOND);
+  /* and only once: no split time left */
+  fail_unless (c.next (9 * GST_SECOND, 0, true) != Cut::kSegment);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_split_times_compare_presentation_times)
+{
+  /* a keyframe decoded before the split time but presented at it cuts
+   * there, as splitmuxsink and SegmentCuts count it */
+  PartCutter c (kPartTarget, kTarget);
+  c.set_external_cuts (true);
+  c.next (0, 0, true, 100 * GST_MSECOND);
+  c.split_at (GST_SECOND);
+  c.split_at (500 * GST_MSECOND);   /* before an earlier one: ignored */
+  fail_unless (c.next (400 * GST_MSECOND, 0, true, 500 * GST_MSECOND) != Cut::kSegment);
+  fail_unless (c.next (900 * GST_MSECOND, 0, true, GST_SECOND) == Cut::kSegment);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_split_time_in_auto_mode_cuts_early)
+{
+  /* auto: a split time closes the segment before target-duration too, and
+   * target-duration then counts from the new segment */
+  PartCutter c (kPartTarget, kTarget);
+  c.next (0, 0, true);
+  c.split_at (GST_SECOND);
+  fail_unless (c.next (GST_SECOND, 0, true) == Cut::kSegment);
+  fail_unless (c.next (2500 * GST_MSECOND, 0, true) != Cut::kSegment);
+  fail_unless (c.next (3 * GST_SECOND, 0, true) == Cut::kSegment);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_split_times_are_bounded)
+{
+  PartCutter c (kPartTarget, kTarget);
+  c.set_external_cuts (true);
+  c.next (0, 0, true);
+  for (guint64 i = 1; i <= 10000; i++)
+    c.split_at (i * GST_SECOND);
+  /* the oldest were dropped: the first cut waits for the oldest kept */
+  GstClockTime oldest = (10001 - PartCutter::kMaxSplits) * GST_SECOND;
+  fail_unless (c.next (oldest - GST_SECOND, 0, true) != Cut::kSegment);
+  fail_unless (c.next (oldest, 0, true) == Cut::kSegment);
+}
+GST_END_TEST;
+
 static Suite *
 partcutter_suite (void)
 {
@@ -168,6 +259,11 @@ partcutter_suite (void)
   tcase_add_test (tc, test_sample_longer_than_part_target_makes_its_own_part);
   tcase_add_test (tc, test_forced_segment_and_due_time);
   tcase_add_test (tc, test_a_lagging_new_driver_still_cuts_parts);
+  tcase_add_test (tc, test_keyframes_a_little_early_or_late_make_one_gop_segments);
+  tcase_add_test (tc, test_external_cuts_only_where_told);
+  tcase_add_test (tc, test_split_times_compare_presentation_times);
+  tcase_add_test (tc, test_split_time_in_auto_mode_cuts_early);
+  tcase_add_test (tc, test_split_times_are_bounded);
   return s;
 }
 
