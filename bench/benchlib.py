@@ -503,6 +503,17 @@ def machine():
             "libx264": x264, "load_average": os.getloadavg()}
 
 
+def ramp_counts(counts, largest):
+    """The counts given, then 1.5x the last while under largest (a ramp
+    that a benchmark stops at the first count that does not hold)."""
+    for n in counts:
+        yield n
+    n = counts[-1]
+    while int(n * 1.5) <= largest:
+        n = int(n * 1.5)
+        yield n
+
+
 def percentile(values, fraction):
     """Nearest-rank percentile (fraction 0.5 is the median); None when empty."""
     if not values:

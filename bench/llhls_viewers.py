@@ -147,15 +147,6 @@ def run_step(server, n, warmup, window, workdir):
     return row
 
 
-def next_counts(counts, largest):
-    for n in counts:
-        yield n
-    n = counts[-1]
-    while int(n * 1.5) <= largest:
-        n = int(n * 1.5)
-        yield n
-
-
 def per_viewer(row, base):
     if not row["viewers"]:
         return None
@@ -224,7 +215,7 @@ def main():
         input_path = rtmp_vs_nginx.make_input(workdir, x264=("-tune", "zerolatency", "-bf", "0"))
         server = Castline(workdir).start(input_path)
         try:
-            for n in [0, *next_counts(counts, largest)]:
+            for n in [0, *benchlib.ramp_counts(counts, largest)]:
                 row = run_step(server, n, args.warmup, args.window, workdir)
                 rows.append(row)
                 print(step_line(row, rows[0]), flush=True)

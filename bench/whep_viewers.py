@@ -274,22 +274,12 @@ def run_step(server, n, warmup, window, workdir, full):
     return row
 
 
-def next_counts(counts, largest):
-    """The counts, then 1.5x the last while under largest."""
-    for n in counts:
-        yield n
-    n = counts[-1]
-    while int(n * 1.5) <= largest:
-        n = int(n * 1.5)
-        yield n
-
-
 def measure(make_server, workdir, input_path, counts, largest, warmup, window, full):
     server = make_server(workdir, max(largest, max(counts)) + 10)
     rows = []
     try:
         server.start(input_path)
-        for n in [0, *next_counts(counts, largest)]:
+        for n in [0, *benchlib.ramp_counts(counts, largest)]:
             row = run_step(server, n, warmup, window, workdir, full)
             rows.append(row)
             print(step_line(row, rows[0]), flush=True)

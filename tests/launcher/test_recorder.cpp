@@ -398,15 +398,10 @@ GST_START_TEST (test_store_refuses_a_newer_schema)
 }
 GST_END_TEST;
 
-/* segments as hlssink2 writes them: 4 s of H.264 and AAC, 1 s GOPs */
-static std::vector<std::string>
-make_segments (const std::string & dir)
+/* runs a gst-launch description to its EOS (30 s at most) */
+static void
+run_to_eos (const std::string & desc)
 {
-  std::string desc = "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,"
-      "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
-      "hlssink2 name=out target-duration=1 max-files=0 location=" + dir + "/segment%05d.ts "
-      "playlist-location=" + dir + "/index.m3u8 audiotestsrc num-buffers=172 ! "
-      "audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! out.audio";
   GError *err = nullptr;
   GstElement *p = gst_parse_launch (desc.c_str (), &err);
   fail_unless (p != nullptr, "%s", err ? err->message : "?");
@@ -418,6 +413,18 @@ make_segments (const std::string & dir)
   gst_message_unref (m);
   gst_element_set_state (p, GST_STATE_NULL);
   gst_object_unref (p);
+}
+
+/* segments as hlssink2 writes them: 4 s of H.264 and AAC, 1 s GOPs */
+static std::vector<std::string>
+make_segments (const std::string & dir)
+{
+  std::string desc = "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
+      "hlssink2 name=out target-duration=1 max-files=0 location=" + dir + "/segment%05d.ts "
+      "playlist-location=" + dir + "/index.m3u8 audiotestsrc num-buffers=172 ! "
+      "audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! out.audio";
+  run_to_eos (desc);
   std::vector<std::string> out;
   for (guint i = 0; g_file_test ((dir + "/" + segment_name (i)).c_str (), G_FILE_TEST_EXISTS); i++)
     out.push_back (dir + "/" + segment_name (i));
@@ -436,17 +443,7 @@ make_fmp4_segments (const std::string & dir, std::string & init)
       "framerate=30/1 ! x264enc key-int-max=30 speed-preset=ultrafast ! h264parse ! "
       "mp4mux name=mux fragment-duration=1000 streamable=true ! filesink location=" + file
       + " audiotestsrc num-buffers=172 ! audio/x-raw,rate=44100 ! avenc_aac ! aacparse ! mux.";
-  GError *err = nullptr;
-  GstElement *p = gst_parse_launch (desc.c_str (), &err);
-  fail_unless (p != nullptr, "%s", err ? err->message : "?");
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  g_autoptr (GstBus) bus = gst_element_get_bus (p);
-  GstMessage *m = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
-      (GstMessageType) (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
-  gst_message_unref (m);
-  gst_element_set_state (p, GST_STATE_NULL);
-  gst_object_unref (p);
+  run_to_eos (desc);
 
   g_autofree gchar *data = nullptr;
   gsize size = 0;
