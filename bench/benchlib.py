@@ -503,6 +503,14 @@ def machine():
             "libx264": x264, "load_average": os.getloadavg()}
 
 
+def mcores_per_viewer(row, base, digits=2):
+    """(row's launcher cores - base's, with no viewer) / row's viewers, in
+    thousandths of a core; None for the row with no viewer"""
+    if not row["viewers"]:
+        return None
+    return round((row["launcher_cores"] - base["launcher_cores"]) / row["viewers"] * 1000, digits)
+
+
 def ramp_counts(counts, largest):
     """The counts given, then 1.5x the last while under largest (a ramp
     that a benchmark stops at the first count that does not hold)."""

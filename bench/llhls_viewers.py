@@ -148,9 +148,7 @@ def run_step(server, n, warmup, window, workdir):
 
 
 def per_viewer(row, base):
-    if not row["viewers"]:
-        return None
-    return round((row["launcher_cores"] - base["launcher_cores"]) / row["viewers"] * 1000, 3)
+    return benchlib.mcores_per_viewer(row, base, 3)
 
 
 def step_line(row, base):

@@ -291,9 +291,7 @@ def measure(make_server, workdir, input_path, counts, largest, warmup, window, f
 
 
 def per_viewer(row, base):
-    if not row["viewers"]:
-        return None
-    return round((row["launcher_cores"] - base["launcher_cores"]) / row["viewers"] * 1000, 2)
+    return benchlib.mcores_per_viewer(row, base, 2)
 
 
 def step_line(row, base):
