@@ -626,11 +626,31 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   driven_to_ = held.dts_ns;
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
       held.sync, held.pts_ns);
+  if (cut == PartCutter::Cut::kSegment && tail_after_video (held))
+    cut = PartCutter::Cut::kPart;
   if (cut == PartCutter::Cut::kNone)
     return "";
   pending_cuts_.push_back (PendingCut {held.dts_ns, cut == PartCutter::Cut::kSegment,
           t->collector.kind ()});
   return run_pending_cuts (events);
+}
+
+/* the audio that outlasts an ended video (its last frames, in a stream
+ * whose audio ends a little after its video) stays in the video's last
+ * segment: a segment without the video its init names is never fully
+ * buffered by hls.js, which then stalls before the VOD's end. Bounded:
+ * past kMaxWait of segment, an audio alone gets segments again; a new
+ * init (caps changed) still cuts. */
+bool
+LlHlsWriter::tail_after_video (const CollectedSample & held) const
+{
+  const Track *v = nullptr;
+  for (const auto & t : tracks_)
+    if (t.collector.kind () == TrackInfo::Kind::kVideo)
+      v = &t;
+  return v && v->in_init && v->eos && !reinit_ && segment_open_
+      && GST_CLOCK_TIME_IS_VALID (segment_start_)
+      && held.pts_ns < segment_start_ + kMaxWait;
 }
 
 std::string

@@ -130,6 +130,7 @@ class LlHlsWriter {
   bool waiting_for_caps (const Track * driver) const;
   std::string start (std::vector<WriterEvent> & events);
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
+  bool tail_after_video (const CollectedSample & held) const;
   std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
       std::vector<WriterEvent> & events, Track * timed_by = nullptr);

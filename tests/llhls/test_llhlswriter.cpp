@@ -473,6 +473,49 @@ GST_START_TEST (test_audio_far_behind_an_ended_video_adds_no_time)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_audio_outlasting_the_video_ends_its_last_segment)
+{
+  /* a recording whose audio ends a frame or two after its video (10 s,
+   * a keyframe every 2 s, segments of 1 s): the audio's tail goes into
+   * the video's last segment, not a segment of its own without video,
+   * which hls.js never finishes buffering (the VOD stalled before its
+   * end) */
+  WriterSettings s = no_files ();
+  s.target_duration = GST_SECOND;
+  LlHlsWriter w (s);
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  push_both (w, 0, 300, 60, &a, ev);
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  for (; a < 470; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  fail_unless_equals_int (count (ev, EK::kSegment), 5);
+  /* every segment has a part with video in it */
+  guint64 msn = 0;
+  bool video = false;
+  for (const auto & e : ev) {
+    if (e.kind == EK::kPart && e.msn == msn)
+      video = video || boxes_named (e.bytes, "traf") == 2;
+    if (e.kind == EK::kSegment) {
+      fail_unless (video, "segment %" G_GUINT64_FORMAT " has no video", e.msn);
+      msn++;
+      video = false;
+    }
+  }
+  GstClockTime audio_end = gst_util_uint64_scale (470 * 1024, GST_SECOND, 48000);
+  GstClockTime end = last (ev, EK::kFragmentClosed).running_time;
+  fail_unless (end + GST_USECOND >= audio_end && end <= audio_end + GST_USECOND,
+      "the last segment ends at %" GST_TIME_FORMAT, GST_TIME_ARGS (end));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_huge_sample_is_refused)
 {
   LlHlsWriter w (no_files ());
@@ -619,6 +662,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
   tcase_add_test (tc, test_video_ending_first_leaves_nothing_behind);
   tcase_add_test (tc, test_audio_far_behind_an_ended_video_adds_no_time);
+  tcase_add_test (tc, test_audio_outlasting_the_video_ends_its_last_segment);
   tcase_add_test (tc, test_huge_sample_is_refused);
   tcase_add_test (tc, test_eos_without_data_says_nothing);
   tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
