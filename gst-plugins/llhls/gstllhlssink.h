@@ -30,6 +30,9 @@
  *    gets one GOP a segment, not two; audio and all-intra video still fill
  *    the target); EXT-X-TARGETDURATION rounds up the target and is never
  *    below the longest segment rounded, when keyframes are rarer;
+ *    audio that outlasts an ended video stays in the video's last
+ *    segment (hls.js stalls on a segment without a track its init names)
+ *    until that segment holds 10 s, then gets segments of its own;
  *  - split-at-running-time (below) closes a segment too; with
  *    segment-cuts=external it is the only thing that does (and a caps
  *    change): sinks told the same times cut at the same keyframes, as

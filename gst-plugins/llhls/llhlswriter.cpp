@@ -258,7 +258,7 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
     return err;
   cutter_.next (first->dts_ns, 0, true, first->pts_ns);
   timeline_end_ = driven_to_ = stream_start_ = first->dts_ns;
-  err = open_segment (*first, events);
+  err = open_segment (*first, d->collector.kind (), events);
   if (!err.empty ())
     return err;
 
@@ -314,17 +314,18 @@ LlHlsWriter::run_pending_cuts (std::vector<WriterEvent> & events)
     if (!others_reached (d, c.at))
       return "";
     pending_cuts_.pop_front ();
-    std::string err = close_part (c.at, c.segment, false, events, d);
+    bool segment = c.segment && !tail_after_video (c);
+    std::string err = close_part (c.at, segment, false, events, d);
     if (!err.empty ())
       return err;
-    if (!c.segment)
+    if (!segment)
       continue;
     const auto & c_ready = d->collector.ready ();
     const CollectedSample *first = !c_ready.empty () ? &c_ready.front ()
         : d->collector.held () ? &*d->collector.held () : nullptr;
     if (!first)
       return "a segment was cut where its track has no sample";
-    err = open_segment (*first, events);
+    err = open_segment (*first, c.driver, events);
     if (!err.empty ())
       return err;
   }
@@ -332,7 +333,8 @@ LlHlsWriter::run_pending_cuts (std::vector<WriterEvent> & events)
 }
 
 std::string
-LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEvent> & events)
+LlHlsWriter::open_segment (const CollectedSample & first, TrackInfo::Kind by,
+    std::vector<WriterEvent> & events)
 {
   bool discontinuity = false;
   if (reinit_) {
@@ -349,6 +351,7 @@ LlHlsWriter::open_segment (const CollectedSample & first, std::vector<WriterEven
   segment_open_ = true;
   parts_in_segment_ = 0;
   segment_start_ = rt;
+  segment_by_video_ = by == TrackInfo::Kind::kVideo;
   open_files_ = WrittenSegment {};
   if (!settings_.location.empty ()) {
     open_files_.path = seg;
@@ -631,6 +634,21 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   pending_cuts_.push_back (PendingCut {held.dts_ns, cut == PartCutter::Cut::kSegment,
           t->collector.kind ()});
   return run_pending_cuts (events);
+}
+
+/* the audio that outlasts an ended video (its last frames, in a stream
+ * whose audio ends a little after its video) stays in the video's last
+ * segment: a segment without the video its init names is never fully
+ * buffered by hls.js, which then stalls before the VOD's end. Bounded:
+ * past kMaxWait of segment, an audio alone gets segments again; a new
+ * init (caps changed) still cuts. */
+bool
+LlHlsWriter::tail_after_video (const PendingCut & c)
+{
+  Track *v = track (TrackInfo::Kind::kVideo);
+  return c.segment && c.driver == TrackInfo::Kind::kAudio && v && v->in_init && v->eos
+      && segment_open_ && segment_by_video_ && !reinit_
+      && GST_CLOCK_TIME_IS_VALID (segment_start_) && c.at < segment_start_ + kMaxWait;
 }
 
 std::string

@@ -130,7 +130,9 @@ class LlHlsWriter {
   bool waiting_for_caps (const Track * driver) const;
   std::string start (std::vector<WriterEvent> & events);
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
-  std::string open_segment (const CollectedSample & first, std::vector<WriterEvent> & events);
+
+  std::string open_segment (const CollectedSample & first, TrackInfo::Kind by,
+      std::vector<WriterEvent> & events);
   std::string close_part (GstClockTime before, bool end_segment, bool end_stream,
       std::vector<WriterEvent> & events, Track * timed_by = nullptr);
   bool others_reached (const Track * d, GstClockTime at) const;
@@ -174,6 +176,8 @@ class LlHlsWriter {
     TrackInfo::Kind driver;
   };
   std::deque<PendingCut> pending_cuts_;
+  bool tail_after_video (const PendingCut & c);
+  bool segment_by_video_ = false;  /* the open segment began at a video keyframe */
   GstClockTime stream_start_ = 0;
   GstClockTime segment_pts_ = GST_CLOCK_TIME_NONE;
   GstClockTime segment_written_ = 0;

@@ -473,6 +473,82 @@ GST_START_TEST (test_audio_far_behind_an_ended_video_adds_no_time)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_audio_outlasting_the_video_ends_its_last_segment)
+{
+  /* a recording whose audio ends a frame or two after its video (10 s,
+   * a keyframe every 2 s, segments of 1 s): the audio's tail goes into
+   * the video's last segment, not a segment of its own without video,
+   * which hls.js never finishes buffering (the VOD stalled before its
+   * end) */
+  WriterSettings s = no_files ();
+  s.target_duration = GST_SECOND;
+  LlHlsWriter w (s);
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  push_both (w, 0, 300, 60, &a, ev);
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  for (; a < 470; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  fail_unless_equals_int (count (ev, EK::kSegment), 5);
+  /* every segment has a part with video in it */
+  guint64 msn = 0;
+  bool video = false;
+  for (const auto & e : ev) {
+    if (e.kind == EK::kPart && e.msn == msn)
+      video = video || boxes_named (e.bytes, "traf") == 2;
+    if (e.kind == EK::kSegment) {
+      fail_unless (video, "segment %" G_GUINT64_FORMAT " has no video", e.msn);
+      msn++;
+      video = false;
+    }
+  }
+  GstClockTime audio_end = gst_util_uint64_scale (470 * 1024, GST_SECOND, 48000);
+  GstClockTime end = last (ev, EK::kFragmentClosed).running_time;
+  fail_unless (end + GST_USECOND >= audio_end && end <= audio_end + GST_USECOND,
+      "the last segment ends at %" GST_TIME_FORMAT, GST_TIME_ARGS (end));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_audio_long_after_the_video_gets_segments_again)
+{
+  /* the video ends at 2 s, the audio goes on to 14 s: the last segment
+   * takes the audio up to 10 s past its start, then the audio alone is
+   * cut into segments again (a segment does not grow without bound) */
+  WriterSettings s = no_files ();
+  s.target_duration = GST_SECOND;
+  LlHlsWriter w (s);
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  push_both (w, 0, 60, 30, &a, ev);
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  for (; a < 14 * 48000 / 1024; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  std::vector<GstClockTime> closed;
+  for (const auto & e : ev)
+    if (e.kind == EK::kFragmentClosed)
+      closed.push_back (e.running_time);
+  /* 0-1, 1-11 (the video's last second and the audio's 10 s after its
+   * start), then the audio's own segments of 1 s to 14 s */
+  fail_unless (closed.size () >= 4, "%u segments", (guint) closed.size ());
+  fail_unless (closed[1] >= 10 * GST_SECOND && closed[1] <= 11 * GST_SECOND + 30 * GST_MSECOND,
+      "the second segment ends at %" GST_TIME_FORMAT, GST_TIME_ARGS (closed[1]));
+}
+GST_END_TEST;
+
 GST_START_TEST (test_huge_sample_is_refused)
 {
   LlHlsWriter w (no_files ());
@@ -619,6 +695,8 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_audio_goes_alone_when_video_never_gets_caps);
   tcase_add_test (tc, test_video_ending_first_leaves_nothing_behind);
   tcase_add_test (tc, test_audio_far_behind_an_ended_video_adds_no_time);
+  tcase_add_test (tc, test_audio_outlasting_the_video_ends_its_last_segment);
+  tcase_add_test (tc, test_audio_long_after_the_video_gets_segments_again);
   tcase_add_test (tc, test_huge_sample_is_refused);
   tcase_add_test (tc, test_eos_without_data_says_nothing);
   tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
