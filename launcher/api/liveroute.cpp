@@ -1,6 +1,7 @@
 #include "api/liveroute.h"
 
 #include "api/hlsfiles.h"
+#include "hls/livehlsstore.h"
 #include "common/http/replies.h"
 
 namespace castline::launcher {
@@ -21,6 +22,14 @@ LiveRoute::handle (const http::Request & req, http::Response & res)
   size_t slash = file.find ('/');
   std::string rung = slash == std::string::npos ? "" : file.substr (0, slash);
   std::string name = slash == std::string::npos ? file : file.substr (slash + 1);
+  /* bad _HLS_ directives are 400 whoever answers: the store, or the disk
+   * (a stream that just ended, a classic playlist) */
+  BlockingRequest directives;
+  std::string bad;
+  if (g_str_has_suffix (name.c_str (), ".m3u8") && !parse_blocking_request (req, directives, bad)) {
+    http::reply_error (res, 400, bad);
+    return;
+  }
   auto store = manager_.live_hls ().find (id, rung);
   if (!store || !store->serve (req, res, name, options))
     serve_hls_path (req, res, manager_.hls_dir (id), file, options);

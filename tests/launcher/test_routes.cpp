@@ -391,6 +391,10 @@ GST_START_TEST (test_live_route_serves_ll_hls_from_the_store)
   http::Response disk;
   live.handle (request ("GET", "/live/" + id + "/old.m3u8"), disk);
   fail_unless_equals_int (disk.status, 200);
+  /* bad _HLS_ directives are 400 from the disk too */
+  http::Response bad;
+  live.handle (request ("GET", "/live/" + id + "/old.m3u8?_HLS_msn=x"), bad);
+  fail_unless_equals_int (bad.status, 400);
   http::Response missing;
   live.handle (request ("GET", "/live/" + id + "/seg9.0.m4s"), missing);
   fail_unless_equals_int (missing.status, 404);
