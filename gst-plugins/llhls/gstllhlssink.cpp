@@ -127,6 +127,18 @@ static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
 static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("audio/mpeg, mpegversion=(int){ 2, 4 }"));
 
+/* The inner writer's pads, fed by the parsers through a capsfilter of
+ * these caps. Their caps query answers these (a pad without a template
+ * answers its current caps, which would pin every later caps upstream,
+ * an encoder's new size too, to the first ones). */
+static GstStaticPadTemplate writer_video_template = GST_STATIC_PAD_TEMPLATE ("video",
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("video/x-h264, stream-format=(string)avc, alignment=(string)au"));
+
+static GstStaticPadTemplate writer_audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("audio/mpeg, mpegversion=(int){ 2, 4 }, stream-format=(string)raw"));
+
 struct LlHlsSinkSettings {
   std::string location = DEFAULT_LOCATION;
   std::string init_location = DEFAULT_INIT_LOCATION;
@@ -552,16 +564,15 @@ gst_llhls_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
             "and gst-plugins-good (aacparse)"));
     return nullptr;
   }
-  g_autoptr (GstCaps) filter_caps = gst_caps_from_string (video
-      ? "video/x-h264, stream-format=(string)avc, alignment=(string)au"
-      : "audio/mpeg, stream-format=(string)raw");
+  GstStaticPadTemplate *writer_template = video ? &writer_video_template : &writer_audio_template;
+  g_autoptr (GstCaps) filter_caps = gst_static_pad_template_get_caps (writer_template);
   g_object_set (filter, "caps", filter_caps, nullptr);
   gst_bin_add_many (GST_BIN (self), parser, filter, nullptr);
 
   auto track = std::make_unique<TrackPad> ();
   track->kind = kind;
   gst_segment_init (&track->segment, GST_FORMAT_TIME);
-  GstPad *pad = gst_pad_new (pad_name, GST_PAD_SINK);
+  GstPad *pad = gst_pad_new_from_static_template (writer_template, pad_name);
   track->pad = pad;
   gst_pad_set_element_private (pad, track.get ());
   gst_pad_set_chain_function (pad, GST_DEBUG_FUNCPTR (writer_chain));

@@ -7,6 +7,7 @@
 #include "streams/elementnames.h"
 
 #include <algorithm>
+#include <chrono>
 
 GST_DEBUG_CATEGORY (castline_abr_debug);
 #define GST_CAT_DEFAULT castline_abr_debug
@@ -75,6 +76,12 @@ struct KeyframeAligner {
     return GST_PAD_PROBE_OK;
   }
 };
+
+/* How long the input's audio waits for the rungs (on_audio_buffer): more
+ * than building them takes; a stream whose video comes later than that
+ * loses the audio before it rather than stalling (its demuxer may wait
+ * for the audio to move before it gives the video out). */
+constexpr gint64 kAudioHoldUs = 5 * G_USEC_PER_SEC;
 
 /* the raw video's size and frame rate; false without a size */
 bool
@@ -150,7 +157,61 @@ AbrBuilder::install (std::string & error)
   }
   g_autoptr (GstPad) pad = gst_element_get_static_pad (video_raw_, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_raw_event, this, nullptr);
+  /* a publisher faster than real time (a recording) may have sent much of
+   * its audio before the rungs exist: it waits for them, at the audio's
+   * entry queue (bounded by its limits), before the decoder: the caps
+   * after it, chosen while audio_raw had no branch, are negotiated again
+   * with the rungs' encoders (a reconfigure) when it flows. Not while a
+   * live size settles (cuts_): the video of those seconds goes too. */
+  g_autoptr (GstElement) audio_in = gst_bin_get_by_name (pipeline_, names::kAudioIn);
+  if (audio_raw_ && audio_in && !cuts_) {
+    g_autoptr (GstPad) audio = gst_element_get_static_pad (audio_in, "src");
+    if (audio)
+      gst_pad_add_probe (audio, (GstPadProbeType) (GST_PAD_PROBE_TYPE_BUFFER
+              | GST_PAD_PROBE_TYPE_BUFFER_LIST), on_audio_buffer, this, nullptr);
+  }
   return true;
+}
+
+/* The audio's streaming thread, after its entry queue: waits until the
+ * rungs' audio branches are linked (they get this buffer and all after
+ * it), the stream failed, the pipeline stops (its pad flushes), or
+ * kAudioHoldUs passed since the first buffer. The queue fills meanwhile
+ * and bounds what is held. */
+GstPadProbeReturn
+AbrBuilder::on_audio_buffer (GstPad * pad, GstPadProbeInfo *, gpointer data)
+{
+  auto *self = static_cast<AbrBuilder *> (data);
+  std::unique_lock<std::mutex> lk (self->lock_);
+  if (self->audio_hold_until_ < 0)
+    self->audio_hold_until_ = g_get_monotonic_time () + kAudioHoldUs;
+  for (;;) {
+    if (self->audio_released_)
+      return GST_PAD_PROBE_REMOVE;
+    GST_OBJECT_LOCK (pad);
+    bool flushing = GST_PAD_IS_FLUSHING (pad);
+    GST_OBJECT_UNLOCK (pad);
+    if (flushing)
+      return GST_PAD_PROBE_OK;
+    if (g_get_monotonic_time () >= self->audio_hold_until_) {
+      GST_WARNING_OBJECT (pad, "no rungs %" G_GINT64_FORMAT " s after the first audio: "
+          "the audio before them is lost", kAudioHoldUs / G_USEC_PER_SEC);
+      self->audio_released_ = true;
+      return GST_PAD_PROBE_REMOVE;
+    }
+    /* a slice: the pad's flushing is not signalled to the condition */
+    self->audio_cond_.wait_for (lk, std::chrono::milliseconds (50));
+  }
+}
+
+void
+AbrBuilder::release_audio ()
+{
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    audio_released_ = true;
+  }
+  audio_cond_.notify_all ();
 }
 
 std::vector<RungPlan>
@@ -167,6 +228,7 @@ void
 AbrBuilder::fail_stream (GstElement * where, const std::string & reason)
 {
   GST_WARNING_OBJECT (where, "%s", reason.c_str ());
+  release_audio ();
   GError *e = g_error_new_literal (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, reason.c_str ());
   gst_element_post_message (where, gst_message_new_error (GST_OBJECT (where), e, reason.c_str ()));
   g_error_free (e);
@@ -307,6 +369,7 @@ AbrBuilder::build_settled ()
   std::string error;
   if (!build (caps, passthrough, error))
     fail_stream (passthrough ? video_src_ : video_raw_, error);
+  release_audio ();                /* the rungs' audio branches are linked */
   gst_caps_unref (caps);
 }
 

@@ -17,7 +17,10 @@
  * and only then linked to the tees; each new branch drops what comes
  * before the keyframe every rung starts at (branchjoin.h). Rungs above the
  * input are never made, and an encoded rung never gets bigger than the
- * input (rungsize.h).
+ * input (rungsize.h). Without a settle time, the audio waits after its
+ * entry queue (audio_in) until the rungs are linked, for at most a few
+ * seconds: a publisher faster than real time (a recording) would
+ * otherwise have sent audio nobody got.
  *
  * When the input of a publisher whose size adapts (set_size_adapts: WHIP)
  * later grows so that the ladder allows rungs not made, they are added the
@@ -51,6 +54,7 @@
 
 #include <gst/gst.h>
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -107,6 +111,8 @@ class AbrBuilder {
   static GstPadProbeReturn on_src_event (GstPad *, GstPadProbeInfo *, gpointer);
   static GstPadProbeReturn on_raw_event (GstPad *, GstPadProbeInfo *, gpointer);
   static GstPadProbeReturn on_input_buffer (GstPad *, GstPadProbeInfo *, gpointer);
+  static GstPadProbeReturn on_audio_buffer (GstPad *, GstPadProbeInfo *, gpointer);
+  void release_audio ();
   static GstPadProbeReturn on_sps (GstPad *, GstPadProbeInfo *, gpointer);
   static GstPadProbeReturn on_rate (GstPad *, GstPadProbeInfo *, gpointer);
   void input_caps (GstPad * pad, GstCaps * caps, bool passthrough);
@@ -137,6 +143,11 @@ class AbrBuilder {
   bool passthrough_ = false;
   GstCaps *settling_caps_ = nullptr; /* the latest caps while the size settles, owned */
   bool built_ = false;
+  /* the input's audio waits after audio_in (on_audio_buffer), bounded,
+   * until the rungs' audio branches are linked or the stream failed */
+  bool audio_released_ = false;
+  gint64 audio_hold_until_ = -1;     /* monotonic µs: the wait's bound */
+  std::condition_variable audio_cond_;
   bool master_due_ = false;          /* rungs made or added since the last master */
   bool stats_made_ = false;          /* the top rung's viewerstats: the first top's */
   std::vector<Made> made_;

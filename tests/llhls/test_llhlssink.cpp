@@ -733,6 +733,43 @@ GST_START_TEST (test_eos_on_audio_before_the_init)
 }
 GST_END_TEST;
 
+/* the encoder upstream renegotiates a new size mid-stream (an abr rung
+ * following its input): llhlssink takes it, a new init; the first caps
+ * do not pin the size (its writer's pads answered caps queries with
+ * them, and x264enc then refused the new size: not negotiated) */
+GST_START_TEST (test_video_size_changes_mid_stream)
+{
+  Run run;
+  run.dir = make_dir ();
+  int frames = 0;
+  run_pipeline (run, "videotestsrc num-buffers=90 ! capsfilter name=size "
+      "caps=video/x-raw,width=160,height=120,framerate=30/1 ! x264enc key-int-max=30 "
+      "tune=zerolatency speed-preset=ultrafast ! h264parse ! llhlssink name=out location="
+      + run.dir + "/segment%05d.m4s init-location=" + run.dir + "/init.mp4 playlist-location="
+      + run.dir + "/index.m3u8", [&frames] (GstElement * sink) {
+        g_autoptr (GstObject) pipeline = gst_object_get_parent (GST_OBJECT (sink));
+        g_autoptr (GstElement) size = gst_bin_get_by_name (GST_BIN (pipeline), "size");
+        g_autoptr (GstPad) pad = gst_element_get_static_pad (size, "sink");
+        gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, [] (GstPad * p, GstPadProbeInfo *,
+                gpointer data) {
+              if (++*static_cast<int *> (data) < 30)
+                return GST_PAD_PROBE_OK;
+              g_autoptr (GstCaps) caps =
+                  gst_caps_from_string ("video/x-raw,width=320,height=240,framerate=30/1");
+              g_autoptr (GstObject) filter = gst_pad_get_parent (p);
+              g_object_set (filter, "caps", caps, nullptr);
+              return GST_PAD_PROBE_REMOVE;
+            }, &frames, nullptr);
+      });
+  fail_unless (run.errors.empty (), "%s", run.errors.empty () ? "" : run.errors[0].c_str ());
+  int inits = 0;
+  for (const Record & r : run.capture.records)
+    inits += r.kind == "init";
+  fail_unless_equals_int (inits, 2);
+  remove_dir (run.dir);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_request_and_release_pads)
 {
   GstElement *sink = gst_element_factory_make ("llhlssink", nullptr);
@@ -770,6 +807,7 @@ llhlssink_suite (void)
   tcase_add_test (tc, test_external_cuts_only_at_split_times);
   tcase_add_test (tc, test_external_cuts_without_split_times_make_one_segment);
   tcase_add_test (tc, test_request_and_release_pads);
+  tcase_add_test (tc, test_video_size_changes_mid_stream);
   tcase_add_test (tc, test_eos_on_a_pad_that_never_got_caps);
   tcase_add_test (tc, test_eos_on_audio_before_the_init);
   return s;
