@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <string>
+#include <memory>
 #include <vector>
 
 using namespace castline::llhls;
@@ -106,6 +107,18 @@ last (const std::vector<WriterEvent> & ev, EK kind)
       return *it;
   fail ("no such event");
   return ev.front ();
+}
+
+/* a writer with a video and an audio track, both with their caps */
+static std::unique_ptr<LlHlsWriter>
+av_writer (const WriterSettings & s, std::vector<WriterEvent> & ev)
+{
+  auto w = std::make_unique<LlHlsWriter> (s);
+  w->add_track (Kind::kVideo);
+  w->add_track (Kind::kAudio);
+  fail_unless (set_caps (*w, Kind::kVideo, video_caps (), ev).empty ());
+  fail_unless (set_caps (*w, Kind::kAudio, audio_caps (), ev).empty ());
+  return w;
 }
 
 GST_START_TEST (test_caps_without_codec_data_or_before_data_are_errors)
@@ -482,12 +495,9 @@ GST_START_TEST (test_audio_outlasting_the_video_ends_its_last_segment)
    * end) */
   WriterSettings s = no_files ();
   s.target_duration = GST_SECOND;
-  LlHlsWriter w (s);
-  w.add_track (Kind::kVideo);
-  w.add_track (Kind::kAudio);
   std::vector<WriterEvent> ev;
-  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
-  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  auto writer = av_writer (s, ev);
+  LlHlsWriter & w = *writer;
   int a = 0;
   push_both (w, 0, 300, 60, &a, ev);
   bool done = false;
@@ -523,12 +533,9 @@ GST_START_TEST (test_audio_long_after_the_video_gets_segments_again)
    * cut into segments again (a segment does not grow without bound) */
   WriterSettings s = no_files ();
   s.target_duration = GST_SECOND;
-  LlHlsWriter w (s);
-  w.add_track (Kind::kVideo);
-  w.add_track (Kind::kAudio);
   std::vector<WriterEvent> ev;
-  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
-  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  auto writer = av_writer (s, ev);
+  LlHlsWriter & w = *writer;
   int a = 0;
   push_both (w, 0, 60, 30, &a, ev);
   bool done = false;
