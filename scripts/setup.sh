@@ -12,7 +12,7 @@ APT_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
   ffmpeg awscli chromium python3 python3-prometheus-client curl ca-certificates valgrind
-  glib-networking openssl
+  glib-networking openssl libsrt-gnutls-dev srt-tools
   clang libclang-rt-14-dev
 )
 

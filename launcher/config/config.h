@@ -50,6 +50,20 @@ struct RtmpSettings {
   bool enabled () const { return port != 0 || tls_port != 0; }
 };
 
+/* The SRT port callers (OBS, vMix, ffmpeg, encoders) push MPEG-TS to
+ * (the README's SRT section). */
+struct SrtSettings {
+  int port = 8890;                 /* UDP; 0: no SRT */
+  std::string host;                /* empty: Config::host */
+  unsigned latency = 120;          /* ms, the receiver's buffer (SRTO_RCVLATENCY), 20 to 8000 */
+  /* every caller must encrypt with it (10 to 79 characters); empty: no
+   * encryption. Never logged. */
+  std::string passphrase;
+  unsigned pbkeylen = 0;           /* 0 (the caller's), 16, 24 or 32 */
+
+  bool enabled () const { return port != 0; }
+};
+
 /* WebRTC playback (WHEP, the README's WHEP section). */
 struct WebRtcSettings {
   /* WebRTC viewers of one stream at once; 0: no WHEP (POST /whep 503) */
@@ -109,6 +123,7 @@ struct Config {
   S3Output s3;
   WebhookSettings webhooks;
   RtmpSettings rtmp;
+  SrtSettings srt;
   WebRtcSettings webrtc;
   /* the web pages and their assets (WebPages) */
   std::string web_dir;
@@ -124,6 +139,8 @@ struct Config {
   std::string playback_url (const std::string & id) const { return output_url (id, "index.m3u8"); }
   /* where the RTMP server listens: rtmp.host, else host */
   const std::string & rtmp_host () const { return rtmp.host.empty () ? host : rtmp.host; }
+  /* where the SRT port listens: srt.host, else host */
+  const std::string & srt_host () const { return srt.host.empty () ? host : srt.host; }
   /* a stream's local HLS directory: <data_dir>/live/<id> */
   std::string hls_dir (const std::string & id) const { return data_dir + "/live/" + id; }
   /* the outputs are LL-HLS: hls.low_latency, and served by castline */

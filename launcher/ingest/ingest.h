@@ -1,5 +1,5 @@
 /* castline-launcher: one publisher feeding one live stream. Every ingest
- * (WHIP, the WebSocket, and RTMP and SRT to come) is one of these to the
+ * (WHIP, the WebSocket, RTMP and SRT) is one of these to the
  * stream manager, and comes in the same way:
  *
  *   1. its route makes it from what its protocol gives (an SDP offer's
@@ -68,6 +68,12 @@ class Ingest {
   /* Asks the publisher for a keyframe (a WebRTC PLI); nothing where the
    * publisher cannot be asked (MediaRecorder). Any thread. */
   virtual void request_keyframe () = 0;
+
+  /* The publisher's link as the ingest measures it (SRT: RTT, loss,
+   * retransmits, receive rate; srtserversrc's "stats"), for the stream's
+   * stats and /metrics; nullptr where the protocol has none. A new
+   * structure, its name the member it goes under ("srt"). Main context. */
+  virtual GstStructure *link_stats () const { return nullptr; }
 
   /* this publisher session's id: random, unique (WHIP's session URL) */
   const std::string & session () const { return session_; }

@@ -60,6 +60,27 @@ struct RtmpMetrics {
   guint64 timed_out = 0;           /* closed for not getting to publish in time */
 };
 
+/* The SRT port's callers (SrtListener's counts and the callers the
+ * launcher refused). */
+struct SrtMetrics {
+  guint64 accepted = 0;            /* callers past the handshake */
+  guint64 refused = 0;             /* key, state, limits, codecs, malformed ids, too many pending */
+  guint64 not_ts = 0;              /* closed: they sent no MPEG-TS */
+  guint64 timed_out = 0;           /* closed: no PMT in time */
+};
+
+/* An SRT publisher's link (srtserversrc's stats), by stream. */
+struct SrtLinkMetrics {
+  std::string id;
+  double rtt_seconds = 0;
+  double receive_rate_bits = 0;    /* bits/s */
+  guint64 packets_received = 0;
+  guint64 packets_lost = 0;
+  guint64 packets_retransmitted = 0;
+  guint64 packets_dropped = 0;
+  guint64 bytes_received = 0;
+};
+
 /* WebRTC viewers (WHEP) let in and turned away, over every stream since
  * the daemon started. */
 struct WebRtcCounters {
@@ -77,6 +98,8 @@ struct MetricsSnapshot {
   WebhookStats webhooks;
   HttpMetrics http;
   RtmpMetrics rtmp;
+  SrtMetrics srt;
+  std::vector<SrtLinkMetrics> srt_links;   /* live SRT streams */
   WebRtcCounters webrtc;
 };
 
@@ -99,6 +122,8 @@ class MetricsCollector {
   void set_http_stats (std::function<HttpMetrics ()> source) { http_ = std::move (source); }
   /* where the RTMP server's come from (unset: zeros) */
   void set_rtmp_stats (std::function<RtmpMetrics ()> source) { rtmp_ = std::move (source); }
+  /* where the SRT server's come from (unset: zeros) */
+  void set_srt_stats (std::function<SrtMetrics ()> source) { srt_ = std::move (source); }
 
   MetricsSnapshot snapshot (gint64 now_us) const;
 
@@ -108,6 +133,7 @@ class MetricsCollector {
   std::function<WebhookStats ()> webhooks_;
   std::function<HttpMetrics ()> http_;
   std::function<RtmpMetrics ()> rtmp_;
+  std::function<SrtMetrics ()> srt_;
   S3Counters finished_s3_;                 /* of the pipelines that ended */
   WebRtcCounters finished_webrtc_;         /* of the rooms that closed */
   std::shared_ptr<MetricsCollector *> self_;   /* the event listener's way back */
