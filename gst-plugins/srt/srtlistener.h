@@ -15,8 +15,10 @@
  *     accept: it reads each caller's first bytes (the prelude) through a
  *     TsHandoff and a TsProbe until the PMT says which codecs it sends,
  *     then calls `ready` with the Caller: its socket (taken off the
- *     listener's epoll, still non-blocking), every whole TS packet read so
- *     far (replay), and the codecs.
+ *     listener's epoll, still non-blocking), every byte read so far, as
+ *     read (replay: the element puts it through a TsHandoff of its own,
+ *     then what follows, so a packet split across the hand-over is kept),
+ *     and the codecs.
  *     A caller that does not send MPEG-TS (TsHandoff::not_ts), sends no
  *     PMT within prelude_timeout_s, or breaks, is closed and counted.
  *
@@ -65,7 +67,7 @@ struct Verdict {
 /* A caller past its prelude: what srtserversrc's add-caller takes. */
 struct Caller {
   SrtSocket socket;                   /* connected, non-blocking (SRTO_RCVSYN false) */
-  GBytes *replay = nullptr;           /* owned: the whole TS packets read in the prelude */
+  GBytes *replay = nullptr;           /* owned: every payload byte read in the prelude, as read */
   CallerRequest request;
   std::string video, audio;           /* TsProbe's codec names, "" for none */
 
