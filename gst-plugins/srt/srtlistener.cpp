@@ -343,6 +343,11 @@ SrtListener::Private::run ()
   SRT_EPOLL_EVENT events[kMaxEvents];
   while (running) {
     int n = srt_epoll_uwait (eid, events, kMaxEvents, kPollMs);
+    if (n < 0) {
+      /* not expected with the listener in the set; do not spin */
+      GST_WARNING ("epoll: %s", last_error ().c_str ());
+      g_usleep (kPollMs * 1000);
+    }
     for (int i = 0; i < n && running; i++) {
       if (events[i].fd == listener.get ()) {
         accept_caller ();
