@@ -22,7 +22,9 @@ TsHandoff::push (const uint8_t *data, size_t size, std::vector<uint8_t> & out)
   /* what is read: the message itself, or what is held with it appended */
   const uint8_t *buf = data;
   size_t n = size;
+  size_t joint = 0;                    /* where the message starts in buf */
   if (!held_.empty ()) {
+    joint = held_.size ();
     held_.insert (held_.end (), data, data + size);
     buf = held_.data ();
     n = held_.size ();
@@ -59,13 +61,19 @@ TsHandoff::push (const uint8_t *data, size_t size, std::vector<uint8_t> & out)
       unsynced_ = 0;
     }
     while (n - pos >= kTsPacketSize && buf[pos] == kSync) {
+      /* a packet joined over the messages' boundary is whole only if the
+       * next packet starts after it: a message lost between them leaves
+       * the head of one packet and the tail of another */
+      if (pos < joint && pos + kTsPacketSize < n && buf[pos + kTsPacketSize] != kSync)
+        break;
       out.insert (out.end (), buf + pos, buf + pos + kTsPacketSize);
       pos += kTsPacketSize;
       packets_++;
     }
     if (n - pos < kTsPacketSize)
       break;
-    /* a packet without its sync byte: look again from the next byte */
+    /* a packet without its sync byte (or a broken join): look again from
+     * the next byte */
     synced_ = false;
     resyncs_++;
     drop (1);

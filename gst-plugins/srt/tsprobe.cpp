@@ -33,17 +33,6 @@ make_crc_table ()
   return t;
 }
 
-/* MPEG-2's CRC32 (not reflected, initial all ones); 0 over a whole section */
-uint32_t
-crc32_mpeg2 (const uint8_t *data, size_t size)
-{
-  static const std::array<uint32_t, 256> table = make_crc_table ();
-  uint32_t crc = 0xffffffffu;
-  for (size_t i = 0; i < size; i++)
-    crc = (crc << 8) ^ table[((crc >> 24) ^ data[i]) & 0xff];
-  return crc;
-}
-
 size_t
 section_total (const std::vector<uint8_t> & s)
 {
@@ -93,6 +82,17 @@ codec_of (uint8_t stream_type, const uint8_t *descriptors, size_t size)
 }
 
 }  // namespace
+
+/* not reflected, initial all ones, no final xor */
+uint32_t
+mpeg_crc32 (const uint8_t *data, size_t size)
+{
+  static const std::array<uint32_t, 256> table = make_crc_table ();
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 0; i < size; i++)
+    crc = (crc << 8) ^ table[((crc >> 24) ^ data[i]) & 0xff];
+  return crc;
+}
 
 void
 TsProbe::push (const uint8_t *packets, size_t size)
@@ -187,7 +187,7 @@ TsProbe::on_section (uint16_t pid, const std::vector<uint8_t> & section)
   /* the long form (syntax indicator), current, room for its header and CRC */
   if (total < 12 || !(section[1] & 0x80) || !(section[5] & 0x01))
     return;
-  if (crc32_mpeg2 (section.data (), total) != 0)
+  if (mpeg_crc32 (section.data (), total) != 0)
     return;
   size_t end = total - 4;
 
