@@ -9,10 +9,13 @@
  *   - "timeout": no payload for idle_timeout_s (the caller keeps the link
  *     alive but sends nothing), or the link broke after the caller had
  *     been silent for about SRTO_PEERIDLETIMEO: libsrt breaks a link that
- *     carries no packet at all (not even a keep-alive) that long, and
- *     says nothing else about why (srt_getrejectreason stays
- *     SRT_REJ_UNKNOWN on a link that was up), so the age of the last
- *     payload is what tells a vanished caller from a closed one;
+ *     carries no packet at all (not even a keep-alive) that long (and
+ *     16 expiry periods: about 5 s at least), and says nothing else
+ *     about why: seen with libsrt 1.5.1, a link the caller closed and
+ *     one that timed out are both SRTS_BROKEN, srt_recvmsg fails with
+ *     SRT_ECONNLOST and srt_getrejectreason is SRT_REJ_UNKNOWN, so the
+ *     age of the last payload is what tells a vanished caller from a
+ *     closed one;
  *   - "not-ts": TsHandoff found no MPEG-TS sync;
  *   - "ended": end () (the element's end-caller). */
 #pragma once
