@@ -13,7 +13,7 @@ bool
 SrtIngest::attach (StreamPipeline & pipeline, const std::string &, const std::string &,
     Hooks hooks, std::string & error)
 {
-  if (!parts_.attach (pipeline, "srtserversrc", "tsdemux", idle_timeout_s_, std::move (hooks),
+  if (!parts_.attach (pipeline, "srtingestsrc", "tsdemux", idle_timeout_s_, std::move (hooks),
           error))
     return false;
   pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
