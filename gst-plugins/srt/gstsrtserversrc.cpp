@@ -342,10 +342,14 @@ static void
 gst_srt_server_src_init (GstSrtServerSrc * self)
 {
   self->priv = new GstSrtServerSrcPrivate ();
-  /* as srtsrc: live, timestamped with the running time on arrival */
+  /* live, and untimestamped: tsdemux times the stream by its PCR and PTS.
+   * Arrival times (do-timestamp, as srtsrc) make tsdemux estimate clock
+   * skew, which bends the first seconds' timestamps: repeated and
+   * backward DTS in the first HLS segment (test_launcher_srt.py,
+   * LossyLinkTest, with or without loss). */
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
-  gst_base_src_set_do_timestamp (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_do_timestamp (GST_BASE_SRC (self), FALSE);
 }
 
 static void
