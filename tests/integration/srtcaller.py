@@ -25,6 +25,7 @@ SRTO_SENDER = 21
 SRT_REJ_BADSECRET = 10       # wrong passphrase
 SRT_REJ_UNSECURE = 11        # passphrase required, or sent to a listener with none
 SRT_REJ_TIMEOUT = 16         # nobody answered
+SRT_REJX_BAD_REQUEST = 1400
 SRT_REJX_UNAUTHORIZED = 1401
 SRT_REJX_OVERLOAD = 1402
 SRT_REJX_NOTFOUND = 1404
