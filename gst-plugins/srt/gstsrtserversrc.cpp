@@ -164,6 +164,10 @@ struct GstSrtServerSrcPrivate {
   SrtServerSrcSettings settings;
   bool started = false;
   bool flushing = false;
+  /* counts unlock ()s: basesrc sends an EOS event with unlock () and
+   * unlock_stop () one right after the other, so a wait that looked only
+   * at flushing could miss it */
+  guint64 unlocks = 0;
   CallerState state = CallerState::waiting;
   std::unique_ptr<Incoming> incoming;
   bool end_requested = false;
@@ -533,6 +537,7 @@ gst_srt_server_src_unlock (GstBaseSrc * bsrc)
   auto *p = GST_SRT_SERVER_SRC (bsrc)->priv;
   std::lock_guard<std::mutex> lk (p->lock);
   p->flushing = true;                  /* a read sees it within kReadSliceMs */
+  p->unlocks++;
   p->cond.notify_all ();
   return TRUE;
 }
@@ -606,15 +611,16 @@ caller_ended (GstSrtServerSrc * self)
 /* Blocks until a caller is handed over (its reader made and its replay
  * read), the stream is ended before one came, or flushing. */
 static GstFlowReturn
-wait_for_caller (GstSrtServerSrc * self)
+wait_for_caller (GstSrtServerSrc * self, guint64 unlocks)
 {
   GstSrtServerSrcPrivate *p = self->priv;
   std::unique_ptr<Incoming> incoming;
   guint idle_timeout;
   {
     std::unique_lock<std::mutex> lk (p->lock);
-    p->cond.wait (lk, [p] { return p->flushing || p->incoming || p->end_requested; });
-    if (p->flushing)
+    auto unlocked = [p, unlocks] { return p->flushing || p->unlocks != unlocks; };
+    p->cond.wait (lk, [&] { return unlocked () || p->incoming || p->end_requested; });
+    if (unlocked ())
       return GST_FLOW_FLUSHING;
     if (!p->incoming) {
       GST_INFO_OBJECT (self, "ended before any caller came");
@@ -661,8 +667,13 @@ gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
 {
   auto *self = GST_SRT_SERVER_SRC (psrc);
   GstSrtServerSrcPrivate *p = self->priv;
+  guint64 unlocks;
+  {
+    std::lock_guard<std::mutex> lk (p->lock);
+    unlocks = p->unlocks;
+  }
   if (!p->reader && !p->caller_gone) {
-    GstFlowReturn ret = wait_for_caller (self);
+    GstFlowReturn ret = wait_for_caller (self, unlocks);
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -679,7 +690,7 @@ gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
     bool end = false;
     {
       std::lock_guard<std::mutex> lk (p->lock);
-      if (p->flushing)
+      if (p->flushing || p->unlocks != unlocks)
         return GST_FLOW_FLUSHING;
       end = p->end_requested;
       end_description = p->end_description;

@@ -572,6 +572,33 @@ GST_START_TEST (test_vanished_caller_times_out)
 }
 GST_END_TEST;
 
+/* gst-launch-1.0 -e: an EOS event on the element (basesrc calls unlock
+ * () and unlock_stop () at once) ends a run that waits for a caller, and
+ * one that reads a silent caller */
+GST_START_TEST (test_eos_event_while_waiting)
+{
+  SrtLibrary lib;
+  SrcFixture f ("port=-1");
+  g_usleep (100000);
+  fail_unless (gst_element_send_event (f.src, gst_event_new_eos ()));
+  fail_unless (f.read_to_eos (3 * GST_SECOND), "no EOS");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_eos_event_while_reading)
+{
+  SrtLibrary lib;
+  std::string ts = test_ts ();
+  SrcFixture f ("port=-1 idle-timeout=0");
+  CallerPair pair;
+  fail_unless (f.add (pair));
+  fail_unless (pair.caller.send (ts));
+  f.pull_bytes (ts.size ());
+  fail_unless (gst_element_send_event (f.src, gst_event_new_eos ()));
+  fail_unless (f.read_to_eos (3 * GST_SECOND), "no EOS");
+}
+GST_END_TEST;
+
 /* ---- stopping ---- */
 
 GST_START_TEST (test_stop_while_waiting)
@@ -705,6 +732,8 @@ srtserversrc_suite (void)
   tcase_add_test (tc, test_garbage_before_sync_is_dropped);
   tcase_add_test (tc, test_end_before_any_caller);
   tcase_add_test (tc, test_vanished_caller_times_out);
+  tcase_add_test (tc, test_eos_event_while_waiting);
+  tcase_add_test (tc, test_eos_event_while_reading);
   tcase_add_test (tc, test_stop_while_waiting);
   tcase_add_test (tc, test_stop_while_reading);
   tcase_add_test (tc, test_secrets_not_readable);
