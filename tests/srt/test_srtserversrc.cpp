@@ -154,6 +154,25 @@ struct SrcFixture : HarnessSource {
     return taken;
   }
 
+  /* c calls the listener with stream_id (and passphrase) and sends ts,
+   * which comes out whole */
+  void live_caller (TestCaller & c, const std::string & ts, const std::string & stream_id,
+      const std::string & passphrase = "")
+  {
+    fail_unless (c.connect (port (), stream_id, passphrase), "refused: %d", c.reject);
+    c.send (ts);
+    pull_bytes (ts.size ());
+  }
+
+  /* pair's accepted end handed over, its caller sends ts, which comes
+   * out whole */
+  void live_pair (CallerPair & pair, const std::string & ts)
+  {
+    fail_unless (add (pair));
+    pair.caller.send (ts);
+    pull_bytes (ts.size ());
+  }
+
   /* pulls buffers until n bytes came (each buffer whole TS packets) */
   void pull_bytes (size_t n)
   {
@@ -274,9 +293,7 @@ GST_START_TEST (test_access_control_stream_id)
   std::string ts = test_ts ();
   SrcFixture f ("port=0 host=127.0.0.1 stream-id=the-key");
   TestCaller c;
-  fail_unless (c.connect (f.port (), "#!::r=the-key,m=publish"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "#!::r=the-key,m=publish");
   fail_unless (f.bytes == ts);
 }
 GST_END_TEST;
@@ -297,9 +314,7 @@ GST_START_TEST (test_refusals_carry_reject_reasons)
     fail_unless_equals_int (playback.reject, SRT_REJX_BAD_MODE);
   }
   TestCaller c;
-  fail_unless (c.connect (f.port (), "the-key"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "the-key");
   TestCaller second;
   fail_if (second.connect (f.port (), "the-key"));
   fail_unless_equals_int (second.reject, SRT_REJX_CONFLICT);
@@ -312,9 +327,7 @@ GST_START_TEST (test_any_key_without_stream_id)
   std::string ts = test_ts ();
   SrcFixture f ("port=0 host=127.0.0.1");
   TestCaller c;
-  fail_unless (c.connect (f.port (), "whatever"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "whatever");
   fail_unless (f.bytes == ts);
 }
 GST_END_TEST;
@@ -332,9 +345,7 @@ GST_START_TEST (test_passphrase)
     fail_unless_equals_int (other.reject, SRT_REJ_BADSECRET);
   }
   TestCaller c;
-  fail_unless (c.connect (f.port (), "the-key", "0123456789abc"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "the-key", "0123456789abc");
   fail_unless (f.bytes == ts);
 }
 GST_END_TEST;
@@ -345,9 +356,7 @@ GST_START_TEST (test_idle_caller_times_out)
   std::string ts = test_ts ();
   SrcFixture f ("port=0 host=127.0.0.1 idle-timeout=1");
   TestCaller c;
-  fail_unless (c.connect (f.port (), "k"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "k");
   /* connected, keep-alives flowing, nothing sent */
   fail_unless (f.read_to_eos (), "no EOS");
   assert_str_eq (f.disconnect_reason (), "timeout");
@@ -361,9 +370,7 @@ GST_START_TEST (test_end_caller)
   std::string ts = test_ts ();
   SrcFixture f ("port=0 host=127.0.0.1");
   TestCaller c;
-  fail_unless (c.connect (f.port (), "k"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "k");
   g_signal_emit_by_name (f.src, "end-caller", "over");
   fail_unless (f.read_to_eos (), "no EOS");
   g_autoptr (GstStructure) s = f.wait_message ("srtserversrc-caller-disconnected");
@@ -390,9 +397,7 @@ GST_START_TEST (test_stats)
     fail_unless_equals_int (gst_structure_n_fields (none), 0);
   }
   TestCaller c;
-  fail_unless (c.connect (f.port (), "k"));
-  c.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_caller (c, ts, "k");
   g_autoptr (GstStructure) s = f.stats ();
   guint64 packets = 0, bytes = 0, resyncs = 99;
   guint latency = 0;
@@ -515,9 +520,7 @@ GST_START_TEST (test_vanished_caller_times_out)
   /* libsrt breaks a silent link after SRTO_PEERIDLETIMEO (5 s), or 16
    * expiry periods if longer: about 5 s too, whatever is set */
   CallerPair pair (true);
-  fail_unless (f.add (pair));
-  pair.caller.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_pair (pair, ts);
   pair.relay->cut ();
   fail_unless (f.read_to_eos (), "no EOS");
   g_autoptr (GstStructure) s = f.wait_message ("srtserversrc-caller-disconnected");
@@ -546,9 +549,7 @@ GST_START_TEST (test_eos_event_while_reading)
   std::string ts = test_ts ();
   SrcFixture f ("port=-1 idle-timeout=0");
   CallerPair pair;
-  fail_unless (f.add (pair));
-  pair.caller.send (ts);
-  f.pull_bytes (ts.size ());
+  f.live_pair (pair, ts);
   fail_unless (gst_element_send_event (f.src, gst_event_new_eos ()));
   fail_unless (f.read_to_eos (3 * GST_SECOND), "no EOS");
 }
@@ -573,9 +574,7 @@ GST_START_TEST (test_stop_while_reading)
   std::string ts = test_ts ();
   auto f = std::make_unique<SrcFixture> ("port=-1 idle-timeout=0");
   CallerPair pair;
-  fail_unless (f->add (pair));
-  pair.caller.send (ts);
-  f->pull_bytes (ts.size ());
+  f->live_pair (pair, ts);
   gint64 start = g_get_monotonic_time ();
   f.reset ();
   fail_unless (g_get_monotonic_time () - start < G_USEC_PER_SEC);
