@@ -9,6 +9,8 @@
 #include <srt/access_control.h>
 #include <srt/srt.h>
 
+#include "srttestcaller.h"
+
 #include "tsdata.h"
 
 #include "../assertions.h"
@@ -40,38 +42,6 @@ wait_until (F done, int timeout_ms = 8000)
   }
   return done ();
 }
-
-/* A libsrt caller, as ffmpeg or OBS would be. */
-struct TestCaller {
-  SrtSocket socket;
-  int reject = 0;                      /* srt_getrejectreason after a failed connect */
-
-  bool connect (int port, const std::string & stream_id, const std::string & passphrase = "")
-  {
-    socket.reset (srt_create_socket ());
-    if (!stream_id.empty ())
-      srt_setsockflag (socket.get (), SRTO_STREAMID, stream_id.data (), (int) stream_id.size ());
-    if (!passphrase.empty ())
-      srt_setsockflag (socket.get (), SRTO_PASSPHRASE, passphrase.data (), (int) passphrase.size ());
-    sockaddr_in addr {};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons (port);
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (srt_connect (socket.get (), (sockaddr *) &addr, sizeof (addr)) == 0)
-      return true;
-    reject = srt_getrejectreason (socket.get ());
-    return false;
-  }
-
-  void send (const std::vector<uint8_t> & data)
-  {
-    for (size_t off = 0; off < data.size (); off += kMessage) {
-      int n = (int) std::min (kMessage, data.size () - off);
-      fail_unless (srt_sendmsg (socket.get (), (const char *) data.data () + off, n, -1, 1) == n,
-          "send: %s", srt_getlasterror_str ());
-    }
-  }
-};
 
 /* A listener on a free loopback port, whose decide and ready the test
  * sets; ready's callers are kept. */
