@@ -210,8 +210,11 @@ SrtListener::Private::on_listen (void *opaque, SRTSOCKET ns, int hs_version,
   } catch (...) {
     verdict = { SRT_REJX_ISE, "decide threw" };
   }
-  if (verdict.refused ())
-    return self->refuse (ns, verdict.code, request.remote_address, verdict.reason.c_str ());
+  if (verdict.refused ()) {
+    /* libsrt takes only codes from SRT_REJC_PREDEFINED on from the hook */
+    int code = verdict.code >= SRT_REJC_PREDEFINED ? verdict.code : SRT_REJX_FALLBACK;
+    return self->refuse (ns, code, request.remote_address, verdict.reason.c_str ());
+  }
   GST_DEBUG ("%s may call (stream id %s form)", request.remote_address.c_str (),
       request.stream.access_control ? "Access Control" : "bare");
   return 0;
