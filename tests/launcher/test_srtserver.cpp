@@ -250,6 +250,25 @@ GST_START_TEST (test_access_control_publish_is_admitted)
 }
 GST_END_TEST;
 
+/* SRT has no unpublish: a caller that closes its link is lost, the
+ * stream interrupted (it may come back within the reconnect window) */
+GST_START_TEST (test_a_caller_that_closes_is_lost)
+{
+  Server s;
+  {
+    Caller c (s.srt->port (), s.key);
+    wait_connect (c);
+    fail_unless (c.connected (), "refused %d", c.reject ());
+    fail_unless (iterate_until ([&s] { return s.live (); }, 20000));
+  }
+  fail_unless (iterate_until ([&s] { return s.state () == StreamState::interrupted; }, 20000),
+      "state %s", state_name (s.state ()));
+  std::string reason = s.manager->get (s.id)->reason;
+  fail_unless (reason.find ("the SRT caller was lost (closed)") != std::string::npos, "%s",
+      reason.c_str ());
+}
+GST_END_TEST;
+
 /* the ReceiverOptions come from the configuration: srt.passphrase */
 GST_START_TEST (test_the_passphrase_is_required)
 {
@@ -322,6 +341,7 @@ srtserver_suite ()
   tcase_add_test (tc, test_a_second_caller_is_a_conflict);
   tcase_add_test (tc, test_playback_mode_is_a_bad_mode);
   tcase_add_test (tc, test_access_control_publish_is_admitted);
+  tcase_add_test (tc, test_a_caller_that_closes_is_lost);
   tcase_add_test (tc, test_the_passphrase_is_required);
   tcase_add_test (tc, test_codecs_no_pipeline_takes_close_the_caller);
   tcase_add_test (tc, test_stop_while_a_caller_waits_returns);
