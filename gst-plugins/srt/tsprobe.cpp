@@ -99,6 +99,8 @@ TsProbe::push (const uint8_t *packets, size_t size)
 {
   for (size_t off = 0; !done_ && off + kTsPacketSize <= size; off += kTsPacketSize)
     on_packet (packets + off);
+  if (done_)
+    sections_.clear ();
 }
 
 void
@@ -228,8 +230,7 @@ TsProbe::on_section (uint16_t pid, const std::vector<uint8_t> & section)
   }
   video_ = std::move (video);
   audio_ = std::move (audio);
-  done_ = true;
-  sections_.clear ();
+  done_ = true;                        /* push () frees the sections */
 }
 
 }  // namespace castline::srt
