@@ -19,7 +19,9 @@
  * Control form `#!::r=KEY,m=publish` (SRS and many encoders). A wrong key
  * is refused with SRT_REJX_UNAUTHORIZED (1401), a second caller while one
  * is live with SRT_REJX_CONFLICT (1409), `m=request` (playback) with
- * SRT_REJX_BAD_MODE (1405); callers see the code (ffmpeg prints "Connection
+ * SRT_REJX_BAD_MODE (1405), a caller without a stream id (even with
+ * `stream-id` unset, which takes any) with SRT_REJX_BAD_REQUEST (1400);
+ * callers see the code (ffmpeg prints "Connection
  * setup failure: ... rejected", srt-live-transmit the reason). With `port`
  * = -1 it listens nowhere: an application that owns the port
  * (castline-launcher, one port for every stream) hands an accepted caller
@@ -240,7 +242,7 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
           "The key a caller of the standalone listener must send as its stream id, bare "
           "(srt://HOST:PORT?streamid=KEY) or as \"#!::r=KEY,m=publish\" (compared in constant "
           "time); a wrong one is refused with SRT_REJX_UNAUTHORIZED (1401). Unset or \"\": any "
-          "key. Write-only, never logged", nullptr, secret));
+          "key (a caller without a stream id is refused all the same). Write-only, never logged", nullptr, secret));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
           "Receiver latency in milliseconds (SRTO_RCVLATENCY): how long lost packets may be "

@@ -326,6 +326,9 @@ GST_START_TEST (test_any_key_without_stream_id)
   SrtLibrary lib;
   std::string ts = test_ts ();
   SrcFixture f ("port=0 host=127.0.0.1");
+  TestCaller none;
+  fail_if (none.connect (f.port (), ""));
+  fail_unless_equals_int (none.reject, SRT_REJX_BAD_REQUEST);
   TestCaller c;
   f.live_caller (c, ts, "whatever");
   fail_unless (f.bytes == ts);
