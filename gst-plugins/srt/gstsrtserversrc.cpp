@@ -37,7 +37,9 @@
  * `end-caller` ("ended"), the stream ends (EOS) once every packet read is
  * out. A lost caller also posts a warning.
  *
- * The stream id and the passphrase are never readable, printed or logged.
+ * The stream id and the passphrase are never readable, printed or logged
+ * by the element (gst-launch-1.0's parser does log the whole pipeline
+ * description at GST_DEBUG level 4 and above).
  *
  * ## Messages
  * Element messages: `srtserversrc-caller-connected` (remote-address) and
@@ -52,8 +54,9 @@
  *     d. ! audio/mpeg ! queue ! aacparse ! m.
  * ]| records, without re-encoding, what
  * `ffmpeg -re -i in.mp4 -c copy -f mpegts 'srt://127.0.0.1:8890?streamid=secret'`
- * sends (OBS: Server srt://127.0.0.1:8890, Stream Key secret; stop the
- * caller to finish the file).
+ * sends (OBS: Service Custom, Server
+ * srt://127.0.0.1:8890?streamid=secret, Stream Key empty: OBS passes SRT
+ * options in the URL). The file is finished when the caller stops.
  * |[
  * gst-launch-1.0 -e srtingestsrc port=8890 stream-id=secret ! tsdemux name=d \
  *     d. ! video/x-h264 ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=67108864 ! \
