@@ -19,7 +19,9 @@
  * Control form `#!::r=KEY,m=publish` (SRS and many encoders). A wrong key
  * is refused with SRT_REJX_UNAUTHORIZED (1401), a second caller while one
  * is live with SRT_REJX_CONFLICT (1409), `m=request` (playback) with
- * SRT_REJX_BAD_MODE (1405); callers see the code (ffmpeg prints "Connection
+ * SRT_REJX_BAD_MODE (1405), a caller without a stream id (even with
+ * `stream-id` unset, which takes any) with SRT_REJX_BAD_REQUEST (1400);
+ * callers see the code (ffmpeg prints "Connection
  * setup failure: ... rejected", srt-live-transmit the reason). With `port`
  * = -1 it listens nowhere: an application that owns the port
  * (castline-launcher, one port for every stream) hands an accepted caller
@@ -35,7 +37,9 @@
  * `end-caller` ("ended"), the stream ends (EOS) once every packet read is
  * out. A lost caller also posts a warning.
  *
- * The stream id and the passphrase are never readable, printed or logged.
+ * The stream id and the passphrase are never readable, printed or logged
+ * by the element (gst-launch-1.0's parser does log the whole pipeline
+ * description at GST_DEBUG level 4 and above).
  *
  * ## Messages
  * Element messages: `srtserversrc-caller-connected` (remote-address) and
@@ -50,8 +54,9 @@
  *     d. ! audio/mpeg ! queue ! aacparse ! m.
  * ]| records, without re-encoding, what
  * `ffmpeg -re -i in.mp4 -c copy -f mpegts 'srt://127.0.0.1:8890?streamid=secret'`
- * sends (OBS: Server srt://127.0.0.1:8890, Stream Key secret; stop the
- * caller to finish the file).
+ * sends (OBS: Service Custom, Server
+ * srt://127.0.0.1:8890?streamid=secret, Stream Key empty: OBS passes SRT
+ * options in the URL). The file is finished when the caller stops.
  * |[
  * gst-launch-1.0 -e srtingestsrc port=8890 stream-id=secret ! tsdemux name=d \
  *     d. ! video/x-h264 ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=67108864 ! \
@@ -240,7 +245,7 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
           "The key a caller of the standalone listener must send as its stream id, bare "
           "(srt://HOST:PORT?streamid=KEY) or as \"#!::r=KEY,m=publish\" (compared in constant "
           "time); a wrong one is refused with SRT_REJX_UNAUTHORIZED (1401). Unset or \"\": any "
-          "key. Write-only, never logged", nullptr, secret));
+          "key (a caller without a stream id is refused all the same). Write-only, never logged", nullptr, secret));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
           "Receiver latency in milliseconds (SRTO_RCVLATENCY): how long lost packets may be "

@@ -326,6 +326,9 @@ GST_START_TEST (test_any_key_without_stream_id)
   SrtLibrary lib;
   std::string ts = test_ts ();
   SrcFixture f ("port=0 host=127.0.0.1");
+  TestCaller none;
+  fail_if (none.connect (f.port (), ""));
+  fail_unless_equals_int (none.reject, SRT_REJX_BAD_REQUEST);
   TestCaller c;
   f.live_caller (c, ts, "whatever");
   fail_unless (f.bytes == ts);
@@ -658,10 +661,18 @@ GST_START_TEST (test_secrets_not_logged)
   }
   gst_debug_set_default_threshold (GST_LEVEL_NONE);
   gst_debug_remove_log_function (capture_log);
-  std::lock_guard<std::mutex> lk (log_lock);
-  assert_has (log_text, "srtingestsrc");
-  assert_lacks (log_text, "sEcReT");
-  assert_lacks (log_text, "pAsS");
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lk (log_lock);
+    text.swap (log_text);
+  }
+  /* the log is large: say where a secret stands, not all of it */
+  fail_unless (text.find ("srtingestsrc") != std::string::npos, "no log of srtingestsrc");
+  for (const char *secret : { "sEcReT", "pAsS" }) {
+    size_t at = text.find (secret);
+    fail_unless (at == std::string::npos, "a secret is in the log: ...%s...",
+        text.substr (at > 200 ? at - 200 : 0, 400).c_str ());
+  }
 }
 GST_END_TEST;
 
