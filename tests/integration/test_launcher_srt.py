@@ -31,9 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import launchercase  # noqa: E402
 import srtcaller  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
-from launcherproc import Launcher, ffprobe, quote, wait_for  # noqa: E402
+from launcherproc import Launcher, quote, wait_for  # noqa: E402
 from launchercase import LauncherCase, MetricsMixin, first_video_pts, node  # noqa: E402
 from llhlsplaylist import parse, validate  # noqa: E402
+from rtmpmedia import aac_frames, annexb_units  # noqa: E402
 from udprelay import UdpRelay  # noqa: E402
 
 SECONDS = 10          # what a caller that is not looped sends
@@ -311,7 +312,8 @@ class PassphraseTest(SrtCase):
 
 class LossyLinkTest(SrtCase):
     """5 % of the datagrams dropped and up to 50 ms of jitter each way,
-    the caller's latency 500 ms: SRT recovers it all, no broken segment."""
+    the caller's latency 500 ms: SRT recovers it all: no broken segment or
+    part, no gap, the caller's own H.264 and AAC."""
 
     maxDiff = None
 
@@ -361,6 +363,8 @@ class LossyLinkTest(SrtCase):
         broken = {uri: e for uri, uris in listed.items()
                   if (e := self.decode_errors(init + b"".join(parts[u] for u in uris)))}
         self.assertEqual(broken, {}, "parts that do not decode")
+        # passed through: every H.264 slice and AAC frame is one that was sent
+        self.assert_sent_as_it_was(self.url(f"/live/{s['id']}/index.m3u8"))
         # as long as what was sent (but the last latency's worth, which SRT
         # drops at the caller's close), with no gap: each segment starts
         # where the one before it ended
@@ -371,6 +375,24 @@ class LossyLinkTest(SrtCase):
         for i in range(1, len(starts)):
             self.assertAlmostEqual(starts[i] - starts[i - 1], final.complete[i - 1].duration,
                                    delta=0.1, msg=f"a gap before {final.complete[i].uri}")
+
+    def assert_sent_as_it_was(self, url):
+        """url's H.264 (SPS, slices) and AAC (config, frames) are INPUT's,
+        untouched, nearly all of them (not the last latency's worth)."""
+        def slices(nals):
+            return [n for n in nals if n and n[0] & 0x1F in (1, 5)]
+        sent, got = annexb_units(INPUT), annexb_units(url)
+        self.assertEqual({n for n in got if n and n[0] & 0x1F == 7},
+                         {n for n in sent if n and n[0] & 0x1F == 7}, "the SPS changed")
+        known = set(slices(sent))
+        self.assertTrue(all(n in known for n in slices(got)), "a slice that was not sent")
+        self.assertGreaterEqual(len(slices(got)), 0.85 * len(known))
+        sent_config, sent_frames = aac_frames(INPUT)
+        got_config, got_frames = aac_frames(url)
+        self.assertEqual(got_config, sent_config, "the AAC config changed")
+        known = set(sent_frames)
+        self.assertTrue(all(f in known for f in got_frames), "an AAC frame that was not sent")
+        self.assertGreaterEqual(len(got_frames), 0.85 * len(known))
 
     def fetch(self, s, uri):
         """a file of the stream's HLS; None when not served"""
