@@ -1,4 +1,4 @@
-/* castline srt: srtserversrc's reading of its one caller (callerreader.h). */
+/* castline srt: srtingestsrc's reading of its one caller (callerreader.h). */
 #include "srt/callerreader.h"
 
 #include <algorithm>

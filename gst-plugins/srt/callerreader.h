@@ -1,4 +1,4 @@
-/* castline srt: srtserversrc's reading of its one caller, on the
+/* castline srt: srtingestsrc's reading of its one caller, on the
  * streaming thread: the caller's socket polled in bounded slices, every
  * message available drained (non-blocking) up to a bound, made whole TS
  * packets by a TsHandoff, and the caller's end told apart.

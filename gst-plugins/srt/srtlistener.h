@@ -1,5 +1,5 @@
 /* castline srt: one UDP port taking many SRT callers, each routed by its
- * stream id. Used by srtserversrc standalone (one stream id) and by
+ * stream id. Used by srtingestsrc standalone (one stream id) and by
  * castline-launcher (every stream's key), which owns the port.
  *
  * Threads:
@@ -75,7 +75,7 @@ struct Verdict {
   bool refused () const { return code != 0; }
 };
 
-/* A caller past its prelude: what srtserversrc's add-caller takes. Whoever
+/* A caller past its prelude: what srtingestsrc's add-caller takes. Whoever
  * keeps socket keeps an SrtLibrary alive as long (libsrt's last
  * srt_cleanup closes every socket). */
 struct Caller {

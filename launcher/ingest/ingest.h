@@ -74,7 +74,7 @@ class Ingest {
   virtual void request_keyframe () = 0;
 
   /* The publisher's link as the ingest measures it (SRT: RTT, loss,
-   * retransmits, receive rate; srtserversrc's "stats"), for the stream's
+   * retransmits, receive rate; srtingestsrc's "stats"), for the stream's
    * stats and /metrics; nullptr where the protocol has none. A new
    * structure, its name the member it goes under ("srt"). Main context. */
   virtual GstStructure *link_stats () const { return nullptr; }

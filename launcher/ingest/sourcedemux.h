@@ -36,7 +36,7 @@ class SourceDemux {
   void lose (const std::string & reason, bool media_ended);
   bool lost () const { return lost_; }
 
-  /* How a source (rtmpserversrc, srtserversrc) tells its publisher's end,
+  /* How a source (rtmpserversrc, srtingestsrc) tells its publisher's end,
    * and how it is told to end one. */
   struct Ends {
     std::string message;               /* its element message: "reason", "description" */

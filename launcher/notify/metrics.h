@@ -69,7 +69,7 @@ struct SrtMetrics {
   guint64 timed_out = 0;           /* closed: no PMT in time */
 };
 
-/* An SRT publisher's link (srtserversrc's stats), by stream. */
+/* An SRT publisher's link (srtingestsrc's stats), by stream. */
 struct SrtLinkMetrics {
   std::string id;
   double rtt_seconds = 0;

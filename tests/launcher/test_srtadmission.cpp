@@ -19,7 +19,7 @@ using castline::srt::Verdict;
 
 namespace {
 
-/* a caller that sends nothing, with a link as srtserversrc's stats give
+/* a caller that sends nothing, with a link as srtingestsrc's stats give
  * it (link: nullptr for a protocol with none) */
 class LinkIngest : public Ingest {
  public:

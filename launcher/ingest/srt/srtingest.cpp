@@ -18,7 +18,7 @@ SrtIngest::attach (StreamPipeline & pipeline, const std::string &, const std::st
     return false;
   /* every end but "ended" (end-caller, ours) loses the caller: SRT has
    * no unpublish; an error of tsdemux closes the caller */
-  parts_.watch_ends (pipeline, { "srtserversrc-caller-disconnected",
+  parts_.watch_ends (pipeline, { "srtingestsrc-caller-disconnected",
         { "closed", "timeout", "not-ts" }, "SRT caller", "end-caller", "SRT stream" });
   return true;
 }

@@ -1,15 +1,15 @@
-/* castline-launcher: an SRT caller, as an Ingest: srtserversrc (factory
+/* castline-launcher: an SRT caller, as an Ingest: srtingestsrc (factory
  * "srtingestsrc"; its own listener off: the launcher's SrtServer accepted
  * the caller and hands the socket over) and tsdemux in the stream's pipeline, each demuxed pad
  * linked to the graph as it appears (SourceDemux).
  *
- * The caller's end, from srtserversrc's caller-disconnected message: SRT
+ * The caller's end, from srtingestsrc's caller-disconnected message: SRT
  * has no "unpublish", so every end but "ended" (end-caller, ours) loses
  * the publisher: "closed" (the link broke or the caller closed it),
  * "timeout" (nothing for idle_timeout), "not-ts": the stream is
  * interrupted and may resume within the reconnect window, then ends.
  * An error of tsdemux closes the caller and loses it too. SRT has no way
- * to ask a caller for a keyframe. link_stats () is srtserversrc's
+ * to ask a caller for a keyframe. link_stats () is srtingestsrc's
  * "stats" (RTT, loss, retransmits, rate): the stream's stats.srt. */
 #pragma once
 
@@ -23,7 +23,7 @@ namespace castline::launcher {
 
 class SrtIngest : public Ingest {
  public:
-  /* idle_timeout_s: srtserversrc's own, for a caller that sends nothing */
+  /* idle_timeout_s: srtingestsrc's own, for a caller that sends nothing */
   SrtIngest (PublisherMedia media, unsigned idle_timeout_s);
 
   /* what attach makes (the check at start) */
@@ -36,7 +36,7 @@ class SrtIngest : public Ingest {
   void request_keyframe () override {}
   GstStructure *link_stats () const override;
 
-  /* Hands the caller (past its prelude) to srtserversrc. After attach;
+  /* Hands the caller (past its prelude) to srtingestsrc. After attach;
    * main context. False when the element would not take it (the caller
    * is closed). */
   bool add_caller (castline::srt::Caller && caller);
@@ -44,7 +44,7 @@ class SrtIngest : public Ingest {
  private:
   PublisherMedia media_;
   unsigned idle_timeout_s_;
-  SourceDemux parts_;                  /* srtserversrc ! tsdemux */
+  SourceDemux parts_;                  /* srtingestsrc ! tsdemux */
 };
 
 }  // namespace castline::launcher

@@ -11,7 +11,7 @@
  *   ready   on the listener's thread, once the caller's PMT said its
  *           codecs: on the main context, the one admission path
  *           (StreamManager::admit) with those codecs, an SrtIngest
- *           attached, and the socket handed to its srtserversrc; refused
+ *           attached, and the socket handed to its srtingestsrc; refused
  *           then (the state changed since decide, or no pipeline takes
  *           the codecs: HEVC), the socket is closed and the refusal
  *           logged.

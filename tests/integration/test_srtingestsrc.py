@@ -1,4 +1,4 @@
-"""srtingestsrc (gst-plugins/srt/gstsrtserversrc.cpp) standalone, in the
+"""srtingestsrc (gst-plugins/srt/gstsrtingestsrc.cpp) standalone, in the
 gst-launch-1.0 pipeline of its documentation, fed by real SRT callers nobody
 here wrote: ffmpeg, GStreamer's srtsink in
 caller mode and srt-live-transmit (srt-tools). The recording must last as
@@ -9,7 +9,7 @@ element's debug log.
 
 Standard library only. Environment (meson sets it, see meson.build):
   CASTLINE_BUILD_DIR   the build tree; the plugin is in <it>/gst-plugins
-Run by hand: python3 tests/integration/test_srtserversrc.py [-k PATTERN]
+Run by hand: python3 tests/integration/test_srtingestsrc.py [-k PATTERN]
 Every wait is bounded (subprocess time-outs, polls with a deadline).
 """
 import os
@@ -64,7 +64,7 @@ def probe(path):
     return (duration[0] if duration else 0.0), sorted(v for k, v in fields if k == "codec_name")
 
 
-class SrtServerSrcTest(unittest.TestCase):
+class SrtIngestSrcTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_tools("ffmpeg", "ffprobe", "srt-live-transmit")
@@ -113,7 +113,7 @@ class SrtServerSrcTest(unittest.TestCase):
         as long as the input, holding both streams."""
         code = launch.finish(interrupt=False, timeout=30)
         self.assertEqual(code, 0, launch.output[-3000:])
-        self.assertIn("srtserversrc-caller-connected", launch.output)
+        self.assertIn("srtingestsrc-caller-connected", launch.output)
         self.assertIn(f"reason=(string){reason}", launch.output)
         duration, codecs = probe(out)
         self.assertAlmostEqual(duration, SECONDS, delta=0.5)
@@ -171,7 +171,7 @@ class SrtServerSrcTest(unittest.TestCase):
         result = self.ffmpeg(f"srt://127.0.0.1:{port}?streamid={KEY}&passphrase={PASSPHRASE}")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_recorded(launch, out)
-        self.assertEqual(launch.output.count("srtserversrc-caller-connected"), 1)
+        self.assertEqual(launch.output.count("srtingestsrc-caller-connected"), 1)
         self.assertNotIn(PASSPHRASE, launch.output)
 
     def test_wrong_key_refused(self):
@@ -182,7 +182,7 @@ class SrtServerSrcTest(unittest.TestCase):
         refused = self.ffmpeg(f"srt://127.0.0.1:{port}?streamid={wrong}", timeout=30)
         self.assertNotEqual(refused.returncode, 0)
         launch.finish(timeout=30)
-        self.assertNotIn("srtserversrc-caller-connected", launch.output)
+        self.assertNotIn("srtingestsrc-caller-connected", launch.output)
         self.assertEqual(os.path.getsize(out), 0)
         for secret in (KEY, wrong):
             self.assertNotIn(secret, launch.output)

@@ -42,8 +42,8 @@
  * description at GST_DEBUG level 4 and above).
  *
  * ## Messages
- * Element messages: `srtserversrc-caller-connected` (remote-address) and
- * `srtserversrc-caller-disconnected` (remote-address, reason: "closed",
+ * Element messages: `srtingestsrc-caller-connected` (remote-address) and
+ * `srtingestsrc-caller-disconnected` (remote-address, reason: "closed",
  * "timeout", "not-ts" or "ended", and a description). The `stats` property
  * holds the caller's link statistics (RTT, loss, retransmissions, rate).
  *
@@ -67,7 +67,7 @@
  *     playlist-location=/tmp/playlist.m3u8
  * ]| makes HLS of what the caller sends, without re-encoding.
  */
-#include "srt/gstsrtserversrc.h"
+#include "srt/gstsrtingestsrc.h"
 
 #include "castlineelements.h"
 #include "common/handover.h"
@@ -83,8 +83,8 @@
 #include <string>
 #include <vector>
 
-GST_DEBUG_CATEGORY_STATIC (gst_srt_server_src_debug);
-#define GST_CAT_DEFAULT gst_srt_server_src_debug
+GST_DEBUG_CATEGORY_STATIC (gst_srt_ingest_src_debug);
+#define GST_CAT_DEFAULT gst_srt_ingest_src_debug
 
 using namespace castline::srt;
 
@@ -130,7 +130,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("video/mpegts, systemstream=(boolean)true, packetsize=(int)188"));
 
-struct SrtServerSrcSettings {
+struct SrtIngestSrcSettings {
   std::string host = DEFAULT_HOST;
   int port = DEFAULT_PORT;
   std::string stream_id;               /* secret: never logged */
@@ -161,10 +161,10 @@ struct Incoming {
   Incoming & operator= (const Incoming &) = delete;
 };
 
-struct GstSrtServerSrcPrivate {
+struct GstSrtIngestSrcPrivate {
   castline::HandOver<Incoming> handover; /* the run's caller */
   std::mutex lock;                     /* settings and the state below */
-  SrtServerSrcSettings settings;
+  SrtIngestSrcSettings settings;
   int bound_port = 0;
   /* the live caller, for stats (the streaming thread sets them) */
   SRTSOCKET live_socket = SRT_INVALID_SOCK;
@@ -181,38 +181,38 @@ struct GstSrtServerSrcPrivate {
   bool caller_gone = false;            /* push pending, then EOS */
 };
 
-struct _GstSrtServerSrc {
+struct _GstSrtIngestSrc {
   GstPushSrc parent;
-  GstSrtServerSrcPrivate *priv;
+  GstSrtIngestSrcPrivate *priv;
 };
 
-G_DEFINE_TYPE_WITH_CODE (GstSrtServerSrc, gst_srt_server_src, GST_TYPE_PUSH_SRC,
-    GST_DEBUG_CATEGORY_INIT (gst_srt_server_src_debug, "srtingestsrc", 0,
+G_DEFINE_TYPE_WITH_CODE (GstSrtIngestSrc, gst_srt_ingest_src, GST_TYPE_PUSH_SRC,
+    GST_DEBUG_CATEGORY_INIT (gst_srt_ingest_src_debug, "srtingestsrc", 0,
         "SRT server source"));
 GST_ELEMENT_REGISTER_DEFINE (srtingestsrc, "srtingestsrc", GST_RANK_NONE,
-    GST_TYPE_SRT_SERVER_SRC);
+    GST_TYPE_SRT_INGEST_SRC);
 
-static void gst_srt_server_src_finalize (GObject * object);
-static void gst_srt_server_src_set_property (GObject * object, guint prop_id,
+static void gst_srt_ingest_src_finalize (GObject * object);
+static void gst_srt_ingest_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
-static void gst_srt_server_src_get_property (GObject * object, guint prop_id,
+static void gst_srt_ingest_src_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
-static gboolean gst_srt_server_src_start (GstBaseSrc * bsrc);
-static gboolean gst_srt_server_src_stop (GstBaseSrc * bsrc);
-static gboolean gst_srt_server_src_unlock (GstBaseSrc * bsrc);
-static gboolean gst_srt_server_src_unlock_stop (GstBaseSrc * bsrc);
-static gboolean gst_srt_server_src_is_seekable (GstBaseSrc * bsrc);
-static GstFlowReturn gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf);
+static gboolean gst_srt_ingest_src_start (GstBaseSrc * bsrc);
+static gboolean gst_srt_ingest_src_stop (GstBaseSrc * bsrc);
+static gboolean gst_srt_ingest_src_unlock (GstBaseSrc * bsrc);
+static gboolean gst_srt_ingest_src_unlock_stop (GstBaseSrc * bsrc);
+static gboolean gst_srt_ingest_src_is_seekable (GstBaseSrc * bsrc);
+static GstFlowReturn gst_srt_ingest_src_create (GstPushSrc * psrc, GstBuffer ** buf);
 
-static gboolean add_caller_signal (GstSrtServerSrc * self, gint socket, GBytes * replay,
+static gboolean add_caller_signal (GstSrtIngestSrc * self, gint socket, GBytes * replay,
     const gchar * remote_address);
-static void end_caller (GstSrtServerSrc * self, const gchar * reason);
-static GstStructure *stats (GstSrtServerSrc * self);
-static std::unique_ptr<SrtListener> start_listener (GstSrtServerSrc * self,
-    const SrtServerSrcSettings & s, std::string & error);
+static void end_caller (GstSrtIngestSrc * self, const gchar * reason);
+static GstStructure *stats (GstSrtIngestSrc * self);
+static std::unique_ptr<SrtListener> start_listener (GstSrtIngestSrc * self,
+    const SrtIngestSrcSettings & s, std::string & error);
 
 static void
-gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
+gst_srt_ingest_src_class_init (GstSrtIngestSrcClass * klass)
 {
   auto *gobject_class = G_OBJECT_CLASS (klass);
   auto *element_class = GST_ELEMENT_CLASS (klass);
@@ -223,9 +223,9 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
   const auto secret = (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS
       | GST_PARAM_MUTABLE_READY);
 
-  gobject_class->set_property = gst_srt_server_src_set_property;
-  gobject_class->get_property = gst_srt_server_src_get_property;
-  gobject_class->finalize = gst_srt_server_src_finalize;
+  gobject_class->set_property = gst_srt_ingest_src_set_property;
+  gobject_class->get_property = gst_srt_ingest_src_get_property;
+  gobject_class->finalize = gst_srt_ingest_src_finalize;
 
   g_object_class_install_property (gobject_class, PROP_HOST,
       g_param_spec_string ("host", "Host",
@@ -290,7 +290,7 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
           (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   /**
-   * GstSrtServerSrc::add-caller:
+   * GstSrtIngestSrc::add-caller:
    * @src: the srtingestsrc
    * @socket: an accepted SRT socket (SRTSOCKET) in live mode
    * @replay: (nullable): every payload byte already read from it, as read
@@ -307,7 +307,7 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
       G_TYPE_INT, G_TYPE_BYTES, G_TYPE_STRING);
 
   /**
-   * GstSrtServerSrc::end-caller:
+   * GstSrtIngestSrc::end-caller:
    * @src: the srtingestsrc
    * @reason: (nullable): why, for the disconnected message's description
    *
@@ -327,18 +327,18 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
       "filesink location=out.ts",
       "castline");
 
-  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_srt_server_src_start);
-  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_srt_server_src_stop);
-  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_srt_server_src_unlock);
-  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_srt_server_src_unlock_stop);
-  basesrc_class->is_seekable = GST_DEBUG_FUNCPTR (gst_srt_server_src_is_seekable);
-  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_srt_server_src_create);
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_srt_ingest_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_srt_ingest_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_srt_ingest_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_srt_ingest_src_unlock_stop);
+  basesrc_class->is_seekable = GST_DEBUG_FUNCPTR (gst_srt_ingest_src_is_seekable);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_srt_ingest_src_create);
 }
 
 static void
-gst_srt_server_src_init (GstSrtServerSrc * self)
+gst_srt_ingest_src_init (GstSrtIngestSrc * self)
 {
-  self->priv = new GstSrtServerSrcPrivate ();
+  self->priv = new GstSrtIngestSrcPrivate ();
   /* live, and untimestamped: tsdemux times the stream by its PCR and PTS.
    * Arrival times (do-timestamp, as srtsrc) make tsdemux estimate clock
    * skew, which bends the first seconds' timestamps: repeated and
@@ -350,10 +350,10 @@ gst_srt_server_src_init (GstSrtServerSrc * self)
 }
 
 static void
-gst_srt_server_src_finalize (GObject * object)
+gst_srt_ingest_src_finalize (GObject * object)
 {
-  delete GST_SRT_SERVER_SRC (object)->priv;
-  G_OBJECT_CLASS (gst_srt_server_src_parent_class)->finalize (object);
+  delete GST_SRT_INGEST_SRC (object)->priv;
+  G_OBJECT_CLASS (gst_srt_ingest_src_parent_class)->finalize (object);
 }
 
 static std::string
@@ -364,12 +364,12 @@ string_or (const GValue * value, const char *fallback)
 }
 
 static void
-gst_srt_server_src_set_property (GObject * object, guint prop_id, const GValue * value,
+gst_srt_ingest_src_set_property (GObject * object, guint prop_id, const GValue * value,
     GParamSpec * pspec)
 {
-  auto *self = GST_SRT_SERVER_SRC (object);
+  auto *self = GST_SRT_INGEST_SRC (object);
   std::lock_guard<std::mutex> lk (self->priv->lock);
-  SrtServerSrcSettings & s = self->priv->settings;
+  SrtIngestSrcSettings & s = self->priv->settings;
   switch (prop_id) {
     case PROP_HOST:
       s.host = string_or (value, DEFAULT_HOST);
@@ -408,16 +408,16 @@ gst_srt_server_src_set_property (GObject * object, guint prop_id, const GValue *
 }
 
 static void
-gst_srt_server_src_get_property (GObject * object, guint prop_id, GValue * value,
+gst_srt_ingest_src_get_property (GObject * object, guint prop_id, GValue * value,
     GParamSpec * pspec)
 {
-  auto *self = GST_SRT_SERVER_SRC (object);
+  auto *self = GST_SRT_INGEST_SRC (object);
   if (prop_id == PROP_STATS) {
     g_value_take_boxed (value, stats (self));
     return;
   }
   std::lock_guard<std::mutex> lk (self->priv->lock);
-  const SrtServerSrcSettings & s = self->priv->settings;
+  const SrtIngestSrcSettings & s = self->priv->settings;
   switch (prop_id) {
     case PROP_HOST:
       g_value_set_string (value, s.host.c_str ());
@@ -453,11 +453,11 @@ gst_srt_server_src_get_property (GObject * object, guint prop_id, GValue * value
 }
 
 static gboolean
-gst_srt_server_src_start (GstBaseSrc * bsrc)
+gst_srt_ingest_src_start (GstBaseSrc * bsrc)
 {
-  auto *self = GST_SRT_SERVER_SRC (bsrc);
-  GstSrtServerSrcPrivate *p = self->priv;
-  SrtServerSrcSettings s;
+  auto *self = GST_SRT_INGEST_SRC (bsrc);
+  GstSrtIngestSrcPrivate *p = self->priv;
+  SrtIngestSrcSettings s;
   auto library = std::make_unique<SrtLibrary> ();
   {
     std::lock_guard<std::mutex> lk (p->lock);
@@ -495,10 +495,10 @@ gst_srt_server_src_start (GstBaseSrc * bsrc)
 }
 
 static gboolean
-gst_srt_server_src_stop (GstBaseSrc * bsrc)
+gst_srt_ingest_src_stop (GstBaseSrc * bsrc)
 {
-  auto *self = GST_SRT_SERVER_SRC (bsrc);
-  GstSrtServerSrcPrivate *p = self->priv;
+  auto *self = GST_SRT_INGEST_SRC (bsrc);
+  GstSrtIngestSrcPrivate *p = self->priv;
   std::unique_ptr<SrtListener> listener;
   std::unique_ptr<Incoming> incoming = p->handover.stop ();
   {
@@ -521,22 +521,22 @@ gst_srt_server_src_stop (GstBaseSrc * bsrc)
 }
 
 static gboolean
-gst_srt_server_src_unlock (GstBaseSrc * bsrc)
+gst_srt_ingest_src_unlock (GstBaseSrc * bsrc)
 {
   /* a read sees it within kReadSliceMs */
-  GST_SRT_SERVER_SRC (bsrc)->priv->handover.unlock ();
+  GST_SRT_INGEST_SRC (bsrc)->priv->handover.unlock ();
   return TRUE;
 }
 
 static gboolean
-gst_srt_server_src_unlock_stop (GstBaseSrc * bsrc)
+gst_srt_ingest_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  GST_SRT_SERVER_SRC (bsrc)->priv->handover.unlock_stop ();
+  GST_SRT_INGEST_SRC (bsrc)->priv->handover.unlock_stop ();
   return TRUE;
 }
 
 static gboolean
-gst_srt_server_src_is_seekable (GstBaseSrc *)
+gst_srt_ingest_src_is_seekable (GstBaseSrc *)
 {
   return FALSE;
 }
@@ -544,7 +544,7 @@ gst_srt_server_src_is_seekable (GstBaseSrc *)
 /* ---- the streaming thread ---- */
 
 static void
-post (GstSrtServerSrc * self, GstStructure * s)
+post (GstSrtIngestSrc * self, GstStructure * s)
 {
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -552,9 +552,9 @@ post (GstSrtServerSrc * self, GstStructure * s)
 /* The caller is gone (reader's reason): the messages, then the stream
  * drains and ends. */
 static void
-caller_ended (GstSrtServerSrc * self)
+caller_ended (GstSrtIngestSrc * self)
 {
-  GstSrtServerSrcPrivate *p = self->priv;
+  GstSrtIngestSrcPrivate *p = self->priv;
   CallerEnd reason = p->reader->reason ();
   const std::string & description = p->reader->description ();
   GST_INFO_OBJECT (self, "caller %s gone (%s): %s; %" G_GUINT64_FORMAT " bytes received, %"
@@ -567,7 +567,7 @@ caller_ended (GstSrtServerSrc * self)
     p->live_address.clear ();
   }
   p->caller_gone = true;
-  post (self, gst_structure_new ("srtserversrc-caller-disconnected",
+  post (self, gst_structure_new ("srtingestsrc-caller-disconnected",
           "remote-address", G_TYPE_STRING, p->remote_address.c_str (),
           "reason", G_TYPE_STRING, caller_end_name (reason),
           "description", G_TYPE_STRING, description.c_str (), NULL));
@@ -595,9 +595,9 @@ caller_ended (GstSrtServerSrc * self)
 /* Blocks until a caller is handed over (its reader made and its replay
  * read), the stream is ended before one came, or flushing. */
 static GstFlowReturn
-wait_for_caller (GstSrtServerSrc * self, guint64 unlocks)
+wait_for_caller (GstSrtIngestSrc * self, guint64 unlocks)
 {
-  GstSrtServerSrcPrivate *p = self->priv;
+  GstSrtIngestSrcPrivate *p = self->priv;
   std::unique_ptr<Incoming> incoming;
   switch (p->handover.wait (unlocks, incoming)) {
     case castline::HandOver<Incoming>::Wait::flushing:
@@ -624,7 +624,7 @@ wait_for_caller (GstSrtServerSrc * self, guint64 unlocks)
     p->live_address = p->remote_address;
     p->live_resyncs = 0;
   }
-  post (self, gst_structure_new ("srtserversrc-caller-connected",
+  post (self, gst_structure_new ("srtingestsrc-caller-connected",
           "remote-address", G_TYPE_STRING, p->remote_address.c_str (), NULL));
   if (!p->reader->replay (incoming->replay, p->pending))
     caller_ended (self);
@@ -633,7 +633,7 @@ wait_for_caller (GstSrtServerSrc * self, guint64 unlocks)
 
 /* the next at most kMaxBufferBytes of pending */
 static GstBuffer *
-next_buffer (GstSrtServerSrcPrivate * p)
+next_buffer (GstSrtIngestSrcPrivate * p)
 {
   size_t size = std::min (p->pending.size () - p->pending_at, kMaxBufferBytes);
   GstBuffer *buffer = gst_buffer_new_memdup (p->pending.data () + p->pending_at, size);
@@ -646,10 +646,10 @@ next_buffer (GstSrtServerSrcPrivate * p)
 }
 
 static GstFlowReturn
-gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
+gst_srt_ingest_src_create (GstPushSrc * psrc, GstBuffer ** buf)
 {
-  auto *self = GST_SRT_SERVER_SRC (psrc);
-  GstSrtServerSrcPrivate *p = self->priv;
+  auto *self = GST_SRT_INGEST_SRC (psrc);
+  GstSrtIngestSrcPrivate *p = self->priv;
   guint64 unlocks = p->handover.unlocks ();
   if (!p->reader && !p->caller_gone) {
     GstFlowReturn ret = wait_for_caller (self, unlocks);
@@ -687,7 +687,7 @@ gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
 
 /* Takes caller's socket (true) or leaves it there (false). Any thread. */
 static bool
-add_caller (GstSrtServerSrc * self, SrtSocket & socket, GBytes * replay,
+add_caller (GstSrtIngestSrc * self, SrtSocket & socket, GBytes * replay,
     const std::string & address)
 {
   auto incoming = std::make_unique<Incoming> (std::move (socket), replay, address);
@@ -702,7 +702,7 @@ add_caller (GstSrtServerSrc * self, SrtSocket & socket, GBytes * replay,
 }
 
 static gboolean
-add_caller_signal (GstSrtServerSrc * self, gint socket, GBytes * replay,
+add_caller_signal (GstSrtIngestSrc * self, gint socket, GBytes * replay,
     const gchar * remote_address)
 {
   g_return_val_if_fail (socket != SRT_INVALID_SOCK, FALSE);
@@ -722,7 +722,7 @@ add_caller_signal (GstSrtServerSrc * self, gint socket, GBytes * replay,
 }
 
 static void
-end_caller (GstSrtServerSrc * self, const gchar * reason)
+end_caller (GstSrtIngestSrc * self, const gchar * reason)
 {
   if (self->priv->handover.request_end (reason ? reason : "ended by the application"))
     GST_INFO_OBJECT (self, "ending the caller: %s", reason ? reason : "");
@@ -731,9 +731,9 @@ end_caller (GstSrtServerSrc * self, const gchar * reason)
 /* ---- stats ---- */
 
 static GstStructure *
-stats (GstSrtServerSrc * self)
+stats (GstSrtIngestSrc * self)
 {
-  GstSrtServerSrcPrivate *p = self->priv;
+  GstSrtIngestSrcPrivate *p = self->priv;
   GstStructure *s = gst_structure_new_empty ("srt-stats");
   std::lock_guard<std::mutex> lk (p->lock);
   LinkStats link;
@@ -760,7 +760,7 @@ stats (GstSrtServerSrc * self)
 /* ---- the standalone listener ---- */
 
 static std::unique_ptr<SrtListener>
-start_listener (GstSrtServerSrc * self, const SrtServerSrcSettings & s, std::string & error)
+start_listener (GstSrtIngestSrc * self, const SrtIngestSrcSettings & s, std::string & error)
 {
   ListenerSettings ls;
   ls.host = s.host;

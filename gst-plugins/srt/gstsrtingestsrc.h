@@ -1,9 +1,8 @@
-/* castline srt: srtserversrc, an SRT server source for many callers on one
- * port (see the element's documentation in gstsrtserversrc.cpp). Its
- * factory is "srtingestsrc": GStreamer's srt plugin has "srtserversrc"
- * already (a deprecated name of srtsrc in listener mode), and of two
- * factories of one name the one registered last wins. The messages keep
- * their names.
+/* castline srt: srtingestsrc, an SRT server source for many callers on one
+ * port (see the element's documentation in gstsrtingestsrc.cpp). Not
+ * "srtserversrc", the name the issue first gave it: GStreamer's srt plugin
+ * has that one already (a deprecated name of srtsrc in listener mode), and
+ * of two factories of one name the one registered last wins.
  *
  * Its contract with the launcher (launcher/ingest/srt/srtingest.cpp):
  *   properties  port (-1: no listener of its own), idle-timeout (s),
@@ -19,8 +18,8 @@
  *               already there, or the element is not running);
  *               end-caller (const gchar *reason): closes the caller, the
  *               stream ends (EOS)
- *   messages    srtserversrc-caller-connected (remote-address);
- *               srtserversrc-caller-disconnected (remote-address, reason:
+ *   messages    srtingestsrc-caller-connected (remote-address);
+ *               srtingestsrc-caller-disconnected (remote-address, reason:
  *               "closed", "timeout", "not-ts" or "ended", description) */
 #pragma once
 
@@ -28,7 +27,7 @@
 
 G_BEGIN_DECLS
 
-#define GST_TYPE_SRT_SERVER_SRC (gst_srt_server_src_get_type ())
-G_DECLARE_FINAL_TYPE (GstSrtServerSrc, gst_srt_server_src, GST, SRT_SERVER_SRC, GstPushSrc)
+#define GST_TYPE_SRT_INGEST_SRC (gst_srt_ingest_src_get_type ())
+G_DECLARE_FINAL_TYPE (GstSrtIngestSrc, gst_srt_ingest_src, GST, SRT_INGEST_SRC, GstPushSrc)
 
 G_END_DECLS

@@ -1,4 +1,4 @@
-/* srtingestsrc (gstsrtserversrc.cpp) in a GstHarness, fed by libsrt callers over loopback: its
+/* srtingestsrc (gstsrtingestsrc.cpp) in a GstHarness, fed by libsrt callers over loopback: its
  * own listener (stream ids, refusals with SRT's reject reasons, a
  * passphrase), and callers handed over by add-caller (launcher mode). What
  * goes downstream (whole TS packets, the caps), the messages, how every
@@ -215,8 +215,8 @@ struct SrcFixture : HarnessSource {
    * is one, comes right after) */
   std::string disconnect_reason (GstClockTime timeout = 5 * GST_SECOND)
   {
-    g_autoptr (GstStructure) s = wait_message ("srtserversrc-caller-disconnected", timeout);
-    fail_unless (s, "no srtserversrc-caller-disconnected");
+    g_autoptr (GstStructure) s = wait_message ("srtingestsrc-caller-disconnected", timeout);
+    fail_unless (s, "no srtingestsrc-caller-disconnected");
     g_autoptr (GstStructure) none = wait_message ("none", 300 * GST_MSECOND);
     return gst_structure_get_string (s, "reason");
   }
@@ -270,7 +270,7 @@ GST_START_TEST (test_standalone_outputs_whole_packets)
    * split over two sends */
   c.send (ts.substr (0, 1000));
   c.send (ts.substr (1000));
-  g_autoptr (GstStructure) connected = f.wait_message ("srtserversrc-caller-connected");
+  g_autoptr (GstStructure) connected = f.wait_message ("srtingestsrc-caller-connected");
   fail_unless (connected);
   assert_has (gst_structure_get_string (connected, "remote-address"), "127.0.0.1:");
   f.pull_bytes (ts.size ());
@@ -376,7 +376,7 @@ GST_START_TEST (test_end_caller)
   f.live_caller (c, ts, "k");
   g_signal_emit_by_name (f.src, "end-caller", "over");
   fail_unless (f.read_to_eos (), "no EOS");
-  g_autoptr (GstStructure) s = f.wait_message ("srtserversrc-caller-disconnected");
+  g_autoptr (GstStructure) s = f.wait_message ("srtingestsrc-caller-disconnected");
   fail_unless (s);
   assert_str_eq (gst_structure_get_string (s, "reason"), "ended");
   assert_str_eq (gst_structure_get_string (s, "description"), "over");
@@ -440,7 +440,7 @@ GST_START_TEST (test_add_caller_with_replay)
    * hand-over */
   g_autoptr (GBytes) replay = g_bytes_new (ts.data (), 1000);
   fail_unless (f.add (pair, replay));
-  g_autoptr (GstStructure) connected = f.wait_message ("srtserversrc-caller-connected");
+  g_autoptr (GstStructure) connected = f.wait_message ("srtingestsrc-caller-connected");
   fail_unless (connected);
   assert_str_eq (gst_structure_get_string (connected, "remote-address"), "test-peer");
   pair.caller.send (ts.substr (1000));
@@ -479,7 +479,7 @@ GST_START_TEST (test_not_ts_is_an_error)
   fail_unless (f.add (pair));
   std::string garbage (70 * 1024, 'x');
   pair.caller.send (garbage);
-  g_autoptr (GstStructure) s = f.wait_message ("srtserversrc-caller-disconnected");
+  g_autoptr (GstStructure) s = f.wait_message ("srtingestsrc-caller-disconnected");
   fail_unless (s);
   assert_str_eq (gst_structure_get_string (s, "reason"), "not-ts");
   g_autoptr (GstStructure) none = f.wait_message ("none", 300 * GST_MSECOND);
@@ -526,7 +526,7 @@ GST_START_TEST (test_vanished_caller_times_out)
   f.live_pair (pair, ts);
   pair.relay->cut ();
   fail_unless (f.read_to_eos (), "no EOS");
-  g_autoptr (GstStructure) s = f.wait_message ("srtserversrc-caller-disconnected");
+  g_autoptr (GstStructure) s = f.wait_message ("srtingestsrc-caller-disconnected");
   fail_unless (s);
   assert_str_eq (gst_structure_get_string (s, "reason"), "timeout");
   assert_has (gst_structure_get_string (s, "description"), "SRTO_PEERIDLETIMEO");
@@ -677,7 +677,7 @@ GST_START_TEST (test_secrets_not_logged)
 GST_END_TEST;
 
 static Suite *
-srtserversrc_suite (void)
+srtingestsrc_suite (void)
 {
   Suite *s = suite_create ("srtingestsrc");
   TCase *tc = tcase_create ("general");
@@ -706,4 +706,4 @@ srtserversrc_suite (void)
   return s;
 }
 
-GST_CHECK_MAIN (srtserversrc);
+GST_CHECK_MAIN (srtingestsrc);
