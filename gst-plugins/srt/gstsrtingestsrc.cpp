@@ -21,8 +21,9 @@
  * is live with SRT_REJX_CONFLICT (1409), `m=request` (playback) with
  * SRT_REJX_BAD_MODE (1405), a caller without a stream id (even with
  * `stream-id` unset, which takes any) with SRT_REJX_BAD_REQUEST (1400);
- * callers see the code (ffmpeg prints "Connection
- * setup failure: ... rejected", srt-live-transmit the reason). With `port`
+ * the caller's libsrt holds the code (srt_getrejectreason; ffmpeg 5.1,
+ * srtsink and srt-live-transmit print only "Application-defined rejection
+ * reason"). With `port`
  * = -1 it listens nowhere: an application that owns the port
  * (castline-launcher, one port for every stream) hands an accepted caller
  * over with the `add-caller` action signal.
