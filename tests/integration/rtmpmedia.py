@@ -25,6 +25,16 @@ def annexb_units(path):
     return units
 
 
+def sps_of(nals):
+    """the SPS among H.264 NAL units"""
+    return {n for n in nals if n and n[0] & 0x1F == 7}
+
+
+def slices_of(nals):
+    """the coded slices (IDR or not) among H.264 NAL units, in order"""
+    return [n for n in nals if n and n[0] & 0x1F in (1, 5)]
+
+
 def aac_frames(path):
     """(config, frames) of a file's or URL's AAC: config is (object type,
     sampling frequency index, channel configuration), what the

@@ -30,7 +30,7 @@ from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, ffprobe, wait_for  # noqa: E402
 from s3rver import free_port  # noqa: E402
 from launchercase import LauncherCase, MetricsMixin, node, stream_inf  # noqa: E402
-from rtmpmedia import aac_frames, annexb_units, make_ca  # noqa: E402
+from rtmpmedia import aac_frames, annexb_units, make_ca, slices_of, sps_of  # noqa: E402
 
 SECONDS = 6           # what every publisher sends
 INPUT = None          # an H.264 + AAC MP4 of SECONDS (setUpModule)
@@ -86,14 +86,6 @@ def gst_publish(sink, sent):
         "! audio/x-raw,rate=44100,channels=2 ! voaacenc ! aacparse ! m.")
     return subprocess.Popen(["gst-launch-1.0", "-e", "-q", *pipeline.split()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=gst_env())
-
-
-def sps_of(nals):
-    return {n for n in nals if n and n[0] & 0x1F == 7}
-
-
-def slices_of(nals):
-    return [n for n in nals if n and n[0] & 0x1F in (1, 5)]
 
 
 class RtmpCase(LauncherCase, MetricsMixin):

@@ -10,7 +10,8 @@ missing or wrong. Through a relay dropping 5 % of the datagrams and
 delaying each by up to 50 ms both ways (udprelay.py; no netem here) the
 HLS has no broken segment and no gap. A caller that vanishes (kill -9):
 interrupted, then live again with a new caller, then ended after the
-reconnect window. SIGTERM with SRT callers live.
+reconnect window. SIGTERM with SRT callers live. An abr stream takes an
+SRT caller as its input.
 
 Standard library only. Shared fixtures: launchercase.py, launcherproc.py.
 Environment (meson sets it): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
@@ -32,9 +33,9 @@ import launchercase  # noqa: E402
 import srtcaller  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, quote, wait_for  # noqa: E402
-from launchercase import LauncherCase, MetricsMixin, first_video_pts, node  # noqa: E402
+from launchercase import LauncherCase, MetricsMixin, first_video_pts, node, stream_inf  # noqa: E402
 from llhlsplaylist import parse, validate  # noqa: E402
-from rtmpmedia import aac_frames, annexb_units  # noqa: E402
+from rtmpmedia import aac_frames, annexb_units, slices_of, sps_of  # noqa: E402
 from udprelay import UdpRelay  # noqa: E402
 
 SECONDS = 10          # what a caller that is not looped sends
@@ -246,6 +247,39 @@ class PublishTest(SrtCase):
         self.assertEqual(ids, {s["id"] for s in streams})
 
 
+    def test_ffmpeg_into_abr(self):
+        """an abr stream takes the SRT caller as its input: a 320x240 input
+        is below every rung, so the master names the lowest alone, the
+        caller's own H.264 passed through, and AAC"""
+        s = self.create(title="abr", pipeline="abr")
+        self.caller(ffmpeg_publish(s["srt_url"], loop=True))
+        got = self.wait_state(s["id"], "live", 60)
+        self.assertEqual((got["ingest"], got["pipeline"]), ("srt", "abr"))
+
+        def master():
+            status, _, body = self.launcher.request("GET", f"/live/{s['id']}/index.m3u8")
+            return stream_inf(body.decode()) if status == 200 else None
+        entries = wait_for(master, 30, interval=0.5)
+        self.assertTrue(entries, f"no master playlist:\n{self.launcher.output()[-3000:]}")
+        self.assertEqual(len(entries), 1, entries)
+        attrs, uri = entries[0]
+        self.assertEqual(attrs["RESOLUTION"], "320x240")
+        self.assertIn("mp4a.40.2", attrs["CODECS"])
+        rung = f"/live/{s['id']}/{uri}"
+
+        def rung_segments():
+            status, _, body = self.launcher.request("GET", rung)
+            pl = parse(body.decode()) if status == 200 else None
+            return pl if pl and len(pl.complete) >= 2 else None
+        pl = wait_for(rung_segments, 30, interval=0.5)
+        self.assertTrue(pl, f"the rung made no segments:\n{self.launcher.output()[-3000:]}")
+        self.assertEqual(validate(pl), [], pl)
+        finish(self.callers.pop(), kill=True)
+        self.wait_state(s["id"], "ended", 30)
+        self.assertEqual(sps_of(annexb_units(self.url(rung))), sps_of(annexb_units(INPUT)),
+                         "the rung re-encoded what it should pass through")
+
+
 class RefusalTest(SrtCase):
     """What a caller that may not go live hears, and what stays as it was."""
 
@@ -379,14 +413,11 @@ class LossyLinkTest(SrtCase):
     def assert_sent_as_it_was(self, url):
         """url's H.264 (SPS, slices) and AAC (config, frames) are INPUT's,
         untouched, nearly all of them (not the last latency's worth)."""
-        def slices(nals):
-            return [n for n in nals if n and n[0] & 0x1F in (1, 5)]
         sent, got = annexb_units(INPUT), annexb_units(url)
-        self.assertEqual({n for n in got if n and n[0] & 0x1F == 7},
-                         {n for n in sent if n and n[0] & 0x1F == 7}, "the SPS changed")
-        known = set(slices(sent))
-        self.assertTrue(all(n in known for n in slices(got)), "a slice that was not sent")
-        self.assertGreaterEqual(len(slices(got)), 0.85 * len(known))
+        self.assertEqual(sps_of(got), sps_of(sent), "the SPS changed")
+        known = set(slices_of(sent))
+        self.assertTrue(all(n in known for n in slices_of(got)), "a slice that was not sent")
+        self.assertGreaterEqual(len(slices_of(got)), 0.85 * len(known))
         sent_config, sent_frames = aac_frames(INPUT)
         got_config, got_frames = aac_frames(url)
         self.assertEqual(got_config, sent_config, "the AAC config changed")
