@@ -191,11 +191,12 @@ http {{
 
 class Castline:
     """castline-launcher with one ingest, "rtmp" or "srt" (bench/srt_publishers.py),
-    on a port of its own; publishers go to the `<ingest>_url` of each stream."""
+    on a port of its own; publishers go to the `<ingest>_url` of each stream.
+    low_latency: hls.low_latency (None: the launcher's default)."""
     name = "castline"
 
     def __init__(self, workdir, max_streams, pipeline=None, ingest="rtmp",
-                 playlist_length=PLAYLIST_LENGTH):
+                 playlist_length=PLAYLIST_LENGTH, low_latency=None):
         directory = tempfile.mkdtemp(prefix="castline-", dir=workdir)
         self.pipeline = pipeline
         self.ingest = ingest
@@ -204,7 +205,8 @@ class Castline:
                                  max_live_streams=max(16, max_streams),
                                  **{ingest: {"port": port, "host": "127.0.0.1"}},
                                  hls={"target_duration": HLS_TIME, "playlist_length": playlist_length,
-                                      "max_files": 2 * playlist_length})
+                                      "max_files": 2 * playlist_length,
+                                      **({} if low_latency is None else {"low_latency": low_latency})})
 
     def start(self):
         self.launcher.start()

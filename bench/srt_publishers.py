@@ -16,7 +16,9 @@ The receivers:
             published to the `srt_url` it answers (streamid = its key); its
             HLS is the launcher's own (its defaults: LL-HLS, 2 s segments;
             hls.playlist_length 6), the pipeline the launcher picks
-            (passthrough: no re-encode; --castline-pipeline NAME for another)
+            (passthrough: no re-encode; --castline-pipeline NAME for another);
+            castline-classic: the same with hls.low_latency false
+            (hlssink2, MPEG-TS segments, what FFmpeg writes)
   ffmpeg    one FFmpeg a stream, each listening on a UDP port of its own
             (FFmpeg's SRT listener takes one caller):
             ffmpeg -i 'srt://127.0.0.1:PORT?mode=listener&streamid=KEY' -c copy
@@ -44,7 +46,7 @@ playlist has a segment and --warmup s more, then --window s measured
     stream is OK.
 
   bench/srt_publishers.py [--quick] [--json FILE] [--counts 8,16,32,64,96]
-      [--max 144] [--window 20] [--warmup 4] [--servers ffmpeg,castline]
+      [--max 144] [--window 20] [--warmup 4] [--servers ffmpeg,castline[,castline-classic]]
       [--size 1280x720] [--kbps 1000] [--castline-pipeline NAME]
   CASTLINE_BUILD_DIR    the build with castline-launcher (default: build)
 Time: about 1 minute a count and receiver, so 10 to 20 minutes; --quick:
@@ -69,7 +71,7 @@ import rtmp_vs_nginx  # noqa: E402  (its input, publishers, measured step and se
 
 HLS_TIME = rtmp_vs_nginx.HLS_TIME
 LIST_SIZE = 6             # segments in a live playlist, both receivers
-SERVERS = ("ffmpeg", "castline")
+SERVERS = ("ffmpeg", "castline", "castline-classic")
 
 
 class FfmpegSrt:
@@ -136,7 +138,10 @@ class FfmpegSrt:
 def make_server(name, workdir, largest, pipeline):
     if name == "ffmpeg":
         return FfmpegSrt(workdir)
-    return rtmp_vs_nginx.Castline(workdir, largest, pipeline, ingest="srt", playlist_length=LIST_SIZE)
+    server = rtmp_vs_nginx.Castline(workdir, largest, pipeline, ingest="srt", playlist_length=LIST_SIZE,
+                                    low_latency=False if name == "castline-classic" else None)
+    server.name = name
+    return server
 
 
 def measure(name, factory, counts, cap, input_path, workdir, warmup, window, search):
@@ -191,7 +196,7 @@ def report(results):
           "FFmpeg -c copy each) ran on the same cores and are counted apart. Memory a stream: the "
           "mean over the window minus the idle receiver's, over N (FFmpeg's idle: none); anon: heap "
           "and stacks, the figure to compare (every FFmpeg's RSS counts its own libraries).")
-    castline = results["servers"].get("castline")
+    castline = results["servers"].get("castline") or results["servers"].get("castline-classic")
     if castline and castline["steps"]:
         s = castline["steps"][0]
         print(f"  the idle launcher (SRT on, no stream): RSS {s['idle_rss_mib']} MiB, anon "
@@ -211,7 +216,8 @@ def main():
     ap.add_argument("--max", type=int, default=144, help="the search for the most publishers stops here")
     ap.add_argument("--window", type=float, help="measured seconds per count (20; --quick 8)")
     ap.add_argument("--warmup", type=float, default=4, help="seconds after every first segment")
-    ap.add_argument("--servers", default=",".join(SERVERS), help="ffmpeg and/or castline, in that order")
+    ap.add_argument("--servers", default="ffmpeg,castline",
+                    help=f"some of {','.join(SERVERS)}, measured in the order given")
     ap.add_argument("--size", default="1280x720", help="the input's picture size")
     ap.add_argument("--kbps", type=int, default=1000, help="the input's video bitrate (kb/s)")
     ap.add_argument("--castline-pipeline", help="the pipeline castline streams are created with")
