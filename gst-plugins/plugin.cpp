@@ -10,6 +10,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (rtmpserversrc, plugin);
   ret |= GST_ELEMENT_REGISTER (s3hlssink, plugin);
   ret |= GST_ELEMENT_REGISTER (s3sink, plugin);
+  ret |= GST_ELEMENT_REGISTER (srtingestsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (viewerstats, plugin);
   ret |= GST_ELEMENT_REGISTER (webmwssrc, plugin);
 
@@ -19,5 +20,5 @@ plugin_init (GstPlugin * plugin)
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, castline,
     "castline live-streaming elements: S3 storage for HLS and whole objects, "
     "Low-Latency HLS, "
-    "WebM-over-WebSocket and RTMP ingest, viewer statistics",
+    "WebM-over-WebSocket, RTMP and SRT ingest, viewer statistics",
     plugin_init, VERSION, "LGPL", "castline", "https://castline.invalid/")

@@ -2,6 +2,8 @@
 
 #include "ingest/rtmp/rtmpingest.h"
 #include "ingest/rtmp/rtmpurls.h"
+#include "ingest/srt/srtingest.h"
+#include "ingest/srt/srturls.h"
 #include "streams/elementfactory.h"
 #include "streams/streamjson.h"
 
@@ -25,7 +27,8 @@ Daemon::Daemon (StreamManager & manager)
       events_route_ (manager.config (), events_),
       streams_api_ (manager, views_, public_routes_, events_route_),
       metrics_route_ (manager.config (), metrics_), live_route_ (manager, viewers_),
-      whip_routes_ (manager), whep_routes_ (manager), ingest_route_ (manager), rtmp_ (manager)
+      whip_routes_ (manager), whep_routes_ (manager), ingest_route_ (manager), rtmp_ (manager),
+      srt_ (manager)
 {
   manager.add_event_listener ([this] (const StreamEvent & e) {
         webhooks_.post_stream_event (e, manager_.playback_url (e.stream.id));
@@ -69,6 +72,7 @@ Daemon::Daemon (StreamManager & manager)
         return HttpMetrics { server_->refusals (), server_->connections () };
       });
   metrics_.set_rtmp_stats ([this] { return rtmp_.metrics (); });
+  metrics_.set_srt_stats ([this] { return srt_.metrics (); });
 
   tick_ = g_timeout_add_seconds (1, [] (gpointer data) -> gboolean {
         auto *self = static_cast<Daemon *> (data);
@@ -95,6 +99,13 @@ Daemon::listen (std::string & error)
   if (c.hls_low_latency && c.s3.enabled ())
     g_message ("hls.low_latency ignored: S3 output stays classic HLS for CDNs (blocking "
         "playlist reload needs an origin that holds requests)");
+  return listen_rtmp (error) && listen_srt (error);
+}
+
+bool
+Daemon::listen_rtmp (std::string & error)
+{
+  const Config & c = manager_.config ();
   if (!c.rtmp.enabled ())
     return true;
   std::vector<std::string> missing = missing_factories (RtmpIngest::required_elements ());
@@ -113,9 +124,31 @@ Daemon::listen (std::string & error)
   return true;
 }
 
+bool
+Daemon::listen_srt (std::string & error)
+{
+  const Config & c = manager_.config ();
+  if (!c.srt.enabled ())
+    return true;
+  std::vector<std::string> missing = missing_factories (SrtIngest::required_elements ());
+  if (!missing.empty ()) {
+    g_message ("SRT off: %s", missing_elements_reason (missing).c_str ());
+    return true;
+  }
+  if (!srt_.start (error))
+    return false;
+  views_.set_srt_server (srt_server_url (c));
+  g_message ("SRT on %s:%d", c.srt_host ().c_str (), srt_.port ());
+  return true;
+}
+
 void
 Daemon::shutdown (std::function<void ()> done)
 {
+  /* new SRT callers are refused from now on (libsrt's thread must not
+   * wait for a main context that is finalizing); the live ones go on
+   * until their pipelines are finalized */
+  srt_.stop ();
   manager_.shutdown ([this, done] { webhooks_.flush (kWebhookFlushMs, done); });
 }
 

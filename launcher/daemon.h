@@ -17,6 +17,7 @@
 #include "common/http/router.h"
 #include "common/http/mhd/mhdserver.h"
 #include "ingest/rtmp/rtmpserver.h"
+#include "ingest/srt/srtserver.h"
 #include "ingest/websocket/websocketroute.h"
 #include "ingest/whip/whiproutes.h"
 #include "notify/eventstream.h"
@@ -39,18 +40,21 @@ class Daemon {
   Daemon (const Daemon &) = delete;
   Daemon & operator= (const Daemon &) = delete;
 
-  /* Listens on the configured host and port, and the RTMP server on its
-   * own (unless it is off, or its elements are missing: then a line
-   * says so and it stays off; a line says so of WHEP too). */
+  /* Listens on the configured host and port, and the RTMP server and the
+   * SRT port on their own (unless off, or their elements are missing:
+   * then a line says so and it stays off; a line says so of WHEP too). */
   bool listen (std::string & error);
   /* the port listened on (the configured one, or the one picked for 0) */
   int port () const { return server_->port (); }
 
-  /* SIGINT/SIGTERM: every live stream finalized, then the webhooks they
+  /* SIGINT/SIGTERM: the SRT port closed, every live stream finalized, then the webhooks they
    * caused sent (for a few seconds at most); then done. */
   void shutdown (std::function<void ()> done);
 
  private:
+  bool listen_rtmp (std::string & error);
+  bool listen_srt (std::string & error);
+
   StreamManager & manager_;
   /* first, so they go last: every route and response stream is gone
    * before the server closes its connections */
@@ -72,6 +76,7 @@ class Daemon {
   WhepRoutes whep_routes_;
   WebSocketIngestRoute ingest_route_;
   RtmpServer rtmp_;
+  SrtServer srt_;
   guint tick_ = 0;                 /* every second: viewers pruned, events sent */
 };
 

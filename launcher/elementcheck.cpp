@@ -2,6 +2,7 @@
 
 #include "hls/hlsoutputs.h"
 #include "ingest/rtmp/rtmpingest.h"
+#include "ingest/srt/srtingest.h"
 #include "ingest/websocket/websocketingest.h"
 #include "ingest/whip/whipingest.h"
 #include "recording/mp4remux.h"
@@ -27,6 +28,8 @@ check_daemon_elements (const Config & config)
   };
   if (config.rtmp.enabled ())
     parts.push_back ({ "the RTMP ingest", RtmpIngest::required_elements (), "RTMP stays off" });
+  if (config.srt.enabled ())
+    parts.push_back ({ "the SRT ingest", SrtIngest::required_elements (), "SRT stays off" });
   if (config.webrtc.enabled ())
     parts.push_back ({ "WebRTC playback (WHEP)", WebRtcRoom::required_elements (),
         "WHEP stays off: viewers get HLS" });

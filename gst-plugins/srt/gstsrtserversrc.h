@@ -1,5 +1,9 @@
 /* castline srt: srtserversrc, an SRT server source for many callers on one
- * port (see the element's documentation in gstsrtserversrc.cpp).
+ * port (see the element's documentation in gstsrtserversrc.cpp). Its
+ * factory is "srtingestsrc": GStreamer's srt plugin has "srtserversrc"
+ * already (a deprecated name of srtsrc in listener mode), and of two
+ * factories of one name the one registered last wins. The messages keep
+ * their names.
  *
  * Its contract with the launcher (launcher/ingest/srt/srtingest.cpp):
  *   properties  port (-1: no listener of its own), idle-timeout (s),

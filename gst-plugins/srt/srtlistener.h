@@ -10,6 +10,15 @@
  *     handshake, who sees why ("unauthorized", "conflict", ...).
  *     Malformed ids and over max_pending callers are refused before decide
  *     is asked (SRT_REJX_BAD_REQUEST..., SRT_REJX_OVERLOAD).
+ *     While decide runs, libsrt receives nothing on this port: not the
+ *     other handshakes, and not the packets of the callers already handed
+ *     out (they share the port's UDP socket and receiver thread), so a
+ *     slow decide costs every live SRT stream of the port its latency.
+ *     A caller decide accepts may still be refused by libsrt after it (a
+ *     passphrase mismatch: SRT_REJ_BADSECRET, or SRT_REJ_UNSECURE when one
+ *     side has none) and never reach ready: decide must not reserve
+ *     anything. decide is asked again for a caller only after a refusal
+ *     (the caller repeats its handshake when the answer is lost).
  *   - the listener's own thread (start () begins it, stop () joins it)
  *     runs srt_epoll over the listening socket and the callers past
  *     accept: it reads each caller's first bytes (the prelude) through a
@@ -22,8 +31,10 @@
  *     A caller that does not send MPEG-TS (TsHandoff::not_ts), sends no
  *     PMT within prelude_timeout_s, or breaks, is closed and counted.
  *
- * Bounds: max_pending callers between decide and ready; the prelude at
- * most max_prelude_bytes each; a stream id over 512 bytes cannot arrive
+ * Bounds: max_pending callers between accept and ready (and as many in
+ * libsrt's listen backlog, between decide and accept: SRT_REJ_BACKLOG
+ * past it); the prelude at most max_prelude_bytes each (past it without a
+ * PMT: counted as not_ts); a stream id over 512 bytes cannot arrive
  * (libsrt's limit). The key is never logged. */
 #pragma once
 
@@ -64,7 +75,9 @@ struct Verdict {
   bool refused () const { return code != 0; }
 };
 
-/* A caller past its prelude: what srtserversrc's add-caller takes. */
+/* A caller past its prelude: what srtserversrc's add-caller takes. Whoever
+ * keeps socket keeps an SrtLibrary alive as long (libsrt's last
+ * srt_cleanup closes every socket). */
 struct Caller {
   SrtSocket socket;                   /* connected, non-blocking (SRTO_RCVSYN false) */
   GBytes *replay = nullptr;           /* owned: every payload byte read in the prelude, as read */
@@ -91,8 +104,13 @@ class SrtListener {
    * passphrase). Any thread. */
   bool start (std::string & error);
   /* Stops the thread and closes the listening socket and every caller not
-   * handed out yet. No callback runs after it returns. Not from a
-   * callback. */
+   * handed out yet; callers handed out go on. No callback runs after it
+   * returns. Not from a callback. From stop () on, decide is no longer
+   * asked (callers are refused SRT_REJX_OVERLOAD), but a decide already
+   * running is waited for (libsrt's srt_close of the listener waits for
+   * its hook): the thread calling stop () must not be one that decide
+   * waits on, or that wait must be bounded (stop () then takes up to the
+   * bound). */
   void stop ();
   int port () const;                  /* the bound port, 0 before start */
 

@@ -12,9 +12,13 @@
  *     (the caller does not send MPEG-TS: the element ends it).
  *   - after sync: a packet that does not start with 0x47 loses sync
  *     (counted as a resync), the search starts again from the next byte.
- *   - a packet split over two messages is put back together; at most
- *     187 bytes are held between pushes.
- * Memory is bounded by what one push gives plus 187 + 2*188 bytes. */
+ *   - a packet split over two messages is put back together, if the
+ *     byte after it (when the second message has one) is a sync byte:
+ *     else a message was lost between them, the joined bytes are no
+ *     packet and sync is looked for again; at most
+ *     188 bytes are held between pushes (187 synced; before sync, a 0x47
+ *     whose packet cannot be checked yet and what follows it).
+ * Memory is bounded by what one push gives plus 188 bytes. */
 #pragma once
 
 #include <cstddef>

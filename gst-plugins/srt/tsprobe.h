@@ -24,6 +24,10 @@
 
 namespace castline::srt {
 
+/* MPEG-2's CRC32 (ISO/IEC 13818-1 Annex A): 0 over a whole section with
+ * its CRC */
+uint32_t mpeg_crc32 (const uint8_t *data, size_t size);
+
 class TsProbe {
  public:
   /* whole 188-byte packets (TsHandoff's output), size a multiple of 188 */

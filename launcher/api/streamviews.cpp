@@ -1,5 +1,7 @@
 #include "api/streamviews.h"
 
+#include "ingest/srt/srturls.h"
+#include "streams/livestats.h"
 #include "streams/streamjson.h"
 
 namespace castline::launcher {
@@ -30,6 +32,11 @@ StreamViews::stream_json (const StreamRecord & r, const std::string & key) const
     if (!key.empty ())
       add_string (b, (scheme + "_url").c_str (), server + "/" + key);
   }
+  if (!srt_server_.empty ()) {
+    add_string (b, "srt_server", srt_server_);
+    if (!key.empty ())
+      add_string (b, "srt_url", srt_url (srt_server_, key));
+  }
   add_string (b, "playback_url", manager_.playback_url (r.id));
   add_audience (b, r);
   json_builder_end_object (b);
@@ -54,7 +61,7 @@ StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
   json_builder_add_int_value (b, whep.empty () ? 0 : manager_.config ().webrtc.max_viewers);
   const LiveStream *ls = r.state == StreamState::live ? manager_.live (r.id) : nullptr;
   if (ls) {
-    g_autoptr (GstStructure) s = ls->pipeline->stats ();
+    g_autoptr (GstStructure) s = live_stats (*ls);
     json_builder_set_member_name (b, "stats");
     add_structure (b, s);
   }

@@ -1,8 +1,9 @@
 /* castline-launcher: what the HTTP API shows of a stream, as JSON text.
  *   stream_json   the admin view (GET /api/streams/{id}, the event
  *                 streams): the record, its ingest and playback URLs
- *                 (WHIP, WebSocket, the RTMP servers), the key once (when
- *                 created, with the RTMP publish URLs that hold it),
+ *                 (WHIP, WebSocket, the RTMP servers, the SRT port), the
+ *                 key once (when created, with the RTMP and SRT publish
+ *                 URLs that hold it),
  *                 the audience and live stats
  *   status_json   the public view (/api/streams/{id}/status, what the
  *                 pages poll): never the key, its hash, the pipeline or
@@ -36,6 +37,10 @@ class StreamViews {
     rtmps_server_ = std::move (tls);
   }
 
+  /* The SRT port listening (srt_server_url), "" when it is not:
+   * stream_json gives srt_server, and with the key srt_url. */
+  void set_srt_server (std::string server) { srt_server_ = std::move (server); }
+
   /* key: given out once, when the stream is created; else "" */
   std::string stream_json (const StreamRecord & r, const std::string & key = "") const;
   std::string status_json (const StreamRecord & r) const;
@@ -48,6 +53,7 @@ class StreamViews {
   const StreamManager & manager_;
   const ViewerCounter & viewers_;
   std::string rtmp_server_, rtmps_server_;
+  std::string srt_server_;
 };
 
 }  // namespace castline::launcher

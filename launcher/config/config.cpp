@@ -262,6 +262,22 @@ check_rtmp (const RtmpSettings & r, std::string & error)
   return true;
 }
 
+/* what libsrt takes (a refused passphrase would only show when a caller
+ * comes); the passphrase itself is never in the message */
+bool
+check_srt (const SrtSettings & s, std::string & error)
+{
+  if (!s.passphrase.empty () && (s.passphrase.size () < 10 || s.passphrase.size () > 79)) {
+    error = "srt.passphrase must be 10 to 79 characters long (or empty: no encryption)";
+    return false;
+  }
+  if (s.pbkeylen != 0 && s.pbkeylen != 16 && s.pbkeylen != 24 && s.pbkeylen != 32) {
+    error = "srt.pbkeylen must be 0 (the caller's), 16, 24 or 32";
+    return false;
+  }
+  return true;
+}
+
 /* RFC 6750 2.1: what a Bearer token is made of (b64token), so that a
  * client can send it; the token itself is never in the message */
 bool
@@ -337,6 +353,14 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "tls_key", string_into (c.rtmp.tls_key) },
     { "application", string_into (c.rtmp.application) },
   };
+  unsigned srt_port = (unsigned) c.srt.port;
+  std::map<std::string, Reader> srt = {
+    { "port", uint_into (srt_port, 0, 65535) },
+    { "host", string_into (c.srt.host) },
+    { "latency", uint_into (c.srt.latency, 20, 8000) },
+    { "passphrase", string_into (c.srt.passphrase) },
+    { "pbkeylen", uint_into (c.srt.pbkeylen, 0, 32) },
+  };
   std::map<std::string, Reader> webrtc = {
     { "max_viewers", uint_into (c.webrtc.max_viewers, 0, 10000) },
     { "token", string_into (c.webrtc.token) },
@@ -378,6 +402,7 @@ load_config (const std::string & path, Config & c, std::string & error)
         return read_object (n, webhooks, "webhooks", e);
       } },
     { "rtmp", [&rtmp] (JsonNode * n, std::string & e) { return read_object (n, rtmp, "rtmp", e); } },
+    { "srt", [&srt] (JsonNode * n, std::string & e) { return read_object (n, srt, "srt", e); } },
     { "webrtc", [&webrtc] (JsonNode * n, std::string & e) {
         return read_object (n, webrtc, "webrtc", e);
       } },
@@ -390,7 +415,8 @@ load_config (const std::string & path, Config & c, std::string & error)
   c.port = (int) port;
   c.rtmp.port = (int) rtmp_port;
   c.rtmp.tls_port = (int) rtmp_tls_port;
-  if (!check_rtmp (c.rtmp, why) || !check_webrtc (c.webrtc, why)) {
+  c.srt.port = (int) srt_port;
+  if (!check_rtmp (c.rtmp, why) || !check_srt (c.srt, why) || !check_webrtc (c.webrtc, why)) {
     error = path + ": " + why;
     return false;
   }

@@ -31,6 +31,10 @@ struct PublisherMedia {
   std::vector<std::string> audio_codecs;
 };
 
+/* a publisher that sends one video and one audio codec ("": none of
+ * that kind): RTMP's and SRT's, whose codecs are read from the stream */
+PublisherMedia media_of_codecs (const std::string & video, const std::string & audio);
+
 class Ingest {
  public:
   struct Hooks {

@@ -3,6 +3,8 @@
 #include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
+#include <cstring>
+
 namespace castline::launcher {
 
 std::string
@@ -68,6 +70,41 @@ SourceDemux::lose (const std::string & reason, bool media_ended)
   lost_ = true;
   if (hooks_.publisher_lost)
     hooks_.publisher_lost (reason, media_ended);
+}
+
+void
+SourceDemux::lose_on_message (GstMessage * msg, const char *message_name,
+    std::initializer_list<const char *> lost_reasons, const char *who)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (src_) || !s || !gst_structure_has_name (s, message_name))
+    return;
+  const char *reason = gst_structure_get_string (s, "reason");
+  bool lost = false;
+  for (const char *r : lost_reasons)
+    lost = lost || (reason && strcmp (reason, r) == 0);
+  if (!lost)
+    return;
+  const char *description = gst_structure_get_string (s, "description");
+  lose (std::string ("the ") + who + " was lost (" + reason + ")"
+      + (description && *description ? std::string (": ") + description : std::string ()),
+      true);
+}
+
+bool
+SourceDemux::lose_on_error (GstMessage * msg, const char *end_signal, const char *what)
+{
+  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR || !posted (msg))
+    return false;
+  g_autoptr (GError) e = nullptr;
+  gst_message_parse_error (msg, &e, nullptr);
+  if (!lost_) {
+    std::string reason = std::string ("the ") + what + " cannot be read: "
+        + (e ? e->message : "unknown error");
+    g_signal_emit_by_name (src_, end_signal, reason.c_str ());
+    lose (reason, false);
+  }
+  return true;
 }
 
 }  // namespace castline::launcher

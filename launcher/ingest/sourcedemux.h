@@ -11,6 +11,7 @@
 
 #include <gst/gst.h>
 
+#include <initializer_list>
 #include <string>
 
 namespace castline::launcher {
@@ -34,6 +35,18 @@ class SourceDemux {
   /* publisher_lost, the first time only */
   void lose (const std::string & reason, bool media_ended);
   bool lost () const { return lost_; }
+
+  /* The source's message_name message (its publisher gone, the media
+   * ended by the source) with a "reason" among lost_reasons: the
+   * publisher is lost, "the <who> was lost (<reason>): <description>".
+   * Other messages are left alone. */
+  void lose_on_message (GstMessage * msg, const char *message_name,
+      std::initializer_list<const char *> lost_reasons, const char *who);
+  /* An error of the source or the demuxer (what it cannot read): the
+   * source's end_signal closes the publisher, which is lost, "the <what>
+   * cannot be read: <error>", the stream finalized as it is. True for an
+   * error it takes (the pipeline's problem handler). */
+  bool lose_on_error (GstMessage * msg, const char *end_signal, const char *what);
 
  private:
   Ingest::Hooks hooks_;

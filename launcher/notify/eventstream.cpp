@@ -1,5 +1,6 @@
 #include "notify/eventstream.h"
 
+#include "streams/livestats.h"
 #include "streams/streamjson.h"
 
 #include <set>
@@ -195,7 +196,7 @@ EventStream::tick (gint64 now_us)
   for (auto & id : manager_.live_ids ()) {
     if (!all && count_of (id) == 0)
       continue;
-    g_autoptr (GstStructure) stats = manager_.live (id)->pipeline->stats ();
+    g_autoptr (GstStructure) stats = live_stats (*manager_.live (id));
     if (gst_structure_n_fields (stats) > 0) {
       std::string json = stats_json (id, stats);
       auto it = last_stats_.find (id);

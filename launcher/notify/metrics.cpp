@@ -108,6 +108,33 @@ field_uint64 (const GstStructure * s, const char *name)
   return s && gst_structure_get_uint64 (s, name, &v) ? v : 0;
 }
 
+/* a per-stream family of every live SRT stream */
+template <typename Get>
+void
+srt_link_family (std::string & out, const MetricsSnapshot & m, const char *name,
+    const char *type, const char *help, Get get)
+{
+  family (out, name, type, help);
+  for (auto & l : m.srt_links)
+    sample (out, name, { { "stream", l.id } }, number (get (l)));
+}
+
+/* an SRT publisher's link, from its ingest's link_stats ("srt") */
+SrtLinkMetrics
+srt_link_of (const std::string & id, const GstStructure * s)
+{
+  SrtLinkMetrics l;
+  l.id = id;
+  l.rtt_seconds = field_double (s, "rtt-ms") / 1000.0;
+  l.receive_rate_bits = field_double (s, "receive-rate-mbps") * 1e6;
+  l.packets_received = field_uint64 (s, "packets-received");
+  l.packets_lost = field_uint64 (s, "packets-lost");
+  l.packets_retransmitted = field_uint64 (s, "packets-retransmitted");
+  l.packets_dropped = field_uint64 (s, "packets-dropped");
+  l.bytes_received = field_uint64 (s, "bytes-received");
+  return l;
+}
+
 }  // namespace
 
 std::string
@@ -241,6 +268,37 @@ render_metrics (const MetricsSnapshot & m)
       m.rtmp.protocol_errors);
   counter (out, "castline_rtmp_timeouts_total",
       "RTMP connections closed for not getting to publish in time.", m.rtmp.timed_out);
+
+  counter (out, "castline_srt_connections_accepted_total",
+      "SRT callers past the handshake on the SRT port.", m.srt.accepted);
+  counter (out, "castline_srt_connections_refused_total",
+      "SRT callers refused: unknown key, stream ended or live, limits, shutting down, codecs "
+      "no pipeline takes, malformed stream ids, too many callers waiting.", m.srt.refused);
+  counter (out, "castline_srt_not_ts_total",
+      "SRT callers closed for sending something other than MPEG-TS.", m.srt.not_ts);
+  counter (out, "castline_srt_timeouts_total",
+      "SRT callers closed for sending no PMT (their codecs) in time.", m.srt.timed_out);
+  srt_link_family (out, m, "castline_srt_rtt_seconds", "gauge",
+      "Round-trip time of a live SRT publisher's link.",
+      [] (const SrtLinkMetrics & l) { return l.rtt_seconds; });
+  srt_link_family (out, m, "castline_srt_receive_bits_per_second", "gauge",
+      "Receive rate of a live SRT publisher's link, bits/s.",
+      [] (const SrtLinkMetrics & l) { return l.receive_rate_bits; });
+  srt_link_family (out, m, "castline_srt_packets_received_total", "counter",
+      "SRT packets received from a live publisher.",
+      [] (const SrtLinkMetrics & l) { return l.packets_received; });
+  srt_link_family (out, m, "castline_srt_packets_lost_total", "counter",
+      "SRT packets a live publisher's link lost (most are recovered by retransmission).",
+      [] (const SrtLinkMetrics & l) { return l.packets_lost; });
+  srt_link_family (out, m, "castline_srt_packets_retransmitted_total", "counter",
+      "SRT retransmitted packets received from a live publisher.",
+      [] (const SrtLinkMetrics & l) { return l.packets_retransmitted; });
+  srt_link_family (out, m, "castline_srt_packets_dropped_total", "counter",
+      "SRT packets of a live publisher dropped for arriving too late (never played).",
+      [] (const SrtLinkMetrics & l) { return l.packets_dropped; });
+  srt_link_family (out, m, "castline_srt_received_bytes_total", "counter",
+      "Bytes received from a live SRT publisher.",
+      [] (const SrtLinkMetrics & l) { return l.bytes_received; });
   return out;
 }
 
@@ -290,6 +348,9 @@ MetricsCollector::snapshot (gint64 now_us) const
     }
     g_autoptr (GstStructure) out = ls->pipeline->output_stats ();
     m.s3 += S3Counters::from_stats (out);
+    g_autoptr (GstStructure) link = ls->ingest ? ls->ingest->link_stats () : nullptr;
+    if (link && gst_structure_has_name (link, "srt") && gst_structure_n_fields (link) > 0)
+      m.srt_links.push_back (srt_link_of (id, link));
     m.live.push_back (std::move (lm));
   }
   if (webhooks_)
@@ -298,6 +359,8 @@ MetricsCollector::snapshot (gint64 now_us) const
     m.http = http_ ();
   if (rtmp_)
     m.rtmp = rtmp_ ();
+  if (srt_)
+    m.srt = srt_ ();
   return m;
 }
 

@@ -113,6 +113,45 @@ GST_START_TEST (test_config_webrtc_keys)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_config_srt_keys)
+{
+  Config c = default_config ();
+  fail_unless (c.srt.port == 8890 && c.srt.enabled () && c.srt.latency == 120);
+  fail_unless (c.srt.passphrase.empty () && c.srt.pbkeylen == 0);
+  fail_unless (c.srt_host () == c.host);
+  std::string dir = temp_dir ();
+  std::string path = write_file (dir, "c.json", "{\"srt\": {\"port\": 9000, \"host\": "
+      "\"127.0.0.2\", \"latency\": 500, \"passphrase\": \"0123456789\", \"pbkeylen\": 32}}");
+  std::string error;
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless (c.srt.port == 9000 && c.srt_host () == "127.0.0.2" && c.srt.latency == 500);
+  fail_unless (c.srt.passphrase == "0123456789" && c.srt.pbkeylen == 32);
+  path = write_file (dir, "off.json", "{\"srt\": {\"port\": 0, \"latency\": 20}}");
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_if (c.srt.enabled ());
+  path = write_file (dir, "top.json", "{\"srt\": {\"latency\": 8000, \"pbkeylen\": 16,"
+      " \"passphrase\": \"" + std::string (79, 'p') + "\"}}");
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  const char *bad[] = { "{\"srt\": {\"port\": 65536}}", "{\"srt\": {\"latency\": 19}}",
+    "{\"srt\": {\"latency\": 8001}}", "{\"srt\": {\"pbkeylen\": 8}}",
+    "{\"srt\": {\"pbkeylen\": 33}}", "{\"srt\": {\"passphrase\": \"secret-78\"}}",
+    "{\"srt\": {\"passphrase\": 12}}", "{\"srt\": {\"nope\": 1}}", "{\"srt\": 1}" };
+  std::string too_long = "{\"srt\": {\"passphrase\": \"" + std::string (80, 'p') + "\"}}";
+  std::vector<std::string> all (std::begin (bad), std::end (bad));
+  all.push_back (too_long);
+  for (const std::string & b : all) {
+    Config d = default_config ();
+    path = write_file (dir, "bad.json", b);
+    error.clear ();
+    fail_if (load_config (path, d, error), "accepted %s", b.c_str ());
+    fail_unless (error.find ("srt") != std::string::npos, "%s", error.c_str ());
+    /* the passphrase is never repeated in the error */
+    fail_if (error.find ("secret-78") != std::string::npos, "%s", error.c_str ());
+    fail_if (error.find ("pppppppppp") != std::string::npos, "%s", error.c_str ());
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST (test_config_low_latency_keys)
 {
   Config c = default_config ();
@@ -384,6 +423,7 @@ launchercore_suite (void)
   tcase_add_test (tc, test_store_keeps_streams_on_reopen);
   tcase_add_test (tc, test_config_web_and_reconnect_keys);
   tcase_add_test (tc, test_config_webrtc_keys);
+  tcase_add_test (tc, test_config_srt_keys);
   tcase_add_test (tc, test_config_low_latency_keys);
   tcase_add_test (tc, test_manager_settles_what_a_dead_daemon_left);
   tcase_add_test (tc, test_sessions_name_their_files_apart);

@@ -175,6 +175,17 @@ static const char *kFamilies[][2] = {
   { "castline_rtmp_connections_refused_total", "counter" },
   { "castline_rtmp_protocol_errors_total", "counter" },
   { "castline_rtmp_timeouts_total", "counter" },
+  { "castline_srt_connections_accepted_total", "counter" },
+  { "castline_srt_connections_refused_total", "counter" },
+  { "castline_srt_not_ts_total", "counter" },
+  { "castline_srt_timeouts_total", "counter" },
+  { "castline_srt_rtt_seconds", "gauge" },
+  { "castline_srt_receive_bits_per_second", "gauge" },
+  { "castline_srt_packets_received_total", "counter" },
+  { "castline_srt_packets_lost_total", "counter" },
+  { "castline_srt_packets_retransmitted_total", "counter" },
+  { "castline_srt_packets_dropped_total", "counter" },
+  { "castline_srt_received_bytes_total", "counter" },
   { "castline_stream_webrtc_viewers", "gauge" },
   { "castline_webrtc_viewers", "gauge" },
   { "castline_webrtc_viewers_admitted_total", "counter" },
@@ -200,6 +211,7 @@ GST_START_TEST (test_metrics_every_family_and_state)
   fail_unless (has_line (text, "castline_webhook_deliveries_total 0"));
   fail_unless (has_line (text, "castline_webrtc_viewers 0"));
   fail_unless (has_line (text, "castline_webrtc_viewers_refused_total 0"));
+  fail_unless (has_line (text, "castline_srt_connections_refused_total 0"));
   /* no live stream: no per-stream sample */
   fail_if (text.find ("stream=") != std::string::npos);
   fail_unless (g_str_has_suffix (text.c_str (), "\n"));
@@ -221,6 +233,8 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
   m.webhooks.dropped = 1;
   m.rtmp = { 9, 3, 2, 1 };
   m.webrtc = { 11, 4 };
+  m.srt = { 8, 5, 2, 1 };
+  m.srt_links.push_back ({ "s2", 0.0125, 4200000, 1000, 30, 25, 3, 1316000 });
   std::string text = render_metrics (m);
   for (const char *line : {
         "castline_streams{state=\"live\"} 1",
@@ -245,8 +259,21 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_stream_webrtc_viewers{stream=\"s2\"} 3",
         "castline_webrtc_viewers 5",
         "castline_webrtc_viewers_admitted_total 11",
-        "castline_webrtc_viewers_refused_total 4" })
+        "castline_webrtc_viewers_refused_total 4",
+        "castline_srt_connections_accepted_total 8",
+        "castline_srt_connections_refused_total 5",
+        "castline_srt_not_ts_total 2",
+        "castline_srt_timeouts_total 1",
+        "castline_srt_rtt_seconds{stream=\"s2\"} 0.0125",
+        "castline_srt_receive_bits_per_second{stream=\"s2\"} 4200000",
+        "castline_srt_packets_received_total{stream=\"s2\"} 1000",
+        "castline_srt_packets_lost_total{stream=\"s2\"} 30",
+        "castline_srt_packets_retransmitted_total{stream=\"s2\"} 25",
+        "castline_srt_packets_dropped_total{stream=\"s2\"} 3",
+        "castline_srt_received_bytes_total{stream=\"s2\"} 1316000" })
     fail_unless (has_line (text, line), "no '%s' in:\n%s", line, text.c_str ());
+  /* s1 is no SRT stream: no link of it */
+  fail_if (text.find ("castline_srt_rtt_seconds{stream=\"s1\"}") != std::string::npos);
   /* an audio branch has no frame rate */
   fail_if (text.find ("castline_stream_frames_per_second{stream=\"s1\",kind=\"audio\"}")
       != std::string::npos);

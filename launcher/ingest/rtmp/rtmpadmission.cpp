@@ -29,12 +29,7 @@ check_rtmp_publisher (const StreamManager & manager, const std::string & key,
 PublisherMedia
 media_of_rtmp_codecs (const std::string & video, const std::string & audio)
 {
-  PublisherMedia media;
-  if (!video.empty ())
-    media.video_codecs.push_back (video);
-  if (!audio.empty ())
-    media.audio_codecs.push_back (audio);
-  return media;
+  return media_of_codecs (video, audio);
 }
 
 }  // namespace castline::launcher

@@ -1,23 +1,8 @@
 #include "ingest/rtmp/rtmpingest.h"
 
-#include <cstring>
 #include <utility>
 
 namespace castline::launcher {
-
-namespace {
-
-/* rtmpserversrc's disconnected reasons that lose the publisher (not a stop) */
-bool
-is_lost (const char *reason)
-{
-  for (const char *r : { "closed", "timeout", "protocol-error" })
-    if (reason && strcmp (reason, r) == 0)
-      return true;
-  return false;
-}
-
-}  // namespace
 
 RtmpIngest::RtmpIngest (PublisherMedia media, bool tls, unsigned idle_timeout_s)
     : media_ (std::move (media)), tls_ (tls), idle_timeout_s_ (idle_timeout_s)
@@ -55,17 +40,8 @@ RtmpIngest::add_connection (castline::rtmp::Publisher && publisher)
 void
 RtmpIngest::on_message (GstMessage * msg)
 {
-  const GstStructure *s = gst_message_get_structure (msg);
-  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (parts_.source ()) || !s
-      || !gst_structure_has_name (s, "rtmpserversrc-publisher-disconnected"))
-    return;
-  const char *reason = gst_structure_get_string (s, "reason");
-  if (!is_lost (reason))
-    return;
-  const char *description = gst_structure_get_string (s, "description");
-  parts_.lose (std::string ("the RTMP publisher was lost (") + reason + ")"
-      + (description && *description ? std::string (": ") + description : std::string ()),
-      true);
+  parts_.lose_on_message (msg, "rtmpserversrc-publisher-disconnected",
+      { "closed", "timeout", "protocol-error" }, "RTMP publisher");
 }
 
 /* An error of the demuxer (tags it cannot read) or of rtmpserversrc: the
@@ -74,17 +50,7 @@ RtmpIngest::on_message (GstMessage * msg)
 bool
 RtmpIngest::on_problem (GstMessage * msg)
 {
-  if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR || !parts_.posted (msg))
-    return false;
-  g_autoptr (GError) e = nullptr;
-  gst_message_parse_error (msg, &e, nullptr);
-  if (!parts_.lost ()) {
-    std::string reason = std::string ("the RTMP stream cannot be read: ")
-        + (e ? e->message : "unknown error");
-    g_signal_emit_by_name (parts_.source (), "end-publisher", reason.c_str ());
-    parts_.lose (reason, false);
-  }
-  return true;
+  return parts_.lose_on_error (msg, "end-publisher", "RTMP stream");
 }
 
 }  // namespace castline::launcher

@@ -1,6 +1,6 @@
-/* castline-launcher: an SRT caller, as an Ingest: srtserversrc (its own
- * listener off: the launcher's SrtServer accepted the caller and hands
- * the socket over) and tsdemux in the stream's pipeline, each demuxed pad
+/* castline-launcher: an SRT caller, as an Ingest: srtserversrc (factory
+ * "srtingestsrc"; its own listener off: the launcher's SrtServer accepted
+ * the caller and hands the socket over) and tsdemux in the stream's pipeline, each demuxed pad
  * linked to the graph as it appears (SourceDemux).
  *
  * The caller's end, from srtserversrc's caller-disconnected message: SRT
@@ -27,7 +27,7 @@ class SrtIngest : public Ingest {
   SrtIngest (PublisherMedia media, unsigned idle_timeout_s);
 
   /* what attach makes (the check at start) */
-  static std::vector<std::string> required_elements () { return { "srtserversrc", "tsdemux" }; }
+  static std::vector<std::string> required_elements () { return { "srtingestsrc", "tsdemux" }; }
 
   const char *kind () const override { return "srt"; }
   const PublisherMedia & media () const override { return media_; }
