@@ -243,6 +243,19 @@ class Castline:
                 problems.append(f"stream {i}: {seen.get('state')} ({seen.get('reason')})")
         return problems
 
+    def link_totals(self, streams):
+        """The ingest's own link statistics (`stats.<ingest>` of each
+        stream: SRT's packets lost, dropped too late, retransmitted),
+        summed over streams; {} when the ingest has none."""
+        totals = {}
+        for stream in streams:
+            status, s = self.launcher.api("GET", f"/api/streams/{stream.info['id']}")
+            link = ((s or {}).get("stats") or {}).get(self.ingest) if status == 200 else None
+            for key, value in (link or {}).items():
+                if key.startswith("packets-") or key == "ts-resyncs":
+                    totals[key] = totals.get(key, 0) + value
+        return totals
+
     def errors(self):
         return self.launcher.output()[-2000:]
 
@@ -399,6 +412,7 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
         step["probe"] = benchlib.probe_segment(last)
         if isinstance(server, Castline):
             step["castline_stream"] = server.describe(streams[0])
+            step["link_totals"] = server.link_totals(streams)
         if problems:
             step["server_log_tail"] = server.errors()[-800:]
     finally:

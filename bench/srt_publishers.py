@@ -43,7 +43,10 @@ playlist has a segment and --warmup s more, then --window s measured
     delay with which its segments were listed grew by less than a segment
     (it keeps up), and the receiver holds it (castline: the API says
     `live`; FFmpeg: its receiver still runs). A count holds when every
-    stream is OK.
+    stream is OK;
+  - castline's SRT link statistics (stats.srt of each stream: packets
+    received, lost, retransmitted, dropped for coming later than the
+    latency), summed over the streams, since each connected.
 
   bench/srt_publishers.py [--quick] [--json FILE] [--counts 8,16,32,64,96]
       [--max 144] [--window 20] [--warmup 4] [--servers ffmpeg,castline[,castline-classic]]
@@ -173,6 +176,9 @@ def step_line(name, s):
             f"{s['anon_per_stream_mib']} / PSS {s['pss_per_stream_mib']}; publishers "
             f"{s['publishers_cpu_cores']} cores; machine {100 * s['machine_busy']:.0f} % busy "
             f"(load {s['load_average']:.1f}); least listed {s['least_listed_s']} s of {s['wall_s']}"
+            + (f"; SRT packets lost {s['link_totals'].get('packets-lost')}, dropped "
+               f"{s['link_totals'].get('packets-dropped')} of {s['link_totals'].get('packets-received')}"
+               if s.get("link_totals") else "")
             + (f"; {s['problem_count']} problems: {s['problems'][0]}" if s["problems"] else ""))
 
 
@@ -188,14 +194,17 @@ def report(results):
                          s["rss_mib"], s["rss_per_stream_mib"], s["anon_per_stream_mib"],
                          s["pss_per_stream_mib"], s["threads"], s["publishers_cpu_cores"],
                          f"{100 * s['machine_busy']:.0f} % ({s['load_average']:.1f})",
+                         s.get("link_totals", {}).get("packets-dropped", "-"),
                          f"{s['streams_ok']}/{s['k']}"])
     benchlib.print_table(["N", "receiver", "CPU (cores)", "mcores a stream", "RSS MiB", "RSS MiB a stream",
                           "anon MiB a stream", "PSS MiB a stream", "threads", "publishers' CPU (cores)",
-                          "machine busy (load)", "streams OK"], rows)
+                          "machine busy (load)", "SRT packets dropped", "streams OK"], rows)
     print("  receiver: the launcher, or the N FFmpeg receivers summed (/proc); the publishers (one "
           "FFmpeg -c copy each) ran on the same cores and are counted apart. Memory a stream: the "
           "mean over the window minus the idle receiver's, over N (FFmpeg's idle: none); anon: heap "
-          "and stacks, the figure to compare (every FFmpeg's RSS counts its own libraries).")
+          "and stacks, the figure to compare (every FFmpeg's RSS counts its own libraries). SRT "
+          "packets dropped: castline's stats.srt, every stream's since it connected (libsrt drops "
+          "what comes later than the latency).")
     castline = results["servers"].get("castline") or results["servers"].get("castline-classic")
     if castline and castline["steps"]:
         s = castline["steps"][0]
