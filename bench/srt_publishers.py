@@ -24,9 +24,11 @@ The receivers:
             ffmpeg -i 'srt://127.0.0.1:PORT?mode=listener&streamid=KEY' -c copy
               -f hls -hls_time 2 -hls_list_size 6 -hls_flags delete_segments out.m3u8
 
-For each count N (--counts 8,16,32,64,96, in turn, up to the first that
-fails; then, without --quick, 1.5x more up to --max while each holds, or
-a bisection to an eighth below the first that failed), a fresh receiver:
+For each count N (--counts 8,16,32,64,96, in turn, each on one receiver
+then the other, so that both see about the same load from the rest of the
+machine, a receiver dropping out at its first count that fails; then,
+without --quick, 1.5x more up to --max while each holds, or a bisection
+to an eighth below the first that failed), a fresh receiver:
 its idle CPU and memory (castline: the idle daemon; FFmpeg: nothing yet),
 N streams, N publishers started 50 ms apart, a warm-up until every
 playlist has a segment and --warmup s more, then --window s measured
@@ -147,26 +149,33 @@ def make_server(name, workdir, largest, pipeline):
     return server
 
 
-def measure(name, factory, counts, cap, input_path, workdir, warmup, window, search):
-    """The counts in turn up to the first that fails, then the search
-    (rtmp_vs_nginx.largest_sustained); (steps, max sustained, first failing)."""
-    steps = []
+def measure(servers, make, counts, cap, input_path, workdir, warmup, window, search):
+    """The counts in turn, each on every receiver in turn (so both see
+    about the same load from the rest of the machine), a receiver
+    dropping out at its first count that fails; then each receiver's
+    search (rtmp_vs_nginx.largest_sustained). {name: {"steps",
+    "max_sustained", "first_failing"}}."""
+    steps = {name: [] for name in servers}
 
-    def try_k(k):
-        s = rtmp_vs_nginx.run_step(factory, k, input_path, workdir, warmup, window)
-        steps.append(s)
+    def try_k(name, k):
+        s = rtmp_vs_nginx.run_step(lambda: make(name), k, input_path, workdir, warmup, window)
+        steps[name].append(s)
         print(step_line(name, s), flush=True)
         return s["keeps_up"]
 
+    running = list(servers)
     for k in counts:
-        if not try_k(k):
-            break
-    if search:
-        good, bad = rtmp_vs_nginx.largest_sustained(try_k, steps, cap)
-    else:
-        good = max((s["k"] for s in steps if s["keeps_up"]), default=0)
-        bad = min((s["k"] for s in steps if not s["keeps_up"]), default=None)
-    return sorted(steps, key=lambda s: s["k"]), good, bad
+        running = [name for name in running if try_k(name, k)]
+    out = {}
+    for name in servers:
+        if search:
+            good, bad = rtmp_vs_nginx.largest_sustained(lambda k, name=name: try_k(name, k), steps[name], cap)
+        else:
+            good = max((s["k"] for s in steps[name] if s["keeps_up"]), default=0)
+            bad = min((s["k"] for s in steps[name] if not s["keeps_up"]), default=None)
+        out[name] = {"steps": sorted(steps[name], key=lambda s: s["k"]),
+                     "max_sustained": good, "first_failing": bad}
+    return out
 
 
 def step_line(name, s):
@@ -249,12 +258,10 @@ def main():
                                               x264=("-profile:v", "main"))
         results["input"] = {"probe": benchlib.probe_segment(input_path), "kbps": args.kbps,
                             "bytes": os.path.getsize(input_path), "seconds": 10}
-        for name in servers:
-            steps, good, bad = measure(name, lambda name=name: make_server(name, work, largest,
-                                                                            args.castline_pipeline),
-                                       counts, args.max, input_path, work, args.warmup, window,
-                                       search=not args.quick)
-            results["servers"][name] = {"steps": steps, "max_sustained": good, "first_failing": bad}
+        results["servers"] = measure(servers, lambda name: make_server(name, work, largest,
+                                                                        args.castline_pipeline),
+                                     counts, args.max, input_path, work, args.warmup, window,
+                                     search=not args.quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results)
