@@ -54,13 +54,13 @@
 #include "rtmp/gstrtmpserversrc.h"
 
 #include "castlineelements.h"
+#include "common/handover.h"
 #include "common/secrets.h"
 #include "rtmp/connectionio.h"
 #include "rtmp/listenerthread.h"
 #include "rtmp/publisherreader.h"
 #include "rtmp/rtmplistener.h"
 
-#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -138,19 +138,11 @@ struct Incoming {
   Incoming & operator= (const Incoming &) = delete;
 };
 
-enum class PublisherState { waiting, live, ended };
-
 struct GstRtmpServerSrcPrivate {
+  castline::HandOver<Incoming> handover; /* the run's publisher */
   std::mutex lock;                     /* settings and the state below */
-  std::condition_variable cond;        /* incoming, flushing, end_requested */
   RtmpServerSrcSettings settings;
-  bool started = false;
-  bool flushing = false;
-  PublisherState state = PublisherState::waiting;
-  std::unique_ptr<Incoming> incoming;
   GCancellable *cancellable = nullptr; /* the streaming thread's reads */
-  bool end_requested = false;
-  std::string end_description;
   int bound_port = 0;
   std::unique_ptr<ListenerThread> listener;
 
@@ -406,15 +398,10 @@ gst_rtmp_server_src_start (GstBaseSrc * bsrc)
   {
     std::lock_guard<std::mutex> lk (p->lock);
     s = p->settings;
-    p->started = true;
-    p->flushing = false;
-    p->state = PublisherState::waiting;
-    p->incoming.reset ();
     g_clear_object (&p->cancellable);
     p->cancellable = g_cancellable_new ();
-    p->end_requested = false;
-    p->end_description.clear ();
   }
+  p->handover.start ();
   p->reader.reset ();
   p->tags.clear ();
   p->header_sent = false;
@@ -430,8 +417,7 @@ gst_rtmp_server_src_start (GstBaseSrc * bsrc)
         ("The RTMP listener for publishers cannot start: %s", error.c_str ()),
         ("standalone listener on %s:%d (port=-1 runs none: publishers then come through "
             "add-connection)", s.host.c_str (), s.port));
-    std::lock_guard<std::mutex> lk (p->lock);
-    p->started = false;
+    p->handover.stop ();
     return FALSE;
   }
   int port = listener->port ();
@@ -450,14 +436,11 @@ gst_rtmp_server_src_stop (GstBaseSrc * bsrc)
   auto *self = GST_RTMP_SERVER_SRC (bsrc);
   GstRtmpServerSrcPrivate *p = self->priv;
   std::unique_ptr<ListenerThread> listener;
-  std::unique_ptr<Incoming> incoming;
+  std::unique_ptr<Incoming> incoming = p->handover.stop ();
   {
     std::lock_guard<std::mutex> lk (p->lock);
-    p->started = false;
     listener = std::move (p->listener);
-    incoming = std::move (p->incoming);
     p->bound_port = 0;
-    p->cond.notify_all ();
   }
   /* outside the lock: its thread may be in add_connection */
   listener.reset ();
@@ -473,11 +456,10 @@ static gboolean
 gst_rtmp_server_src_unlock (GstBaseSrc * bsrc)
 {
   auto *p = GST_RTMP_SERVER_SRC (bsrc)->priv;
+  p->handover.unlock ();
   std::lock_guard<std::mutex> lk (p->lock);
-  p->flushing = true;
   if (p->cancellable)
     g_cancellable_cancel (p->cancellable);
-  p->cond.notify_all ();
   return TRUE;
 }
 
@@ -485,8 +467,8 @@ static gboolean
 gst_rtmp_server_src_unlock_stop (GstBaseSrc * bsrc)
 {
   auto *p = GST_RTMP_SERVER_SRC (bsrc)->priv;
+  p->handover.unlock_stop ();
   std::lock_guard<std::mutex> lk (p->lock);
-  p->flushing = false;
   if (!p->cancellable || g_cancellable_is_cancelled (p->cancellable)) {
     g_clear_object (&p->cancellable);
     p->cancellable = g_cancellable_new ();
@@ -519,10 +501,7 @@ publisher_ended (GstRtmpServerSrc * self)
   GST_INFO_OBJECT (self, "publisher %s gone (%s): %s; %" G_GUINT64_FORMAT " bytes received",
       p->remote_address.c_str (), end_reason_name (reason), description.c_str (),
       p->reader->bytes_received ());
-  {
-    std::lock_guard<std::mutex> lk (p->lock);
-    p->state = PublisherState::ended;
-  }
+  p->handover.ended ();
   p->publisher_gone = true;
   post (self, gst_structure_new ("rtmpserversrc-publisher-disconnected",
           "remote-address", G_TYPE_STRING, p->remote_address.c_str (),
@@ -550,23 +529,23 @@ publisher_ended (GstRtmpServerSrc * self)
 /* Blocks until a publisher is handed over (its reader made and its replay
  * read), the stream is ended before one came, or flushing. */
 static GstFlowReturn
-wait_for_publisher (GstRtmpServerSrc * self)
+wait_for_publisher (GstRtmpServerSrc * self, uint64_t unlocks)
 {
   GstRtmpServerSrcPrivate *p = self->priv;
   std::unique_ptr<Incoming> incoming;
-  RtmpServerSrcSettings s;
-  {
-    std::unique_lock<std::mutex> lk (p->lock);
-    p->cond.wait (lk, [p] { return p->flushing || p->incoming || p->end_requested; });
-    if (p->flushing)
+  switch (p->handover.wait (unlocks, incoming)) {
+    case castline::HandOver<Incoming>::Wait::flushing:
       return GST_FLOW_FLUSHING;
-    if (!p->incoming) {
+    case castline::HandOver<Incoming>::Wait::ended:
       GST_INFO_OBJECT (self, "ended before any publisher came");
-      p->state = PublisherState::ended;
       p->publisher_gone = true;
       return GST_FLOW_OK;
-    }
-    incoming = std::move (p->incoming);
+    case castline::HandOver<Incoming>::Wait::incoming:
+      break;
+  }
+  RtmpServerSrcSettings s;
+  {
+    std::lock_guard<std::mutex> lk (p->lock);
     s = p->settings;
   }
   p->reader = std::make_unique<PublisherReader> (incoming->connection, s.limits (),
@@ -623,8 +602,9 @@ gst_rtmp_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
 {
   auto *self = GST_RTMP_SERVER_SRC (psrc);
   GstRtmpServerSrcPrivate *p = self->priv;
+  uint64_t unlocks = p->handover.unlocks ();
   if (!p->reader && !p->publisher_gone) {
-    GstFlowReturn ret = wait_for_publisher (self);
+    GstFlowReturn ret = wait_for_publisher (self, unlocks);
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -640,12 +620,10 @@ gst_rtmp_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
     g_autoptr (GCancellable) cancellable = nullptr;
     std::string end_description;
     bool end = false;
+    if (p->handover.interrupted (unlocks, &end, &end_description))
+      return GST_FLOW_FLUSHING;
     {
       std::lock_guard<std::mutex> lk (p->lock);
-      if (p->flushing)
-        return GST_FLOW_FLUSHING;
-      end = p->end_requested;
-      end_description = p->end_description;
       cancellable = G_CANCELLABLE (g_object_ref (p->cancellable));
     }
     if (end) {
@@ -671,19 +649,14 @@ add_connection (GstRtmpServerSrc * self, GIOStream * connection, GBytes * replay
     const gchar * remote_address)
 {
   g_return_val_if_fail (G_IS_IO_STREAM (connection), FALSE);
-  GstRtmpServerSrcPrivate *p = self->priv;
   std::string address = remote_address ? remote_address : remote_address_of (connection);
-  std::lock_guard<std::mutex> lk (p->lock);
-  if (!p->started || p->state != PublisherState::waiting || p->end_requested) {
-    GST_INFO_OBJECT (self, "not taking %s: %s", address.c_str (), !p->started ?
-        "not started" : p->state == PublisherState::ended || p->end_requested ?
-        "the stream has ended" : "a publisher is there already");
+  auto incoming = std::make_unique<Incoming> (connection, replay, address);
+  const char *why = nullptr;
+  if (!self->priv->handover.offer (incoming, &why)) {
+    GST_INFO_OBJECT (self, "not taking %s: %s", address.c_str (), why);
     return FALSE;
   }
   GST_INFO_OBJECT (self, "publisher %s handed over", address.c_str ());
-  p->incoming = std::make_unique<Incoming> (connection, replay, address);
-  p->state = PublisherState::live;
-  p->cond.notify_all ();
   return TRUE;
 }
 
@@ -691,15 +664,12 @@ static void
 end_publisher (GstRtmpServerSrc * self, const gchar * description)
 {
   GstRtmpServerSrcPrivate *p = self->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  if (!p->started || p->end_requested)
+  if (!p->handover.request_end (description ? description : ""))
     return;
   GST_INFO_OBJECT (self, "ending the publisher: %s", description ? description : "");
-  p->end_requested = true;
-  p->end_description = description ? description : "";
+  std::lock_guard<std::mutex> lk (p->lock);
   if (p->cancellable)
     g_cancellable_cancel (p->cancellable);
-  p->cond.notify_all ();
 }
 
 /* ---- the standalone listener ---- */
@@ -723,12 +693,7 @@ start_listener (GstRtmpServerSrc * self, const RtmpServerSrcSettings & s, std::s
       decision->refuse ("NetStream.Publish.BadName", "wrong stream key");
       return;
     }
-    bool free;
-    {
-      std::lock_guard<std::mutex> lk (self->priv->lock);
-      free = self->priv->state == PublisherState::waiting && !self->priv->end_requested;
-    }
-    if (!free) {
+    if (!self->priv->handover.accepting ()) {
       GST_INFO_OBJECT (self, "refused %s: already publishing", request.remote_address.c_str ());
       decision->refuse ("NetStream.Publish.Rejected", "already publishing");
       return;

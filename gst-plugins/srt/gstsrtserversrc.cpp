@@ -19,7 +19,9 @@
  * Control form `#!::r=KEY,m=publish` (SRS and many encoders). A wrong key
  * is refused with SRT_REJX_UNAUTHORIZED (1401), a second caller while one
  * is live with SRT_REJX_CONFLICT (1409), `m=request` (playback) with
- * SRT_REJX_BAD_MODE (1405); callers see the code (ffmpeg prints "Connection
+ * SRT_REJX_BAD_MODE (1405), a caller without a stream id (even with
+ * `stream-id` unset, which takes any) with SRT_REJX_BAD_REQUEST (1400);
+ * callers see the code (ffmpeg prints "Connection
  * setup failure: ... rejected", srt-live-transmit the reason). With `port`
  * = -1 it listens nowhere: an application that owns the port
  * (castline-launcher, one port for every stream) hands an accepted caller
@@ -35,7 +37,9 @@
  * `end-caller` ("ended"), the stream ends (EOS) once every packet read is
  * out. A lost caller also posts a warning.
  *
- * The stream id and the passphrase are never readable, printed or logged.
+ * The stream id and the passphrase are never readable, printed or logged
+ * by the element (gst-launch-1.0's parser does log the whole pipeline
+ * description at GST_DEBUG level 4 and above).
  *
  * ## Messages
  * Element messages: `srtserversrc-caller-connected` (remote-address) and
@@ -50,8 +54,9 @@
  *     d. ! audio/mpeg ! queue ! aacparse ! m.
  * ]| records, without re-encoding, what
  * `ffmpeg -re -i in.mp4 -c copy -f mpegts 'srt://127.0.0.1:8890?streamid=secret'`
- * sends (OBS: Server srt://127.0.0.1:8890, Stream Key secret; stop the
- * caller to finish the file).
+ * sends (OBS: Service Custom, Server
+ * srt://127.0.0.1:8890?streamid=secret, Stream Key empty: OBS passes SRT
+ * options in the URL). The file is finished when the caller stops.
  * |[
  * gst-launch-1.0 -e srtingestsrc port=8890 stream-id=secret ! tsdemux name=d \
  *     d. ! video/x-h264 ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=67108864 ! \
@@ -65,6 +70,7 @@
 #include "srt/gstsrtserversrc.h"
 
 #include "castlineelements.h"
+#include "common/handover.h"
 #include "common/secrets.h"
 #include "srt/callerreader.h"
 #include "srt/srtlistener.h"
@@ -72,7 +78,6 @@
 
 #include <srt/access_control.h>
 
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -156,18 +161,10 @@ struct Incoming {
   Incoming & operator= (const Incoming &) = delete;
 };
 
-enum class CallerState { waiting, live, ended };
-
 struct GstSrtServerSrcPrivate {
+  castline::HandOver<Incoming> handover; /* the run's caller */
   std::mutex lock;                     /* settings and the state below */
-  std::condition_variable cond;        /* incoming, flushing, end_requested */
   SrtServerSrcSettings settings;
-  bool started = false;
-  bool flushing = false;
-  CallerState state = CallerState::waiting;
-  std::unique_ptr<Incoming> incoming;
-  bool end_requested = false;
-  std::string end_description;
   int bound_port = 0;
   /* the live caller, for stats (the streaming thread sets them) */
   SRTSOCKET live_socket = SRT_INVALID_SOCK;
@@ -248,7 +245,7 @@ gst_srt_server_src_class_init (GstSrtServerSrcClass * klass)
           "The key a caller of the standalone listener must send as its stream id, bare "
           "(srt://HOST:PORT?streamid=KEY) or as \"#!::r=KEY,m=publish\" (compared in constant "
           "time); a wrong one is refused with SRT_REJX_UNAUTHORIZED (1401). Unset or \"\": any "
-          "key. Write-only, never logged", nullptr, secret));
+          "key (a caller without a stream id is refused all the same). Write-only, never logged", nullptr, secret));
   g_object_class_install_property (gobject_class, PROP_LATENCY,
       g_param_spec_uint ("latency", "Latency",
           "Receiver latency in milliseconds (SRTO_RCVLATENCY): how long lost packets may be "
@@ -461,14 +458,9 @@ gst_srt_server_src_start (GstBaseSrc * bsrc)
   {
     std::lock_guard<std::mutex> lk (p->lock);
     s = p->settings;
-    p->started = true;
-    p->flushing = false;
-    p->state = CallerState::waiting;
-    p->incoming.reset ();
-    p->end_requested = false;
-    p->end_description.clear ();
     p->library = std::move (library);
   }
+  p->handover.start ();
   p->reader.reset ();
   p->pending.clear ();
   p->pending_at = 0;
@@ -483,8 +475,9 @@ gst_srt_server_src_start (GstBaseSrc * bsrc)
         ("The SRT listener for callers cannot start: %s", error.c_str ()),
         ("standalone listener on %s:%d (port=-1 runs none: callers then come through "
             "add-caller)", s.host.c_str (), s.port));
+    p->handover.stop ();
     std::lock_guard<std::mutex> lk (p->lock);
-    p->started = false;
+    p->library.reset ();
     return FALSE;
   }
   int port = listener->port ();
@@ -503,17 +496,13 @@ gst_srt_server_src_stop (GstBaseSrc * bsrc)
   auto *self = GST_SRT_SERVER_SRC (bsrc);
   GstSrtServerSrcPrivate *p = self->priv;
   std::unique_ptr<SrtListener> listener;
-  std::unique_ptr<Incoming> incoming;
-  std::unique_ptr<SrtLibrary> library;
+  std::unique_ptr<Incoming> incoming = p->handover.stop ();
   {
     std::lock_guard<std::mutex> lk (p->lock);
-    p->started = false;
     listener = std::move (p->listener);
-    incoming = std::move (p->incoming);
     p->bound_port = 0;
     p->live_socket = SRT_INVALID_SOCK;
     p->live_address.clear ();
-    p->cond.notify_all ();
   }
   /* outside the lock: its thread may be in add_caller */
   listener.reset ();
@@ -530,19 +519,15 @@ gst_srt_server_src_stop (GstBaseSrc * bsrc)
 static gboolean
 gst_srt_server_src_unlock (GstBaseSrc * bsrc)
 {
-  auto *p = GST_SRT_SERVER_SRC (bsrc)->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  p->flushing = true;                  /* a read sees it within kReadSliceMs */
-  p->cond.notify_all ();
+  /* a read sees it within kReadSliceMs */
+  GST_SRT_SERVER_SRC (bsrc)->priv->handover.unlock ();
   return TRUE;
 }
 
 static gboolean
 gst_srt_server_src_unlock_stop (GstBaseSrc * bsrc)
 {
-  auto *p = GST_SRT_SERVER_SRC (bsrc)->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  p->flushing = false;
+  GST_SRT_SERVER_SRC (bsrc)->priv->handover.unlock_stop ();
   return TRUE;
 }
 
@@ -571,9 +556,9 @@ caller_ended (GstSrtServerSrc * self)
   GST_INFO_OBJECT (self, "caller %s gone (%s): %s; %" G_GUINT64_FORMAT " bytes received, %"
       G_GUINT64_FORMAT " TS resyncs", p->remote_address.c_str (), caller_end_name (reason),
       description.c_str (), p->reader->bytes_received (), p->reader->resyncs ());
+  p->handover.ended ();
   {
     std::lock_guard<std::mutex> lk (p->lock);
-    p->state = CallerState::ended;
     p->live_socket = SRT_INVALID_SOCK;
     p->live_address.clear ();
   }
@@ -606,23 +591,23 @@ caller_ended (GstSrtServerSrc * self)
 /* Blocks until a caller is handed over (its reader made and its replay
  * read), the stream is ended before one came, or flushing. */
 static GstFlowReturn
-wait_for_caller (GstSrtServerSrc * self)
+wait_for_caller (GstSrtServerSrc * self, guint64 unlocks)
 {
   GstSrtServerSrcPrivate *p = self->priv;
   std::unique_ptr<Incoming> incoming;
-  guint idle_timeout;
-  {
-    std::unique_lock<std::mutex> lk (p->lock);
-    p->cond.wait (lk, [p] { return p->flushing || p->incoming || p->end_requested; });
-    if (p->flushing)
+  switch (p->handover.wait (unlocks, incoming)) {
+    case castline::HandOver<Incoming>::Wait::flushing:
       return GST_FLOW_FLUSHING;
-    if (!p->incoming) {
+    case castline::HandOver<Incoming>::Wait::ended:
       GST_INFO_OBJECT (self, "ended before any caller came");
-      p->state = CallerState::ended;
       p->caller_gone = true;
       return GST_FLOW_OK;
-    }
-    incoming = std::move (p->incoming);
+    case castline::HandOver<Incoming>::Wait::incoming:
+      break;
+  }
+  guint idle_timeout;
+  {
+    std::lock_guard<std::mutex> lk (p->lock);
     idle_timeout = p->settings.idle_timeout;
   }
   p->remote_address = incoming->remote_address;
@@ -661,8 +646,9 @@ gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
 {
   auto *self = GST_SRT_SERVER_SRC (psrc);
   GstSrtServerSrcPrivate *p = self->priv;
+  guint64 unlocks = p->handover.unlocks ();
   if (!p->reader && !p->caller_gone) {
-    GstFlowReturn ret = wait_for_caller (self);
+    GstFlowReturn ret = wait_for_caller (self, unlocks);
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -677,12 +663,10 @@ gst_srt_server_src_create (GstPushSrc * psrc, GstBuffer ** buf)
     }
     std::string end_description;
     bool end = false;
+    if (p->handover.interrupted (unlocks, &end, &end_description))
+      return GST_FLOW_FLUSHING;
     {
       std::lock_guard<std::mutex> lk (p->lock);
-      if (p->flushing)
-        return GST_FLOW_FLUSHING;
-      end = p->end_requested;
-      end_description = p->end_description;
       p->live_resyncs = p->reader->resyncs ();
     }
     if (end) {
@@ -702,18 +686,14 @@ static bool
 add_caller (GstSrtServerSrc * self, SrtSocket & socket, GBytes * replay,
     const std::string & address)
 {
-  GstSrtServerSrcPrivate *p = self->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  if (!p->started || p->state != CallerState::waiting || p->end_requested) {
-    GST_INFO_OBJECT (self, "not taking %s: %s", address.c_str (), !p->started ?
-        "not started" : p->state == CallerState::ended || p->end_requested ?
-        "the stream has ended" : "a caller is there already");
+  auto incoming = std::make_unique<Incoming> (std::move (socket), replay, address);
+  const char *why = nullptr;
+  if (!self->priv->handover.offer (incoming, &why)) {
+    GST_INFO_OBJECT (self, "not taking %s: %s", address.c_str (), why);
+    socket = std::move (incoming->socket);
     return false;
   }
   GST_INFO_OBJECT (self, "caller %s handed over", address.c_str ());
-  p->incoming = std::make_unique<Incoming> (std::move (socket), replay, address);
-  p->state = CallerState::live;
-  p->cond.notify_all ();
   return true;
 }
 
@@ -740,14 +720,8 @@ add_caller_signal (GstSrtServerSrc * self, gint socket, GBytes * replay,
 static void
 end_caller (GstSrtServerSrc * self, const gchar * reason)
 {
-  GstSrtServerSrcPrivate *p = self->priv;
-  std::lock_guard<std::mutex> lk (p->lock);
-  if (!p->started || p->end_requested)
-    return;
-  GST_INFO_OBJECT (self, "ending the caller: %s", reason ? reason : "");
-  p->end_requested = true;
-  p->end_description = reason ? reason : "ended by the application";
-  p->cond.notify_all ();
+  if (self->priv->handover.request_end (reason ? reason : "ended by the application"))
+    GST_INFO_OBJECT (self, "ending the caller: %s", reason ? reason : "");
 }
 
 /* ---- stats ---- */
@@ -759,8 +733,8 @@ stats (GstSrtServerSrc * self)
   GstStructure *s = gst_structure_new_empty ("srt-stats");
   std::lock_guard<std::mutex> lk (p->lock);
   LinkStats link;
-  /* under the lock: the streaming thread clears live_socket before it
-   * closes the socket */
+  /* a socket the streaming thread closed meanwhile only fails srt_bstats
+   * (libsrt does not give a closed socket's id out again soon) */
   if (p->live_socket == SRT_INVALID_SOCK || !read_link_stats (p->live_socket, link))
     return s;
   gst_structure_set (s,
@@ -800,12 +774,7 @@ start_listener (GstSrtServerSrc * self, const SrtServerSrcSettings & s, std::str
       GST_INFO_OBJECT (self, "refused %s: wrong stream id", request.remote_address.c_str ());
       return { SRT_REJX_UNAUTHORIZED, "wrong stream id" };
     }
-    bool free;
-    {
-      std::lock_guard<std::mutex> lk (self->priv->lock);
-      free = self->priv->state == CallerState::waiting && !self->priv->end_requested;
-    }
-    if (!free) {
+    if (!self->priv->handover.accepting ()) {
       GST_INFO_OBJECT (self, "refused %s: a caller is live", request.remote_address.c_str ());
       return { SRT_REJX_CONFLICT, "a caller is live already" };
     }

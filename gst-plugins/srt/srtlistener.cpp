@@ -210,8 +210,11 @@ SrtListener::Private::on_listen (void *opaque, SRTSOCKET ns, int hs_version,
   } catch (...) {
     verdict = { SRT_REJX_ISE, "decide threw" };
   }
-  if (verdict.refused ())
-    return self->refuse (ns, verdict.code, request.remote_address, verdict.reason.c_str ());
+  if (verdict.refused ()) {
+    /* libsrt takes only codes from SRT_REJC_PREDEFINED on from the hook */
+    int code = verdict.code >= SRT_REJC_PREDEFINED ? verdict.code : SRT_REJX_FALLBACK;
+    return self->refuse (ns, code, request.remote_address, verdict.reason.c_str ());
+  }
   GST_DEBUG ("%s may call (stream id %s form)", request.remote_address.c_str (),
       request.stream.access_control ? "Access Control" : "bare");
   return 0;
@@ -343,6 +346,11 @@ SrtListener::Private::run ()
   SRT_EPOLL_EVENT events[kMaxEvents];
   while (running) {
     int n = srt_epoll_uwait (eid, events, kMaxEvents, kPollMs);
+    if (n < 0) {
+      /* not expected with the listener in the set; do not spin */
+      GST_WARNING ("epoll: %s", last_error ().c_str ());
+      g_usleep (kPollMs * 1000);
+    }
     for (int i = 0; i < n && running; i++) {
       if (events[i].fd == listener.get ()) {
         accept_caller ();
@@ -402,14 +410,13 @@ SrtListener::start (std::string & error)
     error = "srt_listen_callback: " + last_error ();
     return false;
   }
-  if (srt_bind (s.get (), (const sockaddr *) &addr, (int) addr_len) != 0) {
+  /* a port another listener of this process has fails at srt_listen (the
+   * socket shares its multiplexer), one of another process at srt_bind */
+  int backlog = (int) std::max<size_t> (1, std::min<size_t> (p.settings.max_pending, 1024));
+  if (srt_bind (s.get (), (const sockaddr *) &addr, (int) addr_len) != 0
+      || srt_listen (s.get (), backlog) != 0) {
     error = "cannot listen on " + p.settings.host + ":" + std::to_string (p.settings.port)
         + ": " + last_error ();
-    return false;
-  }
-  int backlog = (int) std::max<size_t> (1, std::min<size_t> (p.settings.max_pending, 1024));
-  if (srt_listen (s.get (), backlog) != 0) {
-    error = "srt_listen: " + last_error ();
     return false;
   }
   sockaddr_storage bound {};

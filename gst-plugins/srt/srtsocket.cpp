@@ -4,18 +4,52 @@
  * libsrt 1.5.1 counts srt_startup () calls (CUDTUnited::startup) and
  * srt_cleanup () tears down only at the last one: when it does, every
  * socket still open is closed. Whoever holds a socket keeps an SrtLibrary
- * alive as long. */
+ * alive as long.
+ *
+ * libsrt logs to stderr by default (a warning for each refused caller);
+ * its log goes to the GStreamer debug category "srtlib" instead, as
+ * GStreamer's own srt plugin does (libsrt has one handler per process:
+ * whichever plugin set it last has it). */
 #include "srt/srtsocket.h"
 
 #include <arpa/inet.h>
+#include <gst/gst.h>
 #include <netinet/in.h>
+#include <srt/logging_api.h>
+#include <sys/syslog.h>
 
 #include <cstdio>
 
+GST_DEBUG_CATEGORY_STATIC (srt_lib_debug);
+
 namespace castline::srt {
+
+namespace {
+
+/* libsrt's threads: GStreamer's log is thread-safe */
+void
+log_to_gst (void *, int level, const char *file, int line, const char *area, const char *message)
+{
+  GstDebugLevel gst_level = level <= LOG_ERR ? GST_LEVEL_ERROR
+      : level == LOG_WARNING ? GST_LEVEL_WARNING
+      : level == LOG_NOTICE ? GST_LEVEL_INFO : GST_LEVEL_DEBUG;
+  gst_debug_log (srt_lib_debug, gst_level, file ? file : "", area ? area : "", line, nullptr,
+      "%s", message ? message : "");
+}
+
+}  // namespace
 
 SrtLibrary::SrtLibrary ()
 {
+  static gsize once = 0;
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (srt_lib_debug, "srtlib", 0, "libsrt's own log");
+    srt_setloghandler (nullptr, log_to_gst);
+    srt_setlogflags (SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME
+        | SRT_LOGF_DISABLE_SEVERITY | SRT_LOGF_DISABLE_EOL);
+    srt_setloglevel (LOG_NOTICE);
+    g_once_init_leave (&once, 1);
+  }
   srt_startup ();
 }
 

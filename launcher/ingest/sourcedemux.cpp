@@ -3,7 +3,7 @@
 #include "streams/elementfactory.h"
 #include "streams/elementnames.h"
 
-#include <cstring>
+#include <algorithm>
 
 namespace castline::launcher {
 
@@ -73,35 +73,41 @@ SourceDemux::lose (const std::string & reason, bool media_ended)
 }
 
 void
-SourceDemux::lose_on_message (GstMessage * msg, const char *message_name,
-    std::initializer_list<const char *> lost_reasons, const char *who)
+SourceDemux::watch_ends (StreamPipeline & pipeline, Ends ends)
+{
+  ends_ = std::move (ends);
+  pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
+  pipeline.add_problem_handler ([this] (GstMessage * msg) { return on_problem (msg); });
+}
+
+void
+SourceDemux::on_message (GstMessage * msg)
 {
   const GstStructure *s = gst_message_get_structure (msg);
-  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (src_) || !s || !gst_structure_has_name (s, message_name))
+  if (GST_MESSAGE_SRC (msg) != GST_OBJECT (src_) || !s
+      || !gst_structure_has_name (s, ends_.message.c_str ()))
     return;
   const char *reason = gst_structure_get_string (s, "reason");
-  bool lost = false;
-  for (const char *r : lost_reasons)
-    lost = lost || (reason && strcmp (reason, r) == 0);
-  if (!lost)
+  if (!reason || std::find (ends_.lost.begin (), ends_.lost.end (), reason) == ends_.lost.end ())
     return;
   const char *description = gst_structure_get_string (s, "description");
-  lose (std::string ("the ") + who + " was lost (" + reason + ")"
+  lose ("the " + ends_.who + " was lost (" + reason + ")"
       + (description && *description ? std::string (": ") + description : std::string ()),
       true);
 }
 
+/* The source's warnings (a lost publisher) are left to on_message */
 bool
-SourceDemux::lose_on_error (GstMessage * msg, const char *end_signal, const char *what)
+SourceDemux::on_problem (GstMessage * msg)
 {
   if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ERROR || !posted (msg))
     return false;
   g_autoptr (GError) e = nullptr;
   gst_message_parse_error (msg, &e, nullptr);
   if (!lost_) {
-    std::string reason = std::string ("the ") + what + " cannot be read: "
+    std::string reason = "the " + ends_.what + " cannot be read: "
         + (e ? e->message : "unknown error");
-    g_signal_emit_by_name (src_, end_signal, reason.c_str ());
+    g_signal_emit_by_name (src_, ends_.end_signal.c_str (), reason.c_str ());
     lose (reason, false);
   }
   return true;

@@ -11,8 +11,8 @@
 
 #include <gst/gst.h>
 
-#include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace castline::launcher {
 
@@ -36,20 +36,30 @@ class SourceDemux {
   void lose (const std::string & reason, bool media_ended);
   bool lost () const { return lost_; }
 
-  /* The source's message_name message (its publisher gone, the media
-   * ended by the source) with a "reason" among lost_reasons: the
-   * publisher is lost, "the <who> was lost (<reason>): <description>".
-   * Other messages are left alone. */
-  void lose_on_message (GstMessage * msg, const char *message_name,
-      std::initializer_list<const char *> lost_reasons, const char *who);
-  /* An error of the source or the demuxer (what it cannot read): the
-   * source's end_signal closes the publisher, which is lost, "the <what>
-   * cannot be read: <error>", the stream finalized as it is. True for an
-   * error it takes (the pipeline's problem handler). */
-  bool lose_on_error (GstMessage * msg, const char *end_signal, const char *what);
+  /* How a source (rtmpserversrc, srtserversrc) tells its publisher's end,
+   * and how it is told to end one. */
+  struct Ends {
+    std::string message;               /* its element message: "reason", "description" */
+    std::vector<std::string> lost;     /* the reasons that lose the publisher */
+    std::string who;                   /* "RTMP publisher", for the reason */
+    std::string end_signal;            /* its action signal closing the publisher */
+    std::string what;                  /* "RTMP stream", for the reason */
+  };
+
+  /* After attach: the publisher is lost on the source's message with a
+   * reason in ends.lost ("the <who> was lost (<reason>): <description>";
+   * the source ended the media), or on an error of the source or the
+   * demuxer (what it cannot read): end_signal closes the publisher, lost
+   * with "the <what> cannot be read: <error>", the stream finalized as it
+   * is. */
+  void watch_ends (StreamPipeline & pipeline, Ends ends);
 
  private:
+  void on_message (GstMessage * msg);
+  bool on_problem (GstMessage * msg);
+
   Ingest::Hooks hooks_;
+  Ends ends_;
   GstElement *src_ = nullptr;      /* owned by the pipeline */
   GstElement *demux_ = nullptr;    /* owned by the pipeline */
   bool lost_ = false;

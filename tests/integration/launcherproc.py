@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -46,6 +47,13 @@ MIME = {
 }
 
 
+def free_udp_port():
+    """A UDP port nothing is bound to right now (SRT's)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def quote(s):
     from urllib.parse import quote as q
     return q(s, safe="")
@@ -71,7 +79,8 @@ class Launcher:
     """castline-launcher with a config of its own in a temporary data dir.
     RTMP is off (rtmp.port 0: parallel tests never collide on 1935) unless
     settings has an "rtmp" object; then its port, unless given, is a free
-    one (rtmp_port)."""
+    one (rtmp_port). SRT likewise (srt.port 0, not 8890, unless settings
+    has an "srt" object; then a free UDP port unless given: srt_port)."""
 
     def __init__(self, directory, **settings):
         self.dir = directory
@@ -79,8 +88,11 @@ class Launcher:
         rtmp = settings.pop("rtmp", None)
         rtmp = {"port": 0} if rtmp is None else {"port": free_port(), **rtmp}
         self.rtmp_port = rtmp["port"]
+        srt = settings.pop("srt", None)
+        srt = {"port": 0} if srt is None else {"port": free_udp_port(), **srt}
+        self.srt_port = srt["port"]
         config = {"port": self.port, "data_dir": os.path.join(directory, "data"),
-                  "idle_timeout": 5, "shutdown_timeout": 15, "rtmp": rtmp}
+                  "idle_timeout": 5, "shutdown_timeout": 15, "rtmp": rtmp, "srt": srt}
         config.update(settings)
         self.config_path = os.path.join(directory, "config.json")
         with open(self.config_path, "w") as f:

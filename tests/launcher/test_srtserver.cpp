@@ -45,22 +45,28 @@ free_udp_port ()
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
+constexpr char kH264Aac[] = CASTLINE_SOURCE_DIR "/tests/launcher/data/srt-h264-aac-6s.ts";
+/* srtcore's: 1 s of H.265 and AAC */
+constexpr char kHevcAac[] = CASTLINE_SOURCE_DIR "/tests/srt/data/hevc-aac.ts";
+
 std::string
-test_ts ()
+read_ts (const std::string & path)
 {
   g_autofree gchar *data = nullptr;
   gsize size = 0;
-  std::string path = CASTLINE_SOURCE_DIR "/tests/launcher/data/srt-h264-aac-6s.ts";
   fail_unless (g_file_get_contents (path.c_str (), &data, &size, nullptr), "%s", path.c_str ());
   return std::string (data, size);
 }
 
-/* A libsrt caller on a thread of its own: connects with stream_id, then
- * (when accepted) sends the test TS at about its pace, looped, until
- * told to stop. */
+/* A libsrt caller on a thread of its own: connects with stream_id (and
+ * passphrase, unless empty), then (when accepted) sends the TS file at
+ * the test TS's bitrate, looped, until told to stop or its link breaks. */
 class Caller {
  public:
-  Caller (int port, std::string stream_id) : port_ (port), stream_id_ (std::move (stream_id))
+  Caller (int port, std::string stream_id, std::string passphrase = "",
+      std::string file = kH264Aac)
+      : port_ (port), stream_id_ (std::move (stream_id)), passphrase_ (std::move (passphrase)),
+        file_ (std::move (file))
   {
     thread_ = std::thread ([this] { run (); });
   }
@@ -75,6 +81,8 @@ class Caller {
   /* SRT_REJX_* (or SRT_REJ_*) once refused; 0 before */
   int reject () const { return reject_; }
   size_t sent () const { return sent_; }
+  /* the link broke (the server closed it) */
+  bool broken () const { return broken_; }
 
  private:
   void run ()
@@ -83,6 +91,8 @@ class Caller {
     srt_setsockflag (s.get (), SRTO_STREAMID, stream_id_.data (), (int) stream_id_.size ());
     int timeout_ms = 10000;
     srt_setsockflag (s.get (), SRTO_CONNTIMEO, &timeout_ms, sizeof timeout_ms);
+    if (!passphrase_.empty ())
+      srt_setsockflag (s.get (), SRTO_PASSPHRASE, passphrase_.data (), (int) passphrase_.size ());
     sockaddr_in sa {};
     sa.sin_family = AF_INET;
     sa.sin_port = htons ((uint16_t) port_);
@@ -93,12 +103,14 @@ class Caller {
       return;
     }
     connected_ = true;
-    std::string ts = test_ts ();
-    /* 6 s of media: send it in about 6 s, one message at a time */
-    gulong pause_us = (gulong) (6000000 / (ts.size () / kPayload));
+    std::string ts = read_ts (file_);
+    /* the test TS's pace: 6 s of media in 152 KB, 116 messages */
+    const gulong pause_us = 52000;
     for (size_t at = 0; !stop_; at = (at + kPayload) % (ts.size () - ts.size () % kPayload)) {
-      if (srt_sendmsg2 (s.get (), ts.data () + at, (int) kPayload, nullptr) == SRT_ERROR)
+      if (srt_sendmsg2 (s.get (), ts.data () + at, (int) kPayload, nullptr) == SRT_ERROR) {
+        broken_ = true;
         return;
+      }
       sent_ += kPayload;
       g_usleep (pause_us);
     }
@@ -106,8 +118,8 @@ class Caller {
 
   castline::srt::SrtLibrary lib_;
   int port_;
-  std::string stream_id_;
-  std::atomic<bool> stop_ { false }, connected_ { false };
+  std::string stream_id_, passphrase_, file_;
+  std::atomic<bool> stop_ { false }, connected_ { false }, broken_ { false };
   std::atomic<int> reject_ { 0 };
   std::atomic<size_t> sent_ { 0 };
   std::thread thread_;
@@ -118,8 +130,9 @@ struct Server {
   std::unique_ptr<SrtServer> srt;
   std::string id, key;
 
-  explicit Server (Config c = test_config ())
+  explicit Server (Config c = test_config (), const std::string & passphrase = "")
   {
+    c.srt.passphrase = passphrase;
     c.srt.port = free_udp_port ();
     c.srt.host = "127.0.0.1";
     /* files on disk to look at (llhlssink keeps its playlist in memory) */
@@ -237,6 +250,59 @@ GST_START_TEST (test_access_control_publish_is_admitted)
 }
 GST_END_TEST;
 
+/* SRT has no unpublish: a caller that closes its link is lost, the
+ * stream interrupted (it may come back within the reconnect window) */
+GST_START_TEST (test_a_caller_that_closes_is_lost)
+{
+  Server s;
+  {
+    Caller c (s.srt->port (), s.key);
+    wait_connect (c);
+    fail_unless (c.connected (), "refused %d", c.reject ());
+    fail_unless (iterate_until ([&s] { return s.live (); }, 20000));
+  }
+  fail_unless (iterate_until ([&s] { return s.state () == StreamState::interrupted; }, 20000),
+      "state %s", state_name (s.state ()));
+  std::string reason = s.manager->get (s.id)->reason;
+  fail_unless (reason.find ("the SRT caller was lost (closed)") != std::string::npos, "%s",
+      reason.c_str ());
+}
+GST_END_TEST;
+
+/* the ReceiverOptions come from the configuration: srt.passphrase */
+GST_START_TEST (test_the_passphrase_is_required)
+{
+  Server s (test_config (), "correct horse battery");
+  {
+    Caller none (s.srt->port (), s.key);
+    wait_connect (none);
+    fail_unless (none.reject () != 0, "a caller without the passphrase got in");
+    Caller wrong (s.srt->port (), s.key, "wrong horse battery");
+    wait_connect (wrong);
+    fail_unless_equals_int (wrong.reject (), SRT_REJ_BADSECRET);
+  }
+  fail_unless (s.state () == StreamState::created);
+  Caller right (s.srt->port (), s.key, "correct horse battery");
+  wait_connect (right);
+  fail_unless (right.connected (), "refused %d", right.reject ());
+  fail_unless (iterate_until ([&s] { return s.live (); }, 20000));
+}
+GST_END_TEST;
+
+/* H.265: past the handshake, refused once its PMT is read (no pipeline
+ * takes it): its link is closed, the stream untouched, the refusal counted */
+GST_START_TEST (test_codecs_no_pipeline_takes_close_the_caller)
+{
+  Server s;
+  Caller c (s.srt->port (), s.key, "", kHevcAac);
+  wait_connect (c);
+  fail_unless (c.connected (), "refused %d", c.reject ());
+  fail_unless (iterate_until ([&c] { return c.broken (); }, 20000), "its link was never closed");
+  fail_unless (s.state () == StreamState::created);
+  fail_unless_equals_int (s.srt->metrics ().refused, 1);
+}
+GST_END_TEST;
+
 /* stop () on the main context while libsrt's thread waits for it in
  * decide: it returns without the main context running, the caller is
  * refused (1402), and the job left on the main context finds the server
@@ -275,6 +341,9 @@ srtserver_suite ()
   tcase_add_test (tc, test_a_second_caller_is_a_conflict);
   tcase_add_test (tc, test_playback_mode_is_a_bad_mode);
   tcase_add_test (tc, test_access_control_publish_is_admitted);
+  tcase_add_test (tc, test_a_caller_that_closes_is_lost);
+  tcase_add_test (tc, test_the_passphrase_is_required);
+  tcase_add_test (tc, test_codecs_no_pipeline_takes_close_the_caller);
   tcase_add_test (tc, test_stop_while_a_caller_waits_returns);
   return s;
 }

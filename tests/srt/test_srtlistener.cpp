@@ -9,6 +9,8 @@
 #include <srt/access_control.h>
 #include <srt/srt.h>
 
+#include "srttestcaller.h"
+
 #include "tsdata.h"
 
 #include "../assertions.h"
@@ -40,38 +42,6 @@ wait_until (F done, int timeout_ms = 8000)
   }
   return done ();
 }
-
-/* A libsrt caller, as ffmpeg or OBS would be. */
-struct TestCaller {
-  SrtSocket socket;
-  int reject = 0;                      /* srt_getrejectreason after a failed connect */
-
-  bool connect (int port, const std::string & stream_id, const std::string & passphrase = "")
-  {
-    socket.reset (srt_create_socket ());
-    if (!stream_id.empty ())
-      srt_setsockflag (socket.get (), SRTO_STREAMID, stream_id.data (), (int) stream_id.size ());
-    if (!passphrase.empty ())
-      srt_setsockflag (socket.get (), SRTO_PASSPHRASE, passphrase.data (), (int) passphrase.size ());
-    sockaddr_in addr {};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons (port);
-    addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (srt_connect (socket.get (), (sockaddr *) &addr, sizeof (addr)) == 0)
-      return true;
-    reject = srt_getrejectreason (socket.get ());
-    return false;
-  }
-
-  void send (const std::vector<uint8_t> & data)
-  {
-    for (size_t off = 0; off < data.size (); off += kMessage) {
-      int n = (int) std::min (kMessage, data.size () - off);
-      fail_unless (srt_sendmsg (socket.get (), (const char *) data.data () + off, n, -1, 1) == n,
-          "send: %s", srt_getlasterror_str ());
-    }
-  }
-};
 
 /* A listener on a free loopback port, whose decide and ready the test
  * sets; ready's callers are kept. */
@@ -237,6 +207,63 @@ GST_START_TEST (test_silent_caller_times_out)
   fail_unless (wait_until ([&] { return f.listener->timed_out () == 1; }));
   fail_unless_equals_uint64 (f.listener->not_ts (), 0);
   fail_unless_equals_int (f.ready_count (), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_no_pmt_within_the_prelude_bound)
+{
+  /* TS without its PAT: whole packets, but no codecs ever; past
+   * max_prelude_bytes it is closed as not_ts, before its time-out */
+  Fixture f;
+  f.settings.max_prelude_bytes = 8 * 1024;
+  f.settings.prelude_timeout_s = 30;
+  f.start ();
+  auto ts = read_test_ts ("h264-aac.ts");
+  std::vector<uint8_t> no_pat;
+  for (size_t off = 0; off < ts.size (); off += 188) {
+    if (((ts[off + 1] & 0x1f) << 8 | ts[off + 2]) != 0)
+      no_pat.insert (no_pat.end (), ts.begin () + off, ts.begin () + off + 188);
+  }
+  TestCaller c;
+  fail_unless (c.connect (f.listener->port (), "k3y"));
+  c.send (no_pat);
+  fail_unless (wait_until ([&] { return f.listener->not_ts () == 1; }));
+  fail_unless_equals_uint64 (f.listener->timed_out (), 0);
+  fail_unless_equals_int (f.ready_count (), 0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_hosts)
+{
+  /* "::" takes IPv4 callers too; "localhost" is 127.0.0.1; a name that
+   * does not resolve is an error */
+  for (const char *host : { "::", "localhost", "0.0.0.0" }) {
+    Fixture f;
+    f.settings.host = host;
+    f.start ();
+    TestCaller c;
+    fail_unless (c.connect (f.listener->port (), "k3y"), "%s", host);
+  }
+  /* a port another listener has */
+  Fixture first;
+  first.start ();
+  ListenerSettings same;
+  same.host = "127.0.0.1";
+  same.port = first.listener->port ();
+  SrtListener second (same, [] (const CallerRequest &) { return Verdict::accept (); },
+      [] (Caller &&) {});
+  std::string in_use;
+  fail_if (second.start (in_use));
+  GST_INFO ("a port in use: %s", in_use.c_str ());
+  assert_has (in_use, "cannot listen on 127.0.0.1:" + std::to_string (same.port));
+
+  ListenerSettings bad;
+  bad.host = "no-such-host.invalid";
+  SrtListener l (bad, [] (const CallerRequest &) { return Verdict::accept (); },
+      [] (Caller &&) {});
+  std::string error;
+  fail_if (l.start (error));
+  assert_has (error, "no-such-host.invalid");
 }
 GST_END_TEST;
 
@@ -406,6 +433,8 @@ srtlistener_suite (void)
   tcase_add_test (tc, test_bad_ids_refused_before_decide);
   tcase_add_test (tc, test_garbage_caller_is_closed);
   tcase_add_test (tc, test_silent_caller_times_out);
+  tcase_add_test (tc, test_no_pmt_within_the_prelude_bound);
+  tcase_add_test (tc, test_hosts);
   tcase_add_test (tc, test_passphrase);
   tcase_add_test (tc, test_three_callers_at_once);
   tcase_add_test (tc, test_over_max_pending_refused);

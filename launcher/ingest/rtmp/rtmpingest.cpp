@@ -16,8 +16,10 @@ RtmpIngest::attach (StreamPipeline & pipeline, const std::string &, const std::s
   if (!parts_.attach (pipeline, "rtmpserversrc", "flvdemux", idle_timeout_s_, std::move (hooks),
           error))
     return false;
-  pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
-  pipeline.add_problem_handler ([this] (GstMessage * msg) { return on_problem (msg); });
+  /* an error of flvdemux (tags it cannot read) closes the publisher */
+  parts_.watch_ends (pipeline, { "rtmpserversrc-publisher-disconnected",
+        { "closed", "timeout", "protocol-error" }, "RTMP publisher", "end-publisher",
+        "RTMP stream" });
   return true;
 }
 
@@ -35,22 +37,6 @@ RtmpIngest::add_connection (castline::rtmp::Publisher && publisher)
     g_io_stream_close_async (connection, G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
   g_object_unref (connection);
   return ok;
-}
-
-void
-RtmpIngest::on_message (GstMessage * msg)
-{
-  parts_.lose_on_message (msg, "rtmpserversrc-publisher-disconnected",
-      { "closed", "timeout", "protocol-error" }, "RTMP publisher");
-}
-
-/* An error of the demuxer (tags it cannot read) or of rtmpserversrc: the
- * publisher is closed and lost, the stream finalized as it is. The
- * element's warnings (a lost publisher) are left to on_message. */
-bool
-RtmpIngest::on_problem (GstMessage * msg)
-{
-  return parts_.lose_on_error (msg, "end-publisher", "RTMP stream");
 }
 
 }  // namespace castline::launcher

@@ -43,10 +43,6 @@ class RtmpIngest : public Ingest {
   bool add_connection (castline::rtmp::Publisher && publisher);
 
  private:
-  void on_message (GstMessage * msg);
-  /* errors of the demuxer; true for one it takes */
-  bool on_problem (GstMessage * msg);
-
   PublisherMedia media_;
   bool tls_;
   unsigned idle_timeout_s_;

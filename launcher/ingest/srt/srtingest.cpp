@@ -16,8 +16,10 @@ SrtIngest::attach (StreamPipeline & pipeline, const std::string &, const std::st
   if (!parts_.attach (pipeline, "srtingestsrc", "tsdemux", idle_timeout_s_, std::move (hooks),
           error))
     return false;
-  pipeline.add_element_message_handler ([this] (GstMessage * msg) { on_message (msg); });
-  pipeline.add_problem_handler ([this] (GstMessage * msg) { return on_problem (msg); });
+  /* every end but "ended" (end-caller, ours) loses the caller: SRT has
+   * no unpublish; an error of tsdemux closes the caller */
+  parts_.watch_ends (pipeline, { "srtserversrc-caller-disconnected",
+        { "closed", "timeout", "not-ts" }, "SRT caller", "end-caller", "SRT stream" });
   return true;
 }
 
@@ -46,23 +48,6 @@ SrtIngest::link_stats () const
   /* the stats are shown in the public status too: the link, not who */
   gst_structure_remove_field (stats, "remote-address");
   return stats;
-}
-
-/* every end but "ended" (end-caller, ours) loses the caller: SRT has no
- * unpublish */
-void
-SrtIngest::on_message (GstMessage * msg)
-{
-  parts_.lose_on_message (msg, "srtserversrc-caller-disconnected", { "closed", "timeout", "not-ts" },
-      "SRT caller");
-}
-
-/* An error of tsdemux or of srtserversrc: the caller is closed and lost,
- * the stream finalized as it is */
-bool
-SrtIngest::on_problem (GstMessage * msg)
-{
-  return parts_.lose_on_error (msg, "end-caller", "SRT stream");
 }
 
 }  // namespace castline::launcher

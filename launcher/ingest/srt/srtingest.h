@@ -42,9 +42,6 @@ class SrtIngest : public Ingest {
   bool add_caller (castline::srt::Caller && caller);
 
  private:
-  void on_message (GstMessage * msg);
-  bool on_problem (GstMessage * msg);
-
   PublisherMedia media_;
   unsigned idle_timeout_s_;
   SourceDemux parts_;                  /* srtserversrc ! tsdemux */
