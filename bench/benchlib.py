@@ -150,13 +150,6 @@ def udp_bound(port, host="127.0.0.1"):
         return False
 
 
-def free_udp_port():
-    """A UDP port nothing is bound to on 127.0.0.1 right now (an SRT port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def machine_busy():
     """(busy, total) jiffies of the whole machine, for a CPU share over an
     interval: take two and divide the differences."""

@@ -200,10 +200,9 @@ class Castline:
         directory = tempfile.mkdtemp(prefix="castline-", dir=workdir)
         self.pipeline = pipeline
         self.ingest = ingest
-        port = benchlib.free_udp_port() if ingest == "srt" else free_port()
         self.launcher = Launcher(directory, idle_timeout=10, shutdown_timeout=15,
                                  max_live_streams=max(16, max_streams),
-                                 **{ingest: {"port": port, "host": "127.0.0.1"}},
+                                 **{ingest: {"host": "127.0.0.1"}},   # on a free port
                                  hls={"target_duration": HLS_TIME, "playlist_length": playlist_length,
                                       "max_files": 2 * playlist_length,
                                       **({} if low_latency is None else {"low_latency": low_latency})})

@@ -71,7 +71,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 benchlib.setup_paths()
-from launcherproc import wait_for  # noqa: E402
+from launcherproc import free_udp_port, wait_for  # noqa: E402
 import rtmp_vs_nginx  # noqa: E402  (its input, publishers, measured step and search)
 
 HLS_TIME = rtmp_vs_nginx.HLS_TIME
@@ -96,7 +96,7 @@ class FfmpegSrt:
         return [proc.pid for proc, _ in self.receivers]
 
     def new_stream(self, i):
-        port, key = benchlib.free_udp_port(), f"{i}-{secrets.token_hex(8)}"
+        port, key = free_udp_port(), f"{i}-{secrets.token_hex(8)}"
         out = os.path.join(self.dir, str(i))
         os.makedirs(out)
         log = open(os.path.join(out, "ffmpeg.log"), "wb")
