@@ -321,7 +321,11 @@ def delay_growth(watcher, t0, t1):
 
 
 def run_step(make_server, k, input_path, workdir, warmup, window):
-    """k publishers on a fresh server; its figures and verdict."""
+    """k publishers on a fresh server; its figures and verdict. A server
+    (NginxRtmp, Castline, srt_publishers.FfmpegSrt) has start(), pid (a
+    process id, or a list of them: every tree_* of benchlib takes either),
+    new_stream(i) -> Stream, stream_problems(streams) (what it says is
+    wrong with them, each "stream <i>: ..."), errors() and stop()."""
     server = make_server().start()
     publishers, step = [], {"k": k, "window_s": window}
     try:
@@ -360,7 +364,8 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
             poll()
 
         # the measured window
-        c0, p0, s0 = benchlib.tree_cpu(server.pid), sum(p.cpu() for p in publishers), benchlib.self_cpu_seconds()
+        c0, p0, s0 = (benchlib.tree_cpu(server.pid), sum(p.cpu() for p in publishers),
+                      benchlib.self_cpu_seconds())
         m0, w0 = benchlib.machine_busy(), time.monotonic()
         samples, next_sample = [], w0
         while time.monotonic() < w0 + window:
@@ -371,7 +376,8 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
             time.sleep(0.5)
         poll()
         step["threads"] = benchlib.tree_threads(server.pid)
-        c1, p1, s1 = benchlib.tree_cpu(server.pid), sum(p.cpu() for p in publishers), benchlib.self_cpu_seconds()
+        c1, p1, s1 = (benchlib.tree_cpu(server.pid), sum(p.cpu() for p in publishers),
+                      benchlib.self_cpu_seconds())
         m1, w1 = benchlib.machine_busy(), time.monotonic()
         wall = w1 - w0
 
