@@ -13,6 +13,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -44,7 +45,11 @@ def cpu_seconds(pid):
 
 
 def tree_pids(pid):
-    """pid and its living descendants (nginx's workers), pid first."""
+    """pid and its living descendants (nginx's workers), pid first; pid
+    may be a list of process ids (FFmpeg receivers, one a stream): each
+    with its descendants. Every tree_* function below takes either."""
+    if isinstance(pid, (list, tuple)):
+        return [p for root in pid for p in tree_pids(root)]
     pids = [pid]
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
@@ -130,6 +135,17 @@ def reset_peak_rss(pid):
         with open(f"/proc/{pid}/clear_refs", "w") as f:
             f.write("5")
         return True
+    except OSError:
+        return False
+
+
+def udp_bound(port, host="127.0.0.1"):
+    """Whether a UDP socket is bound to host:port (/proc/net/udp): an SRT
+    listener that can be called."""
+    want = f"{socket.htonl(int.from_bytes(socket.inet_aton(host), 'big')):08X}:{port:04X}"
+    try:
+        with open("/proc/net/udp") as f:
+            return any(line.split()[1] == want for line in list(f)[1:])
     except OSError:
         return False
 

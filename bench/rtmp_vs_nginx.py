@@ -94,18 +94,19 @@ STAMP_SIZE = (640, 480)
 LATENCY_CONFIGS = latency.CONFIGS[:2]     # hls.js defaults, one segment of hold-back
 
 
-def make_input(directory, seconds=10, x264=()):
-    """The publishers' file: 720p30 H.264 (2 s GOP) + AAC in MP4; x264:
-    more FFmpeg options for its encoder (bench/whep_viewers.py: what a
-    WebRTC audience needs, no B-frames)."""
-    path = os.path.join(directory, "in.mp4")
+def make_input(directory, seconds=10, x264=(), name="in.mp4", size="1280x720", kbps=2500):
+    """The publishers' file: 720p30 H.264 (2 s GOP, 2.5 Mb/s) + AAC in MP4;
+    x264: more FFmpeg options for its encoder (bench/whep_viewers.py: what
+    a WebRTC audience needs, no B-frames); name's extension picks the
+    container (bench/srt_publishers.py: in.ts), size and kbps the video's."""
+    path = os.path.join(directory, name)
     subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
+                    "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
                     "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
                     *x264,
                     "-g", str(2 * FPS), "-keyint_min", str(2 * FPS), "-sc_threshold", "0",
-                    "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "5000k",
+                    "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{2 * kbps}k",
                     "-c:a", "aac", "-b:a", "128k", path], check=True, timeout=120)
     return path
 
@@ -180,23 +181,31 @@ http {{
     def errors(self):
         return self.nginx.errors()
 
+    def stream_problems(self, streams):
+        """What the server itself says is wrong with streams: nothing here."""
+        return []
+
     def stop(self):
         self.nginx.stop()
 
 
-class CastlineRtmp:
-    """castline-launcher with its RTMP ingest on a port of its own."""
+class Castline:
+    """castline-launcher with one ingest, "rtmp" or "srt" (bench/srt_publishers.py),
+    on a port of its own; publishers go to the `<ingest>_url` of each stream.
+    low_latency: hls.low_latency (None: the launcher's default)."""
     name = "castline"
 
-    def __init__(self, workdir, max_streams, pipeline=None):
+    def __init__(self, workdir, max_streams, pipeline=None, ingest="rtmp",
+                 playlist_length=PLAYLIST_LENGTH, low_latency=None):
         directory = tempfile.mkdtemp(prefix="castline-", dir=workdir)
         self.pipeline = pipeline
-        self.rtmp_port = free_port()
+        self.ingest = ingest
         self.launcher = Launcher(directory, idle_timeout=10, shutdown_timeout=15,
                                  max_live_streams=max(16, max_streams),
-                                 rtmp={"port": self.rtmp_port, "host": "127.0.0.1"},
-                                 hls={"target_duration": HLS_TIME, "playlist_length": PLAYLIST_LENGTH,
-                                      "max_files": 2 * PLAYLIST_LENGTH})
+                                 **{ingest: {"host": "127.0.0.1"}},   # on a free port
+                                 hls={"target_duration": HLS_TIME, "playlist_length": playlist_length,
+                                      "max_files": 2 * playlist_length,
+                                      **({} if low_latency is None else {"low_latency": low_latency})})
 
     def start(self):
         self.launcher.start()
@@ -207,13 +216,14 @@ class CastlineRtmp:
         return self.launcher.proc.pid
 
     def new_stream(self, i):
-        body = {"title": f"rtmp bench {i}"}
+        body = {"title": f"{self.ingest} bench {i}"}
         if self.pipeline:
             body["pipeline"] = self.pipeline
         status, s = self.launcher.api("POST", "/api/streams", body)
-        if status != 201 or "rtmp_url" not in s:
+        url = f"{self.ingest}_url"
+        if status != 201 or not s.get(url):
             raise RuntimeError(f"stream creation failed: {status} {s}")
-        return Stream(s["rtmp_url"],
+        return Stream(s[url],
                       os.path.join(self.launcher.dir, "data", "live", s["id"], "index.m3u8"),
                       f"http://127.0.0.1:{self.launcher.port}/live/{s['id']}/index.m3u8",
                       {"id": s["id"]})
@@ -222,6 +232,28 @@ class CastlineRtmp:
         """The launcher's view of a stream: its state, pipeline and ingest."""
         status, s = self.launcher.api("GET", f"/api/streams/{stream.info['id']}")
         return {k: s.get(k) for k in ("state", "pipeline", "ingest", "reason")} if status == 200 else {}
+
+    def stream_problems(self, streams):
+        """The streams the launcher does not say are live."""
+        problems = []
+        for i, stream in enumerate(streams):
+            seen = self.describe(stream)
+            if seen.get("state") != "live":
+                problems.append(f"stream {i}: {seen.get('state')} ({seen.get('reason')})")
+        return problems
+
+    def link_totals(self, streams):
+        """The ingest's own link statistics (`stats.<ingest>` of each
+        stream: SRT's packets lost, dropped too late, retransmitted),
+        summed over streams; {} when the ingest has none."""
+        totals = {}
+        for stream in streams:
+            status, s = self.launcher.api("GET", f"/api/streams/{stream.info['id']}")
+            link = ((s or {}).get("stats") or {}).get(self.ingest) if status == 200 else None
+            for key, value in (link or {}).items():
+                if key.startswith("packets-") or key == "ts-resyncs":
+                    totals[key] = totals.get(key, 0) + value
+        return totals
 
     def errors(self):
         return self.launcher.output()[-2000:]
@@ -244,13 +276,14 @@ def end_process(proc, sig=None):
 
 
 class Publisher:
-    """One FFmpeg pushing the file in a loop at real time (over RTMP, or
-    as argv says: bench/janusproc.py's RTP)."""
+    """One FFmpeg pushing the file in a loop at real time (over RTMP, over
+    SRT for an srt:// url, or as argv says: bench/janusproc.py's RTP)."""
 
     def __init__(self, input_path, url, log_path, argv=None):
         self.log = open(log_path, "wb")
         argv = argv or ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                        "-re", "-stream_loop", "-1", "-i", input_path, "-c", "copy", "-f", "flv", url]
+                        "-re", "-stream_loop", "-1", "-i", input_path, "-c", "copy",
+                        "-f", "mpegts" if url.startswith("srt://") else "flv", url]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.log)
         self.cpu_seen = 0.0
@@ -288,19 +321,22 @@ def delay_growth(watcher, t0, t1):
 
 
 def run_step(make_server, k, input_path, workdir, warmup, window):
-    """k publishers on a fresh server; its figures and verdict."""
+    """k publishers on a fresh server; its figures and verdict. A server
+    (NginxRtmp, Castline, srt_publishers.FfmpegSrt) has start(), pid (a
+    process id, or a list of them: every tree_* of benchlib takes either),
+    new_stream(i) -> Stream, stream_problems(streams) (what it says is
+    wrong with them, each "stream <i>: ..."), errors() and stop()."""
     server = make_server().start()
     publishers, step = [], {"k": k, "window_s": window}
     try:
-        pid = server.pid
         time.sleep(1)
-        idle = benchlib.tree_memory_kib(pid)
-        cpu0, t0 = benchlib.tree_cpu(pid), time.monotonic()
+        idle = benchlib.tree_memory_kib(server.pid)
+        cpu0, t0 = benchlib.tree_cpu(server.pid), time.monotonic()
         time.sleep(2)
-        step["idle_cpu_per_s"] = round((benchlib.tree_cpu(pid) - cpu0) / (time.monotonic() - t0), 4)
+        step["idle_cpu_per_s"] = round((benchlib.tree_cpu(server.pid) - cpu0) / (time.monotonic() - t0), 4)
         step.update({f"idle_{key}_mib": round(v / 1024, 1) for key, v in idle.items()})
-        step["processes"] = len(benchlib.tree_pids(pid))
-        step["idle_threads"] = benchlib.tree_threads(pid)
+        step["processes"] = len(benchlib.tree_pids(server.pid))
+        step["idle_threads"] = benchlib.tree_threads(server.pid)
 
         streams = [server.new_stream(i) for i in range(k)]
         watchers = [benchlib.HlsWatcher(s.playlist) for s in streams]
@@ -328,18 +364,20 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
             poll()
 
         # the measured window
-        c0, p0, s0 = benchlib.tree_cpu(pid), sum(p.cpu() for p in publishers), benchlib.self_cpu_seconds()
+        c0, p0, s0 = (benchlib.tree_cpu(server.pid), sum(p.cpu() for p in publishers),
+                      benchlib.self_cpu_seconds())
         m0, w0 = benchlib.machine_busy(), time.monotonic()
         samples, next_sample = [], w0
         while time.monotonic() < w0 + window:
             poll()
             if time.monotonic() >= next_sample:
-                samples.append(benchlib.tree_memory_kib(pid))
+                samples.append(benchlib.tree_memory_kib(server.pid))
                 next_sample += 1.0
             time.sleep(0.5)
         poll()
-        step["threads"] = benchlib.tree_threads(pid)
-        c1, p1, s1 = benchlib.tree_cpu(pid), sum(p.cpu() for p in publishers), benchlib.self_cpu_seconds()
+        step["threads"] = benchlib.tree_threads(server.pid)
+        c1, p1, s1 = (benchlib.tree_cpu(server.pid), sum(p.cpu() for p in publishers),
+                      benchlib.self_cpu_seconds())
         m1, w1 = benchlib.machine_busy(), time.monotonic()
         wall = w1 - w0
 
@@ -369,13 +407,17 @@ def run_step(make_server, k, input_path, workdir, warmup, window):
                 problems.append(f"stream {i}: segments listed {growth[i] or 0:.1f} s later at the end")
             elif got < wall - 2 * HLS_TIME:
                 problems.append(f"stream {i}: {got:.1f} s of media listed in {wall:.1f} s")
-        step.update({"keeps_up": not problems, "problem_count": len(problems), "problems": problems[:5],
+        problems += server.stream_problems(streams)
+        failing = {p.split(":", 1)[0] for p in problems}          # "stream <i>"
+        step.update({"keeps_up": not problems, "streams_ok": k - len(failing),
+                     "problem_count": len(problems), "problems": problems[:5],
                      "least_listed_s": round(min(listed), 1), "wall_s": round(wall, 1),
                      "worst_growth_s": round(max((g for g in growth if g is not None), default=0), 2)})
         last = watchers[0].summary()[""]["last"]
         step["probe"] = benchlib.probe_segment(last)
-        if isinstance(server, CastlineRtmp):
+        if isinstance(server, Castline):
             step["castline_stream"] = server.describe(streams[0])
+            step["link_totals"] = server.link_totals(streams)
         if problems:
             step["server_log_tail"] = server.errors()[-800:]
     finally:
@@ -547,7 +589,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="castline-rtmp-bench-")
     factories = {"nginx": lambda: NginxRtmp(work),
-                 "castline": lambda: CastlineRtmp(work, max(counts + [args.max]), args.castline_pipeline)}
+                 "castline": lambda: Castline(work, max(counts + [args.max]), args.castline_pipeline)}
     results = {"machine": benchlib.machine(), "quick": args.quick, "window_s": window,
                "warmup_s": args.warmup, "segment_s": HLS_TIME, "servers": {}}
     try:

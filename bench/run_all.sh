@@ -2,14 +2,15 @@
 # Every benchmark of docs/benchmarks.md, one after the other, in one run on
 # this machine: castline against FFmpeg (cost per stream), streams per
 # machine, HLS serving against nginx, glass-to-glass latency, S3 upload
-# latency, start-up, RTMP ingest against nginx-rtmp, and WebRTC playback
-# (WHEP latency, viewers against Janus). Installs what
+# latency, start-up, RTMP ingest against nginx-rtmp, WebRTC playback
+# (WHEP latency, viewers against Janus), LL-HLS, and SRT publishers against
+# FFmpeg receivers. Installs what
 # they need, builds, runs each with its figures written as JSON
 # (OUT_DIR/NAME.json) and its printed tables kept (OUT_DIR/NAME.txt),
 # after the machine and the versions (OUT_DIR/machine.json).
 # docs/benchmarks.md holds a run's tables.
 #   bench/run_all.sh [--quick] [OUT_DIR]     (default OUT_DIR: bench-results/)
-# About 40 minutes (--quick: about 8). Nothing else should run meanwhile:
+# About 65 minutes (--quick: about 13). Nothing else should run meanwhile:
 # the figures are CPU times and latencies on a shared 2-core machine.
 # Asserts nothing; a benchmark that fails is reported and the others run.
 set -uo pipefail
@@ -52,6 +53,7 @@ run whep-latency /usr/bin/python3 bench/latency.py --whep
 run whep-viewers /usr/bin/python3 bench/whep_viewers.py --servers castline,janus
 run llhls-latency /usr/bin/python3 bench/latency.py --llhls
 run llhls-viewers /usr/bin/python3 bench/llhls_viewers.py
+run srt /usr/bin/python3 bench/srt_publishers.py
 
 if ((${#failed[@]})); then
   echo "failed: ${failed[*]} (their logs: $out/<name>.txt)" >&2
