@@ -140,6 +140,28 @@ WEBHOOK_SECRET = "whsec-integration-secret-never-logged"
 WEBHOOK_QUERY_TOKEN = "query-token-never-logged"
 
 
+class KeyedCase(LauncherCase):
+    """A LauncherCase whose streams' keys (every one create made) must
+    never reach the launcher's log: checked at tearDown."""
+
+    def setUp(self):
+        super().setUp()
+        self.keys = []
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            log = self.launcher.output()
+            for key in self.keys:
+                self.assertNotIn(key, log, "a stream key is in the launcher's log")
+
+    def create(self, **body):
+        s = super().create(**body)
+        self.keys.append(s["key"])
+        return s
+
+
 class WebhookReceiver:
     """An HTTP/1.1 server on 127.0.0.1 recording every POST as (lower-case
     headers, body); fail[event type] of them are answered 503 first. After

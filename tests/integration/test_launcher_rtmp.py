@@ -29,7 +29,7 @@ import launchercase  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, ffprobe, wait_for  # noqa: E402
 from s3rver import free_port  # noqa: E402
-from launchercase import LauncherCase, MetricsMixin, node, stream_inf  # noqa: E402
+from launchercase import KeyedCase, MetricsMixin, node, stream_inf  # noqa: E402
 from rtmpmedia import aac_frames, annexb_units, make_ca, slices_of, sps_of  # noqa: E402
 
 SECONDS = 6           # what every publisher sends
@@ -88,25 +88,8 @@ def gst_publish(sink, sent):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=gst_env())
 
 
-class RtmpCase(LauncherCase, MetricsMixin):
+class RtmpCase(KeyedCase, MetricsMixin):
     settings = {"rtmp": {}}
-
-    def setUp(self):
-        super().setUp()
-        self.keys = []
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            log = self.launcher.output()
-            for key in self.keys:
-                self.assertNotIn(key, log, "a stream key is in the launcher's log")
-
-    def create(self, **body):
-        s = super().create(**body)
-        self.keys.append(s["key"])
-        return s
 
     def hls_url(self, stream):
         return f"http://127.0.0.1:{self.launcher.port}/live/{stream['id']}/index.m3u8"
