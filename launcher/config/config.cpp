@@ -8,6 +8,8 @@
 #include <functional>
 #include <map>
 
+#include <unistd.h>
+
 #ifndef CASTLINE_PIPELINES_DIR
 #define CASTLINE_PIPELINES_DIR "pipelines"
 #endif
@@ -44,10 +46,24 @@ Config::output_url (const std::string & id, const std::string & file) const
   return base_url () + "/live/" + id + "/" + file;
 }
 
+std::string
+Config::node_url () const
+{
+  std::string url = node.public_url.empty () ? base_url () : node.public_url;
+  while (!url.empty () && url.back () == '/')
+    url.pop_back ();
+  return url;
+}
+
 Config
 default_config ()
 {
   Config c;
+  char host[256] = "";
+  if (gethostname (host, sizeof (host) - 1) == 0 && host[0])
+    c.node.id = host;
+  else
+    c.node.id = "castline";
   c.pipeline_dirs.push_back (CASTLINE_PIPELINES_DIR);
   c.web_dir = CASTLINE_WEB_DIR;
   c.hlsjs_path = CASTLINE_HLSJS_PATH;
@@ -299,6 +315,37 @@ check_webrtc (const WebRtcSettings & w, std::string & error)
   return true;
 }
 
+/* a store URL castline can open (its text is never in the message: it
+ * may hold a password), and a node id usable in paths and logs */
+bool
+check_store_node (const Config & c, std::string & error)
+{
+  const std::string & u = c.store.url;
+  if (!u.empty () && !c.store.shared () && u.rfind ("sqlite:", 0) != 0) {
+    error = "store.url must be empty, sqlite:PATH, or a postgresql:// URI";
+    return false;
+  }
+  if (u.rfind ("sqlite:", 0) == 0 && u.size () == 7) {
+    error = "store.url sqlite: needs a file path";
+    return false;
+  }
+  if (c.node.id.empty () || c.node.id.size () > 64) {
+    error = "node.id must be 1 to 64 characters";
+    return false;
+  }
+  for (char ch : c.node.id)
+    if (!(g_ascii_isalnum (ch) || strchr ("-._", ch))) {
+      error = "node.id may hold only A-Z a-z 0-9 - . _";
+      return false;
+    }
+  const std::string & p = c.node.public_url;
+  if (!p.empty () && p.rfind ("http://", 0) != 0 && p.rfind ("https://", 0) != 0) {
+    error = "node.public_url must be an http:// or https:// URL";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool
@@ -365,6 +412,14 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "max_viewers", uint_into (c.webrtc.max_viewers, 0, 10000) },
     { "token", string_into (c.webrtc.token) },
   };
+  std::map<std::string, Reader> store = {
+    { "url", string_into (c.store.url) },
+  };
+  std::map<std::string, Reader> node = {
+    { "id", string_into (c.node.id) },
+    { "public_url", string_into (c.node.public_url) },
+    { "lease", uint_into (c.node.lease, 3, 120) },
+  };
   unsigned port = (unsigned) c.port;
   std::map<std::string, Reader> top = {
     { "host", string_into (c.host) },
@@ -403,6 +458,10 @@ load_config (const std::string & path, Config & c, std::string & error)
       } },
     { "rtmp", [&rtmp] (JsonNode * n, std::string & e) { return read_object (n, rtmp, "rtmp", e); } },
     { "srt", [&srt] (JsonNode * n, std::string & e) { return read_object (n, srt, "srt", e); } },
+    { "store", [&store] (JsonNode * n, std::string & e) {
+        return read_object (n, store, "store", e);
+      } },
+    { "node", [&node] (JsonNode * n, std::string & e) { return read_object (n, node, "node", e); } },
     { "webrtc", [&webrtc] (JsonNode * n, std::string & e) {
         return read_object (n, webrtc, "webrtc", e);
       } },
@@ -427,6 +486,10 @@ load_config (const std::string & path, Config & c, std::string & error)
   if (c.record_mp4 && c.s3.enabled ()) {
     error = path + ": record_mp4 needs local output (with s3 the segments are not on this "
         "machine to remux)";
+    return false;
+  }
+  if (!check_store_node (c, why)) {
+    error = path + ": " + why;
     return false;
   }
   if (c.hls_max_files < c.hls_playlist_length) {

@@ -75,6 +75,31 @@ struct WebRtcSettings {
   bool enabled () const { return max_viewers > 0; }
 };
 
+/* Where streams are kept (store/openstore.h): "" the data directory's
+ * castline.db; "sqlite:PATH"; or a PostgreSQL URI, which every node of a
+ * cluster names (the README's Cluster section). Never logged: it may
+ * hold a password. */
+struct StoreSettings {
+  std::string url;
+
+  bool shared () const
+  {
+    return url.rfind ("postgresql://", 0) == 0 || url.rfind ("postgres://", 0) == 0;
+  }
+};
+
+/* This node of a cluster (cluster/clusternode.h). */
+struct NodeSettings {
+  std::string id;                  /* empty: the host name */
+  /* where this node's API, ingest and playback are reached by the other
+   * nodes' redirects (WHIP 307, /live/ 302); empty: Config::base_url */
+  std::string public_url;
+  /* s a node's lease lasts unless renewed (every lease/5 s); past it
+   * the others take its live streams over (interrupted), and a node that
+   * could not renew it for that long stops its own. 3 to 120. */
+  unsigned lease = 10;
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -121,6 +146,8 @@ struct Config {
    * (Mp4Remux; local output only) */
   bool record_mp4 = false;
   S3Output s3;
+  StoreSettings store;
+  NodeSettings node;
   WebhookSettings webhooks;
   RtmpSettings rtmp;
   SrtSettings srt;
@@ -141,6 +168,8 @@ struct Config {
   const std::string & rtmp_host () const { return rtmp.host.empty () ? host : rtmp.host; }
   /* where the SRT port listens: srt.host, else host */
   const std::string & srt_host () const { return srt.host.empty () ? host : srt.host; }
+  /* node.public_url, else base_url (), without a trailing slash */
+  std::string node_url () const;
   /* a stream's local HLS directory: <data_dir>/live/<id> */
   std::string hls_dir (const std::string & id) const { return data_dir + "/live/" + id; }
   /* the outputs are LL-HLS: hls.low_latency, and served by castline */
