@@ -1,5 +1,7 @@
 #include "store/openstore.h"
 
+#include "store/pgbus.h"
+#include "store/pgstore.h"
 #include "store/sqlitestore.h"
 
 #include <glib.h>
@@ -42,8 +44,10 @@ open_store (const std::string & url, const std::string & data_dir, std::string &
   if (g_str_has_prefix (url.c_str (), "sqlite:"))
     return open_sqlite (url.substr (strlen ("sqlite:")), error);
   if (is_postgresql (url)) {
-    error = "PostgreSQL store not built yet";
-    return nullptr;
+    auto store = std::make_unique<PgStore> (url);
+    if (!store->open (error))
+      return nullptr;
+    return store;
   }
   error = "store.url: \"" + redact_store_url (url) + "\" is neither \"sqlite:PATH\" nor a "
       "postgresql:// URL";
@@ -53,9 +57,10 @@ open_store (const std::string & url, const std::string & data_dir, std::string &
 std::unique_ptr<ClusterBus>
 open_bus (const std::string & url, std::string & error)
 {
-  (void) url;
-  (void) error;
-  return nullptr;
+  (void) error;                      /* nothing fails before start () */
+  if (!is_postgresql (url))
+    return nullptr;
+  return std::make_unique<PgBus> (url);
 }
 
 std::string
