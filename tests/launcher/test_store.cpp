@@ -3,13 +3,18 @@
  * one): the same cases over a StreamStore &. Rows are made with fresh ids,
  * so the cases share one PostgreSQL database without meeting. */
 #include "store/openstore.h"
+#include "store/pgconnection.h"
 #include "store/sqlitestore.h"
 
 #include <gst/check/gstcheck.h>
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
+#include <map>
+#include <set>
 #include <string>
+#include <thread>
 
 using namespace castline::launcher;
 
@@ -305,6 +310,345 @@ GST_START_TEST (test_redacts_the_password_of_a_url)
 }
 GST_END_TEST;
 
+/* ---- PostgreSQL only: several nodes on one database ---- */
+
+/* runs each job on its own thread, all let go at once */
+static void
+run_together (const std::vector<std::function<void ()>> & jobs)
+{
+  std::atomic<bool> go { false };
+  std::vector<std::thread> threads;
+  for (const auto & job : jobs)
+    threads.emplace_back ([&go, &job] {
+          while (!go.load ())
+            std::this_thread::yield ();
+          job ();
+        });
+  go = true;
+  for (std::thread & t : threads)
+    t.join ();
+}
+
+/* a superfluous connection for what the stores do not do (as the test) */
+static PgResult
+sql_pg (const std::string & statement, const std::string & url = pg_url ())
+{
+  PgConnection c (url, "test");
+  std::string error;
+  fail_unless (c.connect (error), "%s", error.c_str ());
+  PgResult r = c.query (statement, {}, error);
+  fail_unless (r != nullptr, "%s: %s", statement.c_str (), error.c_str ());
+  return r;
+}
+
+GST_START_TEST (test_two_nodes_claiming_one_stream_one_wins)
+{
+  auto a = open_test_store ();
+  auto b = open_test_store ();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; i++)
+    ids.push_back (new_stream (*a).id);
+  /* each node reads every row, then both claim them all at once */
+  std::map<std::string, int> wins;
+  std::atomic<int> errors { 0 };
+  auto claim_all = [&] (StreamStore & s, const char *node, std::vector<std::string> & won) {
+    std::vector<StreamRecord> read;
+    for (const std::string & id : ids)
+      read.push_back (*s.get (id));
+    for (StreamRecord & r : read) {
+      r.state = StreamState::live;
+      r.node = node;
+      r.session = 1;
+      std::string error;
+      WriteResult w = s.claim (r, error);
+      if (w == WriteResult::ok)
+        won.push_back (r.id);
+      else if (w == WriteResult::error)
+        errors++;
+    }
+  };
+  std::vector<std::string> won_a, won_b;
+  run_together ({ [&] { claim_all (*a, "node-a", won_a); },
+        [&] { claim_all (*b, "node-b", won_b); } });
+  fail_unless_equals_int (errors.load (), 0);
+  for (const std::string & id : won_a)
+    wins[id]++;
+  for (const std::string & id : won_b)
+    wins[id]++;
+  for (const std::string & id : ids) {
+    fail_unless_equals_int (wins[id], 1);
+    auto r = a->get (id);
+    bool by_a = std::find (won_a.begin (), won_a.end (), id) != won_a.end ();
+    fail_unless (r->node == (by_a ? "node-a" : "node-b"), "the loser wrote %s", id.c_str ());
+    fail_unless_equals_int64 (r->epoch, 1);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_lost_nodes_streams_are_taken_over_once)
+{
+  auto a = open_test_store ();
+  auto b = open_test_store ();
+  std::string error;
+  std::string suffix = random_stream_id ();
+  NodeRecord alive, dead;
+  alive.id = "alive-" + suffix;
+  dead.id = "dead-" + suffix;
+  fail_unless (a->renew_lease (alive, 60 * G_USEC_PER_SEC, error), "%s", error.c_str ());
+  fail_unless (a->renew_lease (dead, 1000, error), "%s", error.c_str ());
+  g_usleep (20000);                  /* the dead node's lease runs out */
+
+  std::set<std::string> lost;
+  for (int i = 0; i < 10; i++) {
+    StreamRecord r = new_stream (*a);
+    r.state = StreamState::live;
+    r.node = i < 8 ? dead.id : "never-leased-" + suffix;
+    fail_unless (a->claim (r, error) == WriteResult::ok, "%s", error.c_str ());
+    lost.insert (r.id);
+  }
+  StreamRecord kept = new_stream (*a);
+  kept.state = StreamState::live;
+  kept.node = alive.id;
+  fail_unless (a->claim (kept, error) == WriteResult::ok);
+
+  int64_t window = 30 * G_USEC_PER_SEC;
+  int64_t before = g_get_real_time ();
+  std::vector<StreamRecord> by_a, by_b;
+  std::string error_a, error_b;
+  run_together ({ [&] { by_a = a->take_over_lost (window, error_a); },
+        [&] { by_b = b->take_over_lost (window, error_b); } });
+  fail_unless (error_a.empty () && error_b.empty (), "%s %s", error_a.c_str (),
+      error_b.c_str ());
+  std::map<std::string, int> told;
+  for (auto *list : { &by_a, &by_b })
+    for (const StreamRecord & r : *list)
+      if (lost.count (r.id) || r.id == kept.id) {
+        told[r.id]++;
+        fail_unless (r.state == StreamState::interrupted);
+        fail_unless (r.reason == "its node " + r.node + " was lost", "%s", r.reason.c_str ());
+        fail_unless_equals_int64 (r.epoch, 2);
+        /* by the database's clock, which is this machine's here */
+        fail_unless (r.resume_until >= before + window - G_USEC_PER_SEC
+            && r.resume_until <= g_get_real_time () + window + G_USEC_PER_SEC);
+      }
+  fail_unless_equals_int (told.size (), lost.size ());
+  for (auto & [id, n] : told)
+    fail_unless (n == 1 && lost.count (id), "%s told %d times", id.c_str (), n);
+  fail_unless (a->get (kept.id)->state == StreamState::live, "a live node's stream was taken");
+
+  /* nothing is left to take over */
+  fail_unless (a->take_over_lost (window, error).size () == 0 || error.empty ());
+  for (const StreamRecord & r : a->take_over_lost (window, error))
+    fail_if (lost.count (r.id), "%s taken over twice", r.id.c_str ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_expired_interrupted_streams_end_once)
+{
+  auto a = open_test_store ();
+  auto b = open_test_store ();
+  std::string error;
+  std::set<std::string> expired;
+  for (int i = 0; i < 10; i++) {
+    StreamRecord r = new_stream (*a, StreamState::interrupted);
+    /* in the past by the database's clock (this machine's) */
+    r.resume_until = i < 8 ? g_get_real_time () - G_USEC_PER_SEC : 0;
+    fail_unless (a->save (r, error) == WriteResult::ok, "%s", error.c_str ());
+    if (i < 8)
+      expired.insert (r.id);
+  }
+  StreamRecord waiting = new_stream (*a, StreamState::interrupted);
+  waiting.resume_until = g_get_real_time () + 60 * G_USEC_PER_SEC;
+  fail_unless (a->save (waiting, error) == WriteResult::ok);
+
+  std::vector<StreamRecord> by_a, by_b;
+  std::string error_a, error_b;
+  const std::string reason = "its publisher did not come back";
+  run_together ({ [&] { by_a = a->end_expired (reason, error_a); },
+        [&] { by_b = b->end_expired (reason, error_b); } });
+  fail_unless (error_a.empty () && error_b.empty (), "%s %s", error_a.c_str (),
+      error_b.c_str ());
+  std::map<std::string, int> told;
+  for (auto *list : { &by_a, &by_b })
+    for (const StreamRecord & r : *list)
+      if (expired.count (r.id) || r.id == waiting.id) {
+        told[r.id]++;
+        fail_unless (r.state == StreamState::ended && r.reason == reason && r.ended_at > 0);
+      }
+  fail_unless_equals_int (told.size (), expired.size ());
+  for (auto & [id, n] : told)
+    fail_unless (n == 1 && expired.count (id), "%s told %d times", id.c_str (), n);
+  fail_unless (a->get (waiting.id)->state == StreamState::interrupted);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_leases_and_shares)
+{
+  auto s = open_test_store ();
+  std::string error;
+  std::string suffix = random_stream_id ();
+  NodeRecord self;
+  self.id = "self-" + suffix;
+  self.public_url = "http://127.0.0.1:1";
+  self.live_streams = 2;
+  self.max_live_streams = 80;
+  self.started_at = 42;
+  fail_unless (s->renew_lease (self, 30 * G_USEC_PER_SEC, error), "%s", error.c_str ());
+  self.live_streams = 3;             /* renewed: the row is updated */
+  fail_unless (s->renew_lease (self, 30 * G_USEC_PER_SEC, error), "%s", error.c_str ());
+  NodeRecord gone;
+  gone.id = "gone-" + suffix;
+  fail_unless (s->renew_lease (gone, 1000, error));
+  g_usleep (20000);
+
+  auto nodes = s->nodes (error);
+  fail_unless (error.empty (), "%s", error.c_str ());
+  auto find = [&] (const std::string & id) {
+    return std::find_if (nodes.begin (), nodes.end (),
+        [&] (const NodeRecord & n) { return n.id == id; });
+  };
+  fail_unless (find (self.id) != nodes.end () && find (gone.id) != nodes.end ());
+  fail_unless (find (self.id)->alive && find (self.id)->public_url == self.public_url);
+  fail_unless_equals_int (find (self.id)->live_streams, 3);
+  fail_unless_equals_int (find (self.id)->max_live_streams, 80);
+  fail_unless_equals_int64 (find (self.id)->started_at, 42);
+  int64_t left = find (self.id)->lease_left_us;
+  fail_unless (left > 29 * G_USEC_PER_SEC && left <= 30 * G_USEC_PER_SEC, "%" G_GINT64_FORMAT,
+      left);
+  fail_if (find (gone.id)->alive);
+  fail_unless (find (gone.id)->lease_left_us < 0);
+
+  StreamShare one { "one-" + suffix, self.id, 3, 1, "{\"bitrate\":1}" };
+  StreamShare two { "two-" + suffix, self.id, 0, 2, "" };
+  fail_unless (s->put_shares (self.id, { one, two }, error), "%s", error.c_str ());
+  StreamShare ghost { "one-" + suffix, gone.id, 5, 5, "" };
+  fail_unless (s->put_shares (gone.id, { ghost }, error), "%s", error.c_str ());
+  auto mine = [&] () {
+    std::vector<StreamShare> out;
+    std::string e;
+    for (StreamShare & sh : s->shares (e))
+      if (g_str_has_suffix (sh.stream_id.c_str (), suffix.c_str ()))
+        out.push_back (sh);
+    fail_unless (e.empty (), "%s", e.c_str ());
+    return out;
+  };
+  auto shares = mine ();
+  fail_unless_equals_int (shares.size (), 2);   /* not the dead node's */
+  fail_unless (shares[0].stream_id == one.stream_id && shares[0].node == self.id);
+  fail_unless (shares[0].hls_viewers == 3 && shares[0].webrtc_viewers == 1);
+  fail_unless (shares[0].stats_json == "{\"bitrate\":1}");
+  one.hls_viewers = 7;
+  fail_unless (s->put_shares (self.id, { one }, error), "%s", error.c_str ());
+  shares = mine ();
+  fail_unless_equals_int (shares.size (), 1);
+  fail_unless_equals_int (shares[0].hls_viewers, 7);
+
+  fail_unless (s->drop_lease (self.id, error), "%s", error.c_str ());
+  nodes = s->nodes (error);
+  fail_unless (find (self.id) == nodes.end ());
+  fail_unless (mine ().empty ());
+  fail_unless_equals_string (PQgetvalue (sql_pg ("SELECT count (*) FROM stream_shares"
+      " WHERE node = '" + self.id + "'").get (), 0, 0), "0");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_nodes_starting_together_migrate_once)
+{
+  std::string schema = "fresh_" + random_stream_id ();
+  sql_pg ("CREATE SCHEMA " + schema);
+  std::string url = pg_url () + (pg_url ().find ('?') == std::string::npos ? "?" : "&")
+      + "options=-csearch_path%3D" + schema;
+  std::string errors[3];
+  std::unique_ptr<StreamStore> stores[3];
+  run_together ({ [&] { stores[0] = open_store (url, "", errors[0]); },
+        [&] { stores[1] = open_store (url, "", errors[1]); },
+        [&] { stores[2] = open_store (url, "", errors[2]); } });
+  for (int i = 0; i < 3; i++)
+    fail_unless (stores[i] != nullptr, "node %d: %s", i, errors[i].c_str ());
+  PgResult r = sql_pg ("SELECT count (*), max (version) FROM " + schema + ".castline_schema");
+  fail_unless_equals_string (PQgetvalue (r.get (), 0, 0), "1");
+  fail_unless_equals_string (PQgetvalue (r.get (), 0, 1), "1");
+
+  /* a newer castline's database is refused, with the reason */
+  sql_pg ("UPDATE " + schema + ".castline_schema SET version = 99");
+  std::string error;
+  fail_unless (open_store (url, "", error) == nullptr, "opened a newer schema");
+  fail_unless (error.find ("newer") != std::string::npos, "%s", error.c_str ());
+  sql_pg ("DROP SCHEMA " + schema + " CASCADE");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_errors_name_no_password)
+{
+  std::string url = pg_url ();
+  size_t at = url.find ('@');
+  size_t colon = url.rfind (':', at);
+  std::string password = url.substr (colon + 1, at - colon - 1);
+  fail_unless (password.size () > 4, "the test server's URL has no password: %s", url.c_str ());
+  std::string wrong = url.substr (0, colon + 1) + "not-" + password + url.substr (at);
+  std::string error;
+  fail_unless (open_store (wrong, "", error) == nullptr, "a wrong password was let in");
+  fail_unless (error.find ("password") != std::string::npos, "%s", error.c_str ());
+  fail_unless (error.find (password) == std::string::npos, "the password is in: %s",
+      error.c_str ());
+  auto s = open_test_store ();
+  fail_unless (s->describe ().find (password) == std::string::npos);
+  fail_unless (std::string (s->kind ()) == "postgresql");
+}
+GST_END_TEST;
+
+/* iterates the default main context until done () or timeout_s */
+static bool
+iterate_until (const std::function<bool ()> & done, int timeout_s)
+{
+  int64_t deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  while (!done () && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (nullptr, FALSE))
+      g_usleep (10000);
+  return done ();
+}
+
+GST_START_TEST (test_bus_carries_messages_between_nodes)
+{
+  std::string error;
+  auto a = open_bus (pg_url (), error);
+  auto b = open_bus (pg_url (), error);
+  fail_unless (a && b, "%s", error.c_str ());
+  std::vector<std::string> heard_a, heard_b;
+  fail_unless (a->start ([&] (const std::string & ch, const std::string & json) {
+        heard_a.push_back (ch + " " + json);
+      }, error), "%s", error.c_str ());
+  fail_unless (b->start ([&] (const std::string & ch, const std::string & json) {
+        heard_b.push_back (ch + " " + json);
+      }, error), "%s", error.c_str ());
+  fail_unless (a->connected () && b->connected ());
+
+  fail_unless (a->publish ("events", "{\"node\":\"a\",\"type\":\"stream.live\"}", error), "%s",
+      error.c_str ());
+  fail_unless (b->publish ("control", "{\"to\":\"a\",\"end\":\"x\"}", error), "%s",
+      error.c_str ());
+  fail_unless (iterate_until ([&] { return heard_a.size () == 2 && heard_b.size () == 2; }, 5),
+      "heard %zu and %zu", heard_a.size (), heard_b.size ());
+  fail_unless (heard_b[0] == "events {\"node\":\"a\",\"type\":\"stream.live\"}", "%s",
+      heard_b[0].c_str ());
+  fail_unless (heard_a[1] == "control {\"to\":\"a\",\"end\":\"x\"}", "%s", heard_a[1].c_str ());
+  fail_if (a->publish ("events", std::string (7001, 'x'), error), "a payload too big went");
+
+  /* the listening connections are cut: they come back and hear again */
+  PgResult killed = sql_pg ("SELECT pg_terminate_backend (pid) FROM pg_stat_activity"
+      " WHERE application_name LIKE 'castline-%-bus-listen'");
+  fail_unless_equals_int (PQntuples (killed.get ()), 2);
+  fail_unless (iterate_until ([&] { return !a->connected () && !b->connected (); }, 5),
+      "the lost connections went unnoticed");
+  fail_unless (iterate_until ([&] { return a->connected () && b->connected (); }, 10),
+      "not listening again");
+  heard_b.clear ();
+  fail_unless (a->publish ("events", "{\"again\":true}", error), "%s", error.c_str ());
+  fail_unless (iterate_until ([&] { return heard_b.size () == 1; }, 5));
+  fail_unless (heard_b[0] == "events {\"again\":true}");
+}
+GST_END_TEST;
+
 static Suite *
 store_suite (void)
 {
@@ -319,6 +663,14 @@ store_suite (void)
     tcase_add_test (tc, test_migrates_a_database_from_before_the_cluster);
     tcase_add_test (tc, test_opens_the_store_a_url_names);
     tcase_add_test (tc, test_redacts_the_password_of_a_url);
+  } else {
+    tcase_add_test (tc, test_two_nodes_claiming_one_stream_one_wins);
+    tcase_add_test (tc, test_lost_nodes_streams_are_taken_over_once);
+    tcase_add_test (tc, test_expired_interrupted_streams_end_once);
+    tcase_add_test (tc, test_leases_and_shares);
+    tcase_add_test (tc, test_nodes_starting_together_migrate_once);
+    tcase_add_test (tc, test_errors_name_no_password);
+    tcase_add_test (tc, test_bus_carries_messages_between_nodes);
   }
   return s;
 }
