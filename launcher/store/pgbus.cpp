@@ -81,7 +81,7 @@ PgBus::read_notifications ()
   if (!c)
     return;
   if (!PQconsumeInput (c) || PQstatus (c) != CONNECTION_OK) {
-    lost (PQerrorMessage (c));
+    lost (pg_error_line (PQerrorMessage (c)));
     return;
   }
   std::vector<std::pair<std::string, std::string>> heard;
@@ -105,17 +105,8 @@ PgBus::lost (const std::string & why)
   if (retry_)
     return;
   retry_s_ = retry_s_ == 0 ? 1 : std::min (retry_s_ * 2, kMaxRetryS);
-  /* libpq's messages run over lines: one line for the log */
-  std::string reason;
-  for (char c : why)
-    if (!g_ascii_isspace (c))
-      reason += c;
-    else if (!reason.empty () && reason.back () != ' ')
-      reason += ' ';
-  while (!reason.empty () && reason.back () == ' ')
-    reason.pop_back ();
   g_message ("cluster bus: the connection to %s was lost (%s); again in %u s",
-      described_.c_str (), reason.c_str (), retry_s_);
+      described_.c_str (), why.c_str (), retry_s_);
   retry_ = g_timeout_add (retry_s_ * 1000, [] (gpointer data) -> gboolean {
         auto *self = static_cast<PgBus *> (data);
         self->retry_ = 0;

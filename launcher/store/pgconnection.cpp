@@ -18,13 +18,25 @@ constexpr int64_t kReconnectSpacingUs = 2 * G_USEC_PER_SEC;
 std::string
 message_of (PGconn * c)
 {
-  std::string m = c ? PQerrorMessage (c) : "no connection";
-  while (!m.empty () && (m.back () == '\n' || m.back () == ' '))
-    m.pop_back ();
+  std::string m = pg_error_line (c ? PQerrorMessage (c) : "no connection");
   return m.empty () ? "the connection failed" : m;
 }
 
 }  // namespace
+
+std::string
+pg_error_line (const char *message)
+{
+  std::string line;
+  for (const char *p = message; p && *p; p++)
+    if (!g_ascii_isspace (*p))
+      line += *p;
+    else if (!line.empty () && line.back () != ' ')
+      line += ' ';
+  while (!line.empty () && line.back () == ' ')
+    line.pop_back ();
+  return line;
+}
 
 PgConnection::PgConnection (std::string url, std::string role)
   : url_ (std::move (url)), role_ (std::move (role))
@@ -126,9 +138,7 @@ PgConnection::finish (std::string & error)
         break;
       ExecStatusType st = PQresultStatus (r.get ());
       if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && first_error.empty ()) {
-        first_error = PQresultErrorMessage (r.get ());
-        while (!first_error.empty () && first_error.back () == '\n')
-          first_error.pop_back ();
+        first_error = pg_error_line (PQresultErrorMessage (r.get ()));
       }
       last = std::move (r);
     }

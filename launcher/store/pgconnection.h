@@ -27,6 +27,9 @@ struct PgConnDeleter {
 };
 using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
 
+/* libpq's message (which runs over lines) on one line, for logs */
+std::string pg_error_line (const char *message);
+
 class PgConnection {
  public:
   /* url: libpq's URI (postgresql://...); role: what this connection is for,

@@ -192,13 +192,22 @@ PgStore::streams_of (const std::string & sql, const std::vector<std::string> & p
   return out;
 }
 
+void
+PgStore::report (const std::string & error) const
+{
+  if (error.empty ())
+    last_reported_.clear ();
+  else if (error != last_reported_)
+    g_message ("store: %s", error.c_str ());
+  last_reported_ = error;
+}
+
 std::optional<StreamRecord>
 PgStore::get (const std::string & id) const
 {
   std::string error;
   auto rows = streams_of (select_streams ("WHERE id = $1"), { id }, error);
-  if (!error.empty ())
-    g_message ("store: %s", error.c_str ());
+  report (error);
   if (rows.empty ())
     return std::nullopt;
   return rows[0];
@@ -209,8 +218,7 @@ PgStore::find_by_key (const std::string & key) const
 {
   std::string error;
   auto rows = streams_of (select_streams ("WHERE key_hash = $1"), { hash_key (key) }, error);
-  if (!error.empty ())
-    g_message ("store: %s", error.c_str ());
+  report (error);
   /* the index finds the row by a hash, which tells nothing of the key;
    * the key itself is then checked as everywhere, in constant time */
   for (StreamRecord & r : rows)
@@ -224,8 +232,7 @@ PgStore::list () const
 {
   std::string error;
   auto rows = streams_of (select_streams ("ORDER BY created_at DESC"), {}, error);
-  if (!error.empty ())
-    g_message ("store: %s", error.c_str ());
+  report (error);
   return rows;
 }
 
@@ -247,10 +254,9 @@ PgStore::recordings (const std::string & stream_id) const
   PgResult res = conn_.query (std::string ("SELECT ") + kRecordingColumns
       + " FROM recordings WHERE stream_id = $1"
       " ORDER BY kind, strpos (name, '/') > 0, name COLLATE \"C\"", { stream_id }, error);
-  if (!res) {
-    g_message ("store: %s", error.c_str ());
+  report (error);
+  if (!res)
     return out;
-  }
   for (int i = 0; i < PQntuples (res.get ()); i++)
     out.push_back (recording_from_columns (columns_of (res.get (), i)));
   return out;

@@ -6,7 +6,9 @@
 #include "store/pgconnection.h"
 #include "store/sqlitestore.h"
 
+#include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include <signal.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -608,6 +610,100 @@ iterate_until (const std::function<bool ()> & done, int timeout_s)
   return done ();
 }
 
+GST_START_TEST (test_store_survives_a_cut_connection)
+{
+  auto s = open_test_store ();
+  StreamRecord r = new_stream (*s);
+  sql_pg ("SELECT pg_terminate_backend (pid) FROM pg_stat_activity"
+      " WHERE application_name LIKE 'castline-%-store' AND pid <> pg_backend_pid ()");
+  /* the next call finds the connection lost and makes it again */
+  auto got = s->get (r.id);
+  fail_unless (got.has_value (), "the first call after the cut failed");
+  std::string error;
+  fail_unless (s->save (*got, error) == WriteResult::ok, "%s", error.c_str ());
+}
+GST_END_TEST;
+
+static std::string
+server_started_at ()
+{
+  PgConnection c (pg_url (), "test");
+  std::string error;
+  if (!c.connect (error))
+    return "";
+  PgResult r = c.query ("SELECT pg_postmaster_start_time ()", {}, error);
+  return r ? PQgetvalue (r.get (), 0, 0) : "";
+}
+
+/* The database restarts under two nodes: one idle meanwhile (its first
+ * call after works), one calling all along (its calls fail, fast, and work
+ * again within a reconnection's spacing of the server's return). */
+GST_START_TEST (test_store_survives_a_database_restart)
+{
+  const char *pid = g_getenv ("CASTLINE_TEST_PG_RESTART_PID");
+  if (!pid)
+    return;                          /* a server we may not restart */
+  auto idle = open_test_store ();
+  auto busy = open_test_store ();
+  StreamRecord r = new_stream (*idle);
+  std::string before = server_started_at ();
+  fail_unless (!before.empty ());
+  fail_unless (kill ((pid_t) atoi (pid), SIGUSR1) == 0);
+
+  int64_t deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  int failures = 0;
+  int64_t slowest = 0;
+  std::string now;
+  while (g_get_monotonic_time () < deadline) {
+    int64_t t = g_get_monotonic_time ();
+    if (!busy->get (r.id))
+      failures++;
+    slowest = std::max (slowest, g_get_monotonic_time () - t);
+    now = server_started_at ();
+    if (!now.empty () && now != before)
+      break;
+    g_usleep (50000);
+  }
+  fail_unless (!now.empty () && now != before, "the server did not come back");
+  fail_unless (failures > 0, "no call failed: the server did not go away");
+  fail_unless (slowest < 4 * G_USEC_PER_SEC, "a call took %" G_GINT64_FORMAT " µs", slowest);
+  fail_unless (idle->get (r.id).has_value (), "the idle node's first call failed");
+  /* the busy one tried last less than 2 s ago at most */
+  fail_unless (iterate_until ([&] { return busy->get (r.id).has_value (); }, 3));
+}
+GST_END_TEST;
+
+GST_START_TEST (test_no_database_fails_fast)
+{
+  /* a port where nothing listens */
+  GSocket *probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, nullptr);
+  g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  fail_unless (g_socket_bind (probe, any, FALSE, nullptr));
+  g_autoptr (GSocketAddress) bound = g_socket_get_local_address (probe, nullptr);
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_object_unref (probe);
+  std::string url = "postgresql://castline:secret@127.0.0.1:" + std::to_string (port) + "/x";
+
+  std::string error;
+  int64_t t = g_get_monotonic_time ();
+  fail_unless (open_store (url, "", error) == nullptr);
+  fail_unless (g_get_monotonic_time () - t < 4 * G_USEC_PER_SEC);
+  fail_unless (error.find ("secret") == std::string::npos, "%s", error.c_str ());
+  fail_unless (error.find ("***") != std::string::npos, "%s", error.c_str ());
+
+  PgConnection c (url, "test");
+  fail_if (c.connect (error));
+  std::string first = error;
+  /* within 2 s of the last try: no new try, the last error at once */
+  t = g_get_monotonic_time ();
+  fail_unless (c.query ("SELECT 1", {}, error) == nullptr);
+  fail_unless (g_get_monotonic_time () - t < 100000);
+  fail_unless (error == first, "%s", error.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_bus_carries_messages_between_nodes)
 {
   std::string error;
@@ -659,6 +755,7 @@ store_suite (void)
   tcase_add_test (tc, test_save_after_another_save_is_stale);
   tcase_add_test (tc, test_claims_only_a_stream_waiting_for_its_publisher);
   tcase_add_test (tc, test_keeps_recordings);
+  tcase_add_test (tc, test_no_database_fails_fast);
   if (pg_url ().empty ()) {
     tcase_add_test (tc, test_migrates_a_database_from_before_the_cluster);
     tcase_add_test (tc, test_opens_the_store_a_url_names);
@@ -671,6 +768,8 @@ store_suite (void)
     tcase_add_test (tc, test_nodes_starting_together_migrate_once);
     tcase_add_test (tc, test_errors_name_no_password);
     tcase_add_test (tc, test_bus_carries_messages_between_nodes);
+    tcase_add_test (tc, test_store_survives_a_cut_connection);
+    tcase_add_test (tc, test_store_survives_a_database_restart);
   }
   return s;
 }
