@@ -20,6 +20,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -136,7 +137,19 @@ class PgServer:
             return
         try:
             self.stop(mode="immediate")
-        except Exception:  # a server already gone: only the directory is left
-            pass
+        except Exception:
+            self._kill()
         self.closed = True
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _kill(self):
+        """The server would not stop (a test left a backend stopped, or it
+        is gone already): its session, postmaster and backends, killed."""
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                pid = int(f.readline())
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                os.killpg(os.getpgid(pid), sig)
+        except (OSError, ValueError):
+            pass
+        self.running = False

@@ -613,6 +613,45 @@ iterate_until (const std::function<bool ()> & done, int timeout_s)
   return done ();
 }
 
+GST_START_TEST (test_connections_carry_their_bounds)
+{
+  PgConnection c (pg_url (), "test");
+  std::string error;
+  fail_unless (c.connect (error), "%s", error.c_str ());
+  PgResult r = c.query ("SELECT current_setting ('statement_timeout'),"
+      " current_setting ('lock_timeout'), current_setting ('application_name')", {}, error);
+  fail_unless (r != nullptr, "%s", error.c_str ());
+  fail_unless_equals_string (PQgetvalue (r.get (), 0, 0), "5s");
+  fail_unless_equals_string (PQgetvalue (r.get (), 0, 1), "3s");
+  fail_unless (g_str_has_prefix (PQgetvalue (r.get (), 0, 2), "castline-"));
+  fail_unless (g_str_has_suffix (PQgetvalue (r.get (), 0, 2), "-test"));
+}
+GST_END_TEST;
+
+/* A server that stops answering (its process stopped) costs a call a few
+ * seconds, then the connection is dropped and made again. */
+GST_START_TEST (test_a_silent_database_costs_seconds)
+{
+  PgConnection c (pg_url (), "test");
+  std::string error;
+  fail_unless (c.connect (error), "%s", error.c_str ());
+  PgResult r = c.query ("SELECT pg_backend_pid ()", {}, error);
+  fail_unless (r != nullptr, "%s", error.c_str ());
+  pid_t backend = (pid_t) atoi (PQgetvalue (r.get (), 0, 0));
+  fail_unless (kill (backend, SIGSTOP) == 0);
+  int64_t t = g_get_monotonic_time ();
+  PgResult none = c.query ("SELECT 1", {}, error);
+  int64_t took = g_get_monotonic_time () - t;
+  kill (backend, SIGCONT);
+  fail_unless (none == nullptr, "a stopped server answered");
+  fail_unless (took < 8 * G_USEC_PER_SEC, "waited %" G_GINT64_FORMAT " µs", took);
+  fail_unless (error.find ("did not answer") != std::string::npos, "%s", error.c_str ());
+  fail_if (c.connected ());
+  /* the last connection was made more than 2 s ago: made again at once */
+  fail_unless (c.query ("SELECT 1", {}, error) != nullptr, "%s", error.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_store_survives_a_cut_connection)
 {
   auto s = open_test_store ();
@@ -772,6 +811,8 @@ store_suite (void)
     tcase_add_test (tc, test_errors_name_no_password);
     tcase_add_test (tc, test_bus_carries_messages_between_nodes);
     tcase_add_test (tc, test_store_survives_a_cut_connection);
+    tcase_add_test (tc, test_connections_carry_their_bounds);
+    tcase_add_test (tc, test_a_silent_database_costs_seconds);
     tcase_add_test (tc, test_store_survives_a_database_restart);
   }
   return s;
