@@ -2,6 +2,7 @@
 only.
 
     with PgServer() as pg:                  # started, database "castline" made
+    pg = PgServer().open()                  # the same, closed by pg.close() or at exit
         pg.url                              # postgresql://castline:PW@127.0.0.1:PORT/castline
         pg.psql("SELECT count(*) FROM streams")   # as the superuser, stdout
         pg.restart()                        # stopped and started: same port, same data
@@ -123,6 +124,10 @@ class PgServer:
             return ""
 
     def __enter__(self):
+        return self.open()
+
+    def open(self):
+        """Start it and make the role and its database."""
         self.start()
         self.psql(f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'",
                   database="postgres")
