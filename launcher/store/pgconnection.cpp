@@ -9,9 +9,6 @@ namespace castline::launcher {
 
 namespace {
 
-/* the server gives up on a statement after statement_timeout (5 s); past
- * that and a little more, the server itself does not answer */
-constexpr int64_t kAnswerWaitUs = 6 * G_USEC_PER_SEC;
 /* a lost connection is made again at most this often */
 constexpr int64_t kReconnectSpacingUs = 2 * G_USEC_PER_SEC;
 
@@ -115,7 +112,7 @@ PgResult
 PgConnection::finish (std::string & error)
 {
   PGconn *c = conn_.get ();
-  int64_t deadline = g_get_monotonic_time () + kAnswerWaitUs;
+  int64_t deadline = g_get_monotonic_time () + answer_wait_us_;
   int flushed;
   while ((flushed = PQflush (c)) == 1)
     if (!wait_socket (true, deadline))
@@ -137,9 +134,8 @@ PgConnection::finish (std::string & error)
       if (!r)
         break;
       ExecStatusType st = PQresultStatus (r.get ());
-      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && first_error.empty ()) {
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && first_error.empty ())
         first_error = pg_error_line (PQresultErrorMessage (r.get ()));
-      }
       last = std::move (r);
     }
     if (!first_error.empty ()) {
@@ -157,7 +153,7 @@ timed_out:
    * trusted with the next statement */
   timed_out_ = true;
   last_error_ = error = "the database did not answer within "
-      + std::to_string (kAnswerWaitUs / G_USEC_PER_SEC) + " s";
+      + std::to_string (answer_wait_us_ / G_USEC_PER_SEC) + " s";
   conn_.reset ();
   return nullptr;
 failed:

@@ -12,8 +12,11 @@ namespace castline::launcher {
 
 namespace {
 
-/* pg_advisory_xact_lock key of the migrations ("castline" in ASCII) */
+/* pg_advisory_xact_lock key of the migrations (an arbitrary constant,
+ * the same in every castline) */
 const char *const kMigrationLock = "7161116109151108105";
+/* how long the migrations, and the nodes waiting for them, may take */
+constexpr int64_t kMigrationWaitS = 60;
 /* the database's clock as unix µs, where rows keep time so */
 #define DB_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
 
@@ -110,9 +113,23 @@ PgStore::open (std::string & error)
 bool
 PgStore::migrate (std::string & error)
 {
+  /* At start, not on a serving main context: a migration may take long,
+   * and the nodes starting with this one wait for it (the lock). */
+  conn_.set_answer_wait (kMigrationWaitS * G_USEC_PER_SEC + PgConnection::kAnswerWaitUs);
+  bool done = migrate_locked (error);
+  conn_.set_answer_wait (PgConnection::kAnswerWaitUs);
+  return done;
+}
+
+bool
+PgStore::migrate_locked (std::string & error)
+{
   int latest = (int) G_N_ELEMENTS (kMigrations);
-  if (!conn_.exec (std::string ("BEGIN; SELECT pg_advisory_xact_lock (") + kMigrationLock + ");"
-          "CREATE TABLE IF NOT EXISTS castline_schema (version INT NOT NULL)", error))
+  std::string wait = std::to_string (kMigrationWaitS) + "s";
+  if (!conn_.exec ("BEGIN; SET LOCAL statement_timeout = '" + wait + "';"
+          " SET LOCAL lock_timeout = '" + wait + "';"
+          " SELECT pg_advisory_xact_lock (" + kMigrationLock + ");"
+          " CREATE TABLE IF NOT EXISTS castline_schema (version INT NOT NULL)", error))
     goto rollback;
   {
     PgResult v = conn_.query ("SELECT max (version) FROM castline_schema", {}, error);

@@ -46,6 +46,8 @@ class PgStore : public StreamStore {
 
  private:
   bool migrate (std::string & error);
+  /* the migrations' transaction, under the advisory lock */
+  bool migrate_locked (std::string & error);
   WriteResult update (StreamRecord & r, bool claim, std::string & error);
   /* the streams a statement returned (kStreamColumns) */
   std::vector<StreamRecord> streams_of (const std::string & sql,
