@@ -7,6 +7,7 @@
 #include "store/sqlitestore.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -20,10 +21,38 @@
 
 using namespace castline::launcher;
 
+/* removes path and what it holds */
+static void
+remove_tree (const std::string & path)
+{
+  if (GDir *dir = g_dir_open (path.c_str (), 0, nullptr)) {
+    while (const char *name = g_dir_read_name (dir))
+      remove_tree (path + "/" + name);
+    g_dir_close (dir);
+  }
+  g_remove (path.c_str ());
+}
+
+/* The test process's scratch directory, removed when it exits (each
+ * case runs in a process of its own). */
+struct ScratchDir {
+  std::string path;
+  ScratchDir ()
+  {
+    g_autofree gchar *d = g_dir_make_tmp ("castline-store-XXXXXX", nullptr);
+    path = d;
+  }
+  ~ScratchDir () { remove_tree (path); }
+};
+
+/* a new directory in the scratch directory */
 static std::string
 temp_dir ()
 {
-  g_autofree gchar *d = g_dir_make_tmp ("castline-store-XXXXXX", nullptr);
+  static ScratchDir scratch;
+  static unsigned n = 0;
+  std::string d = scratch.path + "/" + std::to_string (++n);
+  g_mkdir (d.c_str (), 0700);
   return d;
 }
 
