@@ -7,15 +7,18 @@ publisher's stream reaches HLS through the installed plugin's elements);
 why, on a store it cannot open and on a closed S3 port; the sample
 configuration checks; a reinstall keeps an edited configuration; the
 installed systemd unit passes `systemd-analyze verify` (skipped when
-systemd-analyze is absent).
+systemd-analyze is absent); docs/deploy.md's nginx configurations pass
+`nginx -t` (skipped without nginx; the RTMP/SRT one without its stream
+module, Debian's libnginx-mod-stream).
 
-Standard library only; ffmpeg, s3rver (npm). Environment (meson sets
+Standard library only; ffmpeg, s3rver (npm), openssl. Environment (meson sets
 it): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
 Run by hand: /usr/bin/python3 tests/integration/test_install.py [-k PATTERN]
 Every wait is bounded.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -187,6 +190,57 @@ class InstallTreeTest(InstalledCase):
         said = out.stdout.decode() + out.stderr.decode()
         # an unknown or misspelt setting is only a warning: none allowed
         self.assertEqual((out.returncode, said), (0, ""))
+
+
+NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
+
+
+@unittest.skipUnless(shutil.which("nginx"), "nginx is not installed")
+class DeployDocNginxTest(unittest.TestCase):
+    """The nginx configurations docs/deploy.md gives, as written there,
+    pass `nginx -t` (with a throw-away certificate in place of its paths)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="nginx-", dir=WORK)
+        with open(os.path.join(SOURCE, "docs", "deploy.md")) as f:
+            self.doc = f.read()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=live.example.com",
+                        "-keyout", os.path.join(self.dir, "privkey.pem"),
+                        "-out", os.path.join(self.dir, "fullchain.pem")],
+                       check=True, capture_output=True, timeout=60)
+
+    def nginx_t(self, http="", top=""):
+        temp = "\n".join(f"{kind}_temp_path {self.dir}/{kind};"
+                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        conf = os.path.join(self.dir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(f"pid {self.dir}/nginx.pid;\nerror_log stderr;\n{top}\nevents {{}}\n"
+                    f"http {{\naccess_log off;\n{temp}\n"
+                    + http.replace("/etc/ssl/live.example.com/", self.dir + "/") + "\n}\n")
+        out = subprocess.run(["nginx", "-t", "-q", "-p", self.dir, "-c", conf, "-e", "stderr"],
+                             capture_output=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+
+    def test_one_node_proxy(self):
+        block = re.search(r"sites-available/castline >/dev/null <<'EOF'\n(.*?)\nEOF\n", self.doc,
+                          re.S)
+        self.assertTrue(block)
+        self.nginx_t(http=block.group(1))
+
+    def test_load_balancer(self):
+        blocks = re.findall(r"```nginx\n(.*?)```", self.doc, re.S)
+        http = [b for b in blocks if "upstream castline_nodes" in b]
+        self.assertEqual(len(http), 1)
+        self.nginx_t(http=http[0])
+
+    @unittest.skipUnless(os.path.exists(NGINX_STREAM_MODULE),
+                         "nginx's stream module is not installed (libnginx-mod-stream)")
+    def test_load_balancer_rtmp_and_srt(self):
+        blocks = re.findall(r"```nginx\n(.*?)```", self.doc, re.S)
+        stream = [b for b in blocks if b.startswith("stream {")]
+        self.assertEqual(len(stream), 1)
+        self.nginx_t(top=f"load_module {NGINX_STREAM_MODULE};\n" + stream[0])
 
 
 class ReachabilityTest(InstalledCase):
