@@ -20,9 +20,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -265,6 +267,21 @@ class ReachabilityTest(InstalledCase):
         self.assertEqual(len(lines), 1, out)
         self.assertTrue(lines[0].startswith(f"s3: bucket live at {endpoint}: "), lines)
         self.assertNotIn("not-printed", out)
+
+    def test_check_gives_up_on_a_silent_s3_within_about_10_s(self):
+        with socket.socket() as silent:     # accepts connections (the backlog), never answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(8)
+            endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+            launcher = self.launcher(s3={"endpoint": endpoint, "bucket": "live",
+                                         "access_key": "AKIDEXAMPLE", "secret_key": "x",
+                                         "public_base_url": "http://cdn.example/live"})
+            started = time.monotonic()
+            code, out = self.check(launcher.config_path)
+            took = time.monotonic() - started
+        self.assertEqual(code, 1, out)
+        self.assertIn(f"s3: bucket live at {endpoint}: S3 Timeout", out)
+        self.assertLess(took, 12, out)
 
     def test_check_fails_on_a_store_it_cannot_open(self):
         launcher = self.launcher(store={"url": "sqlite:/proc/forbidden/x.db"})
