@@ -32,6 +32,12 @@ from gstlaunch import BUILD, SOURCE  # noqa: E402
 from launcherproc import Launcher, wait_for  # noqa: E402
 from s3rver import S3rver, free_port  # noqa: E402
 
+try:
+    import seccomp  # noqa: F401 (unitsandbox.py's: Debian's python3-seccomp)
+    SECCOMP = True
+except ImportError:
+    SECCOMP = False
+
 WORK = None        # the temporary directory: the install tree and the cases
 ROOT = None        # the --destdir
 DIRS = {}          # prefix, bindir, datadir, sysconfdir, as meson was configured
@@ -84,6 +90,27 @@ class InstalledCase(unittest.TestCase):
         launcher.cwd = self.dir
         return launcher
 
+    def publish_rtmp(self, launcher, body, size):
+        """Creates a stream, publishes 4 s of H.264 + AAC of size to it with
+        ffmpeg over RTMP, waits for it to end; its id."""
+        status, s = launcher.api("POST", "/api/streams", body)
+        self.assertEqual(status, 201, s)
+        ffmpeg = subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-re", "-f", "lavfi", "-i",
+             f"testsrc=size={size}:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
+             "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "30",
+             "-preset", "ultrafast", "-c:a", "aac", "-f", "flv", s["rtmp_url"]],
+            capture_output=True, timeout=60)
+        self.assertEqual(ffmpeg.returncode, 0, ffmpeg.stderr.decode())
+
+        def ended():
+            _, got = launcher.api("GET", f"/api/streams/{s['id']}")
+            return got if got["state"] in ("ended", "failed") else None
+        got = wait_for(ended, 60)
+        self.assertTrue(got, launcher.output())
+        self.assertEqual(got["state"], "ended", got)
+        return s["id"]
+
     def check(self, config_path):
         out = subprocess.run([self.exe, "--check", "--config", config_path], capture_output=True,
                              timeout=60, env=clean_env(self.dir), cwd=self.dir)
@@ -125,28 +152,43 @@ class InstallTreeTest(InstalledCase):
 
             # an RTMP publisher: rtmpserversrc and llhlssink are the
             # installed plugin's
-            status, s = launcher.api("POST", "/api/streams", {"title": "installed"})
-            self.assertEqual(status, 201, s)
-            ffmpeg = subprocess.run(
-                ["ffmpeg", "-v", "error", "-nostdin", "-re", "-f", "lavfi", "-i",
-                 "testsrc=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
-                 "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "30",
-                 "-preset", "ultrafast", "-c:a", "aac", "-f", "flv", s["rtmp_url"]],
-                capture_output=True, timeout=60)
-            self.assertEqual(ffmpeg.returncode, 0, ffmpeg.stderr.decode())
-
-            def ended():
-                _, got = launcher.api("GET", f"/api/streams/{s['id']}")
-                return got if got["state"] in ("ended", "failed") else None
-            got = wait_for(ended, 30)
-            self.assertTrue(got, launcher.output())
-            self.assertEqual(got["state"], "ended", got)
-            status, _, playlist = launcher.request("GET", f"/live/{s['id']}/index.m3u8")
+            stream = self.publish_rtmp(launcher, {"title": "installed"}, "320x240")
+            status, _, playlist = launcher.request("GET", f"/live/{stream}/index.m3u8")
             self.assertEqual(status, 200)
             self.assertIn(b"#EXT-X-ENDLIST", playlist)
         finally:
             self.assertEqual(launcher.stop(), 0, launcher.output())
         self.assertNotIn("CRITICAL", launcher.output())
+
+    @unittest.skipUnless(SECCOMP and shutil.which("systemd-analyze"),
+                         "python3-seccomp or systemd-analyze is not installed")
+    def test_transcodes_under_the_units_system_call_rules(self):
+        # systemd is not PID 1 here: the unit's SystemCallFilter= and
+        # MemoryDenyWriteExecute= emulated (unitsandbox.py), and an abr
+        # ladder (videoscale, videoconvert: ORC code) made under them
+        unit = ROOT + os.path.join(DIRS["prefix"], "lib", "systemd", "system", "castline.service")
+        sandbox = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unitsandbox.py")
+        selftest = subprocess.run([sys.executable, sandbox, unit, "--selftest"],
+                                  capture_output=True, text=True, timeout=60)
+        self.assertEqual(selftest.stdout, "w+x mapping refused\nsetuid refused\n", selftest.stderr)
+        wrapper = os.path.join(self.dir, "sandboxed-launcher")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nexec {sys.executable} {sandbox} {unit} {self.exe} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        launcher = self.launcher(rtmp={})
+        launcher.executable = wrapper
+        launcher.env["ORC_DEBUG"] = "2"     # ORC's errors (a refused code mapping)
+        launcher.start()
+        try:
+            stream = self.publish_rtmp(launcher, {"title": "sandboxed", "pipeline": "abr"},
+                                       "1280x720")
+            rungs = os.listdir(os.path.join(self.dir, "data", "live", stream))
+            self.assertIn("360p", rungs)
+        finally:
+            self.assertEqual(launcher.stop(), 0, launcher.output())
+        out = launcher.output()
+        self.assertNotIn("ORC: ERROR", out)
+        self.assertNotIn("CRITICAL", out)
 
     def test_sample_configuration_checks(self):
         with open(os.path.join(self.data, "castline.json.sample")) as f:
