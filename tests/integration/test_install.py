@@ -7,7 +7,9 @@ publisher's stream reaches HLS through the installed plugin's elements);
 why, on a store it cannot open and on a closed S3 port; the sample
 configuration checks; a reinstall keeps an edited configuration; the
 installed systemd unit passes `systemd-analyze verify` (skipped when
-systemd-analyze is absent); docs/deploy.md's nginx configurations pass
+systemd-analyze is absent), and an abr transcode runs under its
+SystemCallFilter= and MemoryDenyWriteExecute= (emulated with libseccomp:
+unitsandbox.py; skipped without python3-seccomp); docs/deploy.md's nginx configurations pass
 `nginx -t` (skipped without nginx; the RTMP/SRT one without its stream
 module, Debian's libnginx-mod-stream).
 
