@@ -139,6 +139,8 @@ main (int argc, char **argv)
     fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
     return 1;
   }
+  /* first: the manager opens the store too, and stops at its error */
+  bool reachable = !check || run_checks (config);
   StreamManager manager (config);
   std::vector<std::string> warnings;
   bool ok = manager.init (warnings, error);
@@ -156,7 +158,6 @@ main (int argc, char **argv)
   if (check) {
     for (auto & [name, d] : manager.catalog ().all ())
       printf ("%s\t%s\n", name.c_str (), d.description.c_str ());
-    bool reachable = run_checks (config);
     return warnings.empty () && missing.empty () && reachable ? 0 : 1;
   }
 

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   glib-networking openssl libsrt-gnutls-dev srt-tools
   python3-seccomp  # test_install.py runs the launcher under the systemd unit's syscall rules
   clang libclang-rt-14-dev
+  libpq-dev postgresql
 )
 
 missing=()

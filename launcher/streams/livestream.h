@@ -5,7 +5,7 @@
 
 #include "ingest/ingest.h"
 #include "streams/streampipeline.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 #include "whep/webrtcroom.h"
 
 #include <memory>
@@ -38,6 +38,9 @@ struct LiveStream {
   /* the stream's record as it was before admit, for abandon: a publisher
    * that could not be connected leaves the stream exactly as it was */
   StreamRecord before_admit;
+  /* the record's epoch once admit claimed it: while it is the store's,
+   * the stream is this node's (StreamStore's fencing) */
+  int64_t epoch = 0;
 };
 
 }  // namespace castline::launcher

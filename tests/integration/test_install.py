@@ -3,8 +3,10 @@ temporary tree, then the installed castline-launcher run from elsewhere
 with no CASTLINE_SOURCE_DIR or GST_PLUGIN_PATH: it finds its pipeline
 descriptions, web pages, hls.js and plugin in the install tree (an RTMP
 publisher's stream reaches HLS through the installed plugin's elements);
---check reaches the store and S3 (s3rver) and fails, with a line saying
-why, on a store it cannot open and on a closed S3 port; the sample
+--check reaches the store (SQLite, and a PostgreSQL 15 the test starts)
+and S3 (s3rver) and fails, with a line saying why, on a store it cannot
+open, a wrong database password (never printed), a closed S3 port and a
+silent one (within about 10 s); the sample
 configuration checks; a reinstall keeps an edited configuration; the
 installed systemd unit passes `systemd-analyze verify` (skipped when
 systemd-analyze is absent), and an abr transcode runs under its
@@ -13,7 +15,8 @@ unitsandbox.py; skipped without python3-seccomp); docs/deploy.md's nginx configu
 `nginx -t` (skipped without nginx; the RTMP/SRT one without its stream
 module, Debian's libnginx-mod-stream).
 
-Standard library only; ffmpeg, s3rver (npm), openssl. Environment (meson sets
+Standard library only; ffmpeg, s3rver (npm), openssl, PostgreSQL 15
+(tests/pgserver.py). Environment (meson sets
 it): CASTLINE_BUILD_DIR, CASTLINE_SOURCE_DIR.
 Run by hand: /usr/bin/python3 tests/integration/test_install.py [-k PATTERN]
 Every wait is bounded.
@@ -33,6 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gstlaunch import BUILD, SOURCE  # noqa: E402
 from launcherproc import Launcher, wait_for  # noqa: E402
 from s3rver import S3rver, free_port  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pgserver import PG_BIN, PgServer  # noqa: E402
 
 try:
     import seccomp  # noqa: F401 (unitsandbox.py's: Debian's python3-seccomp)
@@ -326,6 +331,23 @@ class ReachabilityTest(InstalledCase):
         self.assertEqual(code, 1, out)
         self.assertIn(f"s3: bucket live at {endpoint}: S3 Timeout", out)
         self.assertLess(took, 12, out)
+
+    @unittest.skipUnless(os.path.exists(os.path.join(PG_BIN, "postgres")),
+                         "PostgreSQL 15 is not installed")
+    def test_check_reaches_postgresql_and_never_prints_its_password(self):
+        with PgServer() as pg:
+            launcher = self.launcher(store={"url": pg.url})
+            code, out = self.check(launcher.config_path)
+            self.assertEqual(code, 0, out)
+            self.assertRegex(out, r"(?m)^store: postgresql .* ok$")
+            self.assertNotIn(pg.password, out)
+
+            wrong = pg.url.replace(pg.password, "wrong-password")
+            launcher = self.launcher(store={"url": wrong})
+            code, out = self.check(launcher.config_path)
+        self.assertEqual(code, 1, out)
+        self.assertIn("store: postgresql://castline:***@", out)
+        self.assertNotIn("wrong-password", out)
 
     def test_check_fails_on_a_store_it_cannot_open(self):
         launcher = self.launcher(store={"url": "sqlite:/proc/forbidden/x.db"})
