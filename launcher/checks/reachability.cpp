@@ -1,5 +1,6 @@
 #include "checks/reachability.h"
 
+#include "config/s3settings.h"
 #include "s3/s3client.h"
 #include "store/openstore.h"
 
@@ -35,13 +36,7 @@ check_s3 (const Config & config)
     printf ("s3: not configured (HLS served from %s)\n", config.data_dir.c_str ());
     return true;
   }
-  castline::s3::S3Config s3;
-  s3.endpoint = config.s3.endpoint;
-  s3.region = config.s3.region;
-  s3.bucket = config.s3.bucket;
-  s3.credentials.access_key = config.s3.access_key;
-  s3.credentials.secret_key = config.s3.secret_key;
-  s3.apply_environment ();
+  castline::s3::S3Config s3 = s3_client_config (config.s3);
   s3.request_timeout_ms = kS3TimeoutMs;
   s3.retries = kS3Retries;
   std::string where = "bucket " + s3.bucket + " at " + s3.endpoint;

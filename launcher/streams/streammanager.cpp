@@ -1,6 +1,7 @@
 #include "streams/streammanager.h"
 
 #include "common/http/replies.h"
+#include "config/s3settings.h"
 #include "hls/playlistend.h"
 #include "recording/segmentjournal.h"
 #include "store/openstore.h"
@@ -45,14 +46,7 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
   }
   if (config_.s3.enabled ()) {
     /* the recordings' VOD playlists go up with a client of their own */
-    castline::s3::S3Config s3;
-    s3.endpoint = config_.s3.endpoint;
-    s3.region = config_.s3.region;
-    s3.bucket = config_.s3.bucket;
-    s3.credentials.access_key = config_.s3.access_key;
-    s3.credentials.secret_key = config_.s3.secret_key;
-    s3.apply_environment ();
-    recording_s3_ = std::make_shared<castline::s3::S3Client> (std::move (s3));
+    recording_s3_ = std::make_shared<castline::s3::S3Client> (s3_client_config (config_.s3));
   }
   recordings_ = std::make_unique<Recordings> (config_, *store_, recording_s3_);
   recordings_->set_idle_callback ([this] { check_shutdown_done (); });
