@@ -140,6 +140,11 @@ StreamsApi::handle (const http::Request & req, http::Response & res)
     return;
   }
   auto r = manager_.get (id);
+  if (!r && !manager_.store ().read_error ().empty ()) {
+    res.headers.set ("Retry-After", "2");
+    http::reply_error (res, 503, "the stream store cannot be reached");
+    return;
+  }
   if (!r) {
     http::reply_error (res, 404, "no stream " + http::excerpt (id));
     return;
@@ -154,7 +159,8 @@ StreamsApi::handle (const http::Request & req, http::Response & res)
     /* live here or on another node: finalized there (202) */
     bool was_live = r->state == StreamState::live;
     manager_.end (id);
-    http::reply_json (res, was_live ? 202 : 200, views_.stream_json (*manager_.get (id)));
+    auto after = manager_.get (id);
+    http::reply_json (res, was_live ? 202 : 200, views_.stream_json (after ? *after : *r));
   } else {
     http::reply_error (res, 405, "use GET or DELETE");
   }
@@ -186,9 +192,15 @@ StreamsApi::create (const http::Request & req, http::Response & res)
 void
 StreamsApi::list (http::Response & res)
 {
+  std::vector<StreamRecord> all = manager_.list ();
+  if (!manager_.store ().read_error ().empty ()) {
+    res.headers.set ("Retry-After", "2");
+    http::reply_error (res, 503, "the stream store cannot be reached");
+    return;
+  }
   std::string out = "{\"streams\":[";
   bool first = true;
-  for (auto & r : manager_.list ()) {
+  for (auto & r : all) {
     out += (first ? "" : ",") + views_.stream_json (r);
     first = false;
   }

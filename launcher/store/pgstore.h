@@ -43,6 +43,7 @@ class PgStore : public StreamStore {
   bool put_shares (const std::string & node_id, const std::vector<StreamShare> & shares,
       std::string & error) override;
   std::vector<StreamShare> shares (std::string & error) const override;
+  std::string read_error () const override { return last_reported_; }
 
  private:
   bool migrate (std::string & error);

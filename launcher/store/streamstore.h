@@ -137,6 +137,10 @@ class StreamStore {
    * with key_matches. */
   virtual std::optional<StreamRecord> find_by_key (const std::string & key) const = 0;
   virtual std::vector<StreamRecord> list () const = 0;   /* newest first */
+  /* Why the last of those reading calls (get, find_by_key, list) failed,
+   * "" when it worked: no row, or no store to read, which a caller
+   * answers differently (404 or 503). */
+  virtual std::string read_error () const { return ""; }
   /* Writes r over its row if the row's epoch is still r.epoch; then
    * r.epoch is the row's new one. */
   virtual WriteResult save (StreamRecord & r, std::string & error) = 0;

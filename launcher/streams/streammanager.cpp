@@ -102,6 +102,8 @@ Refusal
 StreamManager::check_publisher (const std::string & id, const std::string & key) const
 {
   auto r = store_->get (id);
+  if (!r && !store_->read_error ().empty ())
+    return { 503, "the stream store cannot be reached: try again in a moment" };
   /* the same answer for an unknown stream and a wrong key: ids are not
    * secret, but nothing should tell which ones exist to a stranger */
   if (!r || !key_matches (key, r->key_hash))

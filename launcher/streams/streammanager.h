@@ -80,6 +80,9 @@ class StreamManager {
     return store_->find_by_key (key);
   }
   const StreamStore & store () const { return *store_; }
+  /* what a publisher whose key found no stream gets: 401, or 503 when the
+   * store could not be read (the key may well be right) */
+  unsigned unknown_key_status () const { return store_->read_error ().empty () ? 401 : 503; }
   /* Ends a stream (a live one is finalized first, an interrupted one ends
    * at once; one live on another node of the cluster is ended by that
    * node, asked through the bus); false for an unknown id. */

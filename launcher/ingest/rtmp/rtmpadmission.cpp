@@ -21,7 +21,7 @@ check_rtmp_publisher (const StreamManager & manager, const std::string & key,
   stream_id.clear ();
   auto r = key.empty () ? std::nullopt : manager.find_by_key (key);
   if (!r)
-    return rtmp_status_of ({ 401, "" });
+    return rtmp_status_of ({ manager.unknown_key_status (), "" });
   stream_id = r->id;
   return rtmp_status_of (manager.check_publisher (r->id, key));
 }

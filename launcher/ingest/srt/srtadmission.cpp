@@ -35,7 +35,7 @@ check_srt_caller (const StreamManager & manager, const std::string & key, std::s
   stream_id.clear ();
   auto r = key.empty () ? std::nullopt : manager.find_by_key (key);
   if (!r)
-    return srt_verdict_of ({ 401, "" }, nullptr);
+    return srt_verdict_of ({ manager.unknown_key_status (), "" }, nullptr);
   stream_id = r->id;
   return srt_verdict_of (manager.check_publisher (r->id, key), &*r);
 }
