@@ -24,9 +24,9 @@ a second), node.lease --lease (4 s), reconnect_window 60. Each run:
 The processes (three nodes, PostgreSQL, s3rver, ffmpeg, this script) share
 the machine's 2 cores.
 
-  bench/cluster_failover.py [--runs 5] [--lease 4] [--retry 1] [--json FILE]
+  bench/cluster_failover.py [--quick] [--runs 5] [--lease 4] [--retry 1] [--json FILE]
   CASTLINE_BUILD_DIR   build with the launcher (default: build); not rebuilt
-Time: about 20 s a run.
+Time: about 20 s a run (--quick: 2 runs).
 """
 import argparse
 import os
@@ -104,11 +104,13 @@ def one_run(cluster, s3, input_path, owner, survivor, retry):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--quick", action="store_true", help="2 runs")
+    p.add_argument("--runs", type=int)
     p.add_argument("--lease", type=int, default=4)
     p.add_argument("--retry", type=float, default=1.0)
     p.add_argument("--json")
     args = p.parse_args()
+    args.runs = args.runs or (2 if args.quick else 5)
     work = tempfile.mkdtemp(prefix="castline-bench-failover-")
     pg = s3 = cluster = None
     try:
