@@ -40,7 +40,7 @@ import benchlib  # noqa: E402
 
 benchlib.setup_paths()
 from clusterproc import (Cluster, PgServer, RtmpPublisher, database, make_input,  # noqa: E402
-                         s3_settings, segment_session)
+                         s3_keys, s3_settings, segment_session)
 from launcherproc import wait_for  # noqa: E402
 from s3rver import S3rver  # noqa: E402
 
@@ -56,7 +56,7 @@ def state(node, sid):
 
 
 def sessions_in_s3(s3, sid):
-    return {segment_session(k.rsplit("/", 1)[1]) for k in s3.keys(f"streams/{sid}/")} - {None}
+    return {segment_session(k.rsplit("/", 1)[1]) for k in s3_keys(s3, f"streams/{sid}/")} - {None}
 
 
 def one_run(cluster, s3, input_path, owner, survivor, retry):

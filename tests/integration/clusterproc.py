@@ -16,6 +16,8 @@ import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
 from datetime import datetime
 
 from launcherproc import Launcher
@@ -141,6 +143,19 @@ class RtmpPublisher:
         if self.proc.poll() is None:
             return None
         return self.stop()
+
+
+def s3_keys(s3, prefix, tries=10):
+    """s3.keys(prefix), asked again when s3rver answers 500: it does when
+    a listing meets an object being written (seen with uploads from a
+    live stream every second)."""
+    for n in range(tries):
+        try:
+            return s3.keys(prefix)
+        except urllib.error.HTTPError as e:
+            if e.code != 500 or n == tries - 1:
+                raise
+            time.sleep(0.1)
 
 
 SEGMENT = re.compile(r"^(s(\d+)-)?segment(\d+)\.(ts|m4s)$")

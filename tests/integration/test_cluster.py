@@ -36,7 +36,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterproc import (Cluster, PgServer, RtmpPublisher, database, make_input,  # noqa: E402
-                         playlist_entries, s3_settings, segment_session)
+                         playlist_entries, s3_keys, s3_settings, segment_session)
 from gstlaunch import SOURCE  # noqa: E402
 from launchercase import WebhookReceiver  # noqa: E402
 from launcherproc import wait_for  # noqa: E402
@@ -117,20 +117,20 @@ class ClusterCase(unittest.TestCase):
         self.assertEqual(status, 200, s)
         return s
 
-    def wait_state(self, node, sid, state, timeout=20, **fields):
-        """The stream as node shows it once in state (and with fields);
-        fails with every node's log otherwise."""
+    def wait_state(self, on, sid, state, timeout=20, **fields):
+        """The stream as node on shows it once in state (and with fields,
+        node="b": run by b); fails with every node's log otherwise."""
         def check():
             try:
-                status, s = node.api("GET", f"/api/streams/{sid}")
+                status, s = on.api("GET", f"/api/streams/{sid}")
             except OSError:
                 return None
             return s if (status == 200 and s["state"] == state
                          and all(s.get(k) == v for k, v in fields.items())) else None
         got = wait_for(check, timeout, 0.2)
         if not got:
-            last = node.api("GET", f"/api/streams/{sid}")
-            self.fail(f"stream {sid} never {state} {fields} on port {node.port}: {last}\n"
+            last = on.api("GET", f"/api/streams/{sid}")
+            self.fail(f"stream {sid} never {state} {fields} on port {on.port}: {last}\n"
                       + self.cluster.logs())
         return got
 
@@ -339,7 +339,7 @@ class S3ClusterCase(ClusterCase):
     def s3_segments(self, sid):
         """{(session, number): key} of the stream's segments in the bucket."""
         out = {}
-        for key in S3.keys(f"streams/{sid}/"):
+        for key in s3_keys(S3, f"streams/{sid}/"):
             got = segment_session(key.rsplit("/", 1)[1])
             if got:
                 out[got] = key
