@@ -14,6 +14,7 @@ APT_PACKAGES=(
   ffmpeg awscli chromium python3 python3-prometheus-client curl ca-certificates valgrind
   glib-networking openssl libsrt-gnutls-dev srt-tools
   clang libclang-rt-14-dev
+  libpq-dev postgresql
 )
 
 missing=()

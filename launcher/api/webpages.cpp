@@ -4,7 +4,7 @@
 #include "common/http/replies.h"
 
 #include <libsoup/soup.h>
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 #include <glib.h>
 

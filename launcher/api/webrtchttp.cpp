@@ -1,7 +1,7 @@
 #include "api/webrtchttp.h"
 
 #include "common/http/replies.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 namespace castline::launcher {
 

@@ -1,6 +1,6 @@
 #include "ingest/ingest.h"
 
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 namespace castline::launcher {
 

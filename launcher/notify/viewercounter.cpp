@@ -1,6 +1,6 @@
 #include "notify/viewercounter.h"
 
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 #include <algorithm>
 #include <cstring>

@@ -30,7 +30,7 @@
 
 #include "recording/mp4remux.h"
 #include "recording/segmentjournal.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 #include "recording/vodplaylist.h"
 
 #include "s3/s3client.h"

@@ -9,7 +9,7 @@
 #include "config/config.h"
 #include "recording/recorder.h"
 #include "streams/streampipeline.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 #include <functional>
 #include <map>

@@ -5,7 +5,7 @@
 
 #include "ingest/ingest.h"
 #include "streams/streampipeline.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 #include "whep/webrtcroom.h"
 
 #include <memory>

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "config/config.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>

@@ -21,7 +21,7 @@
 #include "recording/recordings.h"
 #include "streams/livestream.h"
 #include "streams/pipelinecatalog.h"
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 
 #include <functional>
 #include <map>

@@ -1,6 +1,6 @@
 #include "whep/whepviewer.h"
 
-#include "streams/streamstore.h"
+#include "store/streamstore.h"
 #include "webrtc/negotiation.h"
 #include "whep/silentviewer.h"
 #include "whep/viewertracks.h"

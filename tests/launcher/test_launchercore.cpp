@@ -3,7 +3,7 @@
 #include "config/config.h"
 #include "streams/pipelinecatalog.h"
 #include "streams/streammanager.h"
-#include "streams/streamstore.h"
+#include "store/sqlitestore.h"
 #include "recording/segmentjournal.h"
 #include "recording/vodplaylist.h"
 
@@ -200,7 +200,7 @@ GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
   std::string error;
   {
     g_mkdir_with_parents ((c.data_dir + "/live/cut").c_str (), 0755);
-    StreamStore s;
+    SqliteStore s;
     fail_unless (s.open (c.data_dir + "/castline.db", error), "%s", error.c_str ());
     StreamRecord r;
     r.key_hash = hash_key ("k");
@@ -215,7 +215,7 @@ GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
     fail_unless (s.insert (r, error));
   }
   {
-    StreamStore again;
+    SqliteStore again;
     fail_unless (again.open (c.data_dir + "/castline.db", error));
     fail_unless (again.get ("cut")->state == StreamState::live, "not kept for the manager");
   }
@@ -291,7 +291,7 @@ GST_START_TEST (test_store_keeps_streams_on_reopen)
   std::string key = random_token (24);
   fail_unless (key.size () == 32);
   {
-    StreamStore s;
+    SqliteStore s;
     std::string error;
     fail_unless (s.open (db, error), "%s", error.c_str ());
     StreamRecord r;
@@ -303,14 +303,14 @@ GST_START_TEST (test_store_keeps_streams_on_reopen)
     fail_unless (s.insert (r, error));
     fail_if (s.insert (r, error), "a duplicate id was inserted");
     r.state = StreamState::live;
-    fail_unless (s.save (r, error));
+    fail_unless (s.save (r, error) == WriteResult::ok);
     StreamRecord other = r;
     other.id = "other";
     other.state = StreamState::ended;
     other.created_at = 2;
     fail_unless (s.insert (other, error));
   }
-  StreamStore s;
+  SqliteStore s;
   std::string error;
   fail_unless (s.open (db, error));
   auto list = s.list ();

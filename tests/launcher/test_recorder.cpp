@@ -7,7 +7,7 @@
 #include "recording/segmentjournal.h"
 #include "recording/mp4remux.h"
 #include "recording/recorder.h"
-#include "streams/streamstore.h"
+#include "store/sqlitestore.h"
 #include "recording/vodplaylist.h"
 
 #include <glib/gstdio.h>
@@ -350,23 +350,24 @@ GST_START_TEST (test_store_migrates_a_database_from_before_recordings)
   fail_unless_equals_int (user_version (path), 0);
   std::string error;
   {
-    StreamStore s;
+    SqliteStore s;
     fail_unless (s.open (path, error), "%s", error.c_str ());
     auto old = s.get ("old1");
     fail_unless (old.has_value (), "the old stream is unreadable after the migration");
     fail_unless (old->title == "before" && old->state == StreamState::ended);
     fail_if (old->record, "an old stream came out recorded");
     old->record = true;
-    fail_unless (s.save (*old, error), "%s", error.c_str ());
+    fail_unless (s.save (*old, error) == WriteResult::ok, "%s", error.c_str ());
     RecordingRecord r { "old1", "hls", "vod.m3u8", 8000000, 4, 5, 0, "" };
     fail_unless (s.add_recording (r, error), "%s", error.c_str ());
     r.segments = 5;                    /* the same name again: replaced */
     fail_unless (s.add_recording (r, error), "%s", error.c_str ());
   }
-  /* every migration: recordings (1), the key hash index (2) */
-  fail_unless_equals_int (user_version (path), 2);
+  /* every migration: recordings (1), the key hash index (2), the
+   * cluster's columns (3) */
+  fail_unless_equals_int (user_version (path), 3);
   /* opened again: nothing to migrate, nothing lost */
-  StreamStore s;
+  SqliteStore s;
   fail_unless (s.open (path, error), "%s", error.c_str ());
   fail_unless (s.get ("old1")->record);
   auto recs = s.recordings ("old1");
@@ -391,7 +392,7 @@ GST_START_TEST (test_store_refuses_a_newer_schema)
   sqlite3_open (path.c_str (), &db);
   sqlite3_exec (db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
   sqlite3_close (db);
-  StreamStore s;
+  SqliteStore s;
   std::string error;
   fail_if (s.open (path, error), "opened a database of a newer castline");
   fail_unless (error.find ("newer") != std::string::npos, "%s", error.c_str ());
