@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 benchlib.setup_paths()
-from clusterproc import PgServer, database  # noqa: E402
+from clusterproc import database, start_postgres  # noqa: E402
 from launcherproc import Launcher  # noqa: E402
 
 STREAMS = 100
@@ -44,7 +44,7 @@ STREAMS = 100
 def postgres_pids(pg):
     """The PostgreSQL server's postmaster (first line of postmaster.pid):
     benchlib.tree_cpu adds its backends."""
-    for root, _, files in os.walk(pg.dir if hasattr(pg, "dir") else "/nonexistent"):
+    for root, _, files in os.walk(pg.directory):
         if "postmaster.pid" in files:
             with open(os.path.join(root, "postmaster.pid")) as f:
                 return int(f.readline())
@@ -152,12 +152,12 @@ def main():
         if store == "sqlite":
             rows += measure_store("sqlite", {}, None, counts, seconds)
         else:
-            pg = PgServer()
+            pg = start_postgres()
             try:
                 settings = {"store": {"url": database(pg, "apiops")}, "node": {"id": "bench"}}
                 rows += measure_store("postgresql", settings, pg, counts, seconds)
             finally:
-                pg.stop()
+                pg.close()
     print(f"\n== API operations, {STREAMS} streams and more, {seconds:g} s a run; "
           "the database, the launcher and the clients share the machine's "
           f"{os.cpu_count()} cores")

@@ -39,8 +39,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 benchlib.setup_paths()
-from clusterproc import (Cluster, PgServer, RtmpPublisher, database, make_input,  # noqa: E402
-                         s3_keys, s3_settings, segment_session)
+from clusterproc import (Cluster, RtmpPublisher, database, make_input,  # noqa: E402
+                         s3_keys, s3_settings, segment_session, start_postgres)
 from launcherproc import wait_for  # noqa: E402
 from s3rver import S3rver  # noqa: E402
 
@@ -115,7 +115,7 @@ def main():
     pg = s3 = cluster = None
     try:
         input_path = make_input(os.path.join(work, "input.mp4"))
-        pg = PgServer()
+        pg = start_postgres()
         s3 = S3rver(benchlib.SOURCE).start()
         cluster = Cluster(work, database(pg, "failover"), lease=args.lease, rtmp={},
                           reconnect_window=60, idle_timeout=10, hls=HLS,
@@ -146,7 +146,7 @@ def main():
         if s3:
             s3.close()
         if pg:
-            pg.stop()
+            pg.close()
         shutil.rmtree(work, ignore_errors=True)
 
 

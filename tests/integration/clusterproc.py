@@ -4,7 +4,7 @@ ports sharing one PostgreSQL database (store.url) and, optionally, one
 s3rver bucket; an ffmpeg RTMP publisher to any node; the S3 HLS of a
 stream read back per session. Standard library, ffmpeg and PostgreSQL 15.
 
-    pg = PgServer()                               # tests/pgserver.py
+    pg = start_postgres()                         # tests/pgserver.py
     cluster = Cluster(directory, database(pg, "failover"), lease=4,
                       s3=s3_settings(s3), rtmp={}).start()
     cluster["b"].kill9(); cluster.stop()
@@ -24,10 +24,7 @@ from launcherproc import Launcher
 from s3rver import free_port
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-try:
-    from pgserver import PgServer  # noqa: E402,F401 (re-exported: the tests' one import)
-except ImportError:  # TODO(h20-clustertest): until h20-store's tests/pgserver.py is merged
-    from pgstarter import PgServer  # noqa: E402,F401
+from pgserver import PgServer  # noqa: E402,F401 (re-exported: the tests' one import)
 
 NODE_IDS = ("a", "b", "c")
 
@@ -36,10 +33,23 @@ def database(pg, name):
     """A fresh database of pg for one group of nodes (a test class, a
     benchmark run): its store URL. Nodes of different groups never see
     each other's lease rows or streams."""
-    pg.psql(f"CREATE DATABASE {name}")
-    base, _, rest = pg.url.rpartition("/")
-    query = rest.partition("?")[2]
-    return f"{base}/{name}" + (f"?{query}" if query else "")
+    pg.psql(f"CREATE DATABASE {name} OWNER {pg.user}", database="postgres")
+    return pg.url.rpartition("/")[0] + "/" + name
+
+
+def start_postgres():
+    """A PgServer started, its role and database made (what `with
+    PgServer() as pg` does, for a fixture that outlives one block); close()
+    it."""
+    return PgServer().__enter__()
+
+
+def restart_postgres(pg, down=2.0):
+    """The database away for down seconds (clients disconnected), then
+    back on the same port with the same data."""
+    pg.stop()
+    time.sleep(down)
+    pg.start()
 
 
 def s3_settings(s3):

@@ -35,8 +35,9 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterproc import (Cluster, PgServer, RtmpPublisher, database, make_input,  # noqa: E402
-                         playlist_entries, s3_keys, s3_settings, segment_session)
+from clusterproc import (Cluster, RtmpPublisher, database, make_input,  # noqa: E402
+                         playlist_entries, restart_postgres, s3_keys, s3_settings,
+                         segment_session, start_postgres)
 from gstlaunch import SOURCE  # noqa: E402
 from launchercase import WebhookReceiver  # noqa: E402
 from launcherproc import wait_for  # noqa: E402
@@ -59,12 +60,12 @@ def setUpModule():
     global WORK, INPUT, PG, S3
     WORK = tempfile.mkdtemp(prefix="castline-cluster-test-")
     INPUT = make_input(os.path.join(WORK, "input.mp4"))
-    PG = PgServer()
+    PG = start_postgres()
     S3 = S3rver(SOURCE).start()
 
 
 def tearDownModule():
-    for stop in (S3 and S3.close, PG and PG.stop):
+    for stop in (S3 and S3.close, PG and PG.close):
         if stop:
             stop()
     shutil.rmtree(WORK, ignore_errors=True)
@@ -245,7 +246,7 @@ class ClusterLocalTest(ClusterCase):
         self.publish(self.b, s)
         self.wait_state(self.a, sid, "live", node="b")
         self.assertTrue(wait_for(lambda: len(self.local_segments(self.b, sid)) >= 2, 20))
-        PG.restart()
+        restart_postgres(PG)
         restarted = len(self.local_segments(self.b, sid))
         # the API answers again (after a reconnect), and the stream never stopped
         for n in self.cluster:
