@@ -5,6 +5,7 @@
 #include "ingest/srt/srtingest.h"
 #include "ingest/srt/srturls.h"
 #include "streams/elementfactory.h"
+#include "streams/livestats.h"
 #include "streams/streamjson.h"
 
 namespace castline::launcher {
@@ -26,7 +27,7 @@ Daemon::Daemon (StreamManager & manager)
       pages_ (manager.config ()), public_routes_ (manager, viewers_, views_),
       events_route_ (manager.config (), events_),
       streams_api_ (manager, views_, public_routes_, events_route_),
-      metrics_route_ (manager.config (), metrics_), live_route_ (manager, viewers_),
+      metrics_route_ (manager.config (), metrics_), nodes_route_ (manager), live_route_ (manager, viewers_),
       whip_routes_ (manager), whep_routes_ (manager), ingest_route_ (manager), rtmp_ (manager),
       srt_ (manager)
 {
@@ -53,6 +54,7 @@ Daemon::Daemon (StreamManager & manager)
   const http::RouteOptions files { true, 0 };
   router_.add ("/api/streams", route (streams_api_), { false, kMaxApiBody });
   router_.add ("/api/events", route (events_route_), { false, 0 });
+  router_.add ("/api/nodes", route (nodes_route_), { false, 0 });
   router_.add ("/metrics", route (metrics_route_), { false, 0 });
   router_.add ("/live", route (live_route_), files);
   router_.add ("/whip", route (whip_routes_), { false, kMaxOffer });
@@ -94,6 +96,10 @@ Daemon::listen (std::string & error)
   const Config & c = manager_.config ();
   if (!server_->listen (c.host, c.port, error))
     return false;
+  if (!manager_.start_cluster ([this] { return shares (); }, error)) {
+    error = "cannot join the cluster: " + error;
+    return false;
+  }
   if (!manager_.whep_off_reason ().empty ())
     g_message ("WHEP off: %s", manager_.whep_off_reason ().c_str ());
   if (c.hls_low_latency && c.s3.enabled ())
@@ -140,6 +146,28 @@ Daemon::listen_srt (std::string & error)
   views_.set_srt_server (srt_server_url (c));
   g_message ("SRT on %s:%d", c.srt_host ().c_str (), srt_.port ());
   return true;
+}
+
+std::vector<StreamShare>
+Daemon::shares () const
+{
+  std::vector<StreamShare> out;
+  gint64 now = g_get_monotonic_time ();
+  for (const std::string & id : manager_.live_ids ()) {
+    StreamShare s;
+    s.stream_id = id;
+    s.node = manager_.config ().node.id;
+    s.hls_viewers = viewers_.count (id, now);
+    s.webrtc_viewers = manager_.webrtc_viewers (id);
+    if (const LiveStream *ls = manager_.live (id)) {
+      g_autoptr (GstStructure) stats = live_stats (*ls);
+      g_autoptr (JsonBuilder) b = json_builder_new ();
+      add_structure (b, stats);
+      s.stats_json = to_text (b);
+    }
+    out.push_back (std::move (s));
+  }
+  return out;
 }
 
 void

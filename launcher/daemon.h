@@ -10,6 +10,7 @@
 #include "api/eventsroute.h"
 #include "api/liveroute.h"
 #include "api/metricsroute.h"
+#include "api/nodesroute.h"
 #include "api/publicroutes.h"
 #include "api/streamsapi.h"
 #include "api/streamviews.h"
@@ -54,6 +55,8 @@ class Daemon {
  private:
   bool listen_rtmp (std::string & error);
   bool listen_srt (std::string & error);
+  /* what this node has of each live stream, for the other nodes */
+  std::vector<StreamShare> shares () const;
 
   StreamManager & manager_;
   /* first, so they go last: every route and response stream is gone
@@ -71,6 +74,7 @@ class Daemon {
   EventsRoute events_route_;
   StreamsApi streams_api_;
   MetricsRoute metrics_route_;
+  NodesRoute nodes_route_;
   LiveRoute live_route_;
   WhipRoutes whip_routes_;
   WhepRoutes whep_routes_;

@@ -6,6 +6,30 @@
 
 namespace castline::launcher {
 
+bool
+LiveRoute::redirect_to_files_node (const http::Request & req, http::Response & res,
+    const std::string & id) const
+{
+  /* with local output a stream's files are on the node that runs it (or
+   * ran it): it answers, whichever node the player asked */
+  const ClusterNode *cluster = manager_.cluster ();
+  std::string node = cluster && !manager_.config ().s3.enabled () ? cluster->files_node_url (id) : "";
+  if (node.empty () || manager_.live_hls ().find (id, ""))
+    return false;
+  std::string url = node + req.path;
+  char sep = '?';
+  for (const auto & [k, v] : req.query) {
+    g_autofree gchar *ek = g_uri_escape_string (k.c_str (), nullptr, FALSE);
+    g_autofree gchar *ev = g_uri_escape_string (v.c_str (), nullptr, FALSE);
+    url += sep + std::string (ek) + "=" + ev;
+    sep = '&';
+  }
+  res.headers.set ("Location", url);
+  res.headers.set ("Cache-Control", "no-store");
+  http::reply_error (res, 302, "served by node " + node);
+  return true;
+}
+
 void
 LiveRoute::handle (const http::Request & req, http::Response & res)
 {
@@ -14,6 +38,8 @@ LiveRoute::handle (const http::Request & req, http::Response & res)
     http::reply_error (res, 400, "not a stream id");
     return;
   }
+  if (redirect_to_files_node (req, res, id))
+    return;
   HlsServeOptions options;
   options.cors_origin = manager_.config ().cors_origin;
   /* file, or rung/file of an abr stream: from the output's LL-HLS store

@@ -22,6 +22,10 @@ class LiveRoute {
   void handle (const http::Request & req, http::Response & res);
 
  private:
+  /* 302 to the node of the cluster that has the stream's files (true then) */
+  bool redirect_to_files_node (const http::Request & req, http::Response & res,
+      const std::string & id) const;
+
   const StreamManager & manager_;
   ViewerCounter & viewers_;
 };

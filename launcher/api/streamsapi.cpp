@@ -151,7 +151,8 @@ StreamsApi::handle (const http::Request & req, http::Response & res)
   } else if (req.is ("GET")) {
     http::reply_json (res, 200, views_.stream_json (*r));
   } else if (req.is ("DELETE")) {
-    bool was_live = manager_.live (id) != nullptr;
+    /* live here or on another node: finalized there (202) */
+    bool was_live = r->state == StreamState::live;
     manager_.end (id);
     http::reply_json (res, was_live ? 202 : 200, views_.stream_json (*manager_.get (id)));
   } else {

@@ -47,8 +47,10 @@ void
 StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
 {
   json_builder_set_member_name (b, "viewers");
+  const ClusterNode *cluster = manager_.cluster ();
+  /* summed over the nodes: the others' as of their last tick */
   json_builder_add_int_value (b, viewers_.count (r.id, g_get_monotonic_time ())
-      + manager_.webrtc_viewers (r.id));
+      + manager_.webrtc_viewers (r.id) + (cluster ? cluster->remote_viewers (r.id) : 0));
   std::string whep = manager_.whep_url (r.id);
   json_builder_set_member_name (b, "whep_url");
   if (whep.empty ())
@@ -64,6 +66,13 @@ StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
     g_autoptr (GstStructure) s = live_stats (*ls);
     json_builder_set_member_name (b, "stats");
     add_structure (b, s);
+  } else if (r.state == StreamState::live && cluster) {
+    /* live on another node: the stats it published last */
+    std::string stats = cluster->remote_stats (r.id);
+    if (!stats.empty ()) {
+      json_builder_set_member_name (b, "stats");
+      add_json_text (b, stats);
+    }
   }
 }
 

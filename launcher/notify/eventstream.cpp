@@ -48,10 +48,14 @@ EventStream::EventStream (StreamManager & manager, const ViewerCounter & viewers
       self_ (std::make_shared<EventStream *> (this))
 {
   std::weak_ptr<EventStream *> weak = self_;
-  manager_.add_event_listener ([weak] (const StreamEvent & e) {
-        if (auto self = weak.lock ())
-          (*self)->on_stream_event (e);
-      });
+  auto listener = [weak] (const StreamEvent & e) {
+    if (auto self = weak.lock ())
+      (*self)->on_stream_event (e);
+  };
+  manager_.add_event_listener (listener);
+  /* and the other nodes' of a cluster: every node's event streams carry
+   * every stream */
+  manager_.add_remote_event_listener (listener);
 }
 
 EventStream::~EventStream ()

@@ -38,6 +38,9 @@ struct LiveStream {
   /* the stream's record as it was before admit, for abandon: a publisher
    * that could not be connected leaves the stream exactly as it was */
   StreamRecord before_admit;
+  /* the record's epoch once admit claimed it: while it is the store's,
+   * the stream is this node's (StreamStore's fencing) */
+  int64_t epoch = 0;
 };
 
 }  // namespace castline::launcher

@@ -85,12 +85,26 @@ add_stream_record (JsonBuilder * b, const StreamRecord & r)
     add_string (b, "reason", r.reason);
   add_string (b, "pipeline", r.pipeline);
   add_string (b, "ingest", r.ingest);
+  /* the node that runs it, or ran it last */
+  add_string (b, "node", r.node);
   json_builder_set_member_name (b, "record");
   json_builder_add_boolean_value (b, r.record);
   add_time (b, "created_at", r.created_at);
   add_time (b, "scheduled_at", r.scheduled_at);
   add_time (b, "started_at", r.started_at);
   add_time (b, "ended_at", r.ended_at);
+}
+
+void
+add_json_text (JsonBuilder * b, const std::string & json)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (json.empty () || !json_parser_load_from_data (parser, json.data (), (gssize) json.size (),
+          nullptr) || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    json_builder_add_null_value (b);
+    return;
+  }
+  json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
 }
 
 JsonNode *

@@ -28,6 +28,8 @@ void add_structure (JsonBuilder * b, const GstStructure * s);
  * one), pipeline, ingest,
  * record and its times. Never the key nor its hash. */
 void add_stream_record (JsonBuilder * b, const StreamRecord & r);
+/* a JSON object's text as a member value (null when it is not one) */
+void add_json_text (JsonBuilder * b, const std::string & json);
 /* A stream's recordings as the API and "recording.ready" give them:
  * [{"kind": "hls", "url", "duration" (s), "segments", "created_at"},
  *  {"kind": "mp4", "url", "duration", "bytes", "created_at"}]; one that

@@ -3,6 +3,7 @@
 #include "common/http/replies.h"
 #include "hls/playlistend.h"
 #include "recording/segmentjournal.h"
+#include "store/openstore.h"
 #include "streams/elementfactory.h"
 #include "streams/maincontext.h"
 
@@ -21,9 +22,9 @@ StreamManager::~StreamManager ()
 {
   for (guint t : settle_timers_)
     g_source_remove (t);
-  for (auto & [id, i] : interrupted_)
-    if (i.timer)
-      g_source_remove (i.timer);
+  for (auto & [id, timer] : interrupted_)
+    if (timer)
+      g_source_remove (timer);
 }
 
 bool
@@ -33,8 +34,15 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
     error = "cannot create the data directory " + config_.data_dir + ": " + g_strerror (errno);
     return false;
   }
-  if (!store_.open (config_.data_dir + "/castline.db", error))
+  store_ = open_store (config_.store.url, config_.data_dir, error);
+  if (!store_)
     return false;
+  if (store_->shared ()) {
+    std::unique_ptr<ClusterBus> bus = open_bus (config_.store.url, error);
+    if (!bus)
+      return false;
+    cluster_ = std::make_unique<ClusterNode> (config_, *store_, std::move (bus));
+  }
   if (config_.s3.enabled ()) {
     /* the recordings' VOD playlists go up with a client of their own */
     castline::s3::S3Config s3;
@@ -46,7 +54,7 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
     s3.apply_environment ();
     recording_s3_ = std::make_shared<castline::s3::S3Client> (std::move (s3));
   }
-  recordings_ = std::make_unique<Recordings> (config_, store_, recording_s3_);
+  recordings_ = std::make_unique<Recordings> (config_, *store_, recording_s3_);
   recordings_->set_idle_callback ([this] { check_shutdown_done (); });
   if (!config_.webrtc.enabled ()) {
     whep_off_reason_ = "webrtc.max_viewers is 0";
@@ -87,7 +95,7 @@ StreamManager::create (const std::string & title, int64_t scheduled_at,
   std::string error;
   for (int attempt = 0; attempt < 5; attempt++) {
     r.id = random_stream_id ();
-    if (store_.insert (r, error)) {
+    if (store_->insert (r, error)) {
       emit ("stream.created", r);
       return r;
     }
@@ -99,7 +107,7 @@ StreamManager::create (const std::string & title, int64_t scheduled_at,
 Refusal
 StreamManager::check_publisher (const std::string & id, const std::string & key) const
 {
-  auto r = store_.get (id);
+  auto r = store_->get (id);
   /* the same answer for an unknown stream and a wrong key: ids are not
    * secret, but nothing should tell which ones exist to a stranger */
   if (!r || !key_matches (key, r->key_hash))
@@ -109,12 +117,19 @@ StreamManager::check_publisher (const std::string & id, const std::string & key)
   auto ls = live_.find (id);
   if (ls != live_.end () && !ls->second.lost_reason.empty ())
     return { 503, "the stream's last session is being finalized: try again in a moment" };
-  if (ls != live_.end ())
+  /* here, or on another node of the cluster */
+  if (ls != live_.end () || r->state == StreamState::live)
     return { 409, "the stream already has a publisher" };
   if (shutting_down_)
     return { 503, "the server is shutting down" };
-  if (live_.size () >= config_.max_live_streams)
-    return { 503, "the limit of live streams is reached" };
+  if (cluster_ && cluster_->fenced ())
+    return { 503, "this node has lost its lease in the cluster: try another" };
+  if (live_.size () >= config_.max_live_streams) {
+    Refusal full { 503, "the limit of live streams is reached" };
+    if (cluster_)
+      full.elsewhere = cluster_->node_with_room ();
+    return full;
+  }
   return {};
 }
 
@@ -125,7 +140,7 @@ StreamManager::admit (const std::string & id, const std::string & key,
   refusal = check_publisher (id, key);
   if (refusal.status)
     return nullptr;
-  auto r = store_.get (id);
+  auto r = store_->get (id);
   const PublisherMedia & media = ingest->media ();
   std::string v, a;
   const PipelineDescription *d = catalog_.select (r->pipeline, config_.abr_default,
@@ -136,9 +151,45 @@ StreamManager::admit (const std::string & id, const std::string & key,
     return nullptr;
   }
 
-  /* after an interruption: the next session */
-  auto interruption = interrupted_.find (id);
-  unsigned session = interruption == interrupted_.end () ? 1 : interruption->second.sessions + 1;
+  /* Taken in the store first, so that of two nodes whose publishers came
+   * at once only one builds a pipeline (and writes the stream's files);
+   * after an interruption, as the next session. */
+  const StreamRecord before = *r;
+  bool resumed = r->state == StreamState::interrupted;
+  unsigned session = resumed ? r->session + 1 : 1;
+  r->state = StreamState::live;
+  r->reason.clear ();
+  r->node = config_.node.id;
+  r->session = session;
+  r->resume_until = 0;
+  r->ingest = ingest->kind ();
+  r->pipeline = d->name;
+  if (!resumed)
+    r->started_at = g_get_real_time ();
+  std::string error;
+  switch (store_->claim (*r, error)) {
+    case WriteResult::ok:
+      break;
+    case WriteResult::stale:
+      refusal = { 409, "the stream already has a publisher" };
+      return nullptr;
+    case WriteResult::error:
+      g_warning ("stream %s: cannot be claimed: %s", id.c_str (), error.c_str ());
+      refusal = { 503, "the stream store cannot be written: try again in a moment" };
+      return nullptr;
+  }
+  if (resumed)
+    drop_interruption (id);
+  /* what abandon, or a failed start, puts back (over the claim) */
+  auto put_back = [this, &before] (int64_t epoch) {
+    StreamRecord again = before;
+    again.epoch = epoch;
+    std::string why;
+    if (store_->save (again, why) != WriteResult::ok)
+      g_warning ("stream %s: cannot restore its state: %s", again.id.c_str (), why.c_str ());
+    if (again.state == StreamState::interrupted)
+      start_window (again.id);
+  };
   OutputSettings out;
   out.hls_dir = hls_dir (id);
   out.segment_prefix = session_prefix (session);
@@ -159,7 +210,6 @@ StreamManager::admit (const std::string & id, const std::string & key,
   StreamPipeline::Listener l;
   l.finished = [this, id] (bool ok, const std::string & reason) { on_finished (id, ok, reason); };
   l.idle = [this, id] (const std::string & reason) { on_publisher_lost (id, reason); };
-  std::string error;
   auto pipeline = StreamPipeline::create (*d, id, out, l, error);
   if (!pipeline) {
     live_hls_.remove_stream (id);
@@ -198,23 +248,16 @@ StreamManager::admit (const std::string & id, const std::string & key,
   ls.pipeline_name = d->name;
   ls.video_codec = v;
   ls.audio_codec = a;
-  ls.before_admit = *r;
+  ls.before_admit = before;
+  ls.epoch = r->epoch;
   if (!ls.pipeline->start (error)) {
     live_.erase (id);
     live_hls_.remove_stream (id);
     recordings_->drop (id, session);
+    put_back (r->epoch);
     refusal = { 500, error };
     return nullptr;
   }
-  /* a stream that resumes keeps the start of its first session */
-  bool resumed = r->state == StreamState::interrupted;
-  if (resumed)
-    drop_interruption (id);
-  else
-    r->started_at = g_get_real_time ();
-  r->ingest = ls.ingest->kind ();
-  r->pipeline = d->name;
-  set_state (*r, StreamState::live, "");
   g_message ("stream %s is live%s (%s, pipeline %s, session %u)", id.c_str (),
       resumed ? " again" : "", r->ingest.c_str (), d->name.c_str (), session);
   emit (resumed ? "stream.resumed" : "stream.started", *r);
@@ -225,7 +268,8 @@ void
 StreamManager::fail_unbuilt (StreamRecord & r, const std::string & reason)
 {
   drop_interruption (r.id);
-  set_state (r, StreamState::failed, reason);
+  if (!set_state (r, StreamState::failed, reason))
+    return;
   g_message ("stream %s failed: %s", r.id.c_str (), reason.c_str ());
   emit ("stream.failed", r);
 }
@@ -261,17 +305,18 @@ StreamManager::abandon (const std::string & id, const std::string & ingest_sessi
     return;
   unsigned session = it->second.session_number;
   StreamRecord before = std::move (it->second.before_admit);
+  before.epoch = it->second.epoch;
   live_.erase (it);
   live_hls_.remove_stream (id);
   recordings_->drop (id, session);
-  /* the record as admit found it (state, reason, pipeline, ingest, start):
-   * nothing of the refused publisher stays */
+  /* the record as admit found it (state, reason, pipeline, ingest, start,
+   * session): nothing of the refused publisher stays */
   std::string error;
-  if (!store_.save (before, error))
+  if (store_->save (before, error) != WriteResult::ok)
     g_warning ("stream %s: cannot restore its state: %s", id.c_str (), error.c_str ());
   /* a stream that was resuming waits for its publisher again, a new window */
   if (before.state == StreamState::interrupted)
-    start_window (id, session - 1);
+    start_window (id);
 }
 
 std::string
@@ -290,7 +335,7 @@ StreamManager::webrtc_viewers (const std::string & id) const
 bool
 StreamManager::end (const std::string & id)
 {
-  auto r = store_.get (id);
+  auto r = store_->get (id);
   if (!r)
     return false;
   if (LiveStream *ls = live (id)) {
@@ -298,11 +343,14 @@ StreamManager::end (const std::string & id)
     ls->pipeline->stop (config_.shutdown_timeout);
     return true;
   }
-  drop_interruption (id);
-  if (r->state != StreamState::ended && r->state != StreamState::failed) {
-    set_state (*r, StreamState::ended, "");
-    emit ("stream.ended", *r);
+  if (r->state == StreamState::live && cluster_ && r->node != config_.node.id) {
+    cluster_->request_end (r->node, id);
+    return true;
   }
+  drop_interruption (id);
+  if (r->state != StreamState::ended && r->state != StreamState::failed
+      && set_state (*r, StreamState::ended, ""))
+    emit ("stream.ended", *r);
   return true;
 }
 
@@ -332,27 +380,27 @@ StreamManager::on_publisher_lost (const std::string & id, const std::string & re
 void
 StreamManager::interrupt (StreamRecord & r, const LiveStream & ls)
 {
-  set_state (r, StreamState::interrupted, ls.lost_reason);
+  r.resume_until = g_get_real_time () + (int64_t) config_.reconnect_window * G_USEC_PER_SEC;
+  if (!set_state (r, StreamState::interrupted, ls.lost_reason))
+    return;
   g_message ("stream %s interrupted: its publisher has %u s to come back", r.id.c_str (),
       config_.reconnect_window);
   emit ("stream.interrupted", r);
-  start_window (r.id, ls.session_number);
+  start_window (r.id);
 }
 
 void
-StreamManager::start_window (const std::string & id, unsigned sessions)
+StreamManager::start_window (const std::string & id)
 {
   struct Call {
     StreamManager *self;
     std::string id;
   };
   drop_interruption (id);
-  Interruption & i = interrupted_[id];
-  i.sessions = sessions;
-  i.timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, config_.reconnect_window,
+  interrupted_[id] = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, config_.reconnect_window,
       [] (gpointer data) -> gboolean {
         auto *c = static_cast<Call *> (data);
-        c->self->interrupted_[c->id].timer = 0;    /* this source is over */
+        c->self->interrupted_[c->id] = 0;    /* this source is over */
         c->self->on_window_over (c->id);
         return G_SOURCE_REMOVE;
       }, new Call { this, id }, [] (gpointer data) { delete static_cast<Call *> (data); });
@@ -362,38 +410,48 @@ void
 StreamManager::on_window_over (const std::string & id)
 {
   drop_interruption (id);
-  auto r = store_.get (id);
+  auto r = store_->get (id);
   if (!r || r->state != StreamState::interrupted)
+    return;                            /* resumed (maybe on another node), or ended */
+  if (!set_state (*r, StreamState::ended, "the publisher did not come back within "
+          + std::to_string (config_.reconnect_window) + " s"))
     return;
-  set_state (*r, StreamState::ended, "the publisher did not come back within "
-      + std::to_string (config_.reconnect_window) + " s");
   g_message ("stream %s ended: %s", id.c_str (), r->reason.c_str ());
   emit ("stream.ended", *r);
 }
 
-unsigned
+void
 StreamManager::drop_interruption (const std::string & id)
 {
   auto it = interrupted_.find (id);
   if (it == interrupted_.end ())
-    return 0;
-  unsigned sessions = it->second.sessions;
-  if (it->second.timer)
-    g_source_remove (it->second.timer);
+    return;
+  if (it->second)
+    g_source_remove (it->second);
   interrupted_.erase (it);
-  return sessions;
 }
 
-void
+bool
 StreamManager::set_state (StreamRecord & r, StreamState state, const std::string & reason)
 {
   r.state = state;
   r.reason = reason;
   if (state == StreamState::ended || state == StreamState::failed)
     r.ended_at = g_get_real_time ();
+  if (state != StreamState::interrupted)
+    r.resume_until = 0;
   std::string error;
-  if (!store_.save (r, error))
-    g_warning ("stream %s: cannot save its state: %s", r.id.c_str (), error.c_str ());
+  switch (store_->save (r, error)) {
+    case WriteResult::ok:
+      return true;
+    case WriteResult::stale:
+      g_message ("stream %s: another node has moved it on; this one leaves it", r.id.c_str ());
+      return false;
+    case WriteResult::error:
+      g_warning ("stream %s: cannot save its state: %s", r.id.c_str (), error.c_str ());
+      return false;
+  }
+  return false;
 }
 
 void
@@ -408,6 +466,68 @@ StreamManager::emit (const char *type, const StreamRecord & r)
   StreamEvent e { type, r };
   for (auto & l : event_listeners_)
     l (e);
+  if (cluster_)
+    cluster_->publish_event (type, r);
+}
+
+void
+StreamManager::add_remote_event_listener (std::function<void (const StreamEvent &)> listener)
+{
+  remote_event_listeners_.push_back (std::move (listener));
+}
+
+bool
+StreamManager::start_cluster (std::function<std::vector<StreamShare> ()> shares,
+    std::string & error)
+{
+  if (!cluster_)
+    return true;
+  ClusterNode::Hooks h;
+  h.taken_over = [this] (const StreamRecord & r) { on_taken_over (r); };
+  h.expired = [this] (const StreamRecord & r) { on_expired (r); };
+  h.fenced = [this] { on_fenced (); };
+  h.end_requested = [this] (const std::string & id) {
+    if (live (id))
+      end (id);
+  };
+  h.remote_event = [this] (const std::string & type, const StreamRecord & r) {
+    StreamEvent e { type, r };
+    for (auto & l : remote_event_listeners_)
+      l (e);
+  };
+  h.local_shares = std::move (shares);
+  h.live_count = [this] { return (unsigned) live_.size (); };
+  return cluster_->start (std::move (h), error);
+}
+
+void
+StreamManager::on_taken_over (const StreamRecord & r)
+{
+  /* its publisher may come back to any node; this one ends it when the
+   * window passes, unless another node's tick does first */
+  emit ("stream.interrupted", r);
+  start_window (r.id);
+}
+
+void
+StreamManager::on_expired (const StreamRecord & r)
+{
+  drop_interruption (r.id);
+  emit ("stream.ended", r);
+  /* nobody writes its S3 playlists now: they get their end (a node that
+   * was lost left them without) */
+  if (config_.s3.enabled ())
+    settle_s3 (r.id, 0);
+}
+
+void
+StreamManager::on_fenced ()
+{
+  for (auto & [id, ls] : live_) {
+    if (ls.lost_reason.empty ())
+      ls.lost_reason = "its node " + config_.node.id + " lost its lease in the cluster";
+    ls.pipeline->stop (config_.shutdown_timeout);
+  }
 }
 
 void
@@ -424,16 +544,21 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
   /* its media is over: every viewer session ends with it */
   if (ls && ls->room)
     ls->room->close ();
-  if (auto r = store_.get (id)) {
+  auto r = store_->get (id);
+  if (r && ls && r->epoch != ls->epoch) {
+    /* another node took it over (this one lost its lease): the stream is
+     * not this node's to write any more */
+    g_message ("stream %s: finalized here, but another node has taken it over", id.c_str ());
+  } else if (r) {
     /* finalized like any end; but its publisher may come back, even when
      * the pipeline could not be finalized in time (a publisher lost while
      * the pipeline prerolled: GstBin may drop the EOS during that state
-     * change) */
-    if (ls && !ls->lost_reason.empty () && !ls->stop_requested && !shutting_down_
-        && config_.reconnect_window > 0) {
+     * change). In a cluster, a node that stops leaves its streams
+     * interrupted too, for their publishers to resume on another node. */
+    if (ls && !ls->lost_reason.empty () && !ls->stop_requested
+        && (!shutting_down_ || cluster_) && config_.reconnect_window > 0) {
       interrupt (*r, *ls);
-    } else {
-      set_state (*r, ok ? StreamState::ended : StreamState::failed, reason);
+    } else if (set_state (*r, ok ? StreamState::ended : StreamState::failed, reason)) {
       g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed", ok ? "" : ": ",
           reason.c_str ());
       emit (ok ? "stream.ended" : "stream.failed", *r);
@@ -492,18 +617,27 @@ StreamManager::settle_unfinished ()
   std::set<std::string> with_journal;
   for (const std::string & id : SegmentJournal::streams (config_.data_dir))
     with_journal.insert (id);
-  for (StreamRecord r : store_.list ()) {
-    bool unfinished = r.state == StreamState::live || r.state == StreamState::interrupted;
+  for (StreamRecord r : store_->list ()) {
+    /* in a cluster: this node's streams only; and its interrupted ones
+     * stay so, for their publishers to resume on any node (the nodes'
+     * ticks end them after their window) */
+    if (cluster_ && r.node != config_.node.id)
+      continue;
+    bool unfinished = r.state == StreamState::live
+        || (r.state == StreamState::interrupted && !cluster_);
     if (!unfinished && !with_journal.count (r.id))
       continue;
+    if (cluster_ && r.state == StreamState::interrupted && config_.s3.enabled ())
+      continue;                        /* its S3 playlists may be a new session's soon */
     if (unfinished) {
       std::string reason = std::string ("the daemon stopped unexpectedly while the stream was ")
           + (r.state == StreamState::live ? "live" : "interrupted");
       if (!config_.s3.enabled ())
         end_local_playlists (hls_dir (r.id));
-      set_state (r, StreamState::ended, reason);
-      g_message ("stream %s ended: %s", r.id.c_str (), reason.c_str ());
-      emit ("stream.ended", r);
+      if (set_state (r, StreamState::ended, reason)) {
+        g_message ("stream %s ended: %s", r.id.c_str (), reason.c_str ());
+        emit ("stream.ended", r);
+      }
     }
     if (config_.s3.enabled ()) {
       settle_s3 (r.id, 0);
@@ -563,19 +697,35 @@ void
 StreamManager::shutdown (std::function<void ()> done)
 {
   shutting_down_ = true;
-  /* nobody can come back to them now */
+  /* in a cluster, once its streams are finalized this node leaves (its
+   * lease goes, so the others need not wait for it to run out) */
+  if (cluster_) {
+    done = [this, done] {
+      cluster_->stop ();
+      done ();
+    };
+  }
+  /* nobody can come back to them now (in a cluster, they can: on another
+   * node, whose tick ends them after their window) */
   std::vector<std::string> interrupted;
-  for (auto & [id, i] : interrupted_)
+  for (auto & [id, timer] : interrupted_)
     interrupted.push_back (id);
   for (auto & id : interrupted) {
     drop_interruption (id);
-    if (auto r = store_.get (id); r && r->state == StreamState::interrupted) {
-      set_state (*r, StreamState::ended, "the server stopped while the stream was interrupted");
+    if (cluster_)
+      continue;
+    if (auto r = store_->get (id); r && r->state == StreamState::interrupted
+        && set_state (*r, StreamState::ended, "the server stopped while the stream was interrupted"))
       emit ("stream.ended", *r);
-    }
   }
-  for (auto & [id, ls] : live_)
-    ls.stop_requested = true;
+  /* a node of a cluster that stops (a rolling restart) leaves its live
+   * streams interrupted: their publishers may resume on the others */
+  for (auto & [id, ls] : live_) {
+    if (cluster_ && config_.reconnect_window > 0 && ls.lost_reason.empty ())
+      ls.lost_reason = "its node " + config_.node.id + " stopped";
+    else
+      ls.stop_requested = true;
+  }
   if (live_.empty () && recordings_->idle ()) {
     done ();
     return;

@@ -15,6 +15,7 @@
  * "s<n>-" (session_prefix). */
 #pragma once
 
+#include "cluster/clusternode.h"
 #include "config/config.h"
 #include "hls/livehlsstore.h"
 #include "ingest/ingest.h"
@@ -45,6 +46,9 @@ struct StreamEvent {
 struct Refusal {
   unsigned status = 0;                 /* 0: none */
   std::string reason;
+  /* at the live stream limit in a cluster: the base URL of a node with
+   * room, where a publisher that can be redirected (WHIP: 307) goes */
+  std::string elsewhere;
 };
 
 class StreamManager {
@@ -65,16 +69,30 @@ class StreamManager {
   std::optional<StreamRecord> create (const std::string & title, int64_t scheduled_at,
       const std::string & pipeline, std::optional<bool> record, std::string & key,
       Refusal & refusal);
-  std::optional<StreamRecord> get (const std::string & id) const { return store_.get (id); }
-  std::vector<StreamRecord> list () const { return store_.list (); }
+  std::optional<StreamRecord> get (const std::string & id) const { return store_->get (id); }
+  std::vector<StreamRecord> list () const { return store_->list (); }
   /* the stream a key belongs to (StreamStore::find_by_key) */
   std::optional<StreamRecord> find_by_key (const std::string & key) const
   {
-    return store_.find_by_key (key);
+    return store_->find_by_key (key);
   }
+  const StreamStore & store () const { return *store_; }
   /* Ends a stream (a live one is finalized first, an interrupted one ends
-   * at once); false for an unknown id. */
+   * at once; one live on another node of the cluster is ended by that
+   * node, asked through the bus); false for an unknown id. */
   bool end (const std::string & id);
+
+  /* This node of the cluster: nullptr unless the store is shared. */
+  ClusterNode *cluster () { return cluster_.get (); }
+  const ClusterNode *cluster () const { return cluster_.get (); }
+  /* Joins the cluster (a shared store; nothing otherwise): the lease, the
+   * bus, the ticks. shares: what this node has of each stream, asked at
+   * each tick. After settle_unfinished. */
+  bool start_cluster (std::function<std::vector<StreamShare> ()> shares, std::string & error);
+  /* Called on the main context for each stream event of another node of
+   * the cluster (its listeners there had it already: the event streams
+   * take these, the webhooks must not). */
+  void add_remote_event_listener (std::function<void (const StreamEvent &)> listener);
 
   /* Whether a publisher with this key may take the stream now: 401
    * unknown stream or wrong key, 409 ended, failed or live already, 503
@@ -124,7 +142,7 @@ class StreamManager {
   /* A stream's recordings, once written (empty before its end). */
   std::vector<RecordingRecord> recordings (const std::string & id) const
   {
-    return store_.recordings (id);
+    return store_->recordings (id);
   }
   /* Called on the main context when a recorded stream's recordings are
    * written and stored (not when none could be): "recording.ready". */
@@ -165,11 +183,18 @@ class StreamManager {
   void interrupt (StreamRecord & r, const LiveStream & ls);
   /* the window passed without a publisher */
   void on_window_over (const std::string & id);
-  /* interrupted_[id]: the window starts, after session number `sessions` */
-  void start_window (const std::string & id, unsigned sessions);
-  /* forgets an interruption (its timer too); its last session number, or 0 */
-  unsigned drop_interruption (const std::string & id);
-  void set_state (StreamRecord & r, StreamState state, const std::string & reason);
+  /* interrupted_[id]: the window's timer starts */
+  void start_window (const std::string & id);
+  /* forgets an interruption's timer */
+  void drop_interruption (const std::string & id);
+  /* Stores r with the new state; false when it could not be (the store
+   * failed, or another node has moved the stream on: then this node
+   * leaves it alone, and tells nobody). */
+  bool set_state (StreamRecord & r, StreamState state, const std::string & reason);
+  /* ClusterNode's hooks */
+  void on_taken_over (const StreamRecord & r);
+  void on_expired (const StreamRecord & r);
+  void on_fenced ();
   /* its pipeline cannot be made (not loaded, an element missing): the
    * stream fails with the reason, alone */
   void fail_unbuilt (StreamRecord & r, const std::string & reason);
@@ -180,17 +205,18 @@ class StreamManager {
 
   Config config_;
   LiveHlsRegistry live_hls_;
-  StreamStore store_;
+  std::unique_ptr<StreamStore> store_;
+  /* after the store, so gone before it */
+  std::unique_ptr<ClusterNode> cluster_;
   PipelineCatalog catalog_;
   std::map<std::string, LiveStream> live_;
   std::vector<std::function<void (const StreamEvent &)>> event_listeners_;
+  std::vector<std::function<void (const StreamEvent &)>> remote_event_listeners_;
   std::shared_ptr<castline::s3::S3Client> recording_s3_;   /* VOD and master uploads (S3 output) */
   std::unique_ptr<Recordings> recordings_;
-  struct Interruption {
-    guint timer = 0;                   /* the end of the reconnect window */
-    unsigned sessions = 0;             /* the last session's number */
-  };
-  std::map<std::string, Interruption> interrupted_;
+  /* the interrupted streams this node waits for: the end of their
+   * reconnect window (in a cluster, any node's tick may end them too) */
+  std::map<std::string, guint> interrupted_;
   std::function<void ()> shutdown_done_;
   std::vector<guint> settle_timers_;   /* settle_s3's retries */
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);

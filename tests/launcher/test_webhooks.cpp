@@ -353,6 +353,7 @@ record (const std::string & title, StreamState state = StreamState::live)
   r.key_hash = kKeyHash;
   r.state = state;
   r.ingest = "websocket";
+  r.node = "node-a";
   r.created_at = G_GINT64_CONSTANT (1767261600) * G_USEC_PER_SEC;    /* 2026-01-01T10:00:00Z */
   r.started_at = r.created_at + 60 * G_USEC_PER_SEC;
   if (state == StreamState::ended || state == StreamState::failed)
@@ -470,7 +471,7 @@ GST_START_TEST (test_body_and_headers_are_signed)
   std::map<std::string, std::string> want = {
     { "id", "abc123def456" }, { "title", "Sunday service" }, { "state", "failed" },
     { "reason", "pipeline error: no more buffers" }, { "pipeline", "passthrough" },
-    { "ingest", "websocket" }, { "created_at", "2026-01-01T10:00:00Z" },
+    { "ingest", "websocket" }, { "node", "node-a" }, { "created_at", "2026-01-01T10:00:00Z" },
     { "started_at", "2026-01-01T10:01:00Z" }, { "ended_at", "2026-01-01T10:02:00Z" },
     { "playback_url", kPlayback },
   };

@@ -87,6 +87,14 @@ WhipRoutes::post (const http::Request & req, http::Response & res, const std::st
     refuse_key (res);
     return;
   }
+  if (refusal.status == 503 && !refusal.elsewhere.empty ()) {
+    /* this node is full: a node of the cluster with room takes the
+     * publisher (WHIP clients follow redirects, RFC 9725 4.5) */
+    res.headers.set ("Location", refusal.elsewhere + "/whip/" + id);
+    http::reply_error (res, 307, "this node is at its live stream limit: publish to "
+        + refusal.elsewhere);
+    return;
+  }
   if (refusal.status) {
     if (refusal.status == 503)
       res.headers.set ("Retry-After", "10");
