@@ -72,6 +72,11 @@ def tearDownModule():
     shutil.rmtree(WORK, ignore_errors=True)
 
 
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
 class ClusterCase(unittest.TestCase):
     """Three nodes of a database of the class's own, all POSTing webhooks
     to one receiver; settings for every node, per_node for some."""
@@ -209,7 +214,7 @@ class ClusterLocalTest(ClusterCase):
         ended = self.wait_state(self.a, sid, "ended", 15)
         self.assertEqual(ended["node"], "b", "the node that ran it")
         playlist = os.path.join(self.b.dir, "data", "live", sid, "index.m3u8")
-        self.assertTrue(wait_for(lambda: "#EXT-X-ENDLIST" in open(playlist).read(), 10),
+        self.assertTrue(wait_for(lambda: "#EXT-X-ENDLIST" in read_text(playlist), 10),
                         "b did not finalize its playlist")
         self.assertTrue(sse.next("state", lambda d: d["id"] == sid and d["state"] == "ended", 10))
         self.assertTrue(wait_for(lambda: self.publishers[0].exited(), 15),
@@ -411,6 +416,8 @@ class ClusterFailoverTest(S3ClusterCase):
         _, duration, date = first_entries[-1]
         first_end = date + duration
         gap = second_entries[0][2] - first_end
+        print(f"\n  interrupted after {noticed:.1f} s, live again on c after {outage:.1f} s, "
+              f"a media gap of {gap:.1f} s", file=sys.stderr)
         self.assertGreaterEqual(gap, -0.5, "session 2 dated before session 1 ended")
         # the segment b was writing when it died is lost with it: a segment more
         self.assertLessEqual(gap, outage + 2 * S3_HLS["target_duration"] + 2,
