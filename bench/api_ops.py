@@ -12,7 +12,10 @@ connection calling as fast as answers come, for --seconds each:
   create  POST /api/streams (last: it grows the table)
 Figures: operations per second (all threads), the median and p99 latency,
 and the CPU of the launcher and of the database server (PostgreSQL's
-processes; SQLite runs inside the launcher), in cores. The machine has 2
+processes; SQLite runs inside the launcher), in cores. Both stores wait
+for the disk at each commit: SQLite as castline opens it (WAL,
+synchronous FULL), PostgreSQL with fsync and synchronous_commit on (not
+as tests/pgserver.py runs it for the tests). The machine has 2
 cores shared by the database, the launcher and the load (the Python
 clients): the figures are of the three together, not of castline alone.
 
@@ -35,10 +38,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 benchlib.setup_paths()
-from clusterproc import database, start_postgres  # noqa: E402
+from clusterproc import database  # noqa: E402
 from launcherproc import Launcher  # noqa: E402
+from pgserver import PG_BIN, PgServer  # noqa: E402
 
 STREAMS = 100
+
+
+class DurablePgServer(PgServer):
+    """tests/pgserver.py's server with fsync and synchronous commits on (the
+    tests turn them off for speed): a commit waits for the disk, as
+    SQLite's does (WAL, synchronous FULL) and as a deployment's would."""
+
+    def _pg_ctl(self, *args, timeout=60):
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        return self._as_server([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data,
+                                "-l", self.logfile, "-o", options, "-w", "-t", "30"]
+                               + list(args), timeout=timeout)
 
 
 def postgres_pids(pg):
@@ -152,7 +168,7 @@ def main():
         if store == "sqlite":
             rows += measure_store("sqlite", {}, None, counts, seconds)
         else:
-            pg = start_postgres()
+            pg = DurablePgServer().__enter__()
             try:
                 settings = {"store": {"url": database(pg, "apiops")}, "node": {"id": "bench"}}
                 rows += measure_store("postgresql", settings, pg, counts, seconds)
