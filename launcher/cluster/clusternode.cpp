@@ -55,7 +55,7 @@ ClusterNode::start (Hooks hooks, std::string & error)
   self.id = id ();
   self.public_url = config_.node_url ();
   self.max_live_streams = config_.max_live_streams;
-  self.started_at = g_get_real_time ();
+  self.started_at = started_at_ = g_get_real_time ();
   if (!store_.renew_lease (self, (int64_t) config_.node.lease * G_USEC_PER_SEC, error))
     return false;
   last_renewal_ = g_get_monotonic_time ();
@@ -96,6 +96,7 @@ ClusterNode::tick ()
   self.public_url = config_.node_url ();
   self.live_streams = hooks_.live_count ? hooks_.live_count () : 0;
   self.max_live_streams = config_.max_live_streams;
+  self.started_at = started_at_;
   gint64 now = g_get_monotonic_time ();
   if (store_.renew_lease (self, (int64_t) config_.node.lease * G_USEC_PER_SEC, error)) {
     if (fenced_)
@@ -103,6 +104,7 @@ ClusterNode::tick ()
     fenced_ = false;
     last_renewal_ = now;
   } else {
+    counters_.lease_failures++;
     g_warning ("cluster: cannot renew this node's lease: %s", error.c_str ());
     if (!fenced_ && now - last_renewal_ >= (gint64) config_.node.lease * G_USEC_PER_SEC) {
       /* the others may take this node's streams from now on: two nodes
@@ -120,6 +122,7 @@ ClusterNode::tick ()
       (int64_t) config_.reconnect_window * G_USEC_PER_SEC, error);
   if (!error.empty ())
     g_warning ("cluster: cannot take over lost nodes' streams: %s", error.c_str ());
+  counters_.takeovers += lost.size ();
   for (const StreamRecord & r : lost) {
     g_message ("cluster: stream %s interrupted: %s", r.id.c_str (), r.reason.c_str ());
     if (hooks_.taken_over)
@@ -130,6 +133,7 @@ ClusterNode::tick ()
       + std::to_string (config_.reconnect_window) + " s", error);
   if (!error.empty ())
     g_warning ("cluster: cannot end interrupted streams: %s", error.c_str ());
+  counters_.expired += over.size ();
   for (const StreamRecord & r : over) {
     g_message ("stream %s ended: %s", r.id.c_str (), r.reason.c_str ());
     if (hooks_.expired)
@@ -279,6 +283,19 @@ ClusterNode::node_with_room () const
         && (!best || n.live_streams < best->live_streams))
       best = &n;
   return best ? best->public_url : "";
+}
+
+ClusterMetrics
+ClusterNode::metrics () const
+{
+  ClusterMetrics m = counters_;
+  m.on = true;
+  m.fenced = fenced_;
+  m.bus_connected = bus_ && bus_->connected ();
+  std::lock_guard<std::mutex> lk (lock_);
+  for (const NodeRecord & n : nodes_)
+    m.nodes_alive += n.alive ? 1 : 0;
+  return m;
 }
 
 std::vector<NodeRecord>

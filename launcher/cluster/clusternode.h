@@ -83,6 +83,7 @@ class ClusterNode {
    * stream limit (the one with the fewest live streams); "" when none.
    * Thread-safe. */
   std::string node_with_room () const;
+  ClusterMetrics metrics () const;
   /* the nodes as of the last tick */
   std::vector<NodeRecord> nodes () const;
   /* other nodes' viewers of a stream (HLS and WebRTC) as of the last tick */
@@ -104,8 +105,10 @@ class ClusterNode {
   Hooks hooks_;
   guint timer_ = 0;
   unsigned ticks_ = 0;
+  gint64 started_at_ = 0;             /* unix µs, for the lease row */
   gint64 last_renewal_ = 0;            /* monotonic µs of the last good renewal */
   bool fenced_ = false;
+  ClusterMetrics counters_;            /* main context */
 
   mutable std::mutex lock_;            /* what the server's threads read: */
   std::vector<NodeRecord> nodes_;

@@ -278,6 +278,24 @@ render_metrics (const MetricsSnapshot & m)
       "SRT callers closed for sending something other than MPEG-TS.", m.srt.not_ts);
   counter (out, "castline_srt_timeouts_total",
       "SRT callers closed for sending no PMT (their codecs) in time.", m.srt.timed_out);
+
+  if (m.cluster.on) {
+    family (out, "castline_cluster_nodes", "gauge",
+        "Nodes of the cluster whose lease runs, as this node last saw them.");
+    sample (out, "castline_cluster_nodes", {}, number ((double) m.cluster.nodes_alive));
+    family (out, "castline_cluster_fenced", "gauge",
+        "1 while this node has no lease (it runs no stream), else 0.");
+    sample (out, "castline_cluster_fenced", {}, number (m.cluster.fenced ? 1.0 : 0.0));
+    family (out, "castline_cluster_bus_connected", "gauge",
+        "1 while this node hears the others' events (LISTEN on the store), else 0.");
+    sample (out, "castline_cluster_bus_connected", {}, number (m.cluster.bus_connected ? 1.0 : 0.0));
+    counter (out, "castline_cluster_lease_failures_total",
+        "Renewals of this node's lease that failed.", m.cluster.lease_failures);
+    counter (out, "castline_cluster_takeovers_total",
+        "Live streams of lost nodes this node made interrupted.", m.cluster.takeovers);
+    counter (out, "castline_cluster_expired_total",
+        "Interrupted streams this node ended when their window passed.", m.cluster.expired);
+  }
   srt_link_family (out, m, "castline_srt_rtt_seconds", "gauge",
       "Round-trip time of a live SRT publisher's link.",
       [] (const SrtLinkMetrics & l) { return l.rtt_seconds; });
@@ -361,6 +379,8 @@ MetricsCollector::snapshot (gint64 now_us) const
     m.rtmp = rtmp_ ();
   if (srt_)
     m.srt = srt_ ();
+  if (const ClusterNode *cluster = manager_.cluster ())
+    m.cluster = cluster->metrics ();
   return m;
 }
 

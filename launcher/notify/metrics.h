@@ -101,6 +101,7 @@ struct MetricsSnapshot {
   SrtMetrics srt;
   std::vector<SrtLinkMetrics> srt_links;   /* live SRT streams */
   WebRtcCounters webrtc;
+  ClusterMetrics cluster;
 };
 
 /* The exposition text: HELP and TYPE for every family (samples or not),

@@ -17,6 +17,8 @@
  * epoch is the fencing token of the claim. */
 #pragma once
 
+#include <glib.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,6 +99,17 @@ struct StreamShare {
   unsigned hls_viewers = 0;
   unsigned webrtc_viewers = 0;
   std::string stats_json;          /* "" or a JSON object */
+};
+
+/* A node's cluster counters (/metrics), since it started. */
+struct ClusterMetrics {
+  bool on = false;                 /* a shared store: the cluster mode */
+  unsigned nodes_alive = 0;        /* as of the last tick */
+  guint64 lease_failures = 0;      /* renewals that failed */
+  guint64 takeovers = 0;           /* live streams of lost nodes this node interrupted */
+  guint64 expired = 0;             /* interrupted streams this node ended after their window */
+  bool fenced = false;             /* without a lease now: it runs nothing */
+  bool bus_connected = false;
 };
 
 enum class WriteResult {

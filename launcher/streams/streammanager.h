@@ -44,6 +44,9 @@ struct StreamEvent {
 
 /* Why a publisher cannot go live, as an HTTP status and a reason. */
 struct Refusal {
+  Refusal () = default;
+  Refusal (unsigned s, std::string why) : status (s), reason (std::move (why)) {}
+
   unsigned status = 0;                 /* 0: none */
   std::string reason;
   /* at the live stream limit in a cluster: the base URL of a node with
