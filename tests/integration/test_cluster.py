@@ -324,14 +324,16 @@ class ClusterLocalTest(ClusterCase):
         self.c.kill9()
         killed = time.monotonic()
         try:
-            def c_dead():
-                got = self.a.api("GET", "/api/nodes")[1]
-                return not {x["id"]: x for x in got["nodes"]}["c"]["alive"]
-            self.assertTrue(wait_for(c_dead, self.lease + 5), "c still alive after its lease")
+            def alive_on(node):
+                return sorted(x["id"] for x in node.api("GET", "/api/nodes")[1]["nodes"]
+                              if x["alive"])
+            # each node's view is as of its last lease tick (every lease/5 s)
+            self.assertTrue(wait_for(lambda: alive_on(self.a) == ["a", "b"], self.lease + 5),
+                            "c still alive after its lease")
             self.assertGreaterEqual(time.monotonic() - killed, self.lease - 1.5,
                                     "c dead before its lease ran out")
-            got = self.b.api("GET", "/api/nodes")[1]
-            self.assertEqual(sorted(x["id"] for x in got["nodes"] if x["alive"]), ["a", "b"])
+            self.assertTrue(wait_for(lambda: alive_on(self.b) == ["a", "b"], 3),
+                            f"b's view: {alive_on(self.b)}")
         finally:
             self.c.start()
         self.assertTrue(wait_for(lambda: all(x["alive"] for x in self.a.api(
