@@ -309,13 +309,20 @@ class ClusterLocalTest(ClusterCase):
         self.assertEqual(self.a.api("DELETE", f"/api/streams/{sid}")[0], 202)
         self.wait_state(self.b, sid, "ended", 15)
 
+    def alive_on(self, node):
+        """The nodes alive as node sees them: as of its last lease tick
+        (every lease/5 s), so a node started or lost a moment ago may not
+        show yet."""
+        return sorted(x["id"] for x in node.api("GET", "/api/nodes")[1]["nodes"] if x["alive"])
+
     def test_nodes_list_and_a_lost_node(self):
         for n, node_id in zip(self.cluster, ("a", "b", "c")):
+            self.assertTrue(wait_for(lambda: self.alive_on(n) == ["a", "b", "c"], self.lease),
+                            f"{node_id} sees {self.alive_on(n)} alive")
             status, got = n.api("GET", "/api/nodes")
             self.assertEqual(status, 200, got)
             self.assertEqual((got["self"], got["store"]), (node_id, "postgresql"))
             nodes = {x["id"]: x for x in got["nodes"]}
-            self.assertEqual(sorted(i for i, x in nodes.items() if x["alive"]), ["a", "b", "c"])
             for i, x in nodes.items():
                 self.assertEqual(x["public_url"], self.cluster.public_url(i))
                 for field in ("live_streams", "max_live_streams", "lease_left_ms", "started_at"):
@@ -324,16 +331,12 @@ class ClusterLocalTest(ClusterCase):
         self.c.kill9()
         killed = time.monotonic()
         try:
-            def alive_on(node):
-                return sorted(x["id"] for x in node.api("GET", "/api/nodes")[1]["nodes"]
-                              if x["alive"])
-            # each node's view is as of its last lease tick (every lease/5 s)
-            self.assertTrue(wait_for(lambda: alive_on(self.a) == ["a", "b"], self.lease + 5),
+            self.assertTrue(wait_for(lambda: self.alive_on(self.a) == ["a", "b"], self.lease + 5),
                             "c still alive after its lease")
             self.assertGreaterEqual(time.monotonic() - killed, self.lease - 1.5,
                                     "c dead before its lease ran out")
-            self.assertTrue(wait_for(lambda: alive_on(self.b) == ["a", "b"], 3),
-                            f"b's view: {alive_on(self.b)}")
+            self.assertTrue(wait_for(lambda: self.alive_on(self.b) == ["a", "b"], 3),
+                            f"b sees {self.alive_on(self.b)} alive")
         finally:
             self.c.start()
         self.assertTrue(wait_for(lambda: all(x["alive"] for x in self.a.api(
