@@ -16,6 +16,7 @@ database, published to by ffmpeg over RTMP.
 - Local output: a non-owner answers /live/... with 302 to the owner; a
   node at max_live_streams answers WHIP with 307 to one with room.
 - GET /api/nodes: three nodes alive; a killed one is not after its lease.
+- No node logs the store's password or a stream key.
 
 PostgreSQL and s3rver are started once for the file (a database per
 class); the three nodes once per class. Standard library, ffmpeg,
@@ -79,7 +80,8 @@ def read_text(path):
 
 class ClusterCase(unittest.TestCase):
     """Three nodes of a database of the class's own, all POSTing webhooks
-    to one receiver; settings for every node, per_node for some."""
+    to one receiver; settings for every node, per_node for some. No node
+    logs the store's password or a stream's key (checked at the end)."""
     settings = {}
     per_node = {}
     lease = LEASE
@@ -97,6 +99,7 @@ class ClusterCase(unittest.TestCase):
             cls.receiver.stop()
             raise
         cls.a, cls.b, cls.c = (cls.cluster[i] for i in ("a", "b", "c"))
+        cls.keys = []
 
     @classmethod
     def tearDownClass(cls):
@@ -105,6 +108,12 @@ class ClusterCase(unittest.TestCase):
         bad = {i: code for i, code in codes.items() if code != 0}
         if bad:
             raise AssertionError(f"nodes did not exit 0 on SIGTERM: {bad}\n{cls.cluster.logs()}")
+        for node_id, node in cls.cluster.nodes.items():
+            log = node.output()
+            if PG.password in log:
+                raise AssertionError(f"the store's password is in node {node_id}'s log")
+            if any(key in log for key in cls.keys):
+                raise AssertionError(f"a stream key is in node {node_id}'s log")
 
     def setUp(self):
         self.publishers = []
@@ -118,6 +127,7 @@ class ClusterCase(unittest.TestCase):
     def create(self, node, **body):
         status, s = node.api("POST", "/api/streams", body)
         self.assertEqual(status, 201, s)
+        self.keys.append(s["key"])
         return s
 
     def get(self, node, sid):
