@@ -12,7 +12,10 @@ database, published to by ffmpeg over RTMP.
   node; the HLS in S3 has no hole, no segment lost, and no gap beyond the
   outage. Nobody coming back: ended with a reason after reconnect_window.
 - PostgreSQL restarted mid-stream: the stream stays live, segments keep
-  coming, the API answers again.
+  coming, the API answers again. PostgreSQL away for longer than a lease:
+  the node stops its streams (fenced), and none is left shown live.
+- SIGTERM of the owner (a rolling restart): interrupted, not ended; the
+  publisher resumes on another node.
 - Local output: a non-owner answers /live/... with 302 to the owner; a
   node at max_live_streams answers WHIP with 307 to one with room.
 - GET /api/nodes: three nodes alive; a killed one is not after its lease.
@@ -319,6 +322,38 @@ class ClusterLocalTest(ClusterCase):
         self.assertEqual(self.a.api("DELETE", f"/api/streams/{sid}")[0], 202)
         self.wait_state(self.b, sid, "ended", 15)
 
+    def test_a_node_without_its_lease_stops_its_streams(self):
+        # the database away for longer than a lease: every node is fenced,
+        # and b stops the stream it runs (nobody may take it over meanwhile)
+        s = self.create(self.a, title="fenced")
+        sid = s["id"]
+        publisher = self.publish(self.b, s)
+        self.wait_state(self.a, sid, "live", node="b")
+        self.assertTrue(wait_for(lambda: len(self.local_segments(self.b, sid)) >= 2, 20))
+        PG.stop()
+        down = time.monotonic()
+        try:
+            self.assertTrue(wait_for(lambda: not publisher.running, self.lease + 8),
+                            "b kept its stream without a lease\n" + self.cluster.logs())
+            self.assertGreaterEqual(time.monotonic() - down, self.lease - 2,
+                                    "b stopped its stream before its lease ran out")
+            playlist = os.path.join(self.b.dir, "data", "live", sid, "index.m3u8")
+            self.assertTrue(wait_for(lambda: "#EXT-X-ENDLIST" in read_text(playlist), 10),
+                            "b did not finalize its playlist")
+        finally:
+            PG.start()
+        # the database back: the stream is not shown live on a node that stopped it
+        self.assertTrue(wait_for(lambda: self.alive_on(self.a) == ["a", "b", "c"],
+                                 self.lease + 10), "the nodes did not renew their leases again")
+        got = wait_for(lambda: (lambda st: st if st["state"] in ("interrupted", "ended") else None)(
+            self.get(self.a, sid)), self.lease + 10)
+        self.assertTrue(got, f"still {self.get(self.a, sid)}\n" + self.cluster.logs())
+        if got["state"] == "interrupted":       # its publisher may resume it anywhere
+            self.publish(self.c, s)
+            self.wait_state(self.a, sid, "live", 20, node="c")
+        self.assertIn(self.a.api("DELETE", f"/api/streams/{sid}")[0], (200, 202))
+        self.wait_state(self.a, sid, "ended", 15)
+
     def alive_on(self, node):
         """The nodes alive as node sees them: as of its last lease tick
         (every lease/5 s), so a node started or lost a moment ago may not
@@ -443,6 +478,35 @@ class ClusterFailoverTest(S3ClusterCase):
                   "stream.ended"))
         self.assertEqual(events["stream.resumed"]["node"], "c")
         self.assertIn("its node b was lost", events["stream.interrupted"].get("reason", ""))
+
+
+    def test_sigterm_leaves_streams_to_resume_elsewhere(self):
+        # a rolling restart: b finalizes its stream's playlist, leaves it
+        # interrupted and gives up its lease; the publisher resumes on c
+        s = self.create(self.a, title="rolling restart")
+        sid, prefix = s["id"], f"streams/{s['id']}/"
+        self.publish(self.b, s)
+        self.wait_state(self.a, sid, "live", node="b")
+        self.assertTrue(wait_for(lambda: len(self.s3_segments(sid)) >= 2, 20))
+        self.addCleanup(lambda: self.b.proc.poll() is None or self.b.start())
+        self.assertEqual(self.b.stop(), 0, "b did not exit 0 on SIGTERM")
+        got = self.wait_state(self.a, sid, "interrupted", 10)
+        self.assertTrue(S3.get(prefix + "index.m3u8")[0].decode().rstrip().endswith(
+            "#EXT-X-ENDLIST"), "b did not finalize the playlist in S3")
+        self.assertTrue(wait_for(lambda: "b" not in self.alive_on_a(), 5),
+                        "b's lease still alive after its SIGTERM")
+        self.publish(self.c, s)
+        self.wait_state(self.a, sid, "live", 20, node="c")
+        self.assertTrue(wait_for(lambda: sum(k[0] == 2 for k in self.s3_segments(sid)) >= 1, 20),
+                        "no s2- segment in S3")
+        self.assertEqual(self.a.api("DELETE", f"/api/streams/{sid}")[0], 202)
+        self.wait_state(self.a, sid, "ended", 15)
+        self.assert_each_event_once(sid, ("stream.started", "stream.interrupted",
+                                          "stream.resumed", "stream.ended"))
+        self.assertTrue(got.get("reason"), got)
+
+    def alive_on_a(self):
+        return [x["id"] for x in self.a.api("GET", "/api/nodes")[1]["nodes"] if x["alive"]]
 
 
 class ClusterNoResumeTest(S3ClusterCase):
