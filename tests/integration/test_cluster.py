@@ -345,9 +345,15 @@ class ClusterLocalTest(ClusterCase):
         # the database back: the stream is not shown live on a node that stopped it
         self.assertTrue(wait_for(lambda: self.alive_on(self.a) == ["a", "b", "c"],
                                  self.lease + 10), "the nodes did not renew their leases again")
-        got = wait_for(lambda: (lambda st: st if st["state"] in ("interrupted", "ended") else None)(
-            self.get(self.a, sid)), self.lease + 10)
-        self.assertTrue(got, f"still {self.get(self.a, sid)}\n" + self.cluster.logs())
+        seen = []
+
+        def settled():
+            status, st = self.a.api("GET", f"/api/streams/{sid}")
+            seen.append((status, st.get("state") if status == 200 else st))
+            return st if status == 200 and st["state"] in ("interrupted", "ended") else None
+        got = wait_for(settled, self.lease + 10, 0.5)
+        self.assertTrue(got, f"a answered {seen[-3:]}\n" + self.cluster.logs())
+        self.assertEqual({status for status, _ in seen}, {200}, f"a answered {seen}")
         if got["state"] == "interrupted":       # its publisher may resume it anywhere
             self.publish(self.c, s)
             self.wait_state(self.a, sid, "live", 20, node="c")
