@@ -1,12 +1,15 @@
 /* castline-launcher: the daemon. With no arguments it runs on its embedded
  * default (127.0.0.1:8080, ./castline-data, HLS served by itself).
  *   castline-launcher [--config FILE]
- *   castline-launcher --check [--config FILE]     loads and checks, then exits
+ *   castline-launcher --check [--config FILE]     loads and checks (pipelines,
+ *                                                 elements, store, S3), then exits
  *   castline-launcher --print-pipeline NAME       a description as a gst-launch line */
+#include "checks/reachability.h"
 #include "config/config.h"
 #include "daemon.h"
 #include "elementcheck.h"
 #include "hls/hlsoutputs.h"
+#include "install/installpaths.h"
 #include "streams/elementnames.h"
 #include "streams/streammanager.h"
 
@@ -127,13 +130,17 @@ main (int argc, char **argv)
     return 2;
   }
   gst_init (nullptr, nullptr);
+  std::string error;
+  if (!register_installed_plugin (error))
+    fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
 
   Config config = default_config ();
-  std::string error;
   if (config_path && !load_config (config_path, config, error)) {
     fprintf (stderr, "castline-launcher: %s\n", error.c_str ());
     return 1;
   }
+  /* first: the manager opens the store too, and stops at its error */
+  bool reachable = !check || run_checks (config);
   StreamManager manager (config);
   std::vector<std::string> warnings;
   bool ok = manager.init (warnings, error);
@@ -151,7 +158,7 @@ main (int argc, char **argv)
   if (check) {
     for (auto & [name, d] : manager.catalog ().all ())
       printf ("%s\t%s\n", name.c_str (), d.description.c_str ());
-    return warnings.empty () && missing.empty () ? 0 : 1;
+    return warnings.empty () && missing.empty () && reachable ? 0 : 1;
   }
 
   raise_descriptor_limit ();

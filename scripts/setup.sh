@@ -13,6 +13,7 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
   ffmpeg awscli chromium python3 python3-prometheus-client curl ca-certificates valgrind
   glib-networking openssl libsrt-gnutls-dev srt-tools
+  python3-seccomp  # test_install.py runs the launcher under the systemd unit's syscall rules
   clang libclang-rt-14-dev
   libpq-dev postgresql
 )

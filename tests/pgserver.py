@@ -2,6 +2,7 @@
 only.
 
     with PgServer() as pg:                  # started, database "castline" made
+    pg = PgServer().open()                  # the same, closed by pg.close() or at exit
         pg.url                              # postgresql://castline:PW@127.0.0.1:PORT/castline
         pg.psql("SELECT count(*) FROM streams")   # as the superuser, stdout
         pg.restart()                        # stopped and started: same port, same data
@@ -20,6 +21,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -122,6 +124,10 @@ class PgServer:
             return ""
 
     def __enter__(self):
+        return self.open()
+
+    def open(self):
+        """Start it and make the role and its database."""
         self.start()
         self.psql(f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'",
                   database="postgres")
@@ -136,7 +142,19 @@ class PgServer:
             return
         try:
             self.stop(mode="immediate")
-        except Exception:  # a server already gone: only the directory is left
-            pass
+        except Exception:
+            self._kill()
         self.closed = True
         shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _kill(self):
+        """The server would not stop (a test left a backend stopped, or it
+        is gone already): its session, postmaster and backends, killed."""
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                pid = int(f.readline())
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                os.killpg(os.getpgid(pid), sig)
+        except (OSError, ValueError):
+            pass
+        self.running = False

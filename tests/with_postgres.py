@@ -5,8 +5,11 @@
 
 starts a fresh server (tests/pgserver.py), exports its URL as
 CASTLINE_TEST_PG_URL, runs CMD, stops and removes the server, and exits
-with CMD's status."""
+with CMD's status. CMD may restart the server (a database restarted under
+a running castline) by sending SIGUSR1 to CASTLINE_TEST_PG_RESTART_PID:
+the server stops (clients cut off) and starts again on the same port."""
 import os
+import signal
 import subprocess
 import sys
 
@@ -19,7 +22,9 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     with PgServer() as pg:
-        env = dict(os.environ, CASTLINE_TEST_PG_URL=pg.url)
+        signal.signal(signal.SIGUSR1, lambda *_: pg.restart())
+        env = dict(os.environ, CASTLINE_TEST_PG_URL=pg.url,
+                   CASTLINE_TEST_PG_RESTART_PID=str(os.getpid()))
         status = subprocess.call(sys.argv[1:], env=env)
         if status != 0:
             sys.stderr.write("with_postgres: the server's log:\n" + pg.log()[-4000:])

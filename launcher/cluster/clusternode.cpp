@@ -63,7 +63,7 @@ ClusterNode::start (Hooks hooks, std::string & error)
             on_message (channel, json);
           }, error))
     return false;
-  refresh_nodes ();
+  refresh_nodes (true);
   guint period_ms = std::max (500u, config_.node.lease * 1000 / 5);
   timer_ = g_timeout_add (period_ms, [] (gpointer data) -> gboolean {
         static_cast<ClusterNode *> (data)->tick ();
@@ -98,6 +98,7 @@ ClusterNode::tick ()
   self.max_live_streams = config_.max_live_streams;
   self.started_at = started_at_;
   gint64 now = g_get_monotonic_time ();
+  bool was_fenced = fenced_;
   if (store_.renew_lease (self, (int64_t) config_.node.lease * G_USEC_PER_SEC, error)) {
     if (fenced_)
       g_message ("cluster: the lease is renewed again");
@@ -161,20 +162,23 @@ ClusterNode::tick ()
     remote_viewers_ = std::move (viewers);
     remote_stats_ = std::move (stats);
   }
-  refresh_nodes ();
+  refresh_nodes (was_fenced || ticks_ % kFullRefreshTicks == 0);
 }
 
 void
-ClusterNode::refresh_nodes ()
+ClusterNode::refresh_nodes (bool full)
 {
   std::string error;
   std::vector<NodeRecord> nodes = store_.nodes (error);
   std::map<std::string, std::string> streams;
-  bool full = ticks_ % kFullRefreshTicks == 0;
-  if (full)
-    for (const StreamRecord & r : store_.list ())
+  if (full) {
+    std::vector<StreamRecord> all = store_.list ();
+    for (const StreamRecord & r : all)
       if (!r.node.empty ())
         streams[r.id] = r.node;
+    if (hooks_.reconcile)
+      hooks_.reconcile (all);
+  }
   std::lock_guard<std::mutex> lk (lock_);
   if (error.empty ())
     nodes_ = std::move (nodes);

@@ -12,6 +12,8 @@
  *    become interrupted: Hooks::taken_over, on the one node whose
  *    statement changed them), and ends interrupted streams whose window
  *    passed (Hooks::expired);
+ *  - every 10 ticks, and once a lost lease is back, hands every stream
+ *    to Hooks::reconcile;
  *  - publishes what it has of each stream (viewers, and the stats of the
  *    ones it runs: StreamShare) and reads everyone's.
  * Stream events go out on the bus ("events"); the others' come back
@@ -53,6 +55,10 @@ class ClusterNode {
     std::function<std::vector<StreamShare> ()> local_shares;
     /* streams live here now */
     std::function<unsigned ()> live_count;
+    /* every stream, as the store has them: at each full refresh and once
+     * a lost lease is back, for the streams the store says this node runs
+     * when it does not (it was fenced, or could not write their end) */
+    std::function<void (const std::vector<StreamRecord> &)> reconcile;
   };
 
   ClusterNode (const Config & config, StreamStore & store, std::unique_ptr<ClusterBus> bus);
@@ -97,7 +103,8 @@ class ClusterNode {
   void on_message (const std::string & channel, const std::string & json);
   /* the stream's node, for files_node_url */
   void remember_node (const std::string & id, const std::string & node);
-  void refresh_nodes ();
+  /* full: the stream→node map too, and Hooks::reconcile */
+  void refresh_nodes (bool full);
 
   const Config & config_;
   StreamStore & store_;

@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "install/installpaths.h"
 
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -64,9 +65,17 @@ default_config ()
     c.node.id = host;
   else
     c.node.id = "castline";
-  c.pipeline_dirs.push_back (CASTLINE_PIPELINES_DIR);
-  c.web_dir = CASTLINE_WEB_DIR;
-  c.hlsjs_path = CASTLINE_HLSJS_PATH;
+  /* an installed launcher's own files, else the source tree's (a run
+   * from the build tree) */
+  if (std::optional<InstallPaths> installed = installed_paths ()) {
+    c.pipeline_dirs.push_back (installed->pipelines_dir);
+    c.web_dir = installed->web_dir;
+    c.hlsjs_path = installed->hlsjs_path;
+  } else {
+    c.pipeline_dirs.push_back (CASTLINE_PIPELINES_DIR);
+    c.web_dir = CASTLINE_WEB_DIR;
+    c.hlsjs_path = CASTLINE_HLSJS_PATH;
+  }
   return c;
 }
 

@@ -81,7 +81,7 @@ PgBus::read_notifications ()
   if (!c)
     return;
   if (!PQconsumeInput (c) || PQstatus (c) != CONNECTION_OK) {
-    lost (PQerrorMessage (c));
+    lost (pg_error_line (PQerrorMessage (c)));
     return;
   }
   std::vector<std::pair<std::string, std::string>> heard;
@@ -105,12 +105,9 @@ PgBus::lost (const std::string & why)
   if (retry_)
     return;
   retry_s_ = retry_s_ == 0 ? 1 : std::min (retry_s_ * 2, kMaxRetryS);
-  std::string reason = why;
-  while (!reason.empty () && g_ascii_isspace (reason.back ()))
-    reason.pop_back ();
   g_message ("cluster bus: the connection to %s was lost (%s); again in %u s",
-      described_.c_str (), reason.c_str (), retry_s_);
-  retry_ = g_timeout_add_seconds (retry_s_, [] (gpointer data) -> gboolean {
+      described_.c_str (), why.c_str (), retry_s_);
+  retry_ = g_timeout_add (retry_s_ * 1000, [] (gpointer data) -> gboolean {
         auto *self = static_cast<PgBus *> (data);
         self->retry_ = 0;
         std::string error;

@@ -9,22 +9,31 @@ namespace castline::launcher {
 
 namespace {
 
-/* the server gives up on a statement after statement_timeout (5 s); past
- * that and a little more, the server itself does not answer */
-constexpr int64_t kAnswerWaitUs = 6 * G_USEC_PER_SEC;
 /* a lost connection is made again at most this often */
 constexpr int64_t kReconnectSpacingUs = 2 * G_USEC_PER_SEC;
 
 std::string
 message_of (PGconn * c)
 {
-  std::string m = c ? PQerrorMessage (c) : "no connection";
-  while (!m.empty () && (m.back () == '\n' || m.back () == ' '))
-    m.pop_back ();
+  std::string m = pg_error_line (c ? PQerrorMessage (c) : "no connection");
   return m.empty () ? "the connection failed" : m;
 }
 
 }  // namespace
+
+std::string
+pg_error_line (const char *message)
+{
+  std::string line;
+  for (const char *p = message; p && *p; p++)
+    if (!g_ascii_isspace (*p))
+      line += *p;
+    else if (!line.empty () && line.back () != ' ')
+      line += ' ';
+  while (!line.empty () && line.back () == ' ')
+    line.pop_back ();
+  return line;
+}
 
 PgConnection::PgConnection (std::string url, std::string role)
   : url_ (std::move (url)), role_ (std::move (role))
@@ -103,7 +112,7 @@ PgResult
 PgConnection::finish (std::string & error)
 {
   PGconn *c = conn_.get ();
-  int64_t deadline = g_get_monotonic_time () + kAnswerWaitUs;
+  int64_t deadline = g_get_monotonic_time () + answer_wait_us_;
   int flushed;
   while ((flushed = PQflush (c)) == 1)
     if (!wait_socket (true, deadline))
@@ -125,11 +134,8 @@ PgConnection::finish (std::string & error)
       if (!r)
         break;
       ExecStatusType st = PQresultStatus (r.get ());
-      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && first_error.empty ()) {
-        first_error = PQresultErrorMessage (r.get ());
-        while (!first_error.empty () && first_error.back () == '\n')
-          first_error.pop_back ();
-      }
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && first_error.empty ())
+        first_error = pg_error_line (PQresultErrorMessage (r.get ()));
       last = std::move (r);
     }
     if (!first_error.empty ()) {
@@ -147,7 +153,7 @@ timed_out:
    * trusted with the next statement */
   timed_out_ = true;
   last_error_ = error = "the database did not answer within "
-      + std::to_string (kAnswerWaitUs / G_USEC_PER_SEC) + " s";
+      + std::to_string (answer_wait_us_ / G_USEC_PER_SEC) + " s";
   conn_.reset ();
   return nullptr;
 failed:

@@ -27,6 +27,9 @@ struct PgConnDeleter {
 };
 using PgConn = std::unique_ptr<PGconn, PgConnDeleter>;
 
+/* libpq's message (which runs over lines) on one line, for logs */
+std::string pg_error_line (const char *message);
+
 class PgConnection {
  public:
   /* url: libpq's URI (postgresql://...); role: what this connection is for,
@@ -54,6 +57,14 @@ class PgConnection {
   /* drops the connection (the next call connects again) */
   void drop ();
 
+  /* How long a call waits for the server's answer before it drops the
+   * connection. The server gives up on a statement after statement_timeout
+   * (5 s), so past kAnswerWaitUs the server itself is not answering; a
+   * statement that sets a longer timeout of its own (the migrations, at
+   * start) needs a longer wait here too. */
+  static constexpr int64_t kAnswerWaitUs = 6 * 1000000;
+  void set_answer_wait (int64_t us) { answer_wait_us_ = us; }
+
  private:
   /* connected, or connected again if 2 s have passed since the last try */
   bool ensure (std::string & error);
@@ -67,6 +78,7 @@ class PgConnection {
   int64_t last_attempt_us_ = 0;    /* monotonic */
   std::string last_error_;
   bool timed_out_ = false;         /* the last statement had no answer in time */
+  int64_t answer_wait_us_ = kAnswerWaitUs;
 };
 
 }  // namespace castline::launcher

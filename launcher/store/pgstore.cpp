@@ -12,8 +12,11 @@ namespace castline::launcher {
 
 namespace {
 
-/* pg_advisory_xact_lock key of the migrations ("castline" in ASCII) */
+/* pg_advisory_xact_lock key of the migrations (an arbitrary constant,
+ * the same in every castline) */
 const char *const kMigrationLock = "7161116109151108105";
+/* how long the migrations, and the nodes waiting for them, may take */
+constexpr int64_t kMigrationWaitS = 60;
 /* the database's clock as unix µs, where rows keep time so */
 #define DB_NOW_US "(extract(epoch from clock_timestamp()) * 1000000)::bigint"
 
@@ -110,9 +113,23 @@ PgStore::open (std::string & error)
 bool
 PgStore::migrate (std::string & error)
 {
+  /* At start, not on a serving main context: a migration may take long,
+   * and the nodes starting with this one wait for it (the lock). */
+  conn_.set_answer_wait (kMigrationWaitS * G_USEC_PER_SEC + PgConnection::kAnswerWaitUs);
+  bool done = migrate_locked (error);
+  conn_.set_answer_wait (PgConnection::kAnswerWaitUs);
+  return done;
+}
+
+bool
+PgStore::migrate_locked (std::string & error)
+{
   int latest = (int) G_N_ELEMENTS (kMigrations);
-  if (!conn_.exec (std::string ("BEGIN; SELECT pg_advisory_xact_lock (") + kMigrationLock + ");"
-          "CREATE TABLE IF NOT EXISTS castline_schema (version INT NOT NULL)", error))
+  std::string wait = std::to_string (kMigrationWaitS) + "s";
+  if (!conn_.exec ("BEGIN; SET LOCAL statement_timeout = '" + wait + "';"
+          " SET LOCAL lock_timeout = '" + wait + "';"
+          " SELECT pg_advisory_xact_lock (" + kMigrationLock + ");"
+          " CREATE TABLE IF NOT EXISTS castline_schema (version INT NOT NULL)", error))
     goto rollback;
   {
     PgResult v = conn_.query ("SELECT max (version) FROM castline_schema", {}, error);
@@ -192,13 +209,22 @@ PgStore::streams_of (const std::string & sql, const std::vector<std::string> & p
   return out;
 }
 
+void
+PgStore::report (const std::string & error) const
+{
+  if (error.empty ())
+    last_reported_.clear ();
+  else if (error != last_reported_)
+    g_message ("store: %s", error.c_str ());
+  last_reported_ = error;
+}
+
 std::optional<StreamRecord>
 PgStore::get (const std::string & id) const
 {
   std::string error;
   auto rows = streams_of (select_streams ("WHERE id = $1"), { id }, error);
-  if (!error.empty ())
-    g_message ("store: %s", error.c_str ());
+  report (error);
   if (rows.empty ())
     return std::nullopt;
   return rows[0];
@@ -209,8 +235,7 @@ PgStore::find_by_key (const std::string & key) const
 {
   std::string error;
   auto rows = streams_of (select_streams ("WHERE key_hash = $1"), { hash_key (key) }, error);
-  if (!error.empty ())
-    g_message ("store: %s", error.c_str ());
+  report (error);
   /* the index finds the row by a hash, which tells nothing of the key;
    * the key itself is then checked as everywhere, in constant time */
   for (StreamRecord & r : rows)
@@ -224,8 +249,7 @@ PgStore::list () const
 {
   std::string error;
   auto rows = streams_of (select_streams ("ORDER BY created_at DESC"), {}, error);
-  if (!error.empty ())
-    g_message ("store: %s", error.c_str ());
+  report (error);
   return rows;
 }
 
@@ -247,10 +271,9 @@ PgStore::recordings (const std::string & stream_id) const
   PgResult res = conn_.query (std::string ("SELECT ") + kRecordingColumns
       + " FROM recordings WHERE stream_id = $1"
       " ORDER BY kind, strpos (name, '/') > 0, name COLLATE \"C\"", { stream_id }, error);
-  if (!res) {
-    g_message ("store: %s", error.c_str ());
+  report (error);
+  if (!res)
     return out;
-  }
   for (int i = 0; i < PQntuples (res.get ()); i++)
     out.push_back (recording_from_columns (columns_of (res.get (), i)));
   return out;

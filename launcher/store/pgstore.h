@@ -46,12 +46,20 @@ class PgStore : public StreamStore {
 
  private:
   bool migrate (std::string & error);
+  /* the migrations' transaction, under the advisory lock */
+  bool migrate_locked (std::string & error);
   WriteResult update (StreamRecord & r, bool claim, std::string & error);
   /* the streams a statement returned (kStreamColumns) */
   std::vector<StreamRecord> streams_of (const std::string & sql,
       const std::vector<std::string> & params, std::string & error) const;
 
+  /* Logs the error of a call that has no error to return (get, list...)
+   * when it is not the one logged last: a database that is gone is told
+   * once, not at every call. "": the call worked. */
+  void report (const std::string & error) const;
+
   std::string described_;
+  mutable std::string last_reported_;
   /* reconnects on its own: even a reading call may make it again */
   mutable PgConnection conn_;
 };

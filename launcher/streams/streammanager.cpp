@@ -1,6 +1,7 @@
 #include "streams/streammanager.h"
 
 #include "common/http/replies.h"
+#include "config/s3settings.h"
 #include "hls/playlistend.h"
 #include "recording/segmentjournal.h"
 #include "store/openstore.h"
@@ -45,14 +46,7 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
   }
   if (config_.s3.enabled ()) {
     /* the recordings' VOD playlists go up with a client of their own */
-    castline::s3::S3Config s3;
-    s3.endpoint = config_.s3.endpoint;
-    s3.region = config_.s3.region;
-    s3.bucket = config_.s3.bucket;
-    s3.credentials.access_key = config_.s3.access_key;
-    s3.credentials.secret_key = config_.s3.secret_key;
-    s3.apply_environment ();
-    recording_s3_ = std::make_shared<castline::s3::S3Client> (std::move (s3));
+    recording_s3_ = std::make_shared<castline::s3::S3Client> (s3_client_config (config_.s3));
   }
   recordings_ = std::make_unique<Recordings> (config_, *store_, recording_s3_);
   recordings_->set_idle_callback ([this] { check_shutdown_done (); });
@@ -497,6 +491,7 @@ StreamManager::start_cluster (std::function<std::vector<StreamShare> ()> shares,
   };
   h.local_shares = std::move (shares);
   h.live_count = [this] { return (unsigned) live_.size (); };
+  h.reconcile = [this] (const std::vector<StreamRecord> & all) { reconcile (all); };
   return cluster_->start (std::move (h), error);
 }
 
@@ -518,6 +513,30 @@ StreamManager::on_expired (const StreamRecord & r)
    * was lost left them without) */
   if (config_.s3.enabled ())
     settle_s3 (r.id, 0);
+}
+
+void
+StreamManager::reconcile (const std::vector<StreamRecord> & all)
+{
+  /* a stream this node stopped while it had no lease, or whose end it
+   * could not write: live in the store, and nowhere in fact. Its
+   * publisher may come back, to any node. (admit claims and adds to
+   * live_ in one main-context call: no stream is caught in between.) */
+  for (StreamRecord r : all) {
+    if (r.state != StreamState::live || r.node != config_.node.id || live (r.id))
+      continue;
+    r.resume_until = g_get_real_time () + (int64_t) config_.reconnect_window * G_USEC_PER_SEC;
+    if (!set_state (r, config_.reconnect_window ? StreamState::interrupted : StreamState::ended,
+            "its node " + config_.node.id + " stopped it while it had no lease"))
+      continue;
+    g_message ("stream %s: %s", r.id.c_str (), r.reason.c_str ());
+    if (r.state == StreamState::interrupted) {
+      emit ("stream.interrupted", r);
+      start_window (r.id);
+    } else {
+      emit ("stream.ended", r);
+    }
+  }
 }
 
 void

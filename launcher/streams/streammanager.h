@@ -198,6 +198,8 @@ class StreamManager {
   void on_taken_over (const StreamRecord & r);
   void on_expired (const StreamRecord & r);
   void on_fenced ();
+  /* streams the store says this node runs when it does not */
+  void reconcile (const std::vector<StreamRecord> & all);
   /* its pipeline cannot be made (not loaded, an element missing): the
    * stream fails with the reason, alone */
   void fail_unbuilt (StreamRecord & r, const std::string & reason);

@@ -99,11 +99,18 @@ class Launcher:
             json.dump(config, f)
         self.log_path = os.path.join(directory, "launcher.log")
         self.proc = None
+        # another launcher (an installed one) and how it is run: its
+        # environment (None: gst_env ()) and working directory
+        self.executable = LAUNCHER
+        self.env = None
+        self.cwd = None
 
     def start(self):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([LAUNCHER, "--config", self.config_path], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=gst_env(), start_new_session=True)
+        self.proc = subprocess.Popen([self.executable, "--config", self.config_path],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env if self.env is not None else gst_env(),
+                                     cwd=self.cwd, start_new_session=True)
         if not wait_for(self.listening, 20):
             self.stop()
             raise AssertionError("the launcher did not listen:\n" + self.output())
