@@ -168,7 +168,7 @@ def main():
         if store == "sqlite":
             rows += measure_store("sqlite", {}, None, counts, seconds)
         else:
-            pg = DurablePgServer().__enter__()
+            pg = DurablePgServer().open()
             try:
                 settings = {"store": {"url": database(pg, "apiops")}, "node": {"id": "bench"}}
                 rows += measure_store("postgresql", settings, pg, counts, seconds)

@@ -38,10 +38,8 @@ def database(pg, name):
 
 
 def start_postgres():
-    """A PgServer started, its role and database made (what `with
-    PgServer() as pg` does, for a fixture that outlives one block); close()
-    it."""
-    return PgServer().__enter__()
+    """A PgServer started, its role and database made; close() it."""
+    return PgServer().open()
 
 
 def restart_postgres(pg, down=2.0):
