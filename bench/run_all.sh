@@ -54,6 +54,9 @@ run whep-viewers /usr/bin/python3 bench/whep_viewers.py --servers castline,janus
 run llhls-latency /usr/bin/python3 bench/latency.py --llhls
 run llhls-viewers /usr/bin/python3 bench/llhls_viewers.py
 run srt /usr/bin/python3 bench/srt_publishers.py
+run cluster-failover /usr/bin/python3 bench/cluster_failover.py
+run api-ops /usr/bin/python3 bench/api_ops.py
+run cluster-streams /usr/bin/python3 bench/cluster_streams.py
 
 if ((${#failed[@]})); then
   echo "failed: ${failed[*]} (their logs: $out/<name>.txt)" >&2

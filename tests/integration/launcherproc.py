@@ -148,6 +148,14 @@ class Launcher:
         except ValueError:
             return status, data
 
+    def kill9(self):
+        """SIGKILL, as a crashed machine: nothing is finalized; start() may
+        run the same node again."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.log.close()
+
     def stop(self, sig=signal.SIGTERM, timeout=30):
         """Signals the daemon; its exit code (None if it had to be killed)."""
         if not self.proc or self.proc.poll() is not None:

@@ -44,7 +44,9 @@ class SseClient:
                 elif not line and data:
                     self.events.put((name, json.loads("\n".join(data))))
                     name, data = "message", []
-        except (OSError, ValueError, http.client.HTTPException):
+        except (OSError, ValueError, http.client.HTTPException, AttributeError):
+            # AttributeError: http.client's chunked reader when close()
+            # shut the connection under a readline (its fp already None)
             pass
         finally:
             self.closed.set()
