@@ -141,6 +141,7 @@ ClusterNode::tick ()
       hooks_.expired (r);
   }
 
+  take_orders ();
   error.clear ();
   std::vector<StreamShare> mine = hooks_.local_shares ? hooks_.local_shares ()
       : std::vector<StreamShare> ();
@@ -212,6 +213,12 @@ ClusterNode::publish_event (const std::string & type, const StreamRecord & r)
 void
 ClusterNode::request_end (const std::string & node, const std::string & stream)
 {
+  /* kept in the store, so that a node that missed the message (its bus
+   * reconnecting) still gets it at its next tick */
+  std::string error;
+  if (!store_.add_order (node, stream, error))
+    g_warning ("cluster: cannot ask node %s to end %s: %s", node.c_str (), stream.c_str (),
+        error.c_str ());
   if (!bus_)
     return;
   g_autoptr (JsonBuilder) b = json_builder_new ();
@@ -221,7 +228,6 @@ ClusterNode::request_end (const std::string & node, const std::string & stream)
   json_builder_set_member_name (b, "end");
   json_builder_add_string_value (b, stream.c_str ());
   json_builder_end_object (b);
-  std::string error;
   if (!bus_->publish ("control", object_text (b), error))
     g_warning ("cluster: cannot ask node %s to end %s: %s", node.c_str (), stream.c_str (),
         error.c_str ());
@@ -238,9 +244,8 @@ ClusterNode::on_message (const std::string & channel, const std::string & json)
   }
   JsonObject *o = json_node_get_object (json_parser_get_root (parser));
   if (channel == "control") {
-    std::string stream = member (o, "end");
-    if (member (o, "to") == id () && valid_stream_id (stream) && hooks_.end_requested)
-      hooks_.end_requested (stream);
+    if (member (o, "to") == id ())
+      take_orders ();
     return;
   }
   if (channel != "events")
@@ -253,6 +258,17 @@ ClusterNode::on_message (const std::string & channel, const std::string & json)
     return;                            /* this node told its own listeners already */
   if (auto r = store_.get (stream))
     hooks_.remote_event (type, *r);
+}
+
+void
+ClusterNode::take_orders ()
+{
+  std::string error;
+  for (const std::string & stream : store_.take_orders (id (), error))
+    if (valid_stream_id (stream) && hooks_.end_requested)
+      hooks_.end_requested (stream);
+  if (!error.empty ())
+    g_warning ("cluster: cannot read this node's orders: %s", error.c_str ());
 }
 
 void

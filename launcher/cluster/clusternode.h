@@ -101,6 +101,8 @@ class ClusterNode {
  private:
   void tick ();
   void on_message (const std::string & channel, const std::string & json);
+  /* the orders the store holds for this node, carried out */
+  void take_orders ();
   /* the stream's node, for files_node_url */
   void remember_node (const std::string & id, const std::string & node);
   /* full: the stream→node map too, and Hooks::reconcile */

@@ -24,7 +24,8 @@ constexpr int64_t kMigrationWaitS = 60;
  * i + 1. Append only; never edit one that shipped. */
 const char *const kMigrations[] = {
   /* 1: the streams and recordings of SqliteStore's schema 3; the nodes'
-   * leases; what each node has of each stream */
+   * leases; what each node has of each stream; the orders for a node
+   * (end a stream it runs) */
   "CREATE TABLE streams ("
   " id TEXT PRIMARY KEY, title TEXT NOT NULL, pipeline TEXT NOT NULL,"
   " key_hash TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL, ingest TEXT NOT NULL,"
@@ -45,7 +46,9 @@ const char *const kMigrations[] = {
   "CREATE TABLE stream_shares ("
   " stream_id TEXT NOT NULL, node TEXT NOT NULL, hls_viewers INT NOT NULL,"
   " webrtc_viewers INT NOT NULL, stats TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL,"
-  " PRIMARY KEY (stream_id, node));",
+  " PRIMARY KEY (stream_id, node));"
+  "CREATE TABLE orders ("
+  " node TEXT NOT NULL, stream_id TEXT NOT NULL, PRIMARY KEY (node, stream_id));",
 };
 
 std::function<const char *(int)>
@@ -298,6 +301,25 @@ PgStore::drop_lease (const std::string & node_id, std::string & error)
 {
   return conn_.query ("WITH shares AS (DELETE FROM stream_shares WHERE node = $1)"
       " DELETE FROM nodes WHERE id = $1", { node_id }, error) != nullptr;
+}
+
+bool
+PgStore::add_order (const std::string & node_id, const std::string & stream_id,
+    std::string & error)
+{
+  return conn_.query ("INSERT INTO orders (node, stream_id) VALUES ($1, $2)"
+      " ON CONFLICT DO NOTHING", { node_id, stream_id }, error) != nullptr;
+}
+
+std::vector<std::string>
+PgStore::take_orders (const std::string & node_id, std::string & error)
+{
+  std::vector<std::string> out;
+  PgResult res = conn_.query ("DELETE FROM orders WHERE node = $1 RETURNING stream_id",
+      { node_id }, error);
+  for (int i = 0; res && i < PQntuples (res.get ()); i++)
+    out.push_back (PQgetvalue (res.get (), i, 0));
+  return out;
 }
 
 std::vector<NodeRecord>

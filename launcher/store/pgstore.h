@@ -36,6 +36,9 @@ class PgStore : public StreamStore {
 
   bool renew_lease (const NodeRecord & self, int64_t lease_us, std::string & error) override;
   bool drop_lease (const std::string & node_id, std::string & error) override;
+  bool add_order (const std::string & node_id, const std::string & stream_id,
+      std::string & error) override;
+  std::vector<std::string> take_orders (const std::string & node_id, std::string & error) override;
   std::vector<NodeRecord> nodes (std::string & error) const override;
   std::vector<StreamRecord> take_over_lost (int64_t window_us, std::string & error) override;
   std::vector<StreamRecord> end_expired (const std::string & reason,

@@ -34,6 +34,14 @@ class SqliteStore : public StreamStore {
 
   bool renew_lease (const NodeRecord &, int64_t, std::string &) override { return true; }
   bool drop_lease (const std::string &, std::string &) override { return true; }
+  bool add_order (const std::string &, const std::string &, std::string &) override
+  {
+    return true;
+  }
+  std::vector<std::string> take_orders (const std::string &, std::string &) override
+  {
+    return {};
+  }
   std::vector<NodeRecord> nodes (std::string &) const override { return {}; }
   std::vector<StreamRecord> take_over_lost (int64_t, std::string &) override { return {}; }
   std::vector<StreamRecord> end_expired (const std::string &, std::string &) override

@@ -161,6 +161,14 @@ class StreamStore {
   virtual bool renew_lease (const NodeRecord & self, int64_t lease_us, std::string & error) = 0;
   /* Removes this node's lease row (a clean stop) and its shares. */
   virtual bool drop_lease (const std::string & node_id, std::string & error) = 0;
+  /* Asks node to end a stream it runs: kept until that node takes it
+   * (the bus only wakes it up: a message it missed while reconnecting
+   * loses nothing). */
+  virtual bool add_order (const std::string & node_id, const std::string & stream_id,
+      std::string & error) = 0;
+  /* The orders for this node, each given once (and gone from the store). */
+  virtual std::vector<std::string> take_orders (const std::string & node_id,
+      std::string & error) = 0;
   /* Every node with a lease row, alive or not. */
   virtual std::vector<NodeRecord> nodes (std::string & error) const = 0;
   /* Every stream live on a node whose lease ran out (or that has no

@@ -197,6 +197,14 @@ GST_START_TEST (test_events_orders_and_shares_cross_nodes)
   fail_unless (run_until ([&] () { return !a.end_requests.empty (); }, 5));
   fail_unless (a.end_requests[0] == r.id);
   fail_unless (b.end_requests.empty ());
+  /* an order whose message was missed (the bus reconnecting) is still
+   * carried out, at the next tick, and once */
+  std::string error;
+  fail_unless (b.store->add_order (a.config.node.id, "missed", error), "%s", error.c_str ());
+  fail_unless (run_until ([&] () { return a.end_requests.size () == 2; }, 3));
+  fail_unless (a.end_requests[1] == "missed");
+  run_until ([] { return false; }, 1.5);
+  fail_unless_equals_int (a.end_requests.size (), 2);
 
   /* after a tick each: a sees b's share and not its own */
   std::string b_shared = "shared-" + b.config.node.id;
