@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The fuzz suite: a clang build with libFuzzer, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz/, running each fuzz target for
-# CASTLINE_FUZZ_SECONDS (default 20: seven targets keep the whole suite under
+# CASTLINE_FUZZ_SECONDS (default 10: seven targets keep the whole suite under
 # 30 minutes on 2 cores; set it higher for a longer search) from libFuzzer seed CASTLINE_FUZZ_SEED
 # (default 1, so runs repeat; 0: a random seed). Only the fuzz targets are built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${CASTLINE_FUZZ_SECONDS:-20}
+seconds=${CASTLINE_FUZZ_SECONDS:-10}
 seed=${CASTLINE_FUZZ_SEED:-1}
 dir=build-fuzz
 if [[ ! -f $dir/build.ninja ]]; then
