@@ -2,8 +2,8 @@
 # Installs the tools the benchmarks need beyond scripts/setup.sh's (Debian 12
 # packages). Idempotent; prints nothing when all is present. Run as root or
 # with sudo.
-#   nginx-light  the web server castline's HLS serving is compared with
-#                (bench/viewers.py runs its own, in a temporary prefix)
+# (nginx itself, which castline's HLS serving is compared with, comes with
+# scripts/setup.sh: bench/viewers.py runs its own, in a temporary prefix)
 #   wrk          the HTTP load generator of bench/viewers.py
 #   libnginx-mod-rtmp  nginx-rtmp, the RTMP-to-HLS server bench/rtmp_vs_nginx.py
 #                compares castline's RTMP ingest with (loaded by its own nginx)
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(
-  nginx-light wrk libnginx-mod-rtmp janus
+  wrk libnginx-mod-rtmp janus
 )
 
 missing=()
@@ -30,12 +30,6 @@ apt_opts=(-qq -o DPkg::Lock::Timeout=600)
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update </dev/null
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
   --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-# Debian starts the nginx service it has just installed (port 80, every
-# address): the benchmarks run their own on loopback, so stop it again.
-if [[ " ${missing[*]} " == *" nginx-light "* ]] && command -v systemctl >/dev/null 2>&1 \
-    && systemctl is-active --quiet nginx 2>/dev/null; then
-  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
-fi
 if [[ " ${missing[*]} " == *" janus "* ]] && command -v systemctl >/dev/null 2>&1 \
     && systemctl is-active --quiet janus 2>/dev/null; then
   $SUDO systemctl disable --now janus >/dev/null 2>&1 || true

@@ -16,6 +16,9 @@ APT_PACKAGES=(
   python3-seccomp  # test_install.py runs the launcher under the systemd unit's syscall rules
   clang libclang-rt-14-dev
   libpq-dev postgresql
+  # test_install.py: systemd-analyze verifies the unit; nginx -t checks the
+  # load-balancer configurations of docs/deploy.md (also the benchmarks' nginx)
+  systemd nginx-light libnginx-mod-stream
 )
 
 missing=()
@@ -39,6 +42,15 @@ if ((${#missing[@]})); then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update </dev/null
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
     --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  # Debian starts the nginx service it has just installed (port 80, every
+  # address): the tests and benchmarks run their own, so stop it again
+  if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+      $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/nginx ]]; then
+      $SUDO /etc/init.d/nginx stop >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 # Test peers: s3rver, playwright-core, hls.js (exact versions in the lock).
