@@ -86,6 +86,18 @@ run_until (F done, double seconds)
   return done ();
 }
 
+/* how many times the nodes' hook (taken or expired) was told of stream id */
+size_t
+times_told (std::initializer_list<const TestNode *> nodes,
+    std::vector<StreamRecord> TestNode::*told, const std::string & id)
+{
+  size_t times = 0;
+  for (const TestNode *n : nodes)
+    for (const StreamRecord & r : n->*told)
+      times += r.id == id;
+  return times;
+}
+
 StreamRecord
 live_stream_on (StreamStore & store, const std::string & node)
 {
@@ -115,23 +127,13 @@ GST_START_TEST (test_a_lost_node_is_taken_over_once)
   /* it stops ticking; its lease row stays, as after kill -9 */
   dead->node.reset ();
   gint64 t0 = g_get_monotonic_time ();
-  auto took = [&] () {
-    for (TestNode *n : { &b, &c })
-      for (auto & t : n->taken)
-        if (t.id == r.id)
-          return true;
-    return false;
-  };
+  auto took = [&] () { return times_told ({ &b, &c }, &TestNode::taken, r.id) > 0; };
   fail_unless (run_until (took, 8), "nobody took the lost node's stream over");
   double after = (g_get_monotonic_time () - t0) / 1e6;
   fail_unless (after < 3 + 1.5, "taken over after %.1f s (lease 3 s)", after);
   /* a few more ticks: nobody takes it again */
   run_until ([] { return false; }, 2);
-  size_t times = 0;
-  for (TestNode *n : { &b, &c })
-    for (auto & t : n->taken)
-      times += t.id == r.id;
-  fail_unless_equals_int (times, 1);
+  fail_unless_equals_int (times_told ({ &b, &c }, &TestNode::taken, r.id), 1);
   auto now = b.store->get (r.id);
   fail_unless (now && now->state == StreamState::interrupted);
   fail_unless (now->reason.find (dead->config.node.id) != std::string::npos, "%s",
@@ -160,14 +162,10 @@ GST_START_TEST (test_an_expired_window_ends_once)
   r.resume_until = g_get_real_time () + 1 * G_USEC_PER_SEC;
   std::string error;
   fail_unless (b.store->save (r, error) == WriteResult::ok, "%s", error.c_str ());
-  auto ended = [&] () { return b.expired.size () + c.expired.size () >= 1; };
+  auto ended = [&] () { return times_told ({ &b, &c }, &TestNode::expired, r.id) > 0; };
   fail_unless (run_until (ended, 6));
   run_until ([] { return false; }, 1.5);
-  size_t times = 0;
-  for (TestNode *n : { &b, &c })
-    for (auto & e : n->expired)
-      times += e.id == r.id;
-  fail_unless_equals_int (times, 1);
+  fail_unless_equals_int (times_told ({ &b, &c }, &TestNode::expired, r.id), 1);
   auto now = b.store->get (r.id);
   fail_unless (now && now->state == StreamState::ended && now->ended_at > 0);
 }
