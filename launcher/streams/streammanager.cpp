@@ -111,7 +111,7 @@ StreamManager::check_publisher (const std::string & id, const std::string & key)
   if (r->state == StreamState::ended || r->state == StreamState::failed)
     return { 409, std::string ("the stream has ") + (r->state == StreamState::ended ? "ended" : "failed") };
   auto ls = live_.find (id);
-  if (ls != live_.end () && !ls->second.lost_reason.empty ())
+  if ((ls != live_.end () && !ls->second.lost_reason.empty ()) || settling_.count (id))
     return { 503, "the stream's last session is being finalized: try again in a moment" };
   /* here, or on another node of the cluster */
   if (ls != live_.end () || r->state == StreamState::live)
@@ -651,14 +651,9 @@ StreamManager::settle_unfinished ()
     if (cluster_ && r.state == StreamState::interrupted && config_.s3.enabled ())
       continue;                        /* its S3 playlists may be a new session's soon */
     if (unfinished) {
-      std::string reason = std::string ("the daemon stopped unexpectedly while the stream was ")
-          + (r.state == StreamState::live ? "live" : "interrupted");
       if (!config_.s3.enabled ())
         end_local_playlists (hls_dir (r.id));
-      if (set_state (r, StreamState::ended, reason)) {
-        g_message ("stream %s ended: %s", r.id.c_str (), reason.c_str ());
-        emit ("stream.ended", r);
-      }
+      settle_state (r);
     }
     if (config_.s3.enabled ()) {
       settle_s3 (r.id, 0);
@@ -670,8 +665,38 @@ StreamManager::settle_unfinished ()
 }
 
 void
+StreamManager::settle_state (StreamRecord & r)
+{
+  bool was_live = r.state == StreamState::live;
+  std::string reason = std::string ("the daemon stopped unexpectedly while the stream was ")
+      + (was_live ? "live" : "interrupted");
+  /* in a cluster a node's own live streams end, as before: the others'
+   * ticks own the interrupted ones */
+  if (cluster_ || config_.reconnect_window == 0) {
+    if (set_state (r, StreamState::ended, reason)) {
+      g_message ("stream %s ended: %s", r.id.c_str (), reason.c_str ());
+      emit ("stream.ended", r);
+    }
+    return;
+  }
+  /* its publisher could not come back while the daemon was down: a whole
+   * window from now; an interrupted one keeps how it was lost */
+  r.resume_until = g_get_real_time () + (int64_t) config_.reconnect_window * G_USEC_PER_SEC;
+  if (!set_state (r, StreamState::interrupted, was_live ? reason : r.reason))
+    return;
+  g_message ("stream %s interrupted: %s; its publisher has %u s to come back", r.id.c_str (),
+      reason.c_str (), config_.reconnect_window);
+  if (was_live)
+    emit ("stream.interrupted", r);
+  start_window (r.id);
+}
+
+void
 StreamManager::settle_s3 (const std::string & id, unsigned attempt)
 {
+  /* until its playlists in the bucket are ended, a publisher coming back
+   * would have them overwritten by its own, then ended */
+  settling_.insert (id);
   std::weak_ptr<bool> alive = alive_;
   end_s3_playlists (recording_s3_, output_key_prefix (config_.s3, id, ""),
       [this, alive, id, attempt] (bool ok, std::map<std::string, std::string> last) {
@@ -680,11 +705,13 @@ StreamManager::settle_s3 (const std::string & id, unsigned attempt)
               if (alive.expired ())
                 return;
               if (ok) {
+                settling_.erase (id);
                 for (unsigned session : SegmentJournal::sessions (config_.data_dir, id))
                   recordings_->settle (id, session, last);
                 return;
               }
               if (attempt + 1 >= kSettleRetries) {
+                settling_.erase (id);
                 g_warning ("stream %s: S3 could not be reached to end its playlists and write "
                     "its recording; left for the next start", id.c_str ());
                 return;

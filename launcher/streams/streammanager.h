@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace castline::launcher {
@@ -161,16 +162,22 @@ class StreamManager {
   void add_event_listener (std::function<void (const StreamEvent &)> listener);
 
   /* At start, before serving: every stream a daemon that died (kill -9, a
-   * crash) left live or interrupted is ended as a clean end would have:
-   * its live playlists get #EXT-X-ENDLIST (hls/playlistend.h), its
-   * recording is written from the segments its journal names
-   * (Recordings::settle), it becomes `ended` with the reason, and the
-   * listeners get stream.ended (then recording.ready). A recording whose
-   * stream ended before the daemon died but was not written yet is
-   * written too. With S3 output, the bucket's playlists and the VODs are
-   * done in the background; while S3 cannot be reached, tried again
-   * (kSettleRetries times, backing off) and left for the next start after
-   * that. Main context, after the listeners are added. */
+   * crash) left live or interrupted is finalized as a lost publisher's
+   * session would have been: its live playlists get #EXT-X-ENDLIST
+   * (hls/playlistend.h), its recording is written from the segments its
+   * journal names (Recordings::settle), and it is `interrupted` for a
+   * whole reconnect_window from now (a live one with the reason, told as
+   * stream.interrupted, then recording.ready): the same key within the
+   * window resumes it as a new session, else it ends as any interrupted
+   * stream. With reconnect_window 0, and in a cluster (this node's live
+   * streams; its interrupted ones are the cluster's), it ends at once
+   * with the reason instead (stream.ended). A recording whose stream ended
+   * before the daemon died but was not written yet is written too. With
+   * S3 output, the bucket's playlists and the VODs are done in the
+   * background, no publisher admitted to the stream meanwhile; while S3
+   * cannot be reached, tried again (kSettleRetries times, backing off)
+   * and left for the next start after that. Main context, after the
+   * listeners are added. */
   void settle_unfinished ();
 
   /* SIGINT/SIGTERM: every live stream gets EOS, every interrupted one
@@ -208,6 +215,9 @@ class StreamManager {
   void fail_unbuilt (StreamRecord & r, const std::string & reason);
   void emit (const char *type, const StreamRecord & r);
   void check_shutdown_done ();
+  /* settle_unfinished's state change for a stream a dead daemon left
+   * live or interrupted: interrupted for a new window, or ended */
+  void settle_state (StreamRecord & r);
   /* settle_unfinished's S3 part for one stream: attempt n (from 0) */
   void settle_s3 (const std::string & id, unsigned attempt);
 
@@ -227,6 +237,7 @@ class StreamManager {
   std::map<std::string, guint> interrupted_;
   std::function<void ()> shutdown_done_;
   std::vector<guint> settle_timers_;   /* settle_s3's retries */
+  std::set<std::string> settling_;     /* streams settle_s3 is not done with */
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
   bool shutting_down_ = false;
   std::string whep_off_reason_;

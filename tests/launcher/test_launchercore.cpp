@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 using namespace castline::launcher;
@@ -189,14 +190,12 @@ GST_START_TEST (test_config_low_latency_keys)
 }
 GST_END_TEST;
 
-/* What a daemon killed in the middle of a stream left: the store keeps
- * its states, and the next daemon settles them before it serves: live
- * playlists ended, the recording written from the journal, the stream
- * ended with the reason, stream.ended then recording.ready. */
-GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
+/* What a daemon killed in the middle of a stream leaves in c.data_dir: a
+ * recorded stream "cut" live (its playlist open, two segments closed in
+ * its journal, a third being written) and a stream "lost" interrupted. */
+static void
+leave_a_dead_daemons_streams (const Config & c)
 {
-  Config c = default_config ();
-  c.data_dir = temp_dir ();
   std::string error;
   {
     g_mkdir_with_parents ((c.data_dir + "/live/cut").c_str (), 0755);
@@ -225,26 +224,97 @@ GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
   write_file (live_dir, "segment00000.ts", "ts");
   write_file (live_dir, "segment00001.ts", "ts");
   write_file (live_dir, "segment00002.ts", "being written");
-  {
-    auto j = SegmentJournal::open (SegmentJournal::path (c.data_dir, "cut", 1), error);
-    fail_unless (j != nullptr, "%s", error.c_str ());
-    j->append ("", { "segment00000.ts", 2 * GST_SECOND });
-    j->append ("", { "segment00001.ts", 2 * GST_SECOND });
-  }
+  auto j = SegmentJournal::open (SegmentJournal::path (c.data_dir, "cut", 1), error);
+  fail_unless (j != nullptr, "%s", error.c_str ());
+  j->append ("", { "segment00000.ts", 2 * GST_SECOND });
+  j->append ("", { "segment00001.ts", 2 * GST_SECOND });
+}
 
-  StreamManager m (c);
+/* settle_unfinished on what leave_a_dead_daemons_streams left, with
+ * reconnect_window window: every event told ("type id: reason") once
+ * the recording is ready */
+static std::vector<std::string>
+settle_a_dead_daemons_streams (StreamManager & m)
+{
+  std::string error;
   std::vector<std::string> warnings;
   fail_unless (m.init (warnings, error), "%s", error.c_str ());
-  std::vector<std::string> told;
-  m.add_event_listener ([&told] (const StreamEvent & e) {
-        told.push_back (e.type + " " + e.stream.id + ": " + e.stream.reason);
+  auto told = std::make_shared<std::vector<std::string>> ();
+  m.add_event_listener ([told] (const StreamEvent & e) {
+        told->push_back (e.type + " " + e.stream.id + ": " + e.stream.reason);
       });
-  std::vector<RecordingRecord> ready;
-  m.add_recording_listener ([&] (const StreamRecord & r, const std::vector<RecordingRecord> & recs) {
-        told.push_back ("recording.ready " + r.id);
-        ready = recs;
+  auto ready = std::make_shared<std::vector<RecordingRecord>> ();
+  m.add_recording_listener ([told, ready] (const StreamRecord & r,
+          const std::vector<RecordingRecord> & recs) {
+        told->push_back ("recording.ready " + r.id);
+        *ready = recs;
       });
   m.settle_unfinished ();
+  std::string live_dir = m.config ().data_dir + "/live/cut";
+  g_autofree gchar *live = nullptr;
+  fail_unless (g_file_get_contents ((live_dir + "/index.m3u8").c_str (), &live, nullptr, nullptr));
+  fail_unless (g_str_has_suffix (live, "segment00001.ts\n#EXT-X-ENDLIST\n"), "%s", live);
+  for (int i = 0; i < 100 && ready->empty (); i++)
+    g_main_context_iteration (nullptr, FALSE) || (g_usleep (10000), true);
+  fail_unless_equals_int (ready->size (), 1);
+  fail_unless ((*ready)[0].name == "vod.m3u8" && (*ready)[0].segments == 2);
+  g_autofree gchar *vod = nullptr;
+  fail_unless (g_file_get_contents ((live_dir + "/vod.m3u8").c_str (), &vod, nullptr, nullptr));
+  fail_unless (strstr (vod, "segment00001.ts") && !strstr (vod, "segment00002.ts"), "%s", vod);
+  fail_unless (SegmentJournal::sessions (m.config ().data_dir, "cut").empty (),
+      "the journal is left");
+  fail_unless_equals_int (m.recordings ("cut").size (), 1);
+  return *told;
+}
+
+/* The next daemon settles what a dead one left before it serves: live
+ * playlists ended, the recording written from the journal, the streams
+ * interrupted for a whole reconnect window (stream.interrupted, then
+ * recording.ready), then ended as any interrupted stream. */
+GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
+{
+  Config c = default_config ();
+  c.data_dir = temp_dir ();
+  c.reconnect_window = 1;
+  leave_a_dead_daemons_streams (c);
+  StreamManager m (c);
+  gint64 before = g_get_real_time ();
+  std::vector<std::string> told = settle_a_dead_daemons_streams (m);
+  auto cut = m.get ("cut");
+  fail_unless (cut->state == StreamState::interrupted);
+  fail_unless (cut->reason == "the daemon stopped unexpectedly while the stream was live", "%s",
+      cut->reason.c_str ());
+  fail_unless (cut->resume_until >= before + G_USEC_PER_SEC, "not a whole window from now");
+  auto lost = m.get ("lost");
+  fail_unless (lost->state == StreamState::interrupted);
+  fail_unless (lost->reason == "the publisher's WebSocket closed with 1006", "%s",
+      lost->reason.c_str ());
+  fail_unless (lost->resume_until >= before + G_USEC_PER_SEC);
+  /* "lost" was interrupted already: nothing new to tell */
+  fail_unless_equals_int (told.size (), 2);
+  fail_unless (told[0] == "stream.interrupted cut: the daemon stopped unexpectedly while the "
+      "stream was live", "%s", told[0].c_str ());
+  fail_unless (told[1] == "recording.ready cut", "%s", told[1].c_str ());
+  /* past the window: ended, as any interrupted stream */
+  for (int i = 0; i < 300 && m.get ("cut")->state != StreamState::ended; i++)
+    g_main_context_iteration (nullptr, FALSE) || (g_usleep (10000), true);
+  for (const char *id : { "cut", "lost" }) {
+    fail_unless (m.get (id)->state == StreamState::ended, "%s not ended after its window", id);
+    fail_unless (m.get (id)->reason == "the publisher did not come back within 1 s");
+  }
+}
+GST_END_TEST;
+
+/* With reconnect_window 0 a dead daemon's streams end at once, with the
+ * reason: stream.ended, then recording.ready. */
+GST_START_TEST (test_manager_ends_what_a_dead_daemon_left_without_a_window)
+{
+  Config c = default_config ();
+  c.data_dir = temp_dir ();
+  c.reconnect_window = 0;
+  leave_a_dead_daemons_streams (c);
+  StreamManager m (c);
+  std::vector<std::string> told = settle_a_dead_daemons_streams (m);
   auto cut = m.get ("cut");
   fail_unless (cut->state == StreamState::ended);
   fail_unless (cut->reason == "the daemon stopped unexpectedly while the stream was live", "%s",
@@ -253,23 +323,11 @@ GST_START_TEST (test_manager_settles_what_a_dead_daemon_left)
   fail_unless (m.get ("lost")->state == StreamState::ended);
   fail_unless (m.get ("lost")->reason
       == "the daemon stopped unexpectedly while the stream was interrupted");
-  g_autofree gchar *live = nullptr;
-  fail_unless (g_file_get_contents ((live_dir + "/index.m3u8").c_str (), &live, nullptr, nullptr));
-  fail_unless (g_str_has_suffix (live, "segment00001.ts\n#EXT-X-ENDLIST\n"), "%s", live);
-  for (int i = 0; i < 100 && ready.empty (); i++)
-    g_main_context_iteration (nullptr, FALSE) || (g_usleep (10000), true);
-  fail_unless_equals_int (ready.size (), 1);
-  fail_unless (ready[0].name == "vod.m3u8" && ready[0].segments == 2);
   fail_unless_equals_int (told.size (), 3);
   auto ended = std::find (told.begin (), told.end (),
       "stream.ended cut: the daemon stopped unexpectedly while the stream was live");
   fail_unless (ended != told.end () && ended != told.end () - 1, "%s", told[0].c_str ());
   fail_unless (*(ended + 1) == "recording.ready cut", "%s", (ended + 1)->c_str ());
-  g_autofree gchar *vod = nullptr;
-  fail_unless (g_file_get_contents ((live_dir + "/vod.m3u8").c_str (), &vod, nullptr, nullptr));
-  fail_unless (strstr (vod, "segment00001.ts") && !strstr (vod, "segment00002.ts"), "%s", vod);
-  fail_unless (SegmentJournal::sessions (c.data_dir, "cut").empty (), "the journal is left");
-  fail_unless_equals_int (m.recordings ("cut").size (), 1);
 }
 GST_END_TEST;
 
@@ -426,6 +484,7 @@ launchercore_suite (void)
   tcase_add_test (tc, test_config_srt_keys);
   tcase_add_test (tc, test_config_low_latency_keys);
   tcase_add_test (tc, test_manager_settles_what_a_dead_daemon_left);
+  tcase_add_test (tc, test_manager_ends_what_a_dead_daemon_left_without_a_window);
   tcase_add_test (tc, test_sessions_name_their_files_apart);
   tcase_add_test (tc, test_shipped_pipelines_load);
   tcase_add_test (tc, test_broken_descriptions_are_reported);
