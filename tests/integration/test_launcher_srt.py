@@ -36,7 +36,9 @@ from launcherproc import Launcher, quote, wait_for  # noqa: E402
 from launchercase import KeyedCase, MetricsMixin, first_video_pts, node, stream_inf  # noqa: E402
 from llhlsplaylist import parse, validate  # noqa: E402
 from rtmpmedia import aac_frames, annexb_units, slices_of, sps_of  # noqa: E402
+from srtpublish import decode_errors_of, finish, make_ts, with_options  # noqa: E402
 from udprelay import UdpRelay  # noqa: E402
+import srtpublish  # noqa: E402
 
 SECONDS = 10          # what a caller that is not looped sends
 INPUT = None          # an H.264 + AAC MPEG-TS of SECONDS, 2 s GOPs (setUpModule)
@@ -46,30 +48,16 @@ PASSPHRASE = "castline-srt-test-passphrase"
 def setUpModule():
     global INPUT
     launchercase.WORK = tempfile.mkdtemp(prefix="castline-srt-test-")
-    INPUT = os.path.join(launchercase.WORK, "input.ts")
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(SECONDS),
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60",
-                    "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-f", "mpegts", INPUT],
-                   check=True, timeout=60, capture_output=True)
+    INPUT = make_ts(os.path.join(launchercase.WORK, "input.ts"), SECONDS)
 
 
 def tearDownModule():
     shutil.rmtree(launchercase.WORK, ignore_errors=True)
 
 
-def with_options(url, **options):
-    """url with more query options (ffmpeg's: latency in microseconds)."""
-    return url + "".join(f"&{k}={quote(str(v))}" for k, v in options.items())
-
-
 def ffmpeg_publish(url, loop=False):
-    """ffmpeg -re sending INPUT as it is (-c copy) to an srt:// url, in the
-    background; loop: for ever (until killed)."""
-    return subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-re"]
-                            + (["-stream_loop", "-1"] if loop else [])
-                            + ["-i", INPUT, "-c", "copy", "-f", "mpegts", url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """srtpublish.ffmpeg_publish of INPUT"""
+    return srtpublish.ffmpeg_publish(INPUT, url, loop)
 
 
 def srtsink_publish(uri, seconds=SECONDS):
@@ -89,26 +77,6 @@ def srtsink_publish(uri, seconds=SECONDS):
         "! audio/x-raw,rate=44100,channels=2 ! voaacenc ! aacparse ! m.")
     return subprocess.Popen(["gst-launch-1.0", "-e", "-q", *pipeline.split()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=gst_env())
-
-
-def finish(proc, timeout=SECONDS + 30, kill=False):
-    """Waits for a caller (kill: SIGKILL first); its exit code and stderr."""
-    if kill and proc.poll() is None:
-        proc.kill()
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-    return proc.returncode, err.decode(errors="replace")
-
-
-def decode_errors(path):
-    """What ffmpeg -v error says decoding every frame of path ("": none)."""
-    out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-f", "null", "-"],
-                         capture_output=True, timeout=60)
-    return out.stderr.decode(errors="replace").strip() or (
-        f"exit {out.returncode}" if out.returncode else "")
 
 
 class SrtCase(KeyedCase, MetricsMixin):
@@ -420,13 +388,7 @@ class LossyLinkTest(SrtCase):
         return body if status == 200 else None
 
     def decode_errors(self, data):
-        fd, path = tempfile.mkstemp(suffix=".mp4", dir=launchercase.WORK)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        try:
-            return decode_errors(path)
-        finally:
-            os.unlink(path)
+        return decode_errors_of(data, launchercase.WORK)
 
 
 class VanishTest(SrtCase):
