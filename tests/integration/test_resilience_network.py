@@ -6,6 +6,8 @@ real daemon.
   no netem), with the daemon's srt.latency at SRT_LATENCY_MS: the stream
   stays live, a new segment comes within a bound all along, and every
   segment decodes (SRT recovers the loss within its latency).
+- The same link dark for 3 s (every datagram dropped), under libsrt's
+  peer idle time-out: the caller stays connected and segments flow again.
 - A WebSocket publisher that sends nothing for 8 s (the socket open),
   then what it recorded meanwhile and the rest: under idle_timeout (10 s)
   the stream stays live, segments come again within a bound after the
@@ -21,7 +23,7 @@ client in 1.22), and a relay in its path would need the SDP's candidates
 rewritten: not cheap enough for this suite.
 
 Standard library only. Shared fixtures: launchercase.py, srtpublish.py,
-udprelay.py. Run by hand: /usr/bin/python3 tests/integration/test_resilience_network.py
+udprelay.py (its blackout()). Run by hand: /usr/bin/python3 tests/integration/test_resilience_network.py
 Every wait is bounded.
 """
 import os
@@ -230,6 +232,44 @@ class LossyJitterySrtTest(NetworkCase):
         self.assertEqual(link.get("packets-dropped"), 0, "packets given up (too late): "
                          "srt.latency is too small for this link")
         self.assertLess(max(gaps), SEGMENT_BOUND, f"segments stopped flowing: {gaps}")
+        self.assertEqual(log.broken(), {}, "segments that do not decode")
+
+
+class DarkSrtLinkTest(NetworkCase):
+    """The link goes dark for 3 s (every datagram dropped, both ways),
+    under libsrt's peer idle time-out (5 s): the caller stays connected,
+    what SRT could not resend within its latency is given up, not waited
+    for, and segments flow again."""
+    settings = {"srt": {"latency": SRT_LATENCY_MS}}
+    DARK = 3.0
+
+    def test_a_link_dark_for_3_s_stays_live(self):
+        s = self.create(title="dark for a while")
+        log = SegmentLog(self, s)
+        with UdpRelay(("127.0.0.1", self.launcher.srt_port), seed=3) as relay:
+            pub = ffmpeg_publish(TS, f"srt://127.0.0.1:{relay.port}?streamid={quote(s['key'])}",
+                                 loop=True)
+            try:
+                self.wait_state(s["id"], "live", 20)
+                self.assertTrue(log.watch(lambda: len(log.seen) >= 2, 20), "no segments")
+                relay.blackout(self.DARK)
+                back = time.monotonic() + self.DARK
+                count = len(log.seen)
+                flowing = log.watch(lambda: len(log.seen) >= count + 3, 3 * SEGMENT_BOUND)
+                link = self.stream(s).get("stats", {}).get("srt", {})
+                running = pub.poll() is None
+            finally:
+                finish(pub, kill=True)
+        after = [t - back for t in log.times() if t >= back]
+        figure("srt_dark_first_segment_after_seconds", min(after, default=-1.0))
+        figure("srt_dark_segment_gap_max_seconds", max(log.gaps(), default=0.0))
+        figure("srt_dark_packets_dropped", link.get("packets-dropped", -1))
+        self.assertTrue(flowing, f"no segments after the link came back: {log.gaps()}\n"
+                        + self.launcher.output()[-3000:])
+        self.assertTrue(running, "the caller gave up")
+        self.assertEqual(log.states, ["live"])
+        self.assertLess(max(log.gaps()), SEGMENT_BOUND + self.DARK, log.gaps())
+        self.assertGreater(link.get("packets-dropped", 0), 0, link)
         self.assertEqual(log.broken(), {}, "segments that do not decode")
 
 

@@ -10,6 +10,7 @@ jitter does). It counts what it forwarded and dropped.
     with UdpRelay(("127.0.0.1", srt_port), loss=0.05, jitter_ms=50) as relay:
         ffmpeg ... srt://127.0.0.1:{relay.port}?streamid=...
         relay.counts()   # {"up": {"forwarded": n, "dropped": n}, "down": {...}}
+        relay.blackout(3)  # the link dark: every datagram dropped for 3 s
 
 One thread (selectors) does everything; stop() ends it and closes every
 socket. Standard library only. `python3 udprelay.py` runs its self-test.
@@ -49,6 +50,7 @@ class UdpRelay:
         self.random = {"up": random.Random(seed), "down": random.Random(seed + 1)}
         self.lock = threading.Lock()
         self._counts = {d: {"forwarded": 0, "dropped": 0} for d in ("up", "down")}
+        self.dark_until = 0.0  # blackout()
         self.listener = datagram_socket()
         self.listener.bind((host, 0))
         self.listener.setblocking(False)
@@ -75,6 +77,12 @@ class UdpRelay:
         with self.lock:
             return {d: dict(c) for d, c in self._counts.items()}
 
+    def blackout(self, seconds):
+        """Drops every datagram, both ways, for the next seconds (counted
+        as dropped): a link that goes dark, then comes back."""
+        with self.lock:
+            self.dark_until = time.monotonic() + seconds
+
     def stop(self):
         """Ends the thread (datagrams still held are dropped, uncounted)
         and closes every socket; idempotent."""
@@ -91,6 +99,7 @@ class UdpRelay:
         rnd = self.random[direction]
         dropped = rnd.random() < self.loss
         with self.lock:
+            dropped = dropped or time.monotonic() < self.dark_until
             self._counts[direction]["dropped" if dropped else "forwarded"] += 1
         if dropped:
             return
@@ -231,6 +240,15 @@ class SelfTest(unittest.TestCase):
             got = self.exchange(self.client(relay), 300, pace=0.0005)
         self.assertEqual(sorted(got), list(range(300)))
         self.assertNotEqual(got, list(range(300)), "no datagram overtook another")
+
+    def test_blackout_drops_everything_for_its_time(self):
+        with UdpRelay(self.echo.getsockname()) as relay:
+            c = self.client(relay)
+            relay.blackout(0.5)
+            self.assertEqual(self.exchange(c, 5), [])
+            time.sleep(0.6)
+            self.assertEqual(self.exchange(c, 3), [0, 1, 2])
+            self.assertEqual(relay.counts()["up"], {"forwarded": 3, "dropped": 5})
 
     def test_one_upstream_socket_per_client(self):
         with UdpRelay(self.echo.getsockname()) as relay:
