@@ -22,6 +22,7 @@
 #include "recording/recordings.h"
 #include "streams/livestream.h"
 #include "streams/pipelinecatalog.h"
+#include "store/pendingwrites.h"
 #include "store/streamstore.h"
 
 #include <functional>
@@ -193,9 +194,10 @@ class StreamManager {
   void start_window (const std::string & id);
   /* forgets an interruption's timer */
   void drop_interruption (const std::string & id);
-  /* Stores r with the new state; false when it could not be (the store
-   * failed, or another node has moved the stream on: then this node
-   * leaves it alone, and tells nobody). */
+  /* Stores r with the new state; false when another node has moved the
+   * stream on (then this node leaves it alone, and tells nobody). A store
+   * that cannot be written does not stop it: the state stands, kept and
+   * written later (PendingWrites). */
   bool set_state (StreamRecord & r, StreamState state, const std::string & reason);
   /* ClusterNode's hooks */
   void on_taken_over (const StreamRecord & r);
@@ -213,7 +215,8 @@ class StreamManager {
 
   Config config_;
   LiveHlsRegistry live_hls_;
-  std::unique_ptr<StreamStore> store_;
+  /* the store, with the states it could not take yet */
+  std::unique_ptr<PendingWrites> store_;
   /* after the store, so gone before it */
   std::unique_ptr<ClusterNode> cluster_;
   PipelineCatalog catalog_;
