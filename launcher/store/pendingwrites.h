@@ -112,8 +112,9 @@ class PendingWrites : public StreamStore {
 
   /* keeps r (a newer state of a stream replaces the older one) */
   void keep (const StreamRecord & r, const std::string & error);
-  /* writes one kept record again; true when it is gone (landed or stale) */
-  bool write_again (Kept & k);
+  /* writes one kept record again (on ok, its epoch is the row's new one):
+   * gone unless error */
+  WriteResult write_again (Kept & k);
   /* every kept record, once; the timer again while some are left */
   void retry ();
   void arm ();

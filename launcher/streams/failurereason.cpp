@@ -13,20 +13,13 @@ contains (const char *text, const char *what)
   return text && strstr (text, what);
 }
 
-/* the file a write failed on: the element's location (filesink), else
- * the one its details name ("could not write PATH: ...", llhlssink's) */
+/* the file a write failed on: the one its details name ("could not
+ * write PATH: ...", llhlssink's), else the element's location when that
+ * is one file (filesink's; not a template such as segment%05d.ts) */
 std::string
 failed_file (GstMessage * msg, const char *debug)
 {
   std::string path;
-  GObject *src = G_OBJECT (GST_MESSAGE_SRC (msg));
-  GParamSpec *location = g_object_class_find_property (G_OBJECT_GET_CLASS (src), "location");
-  if (location && G_PARAM_SPEC_VALUE_TYPE (location) == G_TYPE_STRING) {
-    g_autofree gchar *value = nullptr;
-    g_object_get (src, "location", &value, nullptr);
-    if (value)
-      path = value;
-  }
   for (const char *lead : { "could not write ", "could not open " }) {
     const char *at = debug && path.empty () ? strstr (debug, lead) : nullptr;
     if (!at)
@@ -34,6 +27,15 @@ failed_file (GstMessage * msg, const char *debug)
     at += strlen (lead);
     const char *end = strstr (at, ": ");
     path.assign (at, end ? (size_t) (end - at) : strlen (at));
+  }
+  GObject *src = G_OBJECT (GST_MESSAGE_SRC (msg));
+  GParamSpec *location = g_object_class_find_property (G_OBJECT_GET_CLASS (src), "location");
+  if (path.empty () && location && G_PARAM_SPEC_VALUE_TYPE (location) == G_TYPE_STRING
+      && (location->flags & G_PARAM_READABLE)) {
+    g_autofree gchar *value = nullptr;
+    g_object_get (src, "location", &value, nullptr);
+    if (value && !strchr (value, '%'))
+      path = value;
   }
   if (path.empty ())
     return "";
