@@ -110,7 +110,7 @@ variant_uris (const std::string & text)
 }
 
 void
-end_local_playlists (const std::string & dir)
+end_local_playlists (const std::string & dir, const char *why)
 {
   std::vector<std::string> paths = { dir + G_DIR_SEPARATOR_S + kPlaylist };
   if (g_autoptr (GDir) d = g_dir_open (dir.c_str (), 0, nullptr)) {
@@ -134,7 +134,7 @@ end_local_playlists (const std::string & dir)
     if (!g_file_set_contents (path.c_str (), ended.data (), (gssize) ended.size (), &err))
       g_warning ("cannot end the playlist %s: %s", path.c_str (), err->message);
     else
-      g_message ("%s: #EXT-X-ENDLIST added (the daemon had stopped unexpectedly)", path.c_str ());
+      g_message ("%s: #EXT-X-ENDLIST added (%s)", path.c_str (), why);
   }
 }
 

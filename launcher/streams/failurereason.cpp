@@ -39,7 +39,11 @@ failed_file (GstMessage * msg, const char *debug)
   }
   if (path.empty ())
     return "";
-  g_autofree gchar *name = g_path_get_basename (path.c_str ());
+  g_autofree gchar *base = g_path_get_basename (path.c_str ());
+  std::string name = base;
+  /* the file being written under its temporary name: the segment */
+  if (g_str_has_suffix (name.c_str (), ".tmp"))
+    name.resize (name.size () - strlen (".tmp"));
   return name;
 }
 

@@ -1,19 +1,20 @@
 """What the HLS playlists in a directory tree name, checked on disk: every
-playlist (*.m3u8) parses as one (#EXTM3U first, each tag line a tag) and
-every file it names (segment lines, EXT-X-MAP and EXT-X-PART URIs; not
-the preload hint, which names a part to come) exists whole: an fMP4 file
-is a run of boxes that ends exactly at its end, an MPEG-TS file whole
-packets each starting with the sync byte. Local playlists only (relative
-URIs). Standard library only."""
+playlist (*.m3u8) parses as one (#EXTM3U first) and every file it names
+(segment lines and EXT-X-MAP URIs) exists whole: an fMP4 file is a run of
+boxes that ends exactly at its end, an MPEG-TS file whole packets each
+starting with the sync byte. LL-HLS parts (EXT-X-PART, the preload hint)
+are not files: castline serves them from memory while the stream is live
+(README, LL-HLS); an ended playlist (#EXT-X-ENDLIST) names none. Local
+playlists only (relative URIs). Standard library only."""
 import os
 import re
 
 _URI = re.compile(r'URI="([^"]+)"')
-_NAMING_TAGS = ("#EXT-X-MAP:", "#EXT-X-PART:")
+_NAMING_TAGS = ("#EXT-X-MAP:",)
 
 
 def named_files(text):
-    """The URIs a playlist's text names (media lines, maps, parts)."""
+    """The files a playlist's text names (media lines, maps)."""
     names = []
     for line in text.splitlines():
         line = line.strip()
@@ -69,6 +70,9 @@ def playlist_problems(root):
             if not lines or lines[0] != "#EXTM3U":
                 problems.append(f"{path}: does not start with #EXTM3U ({len(raw)} bytes)")
                 continue
+            if "#EXT-X-ENDLIST" in lines and any(
+                    line.startswith(("#EXT-X-PART:", "#EXT-X-PRELOAD-HINT:")) for line in lines):
+                problems.append(f"{path}: ended, and still names parts")
             for uri in named_files(text):
                 if "://" in uri or uri.startswith("/"):
                     continue

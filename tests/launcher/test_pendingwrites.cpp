@@ -86,8 +86,9 @@ GST_START_TEST (test_kept_state_is_shown_then_stored)
   fail_unless_equals_string (error.c_str (), "database or disk is full");
   fail_unless_equals_int (f.store->pending (), 1);
   /* every reading call shows what the daemon decided */
-  fail_unless (f.store->get (f.stream.id)->state == StreamState::failed);
-  fail_unless_equals_string (f.store->get (f.stream.id)->reason.c_str (), "the data disk is full");
+  StreamRecord shown = *f.store->get (f.stream.id);
+  fail_unless (shown.state == StreamState::failed);
+  fail_unless_equals_string (shown.reason.c_str (), "the data disk is full");
   fail_unless (f.store->list ().at (0).state == StreamState::failed);
   fail_unless (f.store->find_by_key ("key")->state == StreamState::failed);
   fail_unless (f.on_disk ().state == StreamState::created);
@@ -95,8 +96,9 @@ GST_START_TEST (test_kept_state_is_shown_then_stored)
   fail_if (iterate_until ([&] { return f.store->pending () == 0; }, 2));
   f.disk->full = false;
   fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10));
-  fail_unless (f.on_disk ().state == StreamState::failed);
-  fail_unless_equals_string (f.on_disk ().reason.c_str (), "the data disk is full");
+  StreamRecord stored = f.on_disk ();
+  fail_unless (stored.state == StreamState::failed);
+  fail_unless_equals_string (stored.reason.c_str (), "the data disk is full");
 }
 GST_END_TEST;
 
