@@ -136,7 +136,7 @@ class DiskFullCase(unittest.TestCase):
             self.assertIn(FULL, g["reason"], g)
             print(f"stream {g['id']}: {g['reason']}")
         self.assertEqual(failures, [], f"the API did not answer ({watch.calls} calls)")
-        self.assertGreater(watch.calls, 5)
+        self.assertGreater(watch.calls, 2)
         # the webhooks told each failure, with the same reason
         def failed_events():
             events = [json.loads(b) for _, b in self.receiver.received()]
@@ -146,7 +146,9 @@ class DiskFullCase(unittest.TestCase):
         self.assertTrue(events, "no stream.failed webhooks: %r" % (self.receiver.received(),))
         for g in got:
             self.assertEqual(events[g["id"]]["stream"]["reason"], g["reason"])
-        print("FIGURE states_kept_for_the_store=%d" % launcher.output().count("cannot store its state"))
+        # by chance: a failed stream frees its cut segment just before its state is saved
+        kept = launcher.output().count("cannot store its state")
+        print(f"FIGURE failed_states_kept_for_the_store={kept}")
         checked, problems = playlist_problems(self.data)
         self.assertGreaterEqual(len(checked), STREAMS, checked)
         self.assertEqual(problems, [], "torn playlists")
@@ -170,31 +172,34 @@ class StoreOnTheFullDiskTest(DiskFullCase):
         # are), yet the API, the webhooks, and later the store say ended
         status, ended = launcher.api("DELETE", f"/api/streams/{waiting['id']}")
         self.assertEqual((status, ended["state"]), (200, "ended"), ended)
-        self.assertEqual(launcher.api("GET", f"/api/streams/{waiting['id']}")[1]["state"], "ended")
+        _, now = launcher.api("GET", f"/api/streams/{waiting['id']}")
+        self.assertEqual(now["state"], "ended")
         self.assertIn(f"stream {waiting['id']}: cannot store its state (ended)", launcher.output())
-        self.assertTrue(wait_for(lambda: any(
-            json.loads(b)["type"] == "stream.ended" and json.loads(b)["stream"]["id"] == waiting["id"]
-            for _, b in self.receiver.received()), 15), "no stream.ended webhook")
+        def told_ended():
+            return any(e["type"] == "stream.ended" and e["stream"]["id"] == waiting["id"]
+                       for e in (json.loads(b) for _, b in self.receiver.received()))
+        self.assertTrue(wait_for(told_ended, 15), "no stream.ended webhook")
         shown.append(ended)
 
-        # space freed: the failed streams' files go
+        # space freed (the failed streams' files go): what the store could
+        # not take lands, and a new stream goes live
         freed = time.monotonic()
         self.disk.free_up()
         for s in shown:
             shutil.rmtree(os.path.join(self.data, "live", s["id"]), ignore_errors=True)
+        db = os.path.join(self.data, "castline.db")
+        want = {s["id"]: (s["state"], s.get("reason", "")) for s in shown}
+        caught_up = wait_for(
+            lambda: all(self.stored(db).get(i) == w for i, w in want.items()), 30, interval=0.1)
+        self.assertTrue(caught_up, "not stored: %r\n%s" % (self.stored(db),
+                                                           launcher.output()[-3000:]))
+        print(f"FIGURE store_caught_up_seconds={time.monotonic() - freed:.2f}")
         fresh = case.create(title="after")
         publisher = UntilClosed(launcher.port, fresh, "h264", seconds=3)
         publisher.start()
         case.wait_state(fresh["id"], "live", 10)
         self.assertEqual(publisher.finish(), 1000)
         self.assertNotIn("reason", case.wait_state(fresh["id"], "ended", 15))
-
-        db = os.path.join(self.data, "castline.db")
-        want = {s["id"]: (s["state"], s.get("reason", "")) for s in shown}
-        caught_up = wait_for(
-            lambda: all(self.stored(db).get(i) == w for i, w in want.items()), 30, interval=0.2)
-        self.assertTrue(caught_up, "not stored: %r\n%s" % (self.stored(db), launcher.output()[-3000:]))
-        print(f"FIGURE store_caught_up_seconds={time.monotonic() - freed:.2f}")
         self.assertEqual(launcher.stop(), 0)
 
         again, case = self.start()
