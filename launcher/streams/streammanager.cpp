@@ -590,7 +590,7 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
   /* a failed pipeline wrote no end: its players would wait for ever, and
    * an LL-HLS playlist names parts that lived in memory */
   if (!ok && r && r->state == StreamState::failed && !config_.s3.enabled ())
-    end_local_playlists (hls_dir (id), "its stream failed");
+    playlist_ends_.end (hls_dir (id));
   /* the pipeline is in the middle of its own callback: drop it afterwards */
   auto it = live_.find (id);
   if (it == live_.end ())

@@ -18,6 +18,7 @@
 #include "cluster/clusternode.h"
 #include "config/config.h"
 #include "hls/livehlsstore.h"
+#include "hls/playlistendretry.h"
 #include "ingest/ingest.h"
 #include "recording/recordings.h"
 #include "streams/livestream.h"
@@ -230,6 +231,7 @@ class StreamManager {
   std::map<std::string, guint> interrupted_;
   std::function<void ()> shutdown_done_;
   std::vector<guint> settle_timers_;   /* settle_s3's retries */
+  PlaylistEndRetry playlist_ends_;     /* of failed streams (local output) */
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
   bool shutting_down_ = false;
   std::string whep_off_reason_;

@@ -4,11 +4,12 @@ with a reason that names the full disk (the API and the webhooks say so
 even though the SQLite store on the same disk cannot take the write),
 never `live` with no reason; a stream ended while the disk is full is
 shown ended at once (the store on that disk takes it later); the API
-answers throughout; every playlist
-left parses and names only files that are there whole; once files are
-deleted a new stream goes live, and the failed states the store could
-not take reach it (a restart on the same data_dir shows them). With the
-store elsewhere (store.url sqlite:PATH), the states are stored at once.
+answers throughout; every playlist left parses and names only files that
+are there whole. Once files are deleted the states the store could not
+take reach it (a restart on the same data_dir shows them), a failed
+stream's playlist gets its end (#EXT-X-ENDLIST, no parts), and a new
+stream goes live. With the store elsewhere (store.url sqlite:PATH), the
+states are stored at once.
 
 Prints FIGURE lines: full_to_failed_seconds (from the disk found full to
 the last of the three shown failed by the API) and, with the store on
@@ -181,11 +182,12 @@ class StoreOnTheFullDiskTest(DiskFullCase):
         self.assertTrue(wait_for(told_ended, 15), "no stream.ended webhook")
         shown.append(ended)
 
-        # space freed (the failed streams' files go): what the store could
-        # not take lands, and a new stream goes live
+        # space freed (the files of all but one failed stream go): what the
+        # store could not take lands, the playlists of the stream left get
+        # their end, and a new stream goes live
         freed = time.monotonic()
         self.disk.free_up()
-        for s in shown:
+        for s in shown[1:]:
             shutil.rmtree(os.path.join(self.data, "live", s["id"]), ignore_errors=True)
         db = os.path.join(self.data, "castline.db")
         want = {s["id"]: (s["state"], s.get("reason", "")) for s in shown}
@@ -194,6 +196,15 @@ class StoreOnTheFullDiskTest(DiskFullCase):
         self.assertTrue(caught_up, "not stored: %r\n%s" % (self.stored(db),
                                                            launcher.output()[-3000:]))
         print(f"FIGURE store_caught_up_seconds={time.monotonic() - freed:.2f}")
+        kept = os.path.join(self.data, "live", shown[0]["id"])
+        def ended():
+            with open(os.path.join(kept, "index.m3u8")) as f:
+                return "#EXT-X-ENDLIST" in f.read()
+        self.assertTrue(wait_for(ended, 20), "the failed stream's playlist was never ended:\n"
+                        + launcher.output()[-3000:])
+        self.assertEqual(playlist_problems(kept)[1], [], "torn playlists")
+        later = launcher.output().count("the playlists of the failed stream cannot be ended yet")
+        print(f"FIGURE failed_playlists_ended_later={later}")
         fresh = case.create(title="after")
         publisher = UntilClosed(launcher.port, fresh, "h264", seconds=3)
         publisher.start()
