@@ -79,7 +79,8 @@ class StallingPublisher(threading.Thread):
     is sent in 16 KiB messages at its own pace, except from stall_at s for
     stall_s s (None: for good), when nothing is sent and the socket stays
     open; after a stall, what was recorded meanwhile goes at once, then
-    the rest at its pace. stalled / resumed are set when each begins."""
+    the rest at its pace. stalled / resumed are set when each begins,
+    stalled_at / resumed_at (monotonic s) before them."""
 
     def __init__(self, port, stream, kind, seconds, stall_at, stall_s=None):
         super().__init__(daemon=True)
@@ -88,7 +89,7 @@ class StallingPublisher(threading.Thread):
         self.data, self.seconds = RECORDINGS[kind], seconds
         self.stall_at, self.stall_s = stall_at, stall_s
         self.stalled, self.resumed, self.quit = threading.Event(), threading.Event(), False
-        self.error = None
+        self.error, self.stalled_at, self.resumed_at = None, None, None
 
     def run(self):
         chunks = list(range(0, len(self.data), 16384))
@@ -98,12 +99,14 @@ class StallingPublisher(threading.Thread):
             for n, i in enumerate(chunks):
                 due = start + n * pace
                 if n * pace >= self.stall_at and not self.stalled.is_set():
+                    self.stalled_at = time.monotonic()
                     self.stalled.set()
                     if self.stall_s is None:
                         return
                     until = time.monotonic() + self.stall_s
                     while not self.quit and time.monotonic() < until:
                         time.sleep(0.05)
+                    self.resumed_at = time.monotonic()
                     self.resumed.set()
                 while not self.quit and time.monotonic() < due:
                     time.sleep(min(0.05, due - time.monotonic()))
@@ -289,13 +292,12 @@ class StalledWebSocketTest(NetworkCase):
         self.assertTrue(log.watch(pub.stalled.is_set, 15), "never stalled")
         before = len(log.seen)
         self.assertTrue(log.watch(pub.resumed.is_set, self.STALL + 5), "never resumed")
-        resumed = time.monotonic()
         # after the stall, new segments within a bound
         self.assertTrue(log.watch(lambda: len(log.seen) >= before + 3, 3 * SEGMENT_BOUND),
                         f"no segments after the stall: {log.seen}\n"
                         + self.launcher.output()[-3000:])
         figure("ws_stall_first_segment_after_seconds",
-               min(t for t in log.times() if t >= resumed) - resumed)
+               min(t for t in log.times() if t >= pub.resumed_at) - pub.resumed_at)
         figure("ws_stall_segment_gap_max_seconds", max(log.gaps(), default=0.0))
         # a DELETE mid-stream finalizes it within shutdown_timeout
         status, _ = self.launcher.api("DELETE", f"/api/streams/{s['id']}")
@@ -326,9 +328,8 @@ class SilentWebSocketTest(NetworkCase):
         pub.start()
         self.wait_state(s["id"], "live", 10)
         self.assertTrue(log.watch(pub.stalled.is_set, 15), "never went silent")
-        silent = time.monotonic()
         got = log.watch(lambda: log.states[-1] != "live", 3 + 15, interval=0.1)
-        noticed = time.monotonic() - silent
+        noticed = (log.when[-1] if got else time.monotonic()) - pub.stalled_at
         figure("ws_silent_to_interrupted_seconds", noticed)
         self.assertTrue(got, "still live, silent for " + str(noticed))
         self.assertEqual(log.states, ["live", "interrupted"])
@@ -336,7 +337,7 @@ class SilentWebSocketTest(NetworkCase):
         self.assertEqual(pub.ws.wait_close()[0], 1001)
         self.assertTrue(parse(self.playlist(s)).ended, "the playlist was not finalized")
         # nobody comes back: ended once the window passes
-        got = log.watch(lambda: log.states[-1] != "interrupted", 3 + 10)
+        log.watch(lambda: log.states[-1] != "interrupted", 3 + 10)
         self.assertEqual(log.states, ["live", "interrupted", "ended"])
         self.assertEqual(self.stream(s)["reason"], "the publisher did not come back within 3 s")
         self.assertEqual(log.broken(), {}, "segments that do not decode")
