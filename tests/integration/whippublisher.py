@@ -1,9 +1,10 @@
 """A WHIP publisher without a browser: GStreamer's webrtcbin sending a live
-H.264 (constrained baseline, packetization-mode 1) + Opus test signal,
+H.264 (constrained baseline, packetization-mode 1) + Opus test signal (or
+Opus alone),
 its offer POSTed to a WHIP URL with the stream key, the answer applied.
 Runs until SIGINT/SIGTERM, or until the connection fails.
 
-    /usr/bin/python3 whippublisher.py WHIP_URL KEY
+    /usr/bin/python3 whippublisher.py WHIP_URL KEY [--audio-only]
     # prints "answered 201" once the answer is in, "connected" once ICE is
 
 WhipPublisher starts it as a child process for a test (Debian's
@@ -19,13 +20,14 @@ from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PIPELINE = (
-    "webrtcbin name=w bundle-policy=max-bundle "
+WEBRTCBIN = "webrtcbin name=w bundle-policy=max-bundle "
+VIDEO = (
     "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
     "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 bitrate=400 "
     "! video/x-h264,profile=constrained-baseline ! h264parse config-interval=-1 "
     "! rtph264pay pt=96 config-interval=-1 aggregate-mode=zero-latency "
-    "! application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000 ! w. "
+    "! application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000 ! w. ")
+AUDIO = (
     "audiotestsrc is-live=true volume=0.2 ! audioconvert ! audioresample ! opusenc "
     "! rtpopuspay pt=111 "
     "! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! w.")
@@ -35,10 +37,11 @@ class WhipPublisher:
     """whippublisher.py as a child process; wait_answered() says whether
     the WHIP POST got its 201. stop() ends it (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, url, key, log_path):
+    def __init__(self, url, key, log_path, video=True):
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(HERE, "whippublisher.py"),
-                                      url, key], stdout=self.log, stderr=subprocess.STDOUT,
+                                      url, key] + ([] if video else ["--audio-only"]),
+                                     stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self.log_path = log_path
 
@@ -65,7 +68,7 @@ class WhipPublisher:
         self.log.close()
 
 
-def main(url, key):
+def main(url, key, video=True):
     import gi
     gi.require_version("Gst", "1.0")
     gi.require_version("GstWebRTC", "1.0")
@@ -74,7 +77,7 @@ def main(url, key):
 
     Gst.init(None)
     loop = GLib.MainLoop()
-    pipe = Gst.parse_launch(PIPELINE)
+    pipe = Gst.parse_launch(WEBRTCBIN + (VIDEO if video else "") + AUDIO)
     webrtc = pipe.get_by_name("w")
     failed = []
 
@@ -119,14 +122,14 @@ def main(url, key):
         threading.Thread(target=post, args=(offer,), daemon=True).start()
 
     def on_offer(promise, _):
-        offer = promise.get_reply().get_value("offer")
+        reply = promise.get_reply()      # held: the offer is borrowed from it
+        offer = reply.get_value("offer")
         webrtc.emit("set-local-description", offer, None)
 
     def negotiate(*_):
-        for i in range(2):
-            t = webrtc.emit("get-transceiver", i)
-            if t:
-                t.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
+        if getattr(negotiate, "done", False):
+            return
+        negotiate.done = True
         webrtc.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, None))
 
     def state(*_):
@@ -141,6 +144,11 @@ def main(url, key):
             err, debug = message.parse_error()
             finish(f"error: {err.message} ({debug})")
 
+    # the transceivers exist once the pads are linked: a publisher only sends
+    i = 0
+    while (transceiver := webrtc.emit("get-transceiver", i)) is not None:
+        transceiver.set_property("direction", GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
+        i += 1
     webrtc.connect("on-negotiation-needed", negotiate)
     webrtc.connect("notify::ice-gathering-state", gathered)
     webrtc.connect("notify::connection-state", state)
@@ -156,4 +164,4 @@ def main(url, key):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1], sys.argv[2], "--audio-only" not in sys.argv[3:]))
