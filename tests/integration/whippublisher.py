@@ -3,10 +3,6 @@ H.264 (constrained baseline, packetization-mode 1) + Opus test signal, or
 Opus alone; its offer POSTed to a WHIP URL with the stream key, the
 answer applied. Runs until SIGINT/SIGTERM, or until the connection fails.
 
-Its H.264 fails a passthrough stream today: llhlssink gets buffers
-without timestamps ("a buffer without timestamps"), although the RTP
-reaching rtph264depay carries them; Chromium's H.264 does not.
-
     /usr/bin/python3 whippublisher.py WHIP_URL KEY [--audio-only]
     # prints "answered 201" once the answer is in, "connected" once ICE is
 
