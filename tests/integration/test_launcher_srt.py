@@ -29,16 +29,16 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffmpegpublisher  # noqa: E402
 import launchercase  # noqa: E402
 import srtcaller  # noqa: E402
+from decodecheck import decode_errors_of  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, quote, wait_for  # noqa: E402
 from launchercase import KeyedCase, MetricsMixin, first_video_pts, node, stream_inf  # noqa: E402
 from llhlsplaylist import parse, validate  # noqa: E402
 from rtmpmedia import aac_frames, annexb_units, slices_of, sps_of  # noqa: E402
-from srtpublish import decode_errors_of, finish, make_ts, with_options  # noqa: E402
 from udprelay import UdpRelay  # noqa: E402
-import srtpublish  # noqa: E402
 
 SECONDS = 10          # what a caller that is not looped sends
 INPUT = None          # an H.264 + AAC MPEG-TS of SECONDS, 2 s GOPs (setUpModule)
@@ -48,16 +48,23 @@ PASSPHRASE = "castline-srt-test-passphrase"
 def setUpModule():
     global INPUT
     launchercase.WORK = tempfile.mkdtemp(prefix="castline-srt-test-")
-    INPUT = make_ts(os.path.join(launchercase.WORK, "input.ts"), SECONDS)
+    INPUT = os.path.join(launchercase.WORK, "input.ts")
+    ffmpegpublisher.make_input(INPUT, SECONDS)
 
 
 def tearDownModule():
     shutil.rmtree(launchercase.WORK, ignore_errors=True)
 
 
+def with_options(url, **options):
+    """url with more query options (ffmpeg's: latency in microseconds)."""
+    return url + "".join(f"&{k}={quote(str(v))}" for k, v in options.items())
+
+
 def ffmpeg_publish(url, loop=False):
-    """srtpublish.ffmpeg_publish of INPUT"""
-    return srtpublish.ffmpeg_publish(INPUT, url, loop)
+    """ffmpeg -re sending INPUT as it is (-c copy) to an srt:// url, in the
+    background; loop: for ever (until killed)."""
+    return ffmpegpublisher.publish(INPUT, url, loop)
 
 
 def srtsink_publish(uri, seconds=SECONDS):
@@ -77,6 +84,11 @@ def srtsink_publish(uri, seconds=SECONDS):
         "! audio/x-raw,rate=44100,channels=2 ! voaacenc ! aacparse ! m.")
     return subprocess.Popen(["gst-launch-1.0", "-e", "-q", *pipeline.split()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=gst_env())
+
+
+def finish(proc, timeout=SECONDS + 30, kill=False):
+    """Waits for a caller (kill: SIGKILL first); its exit code and stderr."""
+    return ffmpegpublisher.finish(proc, timeout, kill)
 
 
 class SrtCase(KeyedCase, MetricsMixin):

@@ -22,8 +22,8 @@ No RTP/WHIP case: a WHIP publisher here is Chromium (webrtcbin has no WHIP
 client in 1.22), and a relay in its path would need the SDP's candidates
 rewritten: not cheap enough for this suite.
 
-Standard library only. Shared fixtures: launchercase.py, srtpublish.py,
-udprelay.py (its blackout()). Run by hand: /usr/bin/python3 tests/integration/test_resilience_network.py
+Standard library only. Shared fixtures: launchercase.py, ffmpegpublisher.py,
+decodecheck.py, udprelay.py (its blackout()). Run by hand: /usr/bin/python3 tests/integration/test_resilience_network.py
 Every wait is bounded.
 """
 import os
@@ -39,7 +39,8 @@ import launchercase  # noqa: E402
 from launchercase import RECORDINGS, KeyedCase, recording  # noqa: E402
 from launcherproc import MIME, quote  # noqa: E402
 from llhlsplaylist import parse  # noqa: E402
-from srtpublish import decode_errors_of, ffmpeg_publish, finish, make_ts  # noqa: E402
+from decodecheck import decode_errors_of  # noqa: E402
+from ffmpegpublisher import finish, make_input, publish as ffmpeg_publish  # noqa: E402
 from udprelay import UdpRelay  # noqa: E402
 from wsclient import WsClient  # noqa: E402
 
@@ -61,7 +62,7 @@ SEGMENT_BOUND = 8.0
 def setUpModule():
     global TS, WS
     launchercase.WORK = tempfile.mkdtemp(prefix="castline-network-test-")
-    TS = make_ts(os.path.join(launchercase.WORK, "input.ts"), SRT_SECONDS)
+    TS = make_input(os.path.join(launchercase.WORK, "input.ts"), SRT_SECONDS)
     WS = recording("h264-network", "h264", seconds=WS_SECONDS)
 
 
@@ -206,9 +207,9 @@ class LossyJitterySrtTest(NetworkCase):
                     link = self.stream(s).get("stats", {}).get("srt", link)
                     return pub.poll() is not None
                 log.watch(over, SRT_SECONDS + 30)
-                code, err = finish(pub)
+                code, err = finish(pub, SRT_SECONDS + 30)
             finally:
-                finish(pub, kill=True)
+                finish(pub, 10, kill=True)
             counts = relay.counts()
             # while the caller sent: the last segment is closed once the
             # link's end is seen, later
@@ -262,7 +263,7 @@ class DarkSrtLinkTest(NetworkCase):
                 link = self.stream(s).get("stats", {}).get("srt", {})
                 running = pub.poll() is None
             finally:
-                finish(pub, kill=True)
+                finish(pub, 10, kill=True)
         after = [t - back for t in log.times() if t >= back]
         figure("srt_dark_first_segment_after_seconds", min(after, default=-1.0))
         figure("srt_dark_segment_gap_max_seconds", max(log.gaps(), default=0.0))
