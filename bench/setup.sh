@@ -10,10 +10,11 @@
 #   janus        the WebRTC server bench/whep_viewers.py --servers janus
 #                compares castline's WHEP viewers with (run by bench/janusproc.py
 #                with a configuration of its own; the service is left stopped)
+#   python3-matplotlib  the plot bench/launcher_soak.py draws (--png)
 set -euo pipefail
 
 APT_PACKAGES=(
-  wrk libnginx-mod-rtmp janus
+  wrk libnginx-mod-rtmp janus python3-matplotlib
 )
 
 missing=()

@@ -109,9 +109,10 @@ variant_uris (const std::string & text)
   return uris;
 }
 
-void
-end_local_playlists (const std::string & dir)
+bool
+end_local_playlists (const std::string & dir, const char *why, bool quiet)
 {
+  bool all = true;
   std::vector<std::string> paths = { dir + G_DIR_SEPARATOR_S + kPlaylist };
   if (g_autoptr (GDir) d = g_dir_open (dir.c_str (), 0, nullptr)) {
     while (const char *f = g_dir_read_name (d)) {
@@ -131,11 +132,15 @@ end_local_playlists (const std::string & dir)
       continue;
     g_autoptr (GError) err = nullptr;
     /* a temporary file renamed over it: a reader sees the old or the new */
-    if (!g_file_set_contents (path.c_str (), ended.data (), (gssize) ended.size (), &err))
+    if (g_file_set_contents (path.c_str (), ended.data (), (gssize) ended.size (), &err)) {
+      g_message ("%s: #EXT-X-ENDLIST added (%s)", path.c_str (), why);
+      continue;
+    }
+    all = false;
+    if (!quiet)
       g_warning ("cannot end the playlist %s: %s", path.c_str (), err->message);
-    else
-      g_message ("%s: #EXT-X-ENDLIST added (the daemon had stopped unexpectedly)", path.c_str ());
   }
+  return all;
 }
 
 namespace {

@@ -33,8 +33,10 @@ std::vector<std::string> variant_uris (const std::string & text);
 
 /* Local output: index.m3u8 in dir and in each folder under it (abr
  * rungs), each ended and replaced atomically (a temporary file renamed
- * over it). What could not be written is logged. */
-void end_local_playlists (const std::string & dir);
+ * over it). false when one could not be written (logged unless quiet);
+ * why: for the log. */
+bool end_local_playlists (const std::string & dir,
+    const char *why = "the daemon had stopped unexpectedly", bool quiet = false);
 
 /* S3 output: the same under key_prefix (ending in '/'), read from and
  * written back to the bucket. done runs once, on the client's thread:

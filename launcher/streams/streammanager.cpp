@@ -35,9 +35,10 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
     error = "cannot create the data directory " + config_.data_dir + ": " + g_strerror (errno);
     return false;
   }
-  store_ = open_store (config_.store.url, config_.data_dir, error);
-  if (!store_)
+  std::unique_ptr<StreamStore> opened = open_store (config_.store.url, config_.data_dir, error);
+  if (!opened)
     return false;
+  store_ = std::make_unique<PendingWrites> (std::move (opened));
   if (store_->shared ()) {
     std::unique_ptr<ClusterBus> bus = open_bus (config_.store.url, error);
     if (!bus)
@@ -444,8 +445,9 @@ StreamManager::set_state (StreamRecord & r, StreamState state, const std::string
       g_message ("stream %s: another node has moved it on; this one leaves it", r.id.c_str ());
       return false;
     case WriteResult::error:
-      g_warning ("stream %s: cannot save its state: %s", r.id.c_str (), error.c_str ());
-      return false;
+      /* kept, and written once the store can take it (logged there): what
+       * this daemon decided is the stream's state meanwhile */
+      return true;
   }
   return false;
 }
@@ -585,6 +587,10 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
       emit (ok ? "stream.ended" : "stream.failed", *r);
     }
   }
+  /* a failed pipeline wrote no end: its players would wait for ever, and
+   * an LL-HLS playlist names parts that lived in memory */
+  if (!ok && r && r->state == StreamState::failed && !config_.s3.enabled ())
+    playlist_ends_.end (hls_dir (id));
   /* the pipeline is in the middle of its own callback: drop it afterwards */
   auto it = live_.find (id);
   if (it == live_.end ())

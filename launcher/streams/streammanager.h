@@ -18,10 +18,12 @@
 #include "cluster/clusternode.h"
 #include "config/config.h"
 #include "hls/livehlsstore.h"
+#include "hls/playlistendretry.h"
 #include "ingest/ingest.h"
 #include "recording/recordings.h"
 #include "streams/livestream.h"
 #include "streams/pipelinecatalog.h"
+#include "store/pendingwrites.h"
 #include "store/streamstore.h"
 
 #include <functional>
@@ -193,9 +195,10 @@ class StreamManager {
   void start_window (const std::string & id);
   /* forgets an interruption's timer */
   void drop_interruption (const std::string & id);
-  /* Stores r with the new state; false when it could not be (the store
-   * failed, or another node has moved the stream on: then this node
-   * leaves it alone, and tells nobody). */
+  /* Stores r with the new state; false when another node has moved the
+   * stream on (then this node leaves it alone, and tells nobody). A store
+   * that cannot be written does not stop it: the state stands, kept and
+   * written later (PendingWrites). */
   bool set_state (StreamRecord & r, StreamState state, const std::string & reason);
   /* ClusterNode's hooks */
   void on_taken_over (const StreamRecord & r);
@@ -213,7 +216,8 @@ class StreamManager {
 
   Config config_;
   LiveHlsRegistry live_hls_;
-  std::unique_ptr<StreamStore> store_;
+  /* the store, with the states it could not take yet */
+  std::unique_ptr<PendingWrites> store_;
   /* after the store, so gone before it */
   std::unique_ptr<ClusterNode> cluster_;
   PipelineCatalog catalog_;
@@ -227,6 +231,7 @@ class StreamManager {
   std::map<std::string, guint> interrupted_;
   std::function<void ()> shutdown_done_;
   std::vector<guint> settle_timers_;   /* settle_s3's retries */
+  PlaylistEndRetry playlist_ends_;     /* of failed streams (local output) */
   std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);
   bool shutting_down_ = false;
   std::string whep_off_reason_;

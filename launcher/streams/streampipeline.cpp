@@ -5,6 +5,7 @@
 #include "streams/maincontext.h"
 #include "streams/elementfactory.h"
 #include "streams/elementnames.h"
+#include "streams/failurereason.h"
 
 #include <glib/gstdio.h>
 
@@ -541,13 +542,10 @@ StreamPipeline::on_bus (GstBus *, GstMessage * msg, gpointer data)
             GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)));
         break;
       }
-      GError *e = nullptr;
       g_autofree gchar *dbg = nullptr;
-      gst_message_parse_error (msg, &e, &dbg);
-      std::string reason = std::string (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg))) + ": "
-          + e->message;
+      gst_message_parse_error (msg, nullptr, &dbg);
+      std::string reason = pipeline_failure_reason (msg);
       GST_WARNING_OBJECT (self->pipeline_, "error: %s (%s)", reason.c_str (), dbg ? dbg : "");
-      g_error_free (e);
       self->bus_watch_ = 0;
       self->finish (false, reason);
       return G_SOURCE_REMOVE;
