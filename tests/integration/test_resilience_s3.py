@@ -2,8 +2,8 @@
 
 castline-launcher uploads the HLS of 5 live RTMP streams (ffmpeg, -c copy,
 a keyframe a second, 1 s segments) to s3rver through faultproxy.py. After
-a normal start the proxy refuses connections (5 s), then blackholes them
-(25 s: S3 accepts and never answers; connections that saw it stay dead),
+a normal start the proxy refuses connections (8 s), then blackholes them
+(22 s: S3 accepts and never answers; connections that saw it stay dead),
 then holds every answer 2 s (15 s), then passes again. Meanwhile a poller
 reads every stream's playlist from s3rver directly (not through the
 proxy) three times a second and checks that each segment it names is in
@@ -53,7 +53,11 @@ import launchercase  # noqa: E402
 from launcherproc import Launcher, wait_for  # noqa: E402
 
 STREAMS = 5
-REFUSE, BLACKHOLE = 5, 25           # the outage: 30 s
+# the outage: 30 s. The blackhole ends 22 s in, just after the uploads
+# hanging in it sent their third attempt (at about 20.5 s: time-outs of
+# 10 s and the back-off): without the probe they sit on dead connections
+# until about 31 s, nine seconds after S3 is back.
+REFUSE, BLACKHOLE = 8, 22
 SLOW, DELAY = 15, 2.0               # then every answer held 2 s
 INPUT = None
 
@@ -305,10 +309,11 @@ class S3OutageTest(MetricsMixin, S3Case):
                    for i in ids]
         self.assertNotIn(None, resume)
         self.assertNotIn(None, catchup)
-        # a new playlist needs two answers (its segment's, its own), each
-        # held DELAY s; uploads stuck on connections that died with the
-        # outage, waiting out their 10 s request time-out, take longer
-        self.assertLess(max(resume) - outage_end, 2 * DELAY + 3,
+        # a new playlist needs three answers at most (a probe's, its
+        # segment's, its own), each held DELAY s, and a probe a second;
+        # uploads left on connections that died with the outage wait out
+        # their 10 s request time-out (about 13 s here)
+        self.assertLess(max(resume) - outage_end, 3 * DELAY + 4,
                         "uploads did not resume at once after the outage")
         max_pending = max(st[i]["pending-uploads"] for _, _, st, _ in timeline for i in st)
         max_lag = max(st[i]["upload-lag"] for _, _, st, _ in timeline for i in st) / 1e9
