@@ -14,8 +14,10 @@
  * (max-parallel-uploads); the streaming thread never waits for the network.
  * When S3 is down or slow, finished segments wait in a spool (memory up to
  * spool-memory-limit, then files in spool-directory) and go up in order
- * when S3 answers again: the element posts a warning when the outage
- * starts, an element message `s3hlssink-recovered` when it ends, and an
+ * when S3 answers again (a probe asks every second during an outage, so
+ * uploads left on connections that died with it start over at once): the
+ * element posts a warning when the outage starts, an element message
+ * `s3hlssink-recovered` when it ends, and an
  * error only when the spool reaches spool-limit. Wrong credentials, a
  * missing bucket or an unreachable endpoint are reported as errors naming
  * the cause, at start when check-bucket is TRUE.
