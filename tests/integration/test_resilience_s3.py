@@ -232,10 +232,14 @@ class S3OutageTest(MetricsMixin, S3Case):
         self.proxy.set_mode("pass")
 
         def drained():
+            # the stats and /metrics read one after the other: a segment
+            # made in between is pending in one; wait for both to say 0
             stats, samples = self.sample(ids)
             timeline.append((time.monotonic(), "after", stats, samples))
             return len(stats) == STREAMS and all(
-                st["pending-uploads"] == 0 and not st["s3-unavailable"] for st in stats.values())
+                st["pending-uploads"] == 0 and not st["s3-unavailable"] for st in stats.values()
+            ) and all(self.value(samples, "castline_stream_s3_pending_uploads", stream=i) == 0
+                      for i in ids)
         self.assertTrue(wait_for(drained, 40, 0.25),
                         f"uploads still pending 40 s after S3 came back: {timeline[-1][2]}\n"
                         + self.launcher.output()[-3000:])
