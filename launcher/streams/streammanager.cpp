@@ -581,9 +581,13 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
     if (ls && !ls->lost_reason.empty () && !ls->stop_requested
         && (!shutting_down_ || cluster_) && config_.reconnect_window > 0) {
       interrupt (*r, *ls);
-    } else if (set_state (*r, ok ? StreamState::ended : StreamState::failed, reason)) {
-      g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed", ok ? "" : ": ",
-          reason.c_str ());
+    } else if (set_state (*r, ok ? StreamState::ended : StreamState::failed,
+            ok && shutting_down_ && reason.empty ()
+            ? "the server stopped while the stream was live" : reason)) {
+      /* a shutdown's end says so: the store and the webhooks tell it from
+       * the publisher's own stop */
+      g_message ("stream %s %s%s%s", id.c_str (), ok ? "ended" : "failed",
+          r->reason.empty () ? "" : ": ", r->reason.c_str ());
       emit (ok ? "stream.ended" : "stream.failed", *r);
     }
   }

@@ -257,9 +257,12 @@ class Publisher(threading.Thread):
 
     def run(self):
         chunks = range(0, len(self.data), 16384)
-        for i in chunks:
-            self.ws.send_binary(self.data[i:i + 16384])
-            time.sleep(self.seconds / len(chunks))
+        try:
+            for i in chunks:
+                self.ws.send_binary(self.data[i:i + 16384])
+                time.sleep(self.seconds / len(chunks))
+        except OSError:
+            pass         # the daemon closed it (a shutdown) or the test did
 
     def finish(self):
         """Waits for the last chunk, then ends the stream."""

@@ -25,6 +25,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffmpegpublisher  # noqa: E402
 import launchercase  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, ffprobe, wait_for  # noqa: E402
@@ -40,11 +41,7 @@ def setUpModule():
     global INPUT
     launchercase.WORK = tempfile.mkdtemp(prefix="castline-rtmp-test-")
     INPUT = os.path.join(launchercase.WORK, "input.mp4")
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(SECONDS),
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60",
-                    "-c:a", "aac", "-b:a", "96k", "-ac", "2", INPUT],
-                   check=True, timeout=60, capture_output=True)
+    ffmpegpublisher.make_input(INPUT, SECONDS)
 
 
 def tearDownModule():
@@ -54,22 +51,12 @@ def tearDownModule():
 def ffmpeg_publish(url, loop=False, extra=()):
     """ffmpeg -re publishing INPUT as it is (-c copy) to url, in the
     background; loop: for ever (until killed)."""
-    return subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-re"]
-                            + (["-stream_loop", "-1"] if loop else [])
-                            + ["-i", INPUT, "-c", "copy", *extra, "-f", "flv", url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return ffmpegpublisher.publish(INPUT, url, loop, extra)
 
 
 def finish(proc, timeout=SECONDS + 30, kill=False):
     """Waits for a publisher (kill: SIGKILL first); its exit code and stderr."""
-    if kill:
-        proc.kill()
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-    return proc.returncode, err.decode(errors="replace")
+    return ffmpegpublisher.finish(proc, timeout, kill)
 
 
 def gst_publish(sink, sent):

@@ -29,6 +29,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ffmpegpublisher  # noqa: E402
 import launchercase  # noqa: E402
 import srtcaller  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
@@ -47,11 +48,7 @@ def setUpModule():
     global INPUT
     launchercase.WORK = tempfile.mkdtemp(prefix="castline-srt-test-")
     INPUT = os.path.join(launchercase.WORK, "input.ts")
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=30",
-                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(SECONDS),
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "60",
-                    "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-f", "mpegts", INPUT],
-                   check=True, timeout=60, capture_output=True)
+    ffmpegpublisher.make_input(INPUT, SECONDS)
 
 
 def tearDownModule():
@@ -66,10 +63,7 @@ def with_options(url, **options):
 def ffmpeg_publish(url, loop=False):
     """ffmpeg -re sending INPUT as it is (-c copy) to an srt:// url, in the
     background; loop: for ever (until killed)."""
-    return subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-re"]
-                            + (["-stream_loop", "-1"] if loop else [])
-                            + ["-i", INPUT, "-c", "copy", "-f", "mpegts", url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return ffmpegpublisher.publish(INPUT, url, loop)
 
 
 def srtsink_publish(uri, seconds=SECONDS):
@@ -93,14 +87,7 @@ def srtsink_publish(uri, seconds=SECONDS):
 
 def finish(proc, timeout=SECONDS + 30, kill=False):
     """Waits for a caller (kill: SIGKILL first); its exit code and stderr."""
-    if kill and proc.poll() is None:
-        proc.kill()
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-    return proc.returncode, err.decode(errors="replace")
+    return ffmpegpublisher.finish(proc, timeout, kill)
 
 
 def decode_errors(path):

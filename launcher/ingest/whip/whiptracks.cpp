@@ -3,6 +3,7 @@
 #include "ingest/whip/whipdebug.h"
 #include "ingest/whip/whipingeststate.h"
 #include "ingest/whip/whipoffer.h"
+#include "ingest/whip/risingtimestamps.h"
 #include "streams/elementfactory.h"
 
 #include <gst/video/video.h>
@@ -157,6 +158,11 @@ on_pad_added (GstElement *, GstPad * pad, gpointer data)
         gst_pad_link_get_name (linked));
 
   if (usable && linked == GST_PAD_LINK_OK) {
+    if (kind == "video") {
+      GstPad *depayloaded = gst_element_get_static_pad (chain.front (), "src");
+      keep_timestamps_rising (depayloaded);
+      gst_object_unref (depayloaded);
+    }
     GstPad *out = gst_element_get_static_pad (chain.back (), "src");
     if (st->listener.media_pad)
       st->listener.media_pad (kind, codec, out);

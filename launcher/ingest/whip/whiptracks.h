@@ -2,7 +2,8 @@
  * receives, depayloaded and parsed (rtph264depay ! h264parse ! capsfilter
  * to byte-stream AUs; rtpvp8depay; rtpvp9depay; rtpopusdepay ! opusparse)
  * in the stream's pipeline and handed to Listener::media_pad; video starts
- * with a keyframe request. A track we do not take ends in a fakesink. */
+ * with a keyframe request, its timestamps kept rising (risingtimestamps.h).
+ * A track we do not take ends in a fakesink. */
 #pragma once
 
 #include <gst/gst.h>
