@@ -39,9 +39,10 @@ DigestScheme handshake_find_client_digest (const uint8_t * c1);
 void handshake_hmac_sha256 (const uint8_t * key, size_t key_size, const uint8_t * data,
     size_t size, uint8_t * out);
 
-/* The genuine keys: player 62 bytes (30 of text), server 68 (36 of text). */
-extern const uint8_t kPlayerKey[62];
-extern const uint8_t kServerKey[68];
+/* The genuine player key: 62 bytes, 30 of them its text (a function, not
+ * a global: the launcher and the plugin it loads both hold this engine,
+ * and one global defined in both is an ODR violation to ASan). */
+const uint8_t *handshake_player_key ();
 
 /* Server side: feed C0 C1, get S0 S1 S2; then wait for C2. */
 class ServerHandshake {

@@ -14,8 +14,10 @@
  * (max-parallel-uploads); the streaming thread never waits for the network.
  * When S3 is down or slow, finished segments wait in a spool (memory up to
  * spool-memory-limit, then files in spool-directory) and go up in order
- * when S3 answers again: the element posts a warning when the outage
- * starts, an element message `s3hlssink-recovered` when it ends, and an
+ * when S3 answers again (a probe asks every second during an outage, so
+ * uploads left on connections that died with it start over at once): the
+ * element posts a warning when the outage starts, an element message
+ * `s3hlssink-recovered` when it ends, and an
  * error only when the spool reaches spool-limit. Wrong credentials, a
  * missing bucket or an unreachable endpoint are reported as errors naming
  * the cause, at start when check-bucket is TRUE.
@@ -57,6 +59,7 @@
 #include "s3/s3outputstream.h"
 #include "s3/s3properties.h"
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -286,7 +289,9 @@ gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
           "Upload statistics: uploads-started/completed/failed, bytes-uploaded, "
           "deletes-completed, segments-skipped (expired before S3 took them), "
           "last-/worst-upload-latency (ns, segment closed to object stored), "
-          "spool-depth, spool-bytes, pending-uploads, s3-unavailable",
+          "spool-depth, spool-bytes, pending-uploads, upload-lag (ns: age of the "
+          "oldest segment not yet stored), s3-unavailable, outages, requests-retried, "
+          "last-error",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template (element_class, &video_template);
@@ -835,5 +840,10 @@ make_stats (GstS3HlsSink * self)
       "spool-depth", G_TYPE_UINT64, st.spool_objects,
       "spool-bytes", G_TYPE_UINT64, st.spool_bytes,
       "pending-uploads", G_TYPE_UINT64, st.pending_uploads,
-      "s3-unavailable", G_TYPE_BOOLEAN, st.outage, NULL);
+      "upload-lag", G_TYPE_UINT64, (guint64) (st.oldest_pending_us < 0 ? 0
+          : std::max<gint64> (0, g_get_monotonic_time () - st.oldest_pending_us) * GST_USECOND),
+      "s3-unavailable", G_TYPE_BOOLEAN, st.outage,
+      "outages", G_TYPE_UINT64, st.outages,
+      "requests-retried", G_TYPE_UINT64, st.requests_retried,
+      "last-error", G_TYPE_STRING, st.last_error.c_str (), NULL);
 }

@@ -2,6 +2,7 @@
 
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <future>
 
 GST_DEBUG_CATEGORY_STATIC (castline_hlsuploader_debug);
@@ -17,6 +18,12 @@ constexpr unsigned kOutageBackoffCapMs = 5000;
 /* after S3 could not be reached (refused, time-out): no answer asked us to
  * slow down, and what waits should go as soon as S3 is back */
 constexpr unsigned kUnreachableRetryMs = 250;
+/* during an outage: is S3 back? (a HEAD on the bucket) One a second, up
+ * to kMaxProbes waiting at once (on a dead path each waits out its
+ * time-out), each given long enough for a slow S3 to answer. */
+constexpr unsigned kProbeIntervalMs = 1000;
+constexpr unsigned kProbeTimeoutMs = 5000;
+constexpr unsigned kMaxProbes = 5;
 
 }  // namespace
 
@@ -133,6 +140,10 @@ HlsUploader::update_spool_stats ()
   stats_.spool_objects = spool_.count ();
   stats_.spool_bytes = spool_.bytes ();
   stats_.pending_uploads = plan_.pending_uploads ();
+  stats_.oldest_pending_us = -1;
+  for (auto & [name, at] : submitted_at_)
+    if (stats_.oldest_pending_us < 0 || at < stats_.oldest_pending_us)
+      stats_.oldest_pending_us = at;
   stats_.outage = outage_;
 }
 
@@ -223,6 +234,10 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
     std::lock_guard<std::mutex> lk (stats_lock_);
     stats_.uploads_failed++;
   }
+  if (!r.ok && r.error.code != "Cancelled") {
+    std::lock_guard<std::mutex> lk (stats_lock_);
+    stats_.last_error = r.error.describe ();
+  }
   plan_.action_done (a, ok);
 
   if (ok) {
@@ -236,6 +251,9 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
         resume_pending_ = false;
         pause_epoch_++;
       }
+      /* requests that sent their last attempt before this one and heard
+       * nothing since sit on connections that died with the outage */
+      client_->restart_stalled (r.attempt_sent_us);
       update_spool_stats ();
       GST_INFO ("S3 answers again");
       if (listener_.on_recovered)
@@ -266,7 +284,14 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
 void
 HlsUploader::on_retry (const S3Error & error)
 {
-  if (stopping_ || halted_ || error.code != "Timeout")
+  if (stopping_)
+    return;
+  {
+    std::lock_guard<std::mutex> lk (stats_lock_);
+    stats_.requests_retried++;
+    stats_.last_error = error.describe ();
+  }
+  if (halted_ || error.code != "Timeout")
     return;
   /* S3 left a request unanswered for the whole request time-out: that is
    * an outage now, not after every retry has timed out as well. New
@@ -285,9 +310,62 @@ HlsUploader::enter_outage (const S3Error & error)
   if (outage_)
     return;
   outage_ = true;
+  {
+    std::lock_guard<std::mutex> lk (stats_lock_);
+    stats_.outages++;
+  }
   update_spool_stats ();
+  if (!probing_) {
+    probing_ = true;
+    probe_tick ();
+  }
   if (listener_.on_outage)
     listener_.on_outage (error);
+}
+
+/* client thread, every kProbeIntervalMs while in an outage: asks S3
+ * whether it answers. Requests in flight may sit on connections that died
+ * with the outage, each until its request time-out (10 s by default); a
+ * probe on a new connection learns sooner that S3 is back. */
+void
+HlsUploader::probe_tick ()
+{
+  if (!outage_ || halted_) {
+    probing_ = false;
+    return;
+  }
+  if (probes_out_ < kMaxProbes) {
+    probes_out_++;
+    gint64 sent_us = g_get_monotonic_time ();
+    unsigned timeout = std::min (kProbeTimeoutMs, std::max (1u, settings_.s3.request_timeout_ms));
+    client_->probe (timeout, [this, sent_us] (S3Result r) {
+      if (stopping_)
+        return;
+      probes_out_--;
+      /* any answer but a server error or a slow-down: S3 is there */
+      bool answered = r.http_status != 0 && r.http_status < 500 && r.http_status != 429;
+      if (answered && outage_ && !halted_)
+        resume_now (sent_us);
+    });
+  }
+  client_->invoke_later (kProbeIntervalMs, [this] {
+    if (!stopping_)
+      probe_tick ();
+  });
+}
+
+/* client thread: S3 answered a probe sent at stalled_since_us */
+void
+HlsUploader::resume_now (gint64 stalled_since_us)
+{
+  GST_INFO ("S3 answers again: resuming uploads");
+  if (paused_) {
+    paused_ = false;
+    resume_pending_ = false;
+    pause_epoch_++;
+  }
+  client_->restart_stalled (stalled_since_us);
+  pump ();
 }
 
 /* No new requests for delay_ms (unless S3 answers first); a pause already

@@ -13,7 +13,12 @@
  * fixed pause when S3 could not be reached at all (refused, time-out:
  * nothing to slow down for, and the spool goes up as soon as S3 is back),
  * with exponential backoff when S3 answered with an error (5xx, SlowDown).
- * The first success ends the outage and the pause at once. A
+ * Throughout an outage a probe (a HEAD on the bucket, on a new
+ * connection) asks every second whether S3 answers again, a few at once
+ * when they hang: when one is answered, the pause ends and requests
+ * stuck on dead connections start over at once, rather than each waiting
+ * out its request time-out. The first
+ * success ends the outage and the pause at once. A
  * non-retryable error (bad credentials, no such bucket) is reported as an
  * error once, and the uploader sends nothing more.
  */
@@ -47,6 +52,9 @@ struct HlsUploaderStats {
   guint64 uploads_started = 0;
   guint64 uploads_completed = 0;
   guint64 uploads_failed = 0;      /* requests that failed after the client's retries */
+  guint64 requests_retried = 0;    /* attempts (uploads, deletes) that failed and were tried again */
+  guint64 outages = 0;             /* times S3 became unreachable (on_outage) */
+  std::string last_error;          /* the latest failure, as S3Error::describe (no secrets) */
   guint64 bytes_uploaded = 0;
   guint64 deletes_completed = 0;
   guint64 segments_skipped = 0;    /* expired before S3 could take them */
@@ -55,6 +63,7 @@ struct HlsUploaderStats {
   guint64 spool_objects = 0;
   guint64 spool_bytes = 0;
   guint64 pending_uploads = 0;
+  gint64 oldest_pending_us = -1;   /* monotonic time the oldest segment not yet in the bucket was closed */
   bool outage = false;
 };
 
@@ -100,6 +109,8 @@ class HlsUploader {
   void on_retry (const S3Error & error);
   void enter_outage (const S3Error & error);
   void pause_for (unsigned delay_ms);
+  void probe_tick ();
+  void resume_now (gint64 stalled_since_us);
   void check_flush ();
   void update_spool_stats ();
 
@@ -118,6 +129,8 @@ class HlsUploader {
    * must not end a later pause */
   guint64 pause_epoch_ = 0;
   bool outage_ = false;     /* reported through on_outage, not yet recovered */
+  bool probing_ = false;    /* the probes' timer runs (during an outage) */
+  unsigned probes_out_ = 0; /* probes sent, not yet answered or timed out */
   bool halted_ = false;     /* a fatal error was reported: no more requests */
   unsigned consecutive_failures_ = 0;
   std::function<void (bool, size_t)> flush_done_;

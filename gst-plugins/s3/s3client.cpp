@@ -128,7 +128,12 @@ struct S3Client::Request {
   GSource *timer = nullptr;              /* time-out of the attempt, or retry delay */
   bool timed_out = false;
   bool cancelled = false;
+  bool restart = false;                  /* the attempt is cancelled to start over */
+  bool new_connection = false;           /* not on a kept-alive connection (it may be dead) */
+  unsigned timeout_ms = 0;               /* 0: config's request_timeout_ms */
+  int retries = -1;                      /* -1: config's retries */
   gint64 last_progress_us = 0;           /* of the attempt in flight */
+  gint64 attempt_sent_us = 0;            /* when the last attempt was sent */
   SoupMessage *msg = nullptr;
 
   ~Request ()
@@ -306,6 +311,39 @@ S3Client::cancel_active ()
   }
 }
 
+unsigned
+S3Client::timeout_of (const Request & req) const
+{
+  return req.timeout_ms ? req.timeout_ms : config_.request_timeout_ms;
+}
+
+void
+S3Client::restart_stalled (gint64 since_us)
+{
+  g_return_if_fail (on_client_thread ());
+  gint64 now = g_get_monotonic_time ();
+  for (auto & req : std::vector<std::shared_ptr<Request>> (impl_->active.begin (),
+          impl_->active.end ())) {
+    if (req->cancelled || req->restart)
+      continue;
+    if (req->cancellable) {
+      /* an attempt in flight: its answer comes back cancelled (on_response) */
+      if (req->last_progress_us >= since_us)
+        continue;
+      GST_INFO ("%s %s: no progress for %" G_GINT64_FORMAT " ms, starting it over",
+          req->method.c_str (), req->key.c_str (), (now - req->last_progress_us) / 1000);
+      req->restart = true;
+      g_cancellable_cancel (req->cancellable);
+    } else if (req->timer) {
+      /* waiting out a retry back-off */
+      g_source_destroy (req->timer);
+      g_clear_pointer (&req->timer, g_source_unref);
+      req->new_connection = true;
+      send_attempt (req);
+    }
+  }
+}
+
 void
 S3Client::start_request (std::shared_ptr<Request> req)
 {
@@ -373,6 +411,8 @@ S3Client::send_attempt (std::shared_ptr<Request> req)
     finish (req, std::move (r));
     return;
   }
+  if (req->new_connection)
+    soup_message_add_flags (req->msg, SOUP_MESSAGE_NEW_CONNECTION);
   SoupMessageHeaders *hdrs = soup_message_get_request_headers (req->msg);
   for (auto & h : req->headers)
     soup_message_headers_replace (hdrs, h.first.c_str (), h.second.c_str ());
@@ -393,6 +433,7 @@ S3Client::send_attempt (std::shared_ptr<Request> req)
    * and when the answer's headers arrive, so a large part on a slow link
    * is not cut while it moves, and a dead connection still is. */
   req->last_progress_us = g_get_monotonic_time ();
+  req->attempt_sent_us = req->last_progress_us;
   auto progress = +[] (SoupMessage *, gpointer data) {
     static_cast<Request *> (data)->last_progress_us = g_get_monotonic_time ();
   };
@@ -404,13 +445,13 @@ S3Client::send_attempt (std::shared_ptr<Request> req)
   g_signal_connect (req->msg, "wrote-body-data", G_CALLBACK (chunk_progress), req.get ());
   g_signal_connect (req->msg, "got-headers", G_CALLBACK (progress), req.get ());
 
-  const unsigned timeout_ms = std::max (1u, config_.request_timeout_ms);
+  const unsigned timeout_ms = std::max (1u, timeout_of (*req));
   req->timer = g_timeout_source_new (std::min (timeout_ms / 4 + 1, kProgressCheckMs));
   auto *tctx = new ResponseCtx { this, req };
   g_source_set_callback (req->timer, [] (gpointer d) -> gboolean {
         auto *c = static_cast<ResponseCtx *> (d);
         gint64 idle_ms = (g_get_monotonic_time () - c->req->last_progress_us) / 1000;
-        if (idle_ms < (gint64) c->client->config ().request_timeout_ms)
+        if (idle_ms < (gint64) c->client->timeout_of (*c->req))
           return G_SOURCE_CONTINUE;
         c->req->timed_out = true;
         if (c->req->cancellable)
@@ -445,11 +486,22 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
 
   S3Result r;
   r.attempts = req->attempts;
+  r.attempt_sent_us = req->attempt_sent_us;
   r.error.key = req->key;
   r.error.bucket = config_.bucket;
 
   gsize blen = 0;
   const char *bdata = body ? (const char *) g_bytes_get_data (body, &blen) : nullptr;
+
+  if (error && req->restart && !req->cancelled && !impl_->stopping) {
+    /* restart_stalled (): the same attempt again, on a new connection */
+    req->restart = false;
+    req->attempts--;
+    req->new_connection = true;
+    send_attempt (req);
+    return;
+  }
+  req->restart = false;
 
   if (error) {
     /* cancelled first: cancel_all () may come after the time-out fired but
@@ -459,8 +511,7 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
       r.error.message = "request cancelled";
     } else if (req->timed_out) {
       r.error.code = "Timeout";
-      r.error.message = "no progress for " + std::to_string (config_.request_timeout_ms)
-          + " ms";
+      r.error.message = "no progress for " + std::to_string (timeout_of (*req)) + " ms";
     } else {
       r.error.code = "ConnectionFailed";
       r.error.message = error->message;
@@ -509,7 +560,8 @@ S3Client::on_response (std::shared_ptr<Request> req, GBytes * body, GError * err
   }
 
   bool cancelled = r.error.code == "Cancelled";
-  if (!r.ok && !cancelled && r.error.retryable () && req->attempts <= config_.retries
+  unsigned retries = req->retries < 0 ? config_.retries : (unsigned) req->retries;
+  if (!r.ok && !cancelled && r.error.retryable () && req->attempts <= retries
       && !impl_->stopping) {
     unsigned delay = backoff_delay_ms (req->attempts, kBackoffBaseMs, kBackoffCapMs);
     GST_INFO ("%s %s failed (%s), retry %u/%u in %u ms", req->method.c_str (),
@@ -613,6 +665,17 @@ S3Client::head_bucket (S3Callback cb)
     get->query.emplace_back ("max-keys", "0");
     start_request (get);
   }));
+}
+
+void
+S3Client::probe (unsigned timeout_ms, S3Callback cb)
+{
+  auto req = make_request ("HEAD", "", std::move (cb));
+  req->timeout_ms = std::max (1u, timeout_ms);
+  req->retries = 0;
+  req->quiet_404 = true;
+  req->new_connection = true;
+  start_request (req);
 }
 
 void

@@ -43,6 +43,7 @@ struct S3Result {
   std::shared_ptr<GBytes> body; /* GetObject */
   unsigned attempts = 0;
   gint64 duration_us = 0;       /* from first attempt to completion */
+  gint64 attempt_sent_us = 0;   /* monotonic time the last attempt was sent */
 };
 
 using S3Callback = std::function<void (S3Result)>;
@@ -102,6 +103,21 @@ class S3Client {
    * run with code "Cancelled". */
   void cancel_all ();
 
+  /* Is S3 there? A HEAD on the bucket on a new connection (a kept-alive
+   * one may have died), bounded by timeout_ms, tried once: cb gets ok,
+   * or S3's refusal, or a time-out or connection failure. For a caller
+   * that waits on stalled requests to learn early that S3 answers
+   * again. */
+  void probe (unsigned timeout_ms, S3Callback cb);
+
+  /* S3 answers again (a probe sent at since_us got an answer): every
+   * attempt that has made no progress since then (one on a connection
+   * that died: it would wait out the whole request time-out) starts over
+   * at once on a new connection, and every request waiting for its retry
+   * back-off is sent now. Neither counts as a failed attempt. Client
+   * thread. */
+  void restart_stalled (gint64 since_us);
+
   struct Request;
 
  private:
@@ -109,6 +125,7 @@ class S3Client {
   void send_attempt (std::shared_ptr<Request> req);
   void on_response (std::shared_ptr<Request> req, GBytes * body, GError * error);
   void finish (std::shared_ptr<Request> req, S3Result result);
+  unsigned timeout_of (const Request & req) const;
   void cancel_active ();
   void thread_main ();
 

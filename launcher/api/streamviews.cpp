@@ -38,13 +38,32 @@ StreamViews::stream_json (const StreamRecord & r, const std::string & key) const
       add_string (b, "srt_url", srt_url (srt_server_, key));
   }
   add_string (b, "playback_url", manager_.playback_url (r.id));
-  add_audience (b, r);
+  add_audience (b, r, true);
   json_builder_end_object (b);
   return to_text (b);
 }
 
+namespace {
+
+/* a node's stats JSON without its "s3" member */
 void
-StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
+add_stats_without_uploads (JsonBuilder * b, const std::string & json)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, json.data (), (gssize) json.size (), nullptr)
+      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+    json_builder_add_null_value (b);
+    return;
+  }
+  JsonNode *root = json_node_copy (json_parser_get_root (parser));
+  json_object_remove_member (json_node_get_object (root), "s3");
+  json_builder_add_value (b, root);
+}
+
+}  // namespace
+
+void
+StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r, bool uploads) const
 {
   json_builder_set_member_name (b, "viewers");
   const ClusterNode *cluster = manager_.cluster ();
@@ -64,6 +83,8 @@ StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
   const LiveStream *ls = r.state == StreamState::live ? manager_.live (r.id) : nullptr;
   if (ls) {
     g_autoptr (GstStructure) s = live_stats (*ls);
+    if (!uploads)
+      gst_structure_remove_field (s, "s3");
     json_builder_set_member_name (b, "stats");
     add_structure (b, s);
   } else if (r.state == StreamState::live && cluster) {
@@ -71,7 +92,10 @@ StreamViews::add_audience (JsonBuilder * b, const StreamRecord & r) const
     std::string stats = cluster->remote_stats (r.id);
     if (!stats.empty ()) {
       json_builder_set_member_name (b, "stats");
-      add_json_text (b, stats);
+      if (uploads)
+        add_json_text (b, stats);
+      else
+        add_stats_without_uploads (b, stats);
     }
   }
 }
@@ -94,7 +118,7 @@ StreamViews::status_json (const StreamRecord & r) const
   add_time (b, "started_at", r.started_at);
   add_time (b, "ended_at", r.ended_at);
   add_string (b, "playback_url", manager_.playback_url (r.id));
-  add_audience (b, r);
+  add_audience (b, r, false);
   json_builder_end_object (b);
   return to_text (b);
 }

@@ -47,8 +47,9 @@ class StreamViews {
 
  private:
   /* "viewers", the WebRTC seats, and "stats" while live: what both
-   * views share */
-  void add_audience (JsonBuilder * b, const StreamRecord & r) const;
+   * views share; the S3 upload stats ("stats.s3": bucket, keys, S3's
+   * error text) only with uploads, not in the public status */
+  void add_audience (JsonBuilder * b, const StreamRecord & r, bool uploads) const;
 
   const StreamManager & manager_;
   const ViewerCounter & viewers_;

@@ -2,6 +2,7 @@
 
 #include "common/playlistdates.h"
 
+#include <algorithm>
 #include <glib/gstdio.h>
 
 namespace castline::launcher {
@@ -187,7 +188,24 @@ HlsOutputs::fragment_opened (GstObject * src, GstClockTime running_time)
     dates->segment_started (running_time);
 }
 
-/* one sink's stats as they are; several (abr rungs): their counters added */
+/* one sink's stats as they are; several (abr rungs): their counters added,
+ * the worst of their times (latencies, lag), any rung's S3 outage, the
+ * first rung's last error that has one */
+namespace {
+
+/* the larger of two times, GST_CLOCK_TIME_NONE (none yet) counting as none */
+guint64
+max_time (guint64 a, guint64 b)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (a))
+    return b;
+  if (!GST_CLOCK_TIME_IS_VALID (b))
+    return a;
+  return std::max (a, b);
+}
+
+}  // namespace
+
 GstStructure *
 HlsOutputs::stats () const
 {
@@ -206,9 +224,17 @@ HlsOutputs::stats () const
     }
     for (int i = 0; i < gst_structure_n_fields (s); i++) {
       const char *field = gst_structure_nth_field_name (s, i);
+      bool time = g_str_has_suffix (field, "-latency") || g_str_has_suffix (field, "-lag");
       guint64 a = 0, b = 0;
+      gboolean x = FALSE, y = FALSE;
+      const char *text = nullptr;
       if (gst_structure_get_uint64 (s, field, &b) && gst_structure_get_uint64 (total, field, &a))
-        gst_structure_set (total, field, G_TYPE_UINT64, a + b, nullptr);
+        gst_structure_set (total, field, G_TYPE_UINT64, time ? max_time (a, b) : a + b, nullptr);
+      else if (gst_structure_get_boolean (s, field, &y) && gst_structure_get_boolean (total, field, &x))
+        gst_structure_set (total, field, G_TYPE_BOOLEAN, x || y, nullptr);
+      else if ((text = gst_structure_get_string (s, field)) && *text
+          && !g_strcmp0 (gst_structure_get_string (total, field), ""))
+        gst_structure_set (total, field, G_TYPE_STRING, text, nullptr);
     }
     gst_structure_free (s);
   }

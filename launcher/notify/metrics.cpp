@@ -108,6 +108,18 @@ field_uint64 (const GstStructure * s, const char *name)
   return s && gst_structure_get_uint64 (s, name, &v) ? v : 0;
 }
 
+/* a per-stream gauge of every live stream with S3 output */
+template <typename Get>
+void
+s3_family (std::string & out, const MetricsSnapshot & m, const char *name, const char *help,
+    Get get)
+{
+  family (out, name, "gauge", help);
+  for (auto & s : m.live)
+    if (s.s3)
+      sample (out, name, { { "stream", s.id } }, number (get (s.s3_state)));
+}
+
 /* a per-stream family of every live SRT stream */
 template <typename Get>
 void
@@ -161,6 +173,8 @@ S3Counters::operator+= (const S3Counters & o)
   uploads += o.uploads;
   failures += o.failures;
   bytes += o.bytes;
+  retries += o.retries;
+  outages += o.outages;
   return *this;
 }
 
@@ -171,6 +185,8 @@ S3Counters::from_stats (const GstStructure * s)
   c.uploads = field_uint64 (s, "uploads-completed");
   c.failures = field_uint64 (s, "uploads-failed");
   c.bytes = field_uint64 (s, "bytes-uploaded");
+  c.retries = field_uint64 (s, "requests-retried");
+  c.outages = field_uint64 (s, "outages");
   return c;
 }
 
@@ -240,6 +256,20 @@ render_metrics (const MetricsSnapshot & m)
   sample (out, "castline_s3_upload_failures_total", {}, number (m.s3.failures));
   family (out, "castline_s3_bytes_uploaded_total", "counter", "Bytes uploaded to S3 by s3hlssink.");
   sample (out, "castline_s3_bytes_uploaded_total", {}, number (m.s3.bytes));
+  counter (out, "castline_s3_request_retries_total",
+      "S3 requests of s3hlssink that failed (5xx, SlowDown, time-out, no connection) and "
+      "were tried again.", m.s3.retries);
+  counter (out, "castline_s3_outages_total",
+      "Times s3hlssink found S3 unreachable (the start of an outage).", m.s3.outages);
+  s3_family (out, m, "castline_stream_s3_pending_uploads",
+      "Objects of a live stream not yet in the bucket (segments and its newest playlist).",
+      [] (const S3UploadState & st) { return (double) st.pending; });
+  s3_family (out, m, "castline_stream_s3_upload_lag_seconds",
+      "Age of a live stream's oldest segment not yet in the bucket (0: none waits).",
+      [] (const S3UploadState & st) { return st.lag_seconds; });
+  s3_family (out, m, "castline_stream_s3_unavailable",
+      "1 while S3 does not answer a live stream's uploads (they wait in its spool), else 0.",
+      [] (const S3UploadState & st) { return st.unavailable ? 1.0 : 0.0; });
 
   counter (out, "castline_webhook_deliveries_total", "Webhook events a URL answered 2xx to.",
       m.webhooks.delivered);
@@ -366,6 +396,14 @@ MetricsCollector::snapshot (gint64 now_us) const
     }
     g_autoptr (GstStructure) out = ls->pipeline->output_stats ();
     m.s3 += S3Counters::from_stats (out);
+    if (out && gst_structure_has_name (out, "s3hlssink-stats")) {
+      lm.s3 = true;
+      lm.s3_state.pending = field_uint64 (out, "pending-uploads");
+      lm.s3_state.lag_seconds = field_uint64 (out, "upload-lag") / 1e9;
+      gboolean unavailable = FALSE;
+      lm.s3_state.unavailable = gst_structure_get_boolean (out, "s3-unavailable", &unavailable)
+          && unavailable;
+    }
     g_autoptr (GstStructure) link = ls->ingest ? ls->ingest->link_stats () : nullptr;
     if (link && gst_structure_has_name (link, "srt") && gst_structure_n_fields (link) > 0)
       m.srt_links.push_back (srt_link_of (id, link));

@@ -27,19 +27,31 @@ struct BranchMetrics {
   double health = 0;               /* 0-100 */
 };
 
+/* A live stream's S3 uploads now (s3hlssink's stats: pending-uploads,
+ * upload-lag, s3-unavailable). */
+struct S3UploadState {
+  guint64 pending = 0;             /* objects not yet in the bucket */
+  double lag_seconds = 0;          /* age of the oldest segment not yet stored */
+  bool unavailable = false;        /* in an outage */
+};
+
 struct LiveStreamMetrics {
   std::string id;
   unsigned viewers = 0;            /* HLS (ViewerCounter) and WebRTC */
   std::vector<BranchMetrics> branches;
   unsigned webrtc_viewers = 0;     /* WHEP sessions */
+  bool s3 = false;                 /* S3 output: s3_state holds */
+  S3UploadState s3_state {};
 };
 
 /* s3hlssink's counters (its stats: uploads-completed, uploads-failed,
- * bytes-uploaded). */
+ * bytes-uploaded, requests-retried, outages). */
 struct S3Counters {
   guint64 uploads = 0;
   guint64 failures = 0;
   guint64 bytes = 0;
+  guint64 retries = 0;
+  guint64 outages = 0;
 
   S3Counters & operator+= (const S3Counters & o);
   static S3Counters from_stats (const GstStructure * s);   /* s may be null */

@@ -1,7 +1,8 @@
 /* castline-launcher: what a live stream's `stats` holds in the API and
  * the event streams: each branch's viewerstats ("video", "audio") and,
  * when its ingest measures one, the publisher's link under the ingest's
- * name for it ("srt": Ingest::link_stats). Main context. */
+ * name for it ("srt": Ingest::link_stats) and, with S3 output, s3hlssink's
+ * upload stats ("s3"). Main context. */
 #pragma once
 
 #include "streams/livestream.h"

@@ -167,6 +167,11 @@ static const char *kFamilies[][2] = {
   { "castline_s3_uploads_total", "counter" },
   { "castline_s3_upload_failures_total", "counter" },
   { "castline_s3_bytes_uploaded_total", "counter" },
+  { "castline_s3_request_retries_total", "counter" },
+  { "castline_s3_outages_total", "counter" },
+  { "castline_stream_s3_pending_uploads", "gauge" },
+  { "castline_stream_s3_upload_lag_seconds", "gauge" },
+  { "castline_stream_s3_unavailable", "gauge" },
   { "castline_webhook_deliveries_total", "counter" },
   { "castline_webhook_failures_total", "counter" },
   { "castline_webhook_retries_total", "counter" },
@@ -226,7 +231,9 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
   m.live.push_back ({ "s1", 5, { { "video", 2500000.5, 29.97, 100 }, { "audio", 128000, 46.875, 85 } },
       2 });
   m.live.push_back ({ "s2", 3, {}, 3 });
-  m.s3 = { 12, 1, 123456789012ULL };
+  m.s3 = { 12, 1, 123456789012ULL, 40, 2 };
+  m.live[1].s3 = true;
+  m.live[1].s3_state = { 17, 31.5, true };
   m.webhooks.delivered = 7;
   m.webhooks.failed = 2;
   m.webhooks.retried = 4;
@@ -247,6 +254,11 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_s3_uploads_total 12",
         "castline_s3_upload_failures_total 1",
         "castline_s3_bytes_uploaded_total 123456789012",
+        "castline_s3_request_retries_total 40",
+        "castline_s3_outages_total 2",
+        "castline_stream_s3_pending_uploads{stream=\"s2\"} 17",
+        "castline_stream_s3_upload_lag_seconds{stream=\"s2\"} 31.5",
+        "castline_stream_s3_unavailable{stream=\"s2\"} 1",
         "castline_webhook_deliveries_total 7",
         "castline_webhook_failures_total 2",
         "castline_webhook_retries_total 4",
@@ -272,6 +284,8 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_srt_packets_dropped_total{stream=\"s2\"} 3",
         "castline_srt_received_bytes_total{stream=\"s2\"} 1316000" })
     fail_unless (has_line (text, line), "no '%s' in:\n%s", line, text.c_str ());
+  /* s1 has no S3 output: no upload gauges of it */
+  fail_if (text.find ("castline_stream_s3_pending_uploads{stream=\"s1\"}") != std::string::npos);
   /* s1 is no SRT stream: no link of it */
   fail_if (text.find ("castline_srt_rtt_seconds{stream=\"s1\"}") != std::string::npos);
   /* an audio branch has no frame rate */

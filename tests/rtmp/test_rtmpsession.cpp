@@ -100,7 +100,7 @@ c0c1_digest ()
   size_t at = handshake_digest_offset ((const uint8_t *) c1.data (), DigestScheme::Scheme0);
   std::string rest = c1.substr (0, at) + c1.substr (at + 32);
   uint8_t d[32];
-  handshake_hmac_sha256 (kPlayerKey, 30, (const uint8_t *) rest.data (), rest.size (), d);
+  handshake_hmac_sha256 (handshake_player_key (), 30, (const uint8_t *) rest.data (), rest.size (), d);
   c1.replace (at, 32, (const char *) d, 32);
   return "\x03" + c1;
 }

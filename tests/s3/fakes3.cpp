@@ -468,12 +468,12 @@ FakeS3::set_down (bool down)
 }
 
 void
-FakeS3::set_hanging (bool hanging)
+FakeS3::set_hanging (bool hanging, bool answer_held)
 {
   Impl *impl = impl_.get ();
-  run_on_server (impl->context, [impl, hanging] {
+  run_on_server (impl->context, [impl, hanging, answer_held] {
     impl->hanging = hanging;
-    if (hanging)
+    if (hanging || !answer_held)
       return;
     for (auto *msg : impl->held) {
       soup_server_message_unpause (msg);

@@ -52,8 +52,10 @@ class FakeS3 {
    * without an answer; up again: the same port listens again. */
   void set_down (bool down);
   /* Hanging: connections are accepted and requests read, but never
-   * answered; no longer hanging: the held requests are answered. */
-  void set_hanging (bool hanging);
+   * answered; no longer hanging: the held requests are answered, or with
+   * answer_held false never (their connections died with the hang: only
+   * the client's own time-out gets it out) while new ones are. */
+  void set_hanging (bool hanging, bool answer_held = true);
 
   bool has (const std::string & key) const;
   FakeObject object (const std::string & key) const;

@@ -498,6 +498,71 @@ GST_START_TEST (test_slow_but_moving_upload_not_cut)
 }
 GST_END_TEST;
 
+/* a probe is tried once, within its own time-out, whatever the client's */
+GST_START_TEST (test_probe_is_bounded_and_not_retried)
+{
+  FakeS3 fake;
+  S3Config c = config_for (fake);
+  c.request_timeout_ms = 10000;
+  S3Client client (c);
+  S3Result up = client.wait ([&] (S3Callback cb) { client.probe (300, std::move (cb)); });
+  fail_unless (up.ok, "%s", up.error.describe ().c_str ());
+  fake.set_hanging (true);
+  gint64 start = g_get_monotonic_time ();
+  S3Result r = client.wait ([&] (S3Callback cb) { client.probe (300, std::move (cb)); });
+  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+  fake.set_hanging (false);
+  fail_unless_equals_string (r.error.code.c_str (), "Timeout");
+  fail_unless_equals_int (r.attempts, 1);
+  fail_unless (took_ms < 1500, "a 300 ms probe took %" G_GINT64_FORMAT " ms", took_ms);
+}
+GST_END_TEST;
+
+/* S3 stopped answering and came back, but the connection of a request in
+ * flight died with the hang: restart_stalled sends it again at once, on a
+ * new connection, instead of waiting out the request time-out; a
+ * request that moved since is left alone */
+GST_START_TEST (test_restart_stalled_resends_at_once)
+{
+  FakeS3 fake;
+  S3Config c = config_for (fake);
+  c.request_timeout_ms = 10000;
+  S3Client client (c);
+  fake.set_hanging (true);
+  std::mutex m;
+  std::condition_variable cond;
+  S3Result got;
+  bool done = false;
+  GBytes *b = g_bytes_new_static ("v", 1);
+  client.put_object ("k", b, "text/plain", "", [&] (S3Result r) {
+    std::lock_guard<std::mutex> lk (m);
+    got = std::move (r);
+    done = true;
+    cond.notify_all ();
+  });
+  g_bytes_unref (b);
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (fake.count ("PUT") < 1 && g_get_monotonic_time () < deadline)
+    g_usleep (10000);
+  fail_unless_equals_int (fake.count ("PUT"), 1);
+  fake.set_hanging (false, false);    /* back, but that request is never answered */
+  gint64 back = g_get_monotonic_time ();
+  /* a probe sent before the hang: nothing moved since, nothing restarts */
+  client.invoke ([&client] { client.restart_stalled (0); });
+  g_usleep (300000);
+  fail_unless_equals_int (fake.count ("PUT"), 1);
+  client.invoke ([&client, back] { client.restart_stalled (back); });
+  std::unique_lock<std::mutex> lk (m);
+  fail_unless (cond.wait_for (lk, std::chrono::seconds (5), [&] { return done; }),
+      "the stalled request was not sent again");
+  gint64 took_ms = (g_get_monotonic_time () - back) / 1000;
+  fail_unless (got.ok, "%s", got.error.describe ().c_str ());
+  fail_unless_equals_int (got.attempts, 1);   /* a restart is no failed attempt */
+  fail_unless_equals_int (fake.count ("PUT"), 2);
+  fail_unless (took_ms < 2000, "answered %" G_GINT64_FORMAT " ms after S3 was back", took_ms);
+}
+GST_END_TEST;
+
 static Suite *
 s3client_suite (void)
 {
@@ -524,6 +589,8 @@ s3client_suite (void)
   tcase_add_test (tc, test_complete_with_wrong_etag_refused);
   tcase_add_test (tc, test_error_xml_and_backoff);
   tcase_add_test (tc, test_cancel_and_destroy_in_flight);
+  tcase_add_test (tc, test_probe_is_bounded_and_not_retried);
+  tcase_add_test (tc, test_restart_stalled_resends_at_once);
   return s;
 }
 

@@ -372,6 +372,39 @@ GST_START_TEST (test_hanging_s3_warns_within_request_timeout)
 }
 GST_END_TEST;
 
+/* S3 hangs, then answers again, but the connections of the uploads in
+ * flight died with the hang (never answered): a probe finds S3 back and
+ * those uploads start over at once, not one request-timeout (8 s here)
+ * after their last retry was sent */
+GST_START_TEST (test_stalled_uploads_restart_when_s3_is_back)
+{
+  HlsFixture f;
+  f.fake.set_hanging (true);
+  f.start (60, "playlist-length=0 max-files=0 retries=3 request-timeout=8000 "
+      "check-bucket=false");
+  fail_unless (f.wait_for (GST_MESSAGE_WARNING, 15 * GST_SECOND), "no warning while S3 hangs");
+  g_usleep (G_USEC_PER_SEC);        /* the retries are out, on connections about to die */
+  size_t before = f.fake.request_count ();
+  f.fake.set_hanging (false, false);
+  gint64 back = g_get_monotonic_time ();
+
+  GstMessage *m = f.run_to_end ();
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  auto requests = f.fake.requests ();
+  gint64 first_put_ms = -1;
+  for (size_t i = before; i < requests.size () && first_put_ms < 0; i++)
+    if (requests[i].method == "PUT" && requests[i].arrival_us >= back)
+      first_put_ms = (requests[i].arrival_us - back) / 1000;
+  fail_unless (first_put_ms >= 0, "no upload after S3 was back");
+  fail_unless (first_put_ms < 4500, "the first upload came %" G_GINT64_FORMAT " ms after S3 "
+      "was back: the uploads waited out their request time-out", first_put_ms);
+  fail_unless (f.saw (GST_MESSAGE_ELEMENT, "s3hlssink-recovered"), "no recovery message");
+  fail_unless (!f.unavailable ());
+  f.check_nothing_lost (1);
+}
+GST_END_TEST;
+
 /* check-bucket refused: the error names S3's Code and Message (a HEAD
  * answer has none of its own), never the secret */
 GST_START_TEST (test_bucket_check_refusal_names_the_cause)
@@ -452,6 +485,7 @@ s3hlssink_suite (void)
   tcase_add_test (tc, test_outage_warns_recovers_and_loses_nothing);
   tcase_add_test (tc, test_recovery_uploads_spool_at_once);
   tcase_add_test (tc, test_hanging_s3_warns_within_request_timeout);
+  tcase_add_test (tc, test_stalled_uploads_restart_when_s3_is_back);
   tcase_add_test (tc, test_bucket_check_refusal_names_the_cause);
   tcase_add_test (tc, test_full_spool_is_an_error);
   tcase_add_test (tc, test_refused_upload_is_an_error_with_code);
