@@ -120,26 +120,26 @@ struct RtmpServerSrcSettings {
 };
 
 /* A connection handed over, until the streaming thread takes it. */
-struct Incoming {
+struct RtmpIncoming {
   GIOStream *connection;
   GBytes *replay;
   std::string remote_address;
 
-  Incoming (GIOStream * c, GBytes * r, std::string address)
+  RtmpIncoming (GIOStream * c, GBytes * r, std::string address)
       : connection (G_IO_STREAM (g_object_ref (c))), replay (r ? g_bytes_ref (r) : nullptr),
         remote_address (std::move (address)) {}
-  ~Incoming ()
+  ~RtmpIncoming ()
   {
     g_object_unref (connection);
     if (replay)
       g_bytes_unref (replay);
   }
-  Incoming (const Incoming &) = delete;
-  Incoming & operator= (const Incoming &) = delete;
+  RtmpIncoming (const RtmpIncoming &) = delete;
+  RtmpIncoming & operator= (const RtmpIncoming &) = delete;
 };
 
 struct GstRtmpServerSrcPrivate {
-  castline::HandOver<Incoming> handover; /* the run's publisher */
+  castline::HandOver<RtmpIncoming> handover; /* the run's publisher */
   std::mutex lock;                     /* settings and the state below */
   RtmpServerSrcSettings settings;
   GCancellable *cancellable = nullptr; /* the streaming thread's reads */
@@ -436,7 +436,7 @@ gst_rtmp_server_src_stop (GstBaseSrc * bsrc)
   auto *self = GST_RTMP_SERVER_SRC (bsrc);
   GstRtmpServerSrcPrivate *p = self->priv;
   std::unique_ptr<ListenerThread> listener;
-  std::unique_ptr<Incoming> incoming = p->handover.stop ();
+  std::unique_ptr<RtmpIncoming> incoming = p->handover.stop ();
   {
     std::lock_guard<std::mutex> lk (p->lock);
     listener = std::move (p->listener);
@@ -532,15 +532,15 @@ static GstFlowReturn
 wait_for_publisher (GstRtmpServerSrc * self, uint64_t unlocks)
 {
   GstRtmpServerSrcPrivate *p = self->priv;
-  std::unique_ptr<Incoming> incoming;
+  std::unique_ptr<RtmpIncoming> incoming;
   switch (p->handover.wait (unlocks, incoming)) {
-    case castline::HandOver<Incoming>::Wait::flushing:
+    case castline::HandOver<RtmpIncoming>::Wait::flushing:
       return GST_FLOW_FLUSHING;
-    case castline::HandOver<Incoming>::Wait::ended:
+    case castline::HandOver<RtmpIncoming>::Wait::ended:
       GST_INFO_OBJECT (self, "ended before any publisher came");
       p->publisher_gone = true;
       return GST_FLOW_OK;
-    case castline::HandOver<Incoming>::Wait::incoming:
+    case castline::HandOver<RtmpIncoming>::Wait::incoming:
       break;
   }
   RtmpServerSrcSettings s;
@@ -650,7 +650,7 @@ add_connection (GstRtmpServerSrc * self, GIOStream * connection, GBytes * replay
 {
   g_return_val_if_fail (G_IS_IO_STREAM (connection), FALSE);
   std::string address = remote_address ? remote_address : remote_address_of (connection);
-  auto incoming = std::make_unique<Incoming> (connection, replay, address);
+  auto incoming = std::make_unique<RtmpIncoming> (connection, replay, address);
   const char *why = nullptr;
   if (!self->priv->handover.offer (incoming, &why)) {
     GST_INFO_OBJECT (self, "not taking %s: %s", address.c_str (), why);

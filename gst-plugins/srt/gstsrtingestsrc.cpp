@@ -145,25 +145,25 @@ struct SrtIngestSrcSettings {
 };
 
 /* A caller handed over, until the streaming thread takes it. */
-struct Incoming {
+struct SrtIncoming {
   SrtSocket socket;
   GBytes *replay;
   std::string remote_address;
 
-  Incoming (SrtSocket s, GBytes * r, std::string address)
+  SrtIncoming (SrtSocket s, GBytes * r, std::string address)
       : socket (std::move (s)), replay (r ? g_bytes_ref (r) : nullptr),
         remote_address (std::move (address)) {}
-  ~Incoming ()
+  ~SrtIncoming ()
   {
     if (replay)
       g_bytes_unref (replay);
   }
-  Incoming (const Incoming &) = delete;
-  Incoming & operator= (const Incoming &) = delete;
+  SrtIncoming (const SrtIncoming &) = delete;
+  SrtIncoming & operator= (const SrtIncoming &) = delete;
 };
 
 struct GstSrtIngestSrcPrivate {
-  castline::HandOver<Incoming> handover; /* the run's caller */
+  castline::HandOver<SrtIncoming> handover; /* the run's caller */
   std::mutex lock;                     /* settings and the state below */
   SrtIngestSrcSettings settings;
   int bound_port = 0;
@@ -501,7 +501,7 @@ gst_srt_ingest_src_stop (GstBaseSrc * bsrc)
   auto *self = GST_SRT_INGEST_SRC (bsrc);
   GstSrtIngestSrcPrivate *p = self->priv;
   std::unique_ptr<SrtListener> listener;
-  std::unique_ptr<Incoming> incoming = p->handover.stop ();
+  std::unique_ptr<SrtIncoming> incoming = p->handover.stop ();
   {
     std::lock_guard<std::mutex> lk (p->lock);
     listener = std::move (p->listener);
@@ -599,15 +599,15 @@ static GstFlowReturn
 wait_for_caller (GstSrtIngestSrc * self, guint64 unlocks)
 {
   GstSrtIngestSrcPrivate *p = self->priv;
-  std::unique_ptr<Incoming> incoming;
+  std::unique_ptr<SrtIncoming> incoming;
   switch (p->handover.wait (unlocks, incoming)) {
-    case castline::HandOver<Incoming>::Wait::flushing:
+    case castline::HandOver<SrtIncoming>::Wait::flushing:
       return GST_FLOW_FLUSHING;
-    case castline::HandOver<Incoming>::Wait::ended:
+    case castline::HandOver<SrtIncoming>::Wait::ended:
       GST_INFO_OBJECT (self, "ended before any caller came");
       p->caller_gone = true;
       return GST_FLOW_OK;
-    case castline::HandOver<Incoming>::Wait::incoming:
+    case castline::HandOver<SrtIncoming>::Wait::incoming:
       break;
   }
   guint idle_timeout;
@@ -691,7 +691,7 @@ static bool
 add_caller (GstSrtIngestSrc * self, SrtSocket & socket, GBytes * replay,
     const std::string & address)
 {
-  auto incoming = std::make_unique<Incoming> (std::move (socket), replay, address);
+  auto incoming = std::make_unique<SrtIncoming> (std::move (socket), replay, address);
   const char *why = nullptr;
   if (!self->priv->handover.offer (incoming, &why)) {
     GST_INFO_OBJECT (self, "not taking %s: %s", address.c_str (), why);
