@@ -33,7 +33,6 @@ bench/setup.sh). Asserts nothing.
 import argparse
 import asyncio
 import http.client
-import json
 import os
 import random
 import socket
