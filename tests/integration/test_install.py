@@ -80,8 +80,12 @@ def tearDownModule():
 def clean_env(directory):
     """What a service's environment has: nothing of the source or build
     tree, a registry of its own."""
-    return {"PATH": "/usr/bin:/bin", "HOME": directory, "GSETTINGS_BACKEND": "memory",
-            "GST_REGISTRY": os.path.join(directory, "registry.bin")}
+    env = {"PATH": "/usr/bin:/bin", "HOME": directory, "GSETTINGS_BACKEND": "memory",
+           "GST_REGISTRY": os.path.join(directory, "registry.bin")}
+    # but a sanitized build's options (scripts/test.sh --asan), which are
+    # the test run's, not the service's
+    env.update({k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")})
+    return env
 
 
 class InstalledCase(unittest.TestCase):
