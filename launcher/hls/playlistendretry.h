@@ -8,7 +8,7 @@
  * Main context only. */
 #pragma once
 
-#include <glib.h>
+#include "streams/retrytimer.h"
 
 #include <set>
 #include <string>
@@ -18,7 +18,6 @@ namespace castline::launcher {
 class PlaylistEndRetry {
  public:
   PlaylistEndRetry () = default;
-  ~PlaylistEndRetry ();
   PlaylistEndRetry (const PlaylistEndRetry &) = delete;
   PlaylistEndRetry & operator= (const PlaylistEndRetry &) = delete;
 
@@ -31,12 +30,11 @@ class PlaylistEndRetry {
   static constexpr unsigned kMaxWaitS = 8;
 
  private:
-  void retry ();
-  void arm ();
+  /* every folder, once: true when none is left */
+  bool retry ();
 
   std::set<std::string> dirs_;
-  guint timer_ = 0;
-  unsigned wait_s_ = kFirstWaitS;
+  RetryTimer retry_ { kFirstWaitS, kMaxWaitS, [this] { return retry (); } };
 };
 
 }  // namespace castline::launcher

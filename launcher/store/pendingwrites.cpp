@@ -1,7 +1,5 @@
 #include "store/pendingwrites.h"
 
-#include <algorithm>
-
 namespace castline::launcher {
 
 PendingWrites::PendingWrites (std::unique_ptr<StreamStore> store) : store_ (std::move (store))
@@ -10,8 +8,6 @@ PendingWrites::PendingWrites (std::unique_ptr<StreamStore> store) : store_ (std:
 
 PendingWrites::~PendingWrites ()
 {
-  if (timer_)
-    g_source_remove (timer_);
   /* the last chance: what does not land now, the next start settles */
   for (auto it = pending_.begin (); it != pending_.end ();)
     it = write_again (it->second) != WriteResult::error ? pending_.erase (it) : std::next (it);
@@ -102,10 +98,7 @@ PendingWrites::keep (const StreamRecord & r, const std::string & error)
   } else {
     it->second.record = r;           /* the newer state; still failing since */
   }
-  if (!timer_) {
-    wait_s_ = kRetryFirstWaitS;
-    arm ();
-  }
+  retry_.start ();
 }
 
 WriteResult
@@ -131,26 +124,12 @@ PendingWrites::write_again (Kept & k)
   return result;
 }
 
-void
+bool
 PendingWrites::retry ()
 {
   for (auto it = pending_.begin (); it != pending_.end ();)
     it = write_again (it->second) != WriteResult::error ? pending_.erase (it) : std::next (it);
-  if (pending_.empty ())
-    return;
-  wait_s_ = std::min (wait_s_ * 2, kRetryMaxWaitS);
-  arm ();
-}
-
-void
-PendingWrites::arm ()
-{
-  timer_ = g_timeout_add_seconds (wait_s_, [] (gpointer data) -> gboolean {
-        auto *self = static_cast<PendingWrites *> (data);
-        self->timer_ = 0;              /* this source is over */
-        self->retry ();
-        return G_SOURCE_REMOVE;
-      }, this);
+  return pending_.empty ();
 }
 
 }  // namespace castline::launcher

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "store/streamstore.h"
+#include "streams/retrytimer.h"
 
 #include <map>
 #include <memory>
@@ -115,14 +116,12 @@ class PendingWrites : public StreamStore {
   /* writes one kept record again (on ok, its epoch is the row's new one):
    * gone unless error */
   WriteResult write_again (Kept & k);
-  /* every kept record, once; the timer again while some are left */
-  void retry ();
-  void arm ();
+  /* every kept record, once: true when none is left */
+  bool retry ();
 
   std::unique_ptr<StreamStore> store_;
   std::map<std::string, Kept> pending_;
-  guint timer_ = 0;
-  unsigned wait_s_ = kRetryFirstWaitS;
+  RetryTimer retry_ { kRetryFirstWaitS, kRetryMaxWaitS, [this] { return retry (); } };
 };
 
 }  // namespace castline::launcher
