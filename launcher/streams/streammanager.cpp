@@ -7,6 +7,7 @@
 #include "store/openstore.h"
 #include "streams/elementfactory.h"
 #include "streams/maincontext.h"
+#include "streams/memorytrim.h"
 
 #include <glib/gstdio.h>
 
@@ -605,6 +606,7 @@ StreamManager::on_finished (const std::string & id, bool ok, const std::string &
   live_hls_.remove_stream (id);
   g_idle_add_full (G_PRIORITY_DEFAULT, [] (gpointer data) -> gboolean {
         delete static_cast<LiveStream *> (data);
+        trim_memory_soon ();
         return G_SOURCE_REMOVE;
       }, doomed, nullptr);
   /* the pipeline is at NULL: every segment it closed is known (a failed
