@@ -14,9 +14,11 @@
 // partList (the most parts a loaded media playlist listed) and delay (s
 // behind the broadcaster at the end, from PROGRAM-DATE-TIME; null without).
 // Prints one JSON line: {advanced, currentTime, videoWidth, videoHeight, errors,
-// ended, duration, startTime}. With --to-end it plays (at --rate, 1 by
-// default) until the video's `ended` event, --seconds bounding the media
-// length it waits for.
+// ended, duration, startTime, bufferEos, stalledShort}. With --to-end it
+// plays (at --rate, 1 by default) until the video's `ended` event, or until
+// its clock stands still for 5 s: stalledShort is then how far short of the
+// duration it stopped (s), and bufferEos whether hls.js had buffered every
+// fragment; --seconds bounds the media length it waits for.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, evaluateInPage, run } from './chromium.mjs';
@@ -46,6 +48,11 @@ window.play = (opts) => new Promise((resolve) => {
     if (opts.level !== null) hls.currentLevel = opts.level;
   });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => switched.push(d.level));
+  // every fragment of an ended playlist is in the buffer
+  let bufferEos = false;
+  hls.on(Hls.Events.BUFFER_EOS, () => { bufferEos = true; });
+  let last = -1;
+  let stalledSince = null;
   hls.loadSource(opts.url);
   hls.attachMedia(v);
   v.playbackRate = opts.rate;
@@ -58,11 +65,16 @@ window.play = (opts) => new Promise((resolve) => {
         && levels[opts.level] && v.videoHeight === levels[opts.level].height);
     if (start === null && v.currentTime > 0 && onLevel) start = v.currentTime;
     const advanced = start !== null ? v.currentTime - start : 0;
-    const done = opts.toEnd ? v.ended : advanced >= opts.seconds;
+    // stalled: playing, and the clock no longer moves for 5 s (a player
+    // stuck short of the end: reported, not waited out)
+    if (v.currentTime !== last) { last = v.currentTime; stalledSince = Date.now(); }
+    const stalled = v.currentTime > 0 && Date.now() - stalledSince > 5000;
+    const done = opts.toEnd ? v.ended || stalled : advanced >= opts.seconds;
     if (done || Date.now() > deadline || errors.length) {
       clearInterval(tick);
       resolve({ advanced, currentTime: v.currentTime, videoWidth: v.videoWidth,
-          videoHeight: v.videoHeight, errors, ended: v.ended, duration: v.duration,
+          videoHeight: v.videoHeight, errors, ended: v.ended, duration: v.duration, bufferEos,
+          stalledShort: stalled ? v.duration - v.currentTime : null,
           startTime: start, levels, switched, lowLatencyMode: hls.lowLatencyMode, parts, partList,
           delay: hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null });
       hls.destroy();
