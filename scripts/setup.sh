@@ -53,7 +53,8 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# Test peers: s3rver, playwright-core, hls.js (exact versions in the lock).
+# npm: the pages' hls.js and uPlot, and the test peers s3rver and
+# playwright-core (exact versions in the lock).
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f node_modules/.castline-lock-hash ]] || [[ "$(cat node_modules/.castline-lock-hash)" != "$lock_hash" ]]; then
   echo "setup: installing npm test peers"
