@@ -6,6 +6,7 @@ plugin_init (GstPlugin * plugin)
 {
   gboolean ret = FALSE;
 
+  ret |= GST_ELEMENT_REGISTER (keyframegate, plugin);
   ret |= GST_ELEMENT_REGISTER (llhlssink, plugin);
   ret |= GST_ELEMENT_REGISTER (rtmpserversrc, plugin);
   ret |= GST_ELEMENT_REGISTER (s3hlssink, plugin);
@@ -20,5 +21,6 @@ plugin_init (GstPlugin * plugin)
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, castline,
     "castline live-streaming elements: S3 storage for HLS and whole objects, "
     "Low-Latency HLS, "
-    "WebM-over-WebSocket, RTMP and SRT ingest, viewer statistics",
+    "WebM-over-WebSocket, RTMP and SRT ingest, viewer statistics, a keyframe gate "
+    "for thumbnails",
     plugin_init, VERSION, "LGPL", "castline", "https://castline.invalid/")
