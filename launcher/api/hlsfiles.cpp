@@ -24,20 +24,36 @@ constexpr gsize kMaxNameLength = 128;
 constexpr guint64 kMaxPlaylistSize = 64 * 1024 * 1024;
 constexpr const char *kAllow = "GET, HEAD, OPTIONS";
 
+/* how long a cache may keep a file: a playlist changes every segment, a
+ * segment never, a picture (the thumbnail) every few seconds */
+enum class Caching { playlist, segment, picture };
+
 struct FileType {
   const char *extension;
   const char *content_type;
   bool playlist;
+  Caching caching;
 };
 
 constexpr FileType kFileTypes[] = {
-  { "m3u8", "application/vnd.apple.mpegurl", true },
-  { "ts", "video/mp2t", false },
-  { "m4s", "video/iso.segment", false },
-  { "mp4", "video/mp4", false },
-  { "aac", "audio/aac", false },
-  { "vtt", "text/vtt", false },
+  { "m3u8", "application/vnd.apple.mpegurl", true, Caching::playlist },
+  { "ts", "video/mp2t", false, Caching::segment },
+  { "m4s", "video/iso.segment", false, Caching::segment },
+  { "mp4", "video/mp4", false, Caching::segment },
+  { "aac", "audio/aac", false, Caching::segment },
+  { "vtt", "text/vtt", false, Caching::segment },
+  { "jpg", "image/jpeg", false, Caching::picture },
 };
+
+const std::string &
+cache_control (const FileType & type, const HlsServeOptions & options)
+{
+  switch (type.caching) {
+    case Caching::playlist: return options.playlist_cache_control;
+    case Caching::picture: return options.picture_cache_control;
+    default: return options.segment_cache_control;
+  }
+}
 
 const FileType *
 file_type (const std::string & name)
@@ -150,8 +166,7 @@ answer_ranged (const http::Request & req, http::Response & res, const FileType &
   http::Headers & h = res.headers;
   std::string last_modified = http::http_date (mtime);
   h.set ("Content-Type", type.content_type);
-  h.set ("Cache-Control", type.playlist ? options.playlist_cache_control
-      : options.segment_cache_control);
+  h.set ("Cache-Control", cache_control (type, options));
   h.set ("Accept-Ranges", "bytes");
   h.set ("X-Content-Type-Options", "nosniff");
   if (!last_modified.empty ())

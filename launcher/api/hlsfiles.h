@@ -17,12 +17,15 @@ struct HlsServeOptions {
   std::string playlist_cache_control = "no-cache";
   /* Cache-Control of segments (.ts .m4s .mp4 .aac .vtt); never rewritten */
   std::string segment_cache_control = "public, max-age=86400, immutable";
+  /* Cache-Control of a stream's thumbnail (.jpg); replaced every few seconds */
+  std::string picture_cache_control = "max-age=5";
   /* Access-Control-Allow-Origin; empty: no CORS headers */
   std::string cors_origin = "*";
 };
 
 /* true for a plain file name an HLS sink writes: [A-Za-z0-9_.-]{1,128},
- * no leading '.', no "..", extension one of m3u8 ts m4s mp4 aac vtt */
+ * no leading '.', no "..", extension one of m3u8 ts m4s mp4 aac vtt jpg
+ * (the stream's thumbnail) */
 bool valid_hls_file_name (const std::string & name);
 
 /* true for a folder inside a stream's directory: an abr rung's name,

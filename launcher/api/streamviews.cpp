@@ -3,8 +3,26 @@
 #include "ingest/srt/srturls.h"
 #include "streams/livestats.h"
 #include "streams/streamjson.h"
+#include "thumbnail/thumbnailstore.h"
 
 namespace castline::launcher {
+
+namespace {
+
+/* where the stream's latest picture is (null with thumbnails off): its
+ * folder under /live/, or its S3 prefix; 404 until there is one, and for
+ * a stream without video */
+void
+add_thumbnail_url (JsonBuilder * b, const Config & config, const std::string & id)
+{
+  json_builder_set_member_name (b, "thumbnail_url");
+  if (config.thumbnails.enabled ())
+    json_builder_add_string_value (b, config.output_url (id, kThumbnailName).c_str ());
+  else
+    json_builder_add_null_value (b);
+}
+
+}  // namespace
 
 std::string
 StreamViews::stream_json (const StreamRecord & r, const std::string & key) const
@@ -38,6 +56,7 @@ StreamViews::stream_json (const StreamRecord & r, const std::string & key) const
       add_string (b, "srt_url", srt_url (srt_server_, key));
   }
   add_string (b, "playback_url", manager_.playback_url (r.id));
+  add_thumbnail_url (b, manager_.config (), r.id);
   add_audience (b, r, true);
   json_builder_end_object (b);
   return to_text (b);
@@ -118,6 +137,7 @@ StreamViews::status_json (const StreamRecord & r) const
   add_time (b, "started_at", r.started_at);
   add_time (b, "ended_at", r.ended_at);
   add_string (b, "playback_url", manager_.playback_url (r.id));
+  add_thumbnail_url (b, manager_.config (), r.id);
   add_audience (b, r, false);
   json_builder_end_object (b);
   return to_text (b);

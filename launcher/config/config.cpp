@@ -429,6 +429,10 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "public_url", string_into (c.node.public_url) },
     { "lease", uint_into (c.node.lease, 3, 120) },
   };
+  std::map<std::string, Reader> thumbnails = {
+    { "interval", uint_into (c.thumbnails.interval, 0, 3600) },
+    { "width", uint_into (c.thumbnails.width, 16, 1920) },
+  };
   unsigned port = (unsigned) c.port;
   std::map<std::string, Reader> top = {
     { "host", string_into (c.host) },
@@ -473,6 +477,9 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "node", [&node] (JsonNode * n, std::string & e) { return read_object (n, node, "node", e); } },
     { "webrtc", [&webrtc] (JsonNode * n, std::string & e) {
         return read_object (n, webrtc, "webrtc", e);
+      } },
+    { "thumbnails", [&thumbnails] (JsonNode * n, std::string & e) {
+        return read_object (n, thumbnails, "thumbnails", e);
       } },
   };
   std::string why;

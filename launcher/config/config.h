@@ -100,6 +100,13 @@ struct NodeSettings {
   unsigned lease = 10;
 };
 
+/* a JPEG of each live stream's picture (ThumbnailBranch) */
+struct ThumbnailSettings {
+  unsigned interval = 5;           /* s, at least, between two; 0: no thumbnails */
+  unsigned width = 320;            /* px; the height keeps the picture's aspect */
+  bool enabled () const { return interval > 0; }
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -152,6 +159,7 @@ struct Config {
   RtmpSettings rtmp;
   SrtSettings srt;
   WebRtcSettings webrtc;
+  ThumbnailSettings thumbnails;
   /* the web pages and their assets (WebPages) */
   std::string web_dir;
   /* hls.js, served as /ui/hls.min.js */

@@ -8,6 +8,7 @@
 #include "streams/elementfactory.h"
 #include "streams/maincontext.h"
 #include "streams/memorytrim.h"
+#include "thumbnail/thumbnailbranch.h"
 
 #include <glib/gstdio.h>
 
@@ -224,6 +225,10 @@ StreamManager::admit (const std::string & id, const std::string & key,
     fail_unbuilt (*r, error);
     return nullptr;
   }
+  if (config_.thumbnails.enabled ())
+    add_thumbnail_branch (*pipeline, config_.thumbnails, out.s3.enabled ()
+        ? ThumbnailStore::s3 (recording_s3_, output_key_prefix (out.s3, id, "") + kThumbnailName)
+        : ThumbnailStore::local (out.hls_dir));
   Ingest *asked = ingest.get ();
   pipeline->set_keyframe_request ([asked] { asked->request_keyframe (); });
   pipeline->set_end_timeout (config_.shutdown_timeout);
