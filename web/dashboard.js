@@ -6,6 +6,7 @@ import {
   $, api, ApiError, el, followEvents, formatBitrate, formatDuration, healthClass, copyText,
   setAdminToken, showMessage, STATE_LABELS, summarizeStats,
 } from './api.js';
+import { thumbnailImage } from './thumbnail.js';
 
 const streams = new Map();         // id -> the stream as the API gives it
 const rows = new Map();            // id -> its <tr>
@@ -48,7 +49,7 @@ function renderRow(s) {
   const live = s.state === 'live';
   const stats = live ? summarizeStats(s.stats) : null;
 
-  td('title').replaceChildren(el('div', { class: 'title' }, s.title || 'Untitled'),
+  td('title').replaceChildren(thumbnailImage(s), el('div', { class: 'title' }, s.title || 'Untitled'),
       el('div', { class: 'muted small mono' }, s.id));
   const started = s.started_at && live ? ` · ${formatDuration((Date.now() - Date.parse(s.started_at)) / 1000)}` : '';
   td('state').replaceChildren(el('span', {}, el('span', { class: `state ${s.state}`, title: s.reason || '' },

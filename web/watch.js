@@ -13,6 +13,7 @@
 /* global Hls */
 import { $, ApiError, el, formatBitrate, formatTime, showMessage, sleep, streamStatus } from './api.js';
 import { playWhep } from './whep.js';
+import { setPoster } from './thumbnail.js';
 
 const STATUS_MS = 3000;
 const HEARTBEAT_MS = 10000;
@@ -390,6 +391,7 @@ function applyStatus(s) {
   $('#title').textContent = s.title || 'Untitled stream';
   document.title = `${s.title || 'castline'} · watch`;
   $('#viewers').textContent = String(s.viewers ?? 0);
+  setPoster(video, s);
   $('#watching').classList.toggle('hidden', s.state !== 'live' && s.state !== 'interrupted');
   showMessage(message, '');
   if (s.state === 'live') {

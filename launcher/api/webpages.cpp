@@ -146,8 +146,10 @@ page_csp (const Config & config)
   };
   std::string media = with ("'self' blob:", { base, hls });
   std::string connect = with ("'self'", { base, ws, hls });
+  /* thumbnails come from where the HLS does */
+  std::string img = with ("'self' data: blob:", { base, hls });
   return "default-src 'self'; media-src " + media + "; connect-src " + connect
-      + "; img-src 'self' data: blob:; style-src 'self'; script-src 'self'"
+      + "; img-src " + img + "; style-src 'self'; script-src 'self'"
       + "; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 }
 

@@ -85,6 +85,9 @@ GST_START_TEST (test_csp_names_the_configured_origins)
   fail_unless (contains (csp,
           "connect-src 'self' https://live.example wss://live.example https://cdn.example;"),
       "%s", csp.c_str ());
+  /* thumbnails come from where the HLS does */
+  fail_unless (contains (csp, "img-src 'self' data: blob: https://live.example https://cdn.example;"),
+      "%s", csp.c_str ());
   /* the S3 endpoint itself is where the daemon uploads, not where players read */
   fail_if (contains (csp, "4569"), "%s", csp.c_str ());
 }
