@@ -7,12 +7,12 @@ Standard library and Debian's ffmpeg (5.1: rtmp, rtmps and srt)."""
 import subprocess
 
 
-def make_input(path, seconds, preset="ultrafast"):
+def make_input(path, seconds, preset="ultrafast", size="320x240"):
     """An H.264 (2 s GOPs) + AAC test file of seconds at path, in the
     container its extension names (.mp4, .ts); path. preset: x264's
-    (ultrafast: no B-frames; veryfast and slower have them)."""
+    (ultrafast: no B-frames; veryfast and slower have them); size: WxH."""
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "testsrc=size=320x240:rate=30", "-f", "lavfi", "-i",
+                    f"testsrc=size={size}:rate=30", "-f", "lavfi", "-i",
                     "sine=frequency=440:sample_rate=44100", "-t", str(seconds),
                     "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", "60",
                     "-c:a", "aac", "-b:a", "96k", "-ac", "2", path],

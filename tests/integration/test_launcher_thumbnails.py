@@ -143,6 +143,19 @@ class ThumbnailTest(KeyedCase):
         self.assertEqual(status, 200, "the ended stream's last thumbnail is gone")
         self.assertEqual(kept[:2], b"\xff\xd8")
 
+    def test_decoding_graphs_give_their_decoded_picture(self):
+        # transcode (VP8 in) and abr (H.264 in) decode the video anyway:
+        # the thumbnail is one of their pictures (video_raw), kept once ended
+        for kind, pipeline in (("vp8", "transcode"), ("h264", "abr")):
+            with self.subTest(pipeline=pipeline):
+                s = self.create(title=pipeline, pipeline=pipeline)
+                self.publish(s, launchercase.recording(kind, kind))
+                got = self.wait_state(s["id"], "ended", 30)
+                self.assertEqual(got["pipeline"], pipeline)
+                status, hdrs, body = self.thumbnail(s)
+                self.assertEqual(status, 200, f"no thumbnail of the {pipeline} graph")
+                self.assertEqual(jpeg_size(self, body, self.dir), (320, 240))
+
     def test_audio_only_stream_has_no_thumbnail(self):
         s = self.create(title="radio")
         pub = publish(s["rtmp_url"], extra=("-vn", "-t", "8"))
