@@ -286,6 +286,19 @@ GST_START_TEST (test_segments_are_served_with_their_type_and_long_cache)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_thumbnail_is_served_as_jpeg_with_a_short_cache)
+{
+  fail_unless (valid_hls_file_name ("thumbnail.jpg"));
+  Response r = request ("GET", "/live/thumbnail.jpg");
+  fail_unless_equals_uint64 (r.status, 200);
+  assert_str_eq (r.header ("Content-Type"), "image/jpeg");
+  /* replaced every few seconds: never the segments' day-long cache */
+  assert_str_eq (r.header ("Cache-Control"), "max-age=5");
+  fail_unless (r.body == "\xff\xd8jpeg\xff\xd9");
+  assert_cors (r);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_range_gives_206_with_the_bytes)
 {
   Response r = request ("GET", "/live/segment00000.ts", { { "Range", "bytes=10-19" } });
@@ -577,6 +590,7 @@ make_files ()
   for (const char *name : { "seg1.m4s", "init.mp4", "audio1.aac", "subs1.vtt" })
     write_file (live_dir, name, name);
   write_file (live_dir, "x.txt", "text");
+  write_file (live_dir, "thumbnail.jpg", "\xff\xd8jpeg\xff\xd9");
   write_file (live_dir, ".hidden.ts", "hidden");
   write_file (live_dir, "partial.m3u8", "#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:2.0,\nsegm");
   /* hlssink2's final playlist: no newline after the ENDLIST tag */
@@ -658,6 +672,7 @@ hlsfiles_suite ()
   tcase_add_test (tc, test_valid_names);
   tcase_add_test (tc, test_playlist_is_served_uncached_with_cors);
   tcase_add_test (tc, test_segments_are_served_with_their_type_and_long_cache);
+  tcase_add_test (tc, test_thumbnail_is_served_as_jpeg_with_a_short_cache);
   tcase_add_test (tc, test_range_gives_206_with_the_bytes);
   tcase_add_test (tc, test_suffix_range_gives_the_last_bytes);
   tcase_add_test (tc, test_range_beyond_the_end_gives_416);
