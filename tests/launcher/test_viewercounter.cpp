@@ -169,6 +169,7 @@ static const char *kFamilies[][2] = {
   { "castline_s3_bytes_uploaded_total", "counter" },
   { "castline_s3_request_retries_total", "counter" },
   { "castline_s3_outages_total", "counter" },
+  { "castline_s3_upload_duration_seconds", "histogram" },
   { "castline_stream_s3_pending_uploads", "gauge" },
   { "castline_stream_s3_upload_lag_seconds", "gauge" },
   { "castline_stream_s3_unavailable", "gauge" },
@@ -232,6 +233,9 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
       2 });
   m.live.push_back ({ "s2", 3, {}, 3 });
   m.s3 = { 12, 1, 123456789012ULL, 40, 2 };
+  m.s3.latency.observe (300000);     /* 0.3 s */
+  m.s3.latency.observe (40000000);   /* 40 s */
+  m.s3.latency.observe (90000000);   /* past the last bound */
   m.live[1].s3 = true;
   m.live[1].s3_state = { 17, 31.5, true };
   m.webhooks.delivered = 7;
@@ -256,6 +260,13 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_s3_bytes_uploaded_total 123456789012",
         "castline_s3_request_retries_total 40",
         "castline_s3_outages_total 2",
+        "castline_s3_upload_duration_seconds_bucket{le=\"0.25\"} 0",
+        "castline_s3_upload_duration_seconds_bucket{le=\"0.5\"} 1",
+        "castline_s3_upload_duration_seconds_bucket{le=\"30\"} 1",
+        "castline_s3_upload_duration_seconds_bucket{le=\"60\"} 2",
+        "castline_s3_upload_duration_seconds_bucket{le=\"+Inf\"} 3",
+        "castline_s3_upload_duration_seconds_sum 130.3",
+        "castline_s3_upload_duration_seconds_count 3",
         "castline_stream_s3_pending_uploads{stream=\"s2\"} 17",
         "castline_stream_s3_upload_lag_seconds{stream=\"s2\"} 31.5",
         "castline_stream_s3_unavailable{stream=\"s2\"} 1",
