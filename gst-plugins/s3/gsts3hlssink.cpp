@@ -292,7 +292,7 @@ gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
           "spool-depth, spool-bytes, pending-uploads, upload-lag (ns: age of the "
           "oldest segment not yet stored), s3-unavailable, outages, requests-retried, "
           "last-error, upload-latency-buckets (cumulative counts of segments stored "
-          "within 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 s of their close), "
+          "within 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 s of their close), "
           "upload-latency-count, upload-latency-sum (ns)",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

@@ -14,8 +14,8 @@
 namespace castline::s3 {
 
 /* upper bounds (seconds) of the buckets; +Inf is the count */
-constexpr std::array<double, 10> kUploadLatencyBounds = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-  30, 60 };
+constexpr std::array<double, 12> kUploadLatencyBounds = { 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+  2.5, 5, 10, 30, 60 };
 
 struct UploadLatencyHistogram {
   /* cumulative, as Prometheus' le buckets: observations <= bound i */
