@@ -47,6 +47,8 @@ class S3Thumbnails : public ThumbnailStore, public std::enable_shared_from_this<
 
   void put (GBytes * jpeg) override
   {
+    if (!client_)
+      return;                      /* no S3 client: nowhere to put it */
     {
       std::lock_guard<std::mutex> lk (lock_);
       if (in_flight_) {
