@@ -7,6 +7,7 @@
 #include "recording/segmentjournal.h"
 #include "recording/mp4remux.h"
 #include "recording/recorder.h"
+#include "recording/recordingretention.h"
 #include "store/sqlitestore.h"
 #include "recording/vodplaylist.h"
 
@@ -121,6 +122,31 @@ GST_START_TEST (test_vod_playlist_maps_the_init_of_fmp4_segments)
   std::string ts = render_vod_playlist ({ { "segment00000.ts", GST_SECOND } });
   fail_unless (ts.find ("#EXT-X-MAP") == std::string::npos, "%s", ts.c_str ());
   fail_unless (ts.find ("#EXT-X-VERSION:3\n") != std::string::npos, "%s", ts.c_str ());
+}
+GST_END_TEST;
+
+/* what removing a recording reads off its playlists: segments and the
+ * init, each once; a master's variants; never a URI that leaves the
+ * stream's folder */
+GST_START_TEST (test_playlist_files_are_what_a_recording_removes)
+{
+  std::vector<VodSegment> segs = { { "s2-segment00000.m4s", GST_SECOND },
+    { "s2-segment00001.m4s", GST_SECOND } };
+  std::vector<std::string> files = playlist_files (render_vod_playlist (segs, "s2-init.mp4"));
+  std::vector<std::string> want = { "s2-init.mp4", "s2-segment00000.m4s", "s2-segment00001.m4s" };
+  fail_unless (files == want);
+  fail_if (is_master_playlist (render_vod_playlist (segs)));
+  std::string master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\n360p/vod.m3u8\r\n";
+  fail_unless (is_master_playlist (master));
+  fail_unless (playlist_files (master) == std::vector<std::string> { "360p/vod.m3u8" });
+  std::string hostile = "#EXTM3U\n../other/segment.ts\n/etc/passwd\nhttp://x/a.ts\na/b/c.ts\n"
+      "a.ts?x=1\n#EXT-X-MAP:URI=\"../init.mp4\"\n./a.ts\nok.ts\nok.ts\n";
+  fail_unless (playlist_files (hostile) == std::vector<std::string> { "ok.ts" });
+  /* retention passes: an hour apart, or 1/24 of a shorter retention, a
+   * second at least */
+  fail_unless_equals_int (RecordingRetention::period_ms (30), 3600 * 1000);
+  fail_unless_equals_int (RecordingRetention::period_ms (0.5), 1800 * 1000);
+  fail_unless_equals_int (RecordingRetention::period_ms (0.0001), 1000);
 }
 GST_END_TEST;
 
@@ -608,8 +634,14 @@ GST_START_TEST (test_config_record_settings)
   std::string error;
   fail_unless (load_config (path, c, error), "%s", error.c_str ());
   fail_unless (c.record && c.record_mp4);
+  fail_unless (c.recordings_retention_days == 0, "recordings are not kept forever by default");
+  g_file_set_contents (path.c_str (), "{\"recordings\": {\"retention_days\": 0.25}}", -1, nullptr);
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless (c.recordings_retention_days == 0.25);
   const char *bad[] = {
     "{\"record\": \"yes\"}", "{\"record\": 1}", "{\"record_mp4\": null}",
+    "{\"recordings\": {\"retention_days\": -1}}", "{\"recordings\": {\"retention_days\": \"7\"}}",
+    "{\"recordings\": {\"keep\": 7}}",
     /* the segments are in the bucket, not here to remux */
     "{\"record_mp4\": true, \"s3\": {\"endpoint\": \"http://127.0.0.1:1\", \"bucket\": \"b\","
     " \"public_base_url\": \"http://x\"}}",
@@ -704,6 +736,7 @@ recorder_suite (void)
   TCase *tc = tcase_create ("general");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_vod_playlist_lists_every_segment);
+  tcase_add_test (tc, test_playlist_files_are_what_a_recording_removes);
   tcase_add_test (tc, test_journal_reads_back_the_closed_segments);
   tcase_add_test (tc, test_open_playlists_are_ended_once);
   tcase_add_test (tc, test_vod_target_duration_rounds_up);
