@@ -19,6 +19,9 @@ APT_PACKAGES=(
   # test_install.py: systemd-analyze verifies the unit; nginx -t checks the
   # load-balancer configurations of docs/deploy.md (also the benchmarks' nginx)
   systemd nginx-light libnginx-mod-stream
+  # test_prometheus.py: Prometheus itself scrapes a launcher and answers
+  # queries on the series (and on docs/grafana-dashboard.json's expressions)
+  prometheus
 )
 
 missing=()
@@ -49,6 +52,14 @@ if ((${#missing[@]})); then
       $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
     elif [[ -x /etc/init.d/nginx ]]; then
       $SUDO /etc/init.d/nginx stop >/dev/null 2>&1 || true
+    fi
+  fi
+  # the same for the prometheus service (port 9090): the tests start their own
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+      $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/prometheus ]]; then
+      $SUDO /etc/init.d/prometheus stop >/dev/null 2>&1 || true
     fi
   fi
 fi
