@@ -117,6 +117,13 @@ async function showRecordings(id) {
   }
 }
 
+// an empty chart says nothing: a line instead, until there is something
+function showCharts() {
+  const empty = !series.t.length && !series.marks.length;
+  $('#charts').classList.toggle('hidden', empty);
+  $('#charts-empty').classList.toggle('hidden', !empty);
+}
+
 function onEvent(name, data) {
   if (data.id !== streamId) return;
   applyEvent(series, name, data);
@@ -124,6 +131,7 @@ function onEvent(name, data) {
   else if (name === 'stats' && stream) stream.stats = data.stats;
   else if (name === 'viewers' && stream) stream.viewers = data.viewers;
   if (charts && name !== 'viewers') charts.update();
+  showCharts();
   render();
 }
 
@@ -146,14 +154,14 @@ async function start() {
     stream = await api('GET', `/api/streams/${encodeURIComponent(streamId)}`);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) needToken();
-    else if (e instanceof ApiError && e.status === 404) {
-      $('#title').textContent = 'No such stream';
-      showMessage(message, `There is no stream ${streamId}.`, 'error');
-    } else showMessage(message, `Could not load the stream: ${e.message}`, 'error');
+    else if (e instanceof ApiError && e.status === 404) showMessage(message, `There is no stream ${streamId}.`, 'error');
+    else showMessage(message, `Could not load the stream: ${e.message}`, 'error');
     return;
   }
+  $('#content').classList.remove('hidden');
   render();
   if (!charts) charts = new StreamCharts($('#charts'), series, 'large');
+  showCharts();
   follow();
 }
 
