@@ -19,6 +19,9 @@ APT_PACKAGES=(
   # test_install.py: systemd-analyze verifies the unit; nginx -t checks the
   # load-balancer configurations of docs/deploy.md (also the benchmarks' nginx)
   systemd nginx-light libnginx-mod-stream
+  # test_prometheus.py: Prometheus itself scrapes a launcher and answers
+  # queries on the series (and on docs/grafana-dashboard.json's expressions)
+  prometheus
 )
 
 missing=()
@@ -42,15 +45,19 @@ if ((${#missing[@]})); then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update </dev/null
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
     --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-  # Debian starts the nginx service it has just installed (port 80, every
-  # address): the tests and benchmarks run their own, so stop it again
-  if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
-      $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
-    elif [[ -x /etc/init.d/nginx ]]; then
-      $SUDO /etc/init.d/nginx stop >/dev/null 2>&1 || true
+  # Debian starts the services it has just installed (nginx on port 80,
+  # prometheus on 9090, every address): the tests and benchmarks run their
+  # own, so stop them again
+  stop_service() {   # package service
+    [[ " ${missing[*]} " == *" $1 "* ]] || return 0
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$2" 2>/dev/null; then
+      $SUDO systemctl disable --now "$2" >/dev/null 2>&1 || true
+    elif [[ -x /etc/init.d/$2 ]]; then
+      $SUDO "/etc/init.d/$2" stop >/dev/null 2>&1 || true
     fi
-  fi
+  }
+  stop_service nginx-light nginx
+  stop_service prometheus prometheus
 fi
 
 # npm: the pages' hls.js and uPlot, and the test peers s3rver and

@@ -180,7 +180,6 @@ std::string
 LlHlsWriter::set_caps (TrackInfo::Kind kind, const GstCaps * caps,
     std::vector<WriterEvent> & events)
 {
-  (void) events;
   Track *t = track (kind);
   if (!t)
     return "caps for a track the element does not have";
@@ -201,6 +200,20 @@ LlHlsWriter::set_caps (TrackInfo::Kind kind, const GstCaps * caps,
     if (changed || (d && d != t && d->in_init))
       cutter_.force_segment ();
   }
+  bool all_done = false;
+  return started_ ? "" : resume_eos_waiting_for_caps (events, &all_done);
+}
+
+/* a driver whose EOS waited for the other track's caps ends now that
+ * they came, or that the other track ended without them */
+std::string
+LlHlsWriter::resume_eos_waiting_for_caps (std::vector<WriterEvent> & events, bool * all_done)
+{
+  for (auto & t : tracks_)
+    if (t.eos_waits_for_caps && !waiting_for_caps (&t)) {
+      t.eos_waits_for_caps = false;
+      return eos (t.collector.kind (), events, all_done);
+    }
   return "";
 }
 
@@ -280,6 +293,8 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
       pending_cuts_.push_back (PendingCut {w.dts, cut == PartCutter::Cut::kSegment,
               d->collector.kind ()});
   }
+  if (!waited.empty ())
+    driven_to_ = waited.back ().dts;   /* an ended driver's: all of it */
   return run_pending_cuts (events);
 }
 
@@ -661,11 +676,25 @@ LlHlsWriter::eos (TrackInfo::Kind kind, std::vector<WriterEvent> & events, bool 
   Track *d = driver ();
   t->collector.finish ();
   if (!started_ && t == d && (t->collector.held () || !t->collector.ready ().empty ())) {
+    if (waiting_for_caps (t) && !video_abandoned_) {
+      /* a publisher faster than real time: the whole video came before
+       * the audio's caps (its encoder's first buffer). The EOS waits for
+       * them, or for the other track's own EOS, so that the one init names
+       * both tracks instead of the audio joining an ended video */
+      GST_DEBUG ("EOS before the other track's caps: the first init waits for them");
+      t->eos_waits_for_caps = true;
+      return "";
+    }
     std::string err = start (events);
     if (!err.empty ())
       return err;
   }
   t->eos = true;
+  if (!started_) {
+    std::string err = resume_eos_waiting_for_caps (events, all_done);
+    if (!err.empty () || *all_done || started_)
+      return err;
+  }
   for (const auto & other : tracks_)
     if (!other.eos)
       return started_ ? run_pending_cuts (events) : "";

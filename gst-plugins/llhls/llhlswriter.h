@@ -119,6 +119,7 @@ class LlHlsWriter {
     bool eos = false;
     bool in_init = false;        /* its config is in the current init */
     bool dropping_warned = false;
+    bool eos_waits_for_caps = false; /* see eos () */
   };
   struct WrittenSegment {
     std::string path;
@@ -129,6 +130,7 @@ class LlHlsWriter {
   Track * driver ();
   bool waiting_for_caps (const Track * driver) const;
   std::string start (std::vector<WriterEvent> & events);
+  std::string resume_eos_waiting_for_caps (std::vector<WriterEvent> & events, bool * all_done);
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
 
   std::string open_segment (const CollectedSample & first, TrackInfo::Kind by,

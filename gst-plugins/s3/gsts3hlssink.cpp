@@ -291,7 +291,9 @@ gst_s3_hls_sink_class_init (GstS3HlsSinkClass * klass)
           "last-/worst-upload-latency (ns, segment closed to object stored), "
           "spool-depth, spool-bytes, pending-uploads, upload-lag (ns: age of the "
           "oldest segment not yet stored), s3-unavailable, outages, requests-retried, "
-          "last-error",
+          "last-error, upload-latency-buckets (cumulative counts of segments stored "
+          "within 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 s of their close), "
+          "upload-latency-count, upload-latency-sum (ns)",
           GST_TYPE_STRUCTURE, (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template (element_class, &video_template);
@@ -826,7 +828,7 @@ make_stats (GstS3HlsSink * self)
   HlsUploaderStats st;
   if (auto up = get_uploader (self))
     st = up->stats ();
-  return gst_structure_new ("s3hlssink-stats",
+  GstStructure *s = gst_structure_new ("s3hlssink-stats",
       "uploads-started", G_TYPE_UINT64, st.uploads_started,
       "uploads-completed", G_TYPE_UINT64, st.uploads_completed,
       "uploads-failed", G_TYPE_UINT64, st.uploads_failed,
@@ -845,5 +847,18 @@ make_stats (GstS3HlsSink * self)
       "s3-unavailable", G_TYPE_BOOLEAN, st.outage,
       "outages", G_TYPE_UINT64, st.outages,
       "requests-retried", G_TYPE_UINT64, st.requests_retried,
-      "last-error", G_TYPE_STRING, st.last_error.c_str (), NULL);
+      "last-error", G_TYPE_STRING, st.last_error.c_str (),
+      "upload-latency-count", G_TYPE_UINT64, st.latency.count,
+      "upload-latency-sum", G_TYPE_UINT64, st.latency.sum_us * GST_USECOND, NULL);
+  /* cumulative counts, one per castline::s3::kUploadLatencyBounds */
+  GValue buckets = G_VALUE_INIT;
+  gst_value_array_init (&buckets, st.latency.buckets.size ());
+  for (guint64 n : st.latency.buckets) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_UINT64);
+    g_value_set_uint64 (&v, n);
+    gst_value_array_append_and_take_value (&buckets, &v);
+  }
+  gst_structure_take_value (s, "upload-latency-buckets", &buckets);
+  return s;
 }

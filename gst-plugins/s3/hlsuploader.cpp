@@ -227,6 +227,7 @@ HlsUploader::on_done (const UploadAction & a, const S3Result & r, guint64 bytes)
         gint64 lat = g_get_monotonic_time () - it->second;
         stats_.last_latency_us = lat;
         stats_.worst_latency_us = std::max (stats_.worst_latency_us, lat);
+        stats_.latency.observe (lat);
         submitted_at_.erase (it);
       }
     }

@@ -27,6 +27,7 @@
 #include "s3/hlsuploadplan.h"
 #include "s3/s3client.h"
 #include "s3/segmentspool.h"
+#include "s3/uploadlatency.h"
 
 #include <atomic>
 #include <functional>
@@ -60,6 +61,7 @@ struct HlsUploaderStats {
   guint64 segments_skipped = 0;    /* expired before S3 could take them */
   gint64 last_latency_us = -1;     /* segment closed to object in the bucket */
   gint64 worst_latency_us = -1;
+  UploadLatencyHistogram latency;  /* of every segment stored */
   guint64 spool_objects = 0;
   guint64 spool_bytes = 0;
   guint64 pending_uploads = 0;

@@ -147,6 +147,39 @@ srt_link_of (const std::string & id, const GstStructure * s)
   return l;
 }
 
+/* s3hlssink's upload-latency-* fields (absent: zeros; buckets of another
+ * build's bounds: ignored, the count and the sum kept) */
+s3::UploadLatencyHistogram
+latency_of (const GstStructure * s)
+{
+  s3::UploadLatencyHistogram h;
+  h.count = field_uint64 (s, "upload-latency-count");
+  h.sum_us = field_uint64 (s, "upload-latency-sum") / GST_USECOND;
+  const GValue *v = s ? gst_structure_get_value (s, "upload-latency-buckets") : nullptr;
+  if (v && GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) == h.buckets.size ()) {
+    for (guint i = 0; i < h.buckets.size (); i++) {
+      const GValue *b = gst_value_array_get_value (v, i);
+      h.buckets[i] = G_VALUE_HOLDS_UINT64 (b) ? g_value_get_uint64 (b) : 0;
+    }
+  }
+  return h;
+}
+
+/* a histogram without labels: cumulative buckets, +Inf, sum and count */
+void
+histogram (std::string & out, const char *name, const char *help,
+    const s3::UploadLatencyHistogram & h)
+{
+  family (out, name, "histogram", help);
+  std::string bucket = std::string (name) + "_bucket";
+  for (size_t i = 0; i < h.buckets.size (); i++)
+    sample (out, bucket.c_str (), { { "le", number (s3::kUploadLatencyBounds[i]) } },
+        number (h.buckets[i]));
+  sample (out, bucket.c_str (), { { "le", "+Inf" } }, number (h.count));
+  sample (out, (std::string (name) + "_sum").c_str (), {}, number (h.sum_us / 1e6));
+  sample (out, (std::string (name) + "_count").c_str (), {}, number (h.count));
+}
+
 }  // namespace
 
 std::string
@@ -175,6 +208,7 @@ S3Counters::operator+= (const S3Counters & o)
   bytes += o.bytes;
   retries += o.retries;
   outages += o.outages;
+  latency += o.latency;
   return *this;
 }
 
@@ -187,6 +221,7 @@ S3Counters::from_stats (const GstStructure * s)
   c.bytes = field_uint64 (s, "bytes-uploaded");
   c.retries = field_uint64 (s, "requests-retried");
   c.outages = field_uint64 (s, "outages");
+  c.latency = latency_of (s);
   return c;
 }
 
@@ -261,6 +296,9 @@ render_metrics (const MetricsSnapshot & m)
       "were tried again.", m.s3.retries);
   counter (out, "castline_s3_outages_total",
       "Times s3hlssink found S3 unreachable (the start of an outage).", m.s3.outages);
+  histogram (out, "castline_s3_upload_duration_seconds",
+      "Time from a segment's close to its object in the bucket (s3hlssink: spool wait and "
+      "retries included).", m.s3.latency);
   s3_family (out, m, "castline_stream_s3_pending_uploads",
       "Objects of a live stream not yet in the bucket (segments and its newest playlist).",
       [] (const S3UploadState & st) { return (double) st.pending; });

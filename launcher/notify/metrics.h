@@ -8,6 +8,7 @@
 #include "streams/streammanager.h"
 #include "notify/viewercounter.h"
 #include "notify/webhooks.h"
+#include "s3/uploadlatency.h"
 
 #include <array>
 #include <functional>
@@ -45,13 +46,14 @@ struct LiveStreamMetrics {
 };
 
 /* s3hlssink's counters (its stats: uploads-completed, uploads-failed,
- * bytes-uploaded, requests-retried, outages). */
+ * bytes-uploaded, requests-retried, outages, upload-latency-*). */
 struct S3Counters {
   guint64 uploads = 0;
   guint64 failures = 0;
   guint64 bytes = 0;
   guint64 retries = 0;
   guint64 outages = 0;
+  s3::UploadLatencyHistogram latency {};   /* segments, closed to stored */
 
   S3Counters & operator+= (const S3Counters & o);
   static S3Counters from_stats (const GstStructure * s);   /* s may be null */

@@ -25,6 +25,8 @@ def gst_env(extra=None):
     env = dict(os.environ)
     env["GST_PLUGIN_PATH"] = PLUGIN_DIR
     env.pop("GST_DEBUG", None)
+    if os.environ.get("CASTLINE_GST_DEBUG"):     # by hand: the launcher's and gst-launch's GST_DEBUG
+        env["GST_DEBUG"] = os.environ["CASTLINE_GST_DEBUG"]
     if os.environ.get("CASTLINE_PRELOAD"):
         env["LD_PRELOAD"] = os.environ["CASTLINE_PRELOAD"]
     env.update(extra or {})

@@ -169,6 +169,7 @@ static const char *kFamilies[][2] = {
   { "castline_s3_bytes_uploaded_total", "counter" },
   { "castline_s3_request_retries_total", "counter" },
   { "castline_s3_outages_total", "counter" },
+  { "castline_s3_upload_duration_seconds", "histogram" },
   { "castline_stream_s3_pending_uploads", "gauge" },
   { "castline_stream_s3_upload_lag_seconds", "gauge" },
   { "castline_stream_s3_unavailable", "gauge" },
@@ -232,6 +233,9 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
       2 });
   m.live.push_back ({ "s2", 3, {}, 3 });
   m.s3 = { 12, 1, 123456789012ULL, 40, 2 };
+  m.s3.latency.observe (300000);     /* 0.3 s */
+  m.s3.latency.observe (40000000);   /* 40 s */
+  m.s3.latency.observe (90000000);   /* past the last bound */
   m.live[1].s3 = true;
   m.live[1].s3_state = { 17, 31.5, true };
   m.webhooks.delivered = 7;
@@ -256,6 +260,14 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
         "castline_s3_bytes_uploaded_total 123456789012",
         "castline_s3_request_retries_total 40",
         "castline_s3_outages_total 2",
+        "castline_s3_upload_duration_seconds_bucket{le=\"0.01\"} 0",
+        "castline_s3_upload_duration_seconds_bucket{le=\"0.25\"} 0",
+        "castline_s3_upload_duration_seconds_bucket{le=\"0.5\"} 1",
+        "castline_s3_upload_duration_seconds_bucket{le=\"30\"} 1",
+        "castline_s3_upload_duration_seconds_bucket{le=\"60\"} 2",
+        "castline_s3_upload_duration_seconds_bucket{le=\"+Inf\"} 3",
+        "castline_s3_upload_duration_seconds_sum 130.3",
+        "castline_s3_upload_duration_seconds_count 3",
         "castline_stream_s3_pending_uploads{stream=\"s2\"} 17",
         "castline_stream_s3_upload_lag_seconds{stream=\"s2\"} 31.5",
         "castline_stream_s3_unavailable{stream=\"s2\"} 1",
@@ -303,6 +315,48 @@ GST_START_TEST (test_metrics_live_streams_and_counters)
 }
 GST_END_TEST;
 
+/* s3hlssink's upload-latency-* stats as the launcher reads them */
+static GstStructure *
+latency_stats (guint n_buckets)
+{
+  GstStructure *s = gst_structure_new ("s3hlssink-stats",
+      "upload-latency-count", G_TYPE_UINT64, (guint64) 4,
+      "upload-latency-sum", G_TYPE_UINT64, (guint64) 3 * GST_SECOND, NULL);
+  GValue buckets = G_VALUE_INIT;
+  gst_value_array_init (&buckets, n_buckets);
+  for (guint i = 0; i < n_buckets; i++) {
+    GValue v = G_VALUE_INIT;
+    g_value_init (&v, G_TYPE_UINT64);
+    g_value_set_uint64 (&v, i < 5 ? 0 : 4);
+    gst_value_array_append_and_take_value (&buckets, &v);
+  }
+  gst_structure_take_value (s, "upload-latency-buckets", &buckets);
+  return s;
+}
+
+GST_START_TEST (test_metrics_upload_latency_from_stats)
+{
+  g_autoptr (GstStructure) s = latency_stats (castline::s3::kUploadLatencyBounds.size ());
+  S3Counters c = S3Counters::from_stats (s);
+  fail_unless_equals_uint64 (c.latency.count, 4);
+  fail_unless_equals_uint64 (c.latency.sum_us, 3000000);
+  fail_unless_equals_uint64 (c.latency.buckets[4], 0);
+  fail_unless_equals_uint64 (c.latency.buckets[5], 4);
+  c += c;
+  fail_unless_equals_uint64 (c.latency.buckets[5], 8);
+  fail_unless_equals_uint64 (c.latency.count, 8);
+
+  /* buckets of other bounds: ignored, count and sum kept */
+  g_autoptr (GstStructure) other = latency_stats (3);
+  c = S3Counters::from_stats (other);
+  fail_unless_equals_uint64 (c.latency.count, 4);
+  for (guint64 n : c.latency.buckets)
+    fail_unless_equals_uint64 (n, 0);
+  /* no stats: zeros */
+  fail_unless_equals_uint64 (S3Counters::from_stats (nullptr).latency.count, 0);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_metrics_label_values_are_escaped)
 {
   assert_str_eq (escape_label_value ("plain-id"), "plain-id");
@@ -334,6 +388,7 @@ viewercounter_suite (void)
   tcase_add_test (tm, test_metrics_every_family_and_state);
   tcase_add_test (tm, test_metrics_live_streams_and_counters);
   tcase_add_test (tm, test_metrics_label_values_are_escaped);
+  tcase_add_test (tm, test_metrics_upload_latency_from_stats);
   return s;
 }
 

@@ -249,6 +249,69 @@ GST_START_TEST (test_first_init_waits_for_audio_caps_a_second_late)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_video_ending_before_the_audio_caps_waits_for_them)
+{
+  /* a publisher faster than real time: 6 s of video and its EOS come
+   * before the audio encoder's first buffer. The stream still gets one
+   * init naming both tracks and 2 s segments that carry both, as if the
+   * audio had come in time (once, the EOS started a video-only init and
+   * the audio joined after the video's end with empty segments) */
+  LlHlsWriter w (no_files ());
+  w.add_track (Kind::kVideo);
+  w.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev;
+  fail_unless (set_caps (w, Kind::kVideo, video_caps (), ev).empty ());
+  for (int i = 0; i < 180; i++)
+    fail_unless (push_video (w, i, 60, ev).empty ());
+  bool done = false;
+  fail_unless (w.eos (Kind::kVideo, ev, &done).empty ());
+  fail_unless (!done);
+  fail_unless (ev.empty ());
+  fail_unless (set_caps (w, Kind::kAudio, audio_caps (), ev).empty ());
+  int a = 0;
+  for (; gst_util_uint64_scale (a * 1024, GST_SECOND, 48000) < 6 * GST_SECOND; a++)
+    fail_unless (push_audio (w, a, ev).empty ());
+  fail_unless (w.eos (Kind::kAudio, ev, &done).empty ());
+  fail_unless (done);
+  fail_unless_equals_int (count (ev, EK::kInit), 1);
+  fail_unless_equals_int (boxes_named (first_of (ev, EK::kInit).bytes, "trak"), 2);
+  fail_unless_equals_int (count (ev, EK::kWarning), 0);
+  fail_unless_equals_int (count (ev, EK::kSegment), 3);
+  GstClockTime total = 0;
+  for (const auto & e : ev)
+    if (e.kind == EK::kSegment) {
+      fail_unless (e.duration >= 1900 * GST_MSECOND, "segment %" G_GUINT64_FORMAT ": %"
+          GST_TIME_FORMAT, e.msn, GST_TIME_ARGS (e.duration));
+      total += e.duration;
+    } else if (e.kind == EK::kPart && &e != &last (ev, EK::kPart)) {
+      /* all but the audio's tail after the video's last frame */
+      fail_unless (boxes_named (e.bytes, "traf") == 2, "part %" G_GUINT64_FORMAT ".%u (%"
+          GST_TIME_FORMAT ") has %d tracks", e.msn, e.part, GST_TIME_ARGS (e.duration),
+          boxes_named (e.bytes, "traf"));
+    }
+  fail_unless (total >= 5900 * GST_MSECOND && total <= 6100 * GST_MSECOND);
+  assert_lacks (last (ev, EK::kPlaylist).text, "DISCONTINUITY");
+  fail_unless (last (ev, EK::kPlaylist).flag);
+
+  /* the audio ends without caps: the waiting video goes alone */
+  LlHlsWriter w2 (no_files ());
+  w2.add_track (Kind::kVideo);
+  w2.add_track (Kind::kAudio);
+  std::vector<WriterEvent> ev2;
+  fail_unless (set_caps (w2, Kind::kVideo, video_caps (), ev2).empty ());
+  for (int i = 0; i < 90; i++)
+    fail_unless (push_video (w2, i, 60, ev2).empty ());
+  fail_unless (w2.eos (Kind::kVideo, ev2, &done).empty ());
+  fail_unless (!done && ev2.empty ());
+  fail_unless (w2.eos (Kind::kAudio, ev2, &done).empty ());
+  fail_unless (done);
+  fail_unless_equals_int (count (ev2, EK::kInit), 1);
+  fail_unless_equals_int (boxes_named (first_of (ev2, EK::kInit).bytes, "trak"), 1);
+  fail_unless_equals_int (count (ev2, EK::kSegment), 2);
+  fail_unless (last (ev2, EK::kPlaylist).flag);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_audio_later_than_the_wait_joins_at_the_next_keyframe)
 {
   LlHlsWriter w (no_files ());
@@ -696,6 +759,7 @@ llhlswriter_suite (void)
   tcase_add_test (tc, test_format_location);
   tcase_add_test (tc, test_caps_change_gives_new_init_and_discontinuity);
   tcase_add_test (tc, test_first_init_waits_for_audio_caps_a_second_late);
+  tcase_add_test (tc, test_video_ending_before_the_audio_caps_waits_for_them);
   tcase_add_test (tc, test_audio_later_than_the_wait_joins_at_the_next_keyframe);
   tcase_add_test (tc, test_video_waits_for_the_audio_caps);
   tcase_add_test (tc, test_audio_waiting_for_video_is_bounded);

@@ -1,6 +1,7 @@
 /* s3hlssink in a small pipeline against a fake S3: what ends up in the bucket,
  * through faults. */
 #include "fakes3.h"
+#include "s3/uploadlatency.h"
 
 #include <gst/check/gstcheck.h>
 
@@ -198,6 +199,17 @@ GST_START_TEST (test_segments_then_final_playlist)
   gst_structure_get_uint64 (stats, "pending-uploads", &pending);
   fail_unless (completed >= names.size () + 1);
   fail_unless_equals_int (pending, 0);
+  /* every segment stored is in the latency histogram: its last bucket
+   * (60 s) holds them all, the count too */
+  guint64 latencies = 0;
+  gst_structure_get_uint64 (stats, "upload-latency-count", &latencies);
+  fail_unless_equals_uint64 (latencies, names.size ());
+  const GValue *buckets = gst_structure_get_value (stats, "upload-latency-buckets");
+  fail_unless (buckets && GST_VALUE_HOLDS_ARRAY (buckets));
+  guint n = gst_value_array_get_size (buckets);
+  fail_unless_equals_int (n, castline::s3::kUploadLatencyBounds.size ());
+  fail_unless_equals_uint64 (g_value_get_uint64 (gst_value_array_get_value (buckets, n - 1)),
+      names.size ());
   gst_structure_free (stats);
 }
 GST_END_TEST;
