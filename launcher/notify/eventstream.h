@@ -63,7 +63,6 @@ class EventStream {
   void tick (gint64 now_us);
 
   size_t clients () const { return clients_.size (); }
-  const StatsHistory & history () const { return history_; }
 
  private:
   struct Client {
