@@ -348,10 +348,12 @@ export class ChartBoard {
     let row = this.rows.get(stream.id);
     if (!on) {
       if (row) {
-        row.charts.destroy();
+        if (row.charts) row.charts.destroy();
         row.tr.remove();
         this.rows.delete(stream.id);
       }
+      // for good: what was charted goes too
+      if (stream.state === 'ended' || stream.state === 'failed') this.series.delete(stream.id);
       return null;
     }
     if (!row) {
