@@ -42,6 +42,12 @@ Daemon::Daemon (StreamManager & manager)
         json_object_set_member (members, "recordings", recordings_json (recordings, manager_.config ()));
         webhooks_.post ("recording.ready", members);
       });
+  manager.add_recordings_removed_listener ([this] (const StreamRecord & r,
+          const RemovalResult & removed, const std::string & reason) {
+        g_autoptr (JsonObject) members = recording_deleted_members (r,
+            manager_.playback_url (r.id), removed, reason, manager_.config ());
+        webhooks_.post ("recording.deleted", members);
+      });
   metrics_.set_webhook_stats ([this] { return webhooks_.stats (); });
 
   auto route = [] (auto & target) {

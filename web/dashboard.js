@@ -6,6 +6,7 @@ import {
   $, api, ApiError, el, followEvents, formatBitrate, formatDuration, healthClass, copyText,
   setAdminToken, showMessage, STATE_LABELS, summarizeStats,
 } from './api.js';
+import { renderRecordings } from './recordinglinks.js';
 import { ChartBoard } from './streamcharts.js';
 
 const streams = new Map();         // id -> the stream as the API gives it
@@ -121,10 +122,7 @@ async function toggleRecordings(id) {
       td.textContent = 'No recording yet (it is written once the stream has ended).';
       return;
     }
-    td.replaceChildren(el('ul', {}, recordings.map((r) => el('li', {},
-        r.url ? el('a', { href: r.url, target: '_blank', rel: 'noopener' }, r.kind === 'mp4' ? 'MP4 file' : 'HLS (VOD playlist)')
-              : el('span', { class: 'health poor' }, `${r.kind}: ${r.error}`),
-        ` · ${formatDuration(r.duration)}`, r.segments ? ` · ${r.segments} segments` : ''))));
+    renderRecordings(td, id, recordings);       // the watch page plays them; the MP4 downloads
   } catch (e) {
     td.textContent = `Could not list recordings: ${e.message}`;
   }

@@ -7,6 +7,7 @@ import {
   $, api, ApiError, el, followEvents, formatBitrate, formatDuration, formatTime, healthClass,
   setAdminToken, showMessage, STATE_LABELS, summarizeStats,
 } from './api.js';
+import { renderRecordings } from './recordinglinks.js';
 import { applyEvent, StreamCharts, StreamSeries } from './streamcharts.js';
 
 const streamId = decodeURIComponent((location.pathname.match(/^\/streams\/([^/]+)/) || [])[1] || '');
@@ -95,25 +96,23 @@ function render() {
   }
 }
 
-async function showRecordings(id) {
+// A recording is written after the stream ends: asked again every 3 s
+// for a minute until it is listed.
+async function showRecordings(id, attempt = 0) {
   const panel = $('#recordings-panel');
-  const list = $('#recordings');
+  const box = $('#recordings');
   panel.classList.remove('hidden');
-  list.replaceChildren(el('li', { class: 'muted' }, 'Loading…'));
+  if (!attempt) box.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
   try {
     const { recordings } = await api('GET', `/api/streams/${encodeURIComponent(id)}/recordings`);
     if (!recordings.length) {
-      list.replaceChildren(el('li', { class: 'muted' }, 'No recording yet (it is written once the stream has ended).'));
-      recordingsShown = false;          // asked again at the next state
+      box.replaceChildren(el('p', { class: 'muted' }, 'No recording yet (it is written once the stream has ended).'));
+      if (attempt < 20) setTimeout(() => showRecordings(id, attempt + 1), 3000);
       return;
     }
-    list.replaceChildren(...recordings.map((r) => el('li', {},
-        !r.url ? el('span', { class: 'health poor' }, `${r.kind}: ${r.error}`)
-          : r.kind === 'mp4' ? el('a', { href: r.url, download: '' }, 'MP4 file')
-            : el('a', { href: `/watch/${id}`, target: '_blank', rel: 'noopener' }, 'Play the recording'),
-        ` · ${formatDuration(r.duration)}`, r.segments ? ` · ${r.segments} segments` : '')));
+    renderRecordings(box, id, recordings);      // as the dashboard lists them
   } catch (e) {
-    list.replaceChildren(el('li', { class: 'health poor' }, `Could not list recordings: ${e.message}`));
+    box.replaceChildren(el('p', { class: 'health poor' }, `Could not list recordings: ${e.message}`));
   }
 }
 

@@ -13,6 +13,7 @@
 /* global Hls */
 import { $, ApiError, el, formatBitrate, formatTime, showMessage, sleep, streamStatus } from './api.js';
 import { playWhep } from './whep.js';
+import { RecordingPlayer } from './recordingplayer.js';
 
 const STATUS_MS = 3000;
 const HEARTBEAT_MS = 10000;
@@ -28,6 +29,8 @@ const toLive = $('#to-live');
 const modeBadge = $('#mode');
 const switchMode = $('#switch-mode');
 const modeNote = $('#mode-note');
+// an ended, recorded stream plays its recording (recordingplayer.js)
+const recording = new RecordingPlayer({ video, overlay, badge, quality, info: $('#recording'), onLevels: fillQuality });
 
 const streamId = decodeURIComponent((location.pathname.match(/^\/watch\/([^/]+)/) || [])[1] || '');
 // 128 random bits, hex (crypto.randomUUID needs a secure context; this does not)
@@ -344,6 +347,7 @@ function atLiveEdge() {
 }
 
 function showBadge() {
+  if (recording.active) return;         // it says RECORDING
   const playingNow = playing && !video.paused && video.currentTime > 0 && video.readyState >= 2;
   const live = state === 'live';
   const edge = live && playingNow && atLiveEdge();
@@ -402,6 +406,7 @@ function applyStatus(s) {
     setMode(mode);          // the switch button follows what the stream offers
     return;
   }
+  if (recording.show(s, stopPlayer)) return;      // over, and recorded: its recording plays
   const texts = {
     created: 'This stream has not started yet. It plays here as soon as it does.',
     scheduled: `This stream is scheduled for ${formatTime(s.scheduled_at)}.`,

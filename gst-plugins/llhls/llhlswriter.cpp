@@ -329,11 +329,12 @@ LlHlsWriter::run_pending_cuts (std::vector<WriterEvent> & events)
     if (!others_reached (d, c.at))
       return "";
     pending_cuts_.pop_front ();
-    bool segment = c.segment && !tail_after_video (c);
-    std::string err = close_part (c.at, segment, false, events, d);
+    if (c.segment && tail_after_video (c))
+      continue;                 /* the tail stays in the video's last part */
+    std::string err = close_part (c.at, c.segment, false, events, d);
     if (!err.empty ())
       return err;
-    if (!segment)
+    if (!c.segment)
       continue;
     const auto & c_ready = d->collector.ready ();
     const CollectedSample *first = !c_ready.empty () ? &c_ready.front ()
@@ -653,8 +654,10 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
 
 /* the audio that outlasts an ended video (its last frames, in a stream
  * whose audio ends a little after its video) stays in the video's last
- * segment: a segment without the video its init names is never fully
- * buffered by hls.js, which then stalls before the VOD's end. Bounded:
+ * segment, and in its last part: hls.js never buffers all of a segment
+ * without the video its init names, and it ends a stream with parts only
+ * once the middle of the last part is buffered in every track, so it
+ * stalled before the end when that part was the audio's alone. Bounded:
  * past kMaxWait of segment, an audio alone gets segments again; a new
  * init (caps changed) still cuts. */
 bool

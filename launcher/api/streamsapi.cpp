@@ -152,7 +152,7 @@ StreamsApi::handle (const http::Request & req, http::Response & res)
   if (rest == "events") {
     events_.serve (req, res, id);
   } else if (rest == "recordings") {
-    recordings (req, res, id);
+    recordings (req, res, *r);
   } else if (req.is ("GET")) {
     http::reply_json (res, 200, views_.stream_json (*r));
   } else if (req.is ("DELETE")) {
@@ -210,19 +210,72 @@ StreamsApi::list (http::Response & res)
 /* what a recorded stream left, once written (an empty list before, or for
  * a stream not recorded) */
 void
-StreamsApi::recordings (const http::Request & req, http::Response & res, const std::string & id)
+StreamsApi::recordings (const http::Request & req, http::Response & res, const StreamRecord & r)
 {
+  if (req.is ("DELETE")) {
+    remove_recordings (res, r);
+    return;
+  }
   if (!req.is ("GET")) {
-    res.headers.set ("Allow", "GET");
-    http::reply_error (res, 405, "use GET");
+    res.headers.set ("Allow", "GET, DELETE");
+    http::reply_error (res, 405, "use GET or DELETE");
     return;
   }
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "recordings");
-  json_builder_add_value (b, recordings_json (manager_.recordings (id), manager_.config ()));
+  json_builder_add_value (b, recordings_json (manager_.recordings (r.id), manager_.config ()));
   json_builder_end_object (b);
   http::reply_json (res, 200, to_text (b));
+}
+
+/* answered once the files are gone (a worker thread removes them):
+ * {"removed": [files], "bytes": N (null with S3), "recordings": [the
+ * recordings removed]}, and with a failure "error" and "failed" */
+void
+StreamsApi::remove_recordings (http::Response & res, const StreamRecord & r)
+{
+  std::shared_ptr<http::PendingResponse> pending = res.defer ();
+  const Config & config = manager_.config ();
+  Refusal refusal;
+  bool started = manager_.remove_recordings (r, [pending, &config] (RemovalResult result) {
+        http::Response answer;
+        g_autoptr (JsonBuilder) b = json_builder_new ();
+        json_builder_begin_object (b);
+        if (!result.failed.empty ()) {
+          std::string why;
+          for (auto & [rec, error] : result.failed)
+            why += (why.empty () ? "" : "; ") + rec.name + ": " + error;
+          add_string (b, "error", "some recordings could not be removed: " + why);
+        }
+        json_builder_set_member_name (b, "removed");
+        json_builder_begin_array (b);
+        for (auto & f : result.files)
+          json_builder_add_string_value (b, f.c_str ());
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "bytes");
+        if (result.bytes)
+          json_builder_add_int_value (b, (gint64) *result.bytes);
+        else
+          json_builder_add_null_value (b);
+        json_builder_set_member_name (b, "recordings");
+        json_builder_add_value (b, recordings_json (result.removed, config));
+        if (!result.failed.empty ()) {
+          std::vector<RecordingRecord> failed;
+          for (auto & f : result.failed)
+            failed.push_back (f.first);
+          json_builder_set_member_name (b, "failed");
+          json_builder_add_value (b, recordings_json (failed, config));
+        }
+        json_builder_end_object (b);
+        http::reply_json (answer, result.failed.empty () ? 200 : 502, to_text (b));
+        pending->finish (std::move (answer));
+      }, refusal);
+  if (!started) {
+    http::Response answer;
+    http::reply_error (answer, refusal.status, refusal.reason);
+    pending->finish (std::move (answer));
+  }
 }
 
 }  // namespace castline::launcher

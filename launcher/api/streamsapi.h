@@ -6,6 +6,9 @@
  *   GET    /api/streams/{id}               one
  *   DELETE /api/streams/{id}               end (202 while it finalizes)
  *   GET    /api/streams/{id}/recordings    its VODs once written
+ *   DELETE /api/streams/{id}/recordings    removes them, files and rows
+ *          (200: what went; 409 while live, interrupted or being written;
+ *          502 when some could not be removed: those stay listed)
  *   GET    /api/streams/{id}/events        its Server-Sent Events (EventsRoute)
  * and the two public paths under it, heartbeat and status
  * (PublicStreamRoutes). Main context. */
@@ -50,7 +53,8 @@ class StreamsApi {
  private:
   void create (const http::Request & req, http::Response & res);
   void list (http::Response & res);
-  void recordings (const http::Request & req, http::Response & res, const std::string & id);
+  void recordings (const http::Request & req, http::Response & res, const StreamRecord & r);
+  void remove_recordings (http::Response & res, const StreamRecord & r);
 
   StreamManager & manager_;
   const StreamViews & views_;

@@ -119,6 +119,9 @@ StreamViews::status_json (const StreamRecord & r) const
   add_time (b, "ended_at", r.ended_at);
   add_string (b, "playback_url", manager_.playback_url (r.id));
   add_audience (b, r, false);
+  json_builder_set_member_name (b, "recordings");
+  json_builder_add_value (b, recordings_json (r.record ? manager_.recordings (r.id)
+          : std::vector<RecordingRecord> (), manager_.config (), true));
   json_builder_end_object (b);
   return to_text (b);
 }

@@ -7,7 +7,9 @@
  *                 the audience and live stats
  *   status_json   the public view (/api/streams/{id}/status, what the
  *                 pages poll): never the key, its hash, the pipeline or
- *                 the ingest URLs
+ *                 the ingest URLs; its recordings that play (their
+ *                 files are public under /live/ or the bucket anyway),
+ *                 for the watch page's recording mode
  * Both give the audience: viewers (HLS viewers, ViewerCounter, plus
  * WebRTC viewers), whep_url (null while WHEP is off), webrtc_viewers and
  * webrtc_seats (0 while off).

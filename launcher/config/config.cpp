@@ -426,6 +426,19 @@ load_config (const std::string & path, Config & c, std::string & error)
   std::map<std::string, Reader> store = {
     { "url", string_into (c.store.url) },
   };
+  std::map<std::string, Reader> recordings = {
+    { "retention_days", [&c] (JsonNode * n, std::string & e) {
+        GType t = JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+        double v = t == G_TYPE_INT64 ? (double) json_node_get_int (n)
+            : t == G_TYPE_DOUBLE ? json_node_get_double (n) : -1;
+        if (!(v >= 0 && v <= 36500)) {
+          e = "must be a number of days between 0 (keep forever) and 36500";
+          return false;
+        }
+        c.recordings_retention_days = v;
+        return true;
+      } },
+  };
   std::map<std::string, Reader> node = {
     { "id", string_into (c.node.id) },
     { "public_url", string_into (c.node.public_url) },
@@ -463,6 +476,9 @@ load_config (const std::string & path, Config & c, std::string & error)
         return read_bool (n, c.record_mp4, e);
       } },
     { "hls", [&hls] (JsonNode * n, std::string & e) { return read_object (n, hls, "hls", e); } },
+    { "recordings", [&recordings] (JsonNode * n, std::string & e) {
+        return read_object (n, recordings, "recordings", e);
+      } },
     { "http", [&http] (JsonNode * n, std::string & e) { return read_object (n, http, "http", e); } },
     { "s3", [&s3] (JsonNode * n, std::string & e) { return read_object (n, s3, "s3", e); } },
     { "webhooks", [&webhooks] (JsonNode * n, std::string & e) {

@@ -145,6 +145,9 @@ struct Config {
   /* recordings also get recording.mp4, remuxed from the segments
    * (Mp4Remux; local output only) */
   bool record_mp4 = false;
+  /* recordings.retention_days: recordings older than that are removed
+   * (RecordingRetention); a decimal (0.5: 12 hours); 0: kept forever */
+  double recordings_retention_days = 0;
   S3Output s3;
   StoreSettings store;
   NodeSettings node;

@@ -110,6 +110,25 @@ signature (const std::string & secret, const std::string & timestamp, GBytes * b
 
 }  // namespace
 
+JsonObject *
+recording_deleted_members (const StreamRecord & r, const std::string & playback_url,
+    const RemovalResult & removed, const std::string & reason, const Config & config)
+{
+  JsonObject *members = json_object_new ();
+  json_object_set_member (members, "stream", webhook_stream_json (r, playback_url));
+  json_object_set_string_member (members, "reason", reason.c_str ());
+  json_object_set_member (members, "recordings", recordings_json (removed.removed, config));
+  JsonArray *files = json_array_new ();
+  for (auto & f : removed.files)
+    json_array_add_string_element (files, f.c_str ());
+  json_object_set_array_member (members, "removed", files);
+  if (removed.bytes)
+    json_object_set_int_member (members, "bytes", (gint64) *removed.bytes);
+  else
+    json_object_set_null_member (members, "bytes");
+  return members;
+}
+
 JsonNode *
 webhook_stream_json (const StreamRecord & r, const std::string & playback_url)
 {

@@ -5,7 +5,10 @@
  *    "stream": {id, title, state, reason (as add_stream_record), pipeline, ingest,
  *               record, created_at, scheduled_at, started_at, ended_at,
  *               playback_url}}
- * ("recording.ready" adds "recordings", as recordings_json gives them)
+ * ("recording.ready" adds "recordings", as recordings_json gives them;
+ * "recording.deleted" adds "reason" ("api": DELETE /api/streams/{id}/recordings,
+ * "retention": recordings.retention_days), "recordings" (those removed),
+ * "removed" (their files) and "bytes" (freed; null with S3))
  * Each URL has its own ordered queue with one delivery in flight at a time,
  * on an asynchronous SoupSession of its own: posting returns at once and
  * nothing waits on the network, neither a pipeline nor the API.
@@ -41,6 +44,11 @@ struct WebhookStats {
 
 /* The "stream" member of a webhook body: never the key nor its hash. */
 JsonNode *webhook_stream_json (const StreamRecord & r, const std::string & playback_url);
+
+/* The members of a "recording.deleted" body (a new object). */
+JsonObject *recording_deleted_members (const StreamRecord & r,
+    const std::string & playback_url, const RemovalResult & removed, const std::string & reason,
+    const Config & config);
 
 class WebhookSender {
  public:

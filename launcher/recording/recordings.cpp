@@ -145,6 +145,53 @@ Recordings::finish (const std::string & id, unsigned session)
       });
 }
 
+bool
+Recordings::writing (const std::string & id) const
+{
+  std::string prefix = id + "/";
+  auto it = recorders_.lower_bound (prefix);
+  return it != recorders_.end () && it->first.compare (0, prefix.size (), prefix) == 0;
+}
+
+void
+Recordings::remove (const std::string & id, std::vector<RecordingRecord> which,
+    const std::string & reason, RemovalDone done)
+{
+  RecordingPlace place;
+  if (config_.s3.enabled ()) {
+    place.key_prefix = output_key_prefix (config_.s3, id, "");
+    place.s3 = s3_;
+  } else {
+    place.dir = config_.hls_dir (id);
+  }
+  std::weak_ptr<bool> alive = alive_;
+  remove_recording_files (std::move (place), std::move (which),
+      [this, alive, id, reason, done] (RemovalResult result) {
+        if (!alive.lock ())
+          return;
+        for (auto & r : result.removed) {
+          std::string error;
+          if (!store_.remove_recording (r, error))
+            g_warning ("stream %s: its recording %s is removed but still listed: %s", id.c_str (),
+                r.name.c_str (), error.c_str ());
+        }
+        for (auto & [r, why] : result.failed)
+          g_warning ("stream %s: cannot remove its recording %s: %s", id.c_str (), r.name.c_str (),
+              why.c_str ());
+        if (!result.removed.empty ()) {
+          std::string freed = result.bytes ? ", " + std::to_string (*result.bytes) + " bytes" : "";
+          g_message ("stream %s: %zu recording%s removed (%s): %zu file%s%s", id.c_str (),
+              result.removed.size (), result.removed.size () == 1 ? "" : "s", reason.c_str (),
+              result.files.size (), result.files.size () == 1 ? "" : "s", freed.c_str ());
+          if (auto r = store_.get (id))
+            for (auto & l : removed_listeners_)
+              l (*r, result, reason);
+        }
+        if (done)
+          done (std::move (result));
+      });
+}
+
 void
 Recordings::on_recorded (const std::string & key, const std::string & id, unsigned session,
     std::vector<RecordingRecord> recordings)

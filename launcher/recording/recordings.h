@@ -3,11 +3,14 @@
  * its sinks get data; once the pipeline is at NULL its VODs are written
  * (a session's may still be written when the stream's next one has
  * started), stored, and told to the listeners ("recording.ready").
- * Main context. */
+ * Recordings are removed (their files, then their rows) by remove
+ * (recording/recordingremoval.h), told to the removed listeners
+ * ("recording.deleted"). Main context. */
 #pragma once
 
 #include "config/config.h"
 #include "recording/recorder.h"
+#include "recording/recordingremoval.h"
 #include "streams/streampipeline.h"
 #include "store/streamstore.h"
 
@@ -22,6 +25,10 @@ namespace castline::launcher {
 class Recordings {
  public:
   using Listener = std::function<void (const StreamRecord &, const std::vector<RecordingRecord> &)>;
+  /* a stream's recordings removed: what went, and why ("api",
+   * "retention") */
+  using RemovedListener = std::function<void (const StreamRecord &, const RemovalResult &,
+      const std::string & reason)>;
 
   /* s3: the client VODs are uploaded with (S3 output), else nullptr */
   Recordings (const Config & config, StreamStore & store,
@@ -55,6 +62,19 @@ class Recordings {
   void set_idle_callback (std::function<void ()> callback) { on_written_ = std::move (callback); }
   void add_listener (Listener listener) { listeners_.push_back (std::move (listener)); }
 
+  /* whether a recording of stream id is being written now */
+  bool writing (const std::string & id) const;
+  /* Removes the files of `which` (recordings of stream id), then the
+   * rows of those whose files went; logged, and told to the removed
+   * listeners when any went (reason: "api", "retention"); then done.
+   * Main context; done runs there, unless this is destroyed first. */
+  void remove (const std::string & id, std::vector<RecordingRecord> which,
+      const std::string & reason, RemovalDone done);
+  void add_removed_listener (RemovedListener listener)
+  {
+    removed_listeners_.push_back (std::move (listener));
+  }
+
  private:
   /* a session's recorder, its VOD master at the stream's root */
   std::unique_ptr<Recorder> make_recorder (const std::string & id, unsigned session) const;
@@ -67,7 +87,9 @@ class Recordings {
   /* by "<id>/<session number>" */
   std::map<std::string, std::unique_ptr<Recorder>> recorders_;
   std::vector<Listener> listeners_;
+  std::vector<RemovedListener> removed_listeners_;
   std::function<void ()> on_written_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool> (true);   /* removals hold it weakly */
 };
 
 /* what the files of publisher session n are named with: "" for the first,

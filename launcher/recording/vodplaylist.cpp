@@ -15,7 +15,53 @@ seconds (GstClockTime ns)
   return buf;
 }
 
+/* a relative URI of one of our files: "segment00000.ts", "360p/vod.m3u8" */
+bool
+plain_file (const std::string & uri)
+{
+  if (uri.empty () || uri[0] == '/' || uri.find_first_of (":?#\\") != std::string::npos)
+    return false;
+  g_auto (GStrv) parts = g_strsplit (uri.c_str (), "/", -1);
+  guint n = g_strv_length (parts);
+  if (n > 2)
+    return false;
+  for (guint i = 0; i < n; i++)
+    if (!parts[i][0] || g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
+      return false;
+  return true;
+}
+
 }  // namespace
+
+std::vector<std::string>
+playlist_files (const std::string & playlist)
+{
+  std::vector<std::string> out;
+  g_auto (GStrv) lines = g_strsplit (playlist.c_str (), "\n", -1);
+  for (char **l = lines; *l; l++) {
+    std::string line = *l;
+    if (!line.empty () && line.back () == '\r')
+      line.pop_back ();
+    std::string uri;
+    if (g_str_has_prefix (line.c_str (), "#EXT-X-MAP:")) {
+      size_t at = line.find ("URI=\"");
+      size_t end = at == std::string::npos ? at : line.find ('"', at + 5);
+      if (end != std::string::npos)
+        uri = line.substr (at + 5, end - at - 5);
+    } else if (!line.empty () && line[0] != '#') {
+      uri = line;
+    }
+    if (plain_file (uri) && std::find (out.begin (), out.end (), uri) == out.end ())
+      out.push_back (uri);
+  }
+  return out;
+}
+
+bool
+is_master_playlist (const std::string & playlist)
+{
+  return playlist.find ("#EXT-X-STREAM-INF:") != std::string::npos;
+}
 
 GstClockTime
 total_duration (const std::vector<VodSegment> & segments)

@@ -33,6 +33,16 @@ std::string render_vod_playlist (const std::vector<VodSegment> & segments,
 std::string render_vod_master (const std::string & live_master, const std::set<std::string> & rungs,
     const std::string & vod_name = "vod.m3u8");
 
+/* The files a playlist names, as written in it (relative URIs): every
+ * segment and the init segment of an EXT-X-MAP; a master's variant
+ * playlists. Only plain file names and "<folder>/<file>" are kept: a URI
+ * with a scheme, a query, "..", or an absolute path is left out (a file of
+ * ours never names one). */
+std::vector<std::string> playlist_files (const std::string & playlist);
+
+/* Whether a playlist is a master playlist (it has EXT-X-STREAM-INF). */
+bool is_master_playlist (const std::string & playlist);
+
 /* The sum of the segments' durations, ns. */
 GstClockTime total_duration (const std::vector<VodSegment> & segments);
 

@@ -60,6 +60,14 @@ class PendingWrites : public StreamStore {
   {
     return store_->recordings (stream_id);
   }
+  bool remove_recording (const RecordingRecord & r, std::string & error) override
+  {
+    return store_->remove_recording (r, error);
+  }
+  std::vector<RecordingRecord> recordings_before (int64_t before, size_t limit) const override
+  {
+    return store_->recordings_before (before, limit);
+  }
 
   bool renew_lease (const NodeRecord & self, int64_t lease_us, std::string & error) override
   {

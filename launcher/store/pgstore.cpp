@@ -283,6 +283,29 @@ PgStore::recordings (const std::string & stream_id) const
 }
 
 bool
+PgStore::remove_recording (const RecordingRecord & r, std::string & error)
+{
+  return conn_.query ("DELETE FROM recordings WHERE stream_id = $1 AND kind = $2 AND name = $3",
+      { r.stream_id, r.kind, r.name }, error) != nullptr;
+}
+
+std::vector<RecordingRecord>
+PgStore::recordings_before (int64_t before, size_t limit) const
+{
+  std::vector<RecordingRecord> out;
+  std::string error;
+  PgResult res = conn_.query (std::string ("SELECT ") + kRecordingColumns
+      + " FROM recordings WHERE created_at < $1::bigint ORDER BY created_at LIMIT $2::bigint",
+      { std::to_string (before), std::to_string (limit) }, error);
+  report (error);
+  if (!res)
+    return out;
+  for (int i = 0; i < PQntuples (res.get ()); i++)
+    out.push_back (recording_from_columns (columns_of (res.get (), i)));
+  return out;
+}
+
+bool
 PgStore::renew_lease (const NodeRecord & self, int64_t lease_us, std::string & error)
 {
   return conn_.query ("INSERT INTO nodes (id, public_url, live_streams, max_live_streams,"

@@ -33,6 +33,8 @@ class PgStore : public StreamStore {
 
   bool add_recording (const RecordingRecord & r, std::string & error) override;
   std::vector<RecordingRecord> recordings (const std::string & stream_id) const override;
+  bool remove_recording (const RecordingRecord & r, std::string & error) override;
+  std::vector<RecordingRecord> recordings_before (int64_t before, size_t limit) const override;
 
   bool renew_lease (const NodeRecord & self, int64_t lease_us, std::string & error) override;
   bool drop_lease (const std::string & node_id, std::string & error) override;

@@ -247,4 +247,36 @@ SqliteStore::recordings (const std::string & stream_id) const
   return out;
 }
 
+bool
+SqliteStore::remove_recording (const RecordingRecord & r, std::string & error)
+{
+  Stmt s = prepare (db_.get (),
+      "DELETE FROM recordings WHERE stream_id = ?1 AND kind = ?2 AND name = ?3");
+  if (!s) {
+    error = sqlite3_errmsg (db_.get ());
+    return false;
+  }
+  bind_texts (s.get (), { r.stream_id, r.kind, r.name });
+  if (sqlite3_step (s.get ()) != SQLITE_DONE) {
+    error = sqlite3_errmsg (db_.get ());
+    return false;
+  }
+  return true;
+}
+
+std::vector<RecordingRecord>
+SqliteStore::recordings_before (int64_t before, size_t limit) const
+{
+  std::vector<RecordingRecord> out;
+  Stmt s = prepare (db_.get (), std::string ("SELECT ") + kRecordingColumns
+      + " FROM recordings WHERE created_at < ?1 ORDER BY created_at LIMIT ?2");
+  if (!s)
+    return out;
+  sqlite3_bind_int64 (s.get (), 1, before);
+  sqlite3_bind_int64 (s.get (), 2, (sqlite3_int64) limit);
+  while (sqlite3_step (s.get ()) == SQLITE_ROW)
+    out.push_back (recording_from_columns (columns_of (s.get ())));
+  return out;
+}
+
 }  // namespace castline::launcher

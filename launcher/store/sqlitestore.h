@@ -31,6 +31,8 @@ class SqliteStore : public StreamStore {
 
   bool add_recording (const RecordingRecord & r, std::string & error) override;
   std::vector<RecordingRecord> recordings (const std::string & stream_id) const override;
+  bool remove_recording (const RecordingRecord & r, std::string & error) override;
+  std::vector<RecordingRecord> recordings_before (int64_t before, size_t limit) const override;
 
   bool renew_lease (const NodeRecord &, int64_t, std::string &) override { return true; }
   bool drop_lease (const std::string &, std::string &) override { return true; }

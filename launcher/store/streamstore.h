@@ -153,6 +153,12 @@ class StreamStore {
   /* a stream's recordings (a new one replaces one of the same name) */
   virtual bool add_recording (const RecordingRecord & r, std::string & error) = 0;
   virtual std::vector<RecordingRecord> recordings (const std::string & stream_id) const = 0;
+  /* drops a recording's row (its stream, kind and name); true when it is
+   * gone, or was not there */
+  virtual bool remove_recording (const RecordingRecord & r, std::string & error) = 0;
+  /* the recordings of every stream written before unix µs `before`,
+   * oldest first, at most `limit` (retention) */
+  virtual std::vector<RecordingRecord> recordings_before (int64_t before, size_t limit) const = 0;
 
   /* ---- the cluster (a shared store; SqliteStore does none of it) ---- */
 

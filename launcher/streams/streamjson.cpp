@@ -108,13 +108,17 @@ add_json_text (JsonBuilder * b, const std::string & json)
 }
 
 JsonNode *
-recordings_json (const std::vector<RecordingRecord> & recordings, const Config & config)
+recordings_json (const std::vector<RecordingRecord> & recordings, const Config & config,
+    bool playable_only)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   json_builder_begin_array (b);
   for (auto & r : recordings) {
+    if (playable_only && !r.error.empty ())
+      continue;
     json_builder_begin_object (b);
     add_string (b, "kind", r.kind);
+    add_string (b, "name", r.name);
     if (r.error.empty ())
       add_string (b, "url", config.output_url (r.stream_id, r.name));
     else

@@ -31,11 +31,13 @@ void add_stream_record (JsonBuilder * b, const StreamRecord & r);
 /* a JSON object's text as a member value (null when it is not one) */
 void add_json_text (JsonBuilder * b, const std::string & json);
 /* A stream's recordings as the API and "recording.ready" give them:
- * [{"kind": "hls", "url", "duration" (s), "segments", "created_at"},
- *  {"kind": "mp4", "url", "duration", "bytes", "created_at"}]; one that
- * could not be made has "error" instead of "url". */
+ * [{"kind": "hls", "name", "url", "duration" (s), "segments", "created_at"},
+ *  {"kind": "mp4", "name", "url", "duration", "bytes", "created_at"}]; one
+ * that could not be made has "error" instead of "url" (and is left out
+ * with playable_only: the public status). name: the file under the
+ * stream's output ("vod.m3u8", "s2-vod.m3u8", "360p/vod.m3u8"). */
 JsonNode *recordings_json (const std::vector<RecordingRecord> & recordings,
-    const Config & config);
+    const Config & config, bool playable_only = false);
 /* the builder's root as compact JSON text */
 std::string to_text (JsonBuilder * b);
 

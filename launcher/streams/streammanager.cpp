@@ -52,6 +52,7 @@ StreamManager::init (std::vector<std::string> & warnings, std::string & error)
   }
   recordings_ = std::make_unique<Recordings> (config_, *store_, recording_s3_);
   recordings_->set_idle_callback ([this] { check_shutdown_done (); });
+  retention_ = std::make_unique<RecordingRetention> (config_, *store_, *recordings_);
   if (!config_.webrtc.enabled ()) {
     whep_off_reason_ = "webrtc.max_viewers is 0";
   } else {
@@ -560,6 +561,37 @@ StreamManager::add_recording_listener (Recordings::Listener listener)
   recordings_->add_listener (std::move (listener));
 }
 
+bool
+StreamManager::remove_recordings (const StreamRecord & r, RemovalDone done, Refusal & refusal)
+{
+  if (r.state == StreamState::live || r.state == StreamState::interrupted
+      || recordings_->writing (r.id)) {
+    refusal = Refusal (409, "the stream is " + std::string (state_name (r.state))
+        + ": its recording is written when it ends; remove it then");
+    return false;
+  }
+  if (cluster_ && !config_.s3.enabled () && !r.node.empty () && r.node != config_.node.id) {
+    refusal = Refusal (409, "its recordings are on node " + r.node + ": ask that node");
+    return false;
+  }
+  std::vector<RecordingRecord> all = store_->recordings (r.id);
+  if (all.empty ()) {
+    RemovalResult none;
+    if (!config_.s3.enabled ())
+      none.bytes = 0;
+    done (std::move (none));
+    return true;
+  }
+  recordings_->remove (r.id, std::move (all), "api", std::move (done));
+  return true;
+}
+
+void
+StreamManager::add_recordings_removed_listener (Recordings::RemovedListener listener)
+{
+  recordings_->add_removed_listener (std::move (listener));
+}
+
 void
 StreamManager::on_finished (const std::string & id, bool ok, const std::string & reason)
 {
@@ -674,6 +706,7 @@ StreamManager::settle_unfinished ()
     for (unsigned session : SegmentJournal::sessions (config_.data_dir, r.id))
       recordings_->settle (r.id, session);
   }
+  retention_->start ();
 }
 
 void

@@ -20,6 +20,7 @@
 #include "hls/livehlsstore.h"
 #include "hls/playlistendretry.h"
 #include "ingest/ingest.h"
+#include "recording/recordingretention.h"
 #include "recording/recordings.h"
 #include "streams/livestream.h"
 #include "streams/pipelinecatalog.h"
@@ -156,6 +157,17 @@ class StreamManager {
   /* Called on the main context when a recorded stream's recordings are
    * written and stored (not when none could be): "recording.ready". */
   void add_recording_listener (Recordings::Listener listener);
+  /* Removes every recording of stream id, files and rows
+   * (Recordings::remove, reason "api"); done runs on the main context
+   * with what went. False, with the refusal, for a stream live or
+   * interrupted or whose recording is being written (409: its recording
+   * is not done yet), or whose files are on another node (409: local
+   * output in a cluster). A stream with no recording: done at once, with
+   * nothing removed. */
+  bool remove_recordings (const StreamRecord & r, RemovalDone done, Refusal & refusal);
+  /* Called on the main context when recordings were removed (by the API
+   * or recordings.retention_days): "recording.deleted". */
+  void add_recordings_removed_listener (Recordings::RemovedListener listener);
 
   /* Called on the main context for every StreamEvent, in the order they
    * happen, after the new state is stored. While "stream.ended" or
@@ -178,8 +190,9 @@ class StreamManager {
    * S3 output, the bucket's playlists and the VODs are done in the
    * background, no publisher admitted to the stream meanwhile; while S3
    * cannot be reached, tried again (kSettleRetries times, backing off)
-   * and left for the next start after that. Main context, after the
-   * listeners are added. */
+   * and left for the next start after that. Then recordings.retention_days
+   * starts (its first pass once the main loop runs). Main context, after
+   * the listeners are added. */
   void settle_unfinished ();
 
   /* SIGINT/SIGTERM: every live stream gets EOS, every interrupted one
@@ -236,6 +249,7 @@ class StreamManager {
   std::vector<std::function<void (const StreamEvent &)>> remote_event_listeners_;
   std::shared_ptr<castline::s3::S3Client> recording_s3_;   /* VOD and master uploads (S3 output) */
   std::unique_ptr<Recordings> recordings_;
+  std::unique_ptr<RecordingRetention> retention_;   /* after recordings_: gone before it */
   /* the interrupted streams this node waits for: the end of their
    * reconnect window (in a cluster, any node's tick may end them too) */
   std::map<std::string, guint> interrupted_;

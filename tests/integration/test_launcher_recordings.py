@@ -182,7 +182,7 @@ class RecordingTest(RecordingMixin, WebhookCase):
             self.assertIn("record", answer["error"])
         s = self.create(record=False)
         self.assertFalse(s["record"])
-        self.assertEqual(self.launcher.request("DELETE", f"/api/streams/{s['id']}/recordings")[0], 405)
+        self.assertEqual(self.launcher.request("PUT", f"/api/streams/{s['id']}/recordings")[0], 405)
         self.assertEqual(self.launcher.request("GET", "/api/streams/nosuch/recordings")[0], 404)
         self.assertEqual(self.launcher.request("GET", f"/api/streams/{s['id']}/recordings/x")[0], 400)
 

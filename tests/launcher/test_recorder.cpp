@@ -7,6 +7,8 @@
 #include "recording/segmentjournal.h"
 #include "recording/mp4remux.h"
 #include "recording/recorder.h"
+#include "recording/recordingremoval.h"
+#include "recording/recordingretention.h"
 #include "store/sqlitestore.h"
 #include "recording/vodplaylist.h"
 
@@ -121,6 +123,81 @@ GST_START_TEST (test_vod_playlist_maps_the_init_of_fmp4_segments)
   std::string ts = render_vod_playlist ({ { "segment00000.ts", GST_SECOND } });
   fail_unless (ts.find ("#EXT-X-MAP") == std::string::npos, "%s", ts.c_str ());
   fail_unless (ts.find ("#EXT-X-VERSION:3\n") != std::string::npos, "%s", ts.c_str ());
+}
+GST_END_TEST;
+
+/* what removing a recording reads off its playlists: segments and the
+ * init, each once; a master's variants; never a URI that leaves the
+ * stream's folder */
+GST_START_TEST (test_playlist_files_are_what_a_recording_removes)
+{
+  std::vector<VodSegment> segs = { { "s2-segment00000.m4s", GST_SECOND },
+    { "s2-segment00001.m4s", GST_SECOND } };
+  std::vector<std::string> files = playlist_files (render_vod_playlist (segs, "s2-init.mp4"));
+  std::vector<std::string> want = { "s2-init.mp4", "s2-segment00000.m4s", "s2-segment00001.m4s" };
+  fail_unless (files == want);
+  fail_if (is_master_playlist (render_vod_playlist (segs)));
+  std::string master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\n360p/vod.m3u8\r\n";
+  fail_unless (is_master_playlist (master));
+  fail_unless (playlist_files (master) == std::vector<std::string> { "360p/vod.m3u8" });
+  std::string hostile = "#EXTM3U\n../other/segment.ts\n/etc/passwd\nhttp://x/a.ts\na/b/c.ts\n"
+      "a.ts?x=1\n#EXT-X-MAP:URI=\"../init.mp4\"\n./a.ts\nok.ts\nok.ts\n";
+  fail_unless (playlist_files (hostile) == std::vector<std::string> { "ok.ts" });
+  /* retention passes: an hour apart, or 1/24 of a shorter retention, a
+   * second at least */
+  fail_unless_equals_int (RecordingRetention::period_ms (30), 3600 * 1000);
+  fail_unless_equals_int (RecordingRetention::period_ms (0.5), 1800 * 1000);
+  fail_unless_equals_int (RecordingRetention::period_ms (0.0001), 1000);
+}
+GST_END_TEST;
+
+/* an abr stream's recordings removed from its directory: the VOD master,
+ * the rung's VOD and MP4, and the rung's segments its live playlist no
+ * longer names; the live playlists and their segments stay; a recording
+ * already gone counts as removed */
+GST_START_TEST (test_removal_keeps_what_the_live_playlists_name)
+{
+  std::string dir = temp_dir ();
+  std::string rung = dir + "/360p";
+  g_mkdir (rung.c_str (), 0755);
+  std::vector<VodSegment> segs;
+  for (guint i = 0; i < 4; i++) {
+    segs.push_back ({ segment_name (i), GST_SECOND });
+    g_file_set_contents ((rung + "/" + segment_name (i)).c_str (), "0123456789", 10, nullptr);
+  }
+  std::string live_master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n";
+  std::string vod_master = render_vod_master (live_master, { "360p" });
+  std::string rung_vod = render_vod_playlist (segs);
+  std::string rung_live = render_vod_playlist ({ segs[2], segs[3] });
+  g_file_set_contents ((dir + "/index.m3u8").c_str (), live_master.c_str (), -1, nullptr);
+  g_file_set_contents ((dir + "/vod.m3u8").c_str (), vod_master.c_str (), -1, nullptr);
+  g_file_set_contents ((rung + "/index.m3u8").c_str (), rung_live.c_str (), -1, nullptr);
+  g_file_set_contents ((rung + "/vod.m3u8").c_str (), rung_vod.c_str (), -1, nullptr);
+  g_file_set_contents ((rung + "/recording.mp4").c_str (), "mp4", 3, nullptr);
+  std::vector<RecordingRecord> recs = {
+    { "abr", "hls", "vod.m3u8", 4000000, 4, 1, 0, "" },
+    { "abr", "hls", "360p/vod.m3u8", 4000000, 4, 1, 0, "" },
+    { "abr", "mp4", "360p/recording.mp4", 4000000, 0, 1, 3, "" },
+    { "abr", "hls", "s2-vod.m3u8", 1000000, 1, 1, 0, "" },      /* gone already */
+  };
+  RecordingPlace place;
+  place.dir = dir;
+  std::optional<RemovalResult> got;
+  remove_recording_files (place, recs, [&got] (RemovalResult r) { got = std::move (r); });
+  for (int i = 0; i < 500 && !got; i++)
+    g_main_context_iteration (nullptr, FALSE) || (g_usleep (10000), true);
+  fail_unless (got.has_value (), "the removal never ended");
+  fail_unless_equals_int (got->removed.size (), 4);
+  fail_unless (got->failed.empty ());
+  std::vector<std::string> want = { "vod.m3u8", "360p/segment00000.ts", "360p/segment00001.ts",
+    "360p/vod.m3u8", "360p/recording.mp4", "s2-vod.m3u8" };
+  fail_unless (got->files == want);
+  fail_unless (got->bytes && *got->bytes == vod_master.size () + 20 + rung_vod.size () + 3,
+      "%" G_GUINT64_FORMAT " bytes", got->bytes ? *got->bytes : 0);
+  for (auto & f : { "index.m3u8", "360p/index.m3u8", "360p/segment00002.ts", "360p/segment00003.ts" })
+    fail_unless (g_file_test ((dir + "/" + f).c_str (), G_FILE_TEST_EXISTS), "%s went", f);
+  for (auto & f : want)
+    fail_if (g_file_test ((dir + "/" + f).c_str (), G_FILE_TEST_EXISTS), "%s stayed", f.c_str ());
 }
 GST_END_TEST;
 
@@ -608,8 +685,14 @@ GST_START_TEST (test_config_record_settings)
   std::string error;
   fail_unless (load_config (path, c, error), "%s", error.c_str ());
   fail_unless (c.record && c.record_mp4);
+  fail_unless (c.recordings_retention_days == 0, "recordings are not kept forever by default");
+  g_file_set_contents (path.c_str (), "{\"recordings\": {\"retention_days\": 0.25}}", -1, nullptr);
+  fail_unless (load_config (path, c, error), "%s", error.c_str ());
+  fail_unless (c.recordings_retention_days == 0.25);
   const char *bad[] = {
     "{\"record\": \"yes\"}", "{\"record\": 1}", "{\"record_mp4\": null}",
+    "{\"recordings\": {\"retention_days\": -1}}", "{\"recordings\": {\"retention_days\": \"7\"}}",
+    "{\"recordings\": {\"keep\": 7}}",
     /* the segments are in the bucket, not here to remux */
     "{\"record_mp4\": true, \"s3\": {\"endpoint\": \"http://127.0.0.1:1\", \"bucket\": \"b\","
     " \"public_base_url\": \"http://x\"}}",
@@ -704,6 +787,8 @@ recorder_suite (void)
   TCase *tc = tcase_create ("general");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_vod_playlist_lists_every_segment);
+  tcase_add_test (tc, test_playlist_files_are_what_a_recording_removes);
+  tcase_add_test (tc, test_removal_keeps_what_the_live_playlists_name);
   tcase_add_test (tc, test_journal_reads_back_the_closed_segments);
   tcase_add_test (tc, test_open_playlists_are_ended_once);
   tcase_add_test (tc, test_vod_target_duration_rounds_up);

@@ -14,7 +14,8 @@
 // partList (the most parts a loaded media playlist listed) and delay (s
 // behind the broadcaster at the end, from PROGRAM-DATE-TIME; null without).
 // Prints one JSON line: {advanced, currentTime, videoWidth, videoHeight, errors,
-// ended, duration, startTime, bufferEos, stalledShort}. With --to-end it
+// ended, duration, startTime, bufferEos, stalledShort, fragsBuffered (the sn of each
+// fragment buffered), buffered (the media element's ranges)}. With --to-end it
 // plays (at --rate, 1 by default) until the video's `ended` event, or until
 // its clock stands still for 5 s: stalledShort is then how far short of the
 // duration it stopped (s), and bufferEos whether hls.js had buffered every
@@ -51,6 +52,8 @@ window.play = (opts) => new Promise((resolve) => {
   // every fragment of an ended playlist is in the buffer
   let bufferEos = false;
   hls.on(Hls.Events.BUFFER_EOS, () => { bufferEos = true; });
+  const fragsBuffered = [];
+  hls.on(Hls.Events.FRAG_BUFFERED, (_, d) => fragsBuffered.push(d.frag.sn));
   let last = -1;
   let stalledSince = null;
   hls.loadSource(opts.url);
@@ -74,7 +77,9 @@ window.play = (opts) => new Promise((resolve) => {
       clearInterval(tick);
       resolve({ advanced, currentTime: v.currentTime, videoWidth: v.videoWidth,
           videoHeight: v.videoHeight, errors, ended: v.ended, duration: v.duration, bufferEos,
-          stalledShort: stalled ? v.duration - v.currentTime : null,
+          stalledShort: stalled ? v.duration - v.currentTime : null, fragsBuffered,
+          buffered: Array.from({ length: v.buffered.length },
+              (_, i) => [v.buffered.start(i), v.buffered.end(i)]),
           startTime: start, levels, switched, lowLatencyMode: hls.lowLatencyMode, parts, partList,
           delay: hls.playingDate ? (Date.now() - hls.playingDate.getTime()) / 1000 : null });
       hls.destroy();
