@@ -83,7 +83,7 @@ function render() {
   // what the API gives: the ingest servers without the key
   const urls = [
     ['Watch page', new URL(`/watch/${s.id}`, location.href).href],
-    ['HLS playback', s.playback_url], ['WebRTC playback (WHEP)', s.whep_url],
+    ['HLS playback', s.playback_url], ['WebRTC playback (WHEP)', finished ? null : s.whep_url],
     ['WHIP', finished ? null : s.whip_url], ['WebSocket', finished ? null : s.ws_url],
     ['RTMP server', finished ? null : s.rtmp_server], ['RTMPS server', finished ? null : s.rtmps_server],
     ['SRT server', finished ? null : s.srt_server],

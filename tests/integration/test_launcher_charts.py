@@ -5,8 +5,9 @@ resumed within reconnect_window while the pages are open. In Chromium
 (browser/web_charts.mjs): the charts exist for both streams and their data
 grows as stats arrive, the stream page starts from the server's history,
 the interruption is marked from the live state event and shaded on the
-canvas, and comes back from the history after a reload; no console error
-(a CSP refusal is one). Then the `history` event itself, read with
+canvas, and comes back from the history after a reload; the other,
+recorded, ends and its page lists the recording; no console error (a CSP
+refusal is one). Then the `history` event itself, read with
 SseClient: its series, the interruption's marks and the gap in the lines.
 Screenshots (dashboard with two live streams, the stream page; desktop and
 phone) go to build/tests/artifacts/.
@@ -17,6 +18,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -154,7 +156,7 @@ class ChartsTest(LauncherCase):
         return got, [name for name, d in sse.seen if d.get("id") == stream_id]
 
     def test_charts_fill_and_mark_an_interruption(self):
-        a, b = self.create(title="Main camera"), self.create(title="Stage left")
+        a, b = self.create(title="Main camera"), self.create(title="Stage left", record=True)
         self.rtmp_publish(a)
         self.rtmp_publish(b)
         for s in (a, b):
@@ -176,6 +178,13 @@ class ChartsTest(LauncherCase):
         time.sleep(max(0.0, 4 - (time.monotonic() - interrupted_at)))
         self.resume(a)
         driver.say("resumed")
+        driver.expect("checked", 90)
+        # B ends cleanly (SIGINT: ffmpeg unpublishes): its recording is written
+        proc = self.publishers.pop(b["id"])
+        proc.send_signal(signal.SIGINT)
+        ffmpegpublisher.finish(proc, 15)
+        self.wait_state(b["id"], "ended", 20)
+        driver.say("ended")
         r = driver.result(90)
         print(f"FIGURE charts_browser_seconds={time.monotonic() - started:.1f}")
         for path in r["screenshots"]:
@@ -221,11 +230,19 @@ class ChartsTest(LauncherCase):
         self.assertEqual(r["reloaded"]["marks"][-3:], ["live", "interrupted", "live"], r)
         self.assertGreaterEqual(r["reloaded"]["firstPointAge"], 20, r)
 
+        # B ended: its page lists the recording (the watch page plays it),
+        # its charts end with the ended mark
+        self.assertEqual(r["endedState"], "Ended", r)
+        self.assertEqual(r["endedRecording"], f"/watch/{b['id']}", r)
+        self.assertEqual(r["endedCharts"]["marks"][-1], "ended", r)
+        self.assertGreaterEqual(r["endedCharts"]["firstPointAge"], 20, r)
+
         # the history event itself: first the state, then the history, on
         # a stream's events and on every stream's
         h, names = self.history(f"/api/streams/{a['id']}/events", a["id"])
         self.assertEqual(names[:2], ["state", "history"])
-        _, names = self.history("/api/events", b["id"])
+        # every stream's: those not ended (B is)
+        _, names = self.history("/api/events", a["id"])
         self.assertEqual(names[:2], ["state", "history"])
         series = h["series"]
         self.assertEqual((h["window"], h["interval"]), (900, 5))

@@ -12,7 +12,10 @@
 //      the canvas, inside and before the band); the stream page loaded
 //      again gets the interruption from the server's history; the cursor
 //      over one chart reads the same moment on all five; screenshots of
-//      the dashboard and the stream page into --artifacts.
+//      the dashboard and the stream page into --artifacts;
+//   -> prints "step checked"; waits for "ended" (B, recorded, is)
+//   4. B's page lists its recording (the watch page plays it) and charts
+//      its last minutes up to the end.
 // Prints one JSON line of what it saw; every wait is bounded.
 import readline from 'node:readline';
 import { launch, parseArgs, run } from './chromium.mjs';
@@ -158,6 +161,18 @@ async function main() {
     await page.reload();
     out.reloadedStart = await grows(page, A, 0);
     out.reloaded = await readCharts(page, A);
+    step('checked');
+
+    // 4. B (recorded) ended: its page lists the recording, and its charts
+    // end with a dashed line
+    await waitLine('ended', 60000);
+    const ended = await openPage(browser, `${base}/streams/${B}`, 'stream-ended', errors);
+    const watch = ended.locator('#recordings a.watch-recording').first();
+    await watch.waitFor({ timeout: 45000 });
+    out.endedRecording = await watch.getAttribute('href');
+    out.endedState = (await ended.locator('#state').textContent()).trim();
+    out.endedCharts = await readCharts(ended, B);
+    out.screenshots.push(...await shoot(ended, args.artifacts, 'charts-stream-ended'));
   } finally {
     await close();
   }
