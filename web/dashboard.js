@@ -8,11 +8,13 @@ import {
 } from './api.js';
 import { renderRecordings } from './recordinglinks.js';
 import { thumbnailImage } from './thumbnail.js';
+import { ChartBoard } from './streamcharts.js';
 
 const streams = new Map();         // id -> the stream as the API gives it
 const rows = new Map();            // id -> its <tr>
 const message = $('#message');
 let stopEvents = null;
+const charts = new ChartBoard(8);  // the live streams' charts, a row under each
 
 const FINISHED = new Set(['ended', 'failed']);
 
@@ -50,7 +52,8 @@ function renderRow(s) {
   const live = s.state === 'live';
   const stats = live ? summarizeStats(s.stats) : null;
 
-  td('title').replaceChildren(thumbnailImage(s), el('div', { class: 'title' }, s.title || 'Untitled'),
+  td('title').replaceChildren(thumbnailImage(s),
+      el('a', { class: 'title', href: `/streams/${s.id}` }, s.title || 'Untitled'),
       el('div', { class: 'muted small mono' }, s.id));
   const started = s.started_at && live ? ` · ${formatDuration((Date.now() - Date.parse(s.started_at)) / 1000)}` : '';
   td('state').replaceChildren(el('span', {}, el('span', { class: `state ${s.state}`, title: s.reason || '' },
@@ -138,7 +141,8 @@ function renderAll() {
   for (const s of list) renderRow(s);
   const tbody = $('#streams');
   const open = new Map([...tbody.querySelectorAll('tr.recordings')].map((r) => [r.dataset.recordingsOf, r]));
-  tbody.replaceChildren(...list.flatMap((s) => [rows.get(s.id), open.get(s.id)].filter(Boolean)));
+  tbody.replaceChildren(...list.flatMap((s) => [rows.get(s.id), charts.row(s), open.get(s.id)].filter(Boolean)));
+  charts.draw();
   $('#no-streams').classList.toggle('hidden', list.length > 0);
 }
 
@@ -166,6 +170,7 @@ function connectEvents() {
   if (stopEvents) stopEvents();
   const status = $('#connection');
   stopEvents = followEvents('/api/events', (name, data) => {
+    charts.onEvent(name, data);
     const s = streams.get(data.id);
     if (name === 'state') update(data);
     else if (name === 'viewers' && s) update({ ...s, viewers: data.viewers });

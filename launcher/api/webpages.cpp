@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <string_view>
@@ -22,7 +23,6 @@ constexpr size_t kMaxNameLength = 128;
 /* hls.min.js is about 600 KB; nothing the pages need comes near this */
 constexpr int64_t kMaxFileSize = 16 * 1024 * 1024;
 constexpr const char *kAllow = "GET, HEAD";
-constexpr const char *kHlsJsName = "hls.min.js";
 
 struct WebType {
   const char *extension;
@@ -97,7 +97,7 @@ web_content_type (const std::string & name)
 std::string
 page_for_path (const std::string & path)
 {
-  constexpr std::string_view kBroadcast = "/broadcast/", kWatch = "/watch/";
+  constexpr std::string_view kBroadcast = "/broadcast/", kWatch = "/watch/", kStreams = "/streams/";
   if (path == "/")
     return "dashboard.html";
   if (path == "/broadcast")
@@ -106,6 +106,8 @@ page_for_path (const std::string & path)
     return valid_stream_id (path.substr (kBroadcast.size ())) ? "broadcast.html" : "";
   if (path.compare (0, kWatch.size (), kWatch) == 0)
     return valid_stream_id (path.substr (kWatch.size ())) ? "watch.html" : "";
+  if (path.compare (0, kStreams.size (), kStreams) == 0)
+    return valid_stream_id (path.substr (kStreams.size ())) ? "stream.html" : "";
   return "";
 }
 
@@ -153,6 +155,17 @@ page_csp (const Config & config)
       + "; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 }
 
+std::vector<VendoredFile>
+vendored_files (const Config & config)
+{
+  auto in_uplot = [&config] (const char *name) {
+    g_autofree gchar *p = g_build_filename (config.uplot_dir.c_str (), name, nullptr);
+    return VendoredFile { name, p, "uplot_dir" };
+  };
+  return { { "hls.min.js", config.hlsjs_path, "hlsjs_path" }, in_uplot ("uPlot.iife.min.js"),
+    in_uplot ("uPlot.min.css") };
+}
+
 bool
 etag_matches (const char *if_none_match, const std::string & etag)
 {
@@ -175,13 +188,14 @@ etag_matches (const char *if_none_match, const std::string & etag)
 }
 
 WebPages::WebPages (const Config & config)
-    : web_dir_ (config.web_dir), hlsjs_path_ (config.hlsjs_path), csp_ (page_csp (config))
+    : web_dir_ (config.web_dir), vendored_ (vendored_files (config)), csp_ (page_csp (config))
 {
   if (!g_file_test (web_dir_.c_str (), G_FILE_TEST_IS_DIR))
     g_warning ("web_dir %s is not a directory: the web pages will answer 404", web_dir_.c_str ());
-  if (!g_file_test (hlsjs_path_.c_str (), G_FILE_TEST_IS_REGULAR))
-    g_warning ("hlsjs_path %s is not a file: /ui/%s will answer 404 (npm install hls.js?)",
-        hlsjs_path_.c_str (), kHlsJsName);
+  for (const VendoredFile & v : vendored_)
+    if (!g_file_test (v.path.c_str (), G_FILE_TEST_IS_REGULAR))
+      g_warning ("%s: %s is not a file: /ui/%s will answer 404 (scripts/setup.sh runs npm install)",
+          v.setting.c_str (), v.path.c_str (), v.name.c_str ());
 }
 
 WebPages::~WebPages () = default;
@@ -195,8 +209,10 @@ WebPages::handle (const http::Request & req, http::Response & res)
   bool follow_links = false;
   if (p.compare (0, kUi.size (), kUi) == 0) {
     std::string name = p.substr (kUi.size ());
-    if (name == kHlsJsName) {
-      file = hlsjs_path_;
+    auto v = std::find_if (vendored_.begin (), vendored_.end (),
+        [&name] (const VendoredFile & f) { return f.name == name; });
+    if (v != vendored_.end ()) {
+      file = v->path;              /* empty: 404 below */
       follow_links = true;         /* a path the administrator chose */
     } else if (valid_ui_name (name) && web_content_type (name)) {
       file = web_dir_ + G_DIR_SEPARATOR_S + name;

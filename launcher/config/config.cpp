@@ -71,10 +71,12 @@ default_config ()
     c.pipeline_dirs.push_back (installed->pipelines_dir);
     c.web_dir = installed->web_dir;
     c.hlsjs_path = installed->hlsjs_path;
+    c.uplot_dir = installed->uplot_dir;
   } else {
     c.pipeline_dirs.push_back (CASTLINE_PIPELINES_DIR);
     c.web_dir = CASTLINE_WEB_DIR;
     c.hlsjs_path = CASTLINE_HLSJS_PATH;
+    c.uplot_dir = CASTLINE_UPLOT_DIR;
   }
   return c;
 }
@@ -469,6 +471,7 @@ load_config (const std::string & path, Config & c, std::string & error)
     { "cors_origin", string_into (c.cors_origin) },
     { "web_dir", string_into (c.web_dir) },
     { "hlsjs_path", string_into (c.hlsjs_path) },
+    { "uplot_dir", string_into (c.uplot_dir) },
     { "ladder", [&c] (JsonNode * n, std::string & e) { return read_ladder (n, c.ladder, e); } },
     { "abr_default", [&c] (JsonNode * n, std::string & e) { return read_bool (n, c.abr_default, e); } },
     { "abr_settle", uint_into (c.abr_settle, 0, 30) },

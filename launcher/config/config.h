@@ -167,6 +167,8 @@ struct Config {
   std::string web_dir;
   /* hls.js, served as /ui/hls.min.js */
   std::string hlsjs_path;
+  /* uPlot's dist/ folder: /ui/uPlot.iife.min.js and /ui/uPlot.min.css */
+  std::string uplot_dir;
 
   /* http://host:port or public_url, without a trailing slash */
   std::string base_url () const;

@@ -75,6 +75,7 @@ installed_paths ()
   p.pipelines_dir = join (data, "pipelines");
   p.web_dir = join (data, "web");
   p.hlsjs_path = join (data, "hls.js/hls.min.js");
+  p.uplot_dir = join (data, "uplot");
   std::string plugin = join (under (prefix, CASTLINE_INSTALL_PLUGINDIR), CASTLINE_PLUGIN_FILENAME);
   if (g_file_test (plugin.c_str (), G_FILE_TEST_IS_REGULAR))
     p.plugin_file = plugin;

@@ -1,7 +1,7 @@
 /* castline-launcher: where an installed launcher finds what it ships.
  *
  * `meson install` (to any prefix, or a --destdir staging tree) puts the
- * pipeline descriptions, web pages and hls.js under <datadir>/castline and
+ * pipeline descriptions, web pages, hls.js and uPlot under <datadir>/castline and
  * the plugin under <libdir>/gstreamer-1.0, each at the same place relative
  * to <bindir>. So the running executable's own path says where they are,
  * whatever the prefix; a launcher run from the build tree has no such tree
@@ -17,6 +17,7 @@ struct InstallPaths {
   std::string pipelines_dir;
   std::string web_dir;
   std::string hlsjs_path;
+  std::string uplot_dir;
   /* the castline plugin file; empty when not installed beside it */
   std::string plugin_file;
 };

@@ -101,14 +101,20 @@ EventStream::serve (const http::Request & req, http::Response & res, const std::
   c.peer = req.remote_host.empty () ? "?" : req.remote_host;
 
   gint64 now = g_get_monotonic_time ();
+  gint64 wall_ms = g_get_real_time () / 1000;
   if (!id.empty ()) {
-    if (auto r = manager_.get (id))
+    if (auto r = manager_.get (id)) {
       send (c, sse ("state", stream_json_ (*r)), now);
+      send (c, sse ("history", history_.json (id, wall_ms)), now);
+    }
   } else {
     /* all streams: those whose state can still change */
     for (auto & r : manager_.list ())
-      if (r.state != StreamState::ended && r.state != StreamState::failed)
+      if (r.state != StreamState::ended && r.state != StreamState::failed) {
         send (c, sse ("state", stream_json_ (r)), now);
+        if (history_.has (r.id) && c.out->unsent () < kMaxBuffered / 2)
+          send (c, sse ("history", history_.json (r.id, wall_ms)), now);
+      }
     if (c.out->unsent () == 0)
       send (c, ": connected\n\n", now);
   }
@@ -158,14 +164,37 @@ EventStream::broadcast (const std::string & stream, const char *event, const std
 void
 EventStream::on_stream_event (const StreamEvent & e)
 {
+  history_.mark (e.stream.id, g_get_real_time () / 1000, e.stream.state, e.stream.reason);
   if (clients_.empty ())
     return;
   broadcast (e.stream.id, "state", stream_json_ (e.stream), g_get_monotonic_time ());
 }
 
+unsigned
+EventStream::viewers_of (const std::string & id, gint64 now_us) const
+{
+  return viewers_.count (id, now_us) + manager_.webrtc_viewers (id);
+}
+
+void
+EventStream::sample (gint64 now_us, gint64 now_ms)
+{
+  for (auto & id : manager_.live_ids ()) {
+    g_autoptr (GstStructure) stats = live_stats (*manager_.live (id));
+    history_.add (id, stats_sample (stats, viewers_of (id, now_us), now_ms));
+  }
+  history_.prune (now_ms);
+}
+
 void
 EventStream::tick (gint64 now_us)
 {
+  /* followed without clients too: a page that comes later charts it */
+  if (now_us >= next_sample_us_) {
+    next_sample_us_ = now_us + StatsHistory::kIntervalMs * 1000;
+    sample (now_us, g_get_real_time () / 1000);
+  }
+
   /* viewers: of the streams counted now, and of those told non-zero
    * before; followed without clients too, so that a new client, whose
    * first state holds the count, is told only what changes after */
@@ -177,8 +206,7 @@ EventStream::tick (gint64 now_us)
   for (auto & [id, n] : last_viewers_)
     ids.insert (id);
   for (auto & id : ids) {
-    /* HLS and WebRTC viewers, as the stream's `viewers` */
-    unsigned n = viewers_.count (id, now_us) + manager_.webrtc_viewers (id);
+    unsigned n = viewers_of (id, now_us);
     auto it = last_viewers_.find (id);
     if (n == (it == last_viewers_.end () ? 0 : it->second))
       continue;

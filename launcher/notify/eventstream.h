@@ -9,6 +9,13 @@
  *   event: stats     {"id", "stats"} the latest viewerstats of the live
  *                    stream's branches when they change, at most once a
  *                    second
+ *   event: history   the stream's last 15 minutes (StatsHistory::json:
+ *                    bitrate, fps, keyframe interval, health, viewers
+ *                    every 5 s, and its state changes), once on connect,
+ *                    right after its first state (/api/events: while the
+ *                    client has under kMaxBuffered / 2 unsent, so many
+ *                    streams never cut a new client off); the pages chart
+ *                    it and append the stats, viewers and state that follow
  * and a comment line every 15 s, so proxies keep the connection and a
  * vanished client is noticed (a server sees a closed connection only when
  * it writes). Bounded: kMaxPerStream clients of one stream (and of
@@ -18,6 +25,7 @@
 #pragma once
 
 #include "streams/streammanager.h"
+#include "notify/statshistory.h"
 #include "notify/viewercounter.h"
 
 #include "common/http/message.h"
@@ -50,7 +58,8 @@ class EventStream {
   bool serve (const http::Request & req, http::Response & res, const std::string & id,
       std::string & refusal);
 
-  /* Once a second: viewers and stats events, keep-alives. */
+  /* Once a second: viewers and stats events, keep-alives; every
+   * StatsHistory::kIntervalMs a history sample of each live stream. */
   void tick (gint64 now_us);
 
   size_t clients () const { return clients_.size (); }
@@ -73,6 +82,11 @@ class EventStream {
   void send (Client & c, const std::string & text, gint64 now_us);
   /* cuts off the clients marked too_slow */
   void reap ();
+  /* a sample of every live stream into history_ (now_us monotonic,
+   * now_ms the wall clock's unix ms) */
+  void sample (gint64 now_us, gint64 now_ms);
+  /* a stream's viewers: HLS and WebRTC, as the stream's `viewers` */
+  unsigned viewers_of (const std::string & id, gint64 now_us) const;
   size_t count_of (const std::string & stream) const;
 
   StreamManager & manager_;
@@ -81,6 +95,8 @@ class EventStream {
   std::map<http::ResponseStream *, Client> clients_;
   std::map<std::string, unsigned> last_viewers_;     /* the last counts, non-zero only */
   std::map<std::string, std::string> last_stats_;    /* what was told, live streams only */
+  StatsHistory history_;
+  gint64 next_sample_us_ = 0;                        /* monotonic */
   std::shared_ptr<EventStream *> self_;              /* the event listener's way back */
 };
 

@@ -155,11 +155,12 @@ class InstallTreeTest(InstalledCase):
             status, _, body = launcher.request("GET", "/")
             self.assertEqual(status, 200)
             self.assertIn(b"<!-- the installed copy -->", body)
-            status, _, body = launcher.request("GET", "/ui/hls.min.js")
-            self.assertEqual(status, 200)
-            with open(os.path.join(SOURCE, "node_modules", "hls.js", "dist", "hls.min.js"),
-                      "rb") as f:
-                self.assertEqual(body, f.read())
+            for name, package in [("hls.min.js", "hls.js"), ("uPlot.iife.min.js", "uplot"),
+                                  ("uPlot.min.css", "uplot")]:
+                status, _, body = launcher.request("GET", f"/ui/{name}")
+                self.assertEqual(status, 200, name)
+                with open(os.path.join(SOURCE, "node_modules", package, "dist", name), "rb") as f:
+                    self.assertEqual(body, f.read(), name)
 
             # an RTMP publisher: rtmpserversrc and llhlssink are the
             # installed plugin's

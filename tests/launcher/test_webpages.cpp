@@ -21,9 +21,10 @@ GST_START_TEST (test_paths_show_their_page)
   fail_unless (page_for_path ("/broadcast") == "broadcast.html");
   fail_unless (page_for_path ("/broadcast/k3x9q2m7p1ab") == "broadcast.html");
   fail_unless (page_for_path ("/watch/k3x9q2m7p1ab") == "watch.html");
+  fail_unless (page_for_path ("/streams/k3x9q2m7p1ab") == "stream.html");
   for (const char *p : { "", "/watch", "/watch/", "/watch/ABC", "/watch/a/b", "/watch/-a",
            "/broadcast/", "/broadcast/a b", "/broadcast/../x", "/dashboard.html", "//",
-           "/broadcastx" })
+           "/broadcastx", "/streams", "/streams/", "/streams/a/b", "/streams/../x" })
     fail_unless (page_for_path (p).empty (), "'%s' shows a page", p);
   std::string long_id (65, 'a');
   fail_unless (page_for_path ("/watch/" + long_id).empty ());
@@ -50,6 +51,23 @@ GST_START_TEST (test_ui_names_are_flat_and_typed)
   fail_unless_equals_string (web_content_type ("a.js.map"), "application/json");
   for (const char *n : { "README", "a.txt", "a.HTML", "a.js.bak", "a.", "html" })
     fail_unless (web_content_type (n) == nullptr, "'%s' has a type", n);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_vendored_files_come_from_their_settings)
+{
+  Config c;
+  c.hlsjs_path = "/srv/hls.js/hls.min.js";
+  c.uplot_dir = "/srv/uplot";
+  std::vector<VendoredFile> files = vendored_files (c);
+  fail_unless_equals_int (files.size (), 3);
+  fail_unless (files[0].name == "hls.min.js" && files[0].path == c.hlsjs_path);
+  fail_unless (files[1].name == "uPlot.iife.min.js" && files[1].path == "/srv/uplot/uPlot.iife.min.js");
+  fail_unless (files[2].name == "uPlot.min.css" && files[2].path == "/srv/uplot/uPlot.min.css");
+  fail_unless (files[2].setting == "uplot_dir");
+  /* each a name /ui/ takes, of a type it serves */
+  for (const VendoredFile & f : files)
+    fail_unless (valid_ui_name (f.name) && web_content_type (f.name), "%s", f.name.c_str ());
 }
 GST_END_TEST;
 
@@ -115,6 +133,7 @@ webpages_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_paths_show_their_page);
   tcase_add_test (tc, test_ui_names_are_flat_and_typed);
+  tcase_add_test (tc, test_vendored_files_come_from_their_settings);
   tcase_add_test (tc, test_origins);
   tcase_add_test (tc, test_csp_names_the_configured_origins);
   tcase_add_test (tc, test_if_none_match);
