@@ -17,6 +17,20 @@ export function adminToken() {
   return sessionStorage.getItem(TOKEN_KEY) || '';
 }
 
+// The admin pages' token form (#token-form, #token, #token-panel): the token
+// entered is kept, the panel hidden and the message box cleared, then
+// then() goes on with it.
+export function onTokenForm(message, then) {
+  $('#token-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    setAdminToken($('#token').value.trim());
+    $('#token').value = '';
+    $('#token-panel').classList.add('hidden');
+    showMessage(message, '');
+    then();
+  });
+}
+
 export function setAdminToken(token) {
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
   else sessionStorage.removeItem(TOKEN_KEY);

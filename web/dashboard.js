@@ -4,7 +4,7 @@
 // from loopback it needs no token; elsewhere a 401 asks for one.
 import {
   $, api, ApiError, el, followEvents, formatBitrate, formatDuration, healthClass, copyText,
-  setAdminToken, showMessage, STATE_LABELS, summarizeStats,
+  onTokenForm, showMessage, STATE_LABELS, summarizeStats,
 } from './api.js';
 import { renderRecordings } from './recordinglinks.js';
 import { thumbnailImage } from './thumbnail.js';
@@ -235,14 +235,7 @@ $('#created-close').addEventListener('click', () => {
   $('#created-fields').replaceChildren();     // the key leaves the page
 });
 
-$('#token-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  setAdminToken($('#token').value.trim());
-  $('#token').value = '';
-  $('#token-panel').classList.add('hidden');
-  showMessage(message, '');
-  connectEvents();
-});
+onTokenForm(message, connectEvents);
 
 // durations of live streams move on between events
 setInterval(() => {

@@ -5,7 +5,7 @@
 // elsewhere a 401 asks for one, kept in the tab's sessionStorage.
 import {
   $, api, ApiError, el, followEvents, formatBitrate, formatDuration, formatTime, healthClass,
-  setAdminToken, showMessage, STATE_LABELS, summarizeStats,
+  onTokenForm, showMessage, STATE_LABELS, summarizeStats,
 } from './api.js';
 import { renderRecordings } from './recordinglinks.js';
 import { applyEvent, StreamCharts, StreamSeries } from './streamcharts.js';
@@ -164,14 +164,7 @@ async function start() {
   follow();
 }
 
-$('#token-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  setAdminToken($('#token').value.trim());
-  $('#token').value = '';
-  $('#token-panel').classList.add('hidden');
-  showMessage(message, '');
-  start();
-});
+onTokenForm(message, start);
 
 // the time on air moves on between events
 setInterval(() => {

@@ -59,6 +59,16 @@ columns_of (const PGresult * r, int row)
   };
 }
 
+/* the rows of a SELECT of kRecordingColumns (r may be null: none) */
+std::vector<RecordingRecord>
+recordings_of (const PGresult * r)
+{
+  std::vector<RecordingRecord> out;
+  for (int i = 0; r && i < PQntuples (r); i++)
+    out.push_back (recording_from_columns (columns_of (r, i)));
+  return out;
+}
+
 int64_t
 int_at (const PGresult * r, int row, int col)
 {
@@ -269,17 +279,12 @@ PgStore::add_recording (const RecordingRecord & r, std::string & error)
 std::vector<RecordingRecord>
 PgStore::recordings (const std::string & stream_id) const
 {
-  std::vector<RecordingRecord> out;
   std::string error;
   PgResult res = conn_.query (std::string ("SELECT ") + kRecordingColumns
       + " FROM recordings WHERE stream_id = $1"
       " ORDER BY kind, strpos (name, '/') > 0, name COLLATE \"C\"", { stream_id }, error);
   report (error);
-  if (!res)
-    return out;
-  for (int i = 0; i < PQntuples (res.get ()); i++)
-    out.push_back (recording_from_columns (columns_of (res.get (), i)));
-  return out;
+  return recordings_of (res.get ());
 }
 
 bool
@@ -292,17 +297,12 @@ PgStore::remove_recording (const RecordingRecord & r, std::string & error)
 std::vector<RecordingRecord>
 PgStore::recordings_before (int64_t before, size_t limit) const
 {
-  std::vector<RecordingRecord> out;
   std::string error;
   PgResult res = conn_.query (std::string ("SELECT ") + kRecordingColumns
       + " FROM recordings WHERE created_at < $1::bigint ORDER BY created_at LIMIT $2::bigint",
       { std::to_string (before), std::to_string (limit) }, error);
   report (error);
-  if (!res)
-    return out;
-  for (int i = 0; i < PQntuples (res.get ()); i++)
-    out.push_back (recording_from_columns (columns_of (res.get (), i)));
-  return out;
+  return recordings_of (res.get ());
 }
 
 bool

@@ -63,3 +63,21 @@ export async function openPage(browser, url, name, errors) {
   await page.goto(url);
   return page;
 }
+
+// Seconds of media the page's #video plays from now (counted once it
+// plays with data ahead), waiting at most boundMs.
+export function advances(page, seconds, boundMs) {
+  return page.evaluate(([want, bound]) => new Promise((resolve) => {
+    const v = document.getElementById('video');
+    let start = null;
+    const deadline = Date.now() + bound;
+    const tick = setInterval(() => {
+      if (start === null && v.currentTime > 0 && !v.paused && v.readyState >= 3) start = v.currentTime;
+      const advanced = start === null ? 0 : v.currentTime - start;
+      if (advanced >= want || Date.now() > deadline) {
+        clearInterval(tick);
+        resolve(advanced);
+      }
+    }, 100);
+  }), [seconds, boundMs]);
+}

@@ -12,27 +12,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs, launch, run } from './chromium.mjs';
-import { openPage, waitText } from './web_pages.mjs';
+import { advances, openPage, waitText } from './web_pages.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const base = args.base.replace(/\/$/, '');
-
-// seconds of media played from now, waiting at most boundMs
-function advances(page, seconds, boundMs) {
-  return page.evaluate(([want, bound]) => new Promise((resolve) => {
-    const v = document.getElementById('video');
-    let start = null;
-    const deadline = Date.now() + bound;
-    const tick = setInterval(() => {
-      if (start === null && v.currentTime > 0 && !v.paused) start = v.currentTime;
-      const advanced = start === null ? 0 : v.currentTime - start;
-      if (advanced >= want || Date.now() > deadline) {
-        clearInterval(tick);
-        resolve(advanced);
-      }
-    }, 200);
-  }), [seconds, boundMs]);
-}
 
 run(async () => {
   const { browser, close } = await launch();

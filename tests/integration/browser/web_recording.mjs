@@ -10,27 +10,10 @@
 // watch-recording-*.png and dashboard-recordings-*.png into DIR.
 // Prints one JSON line (see `out`).
 import { parseArgs, launch, run } from './chromium.mjs';
-import { openPage, shoot, waitText } from './web_pages.mjs';
+import { advances, openPage, shoot, waitText } from './web_pages.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const base = args.base.replace(/\/$/, '');
-
-// seconds of media played from now, waiting at most boundMs
-function advances(page, seconds, boundMs) {
-  return page.evaluate(([want, bound]) => new Promise((resolve) => {
-    const v = document.getElementById('video');
-    let start = null;
-    const deadline = Date.now() + bound;
-    const tick = setInterval(() => {
-      if (start === null && v.currentTime > 0 && !v.paused && v.readyState >= 3) start = v.currentTime;
-      const advanced = start === null ? 0 : v.currentTime - start;
-      if (advanced >= want || Date.now() > deadline) {
-        clearInterval(tick);
-        resolve(advanced);
-      }
-    }, 100);
-  }), [seconds, boundMs]);
-}
 
 // sets currentTime to `to`; where it is once seeked (null: never within bound)
 function seek(page, to, boundMs) {
