@@ -348,6 +348,7 @@ function atLiveEdge() {
 }
 
 function showBadge() {
+  $('#delay').classList.toggle('hidden', recording.active);   // a recording is behind nothing
   if (recording.active) return;         // it says RECORDING
   const playingNow = playing && !video.paused && video.currentTime > 0 && video.readyState >= 2;
   const live = state === 'live';

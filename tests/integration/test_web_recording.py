@@ -73,6 +73,7 @@ class WatchRecordingTest(LauncherCase):
         self.assertGreaterEqual(r["playedAfterSeek"], 1, r)
         self.assertGreater(r["after"]["currentTime"], r["seekTarget"] + 0.9, r)
         self.assertTrue(r["overlayHidden"], r)
+        self.assertTrue(r["delayHidden"], "a recording shows a delay behind live")
         self.assertEqual(r["dashboardLink"], f"/watch/{s['id']}", r)
         self.assertEqual(r["dashboardMp4"], mp4, r)
         self.assertEqual((r["openedPath"], r["openedBadge"]), (f"/watch/{s['id']}", "RECORDING"), r)

@@ -55,6 +55,7 @@ run(async () => {
     out.playedAfterSeek = await advances(watch, 1, 20000);
     out.after = await video(watch);
     out.overlayHidden = await watch.locator('#overlay').evaluate((o) => o.classList.contains('hidden'));
+    out.delayHidden = await watch.locator('#delay').evaluate((d) => d.classList.contains('hidden'));
     out.screenshots = await shoot(watch, args.artifacts, 'watch-recording');
 
     const dash = await openPage(browser, `${base}/`, 'dashboard', out.errors);
