@@ -166,7 +166,7 @@ class StreamStatusTest(LauncherCase):
     settings = {"admin_token": "admin-secret-token", "idle_timeout": 30}
     FIELDS = {"id", "title", "state", "reason", "ingest", "scheduled_at", "started_at",
               "ended_at", "viewers", "playback_url", "whep_url", "webrtc_viewers",
-              "webrtc_seats", "recordings"}
+              "webrtc_seats", "recordings", "thumbnail_url"}
 
     def admin(self, method, path, body=None):
         return self.launcher.api(method, path, body, {"Authorization": "Bearer admin-secret-token"})
