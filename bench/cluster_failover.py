@@ -40,7 +40,8 @@ import benchlib  # noqa: E402
 
 benchlib.setup_paths()
 from clusterproc import (Cluster, RtmpPublisher, database, make_input,  # noqa: E402
-                         s3_keys, s3_settings, segment_session, start_postgres)
+                         s3_keys, segment_session, start_postgres)
+from launchercase import s3_settings  # noqa: E402
 from launcherproc import wait_for  # noqa: E402
 from s3rver import S3rver  # noqa: E402
 

@@ -6,7 +6,7 @@ stream read back per session. Standard library, ffmpeg and PostgreSQL 15.
 
     pg = start_postgres()                         # tests/pgserver.py
     cluster = Cluster(directory, database(pg, "failover"), lease=4,
-                      s3=s3_settings(s3), rtmp={}).start()
+                      s3=s3_settings(s3), rtmp={}).start()   # launchercase.py
     cluster["b"].kill9(); cluster.stop()
 
 Every wait is bounded; every process started here is stopped by its owner.
@@ -48,13 +48,6 @@ def restart_postgres(pg, down=2.0):
     pg.stop()
     time.sleep(down)
     pg.start()
-
-
-def s3_settings(s3):
-    """The launcher's s3 object for an S3rver, streams under streams/."""
-    return {"endpoint": s3.endpoint, "bucket": s3.bucket, "access_key": "S3RVER",
-            "secret_key": "S3RVER", "key_prefix": "streams/",
-            "public_base_url": f"{s3.endpoint}/{s3.bucket}"}
 
 
 class Cluster:

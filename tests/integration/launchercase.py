@@ -368,6 +368,13 @@ def first_video_pts(url):
     return float(json.loads(out.stdout)["packets"][0]["pts_time"])
 
 
+def s3_settings(s3):
+    """The launcher's s3 object for an S3rver, streams under streams/."""
+    return {"endpoint": s3.endpoint, "bucket": s3.bucket, "access_key": "S3RVER",
+            "secret_key": "S3RVER", "key_prefix": "streams/",
+            "public_base_url": f"{s3.endpoint}/{s3.bucket}"}
+
+
 class S3Case(unittest.TestCase):
     """A test with an s3rver of its own (started, bucket made, stopped at
     the end) and a directory for the launcher it starts itself."""

@@ -40,10 +40,10 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterproc import (Cluster, RtmpPublisher, database, make_input,  # noqa: E402
-                         playlist_entries, restart_postgres, s3_keys, s3_settings,
+                         playlist_entries, restart_postgres, s3_keys,
                          segment_session, start_postgres)
 from gstlaunch import SOURCE  # noqa: E402
-from launchercase import WebhookReceiver  # noqa: E402
+from launchercase import WebhookReceiver, s3_settings  # noqa: E402
 from launcherproc import wait_for  # noqa: E402
 from s3rver import S3rver  # noqa: E402
 from sseclient import SseClient  # noqa: E402

@@ -24,7 +24,7 @@ from launcherproc import MIME, Launcher, ffprobe, quote, wait_for  # noqa: E402
 from wsclient import WsClient  # noqa: E402
 from launchercase import (  # noqa: E402
     RECORDINGS, LauncherCase, Publisher, S3Case, abr_recording, first_video_pts, recording,
-    segment_ext, stream_inf)
+    s3_settings, segment_ext, stream_inf)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 
@@ -211,10 +211,7 @@ class AbrS3Test(AbrMixin, S3Case):
 
     def test_master_and_rungs_in_the_bucket(self):
         kind = abr_recording("h264", 1280, 720)
-        launcher = Launcher(self.dir, s3={
-            "endpoint": self.s3.endpoint, "bucket": self.s3.bucket, "access_key": "S3RVER",
-            "secret_key": "S3RVER", "key_prefix": "streams/",
-            "public_base_url": f"{self.s3.endpoint}/{self.s3.bucket}"}).start()
+        launcher = Launcher(self.dir, s3=s3_settings(self.s3)).start()
         case = LauncherCase()
         case.launcher = launcher
         try:

@@ -24,7 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from launcherproc import Launcher, wait_for  # noqa: E402
 from launchercase import (  # noqa: E402
-    LauncherCase, Publisher, S3Case, WebhookCase, WebhookReceiver, recording)
+    LauncherCase, Publisher, S3Case, WebhookCase, WebhookReceiver, recording, s3_settings)
 from launchercase import setUpModule, tearDownModule  # noqa: E402,F401 (module fixture)
 
 # 1 s segments; the live playlist names 2 of the recording's 6 or so, so
@@ -160,12 +160,8 @@ class S3RemovalTest(RemovalMixin, S3Case):
     def test_delete_removes_objects(self):
         receiver = WebhookReceiver()
         self.addCleanup(receiver.stop)
-        public = f"{self.s3.endpoint}/{self.s3.bucket}"
         launcher = Launcher(self.dir, record=True, hls=REMOVAL_HLS,
-                            webhooks={"urls": [receiver.url]}, s3={
-                                "endpoint": self.s3.endpoint, "bucket": self.s3.bucket,
-                                "access_key": "S3RVER", "secret_key": "S3RVER",
-                                "key_prefix": "streams/", "public_base_url": public}).start()
+                            webhooks={"urls": [receiver.url]}, s3=s3_settings(self.s3)).start()
         try:
             s, recs = self.recorded(launcher, "h264rm")
             prefix = f"streams/{s['id']}/"

@@ -28,7 +28,7 @@ import ffmpegpublisher  # noqa: E402
 import launchercase  # noqa: E402
 from gstlaunch import gst_env  # noqa: E402
 from launcherproc import Launcher, wait_for  # noqa: E402
-from launchercase import KeyedCase, LauncherCase, S3Case, node  # noqa: E402
+from launchercase import KeyedCase, LauncherCase, S3Case, node, s3_settings  # noqa: E402
 
 SECONDS = 30          # the live input: long enough for three thumbnails
 INTERVAL = 5          # thumbnails.interval's default
@@ -187,10 +187,7 @@ class S3ThumbnailTest(S3Case):
     """With S3 output the thumbnail is uploaded beside the playlist."""
 
     def test_thumbnail_beside_the_playlist_in_the_bucket(self):
-        launcher = Launcher(self.dir, rtmp={}, s3={
-            "endpoint": self.s3.endpoint, "bucket": self.s3.bucket, "access_key": "S3RVER",
-            "secret_key": "S3RVER", "key_prefix": "streams/",
-            "public_base_url": f"{self.s3.endpoint}/{self.s3.bucket}"}).start()
+        launcher = Launcher(self.dir, rtmp={}, s3=s3_settings(self.s3)).start()
         case = LauncherCase()
         case.launcher = launcher
         try:

@@ -46,7 +46,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterproc import RtmpPublisher, make_input, playlist_entries, s3_keys  # noqa: E402
-from clusterproc import s3_settings, segment_session  # noqa: E402
+from clusterproc import segment_session  # noqa: E402
+from launchercase import s3_settings  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
 from launchercase import LauncherCase, MetricsMixin, S3Case  # noqa: E402
 import launchercase  # noqa: E402
