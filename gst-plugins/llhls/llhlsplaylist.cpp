@@ -143,7 +143,10 @@ LlHlsPlaylist::render (bool delta, std::optional<gint64> rt_to_unix_ns) const
     p += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string (discontinuity_sequence_) + "\n";
 
   /* parts are listed for the segments that end within three target
-   * durations of the playlist's end, and for the open one */
+   * durations of the playlist's end, and for the open one; not once the
+   * stream ended: a player then goes by the segments (hls.js ends a
+   * stream with parts only once the middle of the last part is buffered
+   * in every track, which a track's tail past the other's end never is) */
   GstClockTime total = 0;
   for (const auto & s : segments_)
     total += s.duration ();
@@ -172,7 +175,7 @@ LlHlsPlaylist::render (bool delta, std::optional<gint64> rt_to_unix_ns) const
       if (!date.empty ())
         p += "#EXT-X-PROGRAM-DATE-TIME:" + date + "\n";
     }
-    if (!s.complete || end > parts_from) {
+    if (!ended_ && (!s.complete || end > parts_from)) {
       for (const auto & part : s.parts) {
         p += "#EXT-X-PART:DURATION=" + seconds (part.duration) + ",URI=\"" + part.uri + "\"";
         p += part.independent ? ",INDEPENDENT=YES\n" : "\n";

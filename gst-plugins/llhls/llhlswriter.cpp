@@ -275,18 +275,27 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   if (!err.empty ())
     return err;
 
-  /* what waited for the other track's caps is cut as if it had just come
-   * (its times, not one part of all of it); the cuts take samples from
-   * the collector, so their times are read first */
+  /* what waited for the other track's caps is cut as if it had just come */
+  cut_waiting (d, first->dts_ns);
+  return run_pending_cuts (events);
+}
+
+/* the driver's complete samples after `after`, which waited (for the
+ * other track's caps, or while the other track drove), are cut as if
+ * they had just come: at their times, not one part of all of them. The
+ * cuts take samples from the collector, so their times are read first. */
+void
+LlHlsWriter::cut_waiting (Track * d, GstClockTime after)
+{
   struct Waited {
     GstClockTime dts, pts, duration;
     bool sync;
   };
   std::vector<Waited> waited;
-  const auto & ready = d->collector.ready ();
-  for (size_t i = 1; i < ready.size (); i++)
-    waited.push_back (Waited {ready[i].dts_ns, ready[i].pts_ns,
-            d->collector.ticks_to_ns (ready[i].duration), ready[i].sync});
+  for (const auto & s : d->collector.ready ())
+    if (s.dts_ns > after)
+      waited.push_back (Waited {s.dts_ns, s.pts_ns, d->collector.ticks_to_ns (s.duration),
+              s.sync});
   for (const auto & w : waited) {
     PartCutter::Cut cut = cutter_.next (w.dts, w.duration, w.sync, w.pts);
     if (cut != PartCutter::Cut::kNone)
@@ -295,7 +304,6 @@ LlHlsWriter::start (std::vector<WriterEvent> & events)
   }
   if (!waited.empty ())
     driven_to_ = waited.back ().dts;   /* an ended driver's: all of it */
-  return run_pending_cuts (events);
 }
 
 /* every track in the init but d has samples up to `at`, has ended, or
@@ -329,8 +337,11 @@ LlHlsWriter::run_pending_cuts (std::vector<WriterEvent> & events)
     if (!others_reached (d, c.at))
       return "";
     pending_cuts_.pop_front ();
-    if (c.segment && tail_after_video (c))
-      continue;                 /* the tail stays in the video's last part */
+    if (tail_after_the_other_ended (c))
+      c.segment = false;        /* the tail stays in the last segment of both */
+    const auto & d_ready = d->collector.ready ();
+    if (!c.segment && (d_ready.empty () || d_ready.front ().dts_ns >= c.at))
+      continue;                 /* no part where its track has nothing: the next takes it */
     std::string err = close_part (c.at, c.segment, false, events, d);
     if (!err.empty ())
       return err;
@@ -404,7 +415,7 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
     d = track (last_driver_);
   std::vector<std::vector<CollectedSample>> taken;
   std::vector<TrackRun> runs;
-  GstClockTime duration = 0, end = 0;
+  GstClockTime duration = 0, end = 0, others_end = 0;
   /* independent: every track in it starts with a sync sample (audio
    * always does; video with a keyframe) */
   bool independent = true;
@@ -414,9 +425,9 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
   for (Track *t : {v, a}) {
     if (!t || !t->in_init)
       continue;
-    /* a track that ended has nothing coming after: all of it goes now,
-     * unless the cut is its own (made late, once the others caught up) */
-    taken.push_back (t->collector.take (t->eos && t != d ? GST_CLOCK_TIME_NONE : before));
+    /* every track up to the cut (an ended one too: its samples past
+     * the cut go with the driver's that come at their time) */
+    taken.push_back (t->collector.take (before));
     const auto & samples = taken.back ();
     if (samples.empty ())
       continue;
@@ -433,15 +444,22 @@ LlHlsWriter::close_part (GstClockTime before, bool end_segment, bool end_stream,
       out.sync = s.sync;
       run.samples.push_back (out);
     }
-    if (t == d) {
-      /* what the part adds to the timeline: samples of a driver that
-       * lags behind it (catching up) add nothing */
-      end = t->collector.ticks_to_ns (samples.back ().dts + samples.back ().duration);
-      duration = end > timeline_end_ ? end - timeline_end_ : 0;
-    }
+    t->taken_last = samples.back ().dts_ns;
+    t->taken_end = t->collector.ticks_to_ns (samples.back ().dts + samples.back ().duration);
+    if (t == d)
+      end = t->taken_end;
+    else
+      others_end = std::max (others_end, t->taken_end);
     runs.push_back (std::move (run));
   }
 
+  /* what the part adds to the timeline: the driver's samples, or the
+   * others' when it has none in it (an ended video's last frame), and at
+   * the end every track's (a video that outlasts the audio); samples
+   * that lag behind it (catching up) add nothing */
+  if (end == 0 || end_stream)
+    end = std::max (end, others_end);
+  duration = end > timeline_end_ ? end - timeline_end_ : 0;
   if (!runs.empty ()) {
     std::vector<guint8> frag = write_fragment (++sequence_number_, runs);
     if (frag.empty ())
@@ -612,6 +630,10 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   if (started_ && t->collector.kind () != last_driver_) {
     const auto & ready = t->collector.ready ();
     cutter_.driver_changed (ready.empty () ? held.dts_ns : ready.front ().dts_ns);
+    /* its samples past the last driver's (an audio ahead of an ended
+     * video) get their cuts, or its first part would take them all */
+    if (!late && pending_cuts_.empty ())
+      cut_waiting (t, driven_to_);
   }
   if (late)
     cutter_.force_segment ();
@@ -646,27 +668,38 @@ LlHlsWriter::cut_before_held (Track * t, bool late, std::vector<WriterEvent> & e
   PartCutter::Cut cut = cutter_.next (held.dts_ns, t->collector.held_duration_estimate (),
       held.sync, held.pts_ns);
   if (cut == PartCutter::Cut::kNone)
-    return "";
+    return run_pending_cuts (events);   /* a cut may have waited for it */
   pending_cuts_.push_back (PendingCut {held.dts_ns, cut == PartCutter::Cut::kSegment,
           t->collector.kind ()});
   return run_pending_cuts (events);
 }
 
-/* the audio that outlasts an ended video (its last frames, in a stream
- * whose audio ends a little after its video) stays in the video's last
- * segment, and in its last part: hls.js never buffers all of a segment
- * without the video its init names, and it ends a stream with parts only
- * once the middle of the last part is buffered in every track, so it
- * stalled before the end when that part was the audio's alone. Bounded:
- * past kMaxWait of segment, an audio alone gets segments again; a new
- * init (caps changed) still cuts. */
+/* the tail of a track that outlasts the other (its last frames, in a
+ * stream whose audio ends a little after its video, or before it) stays
+ * in the last segment with both tracks: hls.js never buffers all of a
+ * segment without a track its init names, and it stalled before the end
+ * (a keyframe just past the audio's end does not start a segment either).
+ * Bounded: past half a part target after the other's end a keyframe
+ * starts a segment again, and past kMaxWait of segment an audio alone
+ * gets segments again; a new init (caps changed) still cuts. Parts are
+ * cut as ever (a segment cut skipped is a part cut): an ended playlist
+ * names no part (LlHlsPlaylist). */
 bool
-LlHlsWriter::tail_after_video (const PendingCut & c)
+LlHlsWriter::tail_after_the_other_ended (const PendingCut & c)
 {
-  Track *v = track (TrackInfo::Kind::kVideo);
-  return c.segment && c.driver == TrackInfo::Kind::kAudio && v && v->in_init && v->eos
-      && segment_open_ && segment_by_video_ && !reinit_
-      && GST_CLOCK_TIME_IS_VALID (segment_start_) && c.at < segment_start_ + kMaxWait;
+  bool audio = c.driver == TrackInfo::Kind::kAudio;
+  Track *other = track (audio ? TrackInfo::Kind::kVideo : TrackInfo::Kind::kAudio);
+  if (!c.segment || !other || !other->in_init || !other->eos || !segment_open_ || reinit_)
+    return false;
+  /* a cut past the start of the other's last sample leaves it none */
+  const auto & ready = other->collector.ready ();
+  GstClockTime other_last = ready.empty () ? other->taken_last : ready.back ().dts_ns;
+  GstClockTime other_end = ready.empty () ? other->taken_end
+      : other->collector.ticks_to_ns (ready.back ().dts + ready.back ().duration);
+  if (c.at > other_last && c.at < other_end + settings_.part_target / 2)
+    return true;
+  return audio && segment_by_video_ && GST_CLOCK_TIME_IS_VALID (segment_start_)
+      && c.at < segment_start_ + kMaxWait;
 }
 
 std::string

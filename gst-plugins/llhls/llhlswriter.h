@@ -120,6 +120,8 @@ class LlHlsWriter {
     bool in_init = false;        /* its config is in the current init */
     bool dropping_warned = false;
     bool eos_waits_for_caps = false; /* see eos () */
+    GstClockTime taken_last = 0; /* its last sample in a part: its time */
+    GstClockTime taken_end = 0;  /* and its end */
   };
   struct WrittenSegment {
     std::string path;
@@ -132,6 +134,7 @@ class LlHlsWriter {
   std::string start (std::vector<WriterEvent> & events);
   std::string resume_eos_waiting_for_caps (std::vector<WriterEvent> & events, bool * all_done);
   std::string cut_before_held (Track * t, bool late, std::vector<WriterEvent> & events);
+  void cut_waiting (Track * d, GstClockTime after);
 
   std::string open_segment (const CollectedSample & first, TrackInfo::Kind by,
       std::vector<WriterEvent> & events);
@@ -178,7 +181,7 @@ class LlHlsWriter {
     TrackInfo::Kind driver;
   };
   std::deque<PendingCut> pending_cuts_;
-  bool tail_after_video (const PendingCut & c);
+  bool tail_after_the_other_ended (const PendingCut & c);
   bool segment_by_video_ = false;  /* the open segment began at a video keyframe */
   GstClockTime stream_start_ = 0;
   GstClockTime segment_pts_ = GST_CLOCK_TIME_NONE;

@@ -66,11 +66,16 @@ class BrowserTest(LauncherCase):
         playlist = self.playlist(s)
         self.assertIn("#EXT-X-ENDLIST", playlist)
         # the browser sends keyframes when asked (PLI): segments of about
-        # hls.target_duration (2 s), the last one cut short by the end
+        # hls.target_duration (2 s), the last one cut short by the end. A
+        # loaded Chromium answers a request late (3.05 s in a CI run): no
+        # segment rounds to more than 3 s (RFC 8216's rule for a target
+        # duration of 3), far from Chromium's own gop of 100 s
         durations = [float(line[8:].split(",")[0]) for line in playlist.splitlines()
                      if line.startswith("#EXTINF:")]
         self.assertGreaterEqual(len(durations), 5, playlist)
-        self.assertLessEqual(max(durations[1:-1]), 3.0, playlist)
+        self.assertLessEqual(max(round(d) for d in durations), 3, playlist)
+        # no part adds no time (hls.js takes one of DURATION=0 for empty)
+        self.assertNotIn("DURATION=0,", playlist)
 
     def test_whip_vp8_is_transcoded(self):
         s = self.create(title="whip vp8")
