@@ -53,19 +53,34 @@ h264_profile (const std::string & plid, unsigned & idc, unsigned & iop)
   return true;
 }
 
+/* profiles past High (High 10, 4:2:2, 4:4:4, CAVLC 4:4:4): a decoder
+ * takes them only when it says so. The 8-bit 4:2:0 ones (baseline, main,
+ * extended, high) go to any H.264 format, as browsers decode them all
+ * whatever they offer. */
+bool
+beyond_high (unsigned idc)
+{
+  return idc != 0x42 && idc != 0x4d && idc != 0x58 && idc != 0x64;
+}
+
 /* How well an offered H.264 format (packetization-mode=1) suits the
  * stream: 4 the same profile and constraints, 3 the same profile, 2
- * constrained baseline (what every decoder takes), 1 any other. Levels are
- * not compared: browsers offer level-asymmetry-allowed. */
+ * constrained baseline (what every decoder takes), 1 any other, 0 none
+ * (a stream past High to a format of another profile: the viewer would
+ * get pictures it cannot decode under a profile it can). Levels are not
+ * compared: browsers offer level-asymmetry-allowed. */
 int
 h264_score (const std::string & offered, const std::string & stream)
 {
+  unsigned sidc = 0, siop = 0;
+  bool known = h264_profile (stream, sidc, siop);
   unsigned oidc, oiop;
   if (!h264_profile (offered, oidc, oiop))
-    return 1;
-  unsigned sidc, siop;
-  if (h264_profile (stream, sidc, siop) && oidc == sidc)
+    return known && beyond_high (sidc) ? 0 : 1;
+  if (known && oidc == sidc)
     return oiop == siop ? 4 : 3;
+  if (known && beyond_high (sidc))
+    return 0;
   return oidc == 0x42 && (oiop & 0x40) ? 2 : 1;
 }
 
@@ -209,8 +224,13 @@ inspect_whep_offer (const std::string & sdp, const WhepMedia & stream, WhepOffer
   if (info.tracks.empty ()) {
     status = 406;
     std::string sends;
+    unsigned idc = 0, iop = 0;
     if (!stream.video.empty ())
       sends = "video " + stream.video + (stream.video == "h264" ? " (packetization-mode=1)" : "");
+    if (stream.video == "h264" && h264_profile (stream.h264_profile_level_id, idc, iop)
+        && beyond_high (idc))
+      sends += " in profile " + std::to_string (idc) + " (profile-level-id "
+          + stream.h264_profile_level_id + "), past High: watch its HLS";
     if (!stream.audio.empty ())
       sends += (sends.empty () ? "" : ", ") + std::string ("audio ") + stream.audio;
     error = "the offer takes none of the codecs the stream sends: "

@@ -122,6 +122,10 @@ WhepRoutes::post (const http::Request & req, http::Response & res, const std::st
           answer.status = 201;
           answer.set_body ("application/sdp", j.body);
         } else {
+          /* a refusal is the viewer's to read; a failure of ours is logged */
+          if (j.status >= 500 && j.status != 503)
+            g_warning ("WHEP viewer of stream %s failed (%u): %s", id.c_str (), j.status,
+                j.body.c_str ());
           if (j.retry_after)
             answer.headers.set ("Retry-After", std::to_string (j.retry_after));
           http::reply_error (answer, j.status, j.body);

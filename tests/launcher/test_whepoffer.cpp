@@ -134,6 +134,22 @@ GST_START_TEST (test_h264_format_follows_the_stream_profile)
   std::string no_cb = replace_lines (offer, "a=fmtp:108 ",
       "a=fmtp:108 packetization-mode=1;profile-level-id=7a001f\r\n");
   fail_unless_equals_int (video_pt (no_cb, media ("h264", "opus", "640028")), 102);
+
+  /* past High (4:4:4, as x264enc makes from videotestsrc by default): the
+   * format of that profile, never another one's label on it */
+  fail_unless_equals_int (video_pt (offer, media ("h264", "opus", "f4000d")), 41);
+  std::string no_444 = replace_lines (offer, "m=video ",
+      "m=video 9 UDP/TLS/RTP/SAVPF 102 108 116\r\n");
+  std::string video_only = no_444.substr (0, no_444.find ("m=audio"));
+  std::string reason;
+  fail_unless_equals_int (refused (video_only, media ("h264", "", "f4000d"), &reason), 406);
+  assert_has (reason, "profile 244 (profile-level-id f4000d), past High");
+  /* with audio it can take: the audio alone */
+  WhepOfferInfo info = accepted (no_444, media ("h264", "opus", "f4000d"));
+  fail_unless_equals_int (info.tracks.size (), 1);
+  assert_str_eq (info.tracks[0].kind, "audio");
+  /* High 10 too, to an offer of no such profile */
+  fail_unless_equals_int (refused (video_only, media ("h264", "", "6e001f")), 406);
 }
 GST_END_TEST;
 
