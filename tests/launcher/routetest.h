@@ -5,6 +5,7 @@
 
 #include "common/http/message.h"
 #include "streams/streammanager.h"
+#include "mainloopwait.h"
 
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
@@ -152,15 +153,6 @@ create (StreamManager & m, const std::string & pipeline = "")
   return { r->id, key };
 }
 
-/* runs the default main context until done () or timeout_ms */
-template <typename F>
-bool
-iterate_until (F done, guint timeout_ms = 10000)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  while (!done () && g_get_monotonic_time () < deadline)
-    g_main_context_iteration (nullptr, FALSE) || (g_usleep (1000), true);
-  return done ();
-}
+using castline::testing::iterate_until;
 
 }  // namespace routetest

@@ -5,11 +5,15 @@
 #include "store/pendingwrites.h"
 #include "store/sqlitestore.h"
 
+#include "mainloopwait.h"
+
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 
 #include <functional>
 #include <string>
+
+using castline::testing::iterate_until;
 
 using namespace castline::launcher;
 
@@ -61,17 +65,6 @@ struct Fixture {
   StreamRecord on_disk () { return *disk->SqliteStore::get (stream.id); }
 };
 
-/* iterates the default main context until done () or timeout_s */
-bool
-iterate_until (const std::function<bool ()> & done, int timeout_s)
-{
-  int64_t deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-  while (!done () && g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (nullptr, FALSE))
-      g_usleep (10000);
-  return done ();
-}
-
 }  // namespace
 
 GST_START_TEST (test_kept_state_is_shown_then_stored)
@@ -93,9 +86,9 @@ GST_START_TEST (test_kept_state_is_shown_then_stored)
   fail_unless (f.store->find_by_key ("key")->state == StreamState::failed);
   fail_unless (f.on_disk ().state == StreamState::created);
   /* still full: kept, tried again */
-  fail_if (iterate_until ([&] { return f.store->pending () == 0; }, 2));
+  fail_if (iterate_until ([&] { return f.store->pending () == 0; }, 2000));
   f.disk->full = false;
-  fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10));
+  fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10000));
   StreamRecord stored = f.on_disk ();
   fail_unless (stored.state == StreamState::failed);
   fail_unless_equals_string (stored.reason.c_str (), "the data disk is full");
@@ -115,7 +108,7 @@ GST_START_TEST (test_newer_state_replaces_the_kept_one)
   f.store->save (r, error);
   fail_unless_equals_int (f.store->pending (), 1);
   f.disk->full = false;
-  fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10));
+  fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10000));
   fail_unless (f.on_disk ().state == StreamState::ended);
 }
 GST_END_TEST;
@@ -134,7 +127,7 @@ GST_START_TEST (test_stale_retry_is_dropped)
   theirs.node = "other";
   fail_unless (f.disk->SqliteStore::save (theirs, error) == WriteResult::ok);
   f.disk->full = false;
-  fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10));
+  fail_unless (iterate_until ([&] { return f.store->pending () == 0; }, 10000));
   fail_unless (f.on_disk ().state == StreamState::live);
   fail_unless (f.store->get (f.stream.id)->state == StreamState::live);
 }

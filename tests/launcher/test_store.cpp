@@ -6,6 +6,8 @@
 #include "store/pgconnection.h"
 #include "store/sqlitestore.h"
 
+#include "mainloopwait.h"
+
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
@@ -18,6 +20,8 @@
 #include <set>
 #include <string>
 #include <thread>
+
+using castline::testing::iterate_until;
 
 using namespace castline::launcher;
 
@@ -632,17 +636,6 @@ GST_START_TEST (test_errors_name_no_password)
 }
 GST_END_TEST;
 
-/* iterates the default main context until done () or timeout_s */
-static bool
-iterate_until (const std::function<bool ()> & done, int timeout_s)
-{
-  int64_t deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-  while (!done () && g_get_monotonic_time () < deadline)
-    if (!g_main_context_iteration (nullptr, FALSE))
-      g_usleep (10000);
-  return done ();
-}
-
 GST_START_TEST (test_connections_carry_their_bounds)
 {
   PgConnection c (pg_url (), "test");
@@ -741,7 +734,7 @@ GST_START_TEST (test_store_survives_a_database_restart)
   fail_unless (slowest < 4 * G_USEC_PER_SEC, "a call took %" G_GINT64_FORMAT " µs", slowest);
   fail_unless (idle->get (r.id).has_value (), "the idle node's first call failed");
   /* the busy one tried last less than 2 s ago at most */
-  fail_unless (iterate_until ([&] { return busy->get (r.id).has_value (); }, 3));
+  fail_unless (iterate_until ([&] { return busy->get (r.id).has_value (); }, 3000));
 }
 GST_END_TEST;
 
@@ -795,7 +788,7 @@ GST_START_TEST (test_bus_carries_messages_between_nodes)
       error.c_str ());
   fail_unless (b->publish ("control", "{\"to\":\"a\",\"end\":\"x\"}", error), "%s",
       error.c_str ());
-  fail_unless (iterate_until ([&] { return heard_a.size () == 2 && heard_b.size () == 2; }, 5),
+  fail_unless (iterate_until ([&] { return heard_a.size () == 2 && heard_b.size () == 2; }, 5000),
       "heard %zu and %zu", heard_a.size (), heard_b.size ());
   fail_unless (heard_b[0] == "events {\"node\":\"a\",\"type\":\"stream.live\"}", "%s",
       heard_b[0].c_str ());
@@ -806,13 +799,13 @@ GST_START_TEST (test_bus_carries_messages_between_nodes)
   PgResult killed = sql_pg ("SELECT pg_terminate_backend (pid) FROM pg_stat_activity"
       " WHERE application_name LIKE 'castline-%-bus-listen'");
   fail_unless_equals_int (PQntuples (killed.get ()), 2);
-  fail_unless (iterate_until ([&] { return !a->connected () && !b->connected (); }, 5),
+  fail_unless (iterate_until ([&] { return !a->connected () && !b->connected (); }, 5000),
       "the lost connections went unnoticed");
-  fail_unless (iterate_until ([&] { return a->connected () && b->connected (); }, 10),
+  fail_unless (iterate_until ([&] { return a->connected () && b->connected (); }, 10000),
       "not listening again");
   heard_b.clear ();
   fail_unless (a->publish ("events", "{\"again\":true}", error), "%s", error.c_str ());
-  fail_unless (iterate_until ([&] { return heard_b.size () == 1; }, 5));
+  fail_unless (iterate_until ([&] { return heard_b.size () == 1; }, 5000));
   fail_unless (heard_b[0] == "events {\"again\":true}");
 }
 GST_END_TEST;
