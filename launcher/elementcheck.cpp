@@ -7,6 +7,7 @@
 #include "ingest/whip/whipingest.h"
 #include "recording/mp4remux.h"
 #include "streams/elementfactory.h"
+#include "thumbnail/thumbnailbranch.h"
 #include "whep/webrtcroom.h"
 
 namespace castline::launcher {
@@ -36,6 +37,9 @@ check_daemon_elements (const Config & config)
   if (config.record_mp4)
     parts.push_back ({ "the MP4 of recordings (record_mp4)", Mp4Remux::required_elements (),
         "recordings get no MP4" });
+  if (config.thumbnails.interval > 0)
+    parts.push_back ({ "thumbnails (thumbnails.interval)", thumbnail_elements (),
+        "streams get no thumbnail" });
   std::vector<std::string> problems;
   for (const Part & p : parts) {
     std::vector<std::string> missing = missing_factories (p.needs);

@@ -166,4 +166,16 @@ add_thumbnail_branch (StreamPipeline & pipeline, const ThumbnailSettings & setti
       });
 }
 
+std::vector<std::string>
+thumbnail_elements ()
+{
+  std::vector<std::string> names = { "keyframegate", "videoscale", "videoconvert", "jpegenc",
+    "appsink" };
+  for (const Decoding & d : kDecodings)
+    for (const char *part : { d.parse, d.decode })
+      if (*part)
+        names.emplace_back (std::string (part).substr (0, std::string (part).find (' ')));
+  return names;
+}
+
 }  // namespace castline::launcher

@@ -22,6 +22,8 @@
 #include "thumbnail/thumbnailstore.h"
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace castline::launcher {
 
@@ -30,5 +32,9 @@ namespace castline::launcher {
  * start(). */
 void add_thumbnail_branch (StreamPipeline & pipeline, const ThumbnailSettings & settings,
     std::shared_ptr<ThumbnailStore> store);
+
+/* the elements the branch is made of, for --check (a stream without them
+ * runs without thumbnails) */
+std::vector<std::string> thumbnail_elements ();
 
 }  // namespace castline::launcher

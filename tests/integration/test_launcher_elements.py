@@ -63,6 +63,8 @@ class MissingElementTest(unittest.TestCase):
         self.assertIn("missing GStreamer element 'viewerstats'", abr[0])
         self.assertIn("the WebSocket ingest: missing GStreamer element 'webmwssrc'", out)
         self.assertIn("the RTMP ingest: missing GStreamer element 'rtmpserversrc'", out)
+        self.assertIn("thumbnails (thumbnails.interval): missing GStreamer element "
+                      "'keyframegate'", out)
         self.assertNotIn("CRITICAL", out)
 
     def test_stream_needing_a_missing_element_fails_alone(self):

@@ -254,7 +254,7 @@ class LlHlsBrowserTest(LlHlsCase):
     def test_whip_publisher_plays_in_low_latency_mode(self):
         s = self.create(title="ll whip")
         played, result = self.play_while_publishing(
-            s, "whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"], "--seconds", "30")
+            s, "whip_publisher.mjs", "--url", s["whip_url"], "--key", s["key"], "--seconds", "16")
         self.assertEqual((result["status"], result["connected"]), (201, True), result)
         self.assertEqual((played["videoWidth"], played["videoHeight"]), (640, 480))
         self.assertIsNotNone(played["delay"], played)
@@ -264,7 +264,7 @@ class LlHlsBrowserTest(LlHlsCase):
         s = self.create(title="ll mediarecorder")
         url = f"{s['ws_url']}?key={quote(s['key'])}&mimeType={quote(MIME['vp8'])}"
         played, result = self.play_while_publishing(
-            s, "webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"], "--seconds", "30")
+            s, "webm_publisher.mjs", "--url", url, "--mime", MIME["vp8"], "--seconds", "16")
         self.assertEqual(result["closeCode"], 1000, result)
         self.assertEqual(self.wait_state(s["id"], "ended")["pipeline"], "transcode")
 
