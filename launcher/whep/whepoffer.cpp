@@ -37,6 +37,8 @@ fmtp_parameter (const GstSDPMedia * media, const char *fmt, const char *key)
   return "";
 }
 
+constexpr long kFirstDynamicPt = 96;
+
 /* a profile-level-id's profile_idc and constraint byte; false unless it is
  * 6 hex digits */
 bool
@@ -95,7 +97,10 @@ choose_format (const GstSDPMedia * media, const std::string & kind, const std::s
     const char *fmt = gst_sdp_media_get_format (media, f);
     char *end = nullptr;
     long pt = strtol (fmt, &end, 10);
-    if (!*fmt || *end || pt < 0 || pt > 127)
+    /* a payload type below 96 (Chromium gives its extra formats 35 to
+     * 63: High 4:4:4 at 41) does not link: GStreamer's payloaders take
+     * the dynamic range only */
+    if (!*fmt || *end || pt < kFirstDynamicPt || pt > 127)
       continue;
     int clock = 0;
     if (encoding (media, fmt, &clock) != codec
@@ -177,7 +182,7 @@ inspect_whep_offer (const std::string & sdp, const WhepMedia & stream, WhepOffer
   if (!msg)
     return false;
   guint n = gst_sdp_message_medias_len (msg.get ());
-  bool receives = false;
+  bool receives = false, wants_video = false;
   for (guint i = 0; i < n; i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media (msg.get (), i);
     const char *mid = gst_sdp_media_get_attribute_val (media, "mid");
@@ -195,6 +200,7 @@ inspect_whep_offer (const std::string & sdp, const WhepMedia & stream, WhepOffer
     if (dir != "recvonly" && dir != "sendrecv")
       continue;
     receives = true;
+    wants_video = wants_video || kind == "video";
     const std::string & codec = kind == "video" ? stream.video : stream.audio;
     if (codec.empty ())
       continue;
@@ -221,7 +227,12 @@ inspect_whep_offer (const std::string & sdp, const WhepMedia & stream, WhepOffer
     error = "the offer has no audio or video m-line that receives (recvonly or sendrecv)";
     return false;
   }
-  if (info.tracks.empty ()) {
+  bool video_taken = false;
+  for (const auto & t : info.tracks)
+    video_taken = video_taken || t.kind == "video";
+  /* a viewer that asks for the stream's video and cannot take it gets
+   * none of it, not its sound alone: its page falls back to HLS */
+  if (info.tracks.empty () || (wants_video && !stream.video.empty () && !video_taken)) {
     status = 406;
     std::string sends;
     unsigned idc = 0, iop = 0;
@@ -231,6 +242,11 @@ inspect_whep_offer (const std::string & sdp, const WhepMedia & stream, WhepOffer
         && beyond_high (idc))
       sends += " in profile " + std::to_string (idc) + " (profile-level-id "
           + stream.h264_profile_level_id + "), past High: watch its HLS";
+    if (!info.tracks.empty ()) {
+      info.tracks.clear ();
+      error = "the offer cannot take the stream's " + sends;
+      return false;
+    }
     if (!stream.audio.empty ())
       sends += (sends.empty () ? "" : ", ") + std::string ("audio ") + stream.audio;
     error = "the offer takes none of the codecs the stream sends: "

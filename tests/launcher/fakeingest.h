@@ -39,7 +39,8 @@ class FakeIngest : public Ingest {
     audio = audio_codec;
     this->hooks = std::move (hooks);
     if (with_media_) {
-      send ("video", "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1"
+      send ("video", "videotestsrc is-live=true"
+          " ! video/x-raw,width=160,height=120,framerate=15/1,format=I420"
           " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15"
           " ! h264parse config-interval=-1"
           " ! capsfilter caps=\"video/x-h264,stream-format=byte-stream,alignment=au\"");
