@@ -68,7 +68,10 @@ function renderRow(s) {
   } else {
     health.textContent = '–';
   }
-  td('viewers').textContent = String(s.viewers ?? 0);
+  // once it is over, who watches watches its recording
+  const viewers = s.viewers ?? 0;
+  td('viewers').replaceChildren(String(viewers), viewers > 0 && (s.state === 'ended' || s.state === 'failed')
+    ? el('div', { class: 'muted small' }, 'of the recording') : '');
   // only when the state changes: a button armed for "Confirm end" stays
   if (tr.dataset.state !== s.state) {
     renderActions(td('actions'), s);

@@ -41,9 +41,10 @@ export function recordingParts(status) {
 export class RecordingPlayer {
   // video, overlay, badge: the page's; info: where the recording's line
   // goes; onLevels(levels): the page fills its quality menu; quality: that
-  // menu, whose choice applies while a recording plays
-  constructor({ video, overlay, badge, info, quality, onLevels }) {
-    Object.assign(this, { video, overlay, badge, info, quality, onLevels });
+  // menu, whose choice applies while a recording plays; viewerUrl(url):
+  // the playlist URL that counts the page as the viewer it already is
+  constructor({ video, overlay, badge, info, quality, onLevels, viewerUrl = (u) => u }) {
+    Object.assign(this, { video, overlay, badge, info, quality, onLevels, viewerUrl });
     this.hls = null;
     this.part = null;              // the part playing
     this.wanted = new URLSearchParams(location.search).get('recording');
@@ -85,7 +86,14 @@ export class RecordingPlayer {
     this.say('Loading the recording…');
     video.addEventListener('playing', () => this.overlay.classList.add('hidden'), { once: true });
     if (window.Hls && Hls.isSupported()) {
-      const hls = new Hls({ startPosition: 0, manifestLoadingMaxRetry: 3, levelLoadingMaxRetry: 4 });
+      const hls = new Hls({
+        startPosition: 0, manifestLoadingMaxRetry: 3, levelLoadingMaxRetry: 4,
+        // an xhr opened here keeps it: hls.js then only sends it
+        xhrSetup: (xhr, u) => {
+          const v = this.viewerUrl(u);
+          if (v !== u) xhr.open('GET', v, true);
+        },
+      });
       this.hls = hls;
       let recovered = false;
       hls.on(Hls.Events.MANIFEST_PARSED, (_, d) => {
@@ -103,7 +111,7 @@ export class RecordingPlayer {
       hls.loadSource(part.url);
       hls.attachMedia(video);
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-      video.src = part.url;
+      video.src = this.viewerUrl(part.url);
     } else {
       this.say('This browser cannot play HLS video.');
       return;

@@ -9,7 +9,8 @@
 // does a real-time connection lost while the stream is live.
 // An HLS viewer counts as one: a random id per tab, sent as heartbeats and
 // on every playlist request castline serves. A WebRTC viewer is counted by
-// its session: no heartbeat.
+// its session: no heartbeat. A recording's viewer counts the same way while
+// it plays it (the dashboard says "of the recording").
 /* global Hls */
 import { $, ApiError, el, formatBitrate, formatTime, showMessage, sleep, streamStatus } from './api.js';
 import { playWhep } from './whep.js';
@@ -31,7 +32,8 @@ const modeBadge = $('#mode');
 const switchMode = $('#switch-mode');
 const modeNote = $('#mode-note');
 // an ended, recorded stream plays its recording (recordingplayer.js)
-const recording = new RecordingPlayer({ video, overlay, badge, quality, info: $('#recording'), onLevels: fillQuality });
+const recording = new RecordingPlayer({ video, overlay, badge, quality, info: $('#recording'), onLevels: fillQuality,
+  viewerUrl: (u) => withViewer(u) });
 
 const streamId = decodeURIComponent((location.pathname.match(/^\/watch\/([^/]+)/) || [])[1] || '');
 // 128 random bits, hex (crypto.randomUUID needs a secure context; this does not)
@@ -74,8 +76,12 @@ function withViewer(url) {
 }
 
 function heartbeat() {
-  if (state !== 'live' && state !== 'interrupted') return;
-  if (mode !== 'hls') return;           // a WebRTC session counts itself
+  if (recording.active) {
+    if (video.paused) return;           // a recording's viewer, while it plays it
+  } else {
+    if (state !== 'live' && state !== 'interrupted') return;
+    if (mode !== 'hls') return;         // a WebRTC session counts itself
+  }
   const url = `/api/streams/${encodeURIComponent(streamId)}/heartbeat`;
   const body = JSON.stringify({ viewer });
   // text/plain: no preflight, and it still goes as the tab closes

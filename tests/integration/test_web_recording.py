@@ -28,8 +28,8 @@ SECONDS = 12
 
 
 class WatchRecordingTest(LauncherCase):
-    # live on HLS: WHEP is not what this is about (and its POST answers 500
-    # for this recording's H.264 passed through; the page then plays HLS)
+    # live on HLS: WHEP is not what this is about (its POST answers 406 for
+    # this recording's H.264, High 4:4:4; the page then plays HLS)
     settings = {"record_mp4": True, "webrtc": {"max_viewers": 0}}
 
     def setUp(self):
@@ -74,6 +74,7 @@ class WatchRecordingTest(LauncherCase):
         self.assertGreater(r["after"]["currentTime"], r["seekTarget"] + 0.9, r)
         self.assertTrue(r["overlayHidden"], r)
         self.assertTrue(r["delayHidden"], "a recording shows a delay behind live")
+        self.assertRegex(r["dashboardViewers"] or "", r"^1\s*of the recording$", r)
         self.assertEqual(r["dashboardLink"], f"/watch/{s['id']}", r)
         self.assertEqual(r["dashboardMp4"], mp4, r)
         self.assertEqual((r["openedPath"], r["openedBadge"]), (f"/watch/{s['id']}", "RECORDING"), r)

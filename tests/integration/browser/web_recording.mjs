@@ -61,6 +61,9 @@ run(async () => {
     const dash = await openPage(browser, `${base}/`, 'dashboard', out.errors);
     await waitText(dash, '#connection', /live updates/);
     const row = `#streams tr[data-stream="${args.id}"]`;
+    // the watch page is the recording's viewer, and says so
+    out.dashboardViewers = await waitText(dash, `${row} .col-viewers`, /of the recording/, 20000)
+        .catch(() => null);
     await dash.locator(`${row} button`, { hasText: 'Recordings' }).click();
     const link = dash.locator(`tr[data-recordings-of="${args.id}"] a.watch-recording`).first();
     await link.waitFor({ timeout: 10000 });
