@@ -192,8 +192,14 @@ async function watch(browser) {
     await page.click('#switch-mode');
     await sleep(500);
     const start = await settled(page, 30000);
-    await sleep(3000);
-    const s = await page.evaluate(shown);
+    // playing on: a second of the HLS within 10 s (a loaded machine's
+    // hls.js may still be buffering 3 s after its first frame: ci30)
+    let s = start;
+    const until = Date.now() + 10000;
+    do {
+      await sleep(500);
+      s = await page.evaluate(shown);
+    } while (s.currentTime - start.currentTime < 1 && Date.now() < until);
     sessions[i].switched = { mode: s.mode, dataMode: s.dataMode, advanced: s.currentTime - start.currentTime };
   }
   for (const p of tabs) await p.close({ runBeforeUnload: true });
